@@ -1,0 +1,9 @@
+using Parley.Protocol.Sasl;
+
+namespace Parley.Storage;
+
+/// <summary>
+/// Everything stored to authenticate an account: its SCRAM credentials for both hashes Parley offers.
+/// There is deliberately no password here: a store never sees one.
+/// </summary>
+public sealed record AccountCredentials(ScramCredentials Sha1, ScramCredentials Sha256);

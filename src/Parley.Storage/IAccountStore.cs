@@ -1,0 +1,34 @@
+namespace Parley.Storage;
+
+/// <summary>
+/// Accounts and their SCRAM credentials. JIDs are bare JIDs ("localpart@domain") that the caller has already
+/// prepared (normalized); the store compares them byte for byte and never normalizes them itself.
+/// </summary>
+public interface IAccountStore
+{
+    Task<CreateAccountResult> CreateAsync(string bareJid, AccountCredentials credentials, CancellationToken cancellationToken = default);
+
+    /// <returns>The credentials, or null when there is no such account.</returns>
+    Task<AccountCredentials?> GetCredentialsAsync(string bareJid, CancellationToken cancellationToken = default);
+
+    /// <returns>False when there is no such account.</returns>
+    Task<bool> SetCredentialsAsync(string bareJid, AccountCredentials credentials, CancellationToken cancellationToken = default);
+
+    /// <returns>False when there is no such account.</returns>
+    Task<bool> DeleteAsync(string bareJid, CancellationToken cancellationToken = default);
+
+    Task<bool> ExistsAsync(string bareJid, CancellationToken cancellationToken = default);
+
+    /// <summary>A page of accounts ordered by JID (ordinal), optionally only those of one domain.</summary>
+    /// <param name="domain">The domain to list, or null for all domains.</param>
+    Task<IReadOnlyList<AccountInfo>> ListAsync(string? domain, int offset, int limit, CancellationToken cancellationToken = default);
+
+    /// <param name="domain">The domain to count, or null for all domains.</param>
+    Task<int> CountAsync(string? domain, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Creates many accounts quickly, in batched transactions. Accounts that already exist are left untouched and
+    /// counted. If the import fails or is canceled, the batches written before stay written.
+    /// </summary>
+    Task<ImportResult> ImportAsync(IAsyncEnumerable<(string BareJid, AccountCredentials Credentials)> accounts, CancellationToken cancellationToken = default);
+}

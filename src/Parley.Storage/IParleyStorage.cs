@@ -1,0 +1,13 @@
+namespace Parley.Storage;
+
+/// <summary>
+/// One opened, migrated database and the stores on it. A node opens it once at start-up and shares it;
+/// every store is safe to call concurrently.
+/// </summary>
+public interface IParleyStorage : IAsyncDisposable
+{
+    IAccountStore Accounts { get; }
+
+    /// <summary>What is open, for logs, e.g. "SQLite /srv/parley/data/parley.db (schema version 1)".</summary>
+    string Description { get; }
+}

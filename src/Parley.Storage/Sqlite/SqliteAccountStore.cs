@@ -1,0 +1,235 @@
+using Microsoft.Data.Sqlite;
+using Parley.Protocol.Sasl;
+
+namespace Parley.Storage.Sqlite;
+
+internal sealed class SqliteAccountStore(SqliteStorage storage) : IAccountStore
+{
+    // Big enough that a transaction's commit cost vanishes per account, small enough to hold the write lock only briefly.
+    private const int ImportBatchSize = 1000;
+
+    private const string InsertSql = """
+        INSERT INTO accounts (jid, domain, created_at,
+            sha1_salt, sha1_iterations, sha1_stored_key, sha1_server_key,
+            sha256_salt, sha256_iterations, sha256_stored_key, sha256_server_key)
+        VALUES ($jid, $domain, $created_at,
+            $sha1_salt, $sha1_iterations, $sha1_stored_key, $sha1_server_key,
+            $sha256_salt, $sha256_iterations, $sha256_stored_key, $sha256_server_key)
+        ON CONFLICT (jid) DO NOTHING
+        """;
+
+    private const string SelectCredentialsSql = """
+        SELECT sha1_salt, sha1_iterations, sha1_stored_key, sha1_server_key,
+               sha256_salt, sha256_iterations, sha256_stored_key, sha256_server_key
+        FROM accounts WHERE jid = $jid
+        """;
+
+    private const string UpdateCredentialsSql = """
+        UPDATE accounts SET
+            sha1_salt = $sha1_salt, sha1_iterations = $sha1_iterations, sha1_stored_key = $sha1_stored_key, sha1_server_key = $sha1_server_key,
+            sha256_salt = $sha256_salt, sha256_iterations = $sha256_iterations, sha256_stored_key = $sha256_stored_key, sha256_server_key = $sha256_server_key
+        WHERE jid = $jid
+        """;
+
+    private const string DeleteSql = "DELETE FROM accounts WHERE jid = $jid";
+    private const string ExistsSql = "SELECT EXISTS (SELECT 1 FROM accounts WHERE jid = $jid)";
+    private const string ListAllSql = "SELECT jid, created_at FROM accounts ORDER BY jid LIMIT $limit OFFSET $offset";
+    private const string ListDomainSql = "SELECT jid, created_at FROM accounts WHERE domain = $domain ORDER BY jid LIMIT $limit OFFSET $offset";
+    private const string CountAllSql = "SELECT COUNT(*) FROM accounts";
+    private const string CountDomainSql = "SELECT COUNT(*) FROM accounts WHERE domain = $domain";
+
+    public async Task<CreateAccountResult> CreateAsync(string bareJid, AccountCredentials credentials, CancellationToken cancellationToken = default)
+    {
+        var domain = AccountArguments.DomainOf(bareJid);
+        AccountArguments.CheckCredentials(credentials);
+        await using var connection = await storage.OpenConnectionAsync(cancellationToken);
+        using var insert = CreateInsertCommand(connection);
+        BindAccount(insert, bareJid, domain, credentials, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        var inserted = await insert.ExecuteNonQueryAsync(cancellationToken);
+        return inserted == 1 ? CreateAccountResult.Created : CreateAccountResult.AlreadyExists;
+    }
+
+    public async Task<AccountCredentials?> GetCredentialsAsync(string bareJid, CancellationToken cancellationToken = default)
+    {
+        AccountArguments.DomainOf(bareJid);
+        await using var connection = await storage.OpenConnectionAsync(cancellationToken);
+        using var select = connection.CreateCommand();
+        select.CommandText = SelectCredentialsSql;
+        select.Parameters.AddWithValue("$jid", bareJid);
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        return new AccountCredentials(
+            new ScramCredentials(ScramHash.Sha1, reader.GetFieldValue<byte[]>(0), reader.GetInt32(1), reader.GetFieldValue<byte[]>(2), reader.GetFieldValue<byte[]>(3)),
+            new ScramCredentials(ScramHash.Sha256, reader.GetFieldValue<byte[]>(4), reader.GetInt32(5), reader.GetFieldValue<byte[]>(6), reader.GetFieldValue<byte[]>(7)));
+    }
+
+    public async Task<bool> SetCredentialsAsync(string bareJid, AccountCredentials credentials, CancellationToken cancellationToken = default)
+    {
+        AccountArguments.DomainOf(bareJid);
+        AccountArguments.CheckCredentials(credentials);
+        await using var connection = await storage.OpenConnectionAsync(cancellationToken);
+        using var update = connection.CreateCommand();
+        update.CommandText = UpdateCredentialsSql;
+        update.Parameters.AddWithValue("$jid", bareJid);
+        AddCredentialParameters(update);
+        BindCredentials(update, credentials);
+        return await update.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    public async Task<bool> DeleteAsync(string bareJid, CancellationToken cancellationToken = default)
+    {
+        AccountArguments.DomainOf(bareJid);
+        await using var connection = await storage.OpenConnectionAsync(cancellationToken);
+        using var delete = connection.CreateCommand();
+        delete.CommandText = DeleteSql;
+        delete.Parameters.AddWithValue("$jid", bareJid);
+        return await delete.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    public async Task<bool> ExistsAsync(string bareJid, CancellationToken cancellationToken = default)
+    {
+        AccountArguments.DomainOf(bareJid);
+        await using var connection = await storage.OpenConnectionAsync(cancellationToken);
+        using var exists = connection.CreateCommand();
+        exists.CommandText = ExistsSql;
+        exists.Parameters.AddWithValue("$jid", bareJid);
+        return (long)(await exists.ExecuteScalarAsync(cancellationToken))! == 1;
+    }
+
+    public async Task<IReadOnlyList<AccountInfo>> ListAsync(string? domain, int offset, int limit, CancellationToken cancellationToken = default)
+    {
+        AccountArguments.CheckDomain(domain);
+        AccountArguments.CheckPage(offset, limit);
+        await using var connection = await storage.OpenConnectionAsync(cancellationToken);
+        using var list = connection.CreateCommand();
+        list.CommandText = domain is null ? ListAllSql : ListDomainSql;
+        if (domain is not null)
+        {
+            list.Parameters.AddWithValue("$domain", domain);
+        }
+
+        list.Parameters.AddWithValue("$limit", limit);
+        list.Parameters.AddWithValue("$offset", offset);
+        var accounts = new List<AccountInfo>();
+        await using var reader = await list.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            accounts.Add(new AccountInfo(reader.GetString(0), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1))));
+        }
+
+        return accounts;
+    }
+
+    public async Task<int> CountAsync(string? domain, CancellationToken cancellationToken = default)
+    {
+        AccountArguments.CheckDomain(domain);
+        await using var connection = await storage.OpenConnectionAsync(cancellationToken);
+        using var count = connection.CreateCommand();
+        count.CommandText = domain is null ? CountAllSql : CountDomainSql;
+        if (domain is not null)
+        {
+            count.Parameters.AddWithValue("$domain", domain);
+        }
+
+        return checked((int)(long)(await count.ExecuteScalarAsync(cancellationToken))!);
+    }
+
+    public async Task<ImportResult> ImportAsync(
+        IAsyncEnumerable<(string BareJid, AccountCredentials Credentials)> accounts, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(accounts);
+        await using var connection = await storage.OpenConnectionAsync(cancellationToken);
+        using var insert = CreateInsertCommand(connection);
+        insert.Prepare();
+
+        // The batch is read from the caller first and written afterwards, so a slow producer (deriving SCRAM keys,
+        // reading a file) never holds the write lock that the node and the CLI need.
+        var batch = new List<(string BareJid, string Domain, AccountCredentials Credentials)>(ImportBatchSize);
+        var created = 0;
+        var seen = 0;
+        await foreach (var (bareJid, credentials) in accounts.WithCancellation(cancellationToken))
+        {
+            var domain = AccountArguments.DomainOf(bareJid, nameof(accounts));
+            AccountArguments.CheckCredentials(credentials, nameof(accounts));
+            batch.Add((bareJid, domain, credentials));
+            if (batch.Count == ImportBatchSize)
+            {
+                created += await WriteBatchAsync(connection, insert, batch, cancellationToken);
+                seen += batch.Count;
+                batch.Clear();
+            }
+        }
+
+        if (batch.Count > 0)
+        {
+            created += await WriteBatchAsync(connection, insert, batch, cancellationToken);
+            seen += batch.Count;
+        }
+
+        return new ImportResult(created, seen - created);
+    }
+
+    private static async Task<int> WriteBatchAsync(
+        SqliteConnection connection, SqliteCommand insert, List<(string BareJid, string Domain, AccountCredentials Credentials)> batch, CancellationToken cancellationToken)
+    {
+        using var transaction = connection.BeginTransaction(deferred: false);
+        insert.Transaction = transaction;
+        var createdAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var created = 0;
+        foreach (var (bareJid, domain, credentials) in batch)
+        {
+            BindAccount(insert, bareJid, domain, credentials, createdAt);
+            created += await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        transaction.Commit();
+        return created;
+    }
+
+    private static SqliteCommand CreateInsertCommand(SqliteConnection connection)
+    {
+        var insert = connection.CreateCommand();
+        insert.CommandText = InsertSql;
+        insert.Parameters.Add("$jid", SqliteType.Text);
+        insert.Parameters.Add("$domain", SqliteType.Text);
+        insert.Parameters.Add("$created_at", SqliteType.Integer);
+        AddCredentialParameters(insert);
+        return insert;
+    }
+
+    private static void BindAccount(SqliteCommand insert, string bareJid, string domain, AccountCredentials credentials, long createdAtUnixMilliseconds)
+    {
+        insert.Parameters["$jid"].Value = bareJid;
+        insert.Parameters["$domain"].Value = domain;
+        insert.Parameters["$created_at"].Value = createdAtUnixMilliseconds;
+        BindCredentials(insert, credentials);
+    }
+
+    private static void AddCredentialParameters(SqliteCommand command)
+    {
+        foreach (var prefix in (ReadOnlySpan<string>)["$sha1_", "$sha256_"])
+        {
+            command.Parameters.Add(prefix + "salt", SqliteType.Blob);
+            command.Parameters.Add(prefix + "iterations", SqliteType.Integer);
+            command.Parameters.Add(prefix + "stored_key", SqliteType.Blob);
+            command.Parameters.Add(prefix + "server_key", SqliteType.Blob);
+        }
+    }
+
+    private static void BindCredentials(SqliteCommand command, AccountCredentials credentials)
+    {
+        var parameters = command.Parameters;
+        parameters["$sha1_salt"].Value = credentials.Sha1.Salt;
+        parameters["$sha1_iterations"].Value = credentials.Sha1.Iterations;
+        parameters["$sha1_stored_key"].Value = credentials.Sha1.StoredKey;
+        parameters["$sha1_server_key"].Value = credentials.Sha1.ServerKey;
+        parameters["$sha256_salt"].Value = credentials.Sha256.Salt;
+        parameters["$sha256_iterations"].Value = credentials.Sha256.Iterations;
+        parameters["$sha256_stored_key"].Value = credentials.Sha256.StoredKey;
+        parameters["$sha256_server_key"].Value = credentials.Sha256.ServerKey;
+    }
+}

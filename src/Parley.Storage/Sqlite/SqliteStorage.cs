@@ -1,0 +1,133 @@
+using Microsoft.Data.Sqlite;
+
+namespace Parley.Storage.Sqlite;
+
+/// <summary>
+/// The embedded default: one SQLite file in WAL mode, so a running node and the <c>parley</c> CLI can use it at once.
+/// Each operation borrows a connection from Microsoft.Data.Sqlite's pool, which lets readers run in parallel.
+/// </summary>
+public sealed class SqliteStorage : IParleyStorage
+{
+    private const int SqliteNotADatabase = 26;
+
+    // These are per connection, so they run on every open (WAL is a property of the file, set once in OpenAsync).
+    // busy_timeout: how long a writer waits for another process's write lock, e.g. the CLI's while the node writes.
+    private const string ConnectionPragmasSql = "PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;";
+
+    private readonly string _connectionString;
+    private int _disposed;
+
+    static SqliteStorage() => SQLitePCL.Batteries_V2.Init();
+
+    private SqliteStorage(string connectionString, string databasePath, int schemaVersion)
+    {
+        _connectionString = connectionString;
+        DatabasePath = databasePath;
+        SchemaVersion = schemaVersion;
+        Accounts = new SqliteAccountStore(this);
+    }
+
+    public IAccountStore Accounts { get; }
+
+    public string Description => $"SQLite {DatabasePath} (schema version {SchemaVersion})";
+
+    internal string DatabasePath { get; }
+
+    internal int SchemaVersion { get; }
+
+    /// <summary>
+    /// Opens (creating the file and its folder if needed) the database at <paramref name="databasePath"/>,
+    /// switches it to WAL mode and applies pending migrations.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">
+    /// The file is not a SQLite database or not Parley's, or a newer Parley has migrated it past what this build knows.
+    /// </exception>
+    public static Task<SqliteStorage> OpenAsync(string databasePath, CancellationToken cancellationToken = default)
+        => OpenAsync(databasePath, SqliteMigrations.All, cancellationToken);
+
+    internal static async Task<SqliteStorage> OpenAsync(string databasePath, IReadOnlyList<SqliteMigration> migrations, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(databasePath);
+        var fullPath = Path.GetFullPath(databasePath);
+        if (Directory.Exists(fullPath))
+        {
+            throw new ArgumentException($"{fullPath} is a folder; give the path of the database file, e.g. {Path.Combine(fullPath, "parley.db")}.", nameof(databasePath));
+        }
+
+        Directory.CreateDirectory(Path.GetDirectoryName(fullPath)!);
+        var connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = fullPath,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Cache = SqliteCacheMode.Private,
+            Pooling = true,
+            ForeignKeys = true,
+        }.ToString();
+
+        await using var connection = await OpenConnectionAsync(connectionString, cancellationToken);
+        try
+        {
+            var schemaVersion = await SqliteMigrator.MigrateAsync(connection, migrations, cancellationToken);
+            await SwitchToWalAsync(connection, cancellationToken);
+            return new SqliteStorage(connectionString, fullPath, schemaVersion);
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == SqliteNotADatabase)
+        {
+            SqliteConnection.ClearPool(connection);
+            throw new InvalidOperationException($"{fullPath} is not a SQLite database. Refusing to change it.", e);
+        }
+        catch
+        {
+            SqliteConnection.ClearPool(connection);
+            throw;
+        }
+    }
+
+    internal Task<SqliteConnection> OpenConnectionAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        return OpenConnectionAsync(_connectionString, cancellationToken);
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            // Closes the idle pooled connections, so the last one out checkpoints the WAL into the database file.
+            using var connection = new SqliteConnection(_connectionString);
+            SqliteConnection.ClearPool(connection);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private static async Task<SqliteConnection> OpenConnectionAsync(string connectionString, CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(connectionString);
+        try
+        {
+            await connection.OpenAsync(cancellationToken);
+            using var pragmas = connection.CreateCommand();
+            pragmas.CommandText = ConnectionPragmasSql;
+            await pragmas.ExecuteNonQueryAsync(cancellationToken);
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
+    }
+
+    private static async Task SwitchToWalAsync(SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA journal_mode = WAL";
+        var mode = (string?)await command.ExecuteScalarAsync(cancellationToken);
+        if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidOperationException(
+                $"SQLite could not put {connection.DataSource} in WAL mode (journal mode is '{mode}'); the file must be on a local file system.");
+        }
+    }
+}

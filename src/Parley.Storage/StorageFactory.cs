@@ -1,0 +1,22 @@
+using Parley.Storage.Sqlite;
+
+namespace Parley.Storage;
+
+/// <summary>Opens the storage that configuration names, e.g. <c>storage: { provider: sqlite, path: ./data/parley.db }</c>.</summary>
+public static class StorageFactory
+{
+    /// <param name="provider">"sqlite" (case-insensitive).</param>
+    /// <param name="connectionStringOrPath">For "sqlite", the database file's path.</param>
+    /// <exception cref="ArgumentException">The provider is unknown, or the path is empty.</exception>
+    public static async Task<IParleyStorage> OpenAsync(string provider, string connectionStringOrPath, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(provider);
+        if (string.Equals(provider, "sqlite", StringComparison.OrdinalIgnoreCase))
+        {
+            ArgumentException.ThrowIfNullOrWhiteSpace(connectionStringOrPath);
+            return await SqliteStorage.OpenAsync(connectionStringOrPath, cancellationToken);
+        }
+
+        throw new ArgumentException($"Unknown storage provider '{provider}'. Supported providers: sqlite.", nameof(provider));
+    }
+}

@@ -1,0 +1,428 @@
+using System.Runtime.CompilerServices;
+using Parley.Protocol.Sasl;
+
+namespace Parley.Storage.Tests;
+
+/// <summary>
+/// What every <see cref="IAccountStore"/> must do. Each implementation subclasses this with a fresh, empty database per test.
+/// </summary>
+public abstract class AccountStoreContract : IAsyncLifetime
+{
+    private IParleyStorage? _storage;
+
+    protected IParleyStorage Storage => _storage ?? throw new InvalidOperationException("The storage is opened in InitializeAsync.");
+
+    private IAccountStore Accounts => Storage.Accounts;
+
+    /// <summary>Opens storage on a new, empty database.</summary>
+    protected abstract Task<IParleyStorage> OpenStorageAsync();
+
+    public async Task InitializeAsync() => _storage = await OpenStorageAsync();
+
+    public async Task DisposeAsync()
+    {
+        if (_storage is not null)
+        {
+            await _storage.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task A_created_account_exists_and_returns_its_credentials()
+    {
+        var credentials = TestCredentials.Random();
+
+        Assert.Equal(CreateAccountResult.Created, await Accounts.CreateAsync("alice@example.org", credentials));
+
+        Assert.True(await Accounts.ExistsAsync("alice@example.org"));
+        TestCredentials.AssertSame(credentials, await Accounts.GetCredentialsAsync("alice@example.org"));
+    }
+
+    [Fact]
+    public async Task A_missing_account_does_not_exist_and_has_no_credentials()
+    {
+        await Accounts.CreateAsync("alice@example.org", TestCredentials.Random());
+
+        Assert.False(await Accounts.ExistsAsync("bob@example.org"));
+        Assert.Null(await Accounts.GetCredentialsAsync("bob@example.org"));
+    }
+
+    [Fact]
+    public async Task Jids_are_compared_exactly_as_given()
+    {
+        await Accounts.CreateAsync("alice@example.org", TestCredentials.Random());
+
+        Assert.False(await Accounts.ExistsAsync("Alice@example.org"));
+        Assert.False(await Accounts.ExistsAsync("alice@example.org.evil"));
+    }
+
+    [Fact]
+    public async Task Creating_an_existing_account_reports_it_and_keeps_the_original_credentials()
+    {
+        var original = TestCredentials.Random();
+        await Accounts.CreateAsync("alice@example.org", original);
+
+        Assert.Equal(CreateAccountResult.AlreadyExists, await Accounts.CreateAsync("alice@example.org", TestCredentials.Random()));
+
+        TestCredentials.AssertSame(original, await Accounts.GetCredentialsAsync("alice@example.org"));
+        Assert.Equal(1, await Accounts.CountAsync(null));
+    }
+
+    [Fact]
+    public async Task Concurrent_creates_of_one_account_create_it_once()
+    {
+        var results = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ =>
+            Task.Run(() => Accounts.CreateAsync("alice@example.org", TestCredentials.Random()))));
+
+        Assert.Single(results, r => r == CreateAccountResult.Created);
+        Assert.Equal(15, results.Count(r => r == CreateAccountResult.AlreadyExists));
+    }
+
+    [Fact]
+    public async Task Setting_credentials_replaces_them_and_only_for_that_account()
+    {
+        var bobs = TestCredentials.Random();
+        await Accounts.CreateAsync("alice@example.org", TestCredentials.Random());
+        await Accounts.CreateAsync("bob@example.org", bobs);
+        var replacement = TestCredentials.Random();
+
+        Assert.True(await Accounts.SetCredentialsAsync("alice@example.org", replacement));
+
+        TestCredentials.AssertSame(replacement, await Accounts.GetCredentialsAsync("alice@example.org"));
+        TestCredentials.AssertSame(bobs, await Accounts.GetCredentialsAsync("bob@example.org"));
+    }
+
+    [Fact]
+    public async Task Setting_credentials_of_a_missing_account_returns_false_and_creates_nothing()
+    {
+        Assert.False(await Accounts.SetCredentialsAsync("alice@example.org", TestCredentials.Random()));
+
+        Assert.False(await Accounts.ExistsAsync("alice@example.org"));
+    }
+
+    [Fact]
+    public async Task Deleting_an_account_removes_it_and_only_it()
+    {
+        await Accounts.CreateAsync("alice@example.org", TestCredentials.Random());
+        await Accounts.CreateAsync("bob@example.org", TestCredentials.Random());
+
+        Assert.True(await Accounts.DeleteAsync("alice@example.org"));
+
+        Assert.False(await Accounts.ExistsAsync("alice@example.org"));
+        Assert.Null(await Accounts.GetCredentialsAsync("alice@example.org"));
+        Assert.True(await Accounts.ExistsAsync("bob@example.org"));
+    }
+
+    [Fact]
+    public async Task Deleting_a_missing_account_returns_false()
+    {
+        await Accounts.CreateAsync("alice@example.org", TestCredentials.Random());
+        Assert.True(await Accounts.DeleteAsync("alice@example.org"));
+
+        Assert.False(await Accounts.DeleteAsync("alice@example.org"));
+        Assert.False(await Accounts.DeleteAsync("nobody@example.org"));
+    }
+
+    [Fact]
+    public async Task A_deleted_account_can_be_created_again()
+    {
+        await Accounts.CreateAsync("alice@example.org", TestCredentials.Random());
+        await Accounts.DeleteAsync("alice@example.org");
+        var fresh = TestCredentials.Random();
+
+        Assert.Equal(CreateAccountResult.Created, await Accounts.CreateAsync("alice@example.org", fresh));
+        TestCredentials.AssertSame(fresh, await Accounts.GetCredentialsAsync("alice@example.org"));
+    }
+
+    [Fact]
+    public async Task Credential_bytes_round_trip_exactly()
+    {
+        var everyByte = Enumerable.Range(0, 256).Select(b => (byte)b).ToArray();
+        var credentials = new AccountCredentials(
+            new ScramCredentials(ScramHash.Sha1, everyByte, int.MaxValue, new byte[20], Enumerable.Repeat((byte)0xFF, 20).ToArray()),
+            new ScramCredentials(ScramHash.Sha256, [0x00], 1, everyByte[..32], everyByte[^32..]));
+
+        await Accounts.CreateAsync("alice@example.org", credentials);
+
+        TestCredentials.AssertSame(credentials, await Accounts.GetCredentialsAsync("alice@example.org"));
+    }
+
+    [Fact]
+    public async Task Non_ascii_jids_round_trip()
+    {
+        await Accounts.CreateAsync("jürgen@bücher.example", TestCredentials.Random());
+
+        Assert.True(await Accounts.ExistsAsync("jürgen@bücher.example"));
+        Assert.Equal("jürgen@bücher.example", Assert.Single(await Accounts.ListAsync("bücher.example", 0, 10)).Jid);
+    }
+
+    [Fact]
+    public async Task Listing_is_ordered_by_jid_and_pages_through_all_accounts()
+    {
+        string[] jids = ["dave@b.example", "alice@b.example", "carol@a.example", "bob@c.example", "erin@a.example"];
+        foreach (var jid in jids)
+        {
+            await Accounts.CreateAsync(jid, TestCredentials.Random());
+        }
+
+        var firstPage = await Accounts.ListAsync(null, 0, 2);
+        var secondPage = await Accounts.ListAsync(null, 2, 2);
+        var lastPage = await Accounts.ListAsync(null, 4, 2);
+        var pastTheEnd = await Accounts.ListAsync(null, 5, 2);
+
+        Assert.Equal(["alice@b.example", "bob@c.example"], firstPage.Select(a => a.Jid));
+        Assert.Equal(["carol@a.example", "dave@b.example"], secondPage.Select(a => a.Jid));
+        Assert.Equal(["erin@a.example"], lastPage.Select(a => a.Jid));
+        Assert.Empty(pastTheEnd);
+        Assert.Empty(await Accounts.ListAsync(null, 0, 0));
+    }
+
+    [Fact]
+    public async Task Listing_and_counting_by_domain_see_only_that_domain()
+    {
+        string[] jids = ["bob@example.org", "alice@example.org", "carol@sub.example.org", "dave@example.organic", "erin@xample.org"];
+        foreach (var jid in jids)
+        {
+            await Accounts.CreateAsync(jid, TestCredentials.Random());
+        }
+
+        Assert.Equal(["alice@example.org", "bob@example.org"], (await Accounts.ListAsync("example.org", 0, 10)).Select(a => a.Jid));
+        Assert.Equal(["bob@example.org"], (await Accounts.ListAsync("example.org", 1, 10)).Select(a => a.Jid));
+        Assert.Empty(await Accounts.ListAsync("nowhere.example", 0, 10));
+        Assert.Equal(2, await Accounts.CountAsync("example.org"));
+        Assert.Equal(1, await Accounts.CountAsync("sub.example.org"));
+        Assert.Equal(0, await Accounts.CountAsync("nowhere.example"));
+        Assert.Equal(5, await Accounts.CountAsync(null));
+    }
+
+    [Fact]
+    public async Task Listing_shows_when_each_account_was_created()
+    {
+        var before = DateTimeOffset.UtcNow.AddMilliseconds(-1);
+        await Accounts.CreateAsync("alice@example.org", TestCredentials.Random());
+        var after = DateTimeOffset.UtcNow.AddMilliseconds(1);
+
+        var createdAt = Assert.Single(await Accounts.ListAsync(null, 0, 10)).CreatedAt;
+
+        Assert.InRange(createdAt, before, after);
+        Assert.Equal(TimeSpan.Zero, createdAt.Offset);
+    }
+
+    [Fact]
+    public async Task Counting_an_empty_store_gives_zero()
+    {
+        Assert.Equal(0, await Accounts.CountAsync(null));
+        Assert.Empty(await Accounts.ListAsync(null, 0, 100));
+    }
+
+    [Fact]
+    public async Task Importing_5000_accounts_creates_the_new_ones_and_leaves_existing_ones_untouched()
+    {
+        var existing = new Dictionary<string, AccountCredentials>
+        {
+            ["user00007@example.org"] = TestCredentials.Random(),
+            ["user02500@example.org"] = TestCredentials.Random(),
+            ["user04999@example.org"] = TestCredentials.Random(),
+        };
+        foreach (var (jid, credentials) in existing)
+        {
+            await Accounts.CreateAsync(jid, credentials);
+        }
+
+        var imported = Enumerable.Range(0, 5000).Select(i => ($"user{i:D5}@example.org", TestCredentials.Random())).ToArray();
+
+        var result = await Accounts.ImportAsync(ToAsync(imported));
+
+        Assert.Equal(new ImportResult(4997, 3), result);
+        Assert.Equal(5000, await Accounts.CountAsync("example.org"));
+        foreach (var (jid, credentials) in existing)
+        {
+            TestCredentials.AssertSame(credentials, await Accounts.GetCredentialsAsync(jid));
+        }
+
+        foreach (var index in (int[])[0, 999, 1000, 1001, 4998])
+        {
+            TestCredentials.AssertSame(imported[index].Item2, await Accounts.GetCredentialsAsync(imported[index].Item1));
+        }
+    }
+
+    [Fact]
+    public async Task An_account_repeated_within_an_import_is_created_once_with_its_first_credentials()
+    {
+        var first = TestCredentials.Random();
+
+        var result = await Accounts.ImportAsync(ToAsync([("alice@example.org", first), ("bob@example.org", TestCredentials.Random()), ("alice@example.org", TestCredentials.Random())]));
+
+        Assert.Equal(new ImportResult(2, 1), result);
+        TestCredentials.AssertSame(first, await Accounts.GetCredentialsAsync("alice@example.org"));
+    }
+
+    [Fact]
+    public async Task Importing_nothing_creates_nothing()
+    {
+        Assert.Equal(new ImportResult(0, 0), await Accounts.ImportAsync(ToAsync([])));
+    }
+
+    [Fact]
+    public async Task An_import_with_a_bad_jid_fails_naming_it()
+    {
+        var error = await Assert.ThrowsAsync<ArgumentException>(() =>
+            Accounts.ImportAsync(ToAsync([("alice@example.org", TestCredentials.Random()), ("not-a-jid", TestCredentials.Random())])));
+
+        Assert.Contains("'not-a-jid'", error.Message);
+        Assert.Equal("accounts", error.ParamName);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("example.org")]
+    [InlineData("@example.org")]
+    [InlineData("alice@")]
+    [InlineData("alice@example.org/phone")]
+    [InlineData("a@b@example.org")]
+    public async Task A_jid_that_is_not_localpart_at_domain_is_refused_with_a_clear_error(string badJid)
+    {
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => Accounts.CreateAsync(badJid, TestCredentials.Random()));
+        Assert.Contains($"'{badJid}' is not a bare account JID", error.Message);
+        Assert.Equal("bareJid", error.ParamName);
+
+        await Assert.ThrowsAsync<ArgumentException>(() => Accounts.GetCredentialsAsync(badJid));
+        await Assert.ThrowsAsync<ArgumentException>(() => Accounts.SetCredentialsAsync(badJid, TestCredentials.Random()));
+        await Assert.ThrowsAsync<ArgumentException>(() => Accounts.DeleteAsync(badJid));
+        await Assert.ThrowsAsync<ArgumentException>(() => Accounts.ExistsAsync(badJid));
+        Assert.Equal(0, await Accounts.CountAsync(null));
+    }
+
+    [Fact]
+    public async Task A_null_jid_or_credentials_is_refused()
+    {
+        await Assert.ThrowsAsync<ArgumentNullException>(() => Accounts.CreateAsync(null!, TestCredentials.Random()));
+        await Assert.ThrowsAsync<ArgumentNullException>(() => Accounts.CreateAsync("alice@example.org", null!));
+        await Assert.ThrowsAsync<ArgumentNullException>(() => Accounts.ImportAsync(null!));
+    }
+
+    public static TheoryData<string, AccountCredentials> MalformedCredentials()
+    {
+        var good = TestCredentials.Random();
+        return new()
+        {
+            { "The Sha1 slot holds Sha256 SCRAM credentials", good with { Sha1 = good.Sha256 } },
+            { "The Sha256 slot holds Sha1 SCRAM credentials", good with { Sha256 = good.Sha1 } },
+            { "The Sha1 SCRAM salt is empty", good with { Sha1 = good.Sha1 with { Salt = [] } } },
+            { "The Sha256 SCRAM iteration count is 0", good with { Sha256 = good.Sha256 with { Iterations = 0 } } },
+            { "The Sha1 SCRAM StoredKey and ServerKey must be 20 bytes each (got 19 and 20)", good with { Sha1 = good.Sha1 with { StoredKey = new byte[19] } } },
+            { "The Sha256 SCRAM StoredKey and ServerKey must be 32 bytes each (got 32 and 20)", good with { Sha256 = good.Sha256 with { ServerKey = new byte[20] } } },
+            { "The Sha1 SCRAM credentials are missing", good with { Sha1 = null! } },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(MalformedCredentials))]
+    public async Task Malformed_credentials_are_refused_with_a_clear_error_and_nothing_is_stored(string expectedMessage, AccountCredentials credentials)
+    {
+        var good = TestCredentials.Random();
+        await Accounts.CreateAsync("bob@example.org", good);
+
+        var onCreate = await Assert.ThrowsAsync<ArgumentException>(() => Accounts.CreateAsync("alice@example.org", credentials));
+        var onSet = await Assert.ThrowsAsync<ArgumentException>(() => Accounts.SetCredentialsAsync("bob@example.org", credentials));
+        var onImport = await Assert.ThrowsAsync<ArgumentException>(() => Accounts.ImportAsync(ToAsync([("carol@example.org", credentials)])));
+
+        Assert.StartsWith(expectedMessage, onCreate.Message);
+        Assert.StartsWith(expectedMessage, onSet.Message);
+        Assert.StartsWith(expectedMessage, onImport.Message);
+        Assert.False(await Accounts.ExistsAsync("alice@example.org"));
+        Assert.False(await Accounts.ExistsAsync("carol@example.org"));
+        TestCredentials.AssertSame(good, await Accounts.GetCredentialsAsync("bob@example.org"));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("alice@example.org")]
+    [InlineData("example.org/resource")]
+    public async Task A_domain_filter_that_is_not_a_domain_is_refused(string badDomain)
+    {
+        var onList = await Assert.ThrowsAsync<ArgumentException>(() => Accounts.ListAsync(badDomain, 0, 10));
+        var onCount = await Assert.ThrowsAsync<ArgumentException>(() => Accounts.CountAsync(badDomain));
+
+        Assert.Contains($"'{badDomain}' is not a domain", onList.Message);
+        Assert.Equal("domain", onCount.ParamName);
+    }
+
+    [Fact]
+    public async Task A_negative_page_is_refused()
+    {
+        var offset = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => Accounts.ListAsync(null, -1, 10));
+        var limit = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => Accounts.ListAsync(null, 0, -1));
+
+        Assert.Equal("offset", offset.ParamName);
+        Assert.Equal("limit", limit.ParamName);
+    }
+
+    [Fact]
+    public async Task A_canceled_token_stops_every_operation_and_changes_nothing()
+    {
+        var credentials = TestCredentials.Random();
+        await Accounts.CreateAsync("alice@example.org", credentials);
+        using var canceled = new CancellationTokenSource();
+        canceled.Cancel();
+        var token = canceled.Token;
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Accounts.CreateAsync("bob@example.org", TestCredentials.Random(), token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Accounts.SetCredentialsAsync("alice@example.org", TestCredentials.Random(), token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Accounts.DeleteAsync("alice@example.org", token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Accounts.GetCredentialsAsync("alice@example.org", token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Accounts.ExistsAsync("alice@example.org", token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Accounts.ListAsync(null, 0, 10, token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Accounts.CountAsync(null, token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Accounts.ImportAsync(ToAsync([("carol@example.org", TestCredentials.Random())]), token));
+
+        Assert.Equal(["alice@example.org"], (await Accounts.ListAsync(null, 0, 10)).Select(a => a.Jid));
+        TestCredentials.AssertSame(credentials, await Accounts.GetCredentialsAsync("alice@example.org"));
+    }
+
+    [Fact]
+    public async Task An_import_canceled_midway_stops_and_the_store_stays_usable()
+    {
+        using var cancellation = new CancellationTokenSource();
+        var produced = 0;
+
+        async IAsyncEnumerable<(string, AccountCredentials)> CancelAfter1500([EnumeratorCancellation] CancellationToken token = default)
+        {
+            for (var i = 0; i < 5000; i++)
+            {
+                if (i == 1500)
+                {
+                    await cancellation.CancelAsync();
+                }
+
+                token.ThrowIfCancellationRequested();
+                produced++;
+                yield return ($"user{i:D5}@example.org", TestCredentials.Random());
+            }
+        }
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Accounts.ImportAsync(CancelAfter1500(), cancellation.Token));
+
+        Assert.Equal(1500, produced);
+        Assert.InRange(await Accounts.CountAsync(null), 0, 1500);
+        Assert.Equal(CreateAccountResult.Created, await Accounts.CreateAsync("after@example.org", TestCredentials.Random()));
+    }
+
+    [Fact]
+    public async Task A_disposed_storage_refuses_further_use_and_disposing_twice_is_harmless()
+    {
+        await Storage.DisposeAsync();
+        await Storage.DisposeAsync();
+
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => Accounts.ExistsAsync("alice@example.org"));
+    }
+
+    private static async IAsyncEnumerable<(string BareJid, AccountCredentials Credentials)> ToAsync(IEnumerable<(string, AccountCredentials)> accounts)
+    {
+        foreach (var account in accounts)
+        {
+            await Task.Yield();
+            yield return account;
+        }
+    }
+}

@@ -1,0 +1,162 @@
+using Parley.Storage.Sqlite;
+
+namespace Parley.Storage.Tests;
+
+public sealed class SqliteStorageTests : IDisposable
+{
+    private readonly TempDatabase _database = new();
+
+    public void Dispose() => _database.Dispose();
+
+    [Fact]
+    public async Task Opening_creates_the_file_and_its_folders_and_describes_itself()
+    {
+        var path = Path.Combine(_database.Folder, "data", "nested", "parley.db");
+
+        await using var storage = await SqliteStorage.OpenAsync(path);
+
+        Assert.True(File.Exists(path));
+        Assert.Equal($"SQLite {path} (schema version {SqliteMigrations.LatestVersion})", storage.Description);
+    }
+
+    [Fact]
+    public async Task A_relative_path_is_described_as_the_full_path()
+    {
+        var relative = Path.GetRelativePath(Environment.CurrentDirectory, _database.Path);
+
+        await using var storage = await SqliteStorage.OpenAsync(relative);
+
+        Assert.StartsWith($"SQLite {_database.Path} ", storage.Description);
+    }
+
+    [Fact]
+    public async Task The_database_file_is_in_wal_mode()
+    {
+        await (await SqliteStorage.OpenAsync(_database.Path)).DisposeAsync();
+
+        // Bytes 18 and 19 of the header are the file format versions; 2 means WAL (sqlite.org/fileformat.html).
+        var header = new byte[20];
+        await using (var file = File.OpenRead(_database.Path))
+        {
+            await file.ReadExactlyAsync(header);
+        }
+
+        Assert.Equal(2, header[18]);
+        Assert.Equal(2, header[19]);
+        using var connection = _database.OpenRawConnection();
+        Assert.Equal("wal", connection.Scalar("PRAGMA journal_mode"));
+    }
+
+    [Fact]
+    public async Task The_cli_can_write_while_the_node_holds_the_database_open()
+    {
+        await using var node = await SqliteStorage.OpenAsync(_database.Path);
+        await node.Accounts.CreateAsync("alice@example.org", TestCredentials.Random());
+        using var nodeReader = _database.OpenRawConnection();
+        nodeReader.Execute("BEGIN; SELECT COUNT(*) FROM accounts;");
+
+        await using (var cli = await SqliteStorage.OpenAsync(_database.Path))
+        {
+            Assert.Equal(CreateAccountResult.Created, await cli.Accounts.CreateAsync("bob@example.org", TestCredentials.Random()));
+            Assert.True(await cli.Accounts.DeleteAsync("alice@example.org"));
+        }
+
+        nodeReader.Execute("COMMIT");
+        Assert.Equal(["bob@example.org"], (await node.Accounts.ListAsync(null, 0, 10)).Select(a => a.Jid));
+    }
+
+    [Fact]
+    public async Task A_cli_write_waits_for_the_nodes_write_lock_instead_of_failing()
+    {
+        await using var node = await SqliteStorage.OpenAsync(_database.Path);
+        await using var cli = await SqliteStorage.OpenAsync(_database.Path);
+        using var nodeWriter = _database.OpenRawConnection();
+        nodeWriter.Execute("BEGIN IMMEDIATE");
+
+        var cliCreate = Task.Run(() => cli.Accounts.CreateAsync("bob@example.org", TestCredentials.Random()));
+        var finishedFirst = await Task.WhenAny(cliCreate, Task.Delay(TimeSpan.FromMilliseconds(300)));
+        nodeWriter.Execute("COMMIT");
+
+        Assert.NotSame(cliCreate, finishedFirst);
+        Assert.Equal(CreateAccountResult.Created, await cliCreate.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.True(await node.Accounts.ExistsAsync("bob@example.org"));
+    }
+
+    [Fact]
+    public async Task No_column_could_hold_a_password()
+    {
+        await (await SqliteStorage.OpenAsync(_database.Path)).DisposeAsync();
+        using var connection = _database.OpenRawConnection();
+
+        var accountColumns = connection.Rows("SELECT name || ' ' || type FROM pragma_table_info('accounts') ORDER BY cid");
+        var allColumns = connection.Rows("SELECT c.name FROM sqlite_master t, pragma_table_info(t.name) c WHERE t.type = 'table'");
+
+        Assert.Equal(
+            [
+                "jid TEXT", "domain TEXT", "created_at INTEGER",
+                "sha1_salt BLOB", "sha1_iterations INTEGER", "sha1_stored_key BLOB", "sha1_server_key BLOB",
+                "sha256_salt BLOB", "sha256_iterations INTEGER", "sha256_stored_key BLOB", "sha256_server_key BLOB",
+            ],
+            accountColumns);
+        Assert.DoesNotContain(allColumns, name => name.Contains("pass", StringComparison.OrdinalIgnoreCase) || name.Contains("secret", StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Fact]
+    public async Task Listing_by_domain_uses_the_domain_index()
+    {
+        await (await SqliteStorage.OpenAsync(_database.Path)).DisposeAsync();
+        using var connection = _database.OpenRawConnection();
+
+        var plan = string.Join("\n", connection.Rows(
+            "EXPLAIN QUERY PLAN SELECT jid, created_at FROM accounts WHERE domain = 'example.org' ORDER BY jid LIMIT 10 OFFSET 0"));
+
+        Assert.Contains("accounts_by_domain", plan);
+        Assert.DoesNotContain("TEMP B-TREE", plan);
+    }
+
+    [Fact]
+    public async Task A_file_that_is_not_a_database_is_refused_and_left_unchanged()
+    {
+        var contents = "this is a configuration file, not a database\n"u8.ToArray().Concat(new byte[4096]).ToArray();
+        await File.WriteAllBytesAsync(_database.Path, contents);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => SqliteStorage.OpenAsync(_database.Path));
+
+        Assert.Equal($"{_database.Path} is not a SQLite database. Refusing to change it.", error.Message);
+        Assert.Equal(contents, await File.ReadAllBytesAsync(_database.Path));
+    }
+
+    [Fact]
+    public async Task Another_applications_database_is_refused_and_left_unchanged()
+    {
+        using (var other = _database.OpenRawConnection())
+        {
+            other.Execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, total REAL)");
+        }
+
+        var before = await File.ReadAllBytesAsync(_database.Path);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => SqliteStorage.OpenAsync(_database.Path));
+
+        Assert.Contains("is not a Parley database", error.Message);
+        Assert.Equal(before, await File.ReadAllBytesAsync(_database.Path));
+    }
+
+    [Fact]
+    public async Task A_folder_instead_of_a_file_is_refused_with_a_clear_error()
+    {
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => SqliteStorage.OpenAsync(_database.Folder));
+
+        Assert.StartsWith($"{_database.Folder} is a folder; give the path of the database file", error.Message);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("   ")]
+    public async Task An_empty_path_is_refused(string path)
+    {
+        var error = await Assert.ThrowsAsync<ArgumentException>(() => SqliteStorage.OpenAsync(path));
+
+        Assert.Equal("databasePath", error.ParamName);
+    }
+}
