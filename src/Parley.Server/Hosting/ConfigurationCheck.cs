@@ -1,0 +1,70 @@
+using System.Net;
+using Parley.Protocol.Precis;
+
+namespace Parley.Server.Hosting;
+
+/// <summary>What `parley config check` and start-up report about a configuration.</summary>
+public static class ConfigurationCheck
+{
+    public static List<string> Problems(ParleyOptions options)
+    {
+        var problems = new List<string>();
+        foreach (var domain in options.EffectiveDomains)
+        {
+            if (!Precis.TryPrepareDomainpart(domain, out var prepared, out var error))
+            {
+                problems.Add($"Parley:Domains: '{domain}' is not a valid domain: {error}");
+            }
+            else if (prepared != domain)
+            {
+                problems.Add($"Parley:Domains: write '{domain}' as '{prepared}'.");
+            }
+        }
+        if (!IPAddress.TryParse(options.Network.Bind, out _))
+        {
+            problems.Add($"Parley:Network:Bind: '{options.Network.Bind}' is not an IP address.");
+        }
+        CheckPort(problems, "C2sPort", options.Network.C2sPort);
+        CheckPort(problems, "C2sTlsPort", options.Network.C2sTlsPort);
+        CheckPort(problems, "HttpPort", options.Network.HttpPort);
+        if (options.Storage.Provider is not ("sqlite" or "postgres"))
+        {
+            problems.Add($"Parley:Storage:Provider: '{options.Storage.Provider}' is not 'sqlite' or 'postgres'.");
+        }
+        if (options.Auth.ScramIterations < 4096)
+        {
+            problems.Add("Parley:Auth:ScramIterations: must be at least 4096 (RFC 7677).");
+        }
+        if (options.Sessions.ResourceConflict is not ("replace" or "reject"))
+        {
+            problems.Add($"Parley:Sessions:ResourceConflict: '{options.Sessions.ResourceConflict}' is not 'replace' or 'reject'.");
+        }
+        foreach (var certificate in options.Tls.Certificates)
+        {
+            foreach (var path in new[] { certificate.CertificatePath, certificate.KeyPath, certificate.PfxPath })
+            {
+                if (path is not null && !File.Exists(path))
+                {
+                    problems.Add($"Parley:Tls:Certificates ({certificate.Domain}): {path} does not exist.");
+                }
+            }
+        }
+        if (options.Limits.MaxStanzaBytes < 10_000)
+        {
+            problems.Add("Parley:Limits:MaxStanzaBytes: must be at least 10000 (RFC 6120 §13.12).");
+        }
+        if (options.Limits.MaxDepth < 8)
+        {
+            problems.Add("Parley:Limits:MaxDepth: must be at least 8.");
+        }
+        return problems;
+    }
+
+    private static void CheckPort(List<string> problems, string name, int port)
+    {
+        if (port is < 0 or > 65535)
+        {
+            problems.Add($"Parley:Network:{name}: {port} is not a port number (0 disables the listener).");
+        }
+    }
+}

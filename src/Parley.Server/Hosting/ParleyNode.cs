@@ -1,0 +1,42 @@
+using Microsoft.Extensions.Logging;
+using Parley.Server.Auth;
+using Parley.Server.Modules;
+using Parley.Server.Routing;
+using Parley.Server.Sessions;
+using Parley.Server.Streams;
+using Parley.Server.Transport;
+using Parley.Storage;
+using Parley.Xml;
+
+namespace Parley.Server.Hosting;
+
+/// <summary>The parts of a running node that every connection uses.</summary>
+public sealed class ParleyNode(
+    ParleyOptions options,
+    IParleyStorage storage,
+    CertificateStore certificates,
+    SessionRegistry sessions,
+    ModuleRegistry modules,
+    Router router,
+    AuthThrottle authThrottle,
+    ConnectionMonitor connections,
+    ILoggerFactory loggerFactory)
+{
+    public ParleyOptions Options { get; } = options;
+    public IParleyStorage Storage { get; } = storage;
+    public CertificateStore Certificates { get; } = certificates;
+    public SessionRegistry Sessions { get; } = sessions;
+    public ModuleRegistry Modules { get; } = modules;
+    public Router Router { get; } = router;
+    public AuthThrottle AuthThrottle { get; } = authThrottle;
+    public ConnectionMonitor Connections { get; } = connections;
+    public ILoggerFactory LoggerFactory { get; } = loggerFactory;
+
+    public XmlLimits XmlLimits { get; } = new()
+    {
+        MaxStanzaBytes = options.Limits.MaxStanzaBytes,
+        MaxDepth = options.Limits.MaxDepth,
+        MaxAttributes = options.Limits.MaxAttributes,
+        MaxNamespaceDeclarations = options.Limits.MaxNamespaceDeclarations,
+    };
+}

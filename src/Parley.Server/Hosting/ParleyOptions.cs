@@ -1,0 +1,134 @@
+namespace Parley.Server.Hosting;
+
+/// <summary>
+/// The node's configuration: section "Parley" of parley.json, PARLEY__* environment variables and
+/// the command line, bound in the usual .NET order (later sources win). docs/configuration.md
+/// describes every key; keep the two in step.
+/// </summary>
+public sealed class ParleyOptions
+{
+    public const string Section = "Parley";
+
+    /// <summary>The XMPP domains this node serves; the first is the default for the CLI.</summary>
+    public List<string> Domains { get; set; } = [];
+
+    public string DataDir { get; set; } = "./data";
+
+    public StorageOptions Storage { get; set; } = new();
+    public NetworkOptions Network { get; set; } = new();
+    public TlsOptions Tls { get; set; } = new();
+    public AuthOptions Auth { get; set; } = new();
+    public SessionOptions Sessions { get; set; } = new();
+    public LimitOptions Limits { get; set; } = new();
+    public ServerInfoOptions ServerInfo { get; set; } = new();
+
+    /// <summary>The configured domains, or "localhost" when none are.</summary>
+    public IReadOnlyList<string> EffectiveDomains => Domains.Count > 0 ? Domains : ["localhost"];
+}
+
+public sealed class StorageOptions
+{
+    /// <summary>"sqlite" (embedded default) or "postgres".</summary>
+    public string Provider { get; set; } = "sqlite";
+
+    /// <summary>SQLite: a file path (default DataDir/parley.db). PostgreSQL: a connection string.</summary>
+    public string? ConnectionString { get; set; }
+}
+
+public sealed class NetworkOptions
+{
+    /// <summary>The address every listener binds; "0.0.0.0" or "::" to serve other machines.</summary>
+    public string Bind { get; set; } = "127.0.0.1";
+
+    /// <summary>Client connections with STARTTLS (RFC 6120); 0 disables.</summary>
+    public int C2sPort { get; set; } = 5222;
+
+    /// <summary>Client connections with TLS from the first byte (XEP-0368); 0 disables.</summary>
+    public int C2sTlsPort { get; set; } = 5223;
+
+    /// <summary>HTTP: health now; WebSocket, BOSH, admin and REST later. 0 disables.</summary>
+    public int HttpPort { get; set; } = 5280;
+}
+
+public sealed class TlsOptions
+{
+    /// <summary>Refuse authentication and stanzas on an unencrypted stream (the default).</summary>
+    public bool RequireStartTls { get; set; } = true;
+
+    /// <summary>Certificates for domains; a domain without one gets a self-signed certificate made on first start.</summary>
+    public List<CertificateOptions> Certificates { get; set; } = [];
+}
+
+public sealed class CertificateOptions
+{
+    public string Domain { get; set; } = "";
+
+    /// <summary>PEM certificate (chain) file; with <see cref="KeyPath"/>.</summary>
+    public string? CertificatePath { get; set; }
+    public string? KeyPath { get; set; }
+
+    /// <summary>PKCS#12 file instead of PEM.</summary>
+    public string? PfxPath { get; set; }
+    public string? PfxPassword { get; set; }
+}
+
+public sealed class AuthOptions
+{
+    /// <summary>PBKDF2 iterations for new SCRAM credentials (RFC 7677 asks for at least 4096).</summary>
+    public int ScramIterations { get; set; } = 4096;
+
+    /// <summary>Offer SASL PLAIN (only ever inside TLS).</summary>
+    public bool AllowPlain { get; set; } = true;
+
+    /// <summary>
+    /// Refuse SCRAM logins whose GS2 flag is "y" while -PLUS is offered (RFC 5802 §6's downgrade rule).
+    /// Off by default: clients from before XEP-0440, such as slixmpp 1.8, know only tls-unique,
+    /// which TLS 1.3 does not have, and say "y" for that reason alone.
+    /// </summary>
+    public bool StrictChannelBindingDowngrade { get; set; }
+
+    /// <summary>Delay before answering the first failed attempt; it doubles with each further failure.</summary>
+    public int FailureDelayMilliseconds { get; set; } = 500;
+
+    public int MaxFailureDelayMilliseconds { get; set; } = 16_000;
+
+    /// <summary>How long failures are remembered per account and per IP address.</summary>
+    public int FailureWindowSeconds { get; set; } = 900;
+}
+
+public sealed class SessionOptions
+{
+    /// <summary>What a bind with a resource already in use does: "replace" (the old session is closed) or "reject".</summary>
+    public string ResourceConflict { get; set; } = "replace";
+
+    /// <summary>Time allowed from connect to a bound session.</summary>
+    public int NegotiationTimeoutSeconds { get; set; } = 60;
+
+    /// <summary>A connection that sends nothing (not even a whitespace keepalive) for this long is closed.</summary>
+    public int IdleTimeoutSeconds { get; set; } = 900;
+
+    /// <summary>The server sends a whitespace keepalive after this long without sending; 0 disables.</summary>
+    public int KeepaliveSeconds { get; set; } = 240;
+}
+
+public sealed class LimitOptions
+{
+    public int MaxStanzaBytes { get; set; } = 256 * 1024;
+    public int MaxDepth { get; set; } = 64;
+    public int MaxAttributes { get; set; } = 64;
+    public int MaxNamespaceDeclarations { get; set; } = 16;
+
+    /// <summary>Stanzas queued for a client that does not read; past this the stream is closed.</summary>
+    public int MaxSendQueueStanzas { get; set; } = 10_000;
+
+    /// <summary>Open connections from one IP address; 0 = unlimited.</summary>
+    public int MaxConnectionsPerIp { get; set; } = 0;
+
+    public int MaxResourcesPerAccount { get; set; } = 100;
+}
+
+public sealed class ServerInfoOptions
+{
+    /// <summary>Answer XEP-0092 with the operating system too; off by default, as it helps attackers.</summary>
+    public bool RevealOperatingSystem { get; set; }
+}

@@ -1,0 +1,64 @@
+using Parley.Protocol;
+using Parley.Xml;
+
+namespace Parley.Server.Modules.Disco;
+
+/// <summary>
+/// Service discovery (XEP-0030) for the server and accounts: identity and the features that
+/// the enabled modules registered; items list the hosted services (none yet).
+/// </summary>
+public sealed class DiscoModule : IModule
+{
+    public void Register(ModuleRegistry registry)
+    {
+        registry.AddFeature(Ns.DiscoInfo, account: true);
+        registry.AddFeature(Ns.DiscoItems, account: true);
+        registry.HandleIq(Ns.DiscoInfo, IqTarget.Server, request => ValueTask.FromResult(ServerInfo(request, registry)));
+        registry.HandleIq(Ns.DiscoInfo, IqTarget.Account, request => ValueTask.FromResult(AccountInfo(request, registry)));
+        registry.HandleIq(Ns.DiscoItems, IqTarget.Server | IqTarget.Account, request => ValueTask.FromResult(Items(request)));
+    }
+
+    private static Element ServerInfo(IqRequest request, ModuleRegistry registry)
+    {
+        if (!request.IsGet || request.Payload.GetAttribute("node") is not null)
+        {
+            return request.Error(request.IsGet ? StanzaError.ItemNotFound() : StanzaError.BadRequest());
+        }
+        var query = new Element("query", Ns.DiscoInfo);
+        query.AddChild("identity").SetAttribute("category", "server").SetAttribute("type", "im").SetAttribute("name", "Parley");
+        foreach (var feature in registry.ServerFeatures)
+        {
+            query.AddChild("feature").SetAttribute("var", feature);
+        }
+        return request.Result(query);
+    }
+
+    private static Element AccountInfo(IqRequest request, ModuleRegistry registry)
+    {
+        if (!request.IsGet || request.Payload.GetAttribute("node") is not null)
+        {
+            return request.Error(request.IsGet ? StanzaError.ItemNotFound() : StanzaError.BadRequest());
+        }
+        // Only the account itself may see its account features until presence subscriptions exist (RFC 6121).
+        if (!request.From.Bare.Equals(request.To))
+        {
+            return request.Error(StanzaError.ServiceUnavailable());
+        }
+        var query = new Element("query", Ns.DiscoInfo);
+        query.AddChild("identity").SetAttribute("category", "account").SetAttribute("type", "registered");
+        foreach (var feature in registry.AccountFeatures)
+        {
+            query.AddChild("feature").SetAttribute("var", feature);
+        }
+        return request.Result(query);
+    }
+
+    private static Element Items(IqRequest request)
+    {
+        if (!request.IsGet)
+        {
+            return request.Error(StanzaError.BadRequest());
+        }
+        return request.Result(new Element("query", Ns.DiscoItems));
+    }
+}

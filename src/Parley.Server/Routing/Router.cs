@@ -1,0 +1,278 @@
+using System.Collections.Frozen;
+using Microsoft.Extensions.Logging;
+using Parley.Protocol;
+using Parley.Server.Modules;
+using Parley.Server.Sessions;
+using Parley.Xml;
+
+namespace Parley.Server.Routing;
+
+/// <summary>
+/// Decides where a stanza goes: to the server's own handlers, to an account's handlers, or to the
+/// sessions that must receive it (RFC 6120 §10, RFC 6121 §8.5). Stanzas are read-only once they
+/// reach the router: one element may be queued to several sessions.
+/// </summary>
+public sealed partial class Router
+{
+    private readonly FrozenSet<string> _domains;
+    private readonly SessionRegistry _sessions;
+    private readonly ModuleRegistry _modules;
+    private readonly ILogger<Router> _logger;
+
+    public Router(IEnumerable<string> domains, SessionRegistry sessions, ModuleRegistry modules, ILogger<Router> logger)
+    {
+        _domains = domains.ToFrozenSet(StringComparer.Ordinal);
+        _sessions = sessions;
+        _modules = modules;
+        _logger = logger;
+    }
+
+    public bool IsLocalDomain(string domain) => _domains.Contains(domain);
+
+    /// <summary>A stanza from a bound local client whose 'from' the server has stamped.</summary>
+    public async ValueTask RouteFromClientAsync(Element stanza, ClientSession sender, Jid? to)
+    {
+        var hooks = _modules.ClientHooks(stanza.Name);
+        if (hooks.Length > 0)
+        {
+            var clientStanza = new ClientStanza(stanza, sender, to);
+            foreach (var hook in hooks)
+            {
+                if (await hook(clientStanza).ConfigureAwait(false))
+                {
+                    return;
+                }
+            }
+        }
+
+        if (to is null)
+        {
+            switch (stanza.Name)
+            {
+                case "message":
+                    // RFC 6120 §10.3.1: as if addressed to the sender's own bare JID.
+                    await RouteAsync(stanza, sender.Jid, sender.Jid.Bare, sender).ConfigureAwait(false);
+                    return;
+                case "iq":
+                    await HandleIqAsync(stanza, sender.Jid, sender.Jid.Bare, IqTarget.Account, sender).ConfigureAwait(false);
+                    return;
+                default:
+                    // Presence without 'to' is a broadcast; the presence module handles it.
+                    return;
+            }
+        }
+        await RouteAsync(stanza, sender.Jid, to, sender).ConfigureAwait(false);
+    }
+
+    /// <summary>Routes a stanza from <paramref name="from"/> to <paramref name="to"/>.</summary>
+    public async ValueTask RouteAsync(Element stanza, Jid from, Jid to, ClientSession? sender = null)
+    {
+        if (!IsLocalDomain(to.Domain))
+        {
+            // Federation (s2s) is a later module; until then other domains are unreachable.
+            Bounce(stanza, from, StanzaError.RemoteServerNotFound($"This server does not connect to {to.Domain}."));
+            return;
+        }
+
+        if (to.Local is null)
+        {
+            await ToServerAsync(stanza, from, to, sender).ConfigureAwait(false);
+        }
+        else if (to.IsBare)
+        {
+            await ToAccountAsync(stanza, from, to, sender).ConfigureAwait(false);
+        }
+        else
+        {
+            await ToFullJidAsync(stanza, from, to, sender).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Sends a stanza the server made (a reply, an error) to a local entity.</summary>
+    public void Deliver(Element stanza, Jid to)
+    {
+        if (to.IsBare)
+        {
+            foreach (var session in _sessions.SessionsOf(to))
+            {
+                session.Send(stanza);
+            }
+        }
+        else
+        {
+            _sessions.Find(to)?.Send(stanza);
+        }
+    }
+
+    private async ValueTask ToServerAsync(Element stanza, Jid from, Jid to, ClientSession? sender)
+    {
+        if (stanza.Name == "iq")
+        {
+            if (to.Resource is null)
+            {
+                await HandleIqAsync(stanza, from, to, IqTarget.Server, sender).ConfigureAwait(false);
+            }
+            else
+            {
+                Bounce(stanza, from, StanzaError.ServiceUnavailable());
+            }
+        }
+        // Messages and presence addressed to the server itself are not for anyone: RFC 6120 §10.4 lets the server drop them.
+    }
+
+    private async ValueTask ToAccountAsync(Element stanza, Jid from, Jid to, ClientSession? sender)
+    {
+        switch (stanza.Name)
+        {
+            case "iq":
+                await HandleIqAsync(stanza, from, to, IqTarget.Account, sender).ConfigureAwait(false);
+                break;
+            case "message":
+                DeliverMessageToAccount(stanza, from, to);
+                break;
+            default:
+                foreach (var session in _sessions.SessionsOf(to))
+                {
+                    if (session.IsAvailable)
+                    {
+                        session.Send(stanza);
+                    }
+                }
+                break;
+        }
+    }
+
+    private ValueTask ToFullJidAsync(Element stanza, Jid from, Jid to, ClientSession? sender)
+    {
+        var session = _sessions.Find(to);
+        if (session is not null)
+        {
+            session.Send(stanza);
+            return ValueTask.CompletedTask;
+        }
+        switch (stanza.Name)
+        {
+            case "message":
+                // RFC 6121 §8.5.3.2.1: normal and chat fall back to the bare JID; groupchat bounces; headline is dropped.
+                var type = MessageType(stanza);
+                if (type is "normal" or "chat")
+                {
+                    DeliverMessageToAccount(stanza, from, to.Bare);
+                }
+                else if (type == "groupchat")
+                {
+                    Bounce(stanza, from, StanzaError.ServiceUnavailable());
+                }
+                break;
+            case "iq":
+                Bounce(stanza, from, StanzaError.ServiceUnavailable());
+                break;
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>RFC 6121 §8.5.2: the available resources with the highest non-negative priority get normal and chat messages.</summary>
+    private void DeliverMessageToAccount(Element stanza, Jid from, Jid account)
+    {
+        var type = MessageType(stanza);
+        if (type == "error")
+        {
+            return;
+        }
+        if (type == "groupchat")
+        {
+            Bounce(stanza, from, StanzaError.ServiceUnavailable());
+            return;
+        }
+
+        var sessions = _sessions.SessionsOf(account);
+        var highest = int.MinValue;
+        foreach (var session in sessions)
+        {
+            if (session.IsAvailable && session.Priority >= 0 && session.Priority > highest)
+            {
+                highest = session.Priority;
+            }
+        }
+
+        var delivered = false;
+        foreach (var session in sessions)
+        {
+            if (session.IsAvailable && session.Priority >= 0 && (type == "headline" || session.Priority == highest))
+            {
+                delivered |= session.Send(stanza);
+            }
+        }
+
+        if (!delivered && type != "headline")
+        {
+            // The same answer whether or not the account exists, so presence is not revealed (RFC 6121 §8.5.2.2.1).
+            // Offline storage is a later module.
+            Bounce(stanza, from, StanzaError.ServiceUnavailable());
+        }
+    }
+
+    private async ValueTask HandleIqAsync(Element iq, Jid from, Jid to, IqTarget target, ClientSession? sender)
+    {
+        var type = iq.GetAttribute("type");
+        if (type is not ("get" or "set"))
+        {
+            // Results and errors addressed to the server answer nothing it asked.
+            return;
+        }
+        var payload = FirstChild(iq);
+        var handler = payload?.Namespace is { } ns ? _modules.FindIqHandler(ns, target) : null;
+        if (payload is null || handler is null)
+        {
+            Bounce(iq, from, StanzaError.ServiceUnavailable());
+            return;
+        }
+
+        Element response;
+        try
+        {
+            response = await handler(new IqRequest(iq, payload, from, to, sender)).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogIqHandlerFailed(_logger, e, payload.Namespace ?? "", from.ToString());
+            response = Stanzas.ErrorReply(iq, StanzaError.InternalServerError());
+        }
+        Deliver(response, from);
+    }
+
+    /// <summary>Answers a stanza with an error, unless it is an error itself (RFC 6120 §8.3.1: never answer an error).</summary>
+    public void Bounce(Element stanza, Jid from, StanzaError error)
+    {
+        if (Stanzas.IsError(stanza))
+        {
+            return;
+        }
+        Deliver(Stanzas.ErrorReply(stanza, error), from);
+    }
+
+    private static string MessageType(Element message) => message.GetAttribute("type") switch
+    {
+        "chat" => "chat",
+        "groupchat" => "groupchat",
+        "headline" => "headline",
+        "error" => "error",
+        // RFC 6121 §5.2.2: a missing or unknown type means normal.
+        _ => "normal",
+    };
+
+    private static Element? FirstChild(Element element)
+    {
+        foreach (var node in element.Nodes)
+        {
+            if (node is Element child)
+            {
+                return child;
+            }
+        }
+        return null;
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The handler for IQ namespace {Namespace} from {From} failed")]
+    private static partial void LogIqHandlerFailed(ILogger logger, Exception exception, string @namespace, string from);
+}

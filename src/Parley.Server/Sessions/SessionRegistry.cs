@@ -1,0 +1,91 @@
+using System.Collections.Concurrent;
+using Parley.Protocol;
+
+namespace Parley.Server.Sessions;
+
+/// <summary>The bound sessions of this node, by account and resource.</summary>
+public sealed class SessionRegistry
+{
+    private readonly ConcurrentDictionary<Jid, ClientSession[]> _byAccount = new();
+
+    public int Count => _byAccount.Values.Sum(sessions => sessions.Length);
+
+    /// <summary>The account's sessions (a snapshot; empty when none).</summary>
+    public ClientSession[] SessionsOf(Jid account) =>
+        _byAccount.TryGetValue(account.Bare, out var sessions) ? sessions : [];
+
+    public ClientSession? Find(Jid fullJid)
+    {
+        foreach (var session in SessionsOf(fullJid))
+        {
+            if (session.Jid.Resource == fullJid.Resource)
+            {
+                return session;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Adds a session. Returns the session it replaces (same resource) so the caller can close it,
+    /// or throws <see cref="ResourceLimitException"/> when the account already has the most sessions allowed.
+    /// </summary>
+    public ClientSession? Add(ClientSession session, int maxSessionsPerAccount)
+    {
+        var account = session.Jid.Bare;
+        while (true)
+        {
+            var current = SessionsOf(account);
+            var index = Array.FindIndex(current, s => s.Jid.Resource == session.Jid.Resource);
+            ClientSession[] updated;
+            if (index >= 0)
+            {
+                updated = (ClientSession[])current.Clone();
+                updated[index] = session;
+            }
+            else
+            {
+                if (maxSessionsPerAccount > 0 && current.Length >= maxSessionsPerAccount)
+                {
+                    throw new ResourceLimitException(maxSessionsPerAccount);
+                }
+                updated = [.. current, session];
+            }
+            var swapped = current.Length == 0
+                ? _byAccount.TryAdd(account, updated)
+                : _byAccount.TryUpdate(account, updated, current);
+            if (swapped)
+            {
+                return index >= 0 ? current[index] : null;
+            }
+        }
+    }
+
+    /// <summary>Removes this exact session (not a newer one that took its resource).</summary>
+    public bool Remove(ClientSession session)
+    {
+        var account = session.Jid.Bare;
+        while (true)
+        {
+            var current = SessionsOf(account);
+            if (Array.IndexOf(current, session) < 0)
+            {
+                return false;
+            }
+            var updated = Array.FindAll(current, s => !ReferenceEquals(s, session));
+            var swapped = updated.Length == 0
+                ? ((ICollection<KeyValuePair<Jid, ClientSession[]>>)_byAccount).Remove(new(account, current))
+                : _byAccount.TryUpdate(account, updated, current);
+            if (swapped)
+            {
+                return true;
+            }
+        }
+    }
+}
+
+public sealed class ResourceLimitException(int limit)
+    : Exception($"The account already has {limit} sessions, the most this server allows.")
+{
+    public int Limit { get; } = limit;
+}

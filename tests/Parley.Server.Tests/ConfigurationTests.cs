@@ -1,0 +1,83 @@
+using Parley.Server.Hosting;
+
+namespace Parley.Server.Tests;
+
+public sealed class ConfigurationTests : IDisposable
+{
+    private readonly string _file = Path.Combine(Path.GetTempPath(), $"parley-config-{Guid.NewGuid():N}.json");
+
+    public void Dispose() => File.Delete(_file);
+
+    [Fact]
+    public void Defaults_serve_localhost_on_loopback_with_the_standard_ports()
+    {
+        var options = new ParleyOptions();
+
+        Assert.Equal(["localhost"], options.EffectiveDomains);
+        Assert.Equal("127.0.0.1", options.Network.Bind);
+        Assert.Equal(5222, options.Network.C2sPort);
+        Assert.Equal(5223, options.Network.C2sTlsPort);
+        Assert.Empty(ConfigurationCheck.Problems(options));
+    }
+
+    [Fact]
+    public void Flags_win_over_environment_which_wins_over_the_file()
+    {
+        File.WriteAllText(_file, """{ "Parley": { "Domains": ["file.example"], "DataDir": "/from-file", "Network": { "C2sPort": 1111, "Bind": "10.0.0.1" } } }""");
+        Environment.SetEnvironmentVariable("PARLEY__NETWORK__C2SPORT", "2222");
+        Environment.SetEnvironmentVariable("PARLEY__DATADIR", "/from-env");
+        try
+        {
+            var configuration = ParleyHost.LoadConfiguration(_file, [new("DataDir", "/from-flag")]);
+            var options = ParleyHost.BindOptions(configuration);
+
+            Assert.Equal(["file.example"], options.Domains);
+            Assert.Equal("10.0.0.1", options.Network.Bind);
+            Assert.Equal(2222, options.Network.C2sPort);
+            Assert.Equal("/from-flag", options.DataDir);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("PARLEY__NETWORK__C2SPORT", null);
+            Environment.SetEnvironmentVariable("PARLEY__DATADIR", null);
+        }
+    }
+
+    [Fact]
+    public void An_unknown_key_is_an_error_that_names_it()
+    {
+        File.WriteAllText(_file, """{ "Parley": { "Network": { "C2sProt": 5222 } } }""");
+
+        var error = Assert.Throws<ConfigurationException>(() => ParleyHost.BindOptions(ParleyHost.LoadConfiguration(_file)));
+        Assert.Contains("C2sProt", error.Message);
+    }
+
+    [Fact]
+    public void A_missing_file_and_invalid_json_are_errors()
+    {
+        Assert.Throws<ConfigurationException>(() => ParleyHost.LoadConfiguration(_file));
+        File.WriteAllText(_file, "{ not json");
+        Assert.Throws<ConfigurationException>(() => ParleyHost.LoadConfiguration(_file));
+    }
+
+    [Fact]
+    public void Every_problem_is_reported_at_once()
+    {
+        var options = new ParleyOptions { Domains = ["Bad Domain!", "UPPER.example"] };
+        options.Network.Bind = "not-an-address";
+        options.Network.C2sPort = 70000;
+        options.Auth.ScramIterations = 100;
+        options.Sessions.ResourceConflict = "kick";
+        options.Storage.Provider = "mysql";
+
+        var problems = ConfigurationCheck.Problems(options);
+
+        Assert.Contains(problems, p => p.Contains("Bad Domain!"));
+        Assert.Contains(problems, p => p.Contains("'upper.example'"));
+        Assert.Contains(problems, p => p.Contains("not-an-address"));
+        Assert.Contains(problems, p => p.Contains("70000"));
+        Assert.Contains(problems, p => p.Contains("ScramIterations"));
+        Assert.Contains(problems, p => p.Contains("kick"));
+        Assert.Contains(problems, p => p.Contains("mysql"));
+    }
+}
