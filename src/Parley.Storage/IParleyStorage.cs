@@ -7,6 +7,10 @@ namespace Parley.Storage;
 public interface IParleyStorage : IAsyncDisposable
 {
     IAccountStore Accounts { get; }
+    IRosterStore Rosters { get; }
+    IOfflineStore Offline { get; }
+    IBlocklistStore Blocklists { get; }
+    IUserDocumentStore Documents { get; }
 
     /// <summary>What is open, for logs, e.g. "SQLite /srv/parley/data/parley.db (schema version 1)".</summary>
     string Description { get; }

@@ -6,26 +6,9 @@ namespace Parley.Storage.Tests;
 /// <summary>
 /// What every <see cref="IAccountStore"/> must do. Each implementation subclasses this with a fresh, empty database per test.
 /// </summary>
-public abstract class AccountStoreContract : IAsyncLifetime
+public abstract class AccountStoreContract : StorageContract
 {
-    private IParleyStorage? _storage;
-
-    protected IParleyStorage Storage => _storage ?? throw new InvalidOperationException("The storage is opened in InitializeAsync.");
-
     private IAccountStore Accounts => Storage.Accounts;
-
-    /// <summary>Opens storage on a new, empty database.</summary>
-    protected abstract Task<IParleyStorage> OpenStorageAsync();
-
-    public async Task InitializeAsync() => _storage = await OpenStorageAsync();
-
-    public async Task DisposeAsync()
-    {
-        if (_storage is not null)
-        {
-            await _storage.DisposeAsync();
-        }
-    }
 
     [Fact]
     public async Task A_created_account_exists_and_returns_its_credentials()
@@ -111,6 +94,72 @@ public abstract class AccountStoreContract : IAsyncLifetime
         Assert.False(await Accounts.ExistsAsync("alice@example.org"));
         Assert.Null(await Accounts.GetCredentialsAsync("alice@example.org"));
         Assert.True(await Accounts.ExistsAsync("bob@example.org"));
+    }
+
+    [Fact]
+    public async Task Deleting_an_account_deletes_all_of_its_users_data_and_nobody_elses()
+    {
+        string[] users = ["alice@example.org", "bob@example.org"];
+        foreach (var user in users)
+        {
+            await Accounts.CreateAsync(user, TestCredentials.Random());
+            await GiveDataOfEveryKindAsync(user);
+        }
+
+        Assert.True(await Accounts.DeleteAsync("alice@example.org"));
+
+        await AssertHasNoDataAsync("alice@example.org");
+        var bobs = await Storage.Rosters.GetAsync("bob@example.org");
+        Assert.Equal(1, bobs.Version);
+        Assert.Equal(["carol@example.org"], bobs.Items.Select(i => i.Contact));
+        Assert.Single(await Storage.Rosters.GetPendingAsync("bob@example.org"));
+        Assert.Equal(1, await Storage.Offline.CountAsync("bob@example.org"));
+        Assert.Equal(["mallory@evil.example"], await Storage.Blocklists.GetAsync("bob@example.org"));
+        Assert.NotNull(await Storage.Documents.GetAsync("bob@example.org", "vcard", ""));
+    }
+
+    [Fact]
+    public async Task A_recreated_account_starts_with_no_data_and_roster_version_0()
+    {
+        await Accounts.CreateAsync("alice@example.org", TestCredentials.Random());
+        await GiveDataOfEveryKindAsync("alice@example.org");
+        await Accounts.DeleteAsync("alice@example.org");
+
+        await Accounts.CreateAsync("alice@example.org", TestCredentials.Random());
+
+        await AssertHasNoDataAsync("alice@example.org");
+    }
+
+    [Fact]
+    public async Task Deleting_a_missing_account_leaves_data_stored_under_that_jid()
+    {
+        // Users authenticated elsewhere (LDAP) have rosters and messages but no account in this store.
+        await GiveDataOfEveryKindAsync("ldapuser@example.org");
+
+        Assert.False(await Accounts.DeleteAsync("ldapuser@example.org"));
+
+        Assert.Equal(1, (await Storage.Rosters.GetAsync("ldapuser@example.org")).Version);
+        Assert.Equal(1, await Storage.Offline.CountAsync("ldapuser@example.org"));
+    }
+
+    private async Task GiveDataOfEveryKindAsync(string user)
+    {
+        await Storage.Rosters.SetItemAsync(user, new RosterItem("carol@example.org", "Carol", Subscription.Both, false, false, ["Friends"]));
+        await Storage.Rosters.SetPendingAsync(user, "dave@example.org", "<presence type='subscribe'/>");
+        await Storage.Offline.StoreAsync(user, "<message><body>hi</body></message>", DateTimeOffset.UtcNow, 100);
+        await Storage.Blocklists.AddAsync(user, ["mallory@evil.example"]);
+        await Storage.Documents.SetAsync(user, "vcard", "", "<vCard xmlns='vcard-temp'/>");
+    }
+
+    private async Task AssertHasNoDataAsync(string user)
+    {
+        var roster = await Storage.Rosters.GetAsync(user);
+        Assert.Equal(0, roster.Version);
+        Assert.Empty(roster.Items);
+        Assert.Empty(await Storage.Rosters.GetPendingAsync(user));
+        Assert.Empty(await Storage.Offline.GetAsync(user));
+        Assert.Empty(await Storage.Blocklists.GetAsync(user));
+        Assert.Null(await Storage.Documents.GetAsync(user, "vcard", ""));
     }
 
     [Fact]

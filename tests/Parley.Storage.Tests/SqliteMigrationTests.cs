@@ -49,6 +49,22 @@ public sealed class SqliteMigrationTests : IDisposable
     }
 
     [Fact]
+    public async Task A_schema_1_database_upgrades_to_the_latest_and_keeps_its_accounts()
+    {
+        var credentials = TestCredentials.Random();
+        await using (var schema1 = await SqliteStorage.OpenAsync(_database.Path, SqliteMigrations.All.Take(1).ToArray(), CancellationToken.None))
+        {
+            await schema1.Accounts.CreateAsync("alice@example.org", credentials);
+        }
+
+        await using var upgraded = await SqliteStorage.OpenAsync(_database.Path);
+
+        Assert.EndsWith($"(schema version {SqliteMigrations.LatestVersion})", upgraded.Description);
+        TestCredentials.AssertSame(credentials, await upgraded.Accounts.GetCredentialsAsync("alice@example.org"));
+        Assert.Equal(1, await upgraded.Rosters.SetItemAsync("alice@example.org", new RosterItem("bob@example.org", null, Subscription.None, false, false, [])));
+    }
+
+    [Fact]
     public async Task A_later_build_applies_only_its_new_migrations()
     {
         await (await SqliteStorage.OpenAsync(_database.Path, [FirstTestMigration], CancellationToken.None)).DisposeAsync();

@@ -115,6 +115,35 @@ public sealed class SqliteStorageTests : IDisposable
     }
 
     [Fact]
+    public async Task Deleting_an_account_leaves_no_row_of_its_user_in_any_table()
+    {
+        const string alice = "alice@example.org";
+        await using (var storage = await SqliteStorage.OpenAsync(_database.Path))
+        {
+            await storage.Accounts.CreateAsync(alice, TestCredentials.Random());
+            await storage.Rosters.SetItemAsync(alice, new RosterItem("carol@example.org", null, Subscription.None, false, false, []));
+            await storage.Rosters.SetPendingAsync(alice, "dave@example.org", "<presence type='subscribe'/>");
+            await storage.Offline.StoreAsync(alice, "<message/>", DateTimeOffset.UtcNow, 10);
+            await storage.Blocklists.AddAsync(alice, ["eve@evil.example"]);
+            await storage.Documents.SetAsync(alice, "vcard", "", "<vCard xmlns='vcard-temp'/>");
+        }
+
+        using var connection = _database.OpenRawConnection();
+        var userTables = connection.Rows(
+            "SELECT t.name FROM sqlite_master t, pragma_table_info(t.name) c WHERE t.type = 'table' AND c.name = 'user_jid' ORDER BY t.name");
+        // Every per-user table got a row above; a new table must get one here too, or this test cannot see it emptied.
+        Assert.All(userTables, table => Assert.Equal(1L, connection.Scalar($"SELECT COUNT(*) FROM {table} WHERE user_jid = '{alice}'")));
+
+        await using (var storage = await SqliteStorage.OpenAsync(_database.Path))
+        {
+            Assert.True(await storage.Accounts.DeleteAsync(alice));
+        }
+
+        Assert.Equal(["blocklist", "offline_messages", "roster_items", "roster_pending", "roster_versions", "user_documents"], userTables);
+        Assert.All(userTables, table => Assert.Equal(0L, connection.Scalar($"SELECT COUNT(*) FROM {table} WHERE user_jid = '{alice}'")));
+    }
+
+    [Fact]
     public async Task A_file_that_is_not_a_database_is_refused_and_left_unchanged()
     {
         var contents = "this is a configuration file, not a database\n"u8.ToArray().Concat(new byte[4096]).ToArray();

@@ -32,6 +32,16 @@ internal sealed class SqliteAccountStore(SqliteStorage storage) : IAccountStore
         """;
 
     private const string DeleteSql = "DELETE FROM accounts WHERE jid = $jid";
+
+    // Every table that holds a user's data. A new per-user table belongs here too, or deleting an account leaves it behind.
+    internal const string DeleteUserDataSql = """
+        DELETE FROM roster_items WHERE user_jid = $jid;
+        DELETE FROM roster_versions WHERE user_jid = $jid;
+        DELETE FROM roster_pending WHERE user_jid = $jid;
+        DELETE FROM offline_messages WHERE user_jid = $jid;
+        DELETE FROM blocklist WHERE user_jid = $jid;
+        DELETE FROM user_documents WHERE user_jid = $jid;
+        """;
     private const string ExistsSql = "SELECT EXISTS (SELECT 1 FROM accounts WHERE jid = $jid)";
     private const string ListAllSql = "SELECT jid, created_at FROM accounts ORDER BY jid LIMIT $limit OFFSET $offset";
     private const string ListDomainSql = "SELECT jid, created_at FROM accounts WHERE domain = $domain ORDER BY jid LIMIT $limit OFFSET $offset";
@@ -84,10 +94,29 @@ internal sealed class SqliteAccountStore(SqliteStorage storage) : IAccountStore
     {
         AccountArguments.DomainOf(bareJid);
         await using var connection = await storage.OpenConnectionAsync(cancellationToken);
-        using var delete = connection.CreateCommand();
-        delete.CommandText = DeleteSql;
-        delete.Parameters.AddWithValue("$jid", bareJid);
-        return await delete.ExecuteNonQueryAsync(cancellationToken) == 1;
+        using var transaction = connection.BeginTransaction(deferred: false);
+        using (var delete = connection.CreateCommand())
+        {
+            delete.Transaction = transaction;
+            delete.CommandText = DeleteSql;
+            delete.Parameters.AddWithValue("$jid", bareJid);
+            // Without an account row the data is left alone: a user authenticated by LDAP has data but no account here.
+            if (await delete.ExecuteNonQueryAsync(cancellationToken) == 0)
+            {
+                return false;
+            }
+        }
+
+        using (var deleteData = connection.CreateCommand())
+        {
+            deleteData.Transaction = transaction;
+            deleteData.CommandText = DeleteUserDataSql;
+            deleteData.Parameters.AddWithValue("$jid", bareJid);
+            await deleteData.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        transaction.Commit();
+        return true;
     }
 
     public async Task<bool> ExistsAsync(string bareJid, CancellationToken cancellationToken = default)

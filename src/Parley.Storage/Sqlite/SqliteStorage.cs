@@ -25,9 +25,21 @@ public sealed class SqliteStorage : IParleyStorage
         DatabasePath = databasePath;
         SchemaVersion = schemaVersion;
         Accounts = new SqliteAccountStore(this);
+        Rosters = new SqliteRosterStore(this);
+        Offline = new SqliteOfflineStore(this);
+        Blocklists = new SqliteBlocklistStore(this);
+        Documents = new SqliteUserDocumentStore(this);
     }
 
     public IAccountStore Accounts { get; }
+
+    public IRosterStore Rosters { get; }
+
+    public IOfflineStore Offline { get; }
+
+    public IBlocklistStore Blocklists { get; }
+
+    public IUserDocumentStore Documents { get; }
 
     public string Description => $"SQLite {DatabasePath} (schema version {SchemaVersion})";
 
