@@ -182,3 +182,25 @@ public class ElementTests
         return elements;
     }
 }
+
+public sealed class ElementParserTests
+{
+    [Fact]
+    public void Parses_one_element_with_the_default_namespace()
+    {
+        var element = ElementParser.Parse("<message to='a@b'><body>hi &amp; bye</body></message>", "jabber:client");
+
+        Assert.Equal("message", element.Name);
+        Assert.Equal("jabber:client", element.Namespace);
+        Assert.Equal("hi & bye", element.ChildText("body"));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("just text")]
+    [InlineData("<a/><b/>")]
+    [InlineData("<a>")]
+    [InlineData("<!-- c --><a/>")]
+    public void Refuses_text_that_is_not_exactly_one_element(string xml) =>
+        Assert.Throws<XmlStreamException>(() => ElementParser.Parse(xml, "jabber:client"));
+}
