@@ -61,6 +61,15 @@ public sealed class ConfigurationTests : IDisposable
     }
 
     [Fact]
+    public void An_empty_domain_in_the_file_is_a_problem_not_a_crash()
+    {
+        File.WriteAllText(_file, """{ "Parley": { "Domains": [null, ""] } }""");
+
+        var error = Assert.Throws<ConfigurationException>(() => ParleyHost.BindOptions(ParleyHost.LoadConfiguration(_file)));
+        Assert.Contains("a domain is empty", error.Message);
+    }
+
+    [Fact]
     public void Every_problem_is_reported_at_once()
     {
         var options = new ParleyOptions { Domains = ["Bad Domain!", "UPPER.example"] };

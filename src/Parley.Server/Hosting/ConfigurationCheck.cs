@@ -11,7 +11,11 @@ public static class ConfigurationCheck
         var problems = new List<string>();
         foreach (var domain in options.EffectiveDomains)
         {
-            if (!Precis.TryPrepareDomainpart(domain, out var prepared, out var error))
+            if (string.IsNullOrEmpty(domain))
+            {
+                problems.Add("Parley:Domains: a domain is empty.");
+            }
+            else if (!Precis.TryPrepareDomainpart(domain, out var prepared, out var error))
             {
                 problems.Add($"Parley:Domains: '{domain}' is not a valid domain: {error}");
             }

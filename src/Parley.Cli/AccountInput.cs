@@ -1,0 +1,88 @@
+using System.Diagnostics.CodeAnalysis;
+using Parley.Protocol;
+using Parley.Protocol.Precis;
+using Parley.Protocol.Sasl;
+using Parley.Storage;
+
+namespace Parley.Cli;
+
+/// <summary>Checks and prepares what an administrator types for an account: its JID and its password.</summary>
+internal static class AccountInput
+{
+    /// <summary>Prepares <paramref name="text"/> as an account's bare JID (localpart@domain) in canonical form.</summary>
+    public static bool TryPrepareJid(string text, [NotNullWhen(true)] out string? bareJid, [NotNullWhen(false)] out string? error)
+    {
+        bareJid = null;
+        Jid jid;
+        try
+        {
+            jid = Jid.Parse(text);
+        }
+        catch (JidFormatException e)
+        {
+            error = $"'{text}' is not a valid JID: {WithoutPrefix(e.Message)}.";
+            return false;
+        }
+
+        if (jid.Local is null || !jid.IsBare)
+        {
+            error = $"'{text}' is not an account JID: write it as user@domain, without a resource.";
+            return false;
+        }
+
+        bareJid = jid.ToString();
+        error = null;
+        return true;
+    }
+
+    /// <summary>As <see cref="TryPrepareJid"/>, and the JID's domain must be one the node serves.</summary>
+    public static bool TryPrepareServedJid(string text, IReadOnlyList<string> servedDomains, [NotNullWhen(true)] out string? bareJid, [NotNullWhen(false)] out string? error)
+    {
+        if (!TryPrepareJid(text, out bareJid, out error))
+        {
+            return false;
+        }
+
+        var domain = bareJid[(bareJid.IndexOf('@') + 1)..];
+        if (!servedDomains.Contains(domain))
+        {
+            error = $"'{bareJid}' is not in a domain this node serves ({string.Join(", ", servedDomains)}).";
+            bareJid = null;
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>Prepares a password (OpaqueString, RFC 8265). The error never repeats the password.</summary>
+    public static bool TryPreparePassword(string password, [NotNullWhen(true)] out string? prepared, [NotNullWhen(false)] out string? error)
+    {
+        if (password.Length == 0)
+        {
+            prepared = null;
+            error = "the password is empty.";
+            return false;
+        }
+
+        if (!Precis.TryPreparePassword(password, out prepared, out var precisError))
+        {
+            error = $"the {precisError}.";
+            return false;
+        }
+
+        error = null;
+        return true;
+    }
+
+    /// <summary>The SCRAM-SHA-1 and SCRAM-SHA-256 credentials for a prepared password; slow on purpose (PBKDF2).</summary>
+    public static AccountCredentials CreateCredentials(string preparedPassword, int iterations) => new(
+        ScramCredentialFactory.Create(ScramHash.Sha1, preparedPassword, iterations),
+        ScramCredentialFactory.Create(ScramHash.Sha256, preparedPassword, iterations));
+
+    // Jid.Parse's messages start with "Invalid JID: ", which our own wording already says.
+    private static string WithoutPrefix(string message)
+    {
+        const string Prefix = "Invalid JID: ";
+        return message.StartsWith(Prefix, StringComparison.Ordinal) ? message[Prefix.Length..] : message;
+    }
+}

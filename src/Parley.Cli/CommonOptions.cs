@@ -1,0 +1,169 @@
+using System.CommandLine;
+using System.Data.Common;
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+using Parley.Server.Hosting;
+using Parley.Storage;
+
+namespace Parley.Cli;
+
+/// <summary>
+/// The configuration flags every command takes, the same as <c>parley serve</c>'s, so that a command finds the
+/// storage and the domains the node uses. Each flag overrides one key of the "Parley" section.
+/// </summary>
+internal sealed class CommonOptions
+{
+    private readonly Option<string?> _configFile = new("--config")
+    {
+        Description = "The JSON configuration file (default: ./parley.json when it exists).",
+        HelpName = "FILE",
+    };
+
+    private readonly Option<string?> _dataDir = new("--data-dir")
+    {
+        Description = "The data directory (Parley:DataDir).",
+        HelpName = "DIR",
+    };
+
+    private readonly Option<string[]>? _domains;
+
+    private readonly Option<string?> _bind = new("--bind")
+    {
+        Description = "The IP address the listeners bind (Parley:Network:Bind).",
+        HelpName = "ADDR",
+    };
+
+    private readonly Option<int?> _c2sPort = PortOption("--c2s-port", "Client connections with STARTTLS (Parley:Network:C2sPort); 0 disables.");
+    private readonly Option<int?> _c2sTlsPort = PortOption("--c2s-tls-port", "Client connections with direct TLS (Parley:Network:C2sTlsPort); 0 disables.");
+    private readonly Option<int?> _httpPort = PortOption("--http-port", "HTTP (Parley:Network:HttpPort); 0 disables.");
+
+    /// <param name="servedDomainsFlag">
+    /// Whether the command's <c>--domain</c> sets the served domains; false where the command gives
+    /// <c>--domain</c> another meaning (<c>user list</c> filters by it).
+    /// </param>
+    public CommonOptions(Command command, bool servedDomainsFlag = true)
+    {
+        command.Options.Add(_configFile);
+        command.Options.Add(_dataDir);
+        if (servedDomainsFlag)
+        {
+            _domains = new Option<string[]>("--domain")
+            {
+                Description = "A domain to serve (Parley:Domains); repeat for several. Replaces the configured list.",
+                HelpName = "D",
+                Arity = ArgumentArity.OneOrMore,
+            };
+            command.Options.Add(_domains);
+        }
+
+        command.Options.Add(_bind);
+        command.Options.Add(_c2sPort);
+        command.Options.Add(_c2sTlsPort);
+        command.Options.Add(_httpPort);
+    }
+
+    public string? ConfigFile(ParseResult parseResult) => parseResult.GetValue(_configFile);
+
+    /// <summary>Loads and binds the configuration exactly as <c>parley serve</c> does.</summary>
+    /// <exception cref="ConfigurationException">The configuration has problems; the message lists them all.</exception>
+    public ParleyOptions Load(ParseResult parseResult)
+    {
+        var configuration = ParleyHost.LoadConfiguration(ConfigFile(parseResult), Overrides(parseResult));
+        var domains = _domains is null ? null : parseResult.GetValue(_domains);
+        return ParleyHost.BindOptions(domains is { Length: > 0 } ? WithDomains(configuration, domains) : configuration);
+    }
+
+    /// <summary>
+    /// The configuration with <paramref name="domains"/> in place of the configured list. Configuration sources merge
+    /// arrays by index, so as a plain override "--domain a" over a file's [b, c, d] would give [a, c, d].
+    /// </summary>
+    private static IConfiguration WithDomains(IConfigurationRoot configuration, string[] domains)
+    {
+        var prefix = $"{ParleyOptions.Section}:{nameof(ParleyOptions.Domains)}:";
+        var otherKeys = configuration.AsEnumerable().Where(pair => !pair.Key.StartsWith(prefix, StringComparison.OrdinalIgnoreCase));
+        var domainKeys = domains.Select((domain, index) => new KeyValuePair<string, string?>($"{prefix}{index}", domain));
+        return new ConfigurationBuilder().AddInMemoryCollection(otherKeys.Concat(domainKeys)).Build();
+    }
+
+    private List<KeyValuePair<string, string?>> Overrides(ParseResult parseResult)
+    {
+        var overrides = new List<KeyValuePair<string, string?>>();
+        AddIfGiven(overrides, "DataDir", parseResult.GetValue(_dataDir));
+        AddIfGiven(overrides, "Network:Bind", parseResult.GetValue(_bind));
+        AddIfGiven(overrides, "Network:C2sPort", parseResult.GetValue(_c2sPort)?.ToString(CultureInfo.InvariantCulture));
+        AddIfGiven(overrides, "Network:C2sTlsPort", parseResult.GetValue(_c2sTlsPort)?.ToString(CultureInfo.InvariantCulture));
+        AddIfGiven(overrides, "Network:HttpPort", parseResult.GetValue(_httpPort)?.ToString(CultureInfo.InvariantCulture));
+        return overrides;
+    }
+
+    private static void AddIfGiven(List<KeyValuePair<string, string?>> overrides, string key, string? value)
+    {
+        if (value is not null)
+        {
+            overrides.Add(new(key, value));
+        }
+    }
+
+    private static Option<int?> PortOption(string name, string description) => new(name)
+    {
+        Description = description,
+        HelpName = "N",
+    };
+}
+
+/// <summary>Opening the configured storage for one command, and naming it in messages.</summary>
+internal static class StorageAccess
+{
+    /// <summary>Opens the storage a node with <paramref name="options"/> uses; dispose it as soon as the command is done.</summary>
+    /// <exception cref="CliException">The storage cannot be opened (exit code 1).</exception>
+    public static async Task<IParleyStorage> OpenAsync(ParleyOptions options, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ParleyHost.OpenStorageAsync(options, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new CliException(ExitCodes.Failed, $"cannot open storage {Describe(options)}: {e.Message}");
+        }
+    }
+
+    /// <summary>"sqlite /path/parley.db"; a PostgreSQL connection string is shown without its password.</summary>
+    public static string Describe(ParleyOptions options)
+    {
+        if (options.Storage.ConnectionString is null)
+        {
+            return $"{options.Storage.Provider} {Path.GetFullPath(Path.Combine(options.DataDir, "parley.db"))}";
+        }
+
+        if (options.Storage.Provider == "sqlite")
+        {
+            return $"sqlite {Path.GetFullPath(options.Storage.ConnectionString)}";
+        }
+
+        return $"{options.Storage.Provider} {WithoutPassword(options.Storage.ConnectionString)}";
+    }
+
+    private static string WithoutPassword(string connectionString)
+    {
+        var builder = new DbConnectionStringBuilder();
+        try
+        {
+            builder.ConnectionString = connectionString;
+        }
+        catch (ArgumentException)
+        {
+            return "(connection string not shown: it does not parse)";
+        }
+
+        foreach (var key in new[] { "password", "pwd" })
+        {
+            if (builder.ContainsKey(key))
+            {
+                builder[key] = "***";
+            }
+        }
+
+        return builder.ConnectionString;
+    }
+}

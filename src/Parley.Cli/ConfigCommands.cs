@@ -1,0 +1,53 @@
+using System.CommandLine;
+using System.Net;
+using System.Net.Sockets;
+using Parley.Server.Hosting;
+
+namespace Parley.Cli;
+
+/// <summary><c>parley config check</c>: loads the configuration as <c>serve</c> would and says what it means.</summary>
+internal static class ConfigCommands
+{
+    public static Command Create(CliConsole console)
+    {
+        var check = new Command("check", "Load and check the configuration as 'parley serve' would, and summarize it.");
+        var configuration = new CommonOptions(check);
+        Cli.SetAction(check, console, (parseResult, _) =>
+        {
+            var options = configuration.Load(parseResult);
+            var output = console.Output;
+            output.WriteLine("configuration OK");
+            WriteRow(output, "config file", ConfigFileInUse(configuration.ConfigFile(parseResult)));
+            WriteRow(output, "domains", string.Join(", ", options.EffectiveDomains));
+            WriteRow(output, "data dir", Path.GetFullPath(options.DataDir));
+            WriteRow(output, "storage", StorageAccess.Describe(options));
+            WriteRow(output, "c2s STARTTLS", Listener(options.Network.Bind, options.Network.C2sPort));
+            WriteRow(output, "c2s direct TLS", Listener(options.Network.Bind, options.Network.C2sTlsPort));
+            WriteRow(output, "http", Listener(options.Network.Bind, options.Network.HttpPort));
+            return Task.FromResult(ExitCodes.Ok);
+        });
+
+        var command = new Command("config", "Inspect the configuration.");
+        command.Subcommands.Add(check);
+        return command;
+    }
+
+    /// <summary>The same choice <see cref="ParleyHost.LoadConfiguration"/> makes.</summary>
+    private static string ConfigFileInUse(string? configFile)
+    {
+        var path = configFile ?? "parley.json";
+        return File.Exists(path) ? Path.GetFullPath(path) : "none (defaults, PARLEY__ environment variables and flags)";
+    }
+
+    private static string Listener(string bind, int port)
+    {
+        if (port == 0)
+        {
+            return "disabled";
+        }
+
+        return IPAddress.Parse(bind).AddressFamily == AddressFamily.InterNetworkV6 ? $"[{bind}]:{port}" : $"{bind}:{port}";
+    }
+
+    private static void WriteRow(TextWriter output, string name, string value) => output.WriteLine($"  {name + ":",-16}{value}");
+}

@@ -1,0 +1,199 @@
+using System.CommandLine;
+using Parley.Protocol.Precis;
+using Parley.Server.Hosting;
+using Parley.Storage;
+
+namespace Parley.Cli;
+
+/// <summary>
+/// <c>parley user add|remove|passwd|list|import</c>. Each opens the node's storage for the command only, so they
+/// work while the node runs on the same data directory.
+/// </summary>
+internal static class UserCommands
+{
+    private const int ListPageSize = 1000;
+
+    public static Command Create(CliConsole console)
+    {
+        var command = new Command("user", "Manage accounts.");
+        command.Subcommands.Add(CreateAdd(console));
+        command.Subcommands.Add(CreateRemove(console));
+        command.Subcommands.Add(CreatePasswd(console));
+        command.Subcommands.Add(CreateList(console));
+        command.Subcommands.Add(CreateImport(console));
+        return command;
+    }
+
+    private static Command CreateAdd(CliConsole console)
+    {
+        var jidArgument = JidArgument();
+        var passwordOption = PasswordOption();
+        var command = new Command("add", "Create an account.") { jidArgument, passwordOption };
+        var configuration = new CommonOptions(command);
+        Cli.SetAction(command, console, async (parseResult, cancellationToken) =>
+        {
+            var options = configuration.Load(parseResult);
+            var bareJid = PrepareServedJid(parseResult.GetRequiredValue(jidArgument), options);
+            var credentials = AccountInput.CreateCredentials(ReadPassword(parseResult, passwordOption, console), options.Auth.ScramIterations);
+            await using var storage = await StorageAccess.OpenAsync(options, cancellationToken);
+            if (await storage.Accounts.CreateAsync(bareJid, credentials, cancellationToken) == CreateAccountResult.AlreadyExists)
+            {
+                throw new CliException(ExitCodes.Failed, $"{bareJid} already exists; nothing changed.");
+            }
+
+            console.Output.WriteLine($"added {bareJid}");
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command CreateRemove(CliConsole console)
+    {
+        var jidArgument = JidArgument();
+        var command = new Command("remove", "Delete an account.") { jidArgument };
+        var configuration = new CommonOptions(command);
+        Cli.SetAction(command, console, async (parseResult, cancellationToken) =>
+        {
+            var options = configuration.Load(parseResult);
+            var bareJid = PrepareJid(parseResult.GetRequiredValue(jidArgument));
+            await using var storage = await StorageAccess.OpenAsync(options, cancellationToken);
+            if (!await storage.Accounts.DeleteAsync(bareJid, cancellationToken))
+            {
+                throw NoSuchAccount(bareJid);
+            }
+
+            console.Output.WriteLine($"removed {bareJid}");
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command CreatePasswd(CliConsole console)
+    {
+        var jidArgument = JidArgument();
+        var passwordOption = PasswordOption();
+        var command = new Command("passwd", "Set an account's password.") { jidArgument, passwordOption };
+        var configuration = new CommonOptions(command);
+        Cli.SetAction(command, console, async (parseResult, cancellationToken) =>
+        {
+            var options = configuration.Load(parseResult);
+            var bareJid = PrepareJid(parseResult.GetRequiredValue(jidArgument));
+            await using var storage = await StorageAccess.OpenAsync(options, cancellationToken);
+
+            // Checked first so that nobody types a new password for an account that is not there.
+            if (!await storage.Accounts.ExistsAsync(bareJid, cancellationToken))
+            {
+                throw NoSuchAccount(bareJid);
+            }
+
+            var credentials = AccountInput.CreateCredentials(ReadPassword(parseResult, passwordOption, console), options.Auth.ScramIterations);
+            if (!await storage.Accounts.SetCredentialsAsync(bareJid, credentials, cancellationToken))
+            {
+                throw NoSuchAccount(bareJid);
+            }
+
+            console.Output.WriteLine($"changed the password of {bareJid}");
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command CreateList(CliConsole console)
+    {
+        var domainOption = new Option<string?>("--domain") { Description = "List only this domain's accounts.", HelpName = "D" };
+        var offsetOption = NonNegativeOption("--offset", "Skip this many accounts first.");
+        var limitOption = NonNegativeOption("--limit", "List at most this many accounts.");
+        var command = new Command("list", "List accounts, one JID per line, ordered by JID.") { domainOption, offsetOption, limitOption };
+        var configuration = new CommonOptions(command, servedDomainsFlag: false);
+        Cli.SetAction(command, console, async (parseResult, cancellationToken) =>
+        {
+            var options = configuration.Load(parseResult);
+            var domain = PrepareDomain(parseResult.GetValue(domainOption));
+            var offset = parseResult.GetValue(offsetOption) ?? 0;
+            var remaining = parseResult.GetValue(limitOption) ?? int.MaxValue;
+            await using var storage = await StorageAccess.OpenAsync(options, cancellationToken);
+            while (remaining > 0)
+            {
+                var page = await storage.Accounts.ListAsync(domain, offset, Math.Min(remaining, ListPageSize), cancellationToken);
+                foreach (var account in page)
+                {
+                    console.Output.WriteLine(account.Jid);
+                }
+
+                if (page.Count < Math.Min(remaining, ListPageSize))
+                {
+                    break;
+                }
+
+                offset += page.Count;
+                remaining -= page.Count;
+            }
+
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command CreateImport(CliConsole console)
+    {
+        var fileArgument = new Argument<string>("FILE") { Description = "A CSV file of 'jid,password' lines (UTF-8; an optional 'jid,password' header)." };
+        var command = new Command("import", "Create many accounts from a CSV file; existing accounts are left as they are.") { fileArgument };
+        var configuration = new CommonOptions(command);
+        Cli.SetAction(command, console, (parseResult, cancellationToken) =>
+        {
+            var options = configuration.Load(parseResult);
+            return new AccountImport(parseResult.GetRequiredValue(fileArgument), options, console).RunAsync(cancellationToken);
+        });
+        return command;
+    }
+
+    private static Argument<string> JidArgument() => new("JID") { Description = "The account's bare JID, user@domain." };
+
+    private static Option<string?> PasswordOption() => new("--password")
+    {
+        Description = "The password. Without it the password is read from standard input (one line), which keeps it out of the process list and shell history.",
+        HelpName = "P",
+    };
+
+    private static Option<int?> NonNegativeOption(string name, string description)
+    {
+        var option = new Option<int?>(name) { Description = description, HelpName = "N" };
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int?>() < 0)
+            {
+                result.AddError($"{name} must not be negative.");
+            }
+        });
+        return option;
+    }
+
+    private static string PrepareJid(string text) =>
+        AccountInput.TryPrepareJid(text, out var bareJid, out var error) ? bareJid : throw new CliException(ExitCodes.Usage, error);
+
+    private static string PrepareServedJid(string text, ParleyOptions options) =>
+        AccountInput.TryPrepareServedJid(text, options.EffectiveDomains, out var bareJid, out var error) ? bareJid : throw new CliException(ExitCodes.Usage, error);
+
+    private static string? PrepareDomain(string? domain)
+    {
+        if (domain is null)
+        {
+            return null;
+        }
+
+        return Precis.TryPrepareDomainpart(domain, out var prepared, out var error)
+            ? prepared
+            : throw new CliException(ExitCodes.Usage, $"'{domain}' is not a valid domain: {error}.");
+    }
+
+    /// <summary>The prepared password from --password, else from standard input.</summary>
+    private static string ReadPassword(ParseResult parseResult, Option<string?> passwordOption, CliConsole console)
+    {
+        var password = parseResult.GetValue(passwordOption)
+            ?? console.ReadPassword()
+            ?? throw new CliException(ExitCodes.Usage, "no password: give --password or write it on standard input.");
+        return AccountInput.TryPreparePassword(password, out var prepared, out var error) ? prepared : throw new CliException(ExitCodes.Usage, error);
+    }
+
+    private static CliException NoSuchAccount(string bareJid) => new(ExitCodes.Failed, $"there is no account {bareJid}.");
+}
