@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs Parley's whole test suite on a Debian machine with the .NET SDK.
+# First installs the Debian packages that the interop tests drive (real third-party clients),
+# skipping what is already installed, so it is safe to run again and again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(python3-slixmpp python3-aioxmpp)
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "Installing Debian packages the tests need: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+dotnet test Parley.sln --nologo "$@"

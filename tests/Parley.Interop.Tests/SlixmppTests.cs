@@ -1,0 +1,57 @@
+using System.Text.Json;
+using Parley.Interop.Tests.Support;
+
+namespace Parley.Interop.Tests;
+
+/// <summary>python3-slixmpp from Debian against the real `parley serve` process.</summary>
+public sealed class SlixmppTests : IAsyncLifetime
+{
+    private ParleyProcess _node = null!;
+
+    public async Task InitializeAsync()
+    {
+        _node = await ParleyProcess.StartAsync();
+        var add = await _node.CliAsync(["user", "add", "alice@localhost", "--password", "alice-secret"]);
+        Assert.True(add.ExitCode == 0, add.Output);
+        // The second account's password comes on standard input, as a script would pass it.
+        add = await _node.CliAsync(["user", "add", "bob@localhost"], "bob-secret\n");
+        Assert.True(add.ExitCode == 0, add.Output);
+    }
+
+    public async Task DisposeAsync() => await _node.DisposeAsync();
+
+    [Theory]
+    [InlineData("starttls")]
+    [InlineData("directtls")]
+    public async Task Two_slixmpp_clients_log_in_with_scram_sha_256_and_chat(string mode)
+    {
+        var port = mode == "starttls" ? _node.C2sPort : _node.C2sTlsPort;
+        var script = Path.Combine(AppContext.BaseDirectory, "Clients", "slixmpp_chat.py");
+
+        var (exitCode, output) = await ExternalProcess.RunAsync("/usr/bin/python3",
+            [script, "127.0.0.1", port.ToString(), mode, "SCRAM-SHA-256", "alice@localhost/laptop", "alice-secret", "bob@localhost/phone", "bob-secret"],
+            TimeSpan.FromSeconds(60));
+
+        Assert.True(exitCode == 0, $"slixmpp run failed:\n{output}\nnode log:\n{_node.Output}");
+        var result = JsonDocument.Parse(output.Trim().Split('\n')[^1]).RootElement;
+        Assert.Equal("alice@localhost/laptop", result.GetProperty("jid1").GetString());
+        Assert.Equal(["SCRAM-SHA-256", "SCRAM-SHA-256"], result.GetProperty("mechanisms").EnumerateArray().Select(m => m.GetString()));
+        Assert.All(result.GetProperty("tls").EnumerateArray(), v => Assert.Equal("TLSv1.3", v.GetString()));
+        Assert.Equal("hello from one", result.GetProperty("received_by_2").GetProperty("body").GetString());
+        Assert.Equal("alice@localhost/laptop", result.GetProperty("received_by_2").GetProperty("from").GetString());
+        Assert.Equal("hello back", result.GetProperty("received_by_1").GetProperty("body").GetString());
+    }
+
+    [Fact]
+    public async Task Slixmpp_with_a_wrong_password_is_refused()
+    {
+        var script = Path.Combine(AppContext.BaseDirectory, "Clients", "slixmpp_chat.py");
+
+        var (exitCode, output) = await ExternalProcess.RunAsync("/usr/bin/python3",
+            [script, "127.0.0.1", _node.C2sPort.ToString(), "starttls", "SCRAM-SHA-256", "alice@localhost/laptop", "wrong", "bob@localhost/phone", "bob-secret"],
+            TimeSpan.FromSeconds(60));
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains("authentication failed", output);
+    }
+}

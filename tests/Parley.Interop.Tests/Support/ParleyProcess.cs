@@ -1,0 +1,93 @@
+using System.Net.Sockets;
+
+namespace Parley.Interop.Tests.Support;
+
+/// <summary>
+/// The real `parley` command, as the README runs it, in its own process with its own data
+/// directory and loopback ports.
+/// </summary>
+public sealed class ParleyProcess : IAsyncDisposable
+{
+    private static readonly TimeSpan StartDeadline = TimeSpan.FromSeconds(30);
+
+    private readonly ExternalProcess _process;
+
+    private ParleyProcess(ExternalProcess process, string dataDir, int c2sPort, int c2sTlsPort)
+    {
+        _process = process;
+        DataDir = dataDir;
+        C2sPort = c2sPort;
+        C2sTlsPort = c2sTlsPort;
+    }
+
+    public string DataDir { get; }
+    public int C2sPort { get; }
+    public int C2sTlsPort { get; }
+    public string Output => _process.Output;
+
+    /// <summary>The built parley.dll beside the tests (the test project references Parley.Cli).</summary>
+    public static string ParleyDll => Path.Combine(AppContext.BaseDirectory, "parley.dll");
+
+    public static async Task<ParleyProcess> StartAsync()
+    {
+        var dataDir = Path.Combine(Path.GetTempPath(), "parley-interop-" + Guid.NewGuid().ToString("N"));
+        var c2s = FreePort();
+        var c2sTls = FreePort();
+        var http = FreePort();
+        var process = ExternalProcess.Start("dotnet",
+        [
+            ParleyDll, "serve", "--domain", "localhost", "--data-dir", dataDir, "--bind", "127.0.0.1",
+            "--c2s-port", c2s.ToString(), "--c2s-tls-port", c2sTls.ToString(), "--http-port", http.ToString(),
+        ]);
+        var node = new ParleyProcess(process, dataDir, c2s, c2sTls);
+        using var deadline = new CancellationTokenSource(StartDeadline);
+        while (!await AcceptsAsync(c2s) || !await AcceptsAsync(c2sTls))
+        {
+            if (process.HasExited || deadline.IsCancellationRequested)
+            {
+                await node.DisposeAsync();
+                throw new InvalidOperationException($"parley serve did not start listening. Output:\n{process.Output}");
+            }
+            await Task.Yield();
+        }
+        return node;
+    }
+
+    /// <summary>Runs `parley ARGS --data-dir DIR` against this node's data, as an administrator would.</summary>
+    public async Task<(int ExitCode, string Output)> CliAsync(string[] arguments, string? standardInput = null) =>
+        await ExternalProcess.RunAsync("dotnet", [ParleyDll, .. arguments, "--domain", "localhost", "--data-dir", DataDir], TimeSpan.FromSeconds(60), standardInput);
+
+    private static async Task<bool> AcceptsAsync(int port)
+    {
+        using var client = new TcpClient();
+        try
+        {
+            await client.ConnectAsync("127.0.0.1", port);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _process.DisposeAsync();
+        try
+        {
+            Directory.Delete(DataDir, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Left to the OS's temp cleanup.
+        }
+    }
+}
