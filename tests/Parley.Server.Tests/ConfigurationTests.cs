@@ -78,6 +78,9 @@ public sealed class ConfigurationTests : IDisposable
         options.Auth.ScramIterations = 100;
         options.Sessions.ResourceConflict = "kick";
         options.Storage.Provider = "mysql";
+        options.Limits.MaxVCardBytes = options.Limits.MaxStanzaBytes + 1;
+        options.Registration.MaxPerIpPerHour = -1;
+        options.Limits.MaxOfflineMessages = -1;
 
         var problems = ConfigurationCheck.Problems(options);
 
@@ -88,5 +91,8 @@ public sealed class ConfigurationTests : IDisposable
         Assert.Contains(problems, p => p.Contains("ScramIterations"));
         Assert.Contains(problems, p => p.Contains("kick"));
         Assert.Contains(problems, p => p.Contains("mysql"));
+        Assert.Contains(problems, p => p.Contains("MaxVCardBytes"));
+        Assert.Contains(problems, p => p.Contains("MaxPerIpPerHour"));
+        Assert.Contains(problems, p => p.Contains("MaxOfflineMessages"));
     }
 }

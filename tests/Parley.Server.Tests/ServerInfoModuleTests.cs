@@ -103,3 +103,34 @@ public sealed class ServerInfoModuleTests : IAsyncLifetime
         Assert.NotNull(reply.Child("error")!.Child("bad-request", Ns.Stanzas));
     }
 }
+
+public sealed class EntityCapabilitiesTests
+{
+    [Fact]
+    public void The_verification_string_matches_xep_0115_example()
+    {
+        // XEP-0115 §5.2 simple example: client/pc//Exodus 0.9.1< with four features.
+        var ver = Parley.Server.Modules.Disco.EntityCapabilities.Ver("client", "pc", "Exodus 0.9.1",
+            ["http://jabber.org/protocol/muc", "http://jabber.org/protocol/disco#info", "http://jabber.org/protocol/caps", "http://jabber.org/protocol/disco#items"]);
+
+        Assert.Equal("QgayPKawpkPSDYmwT/WM94uAlu0=", ver);
+    }
+
+    [Fact]
+    public async Task The_server_advertises_its_caps_and_answers_disco_info_on_the_caps_node()
+    {
+        await using var node = await TestNode.StartAsync();
+        await node.CreateUserAsync("juliet", "r0m30myr0m30");
+        await using var client = await XmppTestClient.ConnectAsync(node.C2sTlsPort, directTls: true);
+        await client.OpenStreamAsync();
+        var features = await client.AuthenticateAsync("juliet", "r0m30myr0m30");
+        var caps = features.Child("c", Ns.Caps)!;
+        await client.BindAsync("r");
+
+        await client.SendAsync($"<iq to='localhost' type='get' id='c1'><query xmlns='{Ns.DiscoInfo}' node='{caps.GetAttribute("node")}#{caps.GetAttribute("ver")}'/></iq>");
+
+        var info = (await client.ReceiveAsync(e => e.Name == "iq")).Child("query", Ns.DiscoInfo)!;
+        var features2 = info.Children("feature").Select(f => f.GetAttribute("var")!).ToList();
+        Assert.Equal(caps.GetAttribute("ver"), Parley.Server.Modules.Disco.EntityCapabilities.Ver("server", "im", "Parley", features2));
+    }
+}

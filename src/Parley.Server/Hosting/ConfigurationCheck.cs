@@ -57,6 +57,22 @@ public static class ConfigurationCheck
         {
             problems.Add("Parley:Limits:MaxStanzaBytes: must be at least 10000 (RFC 6120 §13.12).");
         }
+        if (options.Limits.MaxVCardBytes < 1 || options.Limits.MaxVCardBytes > options.Limits.MaxStanzaBytes)
+        {
+            problems.Add("Parley:Limits:MaxVCardBytes: must be from 1 to Parley:Limits:MaxStanzaBytes (a larger vCard could not arrive in one stanza).");
+        }
+        if (options.Limits.MaxOfflineMessages < 0)
+        {
+            problems.Add("Parley:Limits:MaxOfflineMessages: must be 0 (offline storage off) or more.");
+        }
+        if (options.Limits.MaxRosterItems < 0)
+        {
+            problems.Add("Parley:Limits:MaxRosterItems: must be 0 (unlimited) or more.");
+        }
+        if (options.Registration.MaxPerIpPerHour < 0)
+        {
+            problems.Add("Parley:Registration:MaxPerIpPerHour: must be 0 (unlimited) or more.");
+        }
         if (options.Limits.MaxDepth < 8)
         {
             problems.Add("Parley:Limits:MaxDepth: must be at least 8.");

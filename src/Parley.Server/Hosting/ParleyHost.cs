@@ -10,11 +10,18 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Parley.Server.Auth;
 using Parley.Server.Modules;
+using Parley.Server.Modules.Blocking;
 using Parley.Server.Modules.Disco;
+using Parley.Server.Modules.LastActivity;
 using Parley.Server.Modules.LegacySession;
+using Parley.Server.Modules.Offline;
 using Parley.Server.Modules.Ping;
 using Parley.Server.Modules.Presence;
+using Parley.Server.Modules.PrivateStorage;
+using Parley.Server.Modules.Registration;
+using Parley.Server.Modules.Roster;
 using Parley.Server.Modules.Time;
+using Parley.Server.Modules.VCard;
 using Parley.Server.Modules.Version;
 using Parley.Server.Routing;
 using Parley.Server.Sessions;
@@ -182,7 +189,16 @@ public static class ParleyHost
         services.AddSingleton<IModule, VersionModule>();
         services.AddSingleton<IModule, TimeModule>();
         services.AddSingleton<IModule, LegacySessionModule>();
+        services.AddSingleton<RosterService>();
+        services.AddSingleton<SubscriptionHandler>();
+        services.AddSingleton<IModule, RosterModule>();
         services.AddSingleton<IModule, PresenceModule>();
+        services.AddSingleton<IModule, OfflineModule>();
+        services.AddSingleton<IModule, BlockingModule>();
+        services.AddSingleton<IModule, LastActivityModule>();
+        services.AddSingleton<IModule, VCardModule>();
+        services.AddSingleton<IModule, PrivateStorageModule>();
+        services.AddSingleton<IModule, RegistrationModule>();
     }
 }
 

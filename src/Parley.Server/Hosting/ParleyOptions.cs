@@ -21,6 +21,7 @@ public sealed class ParleyOptions
     public SessionOptions Sessions { get; set; } = new();
     public LimitOptions Limits { get; set; } = new();
     public ServerInfoOptions ServerInfo { get; set; } = new();
+    public RegistrationOptions Registration { get; set; } = new();
 
     /// <summary>The configured domains, or "localhost" when none are.</summary>
     public IReadOnlyList<string> EffectiveDomains => Domains.Count > 0 ? Domains : ["localhost"];
@@ -125,6 +126,33 @@ public sealed class LimitOptions
     public int MaxConnectionsPerIp { get; set; } = 0;
 
     public int MaxResourcesPerAccount { get; set; } = 100;
+
+    /// <summary>Contacts one roster may hold; 0 = unlimited.</summary>
+    public int MaxRosterItems { get; set; }
+
+    /// <summary>Messages kept for one offline user (XEP-0160); past this senders get an error. 0 disables offline storage.</summary>
+    public int MaxOfflineMessages { get; set; } = 1000;
+
+    /// <summary>
+    /// Largest vCard (XEP-0054) a user may store, as serialized UTF-8. Kept below <see cref="MaxStanzaBytes"/>
+    /// so that it is the vCard rule, not the stream's, that a too-large photo runs into.
+    /// </summary>
+    public int MaxVCardBytes { get; set; } = 128 * 1024;
+}
+
+public sealed class RegistrationOptions
+{
+    /// <summary>
+    /// Let anyone create an account in-band (XEP-0077) and let users cancel their own. Off by default:
+    /// enterprises provision accounts (CLI, directory).
+    /// </summary>
+    public bool AllowRegistration { get; set; }
+
+    /// <summary>Let users change their password in-band (XEP-0077 §3.3).</summary>
+    public bool AllowPasswordChange { get; set; } = true;
+
+    /// <summary>Accounts one IP address may create in-band per hour; 0 = unlimited.</summary>
+    public int MaxPerIpPerHour { get; set; } = 5;
 }
 
 public sealed class ServerInfoOptions

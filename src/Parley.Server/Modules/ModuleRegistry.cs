@@ -35,19 +35,46 @@ public sealed record ClientStanza(Element Stanza, ClientSession Sender, Jid? To)
 /// <summary>Sees a stanza from a client before it is routed; returns true when it has dealt with it.</summary>
 public delegate ValueTask<bool> ClientStanzaHook(ClientStanza stanza);
 
+/// <summary>A stanza on its way to a local account (its bare or a full JID), from anyone.</summary>
+public sealed record InboundStanza(Element Stanza, Jid From, Jid To);
+
+/// <summary>Sees a stanza before it reaches a local account; returns true when it has dealt with it.</summary>
+public delegate ValueTask<bool> InboundStanzaHook(InboundStanza stanza);
+
+/// <summary>
+/// A normal or chat message no session could take (RFC 6121 §8.5.2.2); returns true when it kept it
+/// (offline storage), false to let the sender get &lt;service-unavailable/&gt;.
+/// </summary>
+public delegate ValueTask<bool> UndeliverableMessageHook(Element message, Jid from, Jid to);
+
 public delegate ValueTask SessionEvent(ClientSession session);
+
+/// <summary>An IQ on a stream that has not authenticated yet (e.g. in-band registration, XEP-0077).</summary>
+public sealed record UnauthenticatedIq(Element Stanza, Element Payload, string Domain, string RemoteAddress)
+{
+    public Element Result(Element? payload = null) => Stanzas.IqResult(Stanza, payload);
+    public Element Error(StanzaError error) => Stanzas.ErrorReply(Stanza, error);
+}
+
+public delegate ValueTask<Element> UnauthenticatedIqHandler(UnauthenticatedIq request);
 
 /// <summary>What the enabled modules registered; frozen once the node has started.</summary>
 public sealed class ModuleRegistry
 {
     private readonly Dictionary<(string Namespace, IqTarget Target), IqHandler> _iqHandlers = [];
-    private readonly Dictionary<string, List<(int Order, ClientStanzaHook Hook)>> _clientHooks = [];
+    private readonly OrderedHooks<ClientStanzaHook> _clientHooks = new();
+    private readonly OrderedHooks<InboundStanzaHook> _inboundHooks = new();
+    private readonly List<UndeliverableMessageHook> _undeliverable = [];
     private readonly List<SessionEvent> _sessionStarted = [];
+    private readonly List<SessionEvent> _sessionAvailable = [];
     private readonly List<SessionEvent> _sessionEnded = [];
+    private readonly List<Element> _streamFeatures = [];
+    private readonly List<Action> _registered = [];
+    private readonly List<Element> _unauthenticatedStreamFeatures = [];
+    private readonly Dictionary<string, UnauthenticatedIqHandler> _unauthenticatedIq = [];
     private readonly SortedSet<string> _serverFeatures = new(StringComparer.Ordinal);
     private readonly SortedSet<string> _accountFeatures = new(StringComparer.Ordinal);
     private FrozenDictionary<(string, IqTarget), IqHandler>? _frozenIq;
-    private FrozenDictionary<string, ClientStanzaHook[]>? _frozenHooks;
 
     /// <summary>Answers IQs whose payload is in <paramref name="ns"/>, for the given targets.</summary>
     public void HandleIq(string ns, IqTarget targets, IqHandler handler)
@@ -62,16 +89,20 @@ public sealed class ModuleRegistry
     }
 
     /// <summary>Sees client stanzas named <paramref name="stanzaName"/> (message, presence, iq) in ascending order.</summary>
-    public void OnClientStanza(string stanzaName, int order, ClientStanzaHook hook)
-    {
-        if (!_clientHooks.TryGetValue(stanzaName, out var hooks))
-        {
-            _clientHooks[stanzaName] = hooks = [];
-        }
-        hooks.Add((order, hook));
-    }
+    public void OnClientStanza(string stanzaName, int order, ClientStanzaHook hook) => _clientHooks.Add(stanzaName, order, hook);
 
+    /// <summary>Sees stanzas named <paramref name="stanzaName"/> addressed to local accounts, in ascending order.</summary>
+    public void OnInbound(string stanzaName, int order, InboundStanzaHook hook) => _inboundHooks.Add(stanzaName, order, hook);
+
+    public void OnUndeliverableMessage(UndeliverableMessageHook hook) => _undeliverable.Add(hook);
+
+    /// <summary>After the session is bound.</summary>
     public void OnSessionStarted(SessionEvent handler) => _sessionStarted.Add(handler);
+
+    /// <summary>After the session's initial presence was broadcast (the presence module raises it).</summary>
+    public void OnSessionAvailable(SessionEvent handler) => _sessionAvailable.Add(handler);
+
+    /// <summary>After the session is gone from the registry.</summary>
     public void OnSessionEnded(SessionEvent handler) => _sessionEnded.Add(handler);
 
     /// <summary>A disco#info feature of the server (and, with <paramref name="account"/>, of accounts' bare JIDs).</summary>
@@ -87,24 +118,79 @@ public sealed class ModuleRegistry
         }
     }
 
+    /// <summary>A stream feature offered once the client has authenticated (RFC 6120 §4.3.2), e.g. roster versioning.</summary>
+    public void AddStreamFeature(Element feature) => _streamFeatures.Add(feature);
+
+    public IReadOnlyList<Element> StreamFeatures => _streamFeatures;
+
+    /// <summary>
+    /// Answers IQs in <paramref name="ns"/> before authentication, on a stream that is already
+    /// encrypted (or where TLS is not required), and offers <paramref name="feature"/> with the SASL mechanisms.
+    /// </summary>
+    public void HandleUnauthenticatedIq(string ns, Element? feature, UnauthenticatedIqHandler handler)
+    {
+        if (!_unauthenticatedIq.TryAdd(ns, handler))
+        {
+            throw new InvalidOperationException($"Two modules answer unauthenticated IQs in {ns}.");
+        }
+        if (feature is not null)
+        {
+            _unauthenticatedStreamFeatures.Add(feature);
+        }
+    }
+
+    public IReadOnlyList<Element> UnauthenticatedStreamFeatures => _unauthenticatedStreamFeatures;
+
+    public UnauthenticatedIqHandler? FindUnauthenticatedIqHandler(string ns) => _unauthenticatedIq.GetValueOrDefault(ns);
     public IReadOnlyCollection<string> ServerFeatures => _serverFeatures;
     public IReadOnlyCollection<string> AccountFeatures => _accountFeatures;
     public IReadOnlyList<SessionEvent> SessionStarted => _sessionStarted;
+    public IReadOnlyList<SessionEvent> SessionAvailable => _sessionAvailable;
     public IReadOnlyList<SessionEvent> SessionEnded => _sessionEnded;
+    public IReadOnlyList<UndeliverableMessageHook> UndeliverableMessage => _undeliverable;
+
+    /// <summary>Runs once every module has registered, before the node serves anyone (e.g. to hash all features).</summary>
+    public void OnAllRegistered(Action action) => _registered.Add(action);
 
     public void Freeze()
     {
+        foreach (var action in _registered)
+        {
+            action();
+        }
         _frozenIq = _iqHandlers.ToFrozenDictionary();
-        _frozenHooks = _clientHooks.ToFrozenDictionary(
-            pair => pair.Key,
-            pair => pair.Value.OrderBy(h => h.Order).Select(h => h.Hook).ToArray());
+        _clientHooks.Freeze();
+        _inboundHooks.Freeze();
     }
 
     public IqHandler? FindIqHandler(string ns, IqTarget target) =>
         (_frozenIq ?? throw NotFrozen()).GetValueOrDefault((ns, target));
 
-    public ClientStanzaHook[] ClientHooks(string stanzaName) =>
-        (_frozenHooks ?? throw NotFrozen()).GetValueOrDefault(stanzaName, []);
+    public ClientStanzaHook[] ClientHooks(string stanzaName) => _clientHooks.For(stanzaName);
+
+    public InboundStanzaHook[] InboundHooks(string stanzaName) => _inboundHooks.For(stanzaName);
 
     private static InvalidOperationException NotFrozen() => new("The module registry is used before the node started.");
+
+    /// <summary>Hooks per stanza name, kept in their order once frozen.</summary>
+    private sealed class OrderedHooks<THook>
+    {
+        private readonly Dictionary<string, List<(int Order, THook Hook)>> _hooks = [];
+        private FrozenDictionary<string, THook[]>? _frozen;
+
+        public void Add(string stanzaName, int order, THook hook)
+        {
+            if (!_hooks.TryGetValue(stanzaName, out var list))
+            {
+                _hooks[stanzaName] = list = [];
+            }
+            list.Add((order, hook));
+        }
+
+        public void Freeze() => _frozen = _hooks.ToFrozenDictionary(
+            pair => pair.Key,
+            pair => pair.Value.OrderBy(h => h.Order).Select(h => h.Hook).ToArray());
+
+        public THook[] For(string stanzaName) => (_frozen ?? throw NotFrozen()).GetValueOrDefault(stanzaName, []);
+    }
 }

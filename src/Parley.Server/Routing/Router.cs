@@ -77,14 +77,29 @@ public sealed partial class Router
         if (to.Local is null)
         {
             await ToServerAsync(stanza, from, to, sender).ConfigureAwait(false);
+            return;
         }
-        else if (to.IsBare)
+
+        var hooks = _modules.InboundHooks(stanza.Name);
+        if (hooks.Length > 0)
+        {
+            var inbound = new InboundStanza(stanza, from, to);
+            foreach (var hook in hooks)
+            {
+                if (await hook(inbound).ConfigureAwait(false))
+                {
+                    return;
+                }
+            }
+        }
+
+        if (to.IsBare)
         {
             await ToAccountAsync(stanza, from, to, sender).ConfigureAwait(false);
         }
         else
         {
-            await ToFullJidAsync(stanza, from, to, sender).ConfigureAwait(false);
+            await ToFullJidAsync(stanza, from, to).ConfigureAwait(false);
         }
     }
 
@@ -128,7 +143,7 @@ public sealed partial class Router
                 await HandleIqAsync(stanza, from, to, IqTarget.Account, sender).ConfigureAwait(false);
                 break;
             case "message":
-                DeliverMessageToAccount(stanza, from, to);
+                await DeliverMessageToAccountAsync(stanza, from, to).ConfigureAwait(false);
                 break;
             default:
                 foreach (var session in _sessions.SessionsOf(to))
@@ -142,13 +157,13 @@ public sealed partial class Router
         }
     }
 
-    private ValueTask ToFullJidAsync(Element stanza, Jid from, Jid to, ClientSession? sender)
+    private async ValueTask ToFullJidAsync(Element stanza, Jid from, Jid to)
     {
         var session = _sessions.Find(to);
         if (session is not null)
         {
             session.Send(stanza);
-            return ValueTask.CompletedTask;
+            return;
         }
         switch (stanza.Name)
         {
@@ -157,7 +172,7 @@ public sealed partial class Router
                 var type = MessageType(stanza);
                 if (type is "normal" or "chat")
                 {
-                    DeliverMessageToAccount(stanza, from, to.Bare);
+                    await DeliverMessageToAccountAsync(stanza, from, to.Bare).ConfigureAwait(false);
                 }
                 else if (type == "groupchat")
                 {
@@ -168,11 +183,10 @@ public sealed partial class Router
                 Bounce(stanza, from, StanzaError.ServiceUnavailable());
                 break;
         }
-        return ValueTask.CompletedTask;
     }
 
     /// <summary>RFC 6121 §8.5.2: the available resources with the highest non-negative priority get normal and chat messages.</summary>
-    private void DeliverMessageToAccount(Element stanza, Jid from, Jid account)
+    private async ValueTask DeliverMessageToAccountAsync(Element stanza, Jid from, Jid account)
     {
         var type = MessageType(stanza);
         if (type == "error")
@@ -204,12 +218,19 @@ public sealed partial class Router
             }
         }
 
-        if (!delivered && type != "headline")
+        if (delivered || type == "headline")
         {
-            // The same answer whether or not the account exists, so presence is not revealed (RFC 6121 §8.5.2.2.1).
-            // Offline storage is a later module.
-            Bounce(stanza, from, StanzaError.ServiceUnavailable());
+            return;
         }
+        foreach (var keep in _modules.UndeliverableMessage)
+        {
+            if (await keep(stanza, from, account).ConfigureAwait(false))
+            {
+                return;
+            }
+        }
+        // The same answer whether or not the account exists, so presence is not revealed (RFC 6121 §8.5.2.2.1).
+        Bounce(stanza, from, StanzaError.ServiceUnavailable());
     }
 
     private async ValueTask HandleIqAsync(Element iq, Jid from, Jid to, IqTarget target, ClientSession? sender)

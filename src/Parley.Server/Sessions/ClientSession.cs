@@ -41,6 +41,15 @@ public sealed class ClientSession
 
     public bool IsAvailable => Presence is not null;
 
+    /// <summary>An "interested resource" (RFC 6121 §2.1.6): it asked for the roster, so it gets roster pushes.</summary>
+    public bool IsInterested { get; set; }
+
+    /// <summary>
+    /// Entities this session sent directed presence to (RFC 6121 §4.6) that are not covered by its
+    /// broadcast; they get its unavailable presence when it goes. Only the session's own stanza flow touches it.
+    /// </summary>
+    public HashSet<Jid> DirectedPresence { get; } = [];
+
     public bool Send(Element stanza) => Sink.Send(stanza);
 
     public override string ToString() => Jid.ToString();

@@ -10,6 +10,7 @@ using Parley.Protocol;
 using Parley.Protocol.Precis;
 using Parley.Protocol.Sasl;
 using Parley.Server.Hosting;
+using Parley.Server.Modules;
 using Parley.Server.Sessions;
 using Parley.Server.Transport;
 using Parley.Xml;
@@ -168,6 +169,8 @@ public sealed partial class ClientConnection : IStanzaSink
             Ns.Tls when element.Name == "starttls" => await StartTlsAsync().ConfigureAwait(false),
             Ns.Sasl => await HandleSaslAsync(element).ConfigureAwait(false),
             Ns.Client when element.Name == "iq" && _account is not null => await HandlePreBindIqAsync(element).ConfigureAwait(false),
+            Ns.Client when element.Name == "iq" && CanNegotiate && UnauthenticatedHandler(element) is { } handler =>
+                await HandleUnauthenticatedIqAsync(element, handler).ConfigureAwait(false),
             _ => await FailAsync("not-authorized", "Authenticate and bind a resource before sending stanzas.").ConfigureAwait(false),
         };
     }
@@ -225,6 +228,10 @@ public sealed partial class ClientConnection : IStanzaSink
             {
                 mechanisms.AddChild("mechanism").AddText(name);
             }
+            foreach (var feature in _node.Modules.UnauthenticatedStreamFeatures)
+            {
+                features.Add(feature.Clone());
+            }
             if (_pipes.IsSecure)
             {
                 // XEP-0440: tell the client which channel bindings it can use with the -PLUS mechanisms.
@@ -238,6 +245,10 @@ public sealed partial class ClientConnection : IStanzaSink
         }
         features.AddChild("bind", Ns.Bind);
         features.AddChild("session", Ns.Session).AddChild("optional");
+        foreach (var feature in _node.Modules.StreamFeatures)
+        {
+            features.Add(feature.Clone());
+        }
         return features;
     }
 
@@ -400,6 +411,21 @@ public sealed partial class ClientConnection : IStanzaSink
         {
             return await FailAsync("policy-violation", "Too many failed authentication attempts.").ConfigureAwait(false);
         }
+        return Next.Continue;
+    }
+
+    /// <summary>Authentication and what may precede it happen only once TLS is up, unless the operator made TLS optional.</summary>
+    private bool CanNegotiate => _pipes.IsSecure || !_node.Options.Tls.RequireStartTls;
+
+    private UnauthenticatedIqHandler? UnauthenticatedHandler(Element iq) =>
+        iq.GetAttribute("type") is "get" or "set" && iq.Children().FirstOrDefault() is { Namespace: { } ns }
+            ? _node.Modules.FindUnauthenticatedIqHandler(ns)
+            : null;
+
+    private async ValueTask<Next> HandleUnauthenticatedIqAsync(Element iq, UnauthenticatedIqHandler handler)
+    {
+        var payload = iq.Children().First();
+        await WriteAsync(await handler(new UnauthenticatedIq(iq, payload, _domain, _remoteAddress)).ConfigureAwait(false)).ConfigureAwait(false);
         return Next.Continue;
     }
 

@@ -12,9 +12,10 @@ namespace Parley.Server.Transport;
 /// lets an idle connection give back OpenSSL's ~34 KiB of record buffers (DESIGN.md §6).
 /// </summary>
 /// <remarks>
-/// The tls-server-end-point binding (RFC 5929) needs none of this: it comes from
-/// <c>SslStream.TransportContext?.GetChannelBinding(ChannelBindingKind.Endpoint)</c>, whose data on Linux is a
-/// 32-byte SecChannelBindings header followed by "tls-server-end-point:" and the certificate hash.
+/// The tls-server-end-point binding (RFC 5929) needs none of this. A client gets it from
+/// <c>SslStream.TransportContext?.GetChannelBinding(ChannelBindingKind.Endpoint)</c> (on Linux: a 32-byte
+/// SecChannelBindings header, then "tls-server-end-point:" and the hash of the server certificate). On the server side
+/// .NET 10 on Linux throws there, because it hashes the peer's certificate; the server hashes its own certificate.
 /// When the private field path below is missing (another .NET version, another TLS backend), <see cref="IsSupported"/>
 /// is false and every member answers "unsupported" instead of throwing; the server then offers neither feature.
 /// </remarks>

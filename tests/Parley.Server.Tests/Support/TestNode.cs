@@ -10,6 +10,8 @@ public sealed class TestNode : IAsyncDisposable
 {
     public const string Domain = "localhost";
 
+    private bool _restarted;
+
     private TestNode(ParleyApp app, ParleyOptions options)
     {
         App = app;
@@ -23,12 +25,13 @@ public sealed class TestNode : IAsyncDisposable
     public int HttpPort => Options.Network.HttpPort;
     public IAccountStore Accounts => App.Node.Storage.Accounts;
 
-    public static async Task<TestNode> StartAsync(Action<ParleyOptions>? configure = null)
+    /// <summary>Starts a node; on <paramref name="dataDir"/> when given (a restart), else on a new, empty one.</summary>
+    public static async Task<TestNode> StartAsync(Action<ParleyOptions>? configure = null, string? dataDir = null)
     {
         var options = new ParleyOptions
         {
             Domains = [Domain],
-            DataDir = Path.Combine(Path.GetTempPath(), "parley-test-" + Guid.NewGuid().ToString("N")),
+            DataDir = dataDir ?? Path.Combine(Path.GetTempPath(), "parley-test-" + Guid.NewGuid().ToString("N")),
         };
         options.Network.C2sPort = FreePort.Next();
         options.Network.C2sTlsPort = FreePort.Next();
@@ -50,8 +53,21 @@ public sealed class TestNode : IAsyncDisposable
         Assert.Equal(CreateAccountResult.Created, result);
     }
 
+    /// <summary>Stops this node and starts a new one on the same data directory; dispose the new one, this one is spent.</summary>
+    public async Task<TestNode> RestartAsync(Action<ParleyOptions>? configure = null)
+    {
+        await App.StopAsync();
+        await App.DisposeAsync();
+        _restarted = true;
+        return await StartAsync(configure, Options.DataDir);
+    }
+
     public async ValueTask DisposeAsync()
     {
+        if (_restarted)
+        {
+            return;
+        }
         await App.StopAsync();
         await App.DisposeAsync();
         try

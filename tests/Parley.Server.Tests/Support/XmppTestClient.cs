@@ -122,12 +122,13 @@ public sealed class XmppTestClient : IAsyncDisposable
         return outcome;
     }
 
-    public async Task AuthenticateAsync(string user, string password, string mechanism = "SCRAM-SHA-256")
+    /// <summary>Authenticates, restarts the stream and returns its features.</summary>
+    public async Task<Element> AuthenticateAsync(string user, string password, string mechanism = "SCRAM-SHA-256")
     {
         var outcome = await TryAuthenticateAsync(user, password, mechanism);
         Assert.Equal("success", outcome.Name);
         _reader.Reset();
-        await OpenStreamAsync();
+        return await OpenStreamAsync();
     }
 
     public async Task<string> BindAsync(string? resource = null)

@@ -5,12 +5,25 @@ namespace Parley.Server.Modules.Disco;
 
 /// <summary>
 /// Service discovery (XEP-0030) for the server and accounts: identity and the features that
-/// the enabled modules registered; items list the hosted services (none yet).
+/// the enabled modules registered; items list the hosted services (none yet). The server's
+/// capabilities hash (XEP-0115) goes into the stream features, and its node answers disco#info.
 /// </summary>
 public sealed class DiscoModule : IModule
 {
+    private string _capsNode = "";
+
     public void Register(ModuleRegistry registry)
     {
+        registry.AddFeature(Ns.Caps);
+        registry.OnAllRegistered(() =>
+        {
+            var ver = EntityCapabilities.Ver("server", "im", "Parley", registry.ServerFeatures);
+            _capsNode = EntityCapabilities.Node + "#" + ver;
+            registry.AddStreamFeature(new Element("c", Ns.Caps)
+                .SetAttribute("hash", "sha-1")
+                .SetAttribute("node", EntityCapabilities.Node)
+                .SetAttribute("ver", ver));
+        });
         registry.AddFeature(Ns.DiscoInfo, account: true);
         registry.AddFeature(Ns.DiscoItems, account: true);
         registry.HandleIq(Ns.DiscoInfo, IqTarget.Server, request => ValueTask.FromResult(ServerInfo(request, registry)));
@@ -18,13 +31,14 @@ public sealed class DiscoModule : IModule
         registry.HandleIq(Ns.DiscoItems, IqTarget.Server | IqTarget.Account, request => ValueTask.FromResult(Items(request)));
     }
 
-    private static Element ServerInfo(IqRequest request, ModuleRegistry registry)
+    private Element ServerInfo(IqRequest request, ModuleRegistry registry)
     {
-        if (!request.IsGet || request.Payload.GetAttribute("node") is not null)
+        var node = request.Payload.GetAttribute("node");
+        if (!request.IsGet || (node is not null && node != _capsNode))
         {
             return request.Error(request.IsGet ? StanzaError.ItemNotFound() : StanzaError.BadRequest());
         }
-        var query = new Element("query", Ns.DiscoInfo);
+        var query = new Element("query", Ns.DiscoInfo).SetAttribute("node", node);
         query.AddChild("identity").SetAttribute("category", "server").SetAttribute("type", "im").SetAttribute("name", "Parley");
         foreach (var feature in registry.ServerFeatures)
         {

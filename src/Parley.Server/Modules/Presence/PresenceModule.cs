@@ -1,83 +1,281 @@
+using System.Globalization;
 using Parley.Protocol;
+using Parley.Server.Modules.Roster;
+using Parley.Server.Routing;
 using Parley.Server.Sessions;
+using Parley.Storage;
 using Parley.Xml;
 
 namespace Parley.Server.Modules.Presence;
 
 /// <summary>
-/// Presence among the sessions of one account: a client's broadcast presence (no 'to') is kept
-/// on its session and sent to the account's other available resources, and a session that ends
-/// is announced as unavailable to them. Contacts and subscriptions (RFC 6121) build on this.
+/// Presence (RFC 6121 §4) and the entry to subscriptions (§3). A client's broadcast presence goes
+/// to its own resources and to the contacts subscribed to it; the first one also fetches the
+/// presence of the contacts it is subscribed to, delivers subscription requests still waiting, and
+/// lets other modules react (offline messages). Unavailable presence reaches the same people plus
+/// everyone the session sent directed presence to, and is kept as the account's last presence.
 /// </summary>
-public sealed class PresenceModule(SessionRegistry sessions) : IModule
+public sealed class PresenceModule(
+    SessionRegistry sessions,
+    RosterService rosters,
+    SubscriptionHandler subscriptions,
+    Router router,
+    ModuleRegistry modules,
+    IParleyStorage storage) : IModule
 {
+    /// <summary>Where the account's last unavailable presence is kept (it also answers XEP-0012).</summary>
+    public const string LastPresenceKind = "last-presence";
+
     public void Register(ModuleRegistry registry)
     {
-        registry.OnClientStanza("presence", order: 100, Broadcast);
-        registry.OnSessionEnded(AnnounceUnavailable);
+        registry.AddStreamFeature(new Element("sub", Ns.PreApproval));
+        registry.OnClientStanza("presence", order: 100, FromClientAsync);
+        registry.OnInbound("presence", order: 100, InboundAsync);
+        registry.OnSessionEnded(SessionEndedAsync);
     }
 
-    private ValueTask<bool> Broadcast(ClientStanza stanza)
+    private async ValueTask<bool> FromClientAsync(ClientStanza stanza)
     {
-        if (stanza.To is not null)
-        {
-            return ValueTask.FromResult(false);
-        }
         var presence = stanza.Stanza;
         var session = stanza.Sender;
-        switch (presence.GetAttribute("type"))
+        var type = presence.GetAttribute("type");
+
+        if (stanza.To is { } to)
+        {
+            if (SubscriptionRules.Parse(type) is { } subscriptionType)
+            {
+                if (to.Bare.Equals(session.Jid.Bare))
+                {
+                    session.Send(Stanzas.ErrorReply(presence, StanzaError.BadRequest("An account always sees its own presence; it cannot subscribe to itself.")));
+                    return true;
+                }
+                await subscriptions.OutboundAsync(session.Jid, to, subscriptionType, presence).ConfigureAwait(false);
+                return true;
+            }
+            switch (type)
+            {
+                case "probe":
+                    // Probes are the server's to send (§4.3); one from a client is dropped.
+                    return true;
+                case null or "unavailable":
+                    await TrackDirectedAsync(session, to, available: type is null).ConfigureAwait(false);
+                    return false;
+                default:
+                    return !IsKnownType(type);
+            }
+        }
+
+        switch (type)
         {
             case null:
-                if (!TryReadPriority(presence, out var priority))
+                if (Validate(presence) is { } error)
                 {
-                    session.Send(Stanzas.ErrorReply(presence, StanzaError.BadRequest("Priority must be an integer from -128 to 127.")));
-                    return ValueTask.FromResult(true);
+                    session.Send(Stanzas.ErrorReply(presence, error));
+                    return true;
                 }
-                session.Priority = priority;
-                session.Presence = presence;
-                SendToOwnResources(session, presence);
-                break;
+                await AvailableAsync(session, presence).ConfigureAwait(false);
+                return true;
             case "unavailable":
-                var wasAvailable = session.IsAvailable;
-                session.Presence = null;
-                if (wasAvailable)
+                await UnavailableAsync(session, presence).ConfigureAwait(false);
+                return true;
+            default:
+                // Subscription stanzas and probes need an address; errors without one go nowhere.
+                if (!IsKnownType(type))
                 {
-                    SendToOwnResources(session, presence);
+                    session.Send(Stanzas.ErrorReply(presence, StanzaError.BadRequest($"'{type}' is not a presence type.")));
                 }
-                break;
+                return true;
         }
-        return ValueTask.FromResult(true);
     }
 
-    private ValueTask AnnounceUnavailable(ClientSession session)
+    private async ValueTask<bool> InboundAsync(InboundStanza stanza)
+    {
+        if (SubscriptionRules.Parse(stanza.Stanza.GetAttribute("type")) is not { } type)
+        {
+            return false;
+        }
+        if (!await storage.Accounts.ExistsAsync(stanza.To.Bare.ToString()).ConfigureAwait(false))
+        {
+            if (type == SubscriptionType.Subscribe)
+            {
+                // Nobody can approve: say no, so the requester's roster does not wait forever.
+                var refusal = new Element("presence", Ns.Client)
+                    .SetAttribute("type", "unsubscribed")
+                    .SetAttribute("from", stanza.To.Bare.ToString())
+                    .SetAttribute("to", stanza.From.Bare.ToString());
+                await router.RouteAsync(refusal, stanza.To.Bare, stanza.From.Bare).ConfigureAwait(false);
+            }
+            return true;
+        }
+        await subscriptions.InboundAsync(stanza.To, stanza.From, type, stanza.Stanza).ConfigureAwait(false);
+        return true;
+    }
+
+    private async ValueTask AvailableAsync(ClientSession session, Element presence)
+    {
+        var initial = !session.IsAvailable;
+        session.Priority = PriorityOf(presence);
+        session.Presence = presence;
+
+        var roster = await rosters.GetAsync(session.Jid).ConfigureAwait(false);
+        await BroadcastAsync(session, presence, roster).ConfigureAwait(false);
+        if (!initial)
+        {
+            return;
+        }
+
+        await SendContactsPresenceAsync(session, roster).ConfigureAwait(false);
+        foreach (var pending in await rosters.GetPendingAsync(session.Jid).ConfigureAwait(false))
+        {
+            // §3.1.3: requests the user has not answered are delivered again at each login.
+            session.Send(ParseStored(pending.StanzaXml));
+        }
+        foreach (var available in modules.SessionAvailable)
+        {
+            await available(session).ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask UnavailableAsync(ClientSession session, Element presence)
+    {
+        if (!session.IsAvailable)
+        {
+            return;
+        }
+        session.Presence = null;
+        var roster = await rosters.GetAsync(session.Jid).ConfigureAwait(false);
+        await BroadcastAsync(session, presence, roster).ConfigureAwait(false);
+        foreach (var entity in session.DirectedPresence)
+        {
+            await router.RouteAsync(Addressed(presence, session, entity), session.Jid, entity).ConfigureAwait(false);
+        }
+        session.DirectedPresence.Clear();
+        await KeepLastPresenceAsync(session, presence).ConfigureAwait(false);
+    }
+
+    private async ValueTask SessionEndedAsync(ClientSession session)
     {
         if (session.IsAvailable)
         {
-            session.Presence = null;
             var unavailable = new Element("presence", Ns.Client).SetAttribute("type", "unavailable").SetAttribute("from", session.Jid.ToString());
-            SendToOwnResources(session, unavailable);
+            await UnavailableAsync(session, unavailable).ConfigureAwait(false);
         }
-        return ValueTask.CompletedTask;
+        rosters.Forget(session.Jid);
     }
 
-    /// <summary>Each available resource of the account, the sender included, gets the presence (RFC 6121 §4.2.2).</summary>
-    private void SendToOwnResources(ClientSession sender, Element presence)
+    /// <summary>§4.2.2 and §4.4.2: to every available resource of the account and to each contact subscribed to it.</summary>
+    private async ValueTask BroadcastAsync(ClientSession session, Element presence, Storage.Roster roster)
     {
-        foreach (var session in sessions.SessionsOf(sender.Jid))
+        foreach (var own in sessions.SessionsOf(session.Jid))
         {
-            if (session.IsAvailable || ReferenceEquals(session, sender))
+            if (own.IsAvailable || ReferenceEquals(own, session))
             {
-                var copy = presence.Clone();
-                copy.SetAttribute("to", session.Jid.ToString());
-                session.Send(copy);
+                own.Send(Addressed(presence, session, own.Jid));
+            }
+        }
+        foreach (var item in roster.Items)
+        {
+            if (item.Subscription is Subscription.From or Subscription.Both && Jid.TryParse(item.Contact, out var contact))
+            {
+                await router.RouteAsync(Addressed(presence, session, contact), session.Jid, contact).ConfigureAwait(false);
             }
         }
     }
 
-    private static bool TryReadPriority(Element presence, out int priority)
+    /// <summary>
+    /// The answer to the probes of §4.3: the presence of each available resource of the contacts the
+    /// user is subscribed to, or a contact's last unavailable presence with its time (XEP-0203).
+    /// Contacts here are local, so the server answers directly instead of sending probe stanzas.
+    /// </summary>
+    private async ValueTask SendContactsPresenceAsync(ClientSession session, Storage.Roster roster)
     {
-        priority = 0;
-        var text = presence.ChildText("priority", Ns.Client);
-        return text is null || (int.TryParse(text, out priority) && priority is >= -128 and <= 127);
+        foreach (var item in roster.Items)
+        {
+            if (item.Subscription is not (Subscription.To or Subscription.Both) || !Jid.TryParse(item.Contact, out var contact) || !router.IsLocalDomain(contact.Domain))
+            {
+                continue;
+            }
+            // Through the router, so that the user's own filters (blocking) apply as to any presence.
+            var any = false;
+            foreach (var contactSession in sessions.SessionsOf(contact))
+            {
+                if (contactSession.Presence is { } presence)
+                {
+                    await router.RouteAsync(Addressed(presence, contactSession, session.Jid), contactSession.Jid, session.Jid).ConfigureAwait(false);
+                    any = true;
+                }
+            }
+            if (!any && await storage.Documents.GetAsync(contact.ToString(), LastPresenceKind, "").ConfigureAwait(false) is { } last)
+            {
+                var unavailable = ParseStored(last.Xml).SetAttribute("to", session.Jid.ToString());
+                unavailable.Add(new Element("delay", Ns.Delay)
+                    .SetAttribute("from", contact.Domain)
+                    .SetAttribute("stamp", last.UpdatedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)));
+                await router.RouteAsync(unavailable, contact, session.Jid).ConfigureAwait(false);
+            }
+        }
     }
+
+    /// <summary>§4.6: directed presence to someone who does not get the broadcast is remembered, to be ended on unavailable.</summary>
+    private async ValueTask TrackDirectedAsync(ClientSession session, Jid to, bool available)
+    {
+        if (!available)
+        {
+            session.DirectedPresence.Remove(to);
+            return;
+        }
+        var item = await rosters.GetItemAsync(session.Jid, to.Bare).ConfigureAwait(false);
+        if (item?.Subscription is not (Subscription.From or Subscription.Both) && session.IsAvailable)
+        {
+            session.DirectedPresence.Add(to);
+        }
+    }
+
+    private async ValueTask KeepLastPresenceAsync(ClientSession session, Element presence)
+    {
+        foreach (var other in sessions.SessionsOf(session.Jid))
+        {
+            if (other.IsAvailable && !ReferenceEquals(other, session))
+            {
+                return;
+            }
+        }
+        var last = new Element("presence", Ns.Client).SetAttribute("type", "unavailable").SetAttribute("from", session.Jid.Bare.ToString());
+        if (presence.Child("status", Ns.Client) is { } status)
+        {
+            last.Add(status.Clone());
+        }
+        await storage.Documents.SetAsync(session.Jid.Bare.ToString(), LastPresenceKind, "", last.ToXml(Ns.Client)).ConfigureAwait(false);
+    }
+
+    private static Element Addressed(Element presence, ClientSession from, Jid to)
+    {
+        var copy = presence.Clone();
+        copy.SetAttribute("from", from.Jid.ToString());
+        copy.SetAttribute("to", to.ToString());
+        return copy;
+    }
+
+    private static StanzaError? Validate(Element presence)
+    {
+        var priority = presence.ChildText("priority", Ns.Client);
+        if (priority is not null && !(int.TryParse(priority, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value) && value is >= -128 and <= 127))
+        {
+            return StanzaError.BadRequest("Priority must be an integer from -128 to 127.");
+        }
+        var show = presence.ChildText("show", Ns.Client);
+        if (show is not null and not ("away" or "chat" or "dnd" or "xa"))
+        {
+            return StanzaError.BadRequest("Show must be away, chat, dnd or xa.");
+        }
+        return null;
+    }
+
+    private static int PriorityOf(Element presence) =>
+        int.TryParse(presence.ChildText("priority", Ns.Client), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var priority) ? priority : 0;
+
+    private static bool IsKnownType(string? type) =>
+        type is null or "unavailable" or "probe" or "error" or "subscribe" or "subscribed" or "unsubscribe" or "unsubscribed";
+
+    private static Element ParseStored(string xml) => ElementParser.Parse(xml, Ns.Client);
 }

@@ -1,0 +1,340 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Parley.Protocol;
+using Parley.Server.Modules.Roster;
+using Parley.Server.Routing;
+using Parley.Server.Sessions;
+using Parley.Storage;
+using Parley.Xml;
+
+namespace Parley.Server.Modules.Blocking;
+
+/// <summary>
+/// Blocking command (XEP-0191). A user blocks JIDs; from then on nothing from them reaches the
+/// user (messages and IQ requests are answered as if the user were offline, presence is dropped),
+/// the user's own stanzas to them are refused with &lt;blocked/&gt;, and they see the user as offline.
+/// The lists of online accounts are kept in memory, as every stanza to them is checked.
+/// </summary>
+public sealed class BlockingModule(IParleyStorage storage, SessionRegistry sessions, Router router, RosterService rosters) : IModule
+{
+    /// <summary>Runs before presence, roster and offline handling, so a blocked stanza has no effect at all.</summary>
+    public const int HookOrder = 10;
+
+    private readonly IBlocklistStore _store = storage.Blocklists;
+    private readonly ConcurrentDictionary<Jid, Blocklist> _online = new();
+
+    // Sessions that asked for the block list, and so get pushes (XEP-0191 §3.3).
+    private readonly ConcurrentDictionary<ClientSession, bool> _interested = new();
+
+    // Changes to a list, and caching it, are serialized per account. Accounts share a fixed set of
+    // gates by hash, so the memory does not grow with the user count; nothing routes while holding one.
+    private readonly SemaphoreSlim[] _gates = [.. Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1))];
+    private long _pushCount;
+
+    public void Register(ModuleRegistry registry)
+    {
+        registry.AddFeature(Ns.Blocking);
+        registry.HandleIq(Ns.Blocking, IqTarget.Account, HandleIqAsync);
+        foreach (var stanzaName in new[] { "message", "presence", "iq" })
+        {
+            registry.OnInbound(stanzaName, HookOrder, InboundAsync);
+            registry.OnClientStanza(stanzaName, HookOrder, FromClientAsync);
+        }
+        registry.OnSessionEnded(SessionEndedAsync);
+    }
+
+    private async ValueTask<Element> HandleIqAsync(IqRequest request)
+    {
+        var account = request.To.Bare;
+        if (!request.From.Bare.Equals(account))
+        {
+            return request.Error(StanzaError.Forbidden("Only the user can see or change their block list."));
+        }
+        switch (request.Payload.Name)
+        {
+            case "blocklist" when request.IsGet:
+                if (request.Sender is { } sender)
+                {
+                    _interested[sender] = true;
+                }
+                var result = new Element("blocklist", Ns.Blocking);
+                foreach (var jid in (await GetAsync(account).ConfigureAwait(false)).Jids)
+                {
+                    result.AddChild("item", Ns.Blocking).SetAttribute("jid", jid);
+                }
+                return request.Result(result);
+            case "block" when request.IsSet:
+                return await BlockAsync(request, account).ConfigureAwait(false);
+            case "unblock" when request.IsSet:
+                return await UnblockAsync(request, account).ConfigureAwait(false);
+            default:
+                return request.Error(StanzaError.BadRequest("Expected get <blocklist/>, or set <block/> or <unblock/>."));
+        }
+    }
+
+    private async ValueTask<Element> BlockAsync(IqRequest request, Jid account)
+    {
+        if (ParseItems(request.Payload, out var jids) is { } error)
+        {
+            return request.Error(error);
+        }
+        if (jids.Count == 0)
+        {
+            return request.Error(StanzaError.BadRequest("<block/> must contain at least one <item/>."));
+        }
+        var added = await ChangeAsync(account, () => _store.AddAsync(account.ToString(), jids), (list, changed) => list.With(changed)).ConfigureAwait(false);
+        if (added.Count > 0)
+        {
+            Push(account, "block", added);
+        }
+        foreach (var jid in added)
+        {
+            // §3.3: a contact that got the user's presence now sees the user go offline.
+            await SendPresenceAsync(account, Jid.Parse(jid), _ => new Element("presence", Ns.Client).SetAttribute("type", "unavailable")).ConfigureAwait(false);
+        }
+        return request.Result();
+    }
+
+    private async ValueTask<Element> UnblockAsync(IqRequest request, Jid account)
+    {
+        if (ParseItems(request.Payload, out var jids) is { } error)
+        {
+            return request.Error(error);
+        }
+        var user = account.ToString();
+        var all = jids.Count == 0;
+        var removed = all
+            ? await ChangeAsync(account, () => _store.ClearAsync(user), (_, _) => Blocklist.Empty).ConfigureAwait(false)
+            : await ChangeAsync(account, () => _store.RemoveAsync(user, jids), (list, changed) => list.Without(changed)).ConfigureAwait(false);
+        if (all)
+        {
+            // §3.5: unblocking everything is pushed as an empty <unblock/>.
+            Push(account, "unblock", []);
+        }
+        else if (removed.Count > 0)
+        {
+            Push(account, "unblock", removed);
+        }
+        foreach (var jid in removed)
+        {
+            // §3.4: a contact allowed to see the user's presence gets it again.
+            await SendPresenceAsync(account, Jid.Parse(jid), session => session.Presence?.Clone()).ConfigureAwait(false);
+        }
+        return request.Result();
+    }
+
+    /// <summary>Applies a change to storage and to the cached list under the account's gate; returns the JIDs that changed.</summary>
+    private async ValueTask<IReadOnlyList<string>> ChangeAsync(
+        Jid account,
+        Func<Task<IReadOnlyList<string>>> store,
+        Func<Blocklist, IReadOnlyList<string>, Blocklist> apply)
+    {
+        var gate = GateOf(account);
+        await gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var current = _online.TryGetValue(account, out var cached)
+                ? cached
+                : new Blocklist(await _store.GetAsync(account.ToString()).ConfigureAwait(false));
+            var changed = await store().ConfigureAwait(false);
+            if (sessions.SessionsOf(account).Length > 0)
+            {
+                _online[account] = apply(current, changed);
+            }
+            else
+            {
+                _online.TryRemove(account, out _);
+            }
+            return changed;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// XEP-0191 §3.3: what a blocked entity sends the user is not delivered; a message or IQ request
+    /// gets &lt;service-unavailable/&gt;, as if the user were offline; presence is dropped without a word.
+    /// Also, what the server sends on behalf of a local user (presence broadcasts) does not reach those
+    /// the user blocks, except what only takes something away from them.
+    /// </summary>
+    private async ValueTask<bool> InboundAsync(InboundStanza inbound)
+    {
+        var recipient = inbound.To.Bare;
+        var sender = inbound.From;
+        if (sender.Bare.Equals(recipient))
+        {
+            // An account's own resources always reach each other.
+            return false;
+        }
+        var stanza = inbound.Stanza;
+        if (MayMatter(stanza, recipient) && (await GetAsync(recipient).ConfigureAwait(false)).Blocks(sender))
+        {
+            switch (stanza.Name)
+            {
+                case "message":
+                    router.Bounce(stanza, sender, StanzaError.ServiceUnavailable());
+                    break;
+                case "iq" when stanza.GetAttribute("type") is "get" or "set":
+                    router.Bounce(stanza, sender, StanzaError.ServiceUnavailable());
+                    break;
+            }
+            return true;
+        }
+        if (sender.Local is not null && router.IsLocalDomain(sender.Domain) && !TakesAwayOnly(stanza)
+            && (await GetAsync(sender.Bare).ConfigureAwait(false)).Blocks(inbound.To))
+        {
+            return true;
+        }
+        return false;
+    }
+
+    /// <summary>XEP-0191 §3.3: the user's own stanzas to a blocked JID are not routed but refused with &lt;blocked/&gt;.</summary>
+    private async ValueTask<bool> FromClientAsync(ClientStanza client)
+    {
+        // The user's own server answers the user's requests, whatever domain the user blocks.
+        if (client.To is not { } to || to.Bare.Equals(client.Sender.Jid.Bare) || (to.Local is null && router.IsLocalDomain(to.Domain)))
+        {
+            return false;
+        }
+        if (!(await GetAsync(client.Sender.Jid.Bare).ConfigureAwait(false)).Blocks(to))
+        {
+            return false;
+        }
+        var stanza = client.Stanza;
+        // RFC 6120 §8.3.1: an error is never answered with an error.
+        if (!Stanzas.IsError(stanza))
+        {
+            var reply = Stanzas.ErrorReply(stanza, new StanzaError("not-acceptable", ErrorType.Cancel, "You have blocked this address; unblock it to communicate."));
+            ((Element)reply.Nodes[^1]).Add(new Element("blocked", Ns.BlockingErrors));
+            client.Sender.Send(reply);
+        }
+        return true;
+    }
+
+    private async ValueTask SessionEndedAsync(ClientSession session)
+    {
+        _interested.TryRemove(session, out _);
+        var account = session.Jid.Bare;
+        var gate = GateOf(account);
+        await gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (sessions.SessionsOf(account).Length == 0)
+            {
+                _online.TryRemove(account, out _);
+            }
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>The account's list: from memory while it is online (loaded on first need), else from storage.</summary>
+    private async ValueTask<Blocklist> GetAsync(Jid account)
+    {
+        if (_online.TryGetValue(account, out var cached))
+        {
+            return cached;
+        }
+        if (sessions.SessionsOf(account).Length == 0)
+        {
+            return new Blocklist(await _store.GetAsync(account.ToString()).ConfigureAwait(false));
+        }
+        var gate = GateOf(account);
+        await gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_online.TryGetValue(account, out cached))
+            {
+                return cached;
+            }
+            var loaded = new Blocklist(await _store.GetAsync(account.ToString()).ConfigureAwait(false));
+            // Checked under the gate the last session's end also takes, so a list is never left behind.
+            if (sessions.SessionsOf(account).Length > 0)
+            {
+                _online[account] = loaded;
+            }
+            return loaded;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Availability presence for an account without sessions reaches nobody, so it needs no check;
+    /// everything else may be stored or change the roster.
+    /// </summary>
+    private bool MayMatter(Element stanza, Jid recipient) =>
+        stanza.Name != "presence" || stanza.GetAttribute("type") is not (null or "unavailable" or "error") || sessions.SessionsOf(recipient).Length > 0;
+
+    /// <summary>Presence that only ends something for the blocked contact: going offline, or a subscription cancelled.</summary>
+    private static bool TakesAwayOnly(Element stanza) =>
+        stanza.Name == "presence" && stanza.GetAttribute("type") is "unavailable" or "unsubscribe" or "unsubscribed";
+
+    /// <summary>Sends each available resource's presence to <paramref name="contact"/>, when the roster lets the contact see it.</summary>
+    private async ValueTask SendPresenceAsync(Jid account, Jid contact, Func<ClientSession, Element?> presenceOf)
+    {
+        var item = await rosters.GetItemAsync(account, contact.Bare).ConfigureAwait(false);
+        if (item?.Subscription is not (Subscription.From or Subscription.Both))
+        {
+            return;
+        }
+        foreach (var session in sessions.SessionsOf(account))
+        {
+            if (session.IsAvailable && presenceOf(session) is { } presence)
+            {
+                presence.SetAttribute("from", session.Jid.ToString()).SetAttribute("to", contact.ToString());
+                await router.RouteAsync(presence, session.Jid, contact).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Tells every resource that asked for the list what changed.</summary>
+    private void Push(Jid account, string change, IReadOnlyList<string> jids)
+    {
+        foreach (var session in sessions.SessionsOf(account))
+        {
+            if (!_interested.ContainsKey(session))
+            {
+                continue;
+            }
+            var payload = new Element(change, Ns.Blocking);
+            foreach (var jid in jids)
+            {
+                payload.AddChild("item", Ns.Blocking).SetAttribute("jid", jid);
+            }
+            var push = new Element("iq", Ns.Client)
+                .SetAttribute("type", "set")
+                .SetAttribute("id", "block-push-" + Interlocked.Increment(ref _pushCount).ToString(CultureInfo.InvariantCulture))
+                .SetAttribute("to", session.Jid.ToString());
+            session.Send(push.Add(payload));
+        }
+    }
+
+    /// <summary>The prepared JIDs of the request's items; an error when an item has no JID or a malformed one.</summary>
+    private static StanzaError? ParseItems(Element payload, out List<string> jids)
+    {
+        jids = [];
+        foreach (var item in payload.Children("item", Ns.Blocking))
+        {
+            var text = item.GetAttribute("jid");
+            if (text is null)
+            {
+                return StanzaError.BadRequest("Every <item/> needs a 'jid'.");
+            }
+            if (!Jid.TryParse(text, out var jid))
+            {
+                return StanzaError.JidMalformed($"'{text}' is not a valid JID.");
+            }
+            jids.Add(jid.ToString());
+        }
+        return null;
+    }
+
+    private SemaphoreSlim GateOf(Jid account) => _gates[(account.GetHashCode() & int.MaxValue) % _gates.Length];
+}

@@ -1,0 +1,117 @@
+using System.Globalization;
+using Parley.Protocol;
+using Parley.Server.Hosting;
+using Parley.Server.Routing;
+using Parley.Server.Sessions;
+using Parley.Storage;
+using Parley.Xml;
+
+namespace Parley.Server.Modules.Offline;
+
+/// <summary>
+/// Offline messages (XEP-0160): a normal or chat message that no session of an existing account
+/// could take is stored, and handed to the first session that sends initial presence with a
+/// non-negative priority (RFC 6121 §8.5.2.2.1), stamped with when it arrived (XEP-0203).
+/// </summary>
+public sealed class OfflineModule(ParleyOptions options, IParleyStorage storage, Router router, TimeProvider time) : IModule
+{
+    /// <summary>The disco#info feature of offline storage (XEP-0160 §6, registered with XEP-0030).</summary>
+    public const string Feature = "msgoffline";
+
+    private readonly int _limit = options.Limits.MaxOfflineMessages;
+
+    // Two sessions of one account coming online together must not both get (and then both remove) the same
+    // messages. Accounts share a fixed set of gates by hash, so the memory does not grow with the user count.
+    private readonly SemaphoreSlim[] _deliveryGates = [.. Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1))];
+
+    public void Register(ModuleRegistry registry)
+    {
+        if (_limit <= 0)
+        {
+            return;
+        }
+        registry.AddFeature(Feature);
+        registry.OnUndeliverableMessage(KeepAsync);
+        registry.OnSessionAvailable(DeliverAsync);
+    }
+
+    private async ValueTask<bool> KeepAsync(Element message, Jid from, Jid to)
+    {
+        // The router offers only normal and chat messages (XEP-0160 §3 keeps no others).
+        if (!IsWorthKeeping(message))
+        {
+            return false;
+        }
+        var user = to.Bare.ToString();
+        if (!await storage.Accounts.ExistsAsync(user).ConfigureAwait(false))
+        {
+            return false;
+        }
+        if (!await storage.Offline.StoreAsync(user, message.ToXml(Ns.Client), time.GetUtcNow(), _limit).ConfigureAwait(false))
+        {
+            router.Bounce(message, from, StanzaError.ServiceUnavailable("The recipient's offline storage is full."));
+        }
+        return true;
+    }
+
+    private async ValueTask DeliverAsync(ClientSession session)
+    {
+        // RFC 6121 §8.5.2.1.1: a resource with negative priority never receives messages sent to the bare JID.
+        if (session.Priority < 0)
+        {
+            return;
+        }
+        var account = session.Jid.Bare;
+        var user = account.ToString();
+        var gate = _deliveryGates[(account.GetHashCode() & int.MaxValue) % _deliveryGates.Length];
+        await gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var waiting = await storage.Offline.GetAsync(user).ConfigureAwait(false);
+            if (waiting.Count == 0)
+            {
+                return;
+            }
+            var delivered = new List<long>(waiting.Count);
+            foreach (var stored in waiting)
+            {
+                if (!session.Send(Stamped(stored, account.Domain)))
+                {
+                    // The connection is closing: what it did not take stays stored for the next login.
+                    break;
+                }
+                delivered.Add(stored.Id);
+            }
+            await storage.Offline.RemoveAsync(user, delivered).ConfigureAwait(false);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>XEP-0160 §3: a message carrying only chat states (XEP-0085) is not worth keeping.</summary>
+    private static bool IsWorthKeeping(Element message)
+    {
+        foreach (var child in message.Children())
+        {
+            // A thread only says where the notification belongs (XEP-0085 §5.5); alone it is no content.
+            var isStateOnly = child.Namespace == Ns.ChatStates || (child.Name == "thread" && child.Namespace == Ns.Client);
+            if (!isStateOnly)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static Element Stamped(OfflineMessage stored, string domain)
+    {
+        var message = ElementParser.Parse(stored.Xml, Ns.Client);
+        message.Add(new Element("delay", Ns.Delay)
+            .SetAttribute("from", domain)
+            .SetAttribute("stamp", stored.Stamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture))
+            .AddText("Offline Storage"));
+        return message;
+    }
+}

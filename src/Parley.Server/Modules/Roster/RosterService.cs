@@ -1,0 +1,187 @@
+using System.Collections.Concurrent;
+using Parley.Protocol;
+using Parley.Server.Routing;
+using Parley.Server.Sessions;
+using Parley.Storage;
+using Parley.Xml;
+
+namespace Parley.Server.Modules.Roster;
+
+/// <summary>
+/// Every change to a roster goes through here: it is written to storage, kept in memory while the
+/// account has sessions (presence broadcast reads the roster on every change), and pushed to the
+/// account's interested resources. Changes to one account are serialized; never hold an account's
+/// lock while routing to another account, whose handling may need its own.
+/// </summary>
+public sealed class RosterService(IParleyStorage storage, SessionRegistry sessions, Router router)
+{
+    private readonly IRosterStore _store = storage.Rosters;
+    private readonly ConcurrentDictionary<Jid, CachedRoster> _online = new();
+    private readonly ConcurrentDictionary<Jid, SemaphoreSlim> _locks = new();
+
+    /// <summary>Serializes changes to one account's roster.</summary>
+    public async ValueTask<Releaser> LockAsync(Jid account)
+    {
+        var gate = _locks.GetOrAdd(account.Bare, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync().ConfigureAwait(false);
+        return new Releaser(gate);
+    }
+
+    public async ValueTask<Storage.Roster> GetAsync(Jid account)
+    {
+        if (_online.TryGetValue(account.Bare, out var cached))
+        {
+            return cached.Snapshot();
+        }
+        var roster = await _store.GetAsync(account.Bare.ToString()).ConfigureAwait(false);
+        if (sessions.SessionsOf(account).Length > 0)
+        {
+            _online.TryAdd(account.Bare, new CachedRoster(roster));
+        }
+        return roster;
+    }
+
+    public async ValueTask<RosterItem?> GetItemAsync(Jid account, Jid contact)
+    {
+        if (_online.TryGetValue(account.Bare, out var cached))
+        {
+            return cached.Find(contact.ToString());
+        }
+        return await _store.GetItemAsync(account.Bare.ToString(), contact.ToString()).ConfigureAwait(false);
+    }
+
+    public async ValueTask<int> CountAsync(Jid account) =>
+        _online.TryGetValue(account.Bare, out var cached) ? cached.Count : await _store.CountAsync(account.Bare.ToString()).ConfigureAwait(false);
+
+    /// <summary>Stores the item and pushes it (RFC 6121 §2.1.6). Call with the account's lock held.</summary>
+    public async ValueTask SetAsync(Jid account, RosterItem item)
+    {
+        var version = await _store.SetItemAsync(account.Bare.ToString(), item).ConfigureAwait(false);
+        if (_online.TryGetValue(account.Bare, out var cached))
+        {
+            cached.Set(item, version);
+        }
+        Push(account, RosterXml.Item(item), version);
+    }
+
+    /// <summary>Removes the item and pushes the removal; false when there was none. Call with the account's lock held.</summary>
+    public async ValueTask<bool> RemoveAsync(Jid account, Jid contact)
+    {
+        var version = await _store.RemoveItemAsync(account.Bare.ToString(), contact.ToString()).ConfigureAwait(false);
+        if (version is null)
+        {
+            return false;
+        }
+        if (_online.TryGetValue(account.Bare, out var cached))
+        {
+            cached.Remove(contact.ToString(), version.Value);
+        }
+        Push(account, RosterXml.Removal(contact.ToString()), version.Value);
+        return true;
+    }
+
+    public Task SetPendingAsync(Jid account, Jid contact, Element request) =>
+        _store.SetPendingAsync(account.Bare.ToString(), contact.ToString(), request.ToXml(Ns.Client));
+
+    public Task<bool> RemovePendingAsync(Jid account, Jid contact) =>
+        _store.RemovePendingAsync(account.Bare.ToString(), contact.ToString());
+
+    public Task<IReadOnlyList<PendingSubscription>> GetPendingAsync(Jid account) =>
+        _store.GetPendingAsync(account.Bare.ToString());
+
+    public async ValueTask<bool> HasPendingAsync(Jid account, Jid contact)
+    {
+        var contactText = contact.ToString();
+        foreach (var pending in await GetPendingAsync(account).ConfigureAwait(false))
+        {
+            if (pending.Contact == contactText)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>Drops the in-memory copy when the account's last session ends.</summary>
+    public void Forget(Jid account)
+    {
+        if (sessions.SessionsOf(account).Length == 0)
+        {
+            _online.TryRemove(account.Bare, out _);
+        }
+    }
+
+    private void Push(Jid account, Element item, long version)
+    {
+        foreach (var session in sessions.SessionsOf(account))
+        {
+            if (!session.IsInterested)
+            {
+                continue;
+            }
+            var push = new Element("iq", Ns.Client)
+                .SetAttribute("type", "set")
+                .SetAttribute("id", "push" + version)
+                .SetAttribute("to", session.Jid.ToString());
+            push.Add(new Element("query", Ns.Roster).SetAttribute("ver", version.ToString(System.Globalization.CultureInfo.InvariantCulture)).Add(item.Clone()));
+            router.Deliver(push, session.Jid);
+        }
+    }
+
+    public readonly struct Releaser(SemaphoreSlim gate) : IDisposable
+    {
+        public void Dispose() => gate.Release();
+    }
+
+    /// <summary>An online account's roster, in memory; guarded by its own lock for readers on other threads.</summary>
+    private sealed class CachedRoster(Storage.Roster roster)
+    {
+        private readonly Dictionary<string, RosterItem> _items = roster.Items.ToDictionary(i => i.Contact, StringComparer.Ordinal);
+        private long _version = roster.Version;
+
+        public int Count
+        {
+            get
+            {
+                lock (_items)
+                {
+                    return _items.Count;
+                }
+            }
+        }
+
+        public Storage.Roster Snapshot()
+        {
+            lock (_items)
+            {
+                return new Storage.Roster(_version, [.. _items.Values.OrderBy(i => i.Contact, StringComparer.Ordinal)]);
+            }
+        }
+
+        public RosterItem? Find(string contact)
+        {
+            lock (_items)
+            {
+                return _items.GetValueOrDefault(contact);
+            }
+        }
+
+        public void Set(RosterItem item, long version)
+        {
+            lock (_items)
+            {
+                _items[item.Contact] = item;
+                _version = version;
+            }
+        }
+
+        public void Remove(string contact, long version)
+        {
+            lock (_items)
+            {
+                _items.Remove(contact);
+                _version = version;
+            }
+        }
+    }
+}
