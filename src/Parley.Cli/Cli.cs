@@ -51,6 +51,7 @@ public static class Cli
 
         root.Subcommands.Add(ServeCommand.Create(console));
         root.Subcommands.Add(UserCommands.Create(console));
+        root.Subcommands.Add(RosterCommands.Create(console));
         root.Subcommands.Add(ConfigCommands.Create(console));
         return root;
     }

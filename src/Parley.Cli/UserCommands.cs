@@ -174,7 +174,7 @@ internal static class UserCommands
     private static string PrepareServedJid(string text, ParleyOptions options) =>
         AccountInput.TryPrepareServedJid(text, options.EffectiveDomains, out var bareJid, out var error) ? bareJid : throw new CliException(ExitCodes.Usage, error);
 
-    private static string? PrepareDomain(string? domain)
+    internal static string? PrepareDomain(string? domain)
     {
         if (domain is null)
         {
