@@ -49,6 +49,20 @@ public delegate ValueTask<bool> UndeliverableMessageHook(Element message, Jid fr
 
 public delegate ValueTask SessionEvent(ClientSession session);
 
+/// <summary>
+/// A message that reached a local account, and the sessions it was queued to (empty when it was
+/// stored offline). Carbons copy it to the account's other sessions from here.
+/// </summary>
+public delegate ValueTask MessageDeliveredHook(Element message, Jid from, Jid to, IReadOnlyList<ClientSession> recipients);
+
+/// <summary>A stanza addressed to a hosted service (e.g. conference.example.com) or to something under it.</summary>
+public sealed record ServiceStanza(Element Stanza, Jid From, Jid To);
+
+public delegate ValueTask ServiceHandler(ServiceStanza stanza);
+
+/// <summary>A service the node hosts on a subdomain of every served domain, e.g. "conference" for multi-user chat.</summary>
+public sealed record HostedService(string Subdomain, string Name, ServiceHandler Handler);
+
 /// <summary>An IQ on a stream that has not authenticated yet (e.g. in-band registration, XEP-0077).</summary>
 public sealed record UnauthenticatedIq(Element Stanza, Element Payload, string Domain, string RemoteAddress)
 {
@@ -69,6 +83,8 @@ public sealed class ModuleRegistry
     private readonly List<SessionEvent> _sessionAvailable = [];
     private readonly List<SessionEvent> _sessionEnded = [];
     private readonly List<Element> _streamFeatures = [];
+    private readonly List<MessageDeliveredHook> _messageDelivered = [];
+    private readonly List<HostedService> _services = [];
     private readonly List<Action> _registered = [];
     private readonly List<Element> _unauthenticatedStreamFeatures = [];
     private readonly Dictionary<string, UnauthenticatedIqHandler> _unauthenticatedIq = [];
@@ -95,6 +111,26 @@ public sealed class ModuleRegistry
     public void OnInbound(string stanzaName, int order, InboundStanzaHook hook) => _inboundHooks.Add(stanzaName, order, hook);
 
     public void OnUndeliverableMessage(UndeliverableMessageHook hook) => _undeliverable.Add(hook);
+
+    /// <summary>After a message to a local account was queued to its sessions.</summary>
+    public void OnMessageDelivered(MessageDeliveredHook hook) => _messageDelivered.Add(hook);
+
+    /// <summary>
+    /// Hosts a service at SUBDOMAIN.DOMAIN for every served domain: every stanza to that JID or to
+    /// anything under it (room@conference.example.com/nick) goes to <paramref name="handler"/>, and
+    /// the server's disco#items lists it.
+    /// </summary>
+    public void AddService(string subdomain, string name, ServiceHandler handler)
+    {
+        if (_services.Any(s => s.Subdomain == subdomain))
+        {
+            throw new InvalidOperationException($"Two modules host the service {subdomain}.");
+        }
+        _services.Add(new HostedService(subdomain, name, handler));
+    }
+
+    public IReadOnlyList<MessageDeliveredHook> MessageDelivered => _messageDelivered;
+    public IReadOnlyList<HostedService> Services => _services;
 
     /// <summary>After the session is bound.</summary>
     public void OnSessionStarted(SessionEvent handler) => _sessionStarted.Add(handler);

@@ -15,6 +15,7 @@ namespace Parley.Server.Routing;
 public sealed partial class Router
 {
     private readonly FrozenSet<string> _domains;
+    private readonly Lazy<FrozenDictionary<string, ServiceHandler>> _services;
     private readonly SessionRegistry _sessions;
     private readonly ModuleRegistry _modules;
     private readonly ILogger<Router> _logger;
@@ -22,12 +23,19 @@ public sealed partial class Router
     public Router(IEnumerable<string> domains, SessionRegistry sessions, ModuleRegistry modules, ILogger<Router> logger)
     {
         _domains = domains.ToFrozenSet(StringComparer.Ordinal);
+        // Built on first use: modules register their services after the router exists.
+        _services = new(() => _domains
+            .SelectMany(domain => modules.Services.Select(service => (Domain: $"{service.Subdomain}.{domain}", service.Handler)))
+            .ToFrozenDictionary(pair => pair.Domain, pair => pair.Handler, StringComparer.Ordinal));
         _sessions = sessions;
         _modules = modules;
         _logger = logger;
     }
 
     public bool IsLocalDomain(string domain) => _domains.Contains(domain);
+
+    /// <summary>True for a served domain and for the services hosted under it.</summary>
+    public bool IsHere(string domain) => _domains.Contains(domain) || _services.Value.ContainsKey(domain);
 
     /// <summary>A stanza from a bound local client whose 'from' the server has stamped.</summary>
     public async ValueTask RouteFromClientAsync(Element stanza, ClientSession sender, Jid? to)
@@ -67,6 +75,11 @@ public sealed partial class Router
     /// <summary>Routes a stanza from <paramref name="from"/> to <paramref name="to"/>.</summary>
     public async ValueTask RouteAsync(Element stanza, Jid from, Jid to, ClientSession? sender = null)
     {
+        if (_services.Value.TryGetValue(to.Domain, out var service))
+        {
+            await service(new ServiceStanza(stanza, from, to)).ConfigureAwait(false);
+            return;
+        }
         if (!IsLocalDomain(to.Domain))
         {
             // Federation (s2s) is a later module; until then other domains are unreachable.
@@ -103,7 +116,7 @@ public sealed partial class Router
         }
     }
 
-    /// <summary>Sends a stanza the server made (a reply, an error) to a local entity.</summary>
+    /// <summary>Sends a stanza the server made (a reply, an error) to a local user; hosted services get theirs through RouteAsync.</summary>
     public void Deliver(Element stanza, Jid to)
     {
         if (to.IsBare)
@@ -163,6 +176,10 @@ public sealed partial class Router
         if (session is not null)
         {
             session.Send(stanza);
+            if (stanza.Name == "message")
+            {
+                await DeliveredAsync(stanza, from, to, [session]).ConfigureAwait(false);
+            }
             return;
         }
         switch (stanza.Name)
@@ -209,16 +226,21 @@ public sealed partial class Router
             }
         }
 
-        var delivered = false;
+        List<ClientSession>? recipients = null;
         foreach (var session in sessions)
         {
-            if (session.IsAvailable && session.Priority >= 0 && (type == "headline" || session.Priority == highest))
+            if (session.IsAvailable && session.Priority >= 0 && (type == "headline" || session.Priority == highest) && session.Send(stanza))
             {
-                delivered |= session.Send(stanza);
+                (recipients ??= []).Add(session);
             }
         }
 
-        if (delivered || type == "headline")
+        if (recipients is not null)
+        {
+            await DeliveredAsync(stanza, from, account, recipients).ConfigureAwait(false);
+            return;
+        }
+        if (type == "headline")
         {
             return;
         }
@@ -226,11 +248,20 @@ public sealed partial class Router
         {
             if (await keep(stanza, from, account).ConfigureAwait(false))
             {
+                await DeliveredAsync(stanza, from, account, []).ConfigureAwait(false);
                 return;
             }
         }
         // The same answer whether or not the account exists, so presence is not revealed (RFC 6121 §8.5.2.2.1).
         Bounce(stanza, from, StanzaError.ServiceUnavailable());
+    }
+
+    private async ValueTask DeliveredAsync(Element message, Jid from, Jid to, IReadOnlyList<ClientSession> recipients)
+    {
+        foreach (var hook in _modules.MessageDelivered)
+        {
+            await hook(message, from, to, recipients).ConfigureAwait(false);
+        }
     }
 
     private async ValueTask HandleIqAsync(Element iq, Jid from, Jid to, IqTarget target, ClientSession? sender)

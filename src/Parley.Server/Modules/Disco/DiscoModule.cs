@@ -28,7 +28,8 @@ public sealed class DiscoModule : IModule
         registry.AddFeature(Ns.DiscoItems, account: true);
         registry.HandleIq(Ns.DiscoInfo, IqTarget.Server, request => ValueTask.FromResult(ServerInfo(request, registry)));
         registry.HandleIq(Ns.DiscoInfo, IqTarget.Account, request => ValueTask.FromResult(AccountInfo(request, registry)));
-        registry.HandleIq(Ns.DiscoItems, IqTarget.Server | IqTarget.Account, request => ValueTask.FromResult(Items(request)));
+        registry.HandleIq(Ns.DiscoItems, IqTarget.Server, request => ValueTask.FromResult(ServerItems(request, registry)));
+        registry.HandleIq(Ns.DiscoItems, IqTarget.Account, request => ValueTask.FromResult(Items(request)));
     }
 
     private Element ServerInfo(IqRequest request, ModuleRegistry registry)
@@ -63,6 +64,21 @@ public sealed class DiscoModule : IModule
         foreach (var feature in registry.AccountFeatures)
         {
             query.AddChild("feature").SetAttribute("var", feature);
+        }
+        return request.Result(query);
+    }
+
+    /// <summary>The services hosted under the domain the request was sent to (XEP-0030 §4).</summary>
+    private static Element ServerItems(IqRequest request, ModuleRegistry registry)
+    {
+        if (!request.IsGet)
+        {
+            return request.Error(StanzaError.BadRequest());
+        }
+        var query = new Element("query", Ns.DiscoItems);
+        foreach (var service in registry.Services)
+        {
+            query.AddChild("item").SetAttribute("jid", $"{service.Subdomain}.{request.To.Domain}").SetAttribute("name", service.Name);
         }
         return request.Result(query);
     }
