@@ -1,0 +1,217 @@
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Text;
+using Parley.Protocol;
+using Parley.Protocol.Sasl;
+using Parley.Xml;
+
+namespace Parley.LoadGen;
+
+/// <summary>Where and how the clients log in; shared by every client of a run.</summary>
+internal sealed class LoginTarget(IPEndPoint server, string domain, bool directTls, bool allowTlsResume, SaltedPasswordCache saltedPasswords)
+{
+    public IPEndPoint Server { get; } = server;
+    public string Domain { get; } = domain;
+    public bool DirectTls { get; } = directTls;
+    public SaltedPasswordCache SaltedPasswords { get; } = saltedPasswords;
+
+    public byte[] StreamHeader { get; } = Encoding.UTF8.GetBytes(
+        $"<?xml version='1.0'?><stream:stream xmlns='{Ns.Client}' xmlns:stream='{Ns.Streams}' to='{domain}' version='1.0'>");
+
+    /// <summary>TLS 1.3 only, any certificate (the node's is self-signed). Resumption off unless asked: every login pays a full handshake.</summary>
+    public SslClientAuthenticationOptions TlsOptions { get; } = new()
+    {
+        TargetHost = domain,
+        EnabledSslProtocols = SslProtocols.Tls13,
+        AllowTlsResume = allowTlsResume,
+        RemoteCertificateValidationCallback = static (_, _, _, _) => true,
+    };
+}
+
+/// <summary>
+/// One client connection of the load generator: TCP, STARTTLS or direct TLS, SCRAM-SHA-256, bind, initial
+/// presence; then it stays idle, reading nothing, until <see cref="CloseAsync"/>.
+/// </summary>
+internal sealed class LoadClient : IAsyncDisposable
+{
+    private static readonly byte[] StartTls = Encoding.UTF8.GetBytes($"<starttls xmlns='{Ns.Tls}'/>");
+    private static readonly byte[] Bind = Encoding.UTF8.GetBytes($"<iq type='set' id='bind'><bind xmlns='{Ns.Bind}'><resource>load</resource></bind></iq>");
+    private static readonly byte[] InitialPresence = "<presence/>"u8.ToArray();
+    private static readonly byte[] StreamClose = "</stream:stream>"u8.ToArray();
+    private static readonly StreamPipeReaderOptions ReaderOptions = new(bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true, useZeroByteReads: true);
+
+    private readonly Socket _socket;
+    private readonly XmlStreamReader _reader = new();
+    private Stream _stream;
+    private PipeReader _input;
+
+    private LoadClient(Socket socket)
+    {
+        _socket = socket;
+        _stream = new NetworkStream(socket, ownsSocket: true);
+        _input = PipeReader.Create(_stream, ReaderOptions);
+    }
+
+    /// <summary>Logs in as <paramref name="user"/> and returns once the server has echoed the initial presence.</summary>
+    /// <exception cref="LoginException">The server refused or answered something unexpected.</exception>
+    public static async Task<LoadClient> LoginAsync(LoginTarget target, string user, string password, CancellationToken cancellationToken)
+    {
+        var socket = new Socket(target.Server.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(target.Server, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+
+        var client = new LoadClient(socket);
+        try
+        {
+            if (target.DirectTls)
+            {
+                await client.StartTlsAsync(target, cancellationToken).ConfigureAwait(false);
+                await client.OpenStreamAsync(target, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await client.OpenStreamAsync(target, cancellationToken).ConfigureAwait(false);
+                await client.SendAsync(StartTls, cancellationToken).ConfigureAwait(false);
+                await client.ExpectAsync("proceed", cancellationToken).ConfigureAwait(false);
+                await client.StartTlsAsync(target, cancellationToken).ConfigureAwait(false);
+                await client.OpenStreamAsync(target, cancellationToken).ConfigureAwait(false);
+            }
+            await client.AuthenticateAsync(target, user, password, cancellationToken).ConfigureAwait(false);
+            client._reader.Reset();
+            await client.OpenStreamAsync(target, cancellationToken).ConfigureAwait(false);
+
+            await client.SendAsync(Bind, cancellationToken).ConfigureAwait(false);
+            var bound = await client.ExpectAsync("iq", cancellationToken).ConfigureAwait(false);
+            if (bound.GetAttribute("type") != "result")
+            {
+                throw new LoginException($"bind failed: {bound.ToXml(Ns.Client)}");
+            }
+            await client.SendAsync(InitialPresence, cancellationToken).ConfigureAwait(false);
+            await client.ExpectAsync("presence", cancellationToken).ConfigureAwait(false);
+            return client;
+        }
+        catch
+        {
+            await client.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Closes the stream as RFC 6120 §4.4 asks: our &lt;/stream:stream&gt;, the server's, then TLS close_notify.</summary>
+    public async Task CloseAsync(CancellationToken cancellationToken)
+    {
+        await SendAsync(StreamClose, cancellationToken).ConfigureAwait(false);
+        while (true)
+        {
+            var ev = await NextEventAsync(cancellationToken).ConfigureAwait(false);
+            if (ev.Kind == XmlStreamEventKind.StreamEnd)
+            {
+                break;
+            }
+        }
+        if (_stream is SslStream tls)
+        {
+            await tls.ShutdownAsync().ConfigureAwait(false);
+        }
+        _socket.Shutdown(SocketShutdown.Send);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _input.CompleteAsync().ConfigureAwait(false);
+        await _stream.DisposeAsync().ConfigureAwait(false);
+        _socket.Dispose();
+    }
+
+    private async Task StartTlsAsync(LoginTarget target, CancellationToken cancellationToken)
+    {
+        // The server sends nothing between <proceed/> and the handshake, so the plain reader holds no bytes to carry over.
+        await _input.CompleteAsync().ConfigureAwait(false);
+        var tls = new SslStream(_stream, leaveInnerStreamOpen: false);
+        _stream = tls;
+        await tls.AuthenticateAsClientAsync(target.TlsOptions, cancellationToken).ConfigureAwait(false);
+        _input = PipeReader.Create(tls, ReaderOptions);
+        _reader.Reset();
+    }
+
+    private async Task OpenStreamAsync(LoginTarget target, CancellationToken cancellationToken)
+    {
+        await SendAsync(target.StreamHeader, cancellationToken).ConfigureAwait(false);
+        var header = await NextEventAsync(cancellationToken).ConfigureAwait(false);
+        if (header.Kind != XmlStreamEventKind.StreamStart)
+        {
+            throw new LoginException("the server did not open a stream.");
+        }
+        await ExpectAsync("features", cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task AuthenticateAsync(LoginTarget target, string user, string password, CancellationToken cancellationToken)
+    {
+        var scram = new ScramClient(ScramHash.Sha256, user, target.SaltedPasswords.Source);
+        await SendAsync(
+            Encoding.UTF8.GetBytes($"<auth xmlns='{Ns.Sasl}' mechanism='SCRAM-SHA-256'>{Convert.ToBase64String(scram.ClientFirst())}</auth>"),
+            cancellationToken).ConfigureAwait(false);
+        var challenge = await ExpectAsync("challenge", cancellationToken).ConfigureAwait(false);
+        var clientFinal = scram.ClientFinal(Convert.FromBase64String(challenge.Text));
+        await SendAsync(
+            Encoding.UTF8.GetBytes($"<response xmlns='{Ns.Sasl}'>{Convert.ToBase64String(clientFinal)}</response>"),
+            cancellationToken).ConfigureAwait(false);
+        var success = await ExpectAsync("success", cancellationToken).ConfigureAwait(false);
+        if (!scram.VerifyServerFinal(Convert.FromBase64String(success.Text)))
+        {
+            throw new LoginException($"the server's SCRAM signature for {user} does not verify.");
+        }
+    }
+
+    private async Task SendAsync(byte[] bytes, CancellationToken cancellationToken)
+    {
+        await _stream.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
+        await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The next top-level element, which must be named <paramref name="name"/>.</summary>
+    private async Task<Element> ExpectAsync(string name, CancellationToken cancellationToken)
+    {
+        var ev = await NextEventAsync(cancellationToken).ConfigureAwait(false);
+        if (ev.Kind != XmlStreamEventKind.Element)
+        {
+            throw new LoginException($"the server closed the stream while <{name}/> was expected.");
+        }
+        var element = ev.Element!;
+        return element.Name == name
+            ? element
+            : throw new LoginException($"expected <{name}/>, the server sent {element.ToXml(Ns.Client)}");
+    }
+
+    private async Task<XmlStreamEvent> NextEventAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var result = await _input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            var found = _reader.TryRead(ref buffer, out var ev);
+            // Consumed up to the event only, and no further bytes marked as examined: the next read sees the rest at once.
+            _input.AdvanceTo(buffer.Start);
+            if (found)
+            {
+                return ev;
+            }
+            if (result.IsCompleted)
+            {
+                throw new LoginException("the server closed the connection.");
+            }
+        }
+    }
+}
+
+internal sealed class LoginException(string message) : Exception(message);
