@@ -124,6 +124,8 @@ public static class ParleyHost
         services.AddSingleton<CertificateStore>();
         services.AddHostedService(sp => sp.GetRequiredService<CertificateStore>());
         services.AddSingleton<SessionRegistry>();
+        services.AddSingleton<ResumableSessions>();
+        services.AddSingleton<SessionCloser>();
         services.AddSingleton<ModuleRegistry>();
         services.AddSingleton(sp => new Router(options.EffectiveDomains, sp.GetRequiredService<SessionRegistry>(), sp.GetRequiredService<ModuleRegistry>(), sp.GetRequiredService<ILogger<Router>>()));
         services.AddSingleton<AuthThrottle>();

@@ -16,6 +16,8 @@ public sealed class ParleyNode(
     IParleyStorage storage,
     CertificateStore certificates,
     SessionRegistry sessions,
+    ResumableSessions resumable,
+    SessionCloser sessionCloser,
     ModuleRegistry modules,
     Router router,
     AuthThrottle authThrottle,
@@ -26,6 +28,8 @@ public sealed class ParleyNode(
     public IParleyStorage Storage { get; } = storage;
     public CertificateStore Certificates { get; } = certificates;
     public SessionRegistry Sessions { get; } = sessions;
+    public ResumableSessions Resumable { get; } = resumable;
+    public SessionCloser SessionCloser { get; } = sessionCloser;
     public ModuleRegistry Modules { get; } = modules;
     public Router Router { get; } = router;
     public AuthThrottle AuthThrottle { get; } = authThrottle;

@@ -110,6 +110,9 @@ public sealed class SessionOptions
 
     /// <summary>The server sends a whitespace keepalive after this long without sending; 0 disables.</summary>
     public int KeepaliveSeconds { get; set; } = 240;
+
+    /// <summary>How long a session whose connection dropped waits for its client to resume it (XEP-0198).</summary>
+    public int ResumeTimeoutSeconds { get; set; } = 300;
 }
 
 public sealed class LimitOptions

@@ -256,6 +256,31 @@ public sealed partial class Router
         Bounce(stanza, from, StanzaError.ServiceUnavailable());
     }
 
+    /// <summary>
+    /// Stanzas a session never acknowledged (XEP-0198), after it ended: messages from others go to
+    /// the account's other sessions or to offline storage, requests get an error, the rest is
+    /// dropped. Copies of the account's own traffic (carbons, archive results) are not delivered again.
+    /// </summary>
+    public async ValueTask RedeliverAsync(IReadOnlyList<Element> stanzas, Jid session)
+    {
+        foreach (var stanza in stanzas)
+        {
+            if (!Jid.TryParse(stanza.GetAttribute("from"), out var from) || from.Bare.Equals(session.Bare))
+            {
+                continue;
+            }
+            switch (stanza.Name)
+            {
+                case "message" when MessageType(stanza) is "normal" or "chat":
+                    await DeliverMessageToAccountAsync(stanza, from, session.Bare).ConfigureAwait(false);
+                    break;
+                case "iq" when stanza.GetAttribute("type") is "get" or "set":
+                    Bounce(stanza, from, StanzaError.RecipientUnavailable());
+                    break;
+            }
+        }
+    }
+
     private async ValueTask DeliveredAsync(Element message, Jid from, Jid to, IReadOnlyList<ClientSession> recipients)
     {
         foreach (var hook in _modules.MessageDelivered)

@@ -21,10 +21,12 @@ public sealed class ClientSession
 {
     private static long s_nextId;
 
+    private IStanzaSink _sink;
+
     public ClientSession(Jid jid, IStanzaSink sink, string remoteAddress)
     {
         Jid = jid;
-        Sink = sink;
+        _sink = sink;
         RemoteAddress = remoteAddress;
         Id = Interlocked.Increment(ref s_nextId);
     }
@@ -32,7 +34,16 @@ public sealed class ClientSession
     public long Id { get; }
     public Jid Jid { get; }
     public string RemoteAddress { get; }
-    public IStanzaSink Sink { get; }
+
+    /// <summary>The connection that carries the session now; a resumption (XEP-0198) moves it to another.</summary>
+    public IStanzaSink Sink
+    {
+        get => Volatile.Read(ref _sink);
+        set => Volatile.Write(ref _sink, value);
+    }
+
+    /// <summary>Stream management (XEP-0198), once the client enabled it.</summary>
+    public StreamManagementState? Management { get; set; }
 
     /// <summary>The last available presence the client broadcast, or null while it has sent none (or went unavailable).</summary>
     public Element? Presence { get; set; }
@@ -50,7 +61,96 @@ public sealed class ClientSession
     /// </summary>
     public HashSet<Jid> DirectedPresence { get; } = [];
 
-    public bool Send(Element stanza) => Sink.Send(stanza);
+    private readonly Lock _stateLock = new();
+    private List<Element>? _held;
+    private bool _inactive;
+
+    /// <summary>
+    /// Sends to the client. While the client says it is inactive (XEP-0352), presence and chat
+    /// states are held, each sender's latest replacing its earlier one; anything else is urgent
+    /// and goes at once, after what was held, so the order stays as sent.
+    /// </summary>
+    public bool Send(Element stanza)
+    {
+        if (!Volatile.Read(ref _inactive))
+        {
+            return Sink.Send(stanza);
+        }
+        lock (_stateLock)
+        {
+            if (!_inactive)
+            {
+                return Sink.Send(stanza);
+            }
+            if (CanWait(stanza))
+            {
+                Hold(stanza);
+                return true;
+            }
+            FlushHeld();
+            return Sink.Send(stanza);
+        }
+    }
+
+    public void SetActive(bool active)
+    {
+        lock (_stateLock)
+        {
+            Volatile.Write(ref _inactive, !active);
+            if (active)
+            {
+                FlushHeld();
+            }
+        }
+    }
+
+    private void Hold(Element stanza)
+    {
+        _held ??= [];
+        var from = stanza.GetAttribute("from");
+        var index = _held.FindIndex(held => held.Name == stanza.Name && held.GetAttribute("from") == from);
+        if (index >= 0)
+        {
+            _held.RemoveAt(index);
+        }
+        _held.Add(stanza);
+    }
+
+    private void FlushHeld()
+    {
+        if (_held is null)
+        {
+            return;
+        }
+        foreach (var held in _held)
+        {
+            Sink.Send(held);
+        }
+        _held = null;
+    }
+
+    /// <summary>Presence updates and messages that carry only a chat state (XEP-0085) can wait.</summary>
+    private static bool CanWait(Element stanza)
+    {
+        if (stanza.Name == "presence")
+        {
+            return stanza.GetAttribute("type") is null or "unavailable";
+        }
+        if (stanza.Name != "message")
+        {
+            return false;
+        }
+        var any = false;
+        foreach (var child in stanza.Children())
+        {
+            if (child.Namespace != "http://jabber.org/protocol/chatstates" && child.Name != "thread")
+            {
+                return false;
+            }
+            any = true;
+        }
+        return any;
+    }
 
     public override string ToString() => Jid.ToString();
 }

@@ -49,6 +49,9 @@ public sealed partial class ClientConnection : IStanzaSink
     private int _queued;
     private int _closing;
 
+    /// <summary>The stream ended by a closing tag or a stream error, not by a lost connection: nothing to resume.</summary>
+    private bool _streamClosed;
+
     public ClientConnection(ConnectionContext context, bool directTls, ParleyNode node)
     {
         _context = context;
@@ -161,11 +164,20 @@ public sealed partial class ClientConnection : IStanzaSink
         var element = ev.Element!;
         if (_session is not null)
         {
+            switch (element.Namespace)
+            {
+                case Ns.StreamManagement:
+                    return await HandleStreamManagementAsync(element, _session).ConfigureAwait(false);
+                case Ns.ClientState:
+                    HandleClientState(element, _session);
+                    return Next.Continue;
+            }
             await HandleStanzaAsync(element, _session).ConfigureAwait(false);
             return Next.Continue;
         }
         return element.Namespace switch
         {
+            Ns.StreamManagement when _account is not null => await HandleStreamManagementBeforeBindAsync(element).ConfigureAwait(false),
             Ns.Tls when element.Name == "starttls" => await StartTlsAsync().ConfigureAwait(false),
             Ns.Sasl => await HandleSaslAsync(element).ConfigureAwait(false),
             Ns.Client when element.Name == "iq" && _account is not null => await HandlePreBindIqAsync(element).ConfigureAwait(false),
@@ -245,6 +257,8 @@ public sealed partial class ClientConnection : IStanzaSink
         }
         features.AddChild("bind", Ns.Bind);
         features.AddChild("session", Ns.Session).AddChild("optional");
+        features.AddChild("sm", Ns.StreamManagement);
+        features.AddChild("csi", Ns.ClientState);
         foreach (var feature in _node.Modules.StreamFeatures)
         {
             features.Add(feature.Clone());
@@ -500,14 +514,17 @@ public sealed partial class ClientConnection : IStanzaSink
         if (stanza.GetAttribute("to") is { } toText && !Jid.TryParse(toText, out to))
         {
             _node.Router.Bounce(stanza, session.Jid, StanzaError.JidMalformed($"'{toText}' is not a valid JID."));
+            CountHandled(session);
             return;
         }
         if (stanza.Name == "iq" && !IsValidIq(stanza))
         {
             _node.Router.Bounce(stanza, session.Jid, StanzaError.BadRequest("An IQ needs an id, a type of get, set, result or error, and one payload for get and set."));
+            CountHandled(session);
             return;
         }
         await _node.Router.RouteFromClientAsync(stanza, session, to).ConfigureAwait(false);
+        CountHandled(session);
     }
 
     private static bool IsValidIq(Element iq)
@@ -538,10 +555,33 @@ public sealed partial class ClientConnection : IStanzaSink
     /// <summary>Queues a stanza for this client. False once the connection is closing or the client stopped reading.</summary>
     public bool Send(Element stanza)
     {
-        if (IsClosing)
+        if (_session is { } session && !ReferenceEquals(session.Sink, this))
         {
-            return false;
+            // The session moved to another connection (resumed) after the caller looked it up.
+            return session.Sink.Send(stanza);
         }
+        lock (_sendLock)
+        {
+            if (_session?.Management is { } management)
+            {
+                // Recorded before it is written, and even while the connection closes: an unacknowledged
+                // stanza is sent again after a resumption, or delivered elsewhere when the session ends.
+                lock (management.Sync)
+                {
+                    management.RecordSent(stanza);
+                }
+                if (!IsClosing)
+                {
+                    Enqueue(stanza);
+                }
+                return true;
+            }
+            return !IsClosing && Enqueue(stanza);
+        }
+    }
+
+    private bool Enqueue(Element stanza)
+    {
         if (Interlocked.Increment(ref _queued) > _node.Options.Limits.MaxSendQueueStanzas)
         {
             // The client does not read what it is sent: bounded buffering, then the connection goes.
@@ -565,6 +605,7 @@ public sealed partial class ClientConnection : IStanzaSink
     /// <summary>Closes with a stream error; before the writer runs, the answer is written here.</summary>
     private async ValueTask<Next> FailAsync(string condition, string? text)
     {
+        _streamClosed = true;
         if (Interlocked.Exchange(ref _closing, 1) != 0)
         {
             return Next.Stop;
@@ -605,6 +646,7 @@ public sealed partial class ClientConnection : IStanzaSink
     /// <summary>The client closed its stream: close ours (RFC 6120 §4.4).</summary>
     private async Task CloseAsync()
     {
+        _streamClosed = true;
         if (Interlocked.Exchange(ref _closing, 1) != 0)
         {
             return;
@@ -643,17 +685,23 @@ public sealed partial class ClientConnection : IStanzaSink
             while (await queue.WaitToReadAsync().ConfigureAwait(false))
             {
                 var output = _pipes.Output;
+                var stanzas = false;
                 while (queue.TryRead(out var item))
                 {
                     if (item.Element is not null)
                     {
                         item.Element.WriteTo(output, Ns.Client);
                         Interlocked.Decrement(ref _queued);
+                        stanzas = true;
                     }
                     else
                     {
                         output.Write(item.Raw);
                     }
+                }
+                if (stanzas)
+                {
+                    RequestAckIfDue(output);
                 }
                 var flushed = await output.FlushAsync().ConfigureAwait(false);
                 LastSent = Environment.TickCount64;
@@ -695,18 +743,15 @@ public sealed partial class ClientConnection : IStanzaSink
         Interlocked.Exchange(ref _closing, 1);
         _node.Connections.Remove(this);
         var session = _session;
-        if (session is not null && _node.Sessions.Remove(session))
+        if (session is not null && ReferenceEquals(session.Sink, this))
         {
-            foreach (var ended in _node.Modules.SessionEnded)
+            if (session.Management is { Resumable: true } && !_streamClosed)
             {
-                try
-                {
-                    await ended(session).ConfigureAwait(false);
-                }
-                catch (Exception e)
-                {
-                    LogSessionEndFailed(_logger, e, session.Jid.ToString());
-                }
+                Hibernate(session);
+            }
+            else
+            {
+                await _node.SessionCloser.EndAsync(session).ConfigureAwait(false);
             }
         }
         _sendQueue.Writer.TryComplete();
@@ -768,6 +813,4 @@ public sealed partial class ClientConnection : IStanzaSink
     [LoggerMessage(Level = LogLevel.Error, Message = "Connection {ConnectionId}: looking up credentials failed")]
     private static partial void LogCredentialLookupFailed(ILogger logger, Exception exception, string connectionId);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "A session-end handler failed for {Jid}")]
-    private static partial void LogSessionEndFailed(ILogger logger, Exception exception, string jid);
 }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Hosting;
 using Parley.Server.Auth;
 using Parley.Server.Hosting;
+using Parley.Server.Sessions;
 
 namespace Parley.Server.Streams;
 
@@ -10,7 +11,7 @@ namespace Parley.Server.Streams;
 /// unauthenticated or silent too long, sends whitespace keepalives, and ends connections that
 /// were told to close but never did.
 /// </summary>
-public sealed class ConnectionMonitor(ParleyOptions options, AuthThrottle authThrottle) : BackgroundService
+public sealed class ConnectionMonitor(ParleyOptions options, AuthThrottle authThrottle, ResumableSessions resumable, SessionCloser closer) : BackgroundService
 {
     private static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(2);
     private const long ClosingGraceMilliseconds = 5_000;
@@ -35,6 +36,11 @@ public sealed class ConnectionMonitor(ParleyOptions options, AuthThrottle authTh
     /// <summary>One pass over the connections at time <paramref name="now"/> (Environment.TickCount64).</summary>
     public void Sweep(long now)
     {
+        foreach (var session in resumable.Expired(now))
+        {
+            // Nobody resumed it in time: the session ends and what it held goes elsewhere.
+            closer.BeginEnd(session);
+        }
         var sessions = options.Sessions;
         foreach (var connection in _connections.Keys)
         {

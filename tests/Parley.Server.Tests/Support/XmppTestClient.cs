@@ -16,7 +16,7 @@ namespace Parley.Server.Tests.Support;
 /// </summary>
 public sealed class XmppTestClient : IAsyncDisposable
 {
-    public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(10);
+    public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
 
     private readonly TcpClient _tcp;
     private Stream _stream;

@@ -1,0 +1,59 @@
+using Microsoft.Extensions.Logging;
+using Parley.Server.Modules;
+using Parley.Server.Routing;
+
+namespace Parley.Server.Sessions;
+
+/// <summary>
+/// Ends sessions for good — when a connection closes without stream management, or when a
+/// hibernated session (XEP-0198) was not resumed in time: out of the registry, modules told
+/// (presence goes unavailable), and stanzas the client never acknowledged delivered elsewhere.
+/// </summary>
+public sealed partial class SessionCloser(SessionRegistry sessions, ResumableSessions resumable, ModuleRegistry modules, Router router, ILogger<SessionCloser> logger)
+{
+    public async ValueTask EndAsync(ClientSession session)
+    {
+        resumable.Remove(session);
+        if (sessions.Remove(session))
+        {
+            foreach (var ended in modules.SessionEnded)
+            {
+                try
+                {
+                    await ended(session).ConfigureAwait(false);
+                }
+                catch (Exception e)
+                {
+                    LogSessionEndFailed(logger, e, session.Jid.ToString());
+                }
+            }
+        }
+        if (session.Management is { } management)
+        {
+            Parley.Xml.Element[] unacked;
+            lock (management.Sync)
+            {
+                unacked = management.TakeUnacked();
+            }
+            await router.RedeliverAsync(unacked, session.Jid).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Starts ending a session from code that cannot wait (a sink's CloseWithError).</summary>
+    public void BeginEnd(ClientSession session) => _ = EndLoggedAsync(session);
+
+    private async Task EndLoggedAsync(ClientSession session)
+    {
+        try
+        {
+            await EndAsync(session).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            LogSessionEndFailed(logger, e, session.Jid.ToString());
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Ending the session of {Jid} failed")]
+    private static partial void LogSessionEndFailed(ILogger logger, Exception exception, string jid);
+}

@@ -1,0 +1,62 @@
+using Parley.Xml;
+
+namespace Parley.Server.Sessions;
+
+/// <summary>
+/// Stream management (XEP-0198) of one session: how many stanzas each side has handled, and the
+/// stanzas sent but not yet acknowledged, kept to be sent again after a resumption or to be
+/// delivered elsewhere when the session ends. Counters wrap at 2^32 as the XEP says.
+/// Callers hold <see cref="Sync"/> around every use.
+/// </summary>
+public sealed class StreamManagementState(string id, bool resumable)
+{
+    private readonly Queue<Element> _unacked = new();
+
+    public object Sync { get; } = new();
+    public string Id { get; } = id;
+    public bool Resumable { get; } = resumable;
+
+    /// <summary>Stanzas received from the client (the 'h' the server reports).</summary>
+    public uint Handled { get; set; }
+
+    /// <summary>Stanzas sent to the client.</summary>
+    public uint Sent { get; private set; }
+
+    public int UnackedCount => _unacked.Count;
+
+    /// <summary>When a hibernated session gives up waiting for its client (Environment.TickCount64), or 0 while connected.</summary>
+    public long HibernatedUntil { get; set; }
+
+    public void RecordSent(Element stanza)
+    {
+        _unacked.Enqueue(stanza);
+        Sent++;
+    }
+
+    /// <summary>The client has handled <paramref name="h"/> stanzas; false when that is more than were sent.</summary>
+    public bool Acknowledge(uint h)
+    {
+        var acknowledgedBefore = Sent - (uint)_unacked.Count;
+        var newlyAcknowledged = h - acknowledgedBefore;
+        if (newlyAcknowledged > (uint)_unacked.Count)
+        {
+            return false;
+        }
+        for (var i = 0u; i < newlyAcknowledged; i++)
+        {
+            _unacked.Dequeue();
+        }
+        return true;
+    }
+
+    /// <summary>The stanzas still unacknowledged, oldest first (they stay queued).</summary>
+    public Element[] Unacked() => [.. _unacked];
+
+    /// <summary>Removes and returns the unacknowledged stanzas, when the session ends.</summary>
+    public Element[] TakeUnacked()
+    {
+        var stanzas = _unacked.ToArray();
+        _unacked.Clear();
+        return stanzas;
+    }
+}
