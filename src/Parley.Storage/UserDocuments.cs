@@ -13,6 +13,9 @@ public interface IUserDocumentStore
 
     Task SetAsync(string user, string kind, string key, string xml, CancellationToken cancellationToken = default);
 
+    /// <summary>Every document of one kind the user has (e.g. all push registrations), ordered by key.</summary>
+    Task<IReadOnlyList<(string Key, UserDocument Document)>> ListAsync(string user, string kind, CancellationToken cancellationToken = default);
+
     /// <returns>False when there was no such document.</returns>
     Task<bool> DeleteAsync(string user, string kind, string key, CancellationToken cancellationToken = default);
 }

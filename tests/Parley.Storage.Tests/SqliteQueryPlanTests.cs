@@ -32,6 +32,7 @@ public sealed class SqliteQueryPlanTests : IDisposable
         { "blocklist clear", SqliteBlocklistStore.DeleteAllSql },
         { "document", SqliteUserDocumentStore.SelectSql },
         { "document delete", SqliteUserDocumentStore.DeleteSql },
+        { "document list", SqliteUserDocumentStore.ListSql },
     };
 
     [Theory]

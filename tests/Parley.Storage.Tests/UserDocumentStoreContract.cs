@@ -10,6 +10,21 @@ public abstract class UserDocumentStoreContract : StorageContract
     private IUserDocumentStore Documents => Storage.Documents;
 
     [Fact]
+    public async Task Listing_a_kind_gives_its_documents_ordered_by_key_and_nothing_else()
+    {
+        await Documents.SetAsync(Alice, "push", "b", "<b/>");
+        await Documents.SetAsync(Alice, "push", "a", "<a/>");
+        await Documents.SetAsync(Alice, "vcard", "", VCard);
+        await Documents.SetAsync(Bob, "push", "c", "<c/>");
+
+        var listed = await Documents.ListAsync(Alice, "push");
+
+        Assert.Equal(["a", "b"], listed.Select(d => d.Key));
+        Assert.Equal("<a/>", listed[0].Document.Xml);
+        Assert.Empty(await Documents.ListAsync(Alice, "nothing"));
+    }
+
+    [Fact]
     public async Task A_missing_document_is_null()
     {
         Assert.Null(await Documents.GetAsync(Alice, "vcard", ""));

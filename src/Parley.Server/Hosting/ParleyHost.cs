@@ -17,6 +17,7 @@ using Parley.Server.Modules.LegacySession;
 using Parley.Server.Modules.Offline;
 using Parley.Server.Modules.Ping;
 using Parley.Server.Modules.Presence;
+using Parley.Server.Modules.Push;
 using Parley.Server.Modules.PrivateStorage;
 using Parley.Server.Modules.Registration;
 using Parley.Server.Modules.Roster;
@@ -195,6 +196,7 @@ public static class ParleyHost
         services.AddSingleton<SubscriptionHandler>();
         services.AddSingleton<IModule, RosterModule>();
         services.AddSingleton<IModule, PresenceModule>();
+        services.AddSingleton<IModule, PushModule>();
         services.AddSingleton<IModule, OfflineModule>();
         services.AddSingleton<IModule, BlockingModule>();
         services.AddSingleton<IModule, LastActivityModule>();

@@ -21,6 +21,7 @@ public sealed class ParleyOptions
     public SessionOptions Sessions { get; set; } = new();
     public LimitOptions Limits { get; set; } = new();
     public ServerInfoOptions ServerInfo { get; set; } = new();
+    public PushOptions Push { get; set; } = new();
     public RegistrationOptions Registration { get; set; } = new();
 
     /// <summary>The configured domains, or "localhost" when none are.</summary>
@@ -162,4 +163,10 @@ public sealed class ServerInfoOptions
 {
     /// <summary>Answer XEP-0092 with the operating system too; off by default, as it helps attackers.</summary>
     public bool RevealOperatingSystem { get; set; }
+}
+
+public sealed class PushOptions
+{
+    /// <summary>Put the message body into push notifications (XEP-0357); off, because it leaves the company through the push service.</summary>
+    public bool IncludeBody { get; set; }
 }

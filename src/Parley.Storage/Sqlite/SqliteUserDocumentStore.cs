@@ -9,6 +9,8 @@ internal sealed class SqliteUserDocumentStore(SqliteStorage storage) : IUserDocu
         ON CONFLICT (user_jid, kind, key) DO UPDATE SET xml = excluded.xml, updated_at = excluded.updated_at
         """;
 
+    internal const string ListSql = "SELECT key, xml, updated_at FROM user_documents WHERE user_jid = $user AND kind = $kind ORDER BY key";
+
     internal const string DeleteSql = "DELETE FROM user_documents WHERE user_jid = $user AND kind = $kind AND key = $key";
 
     public async Task<UserDocument?> GetAsync(string user, string kind, string key, CancellationToken cancellationToken = default)
@@ -44,6 +46,24 @@ internal sealed class SqliteUserDocumentStore(SqliteStorage storage) : IUserDocu
         upsert.Parameters.AddWithValue("$xml", xml);
         upsert.Parameters.AddWithValue("$updated_at", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
         await upsert.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<(string Key, UserDocument Document)>> ListAsync(string user, string kind, CancellationToken cancellationToken = default)
+    {
+        UserDataArguments.CheckUser(user);
+        UserDataArguments.CheckDocumentAddress(kind, "");
+        await using var connection = await storage.OpenConnectionAsync(cancellationToken);
+        using var select = connection.CreateCommand();
+        select.CommandText = ListSql;
+        select.Parameters.AddWithValue("$user", user);
+        select.Parameters.AddWithValue("$kind", kind);
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        var documents = new List<(string, UserDocument)>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            documents.Add((reader.GetString(0), new UserDocument(reader.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)))));
+        }
+        return documents;
     }
 
     public async Task<bool> DeleteAsync(string user, string kind, string key, CancellationToken cancellationToken = default)

@@ -1,0 +1,138 @@
+using Parley.Protocol;
+using Parley.Server.Hosting;
+using Parley.Server.Routing;
+using Parley.Server.Sessions;
+using Parley.Storage;
+using Parley.Xml;
+
+namespace Parley.Server.Modules.Push;
+
+/// <summary>
+/// Push notifications (XEP-0357): a client registers a push service (any XMPP entity, usually an
+/// app server that wakes the phone) and the server notifies it when a message arrives while the
+/// client cannot get it — its session hibernated by stream management, or no session at all.
+/// The notification carries a summary (count, sender); the body only when the operator allows it.
+/// </summary>
+public sealed class PushModule(IParleyStorage storage, Router router, ParleyOptions options) : IModule
+{
+    public const string DocumentKind = "push";
+    private const string Namespace = "urn:xmpp:push:0";
+    private const string PubSub = "http://jabber.org/protocol/pubsub";
+    private long _nextId;
+
+    public void Register(ModuleRegistry registry)
+    {
+        registry.AddFeature(Namespace, server: false, account: true);
+        registry.HandleIq(Namespace, IqTarget.Account, HandleAsync);
+        registry.OnMessageDelivered(NotifyAsync);
+    }
+
+    private async ValueTask<Element> HandleAsync(IqRequest request)
+    {
+        if (!request.IsSet || !request.From.Bare.Equals(request.To))
+        {
+            return request.Error(request.IsSet ? StanzaError.Forbidden() : StanzaError.BadRequest("Push registrations are set, not got."));
+        }
+        var user = request.To.ToString();
+        var payload = request.Payload;
+        if (!Jid.TryParse(payload.GetAttribute("jid"), out var service))
+        {
+            return request.Error(StanzaError.JidMalformed("The push service 'jid' is missing or not a valid JID."));
+        }
+        var node = payload.GetAttribute("node");
+        switch (payload.Name)
+        {
+            case "enable" when string.IsNullOrEmpty(node):
+                return request.Error(StanzaError.BadRequest("Enabling push needs a 'node'."));
+            case "enable":
+                await storage.Documents.SetAsync(user, DocumentKind, Key(service, node), payload.ToXml(Ns.Client)).ConfigureAwait(false);
+                return request.Result();
+            case "disable":
+                if (!string.IsNullOrEmpty(node))
+                {
+                    await storage.Documents.DeleteAsync(user, DocumentKind, Key(service, node)).ConfigureAwait(false);
+                }
+                else
+                {
+                    // Without a node, every registration with that service goes.
+                    foreach (var (key, _) in await RegistrationsAsync(user).ConfigureAwait(false))
+                    {
+                        if (key.StartsWith(service + " ", StringComparison.Ordinal))
+                        {
+                            await storage.Documents.DeleteAsync(user, DocumentKind, key).ConfigureAwait(false);
+                        }
+                    }
+                }
+                return request.Result();
+            default:
+                return request.Error(StanzaError.BadRequest($"<{payload.Name}/> is not a push command."));
+        }
+    }
+
+    /// <summary>A message reached the account: notify if no connected session got it.</summary>
+    private async ValueTask NotifyAsync(Element message, Jid from, Jid to, IReadOnlyList<ClientSession> recipients)
+    {
+        var reachable = false;
+        foreach (var session in recipients)
+        {
+            if (session.Sink is not HibernatedSink)
+            {
+                reachable = true;
+            }
+        }
+        if (reachable || message.Child("body") is null)
+        {
+            return;
+        }
+        var user = to.Bare.ToString();
+        foreach (var (_, registration) in await RegistrationsAsync(user).ConfigureAwait(false))
+        {
+            if (Jid.TryParse(registration.GetAttribute("jid"), out var service))
+            {
+                await router.RouteAsync(Notification(to.Bare, registration, from, message), to.Bare, service).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private Element Notification(Jid user, Element registration, Jid sender, Element message)
+    {
+        var summary = new Element("x", Ns.DataForms).SetAttribute("type", "submit");
+        AddField(summary, "FORM_TYPE", "urn:xmpp:push:summary");
+        AddField(summary, "message-count", "1");
+        AddField(summary, "last-message-sender", sender.ToString());
+        if (options.Push.IncludeBody && message.ChildText("body") is { } body)
+        {
+            AddField(summary, "last-message-body", body);
+        }
+
+        var pubsub = new Element("pubsub", PubSub);
+        pubsub.AddChild("publish").SetAttribute("node", registration.GetAttribute("node"))
+            .AddChild("item").Add(new Element("notification", Namespace).Add(summary));
+        if (registration.Child("x", Ns.DataForms) is { } publishOptions)
+        {
+            // The client's secret for its app server travels back as publish-options (XEP-0357 §5).
+            pubsub.AddChild("publish-options").Add(publishOptions.Clone().SetAttribute("type", "submit"));
+        }
+        return new Element("iq", Ns.Client)
+            .SetAttribute("type", "set")
+            .SetAttribute("id", "push-" + Interlocked.Increment(ref _nextId))
+            .SetAttribute("from", user.ToString())
+            .SetAttribute("to", registration.GetAttribute("jid"))
+            .Add(pubsub);
+    }
+
+    private async ValueTask<List<(string Key, Element Registration)>> RegistrationsAsync(string user)
+    {
+        var registrations = new List<(string, Element)>();
+        foreach (var (key, document) in await storage.Documents.ListAsync(user, DocumentKind).ConfigureAwait(false))
+        {
+            registrations.Add((key, ElementParser.Parse(document.Xml, Ns.Client)));
+        }
+        return registrations;
+    }
+
+    private static string Key(Jid service, string? node) => $"{service} {node}";
+
+    private static void AddField(Element form, string name, string value) =>
+        form.AddChild("field").SetAttribute("var", name).AddChild("value").AddText(value);
+}
