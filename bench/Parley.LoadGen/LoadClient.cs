@@ -33,7 +33,8 @@ internal sealed class LoginTarget(IPEndPoint server, string domain, bool directT
 
 /// <summary>
 /// One client connection of the load generator: TCP, STARTTLS or direct TLS, SCRAM-SHA-256, bind, initial
-/// presence; then it stays idle, reading nothing, until <see cref="CloseAsync"/>.
+/// presence (unless the caller sends its own); then it stays idle, reading nothing, until <see cref="CloseAsync"/>, or
+/// hands every element it receives to the handler given to <see cref="StartReceiving"/>.
 /// </summary>
 internal sealed class LoadClient : IAsyncDisposable
 {
@@ -47,6 +48,7 @@ internal sealed class LoadClient : IAsyncDisposable
     private readonly XmlStreamReader _reader = new();
     private Stream _stream;
     private PipeReader _input;
+    private Task? _receiving;
 
     private LoadClient(Socket socket)
     {
@@ -55,9 +57,15 @@ internal sealed class LoadClient : IAsyncDisposable
         _input = PipeReader.Create(_stream, ReaderOptions);
     }
 
-    /// <summary>Logs in as <paramref name="user"/> and returns once the server has echoed the initial presence.</summary>
+    /// <summary>The full JID the server bound.</summary>
+    public string BoundJid { get; private set; } = "";
+
+    /// <summary>
+    /// Logs in as <paramref name="user"/> and returns once the server has echoed the initial presence, or right after
+    /// bind when <paramref name="sendInitialPresence"/> is false (the caller then sends it and reads what follows).
+    /// </summary>
     /// <exception cref="LoginException">The server refused or answered something unexpected.</exception>
-    public static async Task<LoadClient> LoginAsync(LoginTarget target, string user, string password, CancellationToken cancellationToken)
+    public static async Task<LoadClient> LoginAsync(LoginTarget target, string user, string password, bool sendInitialPresence, CancellationToken cancellationToken)
     {
         var socket = new Socket(target.Server.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
@@ -96,8 +104,12 @@ internal sealed class LoadClient : IAsyncDisposable
             {
                 throw new LoginException($"bind failed: {bound.ToXml(Ns.Client)}");
             }
-            await client.SendAsync(InitialPresence, cancellationToken).ConfigureAwait(false);
-            await client.ExpectAsync("presence", cancellationToken).ConfigureAwait(false);
+            client.BoundJid = bound.Child("bind", Ns.Bind)?.ChildText("jid", Ns.Bind) ?? throw new LoginException($"the bind result has no JID: {bound.ToXml(Ns.Client)}");
+            if (sendInitialPresence)
+            {
+                await client.SendAsync(InitialPresence, cancellationToken).ConfigureAwait(false);
+                await client.ExpectAsync("presence", cancellationToken).ConfigureAwait(false);
+            }
             return client;
         }
         catch
@@ -107,16 +119,61 @@ internal sealed class LoadClient : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Reads from now on in the background and hands each top-level element to <paramref name="onElement"/> (on a
+    /// thread-pool thread, one element at a time per client), until the server ends the stream.
+    /// </summary>
+    public void StartReceiving(Action<Element> onElement)
+    {
+        if (_receiving is not null)
+        {
+            throw new InvalidOperationException("This client is receiving already.");
+        }
+        _receiving = Task.Run(async () =>
+        {
+            while (true)
+            {
+                var ev = await NextEventAsync(CancellationToken.None).ConfigureAwait(false);
+                if (ev.Kind == XmlStreamEventKind.StreamEnd)
+                {
+                    return;
+                }
+                if (ev.Kind == XmlStreamEventKind.Element)
+                {
+                    onElement(ev.Element!);
+                }
+            }
+        });
+    }
+
+    /// <summary>
+    /// Sends bytes from a synchronous caller (the open-loop schedulers, which must not wait for a thread-pool
+    /// continuation per send). One sender at a time per client; it may run beside the receive loop.
+    /// </summary>
+    public void Send(ReadOnlySpan<byte> bytes)
+    {
+        _stream.Write(bytes);
+        _stream.Flush();
+    }
+
     /// <summary>Closes the stream as RFC 6120 §4.4 asks: our &lt;/stream:stream&gt;, the server's, then TLS close_notify.</summary>
     public async Task CloseAsync(CancellationToken cancellationToken)
     {
         await SendAsync(StreamClose, cancellationToken).ConfigureAwait(false);
-        while (true)
+        if (_receiving is not null)
         {
-            var ev = await NextEventAsync(cancellationToken).ConfigureAwait(false);
-            if (ev.Kind == XmlStreamEventKind.StreamEnd)
+            // The receive loop owns the reader; it ends at the server's </stream:stream>.
+            await _receiving.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            while (true)
             {
-                break;
+                var ev = await NextEventAsync(cancellationToken).ConfigureAwait(false);
+                if (ev.Kind == XmlStreamEventKind.StreamEnd)
+                {
+                    break;
+                }
             }
         }
         if (_stream is SslStream tls)
@@ -173,7 +230,7 @@ internal sealed class LoadClient : IAsyncDisposable
         }
     }
 
-    private async Task SendAsync(byte[] bytes, CancellationToken cancellationToken)
+    public async Task SendAsync(byte[] bytes, CancellationToken cancellationToken)
     {
         await _stream.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
         await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);

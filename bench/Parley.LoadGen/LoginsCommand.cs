@@ -15,8 +15,6 @@ internal static class LoginsCommand
         "    [--user-prefix load] [--domain localhost] [--concurrency 100] [--warmup 100] [--direct-tls] [--tls-resume]\n" +
         "    [--node-gc-file FILE] [--hold SECONDS]";
 
-    private static readonly TimeSpan LoginDeadline = TimeSpan.FromSeconds(60);
-    private static readonly TimeSpan CloseDeadline = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan SettleDeadline = TimeSpan.FromSeconds(60);
 
     public static async Task<int> RunAsync(IEnumerable<string> args, CancellationToken cancellationToken)
@@ -25,7 +23,7 @@ internal static class LoginsCommand
             args,
             new HashSet<string> { "--host", "--port", "--users", "--user-prefix", "--password", "--domain", "--concurrency", "--warmup", "--node-pid", "--node-gc-file", "--hold" },
             new HashSet<string> { "--direct-tls", "--tls-resume" });
-        var server = new IPEndPoint(LoopbackAddress(arguments.Text("--host")), arguments.Number("--port", 1, 65535));
+        var server = new IPEndPoint(ClientPool.LoopbackAddress(arguments.Text("--host")), arguments.Number("--port", 1, 65535));
         var users = arguments.Number("--users", 1, 1_000_000);
         var prefix = arguments.Text("--user-prefix", "load");
         var password = arguments.Text("--password");
@@ -45,9 +43,9 @@ internal static class LoginsCommand
         if (warmup > 0)
         {
             // JIT, thread pool growth and first-use pools are paid once per process, not per session: keep them out of the per-session figure.
-            var warm = await LogInAllAsync(target, prefix, password, warmup, concurrency, cancellationToken).ConfigureAwait(false);
-            await CloseAllAsync(warm.Clients, concurrency, cancellationToken).ConfigureAwait(false);
-            output.WriteLine($"warm-up        {warmup} logins, closed again; {warm.Failed} failed{FirstError(warm)}");
+            var warm = await ClientPool.LogInAllAsync(target, prefix, password, 1, warmup, concurrency, sendInitialPresence: true, cancellationToken).ConfigureAwait(false);
+            await ClientPool.CloseAllAsync(warm.Clients, concurrency, cancellationToken).ConfigureAwait(false);
+            output.WriteLine($"warm-up        {warmup} logins, closed again; {warm.Failed} failed{warm.FirstErrorSuffix}");
         }
 
         var before = await node.SettledResidentKiBAsync(SettleDeadline, cancellationToken).ConfigureAwait(false);
@@ -55,13 +53,13 @@ internal static class LoginsCommand
         var generatorCpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var nodeCpuBefore = node.CpuTime();
         var clock = Stopwatch.StartNew();
-        var run = await LogInAllAsync(target, prefix, password, users, concurrency, cancellationToken).ConfigureAwait(false);
+        var run = await ClientPool.LogInAllAsync(target, prefix, password, 1, users, concurrency, sendInitialPresence: true, cancellationToken).ConfigureAwait(false);
         var wall = clock.Elapsed;
         var nodeCpu = node.CpuTime() - nodeCpuBefore;
         var generatorCpu = Process.GetCurrentProcess().TotalProcessorTime - generatorCpuBefore;
         var loggedIn = users - run.Failed;
 
-        output.WriteLine($"logins         {loggedIn} of {users} in {wall.TotalSeconds:0.00} s = {loggedIn / wall.TotalSeconds:0} logins/s; {run.Failed} failed{FirstError(run)}");
+        output.WriteLine($"logins         {loggedIn} of {users} in {wall.TotalSeconds:0.00} s = {loggedIn / wall.TotalSeconds:0} logins/s; {run.Failed} failed{run.FirstErrorSuffix}");
         output.WriteLine($"node CPU       {nodeCpu.TotalSeconds:0.00} s = {nodeCpu.TotalMilliseconds / Math.Max(loggedIn, 1):0.000} ms per login");
         output.WriteLine($"generator CPU  {generatorCpu.TotalSeconds:0.00} s = {generatorCpu.TotalMilliseconds / Math.Max(loggedIn, 1):0.000} ms per login");
 
@@ -91,108 +89,10 @@ internal static class LoginsCommand
         }
 
         clock.Restart();
-        var closeFailures = await CloseAllAsync(run.Clients, concurrency, cancellationToken).ConfigureAwait(false);
+        var closeFailures = await ClientPool.CloseAllAsync(run.Clients, concurrency, cancellationToken).ConfigureAwait(false);
         output.WriteLine($"close          {loggedIn - closeFailures} closed cleanly in {clock.Elapsed.TotalSeconds:0.00} s; {closeFailures} did not close cleanly");
         return run.Failed == 0 && closeFailures == 0 ? 0 : 1;
     }
-
-    /// <summary>The generator connects only to this machine: the host must be a loopback address (or "localhost").</summary>
-    private static IPAddress LoopbackAddress(string host)
-    {
-        if (host == "localhost")
-        {
-            return IPAddress.Loopback;
-        }
-        if (IPAddress.TryParse(host, out var address) && IPAddress.IsLoopback(address))
-        {
-            return address;
-        }
-        throw new UsageException($"--host must be a loopback address such as 127.0.0.1; '{host}' is not one.");
-    }
-
-    private sealed class LoginRun(int count)
-    {
-        public LoadClient?[] Clients { get; } = new LoadClient?[count];
-        public int Failed;
-        public string? FirstError;
-    }
-
-    /// <summary>Logs in users prefix1..prefixN with <paramref name="concurrency"/> logins in flight at once.</summary>
-    private static async Task<LoginRun> LogInAllAsync(LoginTarget target, string prefix, string password, int count, int concurrency, CancellationToken cancellationToken)
-    {
-        var run = new LoginRun(count);
-        var next = -1;
-        async Task LogInSomeAsync()
-        {
-            int index;
-            while ((index = Interlocked.Increment(ref next)) < count)
-            {
-                using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                deadline.CancelAfter(LoginDeadline);
-                try
-                {
-                    run.Clients[index] = await LoadClient.LoginAsync(target, prefix + (index + 1), password, deadline.Token).ConfigureAwait(false);
-                }
-                catch (Exception e) when (!cancellationToken.IsCancellationRequested)
-                {
-                    Interlocked.Increment(ref run.Failed);
-                    Interlocked.CompareExchange(ref run.FirstError, $"{prefix}{index + 1}: {e.GetType().Name}: {e.Message}", null);
-                }
-            }
-        }
-
-        var workers = new Task[Math.Min(concurrency, count)];
-        for (var i = 0; i < workers.Length; i++)
-        {
-            workers[i] = Task.Run(LogInSomeAsync, cancellationToken);
-        }
-        await Task.WhenAll(workers).ConfigureAwait(false);
-        return run;
-    }
-
-    /// <summary>Closes every client; returns how many did not close cleanly (they are dropped all the same).</summary>
-    private static async Task<int> CloseAllAsync(LoadClient?[] clients, int concurrency, CancellationToken cancellationToken)
-    {
-        var next = -1;
-        var failed = 0;
-        async Task CloseSomeAsync()
-        {
-            int index;
-            while ((index = Interlocked.Increment(ref next)) < clients.Length)
-            {
-                var client = clients[index];
-                if (client is null)
-                {
-                    continue;
-                }
-                clients[index] = null;
-                using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                deadline.CancelAfter(CloseDeadline);
-                try
-                {
-                    await client.CloseAsync(deadline.Token).ConfigureAwait(false);
-                }
-                catch (Exception) when (!cancellationToken.IsCancellationRequested)
-                {
-                    Interlocked.Increment(ref failed);
-                }
-                finally
-                {
-                    await client.DisposeAsync().ConfigureAwait(false);
-                }
-            }
-        }
-
-        var workers = new Task[Math.Max(1, Math.Min(concurrency, clients.Length))];
-        for (var i = 0; i < workers.Length; i++)
-        {
-            workers[i] = Task.Run(CloseSomeAsync, cancellationToken);
-        }
-        await Task.WhenAll(workers).ConfigureAwait(false);
-        return failed;
-    }
-
-    private static string FirstError(LoginRun run) => run.FirstError is null ? "" : $" (first: {run.FirstError})";
 
     private static string Unsettled(SettledResidentSize size) =>
         size.Settled ? "" : $" (still moving after {size.After.TotalSeconds:0} s)";

@@ -11,6 +11,8 @@ internal sealed partial class NodeProcess
 
     private static readonly long s_clockTicksPerSecond = sysconf(ScClkTck);
 
+    public static long ClockTicksPerSecond => s_clockTicksPerSecond;
+
     private readonly string _statPath;
     private readonly string _statusPath;
 
