@@ -133,11 +133,15 @@ public sealed class RosterService(IParleyStorage storage, SessionRegistry sessio
         public void Dispose() => gate.Release();
     }
 
-    /// <summary>An online account's roster, in memory; guarded by its own lock for readers on other threads.</summary>
+    /// <summary>
+    /// An online account's roster, in memory; guarded by its own lock for readers on other threads.
+    /// Presence reads it on every change, so the sorted snapshot is built once per roster change.
+    /// </summary>
     private sealed class CachedRoster(Storage.Roster roster)
     {
         private readonly Dictionary<string, RosterItem> _items = roster.Items.ToDictionary(i => i.Contact, StringComparer.Ordinal);
         private long _version = roster.Version;
+        private Storage.Roster? _snapshot = roster;
 
         public int Count
         {
@@ -154,7 +158,7 @@ public sealed class RosterService(IParleyStorage storage, SessionRegistry sessio
         {
             lock (_items)
             {
-                return new Storage.Roster(_version, [.. _items.Values.OrderBy(i => i.Contact, StringComparer.Ordinal)]);
+                return _snapshot ??= new Storage.Roster(_version, [.. _items.Values.OrderBy(i => i.Contact, StringComparer.Ordinal)]);
             }
         }
 
@@ -172,6 +176,7 @@ public sealed class RosterService(IParleyStorage storage, SessionRegistry sessio
             {
                 _items[item.Contact] = item;
                 _version = version;
+                _snapshot = null;
             }
         }
 
@@ -181,6 +186,7 @@ public sealed class RosterService(IParleyStorage storage, SessionRegistry sessio
             {
                 _items.Remove(contact);
                 _version = version;
+                _snapshot = null;
             }
         }
     }
