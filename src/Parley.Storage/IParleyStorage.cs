@@ -11,6 +11,9 @@ public interface IParleyStorage : IAsyncDisposable
     IOfflineStore Offline { get; }
     IBlocklistStore Blocklists { get; }
     IUserDocumentStore Documents { get; }
+    IArchiveStore Archive { get; }
+    IRoomStore Rooms { get; }
+    IPepStore Pep { get; }
 
     /// <summary>What is open, for logs, e.g. "SQLite /srv/parley/data/parley.db (schema version 1)".</summary>
     string Description { get; }

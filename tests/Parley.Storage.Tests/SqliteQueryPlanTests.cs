@@ -33,6 +33,16 @@ public sealed class SqliteQueryPlanTests : IDisposable
         { "document", SqliteUserDocumentStore.SelectSql },
         { "document delete", SqliteUserDocumentStore.DeleteSql },
         { "document list", SqliteUserDocumentStore.ListSql },
+        { "pep nodes", SqlitePepStore.SelectNodesSql },
+        { "pep node", SqlitePepStore.SelectNodeSql },
+        { "pep node exists", SqlitePepStore.NodeExistsSql },
+        { "pep config", SqlitePepStore.UpdateConfigSql },
+        { "pep node delete", SqlitePepStore.DeleteNodeSql },
+        { "pep node items delete", SqlitePepStore.DeleteNodeItemsSql },
+        { "pep item delete", SqlitePepStore.DeleteItemSql },
+        { "pep trim", SqlitePepStore.TrimSql },
+        { "pep newest items", SqlitePepStore.SelectNewestSql },
+        { "pep item", SqlitePepStore.SelectItemSql },
     };
 
     [Theory]

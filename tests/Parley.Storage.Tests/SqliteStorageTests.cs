@@ -126,21 +126,29 @@ public sealed class SqliteStorageTests : IDisposable
             await storage.Offline.StoreAsync(alice, "<message/>", DateTimeOffset.UtcNow, 10);
             await storage.Blocklists.AddAsync(alice, ["eve@evil.example"]);
             await storage.Documents.SetAsync(alice, "vcard", "", "<vCard xmlns='vcard-temp'/>");
+            await storage.Archive.AppendAsync(alice, "bob@example.org/phone", DateTimeOffset.UtcNow, "<message><body>hi</body></message>");
+            await storage.Archive.SetPreferencesAsync(alice, new ArchivePreferences("roster", [], []));
+            await storage.Pep.CreateNodeAsync(alice, "urn:xmpp:avatar:metadata", "<x xmlns='jabber:x:data' type='submit'/>");
+            await storage.Pep.PublishAsync(alice, "urn:xmpp:avatar:metadata", new PepItem("abc", DateTimeOffset.UtcNow, "<metadata xmlns='urn:xmpp:avatar:metadata'/>"), 1);
         }
 
         using var connection = _database.OpenRawConnection();
+        // A user's archive is keyed by the column 'archive' (rooms have archives too), every other table by 'user_jid'.
         var userTables = connection.Rows(
-            "SELECT t.name FROM sqlite_master t, pragma_table_info(t.name) c WHERE t.type = 'table' AND c.name = 'user_jid' ORDER BY t.name");
+            "SELECT t.name || '|' || c.name FROM sqlite_master t, pragma_table_info(t.name) c WHERE t.type = 'table' AND c.name IN ('user_jid', 'archive') ORDER BY t.name")
+            .Select(row => row.Split('|')).Select(row => (Table: row[0], Key: row[1])).ToList();
         // Every per-user table got a row above; a new table must get one here too, or this test cannot see it emptied.
-        Assert.All(userTables, table => Assert.Equal(1L, connection.Scalar($"SELECT COUNT(*) FROM {table} WHERE user_jid = '{alice}'")));
+        Assert.All(userTables, table => Assert.Equal(1L, connection.Scalar($"SELECT COUNT(*) FROM {table.Table} WHERE {table.Key} = '{alice}'")));
 
         await using (var storage = await SqliteStorage.OpenAsync(_database.Path))
         {
             Assert.True(await storage.Accounts.DeleteAsync(alice));
         }
 
-        Assert.Equal(["blocklist", "offline_messages", "roster_items", "roster_pending", "roster_versions", "user_documents"], userTables);
-        Assert.All(userTables, table => Assert.Equal(0L, connection.Scalar($"SELECT COUNT(*) FROM {table} WHERE user_jid = '{alice}'")));
+        Assert.Equal(
+            ["archive_counts", "archive_messages", "archive_preferences", "blocklist", "offline_messages", "pep_items", "pep_nodes", "roster_items", "roster_pending", "roster_versions", "user_documents"],
+            userTables.Select(table => table.Table));
+        Assert.All(userTables, table => Assert.Equal(0L, connection.Scalar($"SELECT COUNT(*) FROM {table.Table} WHERE {table.Key} = '{alice}'")));
     }
 
     [Fact]

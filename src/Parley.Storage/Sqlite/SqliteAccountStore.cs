@@ -41,6 +41,11 @@ internal sealed class SqliteAccountStore(SqliteStorage storage) : IAccountStore
         DELETE FROM offline_messages WHERE user_jid = $jid;
         DELETE FROM blocklist WHERE user_jid = $jid;
         DELETE FROM user_documents WHERE user_jid = $jid;
+        DELETE FROM pep_items WHERE user_jid = $jid;
+        DELETE FROM pep_nodes WHERE user_jid = $jid;
+        DELETE FROM archive_messages WHERE archive = $jid;
+        DELETE FROM archive_counts WHERE archive = $jid;
+        DELETE FROM archive_preferences WHERE archive = $jid;
         """;
     private const string ExistsSql = "SELECT EXISTS (SELECT 1 FROM accounts WHERE jid = $jid)";
     private const string ListAllSql = "SELECT jid, created_at FROM accounts ORDER BY jid LIMIT $limit OFFSET $offset";

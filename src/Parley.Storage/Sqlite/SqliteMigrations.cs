@@ -80,6 +80,88 @@ internal static class SqliteMigrations
                 PRIMARY KEY (user_jid, kind, key)
             );
             """),
+
+        // An archive is a user's (keyed by bare JID) or a room's. Results are in (stamp, id) order: every filter is then a
+        // range of one index, and a page is read straight off it. SQLite appends the rowid (id) to every index entry, so
+        // both indexes are ordered by (..., stamp, id). The index on stamp alone lets retention find old messages.
+        // AUTOINCREMENT: ids are never reused, so an id a client still holds cannot come to mean another message.
+        new(3, "message archive", """
+            CREATE TABLE archive_messages (
+                id             INTEGER PRIMARY KEY AUTOINCREMENT,
+                archive        TEXT    NOT NULL,
+                with_bare      TEXT    NOT NULL,
+                with_resource  TEXT    NOT NULL, -- '' when the peer was addressed by its bare JID
+                stamp          INTEGER NOT NULL, -- Unix time, milliseconds, UTC
+                xml            TEXT    NOT NULL
+            );
+            CREATE INDEX archive_messages_by_stamp ON archive_messages (archive, stamp);
+            CREATE INDEX archive_messages_by_with ON archive_messages (archive, with_bare, stamp);
+            CREATE INDEX archive_messages_for_retention ON archive_messages (stamp);
+
+            -- Messages per archive, kept by triggers: counting a million index entries for RSM's <count/> on every
+            -- page would cost tens of milliseconds. Only unfiltered queries use it; filtered ones count their range.
+            CREATE TABLE archive_counts (
+                archive   TEXT    NOT NULL PRIMARY KEY,
+                messages  INTEGER NOT NULL
+            ) WITHOUT ROWID;
+            CREATE TRIGGER archive_messages_counted AFTER INSERT ON archive_messages BEGIN
+                INSERT INTO archive_counts (archive, messages) VALUES (NEW.archive, 1)
+                ON CONFLICT (archive) DO UPDATE SET messages = messages + 1;
+            END;
+            CREATE TRIGGER archive_messages_uncounted AFTER DELETE ON archive_messages BEGIN
+                UPDATE archive_counts SET messages = messages - 1 WHERE archive = OLD.archive;
+            END;
+
+            CREATE TABLE archive_preferences (
+                archive       TEXT NOT NULL PRIMARY KEY,
+                default_mode  TEXT NOT NULL CHECK (default_mode IN ('always', 'never', 'roster')),
+                always_json   TEXT NOT NULL, -- JSON array of JIDs
+                never_json    TEXT NOT NULL  -- JSON array of JIDs
+            ) WITHOUT ROWID;
+            """),
+
+        // Only persistent rooms are stored; ad hoc rooms live in memory. A room's messages are in the archive (archive = room JID).
+        new(4, "multi-user chat rooms", """
+            CREATE TABLE rooms (
+                jid           TEXT    NOT NULL PRIMARY KEY,
+                service       TEXT    NOT NULL, -- conference.example.com, so one service's rooms are found by index
+                config_xml    TEXT    NOT NULL, -- the muc#roomconfig form as submitted
+                subject       TEXT    NOT NULL,
+                subject_nick  TEXT    NOT NULL,
+                created_at    INTEGER NOT NULL  -- Unix time, milliseconds, UTC
+            );
+            CREATE UNIQUE INDEX rooms_by_service ON rooms (service, jid);
+
+            CREATE TABLE room_affiliations (
+                room_jid     TEXT NOT NULL,
+                jid          TEXT NOT NULL,
+                affiliation  TEXT NOT NULL CHECK (affiliation IN ('owner', 'admin', 'member', 'outcast')),
+                nick         TEXT, -- the nickname registered with the room (XEP-0045 §7.10)
+                reason       TEXT,
+                PRIMARY KEY (room_jid, jid)
+            ) WITHOUT ROWID;
+            """),
+
+        // Items keep a rowid (seq): they can be large, and seq orders them newest first even within one millisecond.
+        new(5, "personal eventing nodes and items", """
+            CREATE TABLE pep_nodes (
+                user_jid    TEXT NOT NULL,
+                node        TEXT NOT NULL,
+                config_xml  TEXT NOT NULL, -- the pubsub#node_config form the server wrote
+                PRIMARY KEY (user_jid, node)
+            ) WITHOUT ROWID;
+
+            CREATE TABLE pep_items (
+                seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+                user_jid      TEXT    NOT NULL,
+                node          TEXT    NOT NULL,
+                item_id       TEXT    NOT NULL,
+                published_at  INTEGER NOT NULL, -- Unix time, milliseconds, UTC
+                xml           TEXT    NOT NULL
+            );
+            CREATE UNIQUE INDEX pep_items_by_id ON pep_items (user_jid, node, item_id);
+            CREATE INDEX pep_items_by_node ON pep_items (user_jid, node, seq);
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

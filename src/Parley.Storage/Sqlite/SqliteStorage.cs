@@ -29,6 +29,9 @@ public sealed class SqliteStorage : IParleyStorage
         Offline = new SqliteOfflineStore(this);
         Blocklists = new SqliteBlocklistStore(this);
         Documents = new SqliteUserDocumentStore(this);
+        Archive = new SqliteArchiveStore(this);
+        Rooms = new SqliteRoomStore(this);
+        Pep = new SqlitePepStore(this);
     }
 
     public IAccountStore Accounts { get; }
@@ -40,6 +43,12 @@ public sealed class SqliteStorage : IParleyStorage
     public IBlocklistStore Blocklists { get; }
 
     public IUserDocumentStore Documents { get; }
+
+    public IArchiveStore Archive { get; }
+
+    public IRoomStore Rooms { get; }
+
+    public IPepStore Pep { get; }
 
     public string Description => $"SQLite {DatabasePath} (schema version {SchemaVersion})";
 
