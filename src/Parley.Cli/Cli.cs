@@ -52,7 +52,9 @@ public static class Cli
         root.Subcommands.Add(ServeCommand.Create(console));
         root.Subcommands.Add(UserCommands.Create(console));
         root.Subcommands.Add(RosterCommands.Create(console));
+        root.Subcommands.Add(RoomCommands.Create(console));
         root.Subcommands.Add(ConfigCommands.Create(console));
+        root.Subcommands.Add(ArchiveCommands.Create(console));
         return root;
     }
 

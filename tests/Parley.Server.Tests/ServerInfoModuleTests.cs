@@ -48,6 +48,17 @@ public sealed class ServerInfoModuleTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_accounts_disco_info_names_it_registered_and_a_pep_service()
+    {
+        await _client.SendAsync("<iq to='juliet@localhost' type='get' id='a1'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
+
+        var query = (await _client.ReceiveAsync(e => e.Name == "iq" && e.GetAttribute("id") == "a1")).Child("query", Ns.DiscoInfo)!;
+        var identities = query.Children("identity").Select(i => $"{i.GetAttribute("category")}/{i.GetAttribute("type")}").ToList();
+        Assert.Contains("account/registered", identities);
+        Assert.Contains("pubsub/pep", identities);
+    }
+
+    [Fact]
     public async Task Disco_info_for_an_unknown_node_is_item_not_found()
     {
         var reply = await AskServerAsync("<query xmlns='http://jabber.org/protocol/disco#info' node='nope'/>");

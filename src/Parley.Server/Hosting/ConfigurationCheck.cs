@@ -35,6 +35,26 @@ public static class ConfigurationCheck
         {
             problems.Add($"Parley:Storage:Provider: '{options.Storage.Provider}' is not 'sqlite' or 'postgres'.");
         }
+        if (!Precis.TryPrepareDomainpart(options.Muc.Subdomain, out var subdomain, out _) || subdomain != options.Muc.Subdomain || subdomain.Contains('.'))
+        {
+            problems.Add($"Parley:Muc:Subdomain: '{options.Muc.Subdomain}' is not one lower-case DNS label such as 'conference'.");
+        }
+        if (options.Muc.MaxRoomsPerUser < 0 || options.Muc.MaxOccupantsPerRoom < 0 || options.Muc.HistoryMessages < 0)
+        {
+            problems.Add("Parley:Muc: MaxRoomsPerUser, MaxOccupantsPerRoom and HistoryMessages must not be negative.");
+        }
+        if (options.Archive.DefaultMode is not ("always" or "never" or "roster"))
+        {
+            problems.Add($"Parley:Archive:DefaultMode: '{options.Archive.DefaultMode}' is not 'always', 'never' or 'roster'.");
+        }
+        if (options.Archive.RetentionDays < 0)
+        {
+            problems.Add("Parley:Archive:RetentionDays: must be 0 (keep forever) or more.");
+        }
+        if (options.Archive.MaxPageSize < 1)
+        {
+            problems.Add("Parley:Archive:MaxPageSize: must be at least 1.");
+        }
         if (options.Auth.ScramIterations < 4096)
         {
             problems.Add("Parley:Auth:ScramIterations: must be at least 4096 (RFC 7677).");

@@ -11,14 +11,18 @@ using Microsoft.Extensions.Logging;
 using Parley.Server.Auth;
 using Parley.Server.Modules;
 using Parley.Server.Modules.Blocking;
+using Parley.Server.Modules.Carbons;
 using Parley.Server.Modules.Disco;
 using Parley.Server.Modules.LastActivity;
 using Parley.Server.Modules.LegacySession;
+using Parley.Server.Modules.Mam;
+using Parley.Server.Modules.Muc;
 using Parley.Server.Modules.Offline;
+using Parley.Server.Modules.Pep;
 using Parley.Server.Modules.Ping;
 using Parley.Server.Modules.Presence;
-using Parley.Server.Modules.Push;
 using Parley.Server.Modules.PrivateStorage;
+using Parley.Server.Modules.Push;
 using Parley.Server.Modules.Registration;
 using Parley.Server.Modules.Roster;
 using Parley.Server.Modules.Time;
@@ -199,10 +203,18 @@ public static class ParleyHost
         services.AddSingleton<IModule, PushModule>();
         services.AddSingleton<IModule, OfflineModule>();
         services.AddSingleton<IModule, BlockingModule>();
+        services.AddSingleton<IModule, MamModule>();
+        services.AddSingleton<ArchiveRetentionService>();
+        services.AddHostedService(sp => sp.GetRequiredService<ArchiveRetentionService>());
+        services.AddSingleton<IModule, CarbonsModule>();
         services.AddSingleton<IModule, LastActivityModule>();
         services.AddSingleton<IModule, VCardModule>();
         services.AddSingleton<IModule, PrivateStorageModule>();
         services.AddSingleton<IModule, RegistrationModule>();
+        services.AddSingleton<MucService>();
+        services.AddSingleton<IModule, MucModule>();
+        services.AddSingleton<PepNotifier>();
+        services.AddSingleton<IModule, PepModule>();
     }
 }
 

@@ -23,6 +23,8 @@ public sealed class ParleyOptions
     public ServerInfoOptions ServerInfo { get; set; } = new();
     public PushOptions Push { get; set; } = new();
     public RegistrationOptions Registration { get; set; } = new();
+    public MucOptions Muc { get; set; } = new();
+    public ArchiveOptions Archive { get; set; } = new();
 
     /// <summary>The configured domains, or "localhost" when none are.</summary>
     public IReadOnlyList<string> EffectiveDomains => Domains.Count > 0 ? Domains : ["localhost"];
@@ -142,6 +144,16 @@ public sealed class LimitOptions
     /// so that it is the vCard rule, not the stream's, that a too-large photo runs into.
     /// </summary>
     public int MaxVCardBytes { get; set; } = 128 * 1024;
+
+    /// <summary>
+    /// Largest item a user may publish to a personal eventing node (XEP-0163), as serialized UTF-8: an
+    /// avatar's data, an OMEMO bundle. Kept below <see cref="MaxStanzaBytes"/> so that larger items get
+    /// the pubsub error &lt;payload-too-big/&gt; instead of losing the stream.
+    /// </summary>
+    public int MaxPepItemBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Items one personal eventing node keeps; what a node configured with max_items "max" gets.</summary>
+    public int MaxPepItemsPerNode { get; set; } = 1000;
 }
 
 public sealed class RegistrationOptions
@@ -163,6 +175,36 @@ public sealed class ServerInfoOptions
 {
     /// <summary>Answer XEP-0092 with the operating system too; off by default, as it helps attackers.</summary>
     public bool RevealOperatingSystem { get; set; }
+}
+
+public sealed class MucOptions
+{
+    /// <summary>The multi-user chat service is hosted at SUBDOMAIN.DOMAIN for every served domain (XEP-0045).</summary>
+    public string Subdomain { get; set; } = "conference";
+
+    /// <summary>Temporary (ad hoc) rooms one user may have created that still exist; 0 = unlimited.</summary>
+    public int MaxRoomsPerUser { get; set; } = 10;
+
+    /// <summary>Occupants one room may have; the upper bound of a room's muc#roomconfig_maxusers. 0 = unlimited.</summary>
+    public int MaxOccupantsPerRoom { get; set; } = 1000;
+
+    /// <summary>Bare JIDs (or domains) of the users who may make a room persistent; empty = every user.</summary>
+    public List<string> PersistentRoomCreators { get; set; } = [];
+
+    /// <summary>Messages a room keeps for the discussion history sent on join (XEP-0045 §7.2.14).</summary>
+    public int HistoryMessages { get; set; } = 50;
+}
+
+public sealed class ArchiveOptions
+{
+    /// <summary>Which messages a user's archive keeps until the user sets preferences: "always", "never" or "roster" (contacts only).</summary>
+    public string DefaultMode { get; set; } = "always";
+
+    /// <summary>Archived messages older than this many days are deleted (checked at start and hourly); 0 keeps them forever.</summary>
+    public int RetentionDays { get; set; }
+
+    /// <summary>The most messages one query returns; a client's larger &lt;max/&gt; is lowered to this.</summary>
+    public int MaxPageSize { get; set; } = 250;
 }
 
 public sealed class PushOptions

@@ -35,8 +35,18 @@ public sealed record ClientStanza(Element Stanza, ClientSession Sender, Jid? To)
 /// <summary>Sees a stanza from a client before it is routed; returns true when it has dealt with it.</summary>
 public delegate ValueTask<bool> ClientStanzaHook(ClientStanza stanza);
 
-/// <summary>A stanza on its way to a local account (its bare or a full JID), from anyone.</summary>
-public sealed record InboundStanza(Element Stanza, Jid From, Jid To);
+/// <summary>
+/// A stanza on its way to a local account (its bare or a full JID), from anyone. A hook that must
+/// change it (the archive adds a stanza-id) sets <see cref="Stanza"/> to a changed copy — never
+/// changing the element in place, which the sender's other copies may share — and later hooks and
+/// the delivery see that copy.
+/// </summary>
+public sealed class InboundStanza(Element stanza, Jid from, Jid to)
+{
+    public Element Stanza { get; set; } = stanza;
+    public Jid From { get; } = from;
+    public Jid To { get; } = to;
+}
 
 /// <summary>Sees a stanza before it reaches a local account; returns true when it has dealt with it.</summary>
 public delegate ValueTask<bool> InboundStanzaHook(InboundStanza stanza);
@@ -88,6 +98,7 @@ public sealed class ModuleRegistry
     private readonly List<Action> _registered = [];
     private readonly List<Element> _unauthenticatedStreamFeatures = [];
     private readonly Dictionary<string, UnauthenticatedIqHandler> _unauthenticatedIq = [];
+    private readonly List<(string Category, string Type)> _accountIdentities = [];
     private readonly SortedSet<string> _serverFeatures = new(StringComparer.Ordinal);
     private readonly SortedSet<string> _accountFeatures = new(StringComparer.Ordinal);
     private FrozenDictionary<(string, IqTarget), IqHandler>? _frozenIq;
@@ -178,6 +189,10 @@ public sealed class ModuleRegistry
     public IReadOnlyList<Element> UnauthenticatedStreamFeatures => _unauthenticatedStreamFeatures;
 
     public UnauthenticatedIqHandler? FindUnauthenticatedIqHandler(string ns) => _unauthenticatedIq.GetValueOrDefault(ns);
+    /// <summary>A disco#info identity of accounts' bare JIDs besides account/registered, e.g. pubsub/pep (XEP-0163 §2).</summary>
+    public void AddAccountIdentity(string category, string type) => _accountIdentities.Add((category, type));
+
+    public IReadOnlyList<(string Category, string Type)> AccountIdentities => _accountIdentities;
     public IReadOnlyCollection<string> ServerFeatures => _serverFeatures;
     public IReadOnlyCollection<string> AccountFeatures => _accountFeatures;
     public IReadOnlyList<SessionEvent> SessionStarted => _sessionStarted;

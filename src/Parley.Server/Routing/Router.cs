@@ -104,6 +104,7 @@ public sealed partial class Router
                     return;
                 }
             }
+            stanza = inbound.Stanza;
         }
 
         if (to.IsBare)
@@ -176,7 +177,7 @@ public sealed partial class Router
         if (session is not null)
         {
             session.Send(stanza);
-            if (stanza.Name == "message")
+            if (stanza.Name == "message" && _modules.MessageDelivered.Count > 0)
             {
                 await DeliveredAsync(stanza, from, to, [session]).ConfigureAwait(false);
             }

@@ -28,11 +28,11 @@ public sealed class ParleyProcess : IAsyncDisposable
     /// <summary>The built parley.dll beside the tests (the test project references Parley.Cli).</summary>
     public static string ParleyDll => Path.Combine(AppContext.BaseDirectory, "parley.dll");
 
-    public static async Task<ParleyProcess> StartAsync()
+    public static Task<ParleyProcess> StartAsync() =>
+        StartAsync(Path.Combine(Path.GetTempPath(), "parley-interop-" + Guid.NewGuid().ToString("N")), FreePort(), FreePort());
+
+    private static async Task<ParleyProcess> StartAsync(string dataDir, int c2s, int c2sTls)
     {
-        var dataDir = Path.Combine(Path.GetTempPath(), "parley-interop-" + Guid.NewGuid().ToString("N"));
-        var c2s = FreePort();
-        var c2sTls = FreePort();
         var http = FreePort();
         var process = ExternalProcess.Start("dotnet",
         [
@@ -51,6 +51,13 @@ public sealed class ParleyProcess : IAsyncDisposable
             await Task.Yield();
         }
         return node;
+    }
+
+    /// <summary>Stops this node (as a crash would: the process is killed) and starts a new one on the same data and ports.</summary>
+    public async Task<ParleyProcess> RestartAsync()
+    {
+        await _process.DisposeAsync();
+        return await StartAsync(DataDir, C2sPort, C2sTlsPort);
     }
 
     /// <summary>Runs `parley ARGS --data-dir DIR` against this node's data, as an administrator would.</summary>

@@ -128,6 +128,25 @@ public sealed class OfflineTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_message_hinted_no_store_is_not_kept_but_one_hinted_no_permanent_store_is()
+    {
+        await using var romeo = await LoginAsync(_node, "romeo");
+
+        // XEP-0334 §4.2: no storage at all, not even until the next login; §4.1 only rules out archives.
+        await romeo.SendAsync("<message to='juliet@localhost' type='chat' id='fleeting'><body>now or never</body><no-store xmlns='urn:xmpp:hints'/></message>");
+        await romeo.SendAsync("<message to='juliet@localhost' type='chat' id='kept'><body>off the record</body><no-permanent-store xmlns='urn:xmpp:hints'/></message>");
+
+        var error = await romeo.ReceiveAsync(e => e.Name == "message" && e.GetAttribute("type") == "error");
+        Assert.Equal("fleeting", error.GetAttribute("id"));
+        Assert.NotNull(error.Child("error")!.Child("service-unavailable", Ns.Stanzas));
+        Assert.DoesNotContain(await UntilPongAsync(romeo), e => e.Name == "message");
+        Assert.Equal(1, await StoredForAsync("juliet"));
+
+        await using var juliet = await OnlineAsync(_node, "juliet");
+        Assert.Equal("off the record", (await juliet.ReceiveAsync(e => e.Name == "message")).ChildText("body"));
+    }
+
+    [Fact]
     public async Task A_message_to_a_user_that_does_not_exist_gets_service_unavailable_and_is_not_stored()
     {
         await using var romeo = await LoginAsync(_node, "romeo");

@@ -299,4 +299,18 @@ public sealed class RosterAndPresenceTests : IAsyncLifetime
         var gone = await nurse.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == "romeo@localhost/home");
         Assert.Equal("unavailable", gone.GetAttribute("type"));
     }
+
+    [Fact]
+    public async Task Directed_presence_sent_before_initial_presence_is_ended_when_the_session_goes()
+    {
+        await using var nurse = await OnlineAsync("nurse");
+        var romeo = await XmppTestClient.LoginAsync(_node, "romeo", "romeo-password", "incognito");
+
+        await romeo.SendAsync("<presence to='nurse@localhost/home'/>");
+        await nurse.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == "romeo@localhost/incognito");
+        await romeo.DisposeAsync();
+
+        var gone = await nurse.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == "romeo@localhost/incognito");
+        Assert.Equal("unavailable", gone.GetAttribute("type"));
+    }
 }

@@ -61,6 +61,10 @@ public sealed class DiscoModule : IModule
         }
         var query = new Element("query", Ns.DiscoInfo);
         query.AddChild("identity").SetAttribute("category", "account").SetAttribute("type", "registered");
+        foreach (var (category, type) in registry.AccountIdentities)
+        {
+            query.AddChild("identity").SetAttribute("category", category).SetAttribute("type", type);
+        }
         foreach (var feature in registry.AccountFeatures)
         {
             query.AddChild("feature").SetAttribute("var", feature);

@@ -90,9 +90,16 @@ public sealed class OfflineModule(ParleyOptions options, IParleyStorage storage,
         }
     }
 
-    /// <summary>XEP-0160 §3: a message carrying only chat states (XEP-0085) is not worth keeping.</summary>
+    /// <summary>
+    /// XEP-0160 §3: a message carrying only chat states (XEP-0085) is not worth keeping; XEP-0334 §4.2:
+    /// nor is one whose sender asked with &lt;no-store/&gt; that it not be stored even for a while.
+    /// </summary>
     private static bool IsWorthKeeping(Element message)
     {
+        if (message.Child("no-store", Ns.Hints) is not null)
+        {
+            return false;
+        }
         foreach (var child in message.Children())
         {
             // A thread only says where the notification belongs (XEP-0085 §5.5); alone it is no content.

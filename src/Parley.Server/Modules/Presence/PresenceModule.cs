@@ -145,20 +145,20 @@ public sealed class PresenceModule(
         session.Presence = null;
         var roster = await rosters.GetAsync(session.Jid).ConfigureAwait(false);
         await BroadcastAsync(session, presence, roster).ConfigureAwait(false);
-        foreach (var entity in session.DirectedPresence)
-        {
-            await router.RouteAsync(Addressed(presence, session, entity), session.Jid, entity).ConfigureAwait(false);
-        }
-        session.DirectedPresence.Clear();
+        await EndDirectedPresenceAsync(session, presence).ConfigureAwait(false);
         await KeepLastPresenceAsync(session, presence).ConfigureAwait(false);
     }
 
     private async ValueTask SessionEndedAsync(ClientSession session)
     {
+        var unavailable = new Element("presence", Ns.Client).SetAttribute("type", "unavailable").SetAttribute("from", session.Jid.ToString());
         if (session.IsAvailable)
         {
-            var unavailable = new Element("presence", Ns.Client).SetAttribute("type", "unavailable").SetAttribute("from", session.Jid.ToString());
             await UnavailableAsync(session, unavailable).ConfigureAwait(false);
+        }
+        else
+        {
+            await EndDirectedPresenceAsync(session, unavailable).ConfigureAwait(false);
         }
         rosters.Forget(session.Jid);
     }
@@ -216,6 +216,15 @@ public sealed class PresenceModule(
         }
     }
 
+    private async ValueTask EndDirectedPresenceAsync(ClientSession session, Element unavailable)
+    {
+        foreach (var entity in session.DirectedPresence)
+        {
+            await router.RouteAsync(Addressed(unavailable, session, entity), session.Jid, entity).ConfigureAwait(false);
+        }
+        session.DirectedPresence.Clear();
+    }
+
     /// <summary>§4.6: directed presence to someone who does not get the broadcast is remembered, to be ended on unavailable.</summary>
     private async ValueTask TrackDirectedAsync(ClientSession session, Jid to, bool available)
     {
@@ -224,8 +233,9 @@ public sealed class PresenceModule(
             session.DirectedPresence.Remove(to);
             return;
         }
+        // Tracked before initial presence too: a client may join a room first (XEP-0045) and must leave it when it goes.
         var item = await rosters.GetItemAsync(session.Jid, to.Bare).ConfigureAwait(false);
-        if (item?.Subscription is not (Subscription.From or Subscription.Both) && session.IsAvailable)
+        if (item?.Subscription is not (Subscription.From or Subscription.Both))
         {
             session.DirectedPresence.Add(to);
         }

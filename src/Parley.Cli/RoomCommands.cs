@@ -1,0 +1,208 @@
+using System.CommandLine;
+using Parley.Protocol;
+using Parley.Server.Hosting;
+using Parley.Server.Modules.Muc;
+using Parley.Storage;
+
+namespace Parley.Cli;
+
+/// <summary>
+/// <c>parley room list|create|configure|destroy</c>: persistent chat rooms, as stored. Like the other commands they open
+/// the node's storage for the command only; a running node applies a change when it next loads the room, that is
+/// when the room is next entered after its last occupant left (or after a restart).
+/// </summary>
+internal static class RoomCommands
+{
+    public static Command Create(CliConsole console)
+    {
+        var command = new Command("room", "List, create, configure and destroy persistent chat rooms (XEP-0045).");
+        command.Subcommands.Add(CreateList(console));
+        command.Subcommands.Add(CreateCreate(console));
+        command.Subcommands.Add(CreateConfigure(console));
+        command.Subcommands.Add(CreateDestroy(console));
+        return command;
+    }
+
+    private static Command CreateList(CliConsole console)
+    {
+        var command = new Command("list", "List the persistent rooms of the chat service (conference.DOMAIN): JID, name, settings, owners.");
+        var configuration = new CommonOptions(command);
+        Cli.SetAction(command, console, async (parseResult, cancellationToken) =>
+        {
+            var options = configuration.Load(parseResult);
+            await using var storage = await StorageAccess.OpenAsync(options, cancellationToken);
+            foreach (var domain in options.EffectiveDomains)
+            {
+                foreach (var room in await storage.Rooms.ListAsync($"{options.Muc.Subdomain}.{domain}", cancellationToken))
+                {
+                    var settings = RoomConfiguration.FromStoredXml(room.ConfigXml);
+                    var owners = new List<string>();
+                    foreach (var affiliation in await storage.Rooms.GetAffiliationsAsync(room.Jid, cancellationToken))
+                    {
+                        if (affiliation.Affiliation == "owner")
+                        {
+                            owners.Add(affiliation.Jid);
+                        }
+                    }
+                    console.Output.WriteLine($"{room.Jid}\t{settings.Name}\t{Describe(settings)}\towners: {string.Join(",", owners)}");
+                }
+            }
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private sealed class SettingOptions
+    {
+        public Option<string?> Name { get; } = new("--name") { Description = "The room's name.", HelpName = "TEXT" };
+        public Option<string?> Description { get; } = new("--description") { Description = "The room's description.", HelpName = "TEXT" };
+        public Option<bool?> MembersOnly { get; } = new("--members-only") { Description = "Only members may enter (true/false).", HelpName = "BOOL" };
+        public Option<bool?> Moderated { get; } = new("--moderated") { Description = "Only participants may speak (true/false).", HelpName = "BOOL" };
+        public Option<bool?> Public { get; } = new("--public") { Description = "List the room publicly (true/false).", HelpName = "BOOL" };
+        public Option<string?> Password { get; } = new("--password") { Description = "Require this password to enter; an empty one removes it.", HelpName = "SECRET" };
+        public Option<string[]> Owners { get; } = new("--owner") { Description = "Make this bare JID an owner (may be repeated).", HelpName = "JID", AllowMultipleArgumentsPerToken = false };
+
+        public void AddTo(Command command)
+        {
+            foreach (var option in new Option[] { Name, Description, MembersOnly, Moderated, Public, Password, Owners })
+            {
+                command.Options.Add(option);
+            }
+        }
+
+        public RoomConfiguration Apply(RoomConfiguration settings, ParseResult parseResult)
+        {
+            var password = parseResult.GetValue(Password);
+            return settings with
+            {
+                Persistent = true,
+                Name = parseResult.GetValue(Name) ?? settings.Name,
+                Description = parseResult.GetValue(Description) ?? settings.Description,
+                MembersOnly = parseResult.GetValue(MembersOnly) ?? settings.MembersOnly,
+                Moderated = parseResult.GetValue(Moderated) ?? settings.Moderated,
+                Public = parseResult.GetValue(Public) ?? settings.Public,
+                Password = password ?? settings.Password,
+                PasswordProtected = password is null ? settings.PasswordProtected : password.Length > 0,
+            };
+        }
+
+        public List<string> OwnersOf(ParseResult parseResult)
+        {
+            var owners = new List<string>();
+            foreach (var owner in parseResult.GetValue(Owners) ?? [])
+            {
+                if (!Jid.TryParse(owner, out var jid) || jid.Local is null || !jid.IsBare)
+                {
+                    throw new CliException(ExitCodes.Usage, $"'{owner}' is not a bare JID such as alice@example.com.");
+                }
+                owners.Add(jid.ToString());
+            }
+            return owners;
+        }
+    }
+
+    private static Command CreateCreate(CliConsole console)
+    {
+        var roomArgument = RoomArgument();
+        var settings = new SettingOptions();
+        var command = new Command("create", "Create a persistent room with at least one owner.") { roomArgument };
+        settings.AddTo(command);
+        var configuration = new CommonOptions(command);
+        Cli.SetAction(command, console, async (parseResult, cancellationToken) =>
+        {
+            var options = configuration.Load(parseResult);
+            var room = ParseRoom(parseResult.GetRequiredValue(roomArgument), options);
+            var owners = settings.OwnersOf(parseResult);
+            if (owners.Count == 0)
+            {
+                throw new CliException(ExitCodes.Usage, "A room needs an owner: give --owner JID.");
+            }
+            await using var storage = await StorageAccess.OpenAsync(options, cancellationToken);
+            if (await storage.Rooms.GetAsync(room, cancellationToken) is not null)
+            {
+                throw new CliException(ExitCodes.Failed, $"The room {room} exists already; use 'parley room configure'.");
+            }
+            var roomSettings = settings.Apply(new RoomConfiguration(), parseResult);
+            await storage.Rooms.SaveAsync(new StoredRoom(room, roomSettings.ToStoredXml(), "", "", DateTimeOffset.UtcNow), cancellationToken);
+            foreach (var owner in owners)
+            {
+                await storage.Rooms.SetAffiliationAsync(room, new RoomAffiliation(owner, "owner"), cancellationToken);
+            }
+            console.Output.WriteLine($"created {room}");
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command CreateConfigure(CliConsole console)
+    {
+        var roomArgument = RoomArgument();
+        var settings = new SettingOptions();
+        var command = new Command("configure", "Change a persistent room's settings or add owners; a running node applies them when it next loads the room.") { roomArgument };
+        settings.AddTo(command);
+        var configuration = new CommonOptions(command);
+        Cli.SetAction(command, console, async (parseResult, cancellationToken) =>
+        {
+            var options = configuration.Load(parseResult);
+            var room = ParseRoom(parseResult.GetRequiredValue(roomArgument), options);
+            var owners = settings.OwnersOf(parseResult);
+            await using var storage = await StorageAccess.OpenAsync(options, cancellationToken);
+            var stored = await storage.Rooms.GetAsync(room, cancellationToken)
+                ?? throw new CliException(ExitCodes.Failed, $"There is no persistent room {room}.");
+            var roomSettings = settings.Apply(RoomConfiguration.FromStoredXml(stored.ConfigXml), parseResult);
+            await storage.Rooms.SaveAsync(stored with { ConfigXml = roomSettings.ToStoredXml() }, cancellationToken);
+            foreach (var owner in owners)
+            {
+                await storage.Rooms.SetAffiliationAsync(room, new RoomAffiliation(owner, "owner"), cancellationToken);
+            }
+            console.Output.WriteLine($"configured {room}: {Describe(roomSettings)}");
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command CreateDestroy(CliConsole console)
+    {
+        var roomArgument = RoomArgument();
+        var command = new Command("destroy", "Delete a persistent room and its affiliations (its archive stays, for compliance).") { roomArgument };
+        var configuration = new CommonOptions(command);
+        Cli.SetAction(command, console, async (parseResult, cancellationToken) =>
+        {
+            var options = configuration.Load(parseResult);
+            var room = ParseRoom(parseResult.GetRequiredValue(roomArgument), options);
+            await using var storage = await StorageAccess.OpenAsync(options, cancellationToken);
+            if (!await storage.Rooms.DeleteAsync(room, cancellationToken))
+            {
+                throw new CliException(ExitCodes.Failed, $"There is no persistent room {room}.");
+            }
+            console.Output.WriteLine($"destroyed {room}");
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Argument<string> RoomArgument() => new("ROOM") { Description = "The room's JID, e.g. team@conference.example.com." };
+
+    /// <summary>A bare room JID on this node's chat service.</summary>
+    private static string ParseRoom(string text, ParleyOptions options)
+    {
+        if (!Jid.TryParse(text, out var jid) || jid.Local is null || !jid.IsBare)
+        {
+            throw new CliException(ExitCodes.Usage, $"'{text}' is not a room JID such as team@{options.Muc.Subdomain}.{options.EffectiveDomains[0]}.");
+        }
+        foreach (var domain in options.EffectiveDomains)
+        {
+            if (jid.Domain == $"{options.Muc.Subdomain}.{domain}")
+            {
+                return jid.ToString();
+            }
+        }
+        throw new CliException(ExitCodes.Usage, $"{jid.Domain} is not this node's chat service ({options.Muc.Subdomain}.DOMAIN).");
+    }
+
+    private static string Describe(RoomConfiguration settings) => string.Join(",",
+        settings.Public ? "public" : "hidden",
+        settings.MembersOnly ? "members-only" : "open",
+        settings.Moderated ? "moderated" : "unmoderated",
+        settings.PasswordProtected ? "password" : "no-password");
+}

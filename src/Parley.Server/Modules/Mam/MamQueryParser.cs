@@ -1,0 +1,194 @@
+using System.Globalization;
+using Parley.Protocol;
+using Parley.Storage;
+using Parley.Xml;
+
+namespace Parley.Server.Modules.Mam;
+
+/// <summary>
+/// A parsed XEP-0313 query: what to ask the archive store, the client's queryid, and whether the page goes out
+/// newest first (&lt;flip-page/&gt;, which changes only the order of sending).
+/// </summary>
+public sealed record MamQuery(ArchiveQuery Archive, string? QueryId, bool FlipPage)
+{
+    /// <summary>
+    /// The form's after-id/before-id when RSM's after/before named a different message: the query keeps the
+    /// narrower bound, but XEP-0313 §4.1 still answers item-not-found for any id that is not in the archive.
+    /// </summary>
+    public IReadOnlyList<string> OtherIds { get; init; } = [];
+}
+
+/// <summary>A query the archive cannot answer, with the stanza error XEP-0313 gives for it.</summary>
+public sealed class MamQueryException(StanzaError error) : Exception(error.Text)
+{
+    public StanzaError Error { get; } = error;
+}
+
+/// <summary>
+/// Reads the &lt;query xmlns='urn:xmpp:mam:2'/&gt; of an archive query: the data form (XEP-0004) with the
+/// XEP-0313 fields, and the result set management (XEP-0059) &lt;set/&gt;. User archives and room archives share it.
+/// </summary>
+public static class MamQueryParser
+{
+    /// <summary>The most ids one query may name, which is what the archive stores accept.</summary>
+    public const int MaxIds = 1000;
+
+    private const string XDataValidate = "http://jabber.org/protocol/xdata-validate";
+
+    // XEP-0082 DateTime: seconds always, fractions optional, a zone always (Z or ±hh:mm).
+    private static readonly string[] DateTimeFormats =
+    [
+        "yyyy-MM-dd'T'HH:mm:ss'Z'", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'",
+        "yyyy-MM-dd'T'HH:mm:sszzz", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFzzz",
+    ];
+
+    /// <summary>The answer to &lt;iq type='get'&gt;&lt;query xmlns='urn:xmpp:mam:2'/&gt;: the fields this server understands.</summary>
+    public static Element Form()
+    {
+        var form = new Element("x", Ns.DataForms).SetAttribute("type", "form");
+        form.AddChild("field", Ns.DataForms).SetAttribute("type", "hidden").SetAttribute("var", "FORM_TYPE")
+            .AddChild("value", Ns.DataForms).AddText(Ns.Mam);
+        form.AddChild("field", Ns.DataForms).SetAttribute("type", "jid-single").SetAttribute("var", "with");
+        foreach (var field in new[] { "start", "end", "before-id", "after-id" })
+        {
+            form.AddChild("field", Ns.DataForms).SetAttribute("type", "text-single").SetAttribute("var", field);
+        }
+        // XEP-0313 §4.1.5: the ids are open to any value, never listed.
+        form.AddChild("field", Ns.DataForms).SetAttribute("type", "list-multi").SetAttribute("var", "ids")
+            .AddChild("validate", XDataValidate).SetAttribute("datatype", "xs:string")
+            .AddChild("open", XDataValidate);
+        return new Element("query", Ns.Mam).Add(form);
+    }
+
+    /// <summary>Parses a query on <paramref name="archive"/>; a client's &lt;max/&gt; above <paramref name="maxPageSize"/> is lowered to it.</summary>
+    /// <exception cref="MamQueryException">The query has an unknown field, a bad value, or paging this server does not do.</exception>
+    public static MamQuery Parse(Element query, string archive, int maxPageSize)
+    {
+        string? with = null, afterId = null, beforeId = null;
+        DateTimeOffset? start = null, end = null;
+        List<string>? ids = null;
+        if (query.Child("x", Ns.DataForms) is { } form)
+        {
+            foreach (var field in form.Children("field", Ns.DataForms))
+            {
+                var name = field.GetAttribute("var");
+                switch (name)
+                {
+                    case "FORM_TYPE":
+                        var formType = field.ChildText("value", Ns.DataForms);
+                        if (formType != Ns.Mam)
+                        {
+                            throw BadRequest($"The form type is '{formType}'; expected '{Ns.Mam}'.");
+                        }
+                        break;
+                    case "with":
+                        var jid = SingleValue(field, name);
+                        with = Jid.TryParse(jid, out var parsed)
+                            ? parsed.ToString()
+                            : throw new MamQueryException(StanzaError.JidMalformed($"'with' is not a valid JID: '{jid}'."));
+                        break;
+                    case "start":
+                        start = ParseDateTime(SingleValue(field, name), name);
+                        break;
+                    case "end":
+                        end = ParseDateTime(SingleValue(field, name), name);
+                        break;
+                    case "after-id":
+                        afterId = SingleValue(field, name);
+                        break;
+                    case "before-id":
+                        beforeId = SingleValue(field, name);
+                        break;
+                    case "ids":
+                        ids = [.. field.Children("value", Ns.DataForms).Select(value => value.Text)];
+                        if (ids.Count > MaxIds)
+                        {
+                            throw BadRequest($"'ids' names {ids.Count} messages; at most {MaxIds} are allowed.");
+                        }
+                        break;
+                    default:
+                        // XEP-0313 §4.1.5: a field the server does not recognise is feature-not-implemented.
+                        throw new MamQueryException(StanzaError.FeatureNotImplemented($"This server does not know the field '{name}'."));
+                }
+            }
+        }
+
+        var max = maxPageSize;
+        var fromEnd = false;
+        var otherIds = new List<string>();
+        if (query.Child("set", Ns.Rsm) is { } set)
+        {
+            if (set.Child("index", Ns.Rsm) is not null)
+            {
+                throw new MamQueryException(StanzaError.FeatureNotImplemented("Paging by <index/> is not supported; page with <after/> or <before/>."));
+            }
+            if (set.Child("max", Ns.Rsm) is { } maxElement)
+            {
+                max = int.TryParse(maxElement.Text, NumberStyles.None, CultureInfo.InvariantCulture, out var requested)
+                    ? Math.Min(requested, maxPageSize)
+                    // Digits only, and more of them than an int holds, is still a valid "as many as you allow".
+                    : maxElement.Text.Length > 0 && maxElement.Text.All(char.IsAsciiDigit) ? maxPageSize
+                    : throw BadRequest($"<max/> must be a number of messages, not '{maxElement.Text}'.");
+            }
+            if (set.Child("after", Ns.Rsm) is { } after)
+            {
+                if (after.Text.Length == 0)
+                {
+                    throw BadRequest("<after/> needs the id of a message.");
+                }
+                afterId = Later(afterId, after.Text, otherIds);
+            }
+            if (set.Child("before", Ns.Rsm) is { } before)
+            {
+                // An empty <before/> asks for the last page (XEP-0059 §2.5).
+                fromEnd = true;
+                if (before.Text.Length > 0)
+                {
+                    beforeId = Earlier(beforeId, before.Text, otherIds);
+                }
+            }
+        }
+
+        var flip = query.Child("flip-page", Ns.Mam) is not null;
+        return new MamQuery(new ArchiveQuery(archive, with, start, end, afterId, beforeId, max, fromEnd, ids), query.GetAttribute("queryid"), flip)
+        {
+            OtherIds = otherIds,
+        };
+    }
+
+    /// <summary>The later of two "after" bounds; ids of one archive sort in the order their messages were appended.</summary>
+    private static string Later(string? formId, string rsmId, List<string> otherIds)
+    {
+        if (formId is null || formId == rsmId)
+        {
+            return rsmId;
+        }
+        var later = string.CompareOrdinal(formId, rsmId) > 0 ? formId : rsmId;
+        otherIds.Add(ReferenceEquals(later, formId) ? rsmId : formId);
+        return later;
+    }
+
+    private static string Earlier(string? formId, string rsmId, List<string> otherIds)
+    {
+        if (formId is null || formId == rsmId)
+        {
+            return rsmId;
+        }
+        var earlier = string.CompareOrdinal(formId, rsmId) < 0 ? formId : rsmId;
+        otherIds.Add(ReferenceEquals(earlier, formId) ? rsmId : formId);
+        return earlier;
+    }
+
+    private static string SingleValue(Element field, string name)
+    {
+        var value = field.Child("value", Ns.DataForms)?.Text;
+        return string.IsNullOrEmpty(value) ? throw BadRequest($"The field '{name}' has no value.") : value;
+    }
+
+    private static DateTimeOffset ParseDateTime(string text, string field) =>
+        DateTimeOffset.TryParseExact(text, DateTimeFormats, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var value)
+            ? value
+            : throw BadRequest($"'{field}' is not a date and time like 2024-05-01T12:00:00Z (XEP-0082): '{text}'.");
+
+    private static MamQueryException BadRequest(string text) => new(StanzaError.BadRequest(text));
+}

@@ -1,0 +1,69 @@
+using System.Globalization;
+using Parley.Protocol;
+using Parley.Storage;
+using Parley.Xml;
+
+namespace Parley.Server.Modules.Mam;
+
+/// <summary>The stanzas of an archive's answer (XEP-0313 §4.2): one message per result, then the &lt;fin/&gt; of the IQ result.</summary>
+public static class MamResultWriter
+{
+    /// <summary>
+    /// <c>&lt;message from=archive to=requester&gt;&lt;result queryid id&gt;&lt;forwarded&gt;&lt;delay stamp/&gt;ORIGINAL…</c>
+    /// </summary>
+    public static Element ResultMessage(Jid archive, Jid requester, string? queryId, ArchivedMessage archived)
+    {
+        var forwarded = new Element("forwarded", Ns.Forward)
+            .Add(new Element("delay", Ns.Delay).SetAttribute("stamp", FormatStamp(archived.Stamp)))
+            .Add(ElementParser.Parse(archived.Xml, Ns.Client));
+        var result = new Element("result", Ns.Mam)
+            .SetAttribute("queryid", queryId)
+            .SetAttribute("id", archived.Id)
+            .Add(forwarded);
+        return new Element("message", Ns.Client)
+            .SetAttribute("from", archive.ToString())
+            .SetAttribute("to", requester.ToString())
+            .Add(result);
+    }
+
+    /// <summary>
+    /// <c>&lt;fin complete&gt;&lt;set xmlns=rsm&gt;&lt;first index/&gt;&lt;last/&gt;&lt;count/&gt;</c>. The index is given
+    /// where it is known without counting again: a first page (0) and a last page (count − page size).
+    /// </summary>
+    public static Element Fin(MamQuery query, ArchivePage page)
+    {
+        var set = new Element("set", Ns.Rsm);
+        var messages = page.Messages;
+        if (messages.Count > 0)
+        {
+            var first = set.AddChild("first", Ns.Rsm).AddText(messages[0].Id);
+            var archiveQuery = query.Archive;
+            if (archiveQuery.AfterId is null && archiveQuery.BeforeId is null)
+            {
+                var index = archiveQuery.FromEnd ? page.Count - messages.Count : 0;
+                first.SetAttribute("index", index.ToString(CultureInfo.InvariantCulture));
+            }
+            set.AddChild("last", Ns.Rsm).AddText(messages[^1].Id);
+        }
+        set.AddChild("count", Ns.Rsm).AddText(page.Count.ToString(CultureInfo.InvariantCulture));
+        return new Element("fin", Ns.Mam)
+            .SetAttribute("complete", page.Complete ? "true" : "false")
+            .Add(set);
+    }
+
+    /// <summary>XEP-0313 §5 metadata: the first and last message of the archive; empty for an empty archive.</summary>
+    public static Element Metadata(ArchivedMessage? first, ArchivedMessage? last)
+    {
+        var metadata = new Element("metadata", Ns.Mam);
+        if (first is not null && last is not null)
+        {
+            metadata.AddChild("start", Ns.Mam).SetAttribute("id", first.Id).SetAttribute("timestamp", FormatStamp(first.Stamp));
+            metadata.AddChild("end", Ns.Mam).SetAttribute("id", last.Id).SetAttribute("timestamp", FormatStamp(last.Stamp));
+        }
+        return metadata;
+    }
+
+    /// <summary>XEP-0082 DateTime in UTC, to the millisecond the archive keeps.</summary>
+    public static string FormatStamp(DateTimeOffset stamp) =>
+        stamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+}

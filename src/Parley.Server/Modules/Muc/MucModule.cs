@@ -1,0 +1,19 @@
+using Parley.Protocol;
+using Parley.Server.Hosting;
+
+namespace Parley.Server.Modules.Muc;
+
+/// <summary>
+/// Multi-user chat (XEP-0045) at Parley:Muc:Subdomain of every served domain: ad hoc and persistent rooms,
+/// moderation, invitations (mediated; direct XEP-0249 invitations pass between clients untouched), self-ping
+/// (XEP-0410), room info (XEP-0128) and the room archive (XEP-0313). The server's disco#items lists the service.
+/// </summary>
+public sealed class MucModule(ParleyOptions options, MucService service) : IModule
+{
+    public void Register(ModuleRegistry registry)
+    {
+        registry.AddService(options.Muc.Subdomain, "Chatrooms", service.HandleAsync);
+        // XEP-0249 §3: a server that lets its users send direct invitations says so.
+        registry.AddFeature(Ns.DirectInvitation, server: false, account: true);
+    }
+}

@@ -1,0 +1,282 @@
+using System.Globalization;
+using Parley.Protocol;
+using Parley.Xml;
+
+namespace Parley.Server.Modules.Pep;
+
+/// <summary>Who may retrieve a node's items and get its notifications (XEP-0060 §4.5).</summary>
+public enum PepAccessModel
+{
+    /// <summary>The owner's contacts with a subscription to the owner's presence (from or both): the PEP default.</summary>
+    Presence,
+
+    /// <summary>Anyone, e.g. OMEMO device lists and bundles.</summary>
+    Open,
+
+    /// <summary>Contacts in one of the roster groups the owner allowed.</summary>
+    Roster,
+
+    /// <summary>The owner only, e.g. bookmarks.</summary>
+    Whitelist,
+}
+
+/// <summary>
+/// A node's configuration: the subset of pubsub#node_config (XEP-0060 §16.4.4) that personal eventing
+/// uses. Forms in, forms out: configure, publish-options and storage all speak the same fields.
+/// </summary>
+public sealed record PepNodeConfig(
+    PepAccessModel AccessModel,
+    int? MaxItems,
+    bool PersistItems,
+    bool NotifyRetract,
+    bool NotifyDelete,
+    bool DeliverNotifications,
+    bool DeliverPayloads,
+    string SendLastPublishedItem,
+    IReadOnlyList<string> RosterGroupsAllowed,
+    string Title)
+{
+    public const string NodeConfigFormType = "http://jabber.org/protocol/pubsub#node_config";
+    public const string PublishOptionsFormType = "http://jabber.org/protocol/pubsub#publish-options";
+
+    /// <summary>XEP-0163 §4.2: nodes a first publish creates are presence-accessible and keep one item.</summary>
+    public static readonly PepNodeConfig Default = new(
+        PepAccessModel.Presence,
+        MaxItems: 1,
+        PersistItems: true,
+        NotifyRetract: true,
+        NotifyDelete: true,
+        DeliverNotifications: true,
+        DeliverPayloads: true,
+        SendLastPublishedItem: "on_sub_and_presence",
+        RosterGroupsAllowed: [],
+        Title: "");
+
+    private const string Prefix = "pubsub#";
+
+    private static readonly string[] FieldNames =
+    [
+        "access_model", "max_items", "persist_items", "notify_retract", "notify_delete",
+        "deliver_notifications", "deliver_payloads", "send_last_published_item", "roster_groups_allowed", "title",
+    ];
+
+    /// <summary>The item limit, with "max" resolved to what the server allows.</summary>
+    public int ItemLimit(int serverMaximum) => Math.Min(MaxItems ?? serverMaximum, serverMaximum);
+
+    public bool SendsLastItemOnPresence => SendLastPublishedItem == "on_sub_and_presence";
+
+    /// <summary>The fields of a data form (var → values), or null when the element is not a form.</summary>
+    public static Dictionary<string, IReadOnlyList<string>>? ReadForm(Element? form)
+    {
+        if (form is null || form.Name != "x" || form.Namespace != Ns.DataForms)
+        {
+            return null;
+        }
+        var fields = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        foreach (var field in form.Children("field", Ns.DataForms))
+        {
+            if (field.GetAttribute("var") is { } name)
+            {
+                fields[name] = [.. field.Children("value", Ns.DataForms).Select(value => value.Text)];
+            }
+        }
+        return fields;
+    }
+
+    /// <summary>
+    /// This configuration changed by the submitted fields; null with <paramref name="error"/> when one is
+    /// unknown or its value is not valid. FORM_TYPE is skipped; the caller checks it.
+    /// </summary>
+    public PepNodeConfig? With(IReadOnlyDictionary<string, IReadOnlyList<string>> fields, out string? error)
+    {
+        var config = this;
+        foreach (var (name, values) in fields)
+        {
+            if (name == "FORM_TYPE")
+            {
+                continue;
+            }
+            config = config.With(name, values, out error);
+            if (config is null)
+            {
+                return null;
+            }
+        }
+        error = null;
+        return config;
+    }
+
+    /// <summary>
+    /// The first publish-option this configuration does not meet (XEP-0060 §7.1.5), or null when it meets them all.
+    /// An option the server does not know is never met.
+    /// </summary>
+    public string? FirstUnmetPrecondition(IReadOnlyDictionary<string, IReadOnlyList<string>> options)
+    {
+        foreach (var (name, values) in options)
+        {
+            if (name == "FORM_TYPE")
+            {
+                continue;
+            }
+            var wanted = With(name, values, out _);
+            if (wanted is null || !wanted.Values(name).SequenceEqual(Values(name), StringComparer.Ordinal))
+            {
+                return name;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>The configuration as a data form: type "form" for clients to fill in, "submit" to store.</summary>
+    public Element ToForm(string type)
+    {
+        var form = new Element("x", Ns.DataForms).SetAttribute("type", type);
+        AddField(form, "FORM_TYPE", "hidden", [NodeConfigFormType]);
+        foreach (var name in FieldNames)
+        {
+            var field = AddField(form, Prefix + name, type == "form" ? FieldType(name) : null, Values(Prefix + name));
+            if (type == "form" && Options(name) is { } options)
+            {
+                foreach (var option in options)
+                {
+                    field.AddChild("option", Ns.DataForms).AddChild("value", Ns.DataForms).AddText(option);
+                }
+            }
+        }
+        return form;
+    }
+
+    /// <summary>Reads a configuration the server stored; fields it no longer knows keep their defaults.</summary>
+    public static PepNodeConfig FromStored(string xml)
+    {
+        var fields = ReadForm(ElementParser.Parse(xml, Ns.Client)) ?? [];
+        var config = Default;
+        foreach (var (name, values) in fields)
+        {
+            config = config.With(name, values, out _) ?? config;
+        }
+        return config;
+    }
+
+    public string ToStored() => ToForm("submit").ToXml(Ns.Client);
+
+    private PepNodeConfig? With(string name, IReadOnlyList<string> values, out string? error)
+    {
+        error = null;
+        var value = values.Count > 0 ? values[0].Trim() : "";
+        switch (name)
+        {
+            case Prefix + "access_model":
+                PepAccessModel? model = value switch
+                {
+                    "presence" => PepAccessModel.Presence,
+                    "open" => PepAccessModel.Open,
+                    "roster" => PepAccessModel.Roster,
+                    "whitelist" => PepAccessModel.Whitelist,
+                    _ => null,
+                };
+                if (model is null)
+                {
+                    error = $"The access model '{value}' is not one of presence, open, roster, whitelist.";
+                    return null;
+                }
+                return this with { AccessModel = model.Value };
+            case Prefix + "max_items":
+                if (value == "max")
+                {
+                    return this with { MaxItems = null };
+                }
+                if (int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var max) && max > 0)
+                {
+                    return this with { MaxItems = max };
+                }
+                error = $"max_items must be a positive number or 'max', not '{value}'.";
+                return null;
+            case Prefix + "persist_items":
+                return Boolean(value, name, out var persist, out error) ? this with { PersistItems = persist } : null;
+            case Prefix + "notify_retract":
+                return Boolean(value, name, out var retract, out error) ? this with { NotifyRetract = retract } : null;
+            case Prefix + "notify_delete":
+                return Boolean(value, name, out var delete, out error) ? this with { NotifyDelete = delete } : null;
+            case Prefix + "deliver_notifications":
+                return Boolean(value, name, out var deliver, out error) ? this with { DeliverNotifications = deliver } : null;
+            case Prefix + "deliver_payloads":
+                return Boolean(value, name, out var payloads, out error) ? this with { DeliverPayloads = payloads } : null;
+            case Prefix + "send_last_published_item":
+                if (value is "never" or "on_sub" or "on_sub_and_presence")
+                {
+                    return this with { SendLastPublishedItem = value };
+                }
+                error = $"send_last_published_item must be never, on_sub or on_sub_and_presence, not '{value}'.";
+                return null;
+            case Prefix + "roster_groups_allowed":
+                return this with { RosterGroupsAllowed = [.. values.Where(group => group.Length > 0).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)] };
+            case Prefix + "title":
+                return this with { Title = value };
+            default:
+                error = $"This server does not support the node option '{name}'.";
+                return null;
+        }
+    }
+
+    private IReadOnlyList<string> Values(string name) => name switch
+    {
+        Prefix + "access_model" => [AccessModel.ToString().ToLowerInvariant()],
+        Prefix + "max_items" => [MaxItems?.ToString(CultureInfo.InvariantCulture) ?? "max"],
+        Prefix + "persist_items" => [Bool(PersistItems)],
+        Prefix + "notify_retract" => [Bool(NotifyRetract)],
+        Prefix + "notify_delete" => [Bool(NotifyDelete)],
+        Prefix + "deliver_notifications" => [Bool(DeliverNotifications)],
+        Prefix + "deliver_payloads" => [Bool(DeliverPayloads)],
+        Prefix + "send_last_published_item" => [SendLastPublishedItem],
+        Prefix + "roster_groups_allowed" => RosterGroupsAllowed,
+        Prefix + "title" => [Title],
+        _ => [],
+    };
+
+    private static string FieldType(string name) => name switch
+    {
+        "access_model" or "send_last_published_item" => "list-single",
+        "roster_groups_allowed" => "list-multi",
+        "max_items" or "title" => "text-single",
+        _ => "boolean",
+    };
+
+    private static string[]? Options(string name) => name switch
+    {
+        "access_model" => ["open", "presence", "roster", "whitelist"],
+        "send_last_published_item" => ["never", "on_sub", "on_sub_and_presence"],
+        _ => null,
+    };
+
+    private static Element AddField(Element form, string name, string? type, IReadOnlyList<string> values)
+    {
+        var field = form.AddChild("field", Ns.DataForms).SetAttribute("var", name).SetAttribute("type", type);
+        foreach (var value in values)
+        {
+            field.AddChild("value", Ns.DataForms).AddText(value);
+        }
+        return field;
+    }
+
+    private static string Bool(bool value) => value ? "1" : "0";
+
+    /// <summary>XEP-0004 §3.3: "1"/"true" and "0"/"false".</summary>
+    private static bool Boolean(string value, string name, out bool result, out string? error)
+    {
+        error = null;
+        switch (value)
+        {
+            case "1" or "true":
+                result = true;
+                return true;
+            case "0" or "false":
+                result = false;
+                return true;
+            default:
+                result = false;
+                error = $"{name} must be a boolean (1, 0, true or false), not '{value}'.";
+                return false;
+        }
+    }
+}

@@ -1,0 +1,115 @@
+using System.Globalization;
+using Parley.Protocol;
+using Parley.Server.Tests.Support;
+using static Parley.Server.Tests.Modules.Muc;
+
+namespace Parley.Server.Tests.Modules;
+
+/// <summary>Discussion history on join (§7.2.14), persistent rooms across restarts, and MAM on the room JID (XEP-0313).</summary>
+public sealed class MucHistoryTests : IAsyncLifetime
+{
+    private TestNode _node = null!;
+
+    public async Task InitializeAsync() => _node = await StartAsync();
+
+    public async Task DisposeAsync() => await _node.DisposeAsync();
+
+    private static async Task<List<string>> HistoryAsync(XmppTestClient client, string room, string nick, string history)
+    {
+        await client.SendAsync($"<presence to='{room}/{nick}'><x xmlns='{Ns.Muc}'>{history}</x></presence>");
+        await client.ReceiveAsync(e => e.Name == "presence" && Codes(e).Contains(110));
+        var bodies = new List<string>();
+        while (true)
+        {
+            var message = await client.ReceiveAsync(e => e.Name == "message" && e.GetAttribute("from")!.StartsWith(room, StringComparison.Ordinal));
+            if (message.Child("subject") is not null)
+            {
+                return bodies;
+            }
+            Assert.Equal(room, message.Child("delay", Ns.Delay)!.GetAttribute("from"));
+            bodies.Add(message.ChildText("body")!);
+        }
+    }
+
+    [Fact]
+    public async Task History_on_join_honours_maxstanzas_maxchars_seconds_and_since()
+    {
+        await using var alice = await OnlineAsync(_node, "alice");
+        await using var bob = await OnlineAsync(_node, "bob");
+        var room = Room("history");
+        await CreateAsync(alice, room, "Alice");
+        foreach (var body in new[] { "one", "two", "three" })
+        {
+            await SayAsync(alice, room, body);
+            await GroupchatAsync(alice, body);
+        }
+
+        Assert.Equal(["one", "two", "three"], await HistoryAsync(bob, room, "Bob", ""));
+        await bob.SendAsync($"<presence to='{room}/Bob' type='unavailable'/>");
+        await bob.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("type") == "unavailable");
+        Assert.Equal(["two", "three"], await HistoryAsync(bob, room, "Bob", "<history maxstanzas='2'/>"));
+        await bob.SendAsync($"<presence to='{room}/Bob' type='unavailable'/>");
+        await bob.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("type") == "unavailable");
+        Assert.Empty(await HistoryAsync(bob, room, "Bob", "<history maxchars='0'/>"));
+        await bob.SendAsync($"<presence to='{room}/Bob' type='unavailable'/>");
+        await bob.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("type") == "unavailable");
+        var future = DateTimeOffset.UtcNow.AddMinutes(5).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+        Assert.Empty(await HistoryAsync(bob, room, "Bob", $"<history since='{future}'/>"));
+        await bob.SendAsync($"<presence to='{room}/Bob' type='unavailable'/>");
+        await bob.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("type") == "unavailable");
+        Assert.Equal(["one", "two", "three"], await HistoryAsync(bob, room, "Bob", "<history seconds='300'/>"));
+    }
+
+    [Fact]
+    public async Task A_persistent_room_keeps_configuration_affiliations_subject_and_history_across_a_restart_and_serves_mam_once_per_message()
+    {
+        var room = Room("team");
+        await using (var alice = await OnlineAsync(_node, "alice"))
+        await using (var bob = await OnlineAsync(_node, "bob"))
+        {
+            await CreateAsync(alice, room, "Alice", ("muc#roomconfig_persistentroom", "1"), ("muc#roomconfig_roomname", "Team"), ("muc#roomconfig_membersonly", "1"));
+            await IqAsync(alice, room, $"<query xmlns='{Ns.MucAdmin}'><item affiliation='member' jid='bob@localhost'/></query>");
+            await alice.SendAsync($"<message to='{room}' type='groupchat'><subject>Sprint 12</subject></message>");
+            await JoinAsync(bob, room, "Bob");
+            await SayAsync(alice, room, "kept forever");
+            var received = await GroupchatAsync(bob, "kept forever");
+            var stanzaId = received.Child("stanza-id", Ns.StanzaId)!;
+            Assert.Equal(room, stanzaId.GetAttribute("by"));
+            Assert.False(string.IsNullOrEmpty(stanzaId.GetAttribute("id")));
+        }
+
+        _node = await _node.RestartAsync();
+
+        await using var bobAgain = await OnlineAsync(_node, "bob");
+        await using var carol = await OnlineAsync(_node, "carol");
+        Assert.Equal("registration-required", await JoinErrorAsync(carol, room, "Carol"));
+        Assert.Equal(["kept forever"], await HistoryAsync(bobAgain, room, "Bob", ""));
+        var info = (await IqAsync(bobAgain, room, $"<query xmlns='{Ns.DiscoInfo}'/>", "get")).Child("query", Ns.DiscoInfo)!;
+        Assert.Equal("Team", info.Child("identity", Ns.DiscoInfo)!.GetAttribute("name"));
+        Assert.Contains(info.Children("feature", Ns.DiscoInfo), f => f.GetAttribute("var") == Ns.Mam);
+
+        var fin = await MamAsync(bobAgain, room);
+        Assert.Equal("true", fin.fin.GetAttribute("complete"));
+        var forwarded = Assert.Single(fin.results);
+        Assert.Equal(room + "/Alice", forwarded.GetAttribute("from"));
+        Assert.Equal("kept forever", forwarded.ChildText("body"));
+        Assert.Equal("forbidden", Condition(await IqAsync(carol, room, $"<query xmlns='{Ns.Mam}'/>")));
+    }
+
+    private static async Task<(Parley.Xml.Element fin, List<Parley.Xml.Element> results)> MamAsync(XmppTestClient client, string room)
+    {
+        await client.SendAsync($"<iq type='set' id='mam1' to='{room}'><query xmlns='{Ns.Mam}' queryid='q1'/></iq>");
+        var results = new List<Parley.Xml.Element>();
+        while (true)
+        {
+            var next = await client.ReceiveAsync(e => (e.Name == "message" && e.Child("result", Ns.Mam) is not null) || e.GetAttribute("id") == "mam1");
+            if (next.Name == "iq")
+            {
+                Assert.Equal("result", next.GetAttribute("type"));
+                return (next.Child("fin", Ns.Mam)!, results);
+            }
+            Assert.Equal("q1", next.Child("result", Ns.Mam)!.GetAttribute("queryid"));
+            results.Add(next.Child("result", Ns.Mam)!.Child("forwarded", Ns.Forward)!.Child("message")!);
+        }
+    }
+}
