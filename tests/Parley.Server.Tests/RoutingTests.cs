@@ -148,4 +148,17 @@ public sealed class RoutingTests : IAsyncLifetime
         var next = await romeo.ReceiveAsync(e => e.Name is "message" or "iq");
         Assert.Equal("after", next.GetAttribute("id"));
     }
+
+    [Fact]
+    public async Task A_message_of_an_unknown_type_is_delivered_as_normal()
+    {
+        await using var juliet = await OnlineAsync("juliet", "balcony");
+        await using var romeo = await OnlineAsync("romeo", "garden");
+
+        // RFC 6121 §5.2.2: an unknown type is handled as 'normal', so the bare JID rules for normal apply.
+        await romeo.SendAsync("<message to='juliet@localhost' type='telegram' id='u1'><body>stop</body></message>");
+
+        var message = await juliet.ReceiveAsync(e => e.Name == "message");
+        Assert.Equal("stop", message.ChildText("body"));
+    }
 }

@@ -148,4 +148,36 @@ public sealed class StreamNegotiationTests : IAsyncLifetime
         var read = await tls.ReadAsync(buffer, deadline.Token);
         Assert.Equal(" ", System.Text.Encoding.UTF8.GetString(buffer, 0, read));
     }
+
+    [Fact]
+    public async Task The_101st_resource_of_one_account_gets_resource_constraint()
+    {
+        await using var node = await TestNode.StartAsync(o => o.Limits.MaxResourcesPerAccount = 100);
+        await node.CreateUserAsync("busy", "busy-password");
+        var clients = new List<XmppTestClient>();
+        try
+        {
+            for (var i = 0; i < 100; i++)
+            {
+                clients.Add(await XmppTestClient.LoginAsync(node, "busy", "busy-password", $"r{i}"));
+            }
+            var extra = await XmppTestClient.ConnectAsync(node.C2sTlsPort, directTls: true);
+            clients.Add(extra);
+            await extra.OpenStreamAsync();
+            await extra.AuthenticateAsync("busy", "busy-password");
+
+            await extra.SendAsync("<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>r100</resource></bind></iq>");
+
+            var error = await extra.ReceiveAsync();
+            Assert.NotNull(error.Child("error")!.Child("resource-constraint", Ns.Stanzas));
+            Assert.Equal(100, node.App.Node.Sessions.SessionsOf(Jid.Parse("busy@localhost")).Length);
+        }
+        finally
+        {
+            foreach (var client in clients)
+            {
+                await client.DisposeAsync();
+            }
+        }
+    }
 }

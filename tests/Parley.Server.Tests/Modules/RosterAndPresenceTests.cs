@@ -313,4 +313,23 @@ public sealed class RosterAndPresenceTests : IAsyncLifetime
         var gone = await nurse.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == "romeo@localhost/incognito");
         Assert.Equal("unavailable", gone.GetAttribute("type"));
     }
+
+    [Fact]
+    public async Task A_roster_of_ten_thousand_contacts_comes_back_whole()
+    {
+        await using var node = await TestNode.StartAsync();
+        await node.CreateUserAsync("boss", "boss-password");
+        var items = Enumerable.Range(0, 10_000).Select(i =>
+            ("boss@localhost", new Parley.Storage.RosterItem($"employee{i:D5}@localhost", $"Employee {i}", Parley.Storage.Subscription.Both, false, false, ["Company"])));
+        Assert.Equal(10_000, await node.App.Node.Storage.Rosters.ImportAsync(items.ToAsyncEnumerable()));
+        await using var boss = await XmppTestClient.LoginAsync(node, "boss", "boss-password", "desk");
+
+        await boss.SendAsync("<iq type='get' id='big'><query xmlns='jabber:iq:roster'/></iq>");
+
+        var result = await boss.ReceiveAsync(e => e.Name == "iq" && e.GetAttribute("id") == "big");
+        var roster = result.Child("query", Ns.Roster)!.Children("item").ToList();
+        Assert.Equal(10_000, roster.Count);
+        Assert.Equal("employee00000@localhost", roster[0].GetAttribute("jid"));
+        Assert.Equal("both", roster[^1].GetAttribute("subscription"));
+    }
 }
