@@ -21,8 +21,7 @@ public sealed class StreamManagementTests : IAsyncLifetime
     private async Task<XmppTestClient> OnlineAsync(string user, string resource)
     {
         var client = await XmppTestClient.LoginAsync(_node, user, user + "-password", resource);
-        await client.SendAsync("<presence/>");
-        await client.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == client.Jid);
+        await client.AnnounceAsync();
         return client;
     }
 

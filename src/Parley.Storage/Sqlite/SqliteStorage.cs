@@ -140,15 +140,29 @@ public sealed class SqliteStorage : IParleyStorage
         }
     }
 
+    /// <summary>
+    /// Switching to WAL needs the database to itself for a moment; while another opener (a node and the CLI
+    /// on a new file) holds a lock, SQLite answers with the old mode instead of an error, so it is retried
+    /// until a deadline.
+    /// </summary>
     private static async Task SwitchToWalAsync(SqliteConnection connection, CancellationToken cancellationToken)
     {
+        var deadline = Environment.TickCount64 + 10_000;
         using var command = connection.CreateCommand();
         command.CommandText = "PRAGMA journal_mode = WAL";
-        var mode = (string?)await command.ExecuteScalarAsync(cancellationToken);
-        if (!string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
+        while (true)
         {
-            throw new InvalidOperationException(
-                $"SQLite could not put {connection.DataSource} in WAL mode (journal mode is '{mode}'); the file must be on a local file system.");
+            var mode = (string?)await command.ExecuteScalarAsync(cancellationToken);
+            if (string.Equals(mode, "wal", StringComparison.OrdinalIgnoreCase))
+            {
+                return;
+            }
+            if (Environment.TickCount64 > deadline)
+            {
+                throw new InvalidOperationException(
+                    $"SQLite could not put {connection.DataSource} in WAL mode (journal mode is '{mode}'); the file must be on a local file system.");
+            }
+            await Task.Delay(20, cancellationToken);
         }
     }
 }

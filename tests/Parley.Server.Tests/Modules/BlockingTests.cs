@@ -30,8 +30,7 @@ public sealed class BlockingTests : IAsyncLifetime
         {
             await BlocklistAsync(client);
         }
-        await client.SendAsync("<presence/>");
-        await client.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == client.Jid);
+        await client.AnnounceAsync();
         return client;
     }
 

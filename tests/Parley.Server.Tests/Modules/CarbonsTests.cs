@@ -30,8 +30,7 @@ public sealed class CarbonsTests : IAsyncLifetime
         {
             await SetCarbonsAsync(client, "enable");
         }
-        await client.SendAsync($"<presence><priority>{priority}</priority></presence>");
-        await client.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == client.Jid);
+        await client.AnnounceAsync($"<presence><priority>{priority}</priority></presence>");
         return client;
     }
 

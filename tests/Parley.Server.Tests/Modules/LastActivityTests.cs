@@ -30,8 +30,7 @@ public sealed class LastActivityTests : IAsyncLifetime
     private async Task<XmppTestClient> OnlineAsync(string user)
     {
         var client = await XmppTestClient.LoginAsync(_node, user, user + "-password", "home");
-        await client.SendAsync("<presence/>");
-        await client.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == client.Jid);
+        await client.AnnounceAsync();
         return client;
     }
 

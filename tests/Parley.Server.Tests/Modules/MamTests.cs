@@ -34,8 +34,7 @@ public sealed class MamTests : IAsyncLifetime
     private async Task<XmppTestClient> OnlineAsync(string user, string resource = "home")
     {
         var client = await XmppTestClient.LoginAsync(_node, user, user + "-password", resource);
-        await client.SendAsync("<presence/>");
-        await client.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == client.Jid);
+        await client.AnnounceAsync();
         return client;
     }
 

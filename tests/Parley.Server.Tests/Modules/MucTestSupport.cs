@@ -25,8 +25,7 @@ public static class Muc
     public static async Task<XmppTestClient> OnlineAsync(TestNode node, string user, string resource = "home")
     {
         var client = await XmppTestClient.LoginAsync(node, user, user + "-password", resource);
-        await client.SendAsync("<presence/>");
-        await client.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == client.Jid);
+        await client.AnnounceAsync();
         return client;
     }
 

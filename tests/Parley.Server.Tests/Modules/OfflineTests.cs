@@ -33,8 +33,7 @@ public sealed class OfflineTests : IAsyncLifetime
     private static async Task<XmppTestClient> OnlineAsync(TestNode node, string user, string resource = "home", int priority = 0)
     {
         var client = await LoginAsync(node, user, resource);
-        await client.SendAsync($"<presence><priority>{priority}</priority></presence>");
-        await client.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == client.Jid);
+        await client.AnnounceAsync($"<presence><priority>{priority}</priority></presence>");
         return client;
     }
 

@@ -24,8 +24,7 @@ public sealed class PushTests : IAsyncLifetime
     private async Task<XmppTestClient> OnlineAsync(string user, string resource)
     {
         var client = await XmppTestClient.LoginAsync(_node, user, user + "-password", resource);
-        await client.SendAsync("<presence/>");
-        await client.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == client.Jid);
+        await client.AnnounceAsync();
         return client;
     }
 

@@ -25,8 +25,7 @@ public sealed class RosterAndPresenceTests : IAsyncLifetime
         var client = await XmppTestClient.LoginAsync(_node, user, user + "-password", resource);
         await client.SendAsync("<iq type='get' id='roster1'><query xmlns='jabber:iq:roster'/></iq>");
         await client.ReceiveAsync(e => e.Name == "iq" && e.GetAttribute("id") == "roster1");
-        await client.SendAsync("<presence/>");
-        await client.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == client.Jid);
+        await client.AnnounceAsync();
         return client;
     }
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 
@@ -5,11 +6,23 @@ namespace Parley.Server.Tests.Support;
 
 public static class FreePort
 {
-    /// <summary>A loopback port that was free a moment ago (the OS hands out ephemeral ports in turn, so reuse is unlikely).</summary>
+    private static readonly ConcurrentDictionary<int, byte> Given = new();
+
+    /// <summary>
+    /// A loopback port that was free a moment ago and was never given out before in this test run,
+    /// so that two nodes started in parallel do not get the same one.
+    /// </summary>
     public static int Next()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        while (true)
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            if (Given.TryAdd(port, 0))
+            {
+                return port;
+            }
+        }
     }
 }

@@ -39,9 +39,23 @@ public sealed class TestNode : IAsyncDisposable
         options.Auth.FailureDelayMilliseconds = 50;
         options.Auth.MaxFailureDelayMilliseconds = 400;
         configure?.Invoke(options);
-        var app = await ParleyHost.BuildAsync(options, logging => logging.SetMinimumLevel(LogLevel.Warning));
-        await app.StartAsync();
-        return new TestNode(app, options);
+        for (var attempt = 1; ; attempt++)
+        {
+            var app = await ParleyHost.BuildAsync(options, logging => logging.SetMinimumLevel(LogLevel.Warning));
+            try
+            {
+                await app.StartAsync();
+                return new TestNode(app, options);
+            }
+            catch (IOException) when (attempt < 5)
+            {
+                // Another process took one of the ports between the probe and the bind: take new ones.
+                await app.DisposeAsync();
+                options.Network.C2sPort = FreePort.Next();
+                options.Network.C2sTlsPort = FreePort.Next();
+                options.Network.HttpPort = FreePort.Next();
+            }
+        }
     }
 
     public async Task CreateUserAsync(string local, string password)

@@ -58,6 +58,13 @@ public sealed class XmppTestClient : IAsyncDisposable
 
     public Task SendAsync(string xml) => SendAsync(Encoding.UTF8.GetBytes(xml));
 
+    /// <summary>Sends available presence and waits for the server to reflect it: the session is then available.</summary>
+    public async Task AnnounceAsync(string presence = "<presence/>")
+    {
+        await SendAsync(presence);
+        await ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == Jid && e.GetAttribute("type") is null);
+    }
+
     public async Task SendAsync(byte[] bytes)
     {
         await _stream.WriteAsync(bytes);
