@@ -19,4 +19,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-dotnet test Parley.sln --nologo "$@"
+# One closing line for all test projects, in the plain "N passed, N failed" form CI reads.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+dotnet test Parley.sln --nologo "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+awk '/(Passed|Failed)! +- +Failed:/ {
+       for (i = 1; i <= NF; i++) { if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1) }
+     }
+     END { gsub(",", "", p); printf "%d passed, %d failed\n", p, f }' "$log"
+exit "$status"
