@@ -12,17 +12,24 @@ public sealed class HibernatedSink(ClientSession session, int maxQueued, Session
     public bool Send(Element stanza)
     {
         var management = session.Management!;
+        IStanzaSink movedTo;
         lock (management.Sync)
         {
-            if (management.UnackedCount < maxQueued)
+            // A resumption moves the session under this lock; after it, the new connection takes the stanza.
+            movedTo = session.Sink;
+            if (ReferenceEquals(movedTo, this))
             {
-                management.RecordSent(stanza);
-                return true;
+                if (management.UnackedCount < maxQueued)
+                {
+                    management.RecordSent(stanza);
+                    return true;
+                }
+                // The client stayed away while too much arrived: end the session, its queue goes elsewhere.
+                closer.BeginEnd(session);
+                return false;
             }
         }
-        // The client stayed away while too much arrived: end the session, its queue goes elsewhere.
-        closer.BeginEnd(session);
-        return false;
+        return movedTo.Send(stanza);
     }
 
     public void CloseWithError(string condition, string? text = null) => closer.BeginEnd(session);

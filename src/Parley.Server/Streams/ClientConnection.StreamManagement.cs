@@ -93,18 +93,35 @@ public sealed partial class ClientConnection
         }
 
         var management = session.Management!;
-        Element[] resend;
+        Element[] resend = [];
         uint handled, sent;
         bool valid;
-        lock (management.Sync)
+        IStanzaSink? previous = null;
+        // One section for the acknowledgement, the move and the queueing: whatever another sink records
+        // before the move is in 'resend', whatever comes after goes to this connection, after <resumed/>.
+        lock (_sendLock)
         {
-            valid = management.Acknowledge(h);
-            handled = management.Handled;
-            sent = management.Sent;
-            resend = valid ? management.Unacked() : [];
+            lock (management.Sync)
+            {
+                valid = management.Acknowledge(h);
+                handled = management.Handled;
+                sent = management.Sent;
+                if (valid)
+                {
+                    resend = management.Unacked();
+                    management.HibernatedUntil = 0;
+                    previous = session.Sink;
+                    _session = session;
+                    session.Sink = this;
+                }
+            }
             if (valid)
             {
-                management.HibernatedUntil = 0;
+                _sendQueue.Writer.TryWrite(new Outbound(null, Encoding.UTF8.GetBytes($"<resumed xmlns='{Ns.StreamManagement}' h='{handled}' previd='{previd}'/>")));
+                foreach (var stanza in resend)
+                {
+                    Enqueue(stanza);
+                }
             }
         }
         if (!valid)
@@ -114,23 +131,12 @@ public sealed partial class ClientConnection
             return await FailAsync("undefined-condition", $"The client acknowledged {h} stanzas; the server sent {sent}.").ConfigureAwait(false);
         }
 
-        // Take the session over, from a hibernated sink or from a connection the client gave up on.
-        var previous = session.Sink;
-        _session = session;
-        session.Sink = this;
+        // The client gave up on its old connection (or it is a hibernated queue): that one is done.
         if (previous is ClientConnection stale)
         {
             stale.Abort();
         }
         _writer = WriteLoopAsync();
-        lock (_sendLock)
-        {
-            _sendQueue.Writer.TryWrite(new Outbound(null, Encoding.UTF8.GetBytes($"<resumed xmlns='{Ns.StreamManagement}' h='{handled}' previd='{previd}'/>")));
-            foreach (var stanza in resend)
-            {
-                Enqueue(stanza);
-            }
-        }
         LogResumed(_logger, _context.ConnectionId, session.Jid.ToString(), resend.Length);
         return Next.Continue;
     }

@@ -555,29 +555,39 @@ public sealed partial class ClientConnection : IStanzaSink
     /// <summary>Queues a stanza for this client. False once the connection is closing or the client stopped reading.</summary>
     public bool Send(Element stanza)
     {
-        if (_session is { } session && !ReferenceEquals(session.Sink, this))
-        {
-            // The session moved to another connection (resumed) after the caller looked it up.
-            return session.Sink.Send(stanza);
-        }
+        IStanzaSink? movedTo = null;
         lock (_sendLock)
         {
-            if (_session?.Management is { } management)
+            if (_session is not { Management: { } management } session)
             {
-                // Recorded before it is written, and even while the connection closes: an unacknowledged
-                // stanza is sent again after a resumption, or delivered elsewhere when the session ends.
-                lock (management.Sync)
+                return !IsClosing && Enqueue(stanza);
+            }
+            // Checked under the management lock, which a resumption holds while it moves the session:
+            // a stanza is either recorded here before the move (and sent again by the new connection)
+            // or handed to the new connection after it.
+            lock (management.Sync)
+            {
+                if (ReferenceEquals(session.Sink, this))
                 {
+                    // Recorded before it is written, and even while the connection closes: an unacknowledged
+                    // stanza is sent again after a resumption, or delivered elsewhere when the session ends.
                     management.RecordSent(stanza);
                 }
+                else
+                {
+                    movedTo = session.Sink;
+                }
+            }
+            if (movedTo is null)
+            {
                 if (!IsClosing)
                 {
                     Enqueue(stanza);
                 }
                 return true;
             }
-            return !IsClosing && Enqueue(stanza);
         }
+        return movedTo.Send(stanza);
     }
 
     private bool Enqueue(Element stanza)
