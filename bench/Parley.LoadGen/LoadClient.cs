@@ -67,6 +67,37 @@ internal sealed class LoadClient : IAsyncDisposable
     /// <exception cref="LoginException">The server refused or answered something unexpected.</exception>
     public static async Task<LoadClient> LoginAsync(LoginTarget target, string user, string password, bool sendInitialPresence, CancellationToken cancellationToken)
     {
+        var client = await ConnectAuthenticatedAsync(target, user, password, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await client.SendAsync(Bind, cancellationToken).ConfigureAwait(false);
+            var bound = await client.ExpectAsync("iq", cancellationToken).ConfigureAwait(false);
+            if (bound.GetAttribute("type") != "result")
+            {
+                throw new LoginException($"bind failed: {bound.ToXml(Ns.Client)}");
+            }
+            client.BoundJid = bound.Child("bind", Ns.Bind)?.ChildText("jid", Ns.Bind) ?? throw new LoginException($"the bind result has no JID: {bound.ToXml(Ns.Client)}");
+            if (sendInitialPresence)
+            {
+                await client.SendAsync(InitialPresence, cancellationToken).ConfigureAwait(false);
+                await client.ExpectAsync("presence", cancellationToken).ConfigureAwait(false);
+            }
+            return client;
+        }
+        catch
+        {
+            await client.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Connects, secures and authenticates as <paramref name="user"/> and reads the features of the authenticated stream;
+    /// binds nothing, so the caller may bind or resume a session (XEP-0198).
+    /// </summary>
+    /// <exception cref="LoginException">The server refused or answered something unexpected.</exception>
+    public static async Task<LoadClient> ConnectAuthenticatedAsync(LoginTarget target, string user, string password, CancellationToken cancellationToken)
+    {
         var socket = new Socket(target.Server.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
@@ -97,19 +128,6 @@ internal sealed class LoadClient : IAsyncDisposable
             await client.AuthenticateAsync(target, user, password, cancellationToken).ConfigureAwait(false);
             client._reader.Reset();
             await client.OpenStreamAsync(target, cancellationToken).ConfigureAwait(false);
-
-            await client.SendAsync(Bind, cancellationToken).ConfigureAwait(false);
-            var bound = await client.ExpectAsync("iq", cancellationToken).ConfigureAwait(false);
-            if (bound.GetAttribute("type") != "result")
-            {
-                throw new LoginException($"bind failed: {bound.ToXml(Ns.Client)}");
-            }
-            client.BoundJid = bound.Child("bind", Ns.Bind)?.ChildText("jid", Ns.Bind) ?? throw new LoginException($"the bind result has no JID: {bound.ToXml(Ns.Client)}");
-            if (sendInitialPresence)
-            {
-                await client.SendAsync(InitialPresence, cancellationToken).ConfigureAwait(false);
-                await client.ExpectAsync("presence", cancellationToken).ConfigureAwait(false);
-            }
             return client;
         }
         catch
@@ -236,18 +254,22 @@ internal sealed class LoadClient : IAsyncDisposable
         await _stream.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The next top-level element, which must be named <paramref name="name"/>.</summary>
-    private async Task<Element> ExpectAsync(string name, CancellationToken cancellationToken)
+    /// <summary>The next top-level element, which must be named <paramref name="name"/>. Not while receiving in the background.</summary>
+    public async Task<Element> ExpectAsync(string name, CancellationToken cancellationToken)
     {
-        var ev = await NextEventAsync(cancellationToken).ConfigureAwait(false);
-        if (ev.Kind != XmlStreamEventKind.Element)
-        {
-            throw new LoginException($"the server closed the stream while <{name}/> was expected.");
-        }
-        var element = ev.Element!;
+        var element = await NextElementAsync(cancellationToken).ConfigureAwait(false);
         return element.Name == name
             ? element
             : throw new LoginException($"expected <{name}/>, the server sent {element.ToXml(Ns.Client)}");
+    }
+
+    /// <summary>The next top-level element, whatever it is. Not while receiving in the background.</summary>
+    public async Task<Element> NextElementAsync(CancellationToken cancellationToken)
+    {
+        var ev = await NextEventAsync(cancellationToken).ConfigureAwait(false);
+        return ev.Kind == XmlStreamEventKind.Element
+            ? ev.Element!
+            : throw new LoginException("the server closed the stream while this client expected more.");
     }
 
     private async Task<XmlStreamEvent> NextEventAsync(CancellationToken cancellationToken)

@@ -3,7 +3,7 @@ using Parley.Interop.Tests.Support;
 
 namespace Parley.Interop.Tests;
 
-/// <summary>Multi-user chat (XEP-0045) with a real client: python3-slixmpp's xep_0045 plugin.</summary>
+/// <summary>Multi-user chat (XEP-0045) with real clients: python3-slixmpp's xep_0045 plugin and python3-aioxmpp's MUC client.</summary>
 public sealed class MucTests : IAsyncLifetime
 {
     private ParleyProcess _node = null!;
@@ -50,5 +50,36 @@ public sealed class MucTests : IAsyncLifetime
         var after = await RunAsync("slixmpp_muc.py", "after-restart", Room, "bob@localhost:bob-secret");
         Assert.Equal(["before the restart", "desk only"], after.GetProperty("history").EnumerateArray().Select(m => m.GetString()));
         Assert.Equal("Team room", after.GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public async Task Aioxmpp_creates_configures_joins_twice_talks_moderates_and_leaves_and_an_ad_hoc_room_vanishes()
+    {
+        const string Room = "project@conference.localhost";
+        var result = await RunAsync("aioxmpp_muc.py", Room, "alice@localhost:alice-secret", "bob@localhost:bob-secret", "carol@localhost:carol-secret");
+
+        Assert.Equal([110, 201], result.GetProperty("created_codes").EnumerateArray().Select(c => c.GetInt32()));
+        Assert.Equal("Project room", result.GetProperty("name").GetString());
+        var features = result.GetProperty("features").EnumerateArray().Select(f => f.GetString()).ToList();
+        Assert.Contains("muc_persistent", features);
+        Assert.DoesNotContain("muc_temporary", features);
+        Assert.Contains(110, result.GetProperty("second_device_codes").EnumerateArray().Select(c => c.GetInt32()));
+        Assert.Equal(["Alice", "Bob", "Carol"], result.GetProperty("nicks_seen_by_alice").EnumerateArray().Select(n => n.GetString()));
+        Assert.True(result.GetProperty("talked").GetBoolean());
+        Assert.Equal("visitor", result.GetProperty("carol_role").GetString());
+        Assert.Equal("KICKED", result.GetProperty("carol_exit").GetString());
+        Assert.Equal("admin", result.GetProperty("bob_affiliation").GetString());
+        Assert.False(result.GetProperty("phone_got_it_too").GetBoolean());
+
+        Assert.Contains(201, result.GetProperty("adhoc_created_codes").EnumerateArray().Select(c => c.GetInt32()));
+        Assert.True(result.GetProperty("adhoc_listed_while_occupied").GetBoolean());
+        Assert.False(result.GetProperty("adhoc_listed_after_leaving").GetBoolean());
+        Assert.Equal("item-not-found", result.GetProperty("adhoc_info_after_leaving").GetString());
+        Assert.Contains(201, result.GetProperty("adhoc_rejoin_codes").EnumerateArray().Select(c => c.GetInt32()));
+        Assert.True(result.GetProperty("persistent_listed_when_empty").GetBoolean());
+
+        var list = await _node.CliAsync(["room", "list"]);
+        Assert.True(list.ExitCode == 0, list.Output);
+        Assert.Contains($"{Room}\tProject room", list.Output);
     }
 }

@@ -31,7 +31,8 @@ public sealed class ExternalProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
-    public static ExternalProcess Start(string fileName, IEnumerable<string> arguments, string? standardInput = null)
+    /// <param name="environment">Variables set for the child on top of this process's own.</param>
+    public static ExternalProcess Start(string fileName, IEnumerable<string> arguments, string? standardInput = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var info = new ProcessStartInfo(fileName)
         {
@@ -43,6 +44,10 @@ public sealed class ExternalProcess : IAsyncDisposable
         foreach (var argument in arguments)
         {
             info.ArgumentList.Add(argument);
+        }
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
         }
         var process = Process.Start(info) ?? throw new InvalidOperationException($"{fileName} did not start.");
         var started = new ExternalProcess(process);

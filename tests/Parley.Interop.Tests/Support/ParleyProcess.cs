@@ -11,10 +11,12 @@ public sealed class ParleyProcess : IAsyncDisposable
     private static readonly TimeSpan StartDeadline = TimeSpan.FromSeconds(30);
 
     private readonly ExternalProcess _process;
+    private readonly IReadOnlyDictionary<string, string> _environment;
 
-    private ParleyProcess(ExternalProcess process, string dataDir, int c2sPort, int c2sTlsPort)
+    private ParleyProcess(ExternalProcess process, IReadOnlyDictionary<string, string> environment, string dataDir, int c2sPort, int c2sTlsPort)
     {
         _process = process;
+        _environment = environment;
         DataDir = dataDir;
         C2sPort = c2sPort;
         C2sTlsPort = c2sTlsPort;
@@ -28,18 +30,22 @@ public sealed class ParleyProcess : IAsyncDisposable
     /// <summary>The built parley.dll beside the tests (the test project references Parley.Cli).</summary>
     public static string ParleyDll => Path.Combine(AppContext.BaseDirectory, "parley.dll");
 
-    public static Task<ParleyProcess> StartAsync() =>
-        StartAsync(Path.Combine(Path.GetTempPath(), "parley-interop-" + Guid.NewGuid().ToString("N")), FreePort(), FreePort());
+    /// <param name="environment">
+    /// Configuration the flags do not cover, as the node reads it from PARLEY__SECTION__KEY variables
+    /// (docs/configuration.md), e.g. PARLEY__SESSIONS__RESUMETIMEOUTSECONDS=2.
+    /// </param>
+    public static Task<ParleyProcess> StartAsync(IReadOnlyDictionary<string, string>? environment = null) =>
+        StartAsync(environment ?? new Dictionary<string, string>(), Path.Combine(Path.GetTempPath(), "parley-interop-" + Guid.NewGuid().ToString("N")), FreePort(), FreePort());
 
-    private static async Task<ParleyProcess> StartAsync(string dataDir, int c2s, int c2sTls)
+    private static async Task<ParleyProcess> StartAsync(IReadOnlyDictionary<string, string> environment, string dataDir, int c2s, int c2sTls)
     {
         var http = FreePort();
         var process = ExternalProcess.Start("dotnet",
         [
             ParleyDll, "serve", "--domain", "localhost", "--data-dir", dataDir, "--bind", "127.0.0.1",
             "--c2s-port", c2s.ToString(), "--c2s-tls-port", c2sTls.ToString(), "--http-port", http.ToString(),
-        ]);
-        var node = new ParleyProcess(process, dataDir, c2s, c2sTls);
+        ], environment: environment);
+        var node = new ParleyProcess(process, environment, dataDir, c2s, c2sTls);
         using var deadline = new CancellationTokenSource(StartDeadline);
         while (!await AcceptsAsync(c2s) || !await AcceptsAsync(c2sTls))
         {
@@ -53,11 +59,11 @@ public sealed class ParleyProcess : IAsyncDisposable
         return node;
     }
 
-    /// <summary>Stops this node (as a crash would: the process is killed) and starts a new one on the same data and ports.</summary>
+    /// <summary>Stops this node (as a crash would: the process is killed) and starts a new one on the same data, ports and environment.</summary>
     public async Task<ParleyProcess> RestartAsync()
     {
         await _process.DisposeAsync();
-        return await StartAsync(DataDir, C2sPort, C2sTlsPort);
+        return await StartAsync(_environment, DataDir, C2sPort, C2sTlsPort);
     }
 
     /// <summary>Runs `parley ARGS --data-dir DIR` against this node's data, as an administrator would.</summary>
