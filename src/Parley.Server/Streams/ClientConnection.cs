@@ -700,7 +700,14 @@ public sealed partial class ClientConnection : IStanzaSink
                 {
                     if (item.Element is not null)
                     {
-                        item.Element.WriteTo(output, Ns.Client);
+                        if (SharedStanza.TryGetBytes(item.Element, out var serialized))
+                        {
+                            output.Write(serialized);
+                        }
+                        else
+                        {
+                            item.Element.WriteTo(output, Ns.Client);
+                        }
                         Interlocked.Decrement(ref _queued);
                         stanzas = true;
                     }

@@ -1,4 +1,5 @@
 using Parley.Protocol;
+using Parley.Server.Sessions;
 using Parley.Storage;
 using Parley.Xml;
 
@@ -86,10 +87,11 @@ public sealed partial class Room
 
     /// <summary>
     /// Fan-out: the same element to every device of every occupant. It has no 'to' (RFC 6120 §8.1.1.1 lets a server
-    /// leave it off towards a client), so nothing per recipient is built and each connection writes the same element.
+    /// leave it off towards a client), so it is serialized once and every connection writes the same bytes.
     /// </summary>
     public async ValueTask BroadcastAsync(Element message, Jid from)
     {
+        SharedStanza.Share(message);
         foreach (var occupant in _occupants.Values)
         {
             foreach (var session in occupant.Sessions)
