@@ -126,13 +126,18 @@ public sealed class StreamManagementTests : IAsyncLifetime
         await romeo.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == "juliet@localhost/balcony");
         await EnableAsync(juliet);
         await juliet.DisposeAsync();
+        var sentAt = DateTimeOffset.UtcNow;
         await romeo.SendAsync("<message to='juliet@localhost/balcony' type='chat'><body>are you there?</body></message>");
 
         // After the resume timeout (2 s here) the session ends: Romeo sees her go, the message is kept.
         await romeo.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("type") == "unavailable" && e.GetAttribute("from") == "juliet@localhost/balcony");
         await using var again = await OnlineAsync("juliet", "phone");
         var delivered = await again.ReceiveAsync(e => IsChat(e, "are you there?"));
-        Assert.NotNull(delivered.Child("delay", Ns.Delay));
+        var delays = delivered.Children("delay", Ns.Delay).ToList();
+        Assert.Single(delays);
+        // Stamped with when it arrived, not when the session gave up waiting (2 s later).
+        var stamp = DateTimeOffset.Parse(delays[0].GetAttribute("stamp")!, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(stamp, sentAt.AddSeconds(-1), sentAt.AddSeconds(1));
     }
 
     [Fact]

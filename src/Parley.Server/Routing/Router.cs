@@ -262,9 +262,9 @@ public sealed partial class Router
     /// the account's other sessions or to offline storage, requests get an error, the rest is
     /// dropped. Copies of the account's own traffic (carbons, archive results) are not delivered again.
     /// </summary>
-    public async ValueTask RedeliverAsync(IReadOnlyList<Element> stanzas, Jid session)
+    public async ValueTask RedeliverAsync(IReadOnlyList<(Element Stanza, DateTimeOffset Arrived)> stanzas, Jid session)
     {
-        foreach (var stanza in stanzas)
+        foreach (var (stanza, arrived) in stanzas)
         {
             if (!Jid.TryParse(stanza.GetAttribute("from"), out var from) || from.Bare.Equals(session.Bare))
             {
@@ -273,7 +273,12 @@ public sealed partial class Router
             switch (stanza.Name)
             {
                 case "message" when MessageType(stanza) is "normal" or "chat":
-                    await DeliverMessageToAccountAsync(stanza, from, session.Bare).ConfigureAwait(false);
+                    // Stamped with when it first arrived (XEP-0203): it may reach the user much later.
+                    var stamped = stanza.Clone();
+                    stamped.Add(new Element("delay", Ns.Delay)
+                        .SetAttribute("from", session.Domain)
+                        .SetAttribute("stamp", arrived.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture)));
+                    await DeliverMessageToAccountAsync(stamped, from, session.Bare).ConfigureAwait(false);
                     break;
                 case "iq" when stanza.GetAttribute("type") is "get" or "set":
                     Bounce(stanza, from, StanzaError.RecipientUnavailable());

@@ -30,7 +30,7 @@ public sealed partial class SessionCloser(SessionRegistry sessions, ResumableSes
         }
         if (session.Management is { } management)
         {
-            Parley.Xml.Element[] unacked;
+            (Parley.Xml.Element Stanza, DateTimeOffset Arrived)[] unacked;
             lock (management.Sync)
             {
                 unacked = management.TakeUnacked();

@@ -10,7 +10,7 @@ namespace Parley.Server.Sessions;
 /// </summary>
 public sealed class StreamManagementState(string id, bool resumable)
 {
-    private readonly Queue<Element> _unacked = new();
+    private readonly Queue<(Element Stanza, DateTimeOffset Arrived)> _unacked = new();
 
     public object Sync { get; } = new();
     public string Id { get; } = id;
@@ -29,7 +29,7 @@ public sealed class StreamManagementState(string id, bool resumable)
 
     public void RecordSent(Element stanza)
     {
-        _unacked.Enqueue(stanza);
+        _unacked.Enqueue((stanza, DateTimeOffset.UtcNow));
         Sent++;
     }
 
@@ -50,10 +50,10 @@ public sealed class StreamManagementState(string id, bool resumable)
     }
 
     /// <summary>The stanzas still unacknowledged, oldest first (they stay queued).</summary>
-    public Element[] Unacked() => [.. _unacked];
+    public Element[] Unacked() => [.. _unacked.Select(entry => entry.Stanza)];
 
-    /// <summary>Removes and returns the unacknowledged stanzas, when the session ends.</summary>
-    public Element[] TakeUnacked()
+    /// <summary>Removes and returns the unacknowledged stanzas with when each arrived, when the session ends.</summary>
+    public (Element Stanza, DateTimeOffset Arrived)[] TakeUnacked()
     {
         var stanzas = _unacked.ToArray();
         _unacked.Clear();

@@ -47,11 +47,31 @@ public sealed class OfflineModule(ParleyOptions options, IParleyStorage storage,
         {
             return false;
         }
-        if (!await storage.Offline.StoreAsync(user, message.ToXml(Ns.Client), time.GetUtcNow(), _limit).ConfigureAwait(false))
+        var (kept, arrived) = ArrivalOf(message, to.Domain);
+        if (!await storage.Offline.StoreAsync(user, kept.ToXml(Ns.Client), arrived, _limit).ConfigureAwait(false))
         {
             router.Bounce(message, from, StanzaError.ServiceUnavailable("The recipient's offline storage is full."));
         }
         return true;
+    }
+
+    /// <summary>
+    /// When the message reached this server: now, or — for a message a session held and never acknowledged
+    /// (XEP-0198) — the stamp the router put on it then, which the stored copy drops so that it carries one delay only.
+    /// </summary>
+    private (Element Message, DateTimeOffset Arrived) ArrivalOf(Element message, string domain)
+    {
+        foreach (var delay in message.Children("delay", Ns.Delay))
+        {
+            if (delay.GetAttribute("from") == domain
+                && DateTimeOffset.TryParse(delay.GetAttribute("stamp"), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var arrived))
+            {
+                var copy = message.Clone();
+                copy.Remove(copy.Children("delay", Ns.Delay).First(d => d.GetAttribute("from") == domain));
+                return (copy, arrived);
+            }
+        }
+        return (message, time.GetUtcNow());
     }
 
     private async ValueTask DeliverAsync(ClientSession session)
