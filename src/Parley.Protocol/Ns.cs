@@ -54,6 +54,9 @@ public static class Ns
     public const string PubSubOwner = "http://jabber.org/protocol/pubsub#owner";
     public const string PubSubEvent = "http://jabber.org/protocol/pubsub#event";
     public const string PubSubErrors = "http://jabber.org/protocol/pubsub#errors";
+    public const string Bookmarks = "urn:xmpp:bookmarks:1";
+    public const string LegacyBookmarks = "storage:bookmarks";
+    public const string BookmarksConversion = "urn:xmpp:bookmarks-conversion:0";
     public const string Muc = "http://jabber.org/protocol/muc";
     public const string MucAdmin = "http://jabber.org/protocol/muc#admin";
     public const string MucOwner = "http://jabber.org/protocol/muc#owner";

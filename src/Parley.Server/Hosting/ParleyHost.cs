@@ -11,6 +11,7 @@ using Microsoft.Extensions.Logging;
 using Parley.Server.Auth;
 using Parley.Server.Modules;
 using Parley.Server.Modules.Blocking;
+using Parley.Server.Modules.Bookmarks;
 using Parley.Server.Modules.Carbons;
 using Parley.Server.Modules.Disco;
 using Parley.Server.Modules.LastActivity;
@@ -209,12 +210,16 @@ public static class ParleyHost
         services.AddSingleton<IModule, CarbonsModule>();
         services.AddSingleton<IModule, LastActivityModule>();
         services.AddSingleton<IModule, VCardModule>();
-        services.AddSingleton<IModule, PrivateStorageModule>();
+        // Registered as themselves too: the bookmarks module observes them and writes through them.
+        services.AddSingleton<PrivateStorageModule>();
+        services.AddSingleton<IModule>(sp => sp.GetRequiredService<PrivateStorageModule>());
         services.AddSingleton<IModule, RegistrationModule>();
         services.AddSingleton<MucService>();
         services.AddSingleton<IModule, MucModule>();
         services.AddSingleton<PepNotifier>();
-        services.AddSingleton<IModule, PepModule>();
+        services.AddSingleton<PepModule>();
+        services.AddSingleton<IModule>(sp => sp.GetRequiredService<PepModule>());
+        services.AddSingleton<IModule, BookmarksModule>();
     }
 }
 

@@ -272,6 +272,21 @@ public sealed class PepTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Bookmarks_published_without_options_stay_private_even_to_subscribed_contacts()
+    {
+        await using var juliet = await OnlineAsync("juliet", "balcony");
+        await using var romeo = await OnlineAsync("romeo", "garden");
+        await MutualAsync(juliet, "juliet@localhost", romeo, "romeo@localhost");
+
+        await PublishAsync(juliet, "storage:bookmarks", "<storage xmlns='storage:bookmarks'><conference jid='secret@conference.localhost'><password>hush</password></conference></storage>", "current");
+        await PublishAsync(juliet, Bookmarks, "<conference xmlns='urn:xmpp:bookmarks:1'><password>hush</password></conference>", "secret@conference.localhost");
+
+        Assert.Equal(("not-allowed", "closed-node"), ErrorOf(await ItemsAsync(romeo, "juliet@localhost", "storage:bookmarks")));
+        Assert.Equal(("not-allowed", "closed-node"), ErrorOf(await ItemsAsync(romeo, "juliet@localhost", Bookmarks)));
+        Assert.Single(Items(await ItemsAsync(juliet, "juliet@localhost", "storage:bookmarks")));
+    }
+
+    [Fact]
     public async Task Events_reach_interested_contacts_and_own_resources_only()
     {
         await using var juliet = await OnlineAsync("juliet", "balcony", Nick);

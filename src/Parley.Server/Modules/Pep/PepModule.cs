@@ -7,6 +7,12 @@ using Parley.Xml;
 
 namespace Parley.Server.Modules.Pep;
 
+/// <summary>The owner published <paramref name="payload"/> as item <paramref name="itemId"/>; called after the events went out.</summary>
+public delegate ValueTask PepItemPublished(Jid owner, string node, string itemId, Element payload);
+
+/// <summary>The owner retracted item <paramref name="itemId"/>; called after the events went out.</summary>
+public delegate ValueTask PepItemRetracted(Jid owner, string node, string itemId);
+
 /// <summary>
 /// Personal eventing (XEP-0163) on the subset of publish-subscribe (XEP-0060) it needs: each account is
 /// a pubsub service of its own. The owner publishes (the first publish creates the node, with
@@ -17,6 +23,9 @@ namespace Parley.Server.Modules.Pep;
 public sealed class PepModule(IParleyStorage storage, PepNotifier notifier, ParleyOptions options, TimeProvider time) : IModule
 {
     private const string Feature = "http://jabber.org/protocol/pubsub#";
+
+    private readonly List<PepItemPublished> _publishedObservers = [];
+    private readonly List<PepItemRetracted> _retractedObservers = [];
 
     private IPepStore Store => storage.Pep;
 
@@ -39,6 +48,58 @@ public sealed class PepModule(IParleyStorage storage, PepNotifier notifier, Parl
         registry.HandleIq(Ns.PubSub, IqTarget.Account, HandlePubSubAsync);
         registry.HandleIq(Ns.PubSubOwner, IqTarget.Account, HandleOwnerAsync);
         notifier.Register(registry);
+    }
+
+    /// <summary>
+    /// Lets another module react to what clients publish (bookmarks conversion). Add observers while modules
+    /// register, before any stanza flows. <see cref="PublishInternalAsync"/> does not call them, so a module
+    /// that mirrors a publish cannot set off its own reaction again.
+    /// </summary>
+    public void OnPublished(PepItemPublished observer) => _publishedObservers.Add(observer);
+
+    /// <summary>As <see cref="OnPublished"/>, for retractions; <see cref="RetractInternalAsync"/> does not call them.</summary>
+    public void OnRetracted(PepItemRetracted observer) => _retractedObservers.Add(observer);
+
+    /// <summary>
+    /// Publishes on the owner's behalf, with the same storage and events as a client's publish. A node that
+    /// does not exist is created with <paramref name="configIfCreated"/>; an existing one keeps its configuration.
+    /// </summary>
+    public async ValueTask PublishInternalAsync(Jid owner, string node, string itemId, Element payload, PepNodeConfig configIfCreated)
+    {
+        var account = owner.Bare.ToString();
+        PepNodeConfig config;
+        while (true)
+        {
+            if (await Store.GetNodeAsync(account, node).ConfigureAwait(false) is { } stored)
+            {
+                config = PepNodeConfig.FromStored(stored.ConfigXml);
+                break;
+            }
+            // False when a concurrent publish created it first: then its configuration applies.
+            if (await Store.CreateNodeAsync(account, node, configIfCreated.ToStored()).ConfigureAwait(false))
+            {
+                config = configIfCreated;
+                break;
+            }
+        }
+        await StoreAndNotifyAsync(owner.Bare, node, config, itemId, payload).ConfigureAwait(false);
+    }
+
+    /// <summary>Retracts on the owner's behalf, with the events a client's retraction sends; false when there was no such item.</summary>
+    public async ValueTask<bool> RetractInternalAsync(Jid owner, string node, string itemId)
+    {
+        var account = owner.Bare.ToString();
+        if (await Store.GetNodeAsync(account, node).ConfigureAwait(false) is not { } stored
+            || !await Store.RetractAsync(account, node, itemId).ConfigureAwait(false))
+        {
+            return false;
+        }
+        var config = PepNodeConfig.FromStored(stored.ConfigXml);
+        if (config.NotifyRetract)
+        {
+            await notifier.RetractedAsync(owner.Bare, node, config, itemId).ConfigureAwait(false);
+        }
+        return true;
     }
 
     private async ValueTask<Element> HandlePubSubAsync(IqRequest request)
@@ -160,16 +221,25 @@ public sealed class PepModule(IParleyStorage storage, PepNotifier notifier, Parl
         }
 
         var id = item.GetAttribute("id") is { Length: > 0 } given ? given : Guid.NewGuid().ToString("N");
-        var published = new PepItem(id, time.GetUtcNow(), payloadXml);
-        if (config.Config!.PersistItems)
+        await StoreAndNotifyAsync(request.To, node, config.Config!, id, payloads[0], payloadXml).ConfigureAwait(false);
+        foreach (var observer in _publishedObservers)
         {
-            await Store.PublishAsync(owner, node, published, config.Config.ItemLimit(MaxItems)).ConfigureAwait(false);
+            await observer(request.To, node, id, payloads[0]).ConfigureAwait(false);
         }
-        await notifier.PublishedAsync(request.To, node, config.Config, id, payloads[0]).ConfigureAwait(false);
 
         var result = new Element("pubsub", Ns.PubSub);
         result.AddChild("publish", Ns.PubSub).SetAttribute("node", node).AddChild("item", Ns.PubSub).SetAttribute("id", id);
         return request.Result(result);
+    }
+
+    private async ValueTask StoreAndNotifyAsync(Jid owner, string node, PepNodeConfig config, string itemId, Element payload, string? payloadXml = null)
+    {
+        if (config.PersistItems)
+        {
+            var published = new PepItem(itemId, time.GetUtcNow(), payloadXml ?? payload.ToXml(Ns.Client));
+            await Store.PublishAsync(owner.ToString(), node, published, config.ItemLimit(MaxItems)).ConfigureAwait(false);
+        }
+        await notifier.PublishedAsync(owner, node, config, itemId, payload).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -188,7 +258,7 @@ public sealed class PepModule(IParleyStorage storage, PepNotifier notifier, Parl
                     ? (null, $"The node is not configured with the {unmet} the publish-options ask for; configure the node first.")
                     : (existing, null);
             }
-            var created = PepNodeConfig.Default.With(preconditions, out var error);
+            var created = PepNodeConfig.DefaultFor(node).With(preconditions, out var error);
             if (created is null)
             {
                 return (null, error);
@@ -230,6 +300,10 @@ public sealed class PepModule(IParleyStorage storage, PepNotifier notifier, Parl
         {
             await notifier.RetractedAsync(request.To, node, config, id).ConfigureAwait(false);
         }
+        foreach (var observer in _retractedObservers)
+        {
+            await observer(request.To, node, id).ConfigureAwait(false);
+        }
         return request.Result();
     }
 
@@ -244,7 +318,7 @@ public sealed class PepModule(IParleyStorage storage, PepNotifier notifier, Parl
         {
             return PubSubError(request, StanzaError.NotAcceptable("Personal eventing nodes need a name; instant nodes are not supported."), "nodeid-required");
         }
-        var config = PepNodeConfig.Default;
+        var config = PepNodeConfig.DefaultFor(node);
         if (PepNodeConfig.ReadForm(configure?.Child("x", Ns.DataForms)) is { } form)
         {
             if (ConfigFromForm(form, config, out var error) is not { } submitted)

@@ -52,6 +52,13 @@ public sealed record PepNodeConfig(
         RosterGroupsAllowed: [],
         Title: "");
 
+    /// <summary>
+    /// The configuration a node gets when a publish or create does not say: bookmark nodes hold room
+    /// passwords and are the owner's alone, whatever the client forgot to ask for; others get <see cref="Default"/>.
+    /// </summary>
+    public static PepNodeConfig DefaultFor(string node) =>
+        node is "storage:bookmarks" or "urn:xmpp:bookmarks:1" ? Default with { AccessModel = PepAccessModel.Whitelist } : Default;
+
     private const string Prefix = "pubsub#";
 
     private static readonly string[] FieldNames =

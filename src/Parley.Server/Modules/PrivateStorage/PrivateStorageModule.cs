@@ -4,6 +4,9 @@ using Parley.Xml;
 
 namespace Parley.Server.Modules.PrivateStorage;
 
+/// <summary>An account stored <paramref name="fragment"/> in its private XML; called before the client gets its result.</summary>
+public delegate ValueTask PrivateFragmentStored(Jid account, Element fragment);
+
 /// <summary>
 /// Private XML storage (XEP-0049): an account keeps XML fragments that only it can read, one per
 /// element name and namespace (bookmarks, client preferences).
@@ -12,6 +15,17 @@ public sealed class PrivateStorageModule(IParleyStorage storage) : IModule
 {
     /// <summary>Where fragments are kept: storage.Documents (account, "private", "name namespace").</summary>
     public const string DocumentKind = "private";
+
+    private readonly List<PrivateFragmentStored> _storedObservers = [];
+
+    /// <summary>The storage.Documents key of the fragment named <paramref name="name"/> in <paramref name="ns"/>.</summary>
+    public static string DocumentKey(string name, string ns) => name + " " + ns;
+
+    /// <summary>
+    /// Lets another module react to what clients store (bookmarks conversion). Add observers while modules
+    /// register, before any stanza flows; writes made straight to storage.Documents do not call them.
+    /// </summary>
+    public void OnStored(PrivateFragmentStored observer) => _storedObservers.Add(observer);
 
     public void Register(ModuleRegistry registry)
     {
@@ -51,7 +65,7 @@ public sealed class PrivateStorageModule(IParleyStorage storage) : IModule
         }
 
         var account = request.To.ToString();
-        var key = fragment.Name + " " + fragment.Namespace;
+        var key = DocumentKey(fragment.Name, fragment.Namespace!);
         if (request.IsGet)
         {
             var stored = await storage.Documents.GetAsync(account, DocumentKind, key).ConfigureAwait(false);
@@ -60,6 +74,10 @@ public sealed class PrivateStorageModule(IParleyStorage storage) : IModule
             return request.Result(new Element("query", Ns.Private).Add(data));
         }
         await storage.Documents.SetAsync(account, DocumentKind, key, fragment.ToXml(Ns.Client)).ConfigureAwait(false);
+        foreach (var observer in _storedObservers)
+        {
+            await observer(request.To, fragment).ConfigureAwait(false);
+        }
         return request.Result();
     }
 
