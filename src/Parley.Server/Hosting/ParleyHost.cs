@@ -178,9 +178,8 @@ public static class ParleyHost
         node.Certificates.LoadAll();
 
         app.MapGet("/health", () => Results.Text("ok"));
-        app.Lifetime.ApplicationStopped.Register(() => storage.DisposeAsync().AsTask().GetAwaiter().GetResult());
         app.Logger.LogInformation("Parley {Version} serving {Domains} with storage {Storage}", Modules.Version.VersionModule.ProductVersion, string.Join(", ", options.EffectiveDomains), storage.Description);
-        return new ParleyApp(app, node);
+        return new ParleyApp(app, node, storage);
     }
 
     public static Task<IParleyStorage> OpenStorageAsync(ParleyOptions options, CancellationToken cancellationToken = default)
@@ -224,7 +223,7 @@ public static class ParleyHost
 }
 
 /// <summary>A built node.</summary>
-public sealed class ParleyApp(WebApplication app, ParleyNode node) : IAsyncDisposable
+public sealed class ParleyApp(WebApplication app, ParleyNode node, IParleyStorage storage) : IAsyncDisposable
 {
     public WebApplication Web { get; } = app;
     public ParleyNode Node { get; } = node;
@@ -232,7 +231,12 @@ public sealed class ParleyApp(WebApplication app, ParleyNode node) : IAsyncDispo
     public Task StartAsync(CancellationToken cancellationToken = default) => Web.StartAsync(cancellationToken);
     public Task StopAsync(CancellationToken cancellationToken = default) => Web.StopAsync(cancellationToken);
     public Task RunAsync(CancellationToken cancellationToken = default) => Web.RunAsync(cancellationToken);
-    public ValueTask DisposeAsync() => Web.DisposeAsync();
+    /// <summary>Stops the web host first, so that nothing uses storage when it closes.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await Web.DisposeAsync().ConfigureAwait(false);
+        await storage.DisposeAsync().ConfigureAwait(false);
+    }
 }
 
 public sealed class ConfigurationException(string message) : Exception(message);
