@@ -12,6 +12,21 @@ public abstract class ArchiveStoreContract : StorageContract
     private IArchiveStore Archive => Storage.Archive;
 
     [Fact]
+    public async Task A_thousand_appends_at_once_are_all_stored_with_distinct_ids()
+    {
+        var appends = Enumerable.Range(0, 1_000)
+            .Select(i => Archive.AppendAsync(i % 2 == 0 ? Alice : Bob, Room, T0.AddSeconds(i), $"<message><body>{i}</body></message>"))
+            .ToArray();
+
+        var ids = await Task.WhenAll(appends);
+
+        Assert.Equal(1_000, ids.Distinct().Count());
+        var alices = await Archive.QueryAsync(new ArchiveQuery(Alice, Max: 1_000));
+        Assert.Equal(500, alices.Count);
+        Assert.Equal(Enumerable.Range(0, 500).Select(i => (i * 2).ToString()), alices.Messages.Select(m => m.Xml[15..^17]));
+    }
+
+    [Fact]
     public async Task Appended_messages_come_back_oldest_first_with_everything_they_were_stored_with()
     {
         var firstId = await Archive.AppendAsync(Alice, "bob@example.org/phone", T0, "<message id='1'><body>hi</body></message>");

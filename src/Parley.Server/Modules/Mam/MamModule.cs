@@ -23,6 +23,7 @@ public sealed class MamModule(ParleyOptions options, IParleyStorage storage, Ses
     private readonly IArchiveStore _archive = storage.Archive;
     private readonly ArchivePreferences _serverDefault = new(options.Archive.DefaultMode, [], []);
     private readonly int _maxPageSize = options.Archive.MaxPageSize;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Jid, ArchivePreferences> _preferences = new();
 
     // Copies this module re-routes with a stanza-id added: the inbound hook sees them again and lets them through.
     // Compared by reference, so nothing a sender writes can pass for one.
@@ -111,6 +112,7 @@ public sealed class MamModule(ParleyOptions options, IParleyStorage storage, Ses
                     return request.Error(error);
                 }
                 await _archive.SetPreferencesAsync(account.ToString(), preferences).ConfigureAwait(false);
+                _preferences[account] = preferences;
                 return request.Result(PreferencesXml.Write(preferences));
             default:
                 return request.Error(StanzaError.BadRequest("Expected <query/>, <prefs/> or get <metadata/>."));
@@ -140,8 +142,16 @@ public sealed class MamModule(ParleyOptions options, IParleyStorage storage, Ses
         };
     }
 
-    private async ValueTask<ArchivePreferences> PreferencesOfAsync(Jid account) =>
-        await _archive.GetPreferencesAsync(account.ToString()).ConfigureAwait(false) ?? _serverDefault;
+    /// <summary>Every archived message asks, twice: so preferences are read from storage once per account and kept (only this module writes them).</summary>
+    private async ValueTask<ArchivePreferences> PreferencesOfAsync(Jid account)
+    {
+        if (_preferences.TryGetValue(account, out var cached))
+        {
+            return cached;
+        }
+        var preferences = await _archive.GetPreferencesAsync(account.ToString()).ConfigureAwait(false) ?? _serverDefault;
+        return _preferences.GetOrAdd(account, preferences);
+    }
 
     /// <summary>An account online now exists; otherwise storage says (a message to no one is not archived for no one).</summary>
     private async ValueTask<bool> ExistsAsync(Jid account) =>
