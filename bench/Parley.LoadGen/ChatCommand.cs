@@ -69,34 +69,15 @@ internal static class ChatCommand
         }
 
         var messages = new ChatMessages(clients, pairs);
-        var generator = Process.GetCurrentProcess();
-        TimeSpan nodeCpuAtStart = default, generatorCpuAtStart = default, machineAtStart = default;
-        var start = Stopwatch.GetTimestamp() + Stopwatch.Frequency / 10;
-        var measuredStart = OpenLoopSchedule.PlannedAt(start, warmCount, rate);
-        var maxLag = await OpenLoopSchedule.RunAsync(start, warmCount + measuredCount, rate, (index, planned) =>
-        {
-            if (index == warmCount)
-            {
-                nodeCpuAtStart = node.CpuTime();
-                generatorCpuAtStart = generator.TotalProcessorTime;
-                machineAtStart = MachineCpu.BusyTime();
-            }
-            messages.Send(index, planned);
-            if (index >= warmCount)
-            {
-                sendLag.Record(planned);
-            }
-        }, cancellationToken).ConfigureAwait(false);
+        var run = new MeasuredRun(node);
+        await run.SendAsync(rate, warmCount, measuredCount, messages.Send, sendLag, cancellationToken).ConfigureAwait(false);
 
         var allArrived = await tally.WaitForAllAsync(StragglerDeadline, cancellationToken).ConfigureAwait(false);
-        generator.Refresh();
-        var nodeCpu = node.CpuTime() - nodeCpuAtStart;
-        var generatorCpu = generator.TotalProcessorTime - generatorCpuAtStart;
-        var machineBusy = MachineCpu.BusyTime() - machineAtStart;
-        var window = Stopwatch.GetElapsedTime(measuredStart, tally.LastArrival);
+        var (nodeCpu, generatorCpu, machineBusy) = run.CpuUsed();
+        var window = Stopwatch.GetElapsedTime(run.MeasuredStart, tally.LastArrival);
         var delivered = tally.MeasuredReceived;
 
-        output.WriteLine($"offered        {measuredCount} messages in {duration} s = {rate} msg/s (schedule lag max {Stopwatch.GetElapsedTime(0, maxLag).TotalMilliseconds:0.0} ms)");
+        output.WriteLine($"offered        {measuredCount} messages in {duration} s = {rate} msg/s (schedule lag max {Stopwatch.GetElapsedTime(0, run.MaxLag).TotalMilliseconds:0.0} ms)");
         output.WriteLine($"delivered      {delivered} in {window.TotalSeconds:0.000} s = {delivered / window.TotalSeconds:0} msg/s");
         output.WriteLine($"lost           {measuredCount - delivered} (sent − received{(allArrived ? "" : $", after waiting {StragglerDeadline.TotalSeconds:0} s for stragglers")}); " +
             $"duplicates {tally.Duplicates}, errors {tally.Errors}, warm-up {tally.WarmReceived} of {warmCount}");
