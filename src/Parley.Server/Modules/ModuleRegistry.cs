@@ -92,6 +92,7 @@ public sealed class ModuleRegistry
     private readonly List<SessionEvent> _sessionStarted = [];
     private readonly List<SessionEvent> _sessionAvailable = [];
     private readonly List<SessionEvent> _sessionEnded = [];
+    private readonly List<SessionEvent> _sessionHibernated = [];
     private readonly List<Element> _streamFeatures = [];
     private readonly List<MessageDeliveredHook> _messageDelivered = [];
     private readonly List<HostedService> _services = [];
@@ -152,6 +153,9 @@ public sealed class ModuleRegistry
     /// <summary>After the session is gone from the registry.</summary>
     public void OnSessionEnded(SessionEvent handler) => _sessionEnded.Add(handler);
 
+    /// <summary>After a resumable session lost its connection (XEP-0198); its unacknowledged stanzas wait in it.</summary>
+    public void OnSessionHibernated(SessionEvent handler) => _sessionHibernated.Add(handler);
+
     /// <summary>A disco#info feature of the server (and, with <paramref name="account"/>, of accounts' bare JIDs).</summary>
     public void AddFeature(string feature, bool server = true, bool account = false)
     {
@@ -198,6 +202,7 @@ public sealed class ModuleRegistry
     public IReadOnlyList<SessionEvent> SessionStarted => _sessionStarted;
     public IReadOnlyList<SessionEvent> SessionAvailable => _sessionAvailable;
     public IReadOnlyList<SessionEvent> SessionEnded => _sessionEnded;
+    public IReadOnlyList<SessionEvent> SessionHibernated => _sessionHibernated;
     public IReadOnlyList<UndeliverableMessageHook> UndeliverableMessage => _undeliverable;
 
     /// <summary>Runs once every module has registered, before the node serves anyone (e.g. to hash all features).</summary>

@@ -173,7 +173,7 @@ public sealed partial class ClientConnection
     private static readonly byte[] AckRequest = Encoding.UTF8.GetBytes($"<r xmlns='{Ns.StreamManagement}'/>");
 
     /// <summary>The connection is gone but the client may come back: its stanzas wait for it.</summary>
-    private void Hibernate(ClientSession session)
+    private async ValueTask HibernateAsync(ClientSession session)
     {
         var management = session.Management!;
         lock (management.Sync)
@@ -182,6 +182,17 @@ public sealed partial class ClientConnection
         }
         session.Sink = new HibernatedSink(session, _node.Options.Limits.MaxSendQueueStanzas, _node.SessionCloser);
         LogHibernated(_logger, _context.ConnectionId, session.Jid.ToString(), _node.Options.Sessions.ResumeTimeoutSeconds);
+        foreach (var hibernated in _node.Modules.SessionHibernated)
+        {
+            try
+            {
+                await hibernated(session).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                LogHibernationHookFailed(_logger, e, session.Jid.ToString());
+            }
+        }
     }
 
     /// <summary>XEP-0352: while inactive, the session holds and collapses what is not urgent.</summary>
@@ -200,4 +211,7 @@ public sealed partial class ClientConnection
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Connection {ConnectionId} lost; {Jid} waits {Seconds} s to be resumed")]
     private static partial void LogHibernated(ILogger logger, string connectionId, string jid, int seconds);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A module failed on the hibernation of {Jid}")]
+    private static partial void LogHibernationHookFailed(ILogger logger, Exception exception, string jid);
 }

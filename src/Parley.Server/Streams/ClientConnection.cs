@@ -764,7 +764,7 @@ public sealed partial class ClientConnection : IStanzaSink
         {
             if (session.Management is { Resumable: true } && !_streamClosed)
             {
-                Hibernate(session);
+                await HibernateAsync(session).ConfigureAwait(false);
             }
             else
             {

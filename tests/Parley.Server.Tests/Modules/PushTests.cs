@@ -69,6 +69,27 @@ public sealed class PushTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Messages_the_client_never_acknowledged_wake_the_push_service_when_its_connection_dies()
+    {
+        await using var service = await OnlineAsync("pushsvc", "app-server");
+        await using var romeo = await OnlineAsync("romeo", "garden");
+        var juliet = await OnlineAsync("juliet", "phone");
+        await EnableAsync(juliet, Service, "phone-node");
+        await juliet.SendAsync("<enable xmlns='urn:xmpp:sm:3' resume='true'/>");
+        await juliet.ReceiveAsync(e => e.Name == "enabled");
+
+        // Both reach the phone's live connection, which dies before it acknowledges them.
+        await romeo.SendAsync("<message to='juliet@localhost/phone' type='chat'><body>one</body></message>");
+        await romeo.SendAsync("<message to='juliet@localhost/phone' type='chat'><body>two</body></message>");
+        await juliet.ReceiveAsync(e => e.Name == "message" && e.ChildText("body") == "two");
+        await juliet.DisposeAsync();
+
+        var summary = Summary(await service.ReceiveAsync(e => e.Name == "iq" && e.GetAttribute("type") == "set"));
+        Assert.Equal("2", Field(summary, "message-count"));
+        Assert.Equal("romeo@localhost/garden", Field(summary, "last-message-sender"));
+    }
+
+    [Fact]
     public async Task A_message_stored_offline_also_wakes_the_push_service_and_disable_stops_it()
     {
         await using var service = await OnlineAsync("pushsvc", "app-server");

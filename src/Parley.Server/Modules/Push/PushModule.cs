@@ -10,7 +10,9 @@ namespace Parley.Server.Modules.Push;
 /// <summary>
 /// Push notifications (XEP-0357): a client registers a push service (any XMPP entity, usually an
 /// app server that wakes the phone) and the server notifies it when a message arrives while the
-/// client cannot get it — its session hibernated by stream management, or no session at all.
+/// client cannot get it — its session hibernated by stream management, or no session at all — and
+/// when a session hibernates holding messages its client never acknowledged (the connection died
+/// under them, as a phone's does when it sleeps).
 /// The notification carries a summary (count, sender); the body only when the operator allows it.
 /// </summary>
 public sealed class PushModule(IParleyStorage storage, Router router, ParleyOptions options) : IModule
@@ -25,6 +27,7 @@ public sealed class PushModule(IParleyStorage storage, Router router, ParleyOpti
         registry.AddFeature(Namespace, server: false, account: true);
         registry.HandleIq(Namespace, IqTarget.Account, HandleAsync);
         registry.OnMessageDelivered(NotifyAsync);
+        registry.OnSessionHibernated(NotifyUnackedAsync);
     }
 
     private async ValueTask<Element> HandleAsync(IqRequest request)
@@ -72,33 +75,59 @@ public sealed class PushModule(IParleyStorage storage, Router router, ParleyOpti
     /// <summary>A message reached the account: notify if no connected session got it.</summary>
     private async ValueTask NotifyAsync(Element message, Jid from, Jid to, IReadOnlyList<ClientSession> recipients)
     {
-        var reachable = false;
         foreach (var session in recipients)
         {
             if (session.Sink is not HibernatedSink)
             {
-                reachable = true;
+                return;
             }
         }
-        if (reachable || message.Child("body") is null)
+        if (message.Child("body") is not null)
         {
-            return;
+            await PublishAsync(to.Bare, count: 1, from, message).ConfigureAwait(false);
         }
-        var user = to.Bare.ToString();
-        foreach (var (_, registration) in await RegistrationsAsync(user).ConfigureAwait(false))
+    }
+
+    /// <summary>The connection died with messages the client never acknowledged: they wait for it, so wake it.</summary>
+    private async ValueTask NotifyUnackedAsync(ClientSession session)
+    {
+        Element[] unacked;
+        lock (session.Management!.Sync)
+        {
+            unacked = session.Management.Unacked();
+        }
+        var count = 0;
+        Element? last = null;
+        foreach (var stanza in unacked)
+        {
+            if (stanza.Name == "message" && stanza.Child("body") is not null)
+            {
+                count++;
+                last = stanza;
+            }
+        }
+        if (last is not null && Jid.TryParse(last.GetAttribute("from"), out var sender))
+        {
+            await PublishAsync(session.Jid.Bare, count, sender, last).ConfigureAwait(false);
+        }
+    }
+
+    private async ValueTask PublishAsync(Jid user, int count, Jid sender, Element lastMessage)
+    {
+        foreach (var (_, registration) in await RegistrationsAsync(user.ToString()).ConfigureAwait(false))
         {
             if (Jid.TryParse(registration.GetAttribute("jid"), out var service))
             {
-                await router.RouteAsync(Notification(to.Bare, registration, from, message), to.Bare, service).ConfigureAwait(false);
+                await router.RouteAsync(Notification(user, registration, count, sender, lastMessage), user, service).ConfigureAwait(false);
             }
         }
     }
 
-    private Element Notification(Jid user, Element registration, Jid sender, Element message)
+    private Element Notification(Jid user, Element registration, int count, Jid sender, Element message)
     {
         var summary = new Element("x", Ns.DataForms).SetAttribute("type", "submit");
         AddField(summary, "FORM_TYPE", "urn:xmpp:push:summary");
-        AddField(summary, "message-count", "1");
+        AddField(summary, "message-count", count.ToString(System.Globalization.CultureInfo.InvariantCulture));
         AddField(summary, "last-message-sender", sender.ToString());
         if (options.Push.IncludeBody && message.ChildText("body") is { } body)
         {
