@@ -118,6 +118,31 @@ public sealed class StreamManagementTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_resume_that_reports_less_than_was_acknowledged_resumes_without_repeating_anything()
+    {
+        await using var romeo = await OnlineAsync("romeo", "garden");
+        var juliet = await OnlineAsync("juliet", "balcony");
+        var id = await EnableAsync(juliet);
+        await romeo.SendAsync("<message to='juliet@localhost/balcony' type='chat'><body>one</body></message>");
+        await romeo.SendAsync("<message to='juliet@localhost/balcony' type='chat'><body>two</body></message>");
+        await juliet.ReceiveAsync(e => IsChat(e, "two"));
+        await juliet.SendAsync("<a xmlns='urn:xmpp:sm:3' h='2'/>");
+        await juliet.SendAsync("<a xmlns='urn:xmpp:sm:3' h='1'/>");
+        await juliet.SendAsync("<iq to='localhost' type='get' id='still-here'><ping xmlns='urn:xmpp:ping'/></iq>");
+        await juliet.ReceiveAsync(e => e.GetAttribute("id") == "still-here");
+        await juliet.DisposeAsync();
+
+        var (resumed, answer) = await ResumeAsync("juliet", id, 1);
+        await using (resumed)
+        {
+            Assert.Equal("resumed", answer.Name);
+            await romeo.SendAsync("<message to='juliet@localhost/balcony' type='chat'><body>three</body></message>");
+            var first = await resumed.ReceiveAsync(e => e.Name == "message");
+            Assert.Equal("three", first.ChildText("body"));
+        }
+    }
+
+    [Fact]
     public async Task Without_resumption_the_missed_messages_wait_in_offline_storage()
     {
         await using var romeo = await OnlineAsync("romeo", "garden");

@@ -33,11 +33,19 @@ public sealed class StreamManagementState(string id, bool resumable)
         Sent++;
     }
 
-    /// <summary>The client has handled <paramref name="h"/> stanzas; false when that is more than were sent.</summary>
+    /// <summary>
+    /// The client has handled <paramref name="h"/> stanzas; false when that is more than were sent.
+    /// A count below what was already acknowledged (a late ack, or a resume that reports less) changes
+    /// nothing: those stanzas are gone and cannot be sent again (Prosody does the same).
+    /// </summary>
     public bool Acknowledge(uint h)
     {
         var acknowledgedBefore = Sent - (uint)_unacked.Count;
         var newlyAcknowledged = h - acknowledgedBefore;
+        if ((int)newlyAcknowledged < 0)
+        {
+            return true;
+        }
         if (newlyAcknowledged > (uint)_unacked.Count)
         {
             return false;
