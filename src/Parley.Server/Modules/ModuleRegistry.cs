@@ -91,6 +91,7 @@ public sealed class ModuleRegistry
     private readonly List<UndeliverableMessageHook> _undeliverable = [];
     private readonly List<SessionEvent> _sessionStarted = [];
     private readonly List<SessionEvent> _sessionAvailable = [];
+    private readonly List<SessionEvent> _sessionReachable = [];
     private readonly List<SessionEvent> _sessionEnded = [];
     private readonly List<SessionEvent> _sessionHibernated = [];
     private readonly List<Element> _streamFeatures = [];
@@ -150,6 +151,12 @@ public sealed class ModuleRegistry
     /// <summary>After the session's initial presence was broadcast (the presence module raises it).</summary>
     public void OnSessionAvailable(SessionEvent handler) => _sessionAvailable.Add(handler);
 
+    /// <summary>
+    /// After the session became a place for messages to the bare JID (RFC 6121 §8.5.2.1.1): its initial
+    /// presence with a non-negative priority, or a later one that raised a negative priority.
+    /// </summary>
+    public void OnSessionReachable(SessionEvent handler) => _sessionReachable.Add(handler);
+
     /// <summary>After the session is gone from the registry.</summary>
     public void OnSessionEnded(SessionEvent handler) => _sessionEnded.Add(handler);
 
@@ -201,6 +208,7 @@ public sealed class ModuleRegistry
     public IReadOnlyCollection<string> AccountFeatures => _accountFeatures;
     public IReadOnlyList<SessionEvent> SessionStarted => _sessionStarted;
     public IReadOnlyList<SessionEvent> SessionAvailable => _sessionAvailable;
+    public IReadOnlyList<SessionEvent> SessionReachable => _sessionReachable;
     public IReadOnlyList<SessionEvent> SessionEnded => _sessionEnded;
     public IReadOnlyList<SessionEvent> SessionHibernated => _sessionHibernated;
     public IReadOnlyList<UndeliverableMessageHook> UndeliverableMessage => _undeliverable;

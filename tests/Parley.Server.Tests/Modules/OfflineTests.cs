@@ -177,6 +177,27 @@ public sealed class OfflineTests : IAsyncLifetime
         Assert.Equal("for your desk", message.ChildText("body"));
         Assert.NotNull(message.Child("delay", Ns.Delay));
         Assert.DoesNotContain(await UntilPongAsync(hidden), e => e.Name == "message");
+        // The desk's own presence handling, delivery included, is done once its ping is answered.
+        await UntilPongAsync(desk);
+        Assert.Equal(0, await StoredForAsync("juliet"));
+    }
+
+    [Fact]
+    public async Task A_session_that_raises_its_priority_from_negative_gets_the_offline_messages()
+    {
+        await using (var romeo = await LoginAsync(_node, "romeo"))
+        {
+            await romeo.SendAsync("<message to='juliet@localhost' type='chat'><body>waiting for you</body></message>");
+            await UntilPongAsync(romeo);
+        }
+        await using var juliet = await OnlineAsync(_node, "juliet", "phone", priority: -1);
+        Assert.DoesNotContain(await UntilPongAsync(juliet), e => e.Name == "message");
+
+        await juliet.SendAsync("<presence><priority>5</priority></presence>");
+
+        var message = await juliet.ReceiveAsync(e => e.Name == "message");
+        Assert.Equal("waiting for you", message.ChildText("body"));
+        await UntilPongAsync(juliet);
         Assert.Equal(0, await StoredForAsync("juliet"));
     }
 

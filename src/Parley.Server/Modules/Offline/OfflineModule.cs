@@ -32,7 +32,7 @@ public sealed class OfflineModule(ParleyOptions options, IParleyStorage storage,
         }
         registry.AddFeature(Feature);
         registry.OnUndeliverableMessage(KeepAsync);
-        registry.OnSessionAvailable(DeliverAsync);
+        registry.OnSessionReachable(DeliverAsync);
     }
 
     private async ValueTask<bool> KeepAsync(Element message, Jid from, Jid to)
@@ -76,11 +76,6 @@ public sealed class OfflineModule(ParleyOptions options, IParleyStorage storage,
 
     private async ValueTask DeliverAsync(ClientSession session)
     {
-        // RFC 6121 §8.5.2.1.1: a resource with negative priority never receives messages sent to the bare JID.
-        if (session.Priority < 0)
-        {
-            return;
-        }
         var account = session.Jid.Bare;
         var user = account.ToString();
         var gate = _deliveryGates[(account.GetHashCode() & int.MaxValue) % _deliveryGates.Length];

@@ -114,6 +114,7 @@ public sealed class PresenceModule(
     private async ValueTask AvailableAsync(ClientSession session, Element presence)
     {
         var initial = !session.IsAvailable;
+        var wasReachable = !initial && session.Priority >= 0;
         session.Priority = PriorityOf(presence);
         session.Presence = presence;
 
@@ -121,6 +122,10 @@ public sealed class PresenceModule(
         await BroadcastAsync(session, presence, roster).ConfigureAwait(false);
         if (!initial)
         {
+            if (!wasReachable && session.Priority >= 0)
+            {
+                await RaiseAsync(modules.SessionReachable, session).ConfigureAwait(false);
+            }
             return;
         }
 
@@ -130,9 +135,18 @@ public sealed class PresenceModule(
             // §3.1.3: requests the user has not answered are delivered again at each login.
             session.Send(ParseStored(pending.StanzaXml));
         }
-        foreach (var available in modules.SessionAvailable)
+        await RaiseAsync(modules.SessionAvailable, session).ConfigureAwait(false);
+        if (session.Priority >= 0)
         {
-            await available(session).ConfigureAwait(false);
+            await RaiseAsync(modules.SessionReachable, session).ConfigureAwait(false);
+        }
+    }
+
+    private static async ValueTask RaiseAsync(IReadOnlyList<SessionEvent> handlers, ClientSession session)
+    {
+        foreach (var handler in handlers)
+        {
+            await handler(session).ConfigureAwait(false);
         }
     }
 
