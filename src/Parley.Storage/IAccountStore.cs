@@ -14,6 +14,10 @@ public interface IAccountStore
     /// <returns>False when there is no such account.</returns>
     Task<bool> SetCredentialsAsync(string bareJid, AccountCredentials credentials, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Deletes the account and all of its data. Other users keep it on their rosters with no
+    /// subscription and no pending request from it (their roster version moves on).
+    /// </summary>
     /// <returns>False when there is no such account.</returns>
     Task<bool> DeleteAsync(string bareJid, CancellationToken cancellationToken = default);
 

@@ -119,6 +119,33 @@ public abstract class AccountStoreContract : StorageContract
     }
 
     [Fact]
+    public async Task Deleting_an_account_ends_other_users_subscriptions_to_it_but_keeps_their_items()
+    {
+        await Accounts.CreateAsync("alice@example.org", TestCredentials.Random());
+        await Storage.Rosters.SetItemAsync("bob@example.org", new RosterItem("alice@example.org", "Alice", Subscription.Both, false, false, ["Work"]));
+        await Storage.Rosters.SetItemAsync("bob@example.org", new RosterItem("carol@example.org", "Carol", Subscription.Both, false, false, []));
+        await Storage.Rosters.SetItemAsync("carol@example.org", new RosterItem("alice@example.org", null, Subscription.None, true, true, []));
+        await Storage.Rosters.SetItemAsync("dave@example.org", new RosterItem("alice@example.org", null, Subscription.None, false, false, []));
+        await Storage.Rosters.SetPendingAsync("dave@example.org", "alice@example.org", "<presence type='subscribe'/>");
+
+        Assert.True(await Accounts.DeleteAsync("alice@example.org"));
+
+        var bobs = await Storage.Rosters.GetAsync("bob@example.org");
+        Assert.Equal(3, bobs.Version);
+        var alice = bobs.Items[0];
+        Assert.Equal(("alice@example.org", "Alice", Subscription.None), (alice.Contact, alice.Name, alice.Subscription));
+        Assert.Equal(["Work"], alice.Groups);
+        Assert.Equal(Subscription.Both, bobs.Items[1].Subscription);
+        var carols = await Storage.Rosters.GetAsync("carol@example.org");
+        Assert.Equal(2, carols.Version);
+        Assert.False(carols.Items[0].AskSubscribe);
+        Assert.False(carols.Items[0].PreApproved);
+        // Dave's item had nothing to end: its version stays; Alice's request to him is gone.
+        Assert.Equal(1, (await Storage.Rosters.GetAsync("dave@example.org")).Version);
+        Assert.Empty(await Storage.Rosters.GetPendingAsync("dave@example.org"));
+    }
+
+    [Fact]
     public async Task A_recreated_account_starts_with_no_data_and_roster_version_0()
     {
         await Accounts.CreateAsync("alice@example.org", TestCredentials.Random());

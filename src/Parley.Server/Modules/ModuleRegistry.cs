@@ -59,6 +59,8 @@ public delegate ValueTask<bool> UndeliverableMessageHook(Element message, Jid fr
 
 public delegate ValueTask SessionEvent(ClientSession session);
 
+public delegate ValueTask AccountEvent(Jid account);
+
 /// <summary>
 /// A message that reached a local account, and the sessions it was queued to (empty when it was
 /// stored offline). Carbons copy it to the account's other sessions from here.
@@ -94,6 +96,7 @@ public sealed class ModuleRegistry
     private readonly List<SessionEvent> _sessionReachable = [];
     private readonly List<SessionEvent> _sessionEnded = [];
     private readonly List<SessionEvent> _sessionHibernated = [];
+    private readonly List<AccountEvent> _accountRemoving = [];
     private readonly List<Element> _streamFeatures = [];
     private readonly List<MessageDeliveredHook> _messageDelivered = [];
     private readonly List<HostedService> _services = [];
@@ -163,6 +166,9 @@ public sealed class ModuleRegistry
     /// <summary>After a resumable session lost its connection (XEP-0198); its unacknowledged stanzas wait in it.</summary>
     public void OnSessionHibernated(SessionEvent handler) => _sessionHibernated.Add(handler);
 
+    /// <summary>Before an account and its data are deleted, while its roster is still there (e.g. to tell its contacts).</summary>
+    public void OnAccountRemoving(AccountEvent handler) => _accountRemoving.Add(handler);
+
     /// <summary>A disco#info feature of the server (and, with <paramref name="account"/>, of accounts' bare JIDs).</summary>
     public void AddFeature(string feature, bool server = true, bool account = false)
     {
@@ -211,6 +217,7 @@ public sealed class ModuleRegistry
     public IReadOnlyList<SessionEvent> SessionReachable => _sessionReachable;
     public IReadOnlyList<SessionEvent> SessionEnded => _sessionEnded;
     public IReadOnlyList<SessionEvent> SessionHibernated => _sessionHibernated;
+    public IReadOnlyList<AccountEvent> AccountRemoving => _accountRemoving;
     public IReadOnlyList<UndeliverableMessageHook> UndeliverableMessage => _undeliverable;
 
     /// <summary>Runs once every module has registered, before the node serves anyone (e.g. to hash all features).</summary>

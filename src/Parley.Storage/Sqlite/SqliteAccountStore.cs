@@ -46,6 +46,14 @@ internal sealed class SqliteAccountStore(SqliteStorage storage) : IAccountStore
         DELETE FROM archive_messages WHERE archive = $jid;
         DELETE FROM archive_counts WHERE archive = $jid;
         DELETE FROM archive_preferences WHERE archive = $jid;
+
+        -- Other users keep the contact on their rosters, but no subscription with it and no request from it.
+        UPDATE roster_versions SET version = version + 1 WHERE user_jid IN (
+            SELECT user_jid FROM roster_items
+            WHERE contact = $jid AND (subscription <> 'none' OR ask_subscribe <> 0 OR pre_approved <> 0));
+        UPDATE roster_items SET subscription = 'none', ask_subscribe = 0, pre_approved = 0
+            WHERE contact = $jid AND (subscription <> 'none' OR ask_subscribe <> 0 OR pre_approved <> 0);
+        DELETE FROM roster_pending WHERE contact = $jid;
         """;
     private const string ExistsSql = "SELECT EXISTS (SELECT 1 FROM accounts WHERE jid = $jid)";
     private const string ListAllSql = "SELECT jid, created_at FROM accounts ORDER BY jid LIMIT $limit OFFSET $offset";

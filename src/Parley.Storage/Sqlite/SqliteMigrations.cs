@@ -162,6 +162,11 @@ internal static class SqliteMigrations
             CREATE UNIQUE INDEX pep_items_by_id ON pep_items (user_jid, node, item_id);
             CREATE INDEX pep_items_by_node ON pep_items (user_jid, node, seq);
             """),
+        // Deleting an account ends other users' subscriptions to it: found by contact, not by owner.
+        new(6, "roster items by contact", """
+            CREATE INDEX roster_items_by_contact ON roster_items (contact);
+            CREATE INDEX roster_pending_by_contact ON roster_pending (contact);
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

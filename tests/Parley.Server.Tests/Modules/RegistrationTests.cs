@@ -1,6 +1,7 @@
 using Parley.Protocol;
 using Parley.Server.Hosting;
 using Parley.Server.Tests.Support;
+using Parley.Storage;
 using Parley.Xml;
 
 namespace Parley.Server.Tests.Modules;
@@ -231,6 +232,40 @@ public sealed class RegistrationTests
         Assert.Equal("not-authorized", await phone.ExpectStreamErrorAsync());
         Assert.False(await node.Accounts.ExistsAsync("juliet@localhost"));
         Assert.False(await CanLogInAsync(node, "juliet", "juliet-password"));
+    }
+
+    [Fact]
+    public async Task Cancelling_the_account_ends_its_contacts_subscriptions_and_pending_requests()
+    {
+        await using var node = await StartOpenAsync();
+        foreach (var user in new[] { "juliet", "romeo", "nurse" })
+        {
+            await node.CreateUserAsync(user, user + "-password");
+        }
+        var rosters = node.App.Node.Storage.Rosters;
+        await rosters.SetItemAsync("juliet@localhost", new RosterItem("romeo@localhost", "Romeo", Subscription.Both, false, false, []));
+        await rosters.SetItemAsync("romeo@localhost", new RosterItem("juliet@localhost", "Juliet", Subscription.Both, false, false, ["Verona"]));
+        await using var romeo = await XmppTestClient.LoginAsync(node, "romeo", "romeo-password", "garden");
+        await romeo.SendAsync("<iq type='get' id='roster'><query xmlns='jabber:iq:roster'/></iq>");
+        await romeo.ReceiveAsync(e => e.GetAttribute("id") == "roster");
+        await romeo.AnnounceAsync();
+        await using var juliet = await XmppTestClient.LoginAsync(node, "juliet", "juliet-password", "balcony");
+        await juliet.AnnounceAsync();
+        await romeo.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == "juliet@localhost/balcony");
+        await juliet.SendAsync("<presence to='nurse@localhost' type='subscribe'/>");
+        await juliet.SendAsync("<iq to='localhost' type='get' id='fence'><ping xmlns='urn:xmpp:ping'/></iq>");
+        await juliet.ReceiveAsync(e => e.GetAttribute("id") == "fence");
+
+        Assert.Equal("result", (await IqAsync(juliet, "set", "<remove/>")).GetAttribute("type"));
+
+        // Romeo's client hears it: his roster keeps her with no subscription, then her presence ends.
+        var push = await romeo.ReceiveAsync(e => e.Name == "iq" && e.GetAttribute("type") == "set"
+            && e.Child("query", Ns.Roster)?.Child("item")?.GetAttribute("subscription") == "none");
+        Assert.Equal("juliet@localhost", push.Child("query", Ns.Roster)!.Child("item")!.GetAttribute("jid"));
+        await romeo.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == "juliet@localhost/balcony" && e.GetAttribute("type") == "unavailable");
+        var romeos = await rosters.GetAsync("romeo@localhost");
+        Assert.Equal(("Juliet", Subscription.None), (romeos.Items.Single().Name, romeos.Items.Single().Subscription));
+        Assert.Empty(await rosters.GetPendingAsync("nurse@localhost"));
     }
 
     [Fact]

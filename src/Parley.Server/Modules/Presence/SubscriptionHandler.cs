@@ -57,6 +57,24 @@ public sealed class SubscriptionHandler(RosterService rosters, SessionRegistry s
         }
     }
 
+    /// <summary>
+    /// RFC 6121 §2.5.2: the user stops sharing presence with the contact both ways and refuses the
+    /// contact's pending request, as when the contact is removed from the roster or the account goes.
+    /// </summary>
+    public async ValueTask CancelBothWaysAsync(Jid user, Jid contact)
+    {
+        var item = await rosters.GetItemAsync(user, contact).ConfigureAwait(false);
+        var pending = await rosters.HasPendingAsync(user, contact).ConfigureAwait(false);
+        if (item is not null && (item.Subscription is Subscription.To or Subscription.Both || item.AskSubscribe))
+        {
+            await OutboundAsync(user, contact, SubscriptionType.Unsubscribe, new Element("presence", Ns.Client)).ConfigureAwait(false);
+        }
+        if (pending || item?.Subscription is Subscription.From or Subscription.Both)
+        {
+            await OutboundAsync(user, contact, SubscriptionType.Unsubscribed, new Element("presence", Ns.Client)).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>A subscription stanza from the contact reached the user's server.</summary>
     public async ValueTask InboundAsync(Jid user, Jid contact, SubscriptionType type, Element stanza)
     {

@@ -18,6 +18,7 @@ public sealed partial class RegistrationModule(
     ParleyOptions options,
     IParleyStorage storage,
     SessionRegistry sessions,
+    ModuleRegistry modules,
     TimeProvider time,
     ILogger<RegistrationModule> logger) : IModule
 {
@@ -146,9 +147,17 @@ public sealed partial class RegistrationModule(
         {
             return Refuse(request.Stanza, StanzaError.NotAllowed("Accounts are removed by the administrator on this server."));
         }
+        if (!await storage.Accounts.ExistsAsync(account.ToString()).ConfigureAwait(false))
+        {
+            return Refuse(request.Stanza, NotRegistered());
+        }
+        foreach (var removing in modules.AccountRemoving)
+        {
+            await removing(account).ConfigureAwait(false);
+        }
         if (!await storage.Accounts.DeleteAsync(account.ToString()).ConfigureAwait(false))
         {
-            return Refuse(request.Stanza, new StanzaError("registration-required", ErrorType.Auth, "This account is not registered on this server."));
+            return Refuse(request.Stanza, NotRegistered());
         }
         LogRemoved(logger, account.ToString(), request.Sender!.RemoteAddress);
 
@@ -162,6 +171,8 @@ public sealed partial class RegistrationModule(
         }
         return result;
     }
+
+    private static StanzaError NotRegistered() => new("registration-required", ErrorType.Auth, "This account is not registered on this server.");
 
     /// <summary>§3.3: username and new password; the error replies never repeat the password.</summary>
     private async ValueTask<Element> ChangePasswordAsync(IqRequest request, Jid account)

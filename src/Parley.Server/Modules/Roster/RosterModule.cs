@@ -17,6 +17,7 @@ public sealed class RosterModule(RosterService rosters, SubscriptionHandler subs
     {
         registry.HandleIq(Ns.Roster, IqTarget.Account, HandleAsync);
         registry.AddStreamFeature(new Element("ver", Ns.RosterVersioning));
+        registry.OnAccountRemoving(CancelSubscriptionsAsync);
     }
 
     private async ValueTask<Element> HandleAsync(IqRequest request)
@@ -109,15 +110,7 @@ public sealed class RosterModule(RosterService rosters, SubscriptionHandler subs
         {
             return request.Error(StanzaError.ItemNotFound("That contact is not on the roster."));
         }
-        // §2.5.2: removing a contact ends the subscriptions both ways and refuses a pending request.
-        if (item is not null && (item.Subscription is Subscription.To or Subscription.Both || item.AskSubscribe))
-        {
-            await subscriptions.OutboundAsync(request.To, contact, SubscriptionType.Unsubscribe, RemovalPresence()).ConfigureAwait(false);
-        }
-        if (pending || item?.Subscription is Subscription.From or Subscription.Both)
-        {
-            await subscriptions.OutboundAsync(request.To, contact, SubscriptionType.Unsubscribed, RemovalPresence()).ConfigureAwait(false);
-        }
+        await subscriptions.CancelBothWaysAsync(request.To, contact).ConfigureAwait(false);
         using (await rosters.LockAsync(request.To).ConfigureAwait(false))
         {
             await rosters.RemoveAsync(request.To, contact).ConfigureAwait(false);
@@ -125,5 +118,24 @@ public sealed class RosterModule(RosterService rosters, SubscriptionHandler subs
         return request.Result();
     }
 
-    private static Element RemovalPresence() => new("presence", Ns.Client);
+    /// <summary>An account that goes leaves no contact subscribed to it or waiting for its answer (as Prosody and ejabberd do).</summary>
+    private async ValueTask CancelSubscriptionsAsync(Jid account)
+    {
+        var contacts = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var item in (await rosters.GetAsync(account).ConfigureAwait(false)).Items)
+        {
+            contacts.Add(item.Contact);
+        }
+        foreach (var pending in await rosters.GetPendingAsync(account).ConfigureAwait(false))
+        {
+            contacts.Add(pending.Contact);
+        }
+        foreach (var contact in contacts)
+        {
+            if (Jid.TryParse(contact, out var jid))
+            {
+                await subscriptions.CancelBothWaysAsync(account, jid).ConfigureAwait(false);
+            }
+        }
+    }
 }
