@@ -13,8 +13,10 @@ internal static class SqliteMigrator
     private const string VersionTableExistsSql =
         "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'";
 
-    private const string OtherTablesExistSql =
-        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'";
+    // One statement, so one snapshot: another process may commit the first migration at any moment.
+    private const string ForeignTablesExistSql =
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' " +
+        "AND NOT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations')";
 
     private const string CurrentVersionSql = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
 
@@ -27,13 +29,13 @@ internal static class SqliteMigrator
         var latestKnown = migrations[^1].Version;
 
         // Look before writing anything: a database from a newer build, or some other application's, stays untouched.
-        var current = await ReadVersionAsync(connection, transaction: null, cancellationToken);
-        ThrowIfNewer(connection, current, latestKnown);
-        if (current == 0 && await ScalarAsync(connection, null, OtherTablesExistSql, cancellationToken) > 0)
+        if (await ScalarAsync(connection, null, ForeignTablesExistSql, cancellationToken) > 0)
         {
             throw new InvalidOperationException(
                 $"The database {connection.DataSource} has tables but no schema_migrations table: it is not a Parley database. Refusing to change it.");
         }
+        var current = await ReadVersionAsync(connection, transaction: null, cancellationToken);
+        ThrowIfNewer(connection, current, latestKnown);
 
         foreach (var migration in migrations)
         {
