@@ -221,6 +221,25 @@ public sealed class BookmarksTests : IAsyncLifetime
         Assert.Empty(await ItemsAsync(modern, Bookmarks2));
     }
 
+    [Theory]
+    [InlineData("purge")]
+    [InlineData("delete")]
+    public async Task Purging_or_deleting_the_bookmarks2_node_empties_the_legacy_copies(string action)
+    {
+        await using var modern = await OnlineAsync("modern");
+        await using var legacy = await OnlineAsync("legacy", notify: false);
+        await PublishAsync(legacy, Legacy, "current", LegacyList);
+        await DrainAsync(modern);
+
+        var answer = await IqAsync(modern, "set", $"<pubsub xmlns='http://jabber.org/protocol/pubsub#owner'><{action} node='{Bookmarks2}'/></pubsub>");
+
+        Assert.Equal("result", answer.GetAttribute("type"));
+        var list = await GetPrivateListAsync(legacy);
+        Assert.Empty(Rooms(list));
+        Assert.NotNull(list.Child("url", Legacy));
+        Assert.Empty(Rooms(await LegacyPepListAsync(legacy)));
+    }
+
     [Fact]
     public async Task A_legacy_pep_list_is_copied_to_private_xml_and_bookmarks2()
     {

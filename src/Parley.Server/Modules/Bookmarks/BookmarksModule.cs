@@ -42,6 +42,7 @@ public sealed class BookmarksModule(PrivateStorageModule privateStorage, PepModu
         privateStorage.OnStored(OnPrivateStoredAsync);
         pep.OnPublished(OnPublishedAsync);
         pep.OnRetracted(OnRetractedAsync);
+        pep.OnEmptied(OnEmptiedAsync);
     }
 
     private ValueTask OnPrivateStoredAsync(Jid account, Element fragment) =>
@@ -56,6 +57,14 @@ public sealed class BookmarksModule(PrivateStorageModule privateStorage, PepModu
 
     private ValueTask OnRetractedAsync(Jid owner, string node, string itemId) =>
         node == Ns.Bookmarks ? ConvertAsync(() => FromBookmarks2Async(owner)) : ValueTask.CompletedTask;
+
+    /// <summary>A deleted or purged list is an empty list in the other copies too.</summary>
+    private ValueTask OnEmptiedAsync(Jid owner, string node) => node switch
+    {
+        Ns.Bookmarks => ConvertAsync(() => FromBookmarks2Async(owner)),
+        Ns.LegacyBookmarks => ConvertAsync(() => FromLegacyAsync(owner, new Element("storage", Ns.LegacyBookmarks), fromPep: true)),
+        _ => ValueTask.CompletedTask,
+    };
 
     private async ValueTask ConvertAsync(Func<ValueTask> conversion)
     {

@@ -13,6 +13,9 @@ public delegate ValueTask PepItemPublished(Jid owner, string node, string itemId
 /// <summary>The owner retracted item <paramref name="itemId"/>; called after the events went out.</summary>
 public delegate ValueTask PepItemRetracted(Jid owner, string node, string itemId);
 
+/// <summary>The owner deleted or purged a node: none of its items are left.</summary>
+public delegate ValueTask PepNodeEmptied(Jid owner, string node);
+
 /// <summary>
 /// Personal eventing (XEP-0163) on the subset of publish-subscribe (XEP-0060) it needs: each account is
 /// a pubsub service of its own. The owner publishes (the first publish creates the node, with
@@ -26,6 +29,7 @@ public sealed class PepModule(IParleyStorage storage, PepNotifier notifier, Parl
 
     private readonly List<PepItemPublished> _publishedObservers = [];
     private readonly List<PepItemRetracted> _retractedObservers = [];
+    private readonly List<PepNodeEmptied> _emptiedObservers = [];
 
     private IPepStore Store => storage.Pep;
 
@@ -59,6 +63,9 @@ public sealed class PepModule(IParleyStorage storage, PepNotifier notifier, Parl
 
     /// <summary>As <see cref="OnPublished"/>, for retractions; <see cref="RetractInternalAsync"/> does not call them.</summary>
     public void OnRetracted(PepItemRetracted observer) => _retractedObservers.Add(observer);
+
+    /// <summary>As <see cref="OnPublished"/>, for a node the owner deleted or purged.</summary>
+    public void OnEmptied(PepNodeEmptied observer) => _emptiedObservers.Add(observer);
 
     /// <summary>
     /// Publishes on the owner's behalf, with the same storage and events as a client's publish. A node that
@@ -431,6 +438,7 @@ public sealed class PepModule(IParleyStorage storage, PepNotifier notifier, Parl
         {
             await notifier.NodeEventAsync(request.To, node, config, new Element("delete", Ns.PubSubEvent).SetAttribute("node", node)).ConfigureAwait(false);
         }
+        await RaiseEmptiedAsync(request.To, node).ConfigureAwait(false);
         return request.Result();
     }
 
@@ -439,7 +447,16 @@ public sealed class PepModule(IParleyStorage storage, PepNotifier notifier, Parl
     {
         await Store.TrimAsync(request.To.ToString(), node, 0).ConfigureAwait(false);
         await notifier.NodeEventAsync(request.To, node, config, new Element("purge", Ns.PubSubEvent).SetAttribute("node", node)).ConfigureAwait(false);
+        await RaiseEmptiedAsync(request.To, node).ConfigureAwait(false);
         return request.Result();
+    }
+
+    private async ValueTask RaiseEmptiedAsync(Jid owner, string node)
+    {
+        foreach (var observer in _emptiedObservers)
+        {
+            await observer(owner, node).ConfigureAwait(false);
+        }
     }
 
     private static PepNodeConfig? ConfigFromForm(Dictionary<string, IReadOnlyList<string>> form, PepNodeConfig config, out string error)
