@@ -16,6 +16,9 @@ public sealed partial class SessionCloser(SessionRegistry sessions, ResumableSes
         resumable.Remove(session);
         if (sessions.Remove(session))
         {
+            // Stored before anyone hears the session went (a contact may see it and the user log in again at once),
+            // and once more after the modules ran, for anything that reached the session meanwhile.
+            await RedeliverUnackedAsync(session).ConfigureAwait(false);
             foreach (var ended in modules.SessionEnded)
             {
                 try
@@ -28,13 +31,22 @@ public sealed partial class SessionCloser(SessionRegistry sessions, ResumableSes
                 }
             }
         }
-        if (session.Management is { } management)
+        await RedeliverUnackedAsync(session).ConfigureAwait(false);
+    }
+
+    private async ValueTask RedeliverUnackedAsync(ClientSession session)
+    {
+        if (session.Management is not { } management)
         {
-            (Parley.Xml.Element Stanza, DateTimeOffset Arrived)[] unacked;
-            lock (management.Sync)
-            {
-                unacked = management.TakeUnacked();
-            }
+            return;
+        }
+        (Parley.Xml.Element Stanza, DateTimeOffset Arrived)[] unacked;
+        lock (management.Sync)
+        {
+            unacked = management.TakeUnacked();
+        }
+        if (unacked.Length > 0)
+        {
             await router.RedeliverAsync(unacked, session.Jid).ConfigureAwait(false);
         }
     }

@@ -157,10 +157,11 @@ public sealed class PresenceModule(
             return;
         }
         session.Presence = null;
+        // Kept before anyone hears of it: a contact who sees the user go may ask at once (a new login's probe).
+        await KeepLastPresenceAsync(session, presence).ConfigureAwait(false);
         var roster = await rosters.GetAsync(session.Jid).ConfigureAwait(false);
         await BroadcastAsync(session, presence, roster).ConfigureAwait(false);
         await EndDirectedPresenceAsync(session, presence).ConfigureAwait(false);
-        await KeepLastPresenceAsync(session, presence).ConfigureAwait(false);
     }
 
     private async ValueTask SessionEndedAsync(ClientSession session)
