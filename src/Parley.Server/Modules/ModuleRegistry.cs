@@ -62,6 +62,12 @@ public delegate ValueTask SessionEvent(ClientSession session);
 public delegate ValueTask AccountEvent(Jid account);
 
 /// <summary>
+/// Whether a stanza kept for <paramref name="account"/> (an offline message, a pending subscription
+/// request) from <paramref name="from"/> may still be delivered; false drops it.
+/// </summary>
+public delegate ValueTask<bool> StoredStanzaFilter(Jid account, Jid from);
+
+/// <summary>
 /// A message that reached a local account, and the sessions it was queued to (empty when it was
 /// stored offline). Carbons copy it to the account's other sessions from here.
 /// </summary>
@@ -97,6 +103,7 @@ public sealed class ModuleRegistry
     private readonly List<SessionEvent> _sessionEnded = [];
     private readonly List<SessionEvent> _sessionHibernated = [];
     private readonly List<AccountEvent> _accountRemoving = [];
+    private readonly List<StoredStanzaFilter> _storedStanzaFilters = [];
     private readonly List<Element> _streamFeatures = [];
     private readonly List<MessageDeliveredHook> _messageDelivered = [];
     private readonly List<HostedService> _services = [];
@@ -168,6 +175,22 @@ public sealed class ModuleRegistry
 
     /// <summary>Before an account and its data are deleted, while its roster is still there (e.g. to tell its contacts).</summary>
     public void OnAccountRemoving(AccountEvent handler) => _accountRemoving.Add(handler);
+
+    /// <summary>Checks a kept stanza when it is finally delivered: what was allowed when it arrived may not be now (blocking).</summary>
+    public void FilterStoredStanzas(StoredStanzaFilter filter) => _storedStanzaFilters.Add(filter);
+
+    /// <summary>True when every filter lets the kept stanza from <paramref name="from"/> reach <paramref name="account"/>.</summary>
+    public async ValueTask<bool> MayDeliverStoredAsync(Jid account, Jid from)
+    {
+        foreach (var filter in _storedStanzaFilters)
+        {
+            if (!await filter(account, from).ConfigureAwait(false))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
 
     /// <summary>A disco#info feature of the server (and, with <paramref name="account"/>, of accounts' bare JIDs).</summary>
     public void AddFeature(string feature, bool server = true, bool account = false)

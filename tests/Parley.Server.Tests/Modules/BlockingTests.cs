@@ -185,6 +185,26 @@ public sealed class BlockingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Messages_and_requests_kept_before_a_block_are_not_delivered_after_it()
+    {
+        await using (var romeo = await OnlineAsync("romeo"))
+        {
+            await romeo.SendAsync("<presence to='juliet@localhost' type='subscribe'/>");
+            await romeo.SendAsync("<message to='juliet@localhost' type='chat'><body>remember me?</body></message>");
+            await UntilPongAsync(romeo);
+        }
+        await using var juliet = await XmppTestClient.LoginAsync(_node, "juliet", "juliet-password", "home");
+        // Blocked before her first presence, which is when kept stanzas are delivered.
+        await BlockAsync(juliet, "romeo@localhost");
+
+        await juliet.SendAsync("<presence/>");
+
+        Assert.DoesNotContain(await UntilPongAsync(juliet), e => From(e, "romeo@localhost"));
+        Assert.Equal(0, await _node.App.Node.Storage.Offline.CountAsync("juliet@localhost"));
+        Assert.Empty(await _node.App.Node.Storage.Rosters.GetPendingAsync("juliet@localhost"));
+    }
+
+    [Fact]
     public async Task A_blocked_users_subscription_request_is_dropped_without_an_answer()
     {
         await using var juliet = await OnlineAsync("juliet");

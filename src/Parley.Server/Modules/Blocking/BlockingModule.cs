@@ -41,6 +41,8 @@ public sealed class BlockingModule(IParleyStorage storage, SessionRegistry sessi
             registry.OnClientStanza(stanzaName, HookOrder, FromClientAsync);
         }
         registry.OnSessionEnded(SessionEndedAsync);
+        // XEP-0191 §3.3: nothing from a blocked entity reaches the user, including what was kept before the block.
+        registry.FilterStoredStanzas(async (account, from) => !(await GetAsync(account.Bare).ConfigureAwait(false)).Blocks(from));
     }
 
     private async ValueTask<Element> HandleIqAsync(IqRequest request)

@@ -13,7 +13,7 @@ namespace Parley.Server.Modules.Offline;
 /// could take is stored, and handed to the first session that sends initial presence with a
 /// non-negative priority (RFC 6121 §8.5.2.2.1), stamped with when it arrived (XEP-0203).
 /// </summary>
-public sealed class OfflineModule(ParleyOptions options, IParleyStorage storage, Router router, TimeProvider time) : IModule
+public sealed class OfflineModule(ParleyOptions options, IParleyStorage storage, Router router, ModuleRegistry modules, TimeProvider time) : IModule
 {
     /// <summary>The disco#info feature of offline storage (XEP-0160 §6, registered with XEP-0030).</summary>
     public const string Feature = "msgoffline";
@@ -87,17 +87,24 @@ public sealed class OfflineModule(ParleyOptions options, IParleyStorage storage,
             {
                 return;
             }
-            var delivered = new List<long>(waiting.Count);
+            var handled = new List<long>(waiting.Count);
             foreach (var stored in waiting)
             {
-                if (!session.Send(Stamped(stored, account.Domain)))
+                var message = Stamped(stored, account.Domain);
+                if (Jid.TryParse(message.GetAttribute("from"), out var from) && !await modules.MayDeliverStoredAsync(account, from).ConfigureAwait(false))
+                {
+                    // From someone the user blocked after it arrived: neither delivered nor kept.
+                    handled.Add(stored.Id);
+                    continue;
+                }
+                if (!session.Send(message))
                 {
                     // The connection is closing: what it did not take stays stored for the next login.
                     break;
                 }
-                delivered.Add(stored.Id);
+                handled.Add(stored.Id);
             }
-            await storage.Offline.RemoveAsync(user, delivered).ConfigureAwait(false);
+            await storage.Offline.RemoveAsync(user, handled).ConfigureAwait(false);
         }
         finally
         {

@@ -132,8 +132,16 @@ public sealed class PresenceModule(
         await SendContactsPresenceAsync(session, roster).ConfigureAwait(false);
         foreach (var pending in await rosters.GetPendingAsync(session.Jid).ConfigureAwait(false))
         {
-            // §3.1.3: requests the user has not answered are delivered again at each login.
-            session.Send(ParseStored(pending.StanzaXml));
+            // §3.1.3: requests the user has not answered are delivered again at each login. One from a contact
+            // blocked since is dropped, as it would have been had the block come first.
+            if (!Jid.TryParse(pending.Contact, out var contact) || await modules.MayDeliverStoredAsync(session.Jid, contact).ConfigureAwait(false))
+            {
+                session.Send(ParseStored(pending.StanzaXml));
+            }
+            else
+            {
+                await rosters.RemovePendingAsync(session.Jid, contact).ConfigureAwait(false);
+            }
         }
         await RaiseAsync(modules.SessionAvailable, session).ConfigureAwait(false);
         if (session.Priority >= 0)
