@@ -83,7 +83,7 @@ public sealed partial class Router
         if (!IsLocalDomain(to.Domain))
         {
             // Federation (s2s) is a later module; until then other domains are unreachable.
-            Bounce(stanza, from, StanzaError.RemoteServerNotFound($"This server does not connect to {to.Domain}."));
+            await BounceAsync(stanza, from, StanzaError.RemoteServerNotFound($"This server does not connect to {to.Domain}.")).ConfigureAwait(false);
             return;
         }
 
@@ -143,7 +143,7 @@ public sealed partial class Router
             }
             else
             {
-                Bounce(stanza, from, StanzaError.ServiceUnavailable());
+                await BounceAsync(stanza, from, StanzaError.ServiceUnavailable()).ConfigureAwait(false);
             }
         }
         // Messages and presence addressed to the server itself are not for anyone: RFC 6120 §10.4 lets the server drop them.
@@ -194,11 +194,11 @@ public sealed partial class Router
                 }
                 else if (type == "groupchat")
                 {
-                    Bounce(stanza, from, StanzaError.ServiceUnavailable());
+                    await BounceAsync(stanza, from, StanzaError.ServiceUnavailable()).ConfigureAwait(false);
                 }
                 break;
             case "iq":
-                Bounce(stanza, from, StanzaError.ServiceUnavailable());
+                await BounceAsync(stanza, from, StanzaError.ServiceUnavailable()).ConfigureAwait(false);
                 break;
         }
     }
@@ -213,7 +213,7 @@ public sealed partial class Router
         }
         if (type == "groupchat")
         {
-            Bounce(stanza, from, StanzaError.ServiceUnavailable());
+            await BounceAsync(stanza, from, StanzaError.ServiceUnavailable()).ConfigureAwait(false);
             return;
         }
 
@@ -254,7 +254,7 @@ public sealed partial class Router
             }
         }
         // The same answer whether or not the account exists, so presence is not revealed (RFC 6121 §8.5.2.2.1).
-        Bounce(stanza, from, StanzaError.ServiceUnavailable());
+        await BounceAsync(stanza, from, StanzaError.ServiceUnavailable()).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -281,7 +281,7 @@ public sealed partial class Router
                     await DeliverMessageToAccountAsync(stamped, from, session.Bare).ConfigureAwait(false);
                     break;
                 case "iq" when stanza.GetAttribute("type") is "get" or "set":
-                    Bounce(stanza, from, StanzaError.RecipientUnavailable());
+                    await BounceAsync(stanza, from, StanzaError.RecipientUnavailable()).ConfigureAwait(false);
                     break;
             }
         }
@@ -307,7 +307,7 @@ public sealed partial class Router
         var handler = payload?.Namespace is { } ns ? _modules.FindIqHandler(ns, target) : null;
         if (payload is null || handler is null)
         {
-            Bounce(iq, from, StanzaError.ServiceUnavailable());
+            await BounceAsync(iq, from, StanzaError.ServiceUnavailable()).ConfigureAwait(false);
             return;
         }
 
@@ -321,17 +321,43 @@ public sealed partial class Router
             LogIqHandlerFailed(_logger, e, payload.Namespace ?? "", from.ToString());
             response = Stanzas.ErrorReply(iq, StanzaError.InternalServerError());
         }
-        Deliver(response, from);
+        await ReplyAsync(response, from).ConfigureAwait(false);
     }
 
     /// <summary>Answers a stanza with an error, unless it is an error itself (RFC 6120 §8.3.1: never answer an error).</summary>
-    public void Bounce(Element stanza, Jid from, StanzaError error)
+    public ValueTask BounceAsync(Element stanza, Jid from, StanzaError error) =>
+        Stanzas.IsError(stanza) ? ValueTask.CompletedTask : ReplyAsync(Stanzas.ErrorReply(stanza, error), from);
+
+    /// <summary>
+    /// Sends a stanza the server made (a reply, an error) back to whoever asked: a local user, or a hosted
+    /// service (a room passing on an occupant's request) whose answers <see cref="Deliver"/> would not reach.
+    /// </summary>
+    private ValueTask ReplyAsync(Element reply, Jid to)
     {
-        if (Stanzas.IsError(stanza))
+        if (_services.Value.TryGetValue(to.Domain, out var service))
         {
-            return;
+            if (Jid.TryParse(reply.GetAttribute("from"), out var from))
+            {
+                // Not awaited: the service asking may still be inside its own handler (a room holds its gate
+                // while it routes), so the reply waits its turn instead of waiting for itself.
+                _ = ReplyToServiceAsync(service, new ServiceStanza(reply, from, to));
+            }
+            return ValueTask.CompletedTask;
         }
-        Deliver(Stanzas.ErrorReply(stanza, error), from);
+        Deliver(reply, to);
+        return ValueTask.CompletedTask;
+    }
+
+    private async Task ReplyToServiceAsync(ServiceHandler service, ServiceStanza reply)
+    {
+        try
+        {
+            await service(reply).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogServiceReplyFailed(_logger, e, reply.To.ToString());
+        }
     }
 
     private static string MessageType(Element message) => message.GetAttribute("type") switch
@@ -358,4 +384,7 @@ public sealed partial class Router
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The handler for IQ namespace {Namespace} from {From} failed")]
     private static partial void LogIqHandlerFailed(ILogger logger, Exception exception, string @namespace, string from);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The service {To} failed on a reply the server sent it")]
+    private static partial void LogServiceReplyFailed(ILogger logger, Exception exception, string to);
 }

@@ -513,13 +513,13 @@ public sealed partial class ClientConnection : IStanzaSink
         Jid? to = null;
         if (stanza.GetAttribute("to") is { } toText && !Jid.TryParse(toText, out to))
         {
-            _node.Router.Bounce(stanza, session.Jid, StanzaError.JidMalformed($"'{toText}' is not a valid JID."));
+            await _node.Router.BounceAsync(stanza, session.Jid, StanzaError.JidMalformed($"'{toText}' is not a valid JID.")).ConfigureAwait(false);
             CountHandled(session);
             return;
         }
         if (stanza.Name == "iq" && !IsValidIq(stanza))
         {
-            _node.Router.Bounce(stanza, session.Jid, StanzaError.BadRequest("An IQ needs an id, a type of get, set, result or error, and one payload for get and set."));
+            await _node.Router.BounceAsync(stanza, session.Jid, StanzaError.BadRequest("An IQ needs an id, a type of get, set, result or error, and one payload for get and set.")).ConfigureAwait(false);
             CountHandled(session);
             return;
         }

@@ -176,10 +176,10 @@ public sealed class BlockingModule(IParleyStorage storage, SessionRegistry sessi
             switch (stanza.Name)
             {
                 case "message":
-                    router.Bounce(stanza, sender, StanzaError.ServiceUnavailable());
+                    await router.BounceAsync(stanza, sender, StanzaError.ServiceUnavailable()).ConfigureAwait(false);
                     break;
                 case "iq" when stanza.GetAttribute("type") is "get" or "set":
-                    router.Bounce(stanza, sender, StanzaError.ServiceUnavailable());
+                    await router.BounceAsync(stanza, sender, StanzaError.ServiceUnavailable()).ConfigureAwait(false);
                     break;
             }
             return true;

@@ -23,6 +23,7 @@ public sealed partial class MucService(ParleyOptions options, IParleyStorage sto
     public MucOptions Options { get; } = options.Muc;
     public IParleyStorage Storage { get; } = storage;
     public Router Router { get; } = router;
+
     public TimeProvider Time { get; } = time;
     public ILogger Logger { get; } = logger;
 
@@ -100,7 +101,8 @@ public sealed partial class MucService(ParleyOptions options, IParleyStorage sto
             var isJoin = stanza.Stanza.Name == "presence" && stanza.Stanza.GetAttribute("type") is null;
             if (!isJoin)
             {
-                if (stanza.Stanza.Name != "presence")
+                // Presence to a missing room is dropped, and so is an IQ result (RFC 6120 §8.2.3: an answer is never answered).
+                if (stanza.Stanza.Name != "presence" && stanza.Stanza.GetAttribute("type") != "result")
                 {
                     await ErrorAsync(stanza, StanzaError.ItemNotFound($"There is no room {roomJid}.")).ConfigureAwait(false);
                 }

@@ -11,6 +11,15 @@ public sealed partial class Room
     {
         var iq = stanza.Stanza;
         var type = iq.GetAttribute("type");
+        if (type is "result" or "error")
+        {
+            // The answer to an IQ the room passed on comes back to the requester's occupant JID.
+            if (stanza.To.Resource is not null)
+            {
+                await OccupantAnswerAsync(stanza).ConfigureAwait(false);
+            }
+            return;
+        }
         if (type is not ("get" or "set"))
         {
             return;
@@ -54,27 +63,6 @@ public sealed partial class Room
                 await ErrorAsync(stanza, StanzaError.ServiceUnavailable()).ConfigureAwait(false);
                 break;
         }
-    }
-
-    /// <summary>XEP-0410: a client asks itself (or another occupant) whether it is still joined; the room answers.</summary>
-    private async ValueTask OccupantIqAsync(ServiceStanza stanza, Element payload)
-    {
-        if (!_bySession.ContainsKey(stanza.From))
-        {
-            await ErrorAsync(stanza, StanzaError.NotAcceptable("You are not in this room.")).ConfigureAwait(false);
-            return;
-        }
-        if (!_occupants.ContainsKey(stanza.To.Resource!))
-        {
-            await ErrorAsync(stanza, StanzaError.ItemNotFound("Nobody in the room has that nickname.")).ConfigureAwait(false);
-            return;
-        }
-        if (payload.Namespace == Ns.Ping && stanza.Stanza.GetAttribute("type") == "get")
-        {
-            await _service.ResultAsync(stanza).ConfigureAwait(false);
-            return;
-        }
-        await ErrorAsync(stanza, StanzaError.ServiceUnavailable("The room does not pass IQs on to occupants.")).ConfigureAwait(false);
     }
 
     private bool MayReadArchive(Jid user) =>

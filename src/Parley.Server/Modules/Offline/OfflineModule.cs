@@ -50,7 +50,7 @@ public sealed class OfflineModule(ParleyOptions options, IParleyStorage storage,
         var (kept, arrived) = ArrivalOf(message, to.Domain);
         if (!await storage.Offline.StoreAsync(user, kept.ToXml(Ns.Client), arrived, _limit).ConfigureAwait(false))
         {
-            router.Bounce(message, from, StanzaError.ServiceUnavailable("The recipient's offline storage is full."));
+            await router.BounceAsync(message, from, StanzaError.ServiceUnavailable("The recipient's offline storage is full.")).ConfigureAwait(false);
         }
         return true;
     }
