@@ -56,11 +56,31 @@ internal static class RoomCommands
     {
         public Option<string?> Name { get; } = new("--name") { Description = "The room's name.", HelpName = "TEXT" };
         public Option<string?> Description { get; } = new("--description") { Description = "The room's description.", HelpName = "TEXT" };
-        public Option<bool?> MembersOnly { get; } = new("--members-only") { Description = "Only members may enter (true/false).", HelpName = "BOOL" };
-        public Option<bool?> Moderated { get; } = new("--moderated") { Description = "Only participants may speak (true/false).", HelpName = "BOOL" };
-        public Option<bool?> Public { get; } = new("--public") { Description = "List the room publicly (true/false).", HelpName = "BOOL" };
+        public Option<string?> MembersOnly { get; } = SettingOption("--members-only", "Only members may enter (true/false).");
+        public Option<string?> Moderated { get; } = SettingOption("--moderated", "Only participants may speak (true/false).");
+        public Option<string?> Public { get; } = SettingOption("--public", "List the room publicly (true/false).");
         public Option<string?> Password { get; } = new("--password") { Description = "Require this password to enter; an empty one removes it.", HelpName = "SECRET" };
         public Option<string[]> Owners { get; } = new("--owner") { Description = "Make this bare JID an owner (may be repeated).", HelpName = "JID", AllowMultipleArgumentsPerToken = false };
+
+        /// <summary>
+        /// A yes/no setting, read as text so that a wrong value is named in the error (System.CommandLine
+        /// leaves a value that is not a bool out of a bool option and calls it a stray argument).
+        /// </summary>
+        private static Option<string?> SettingOption(string name, string description)
+        {
+            var option = new Option<string?>(name) { Description = description, HelpName = "true|false" };
+            option.Validators.Add(result =>
+            {
+                if (result.GetValueOrDefault<string?>() is { } text && !bool.TryParse(text, out _))
+                {
+                    result.AddError($"{name} takes true or false, not '{text}'.");
+                }
+            });
+            return option;
+        }
+
+        private static bool? Setting(ParseResult parseResult, Option<string?> option) =>
+            parseResult.GetValue(option) is { } text ? bool.Parse(text) : null;
 
         public void AddTo(Command command)
         {
@@ -78,9 +98,9 @@ internal static class RoomCommands
                 Persistent = true,
                 Name = parseResult.GetValue(Name) ?? settings.Name,
                 Description = parseResult.GetValue(Description) ?? settings.Description,
-                MembersOnly = parseResult.GetValue(MembersOnly) ?? settings.MembersOnly,
-                Moderated = parseResult.GetValue(Moderated) ?? settings.Moderated,
-                Public = parseResult.GetValue(Public) ?? settings.Public,
+                MembersOnly = Setting(parseResult, MembersOnly) ?? settings.MembersOnly,
+                Moderated = Setting(parseResult, Moderated) ?? settings.Moderated,
+                Public = Setting(parseResult, Public) ?? settings.Public,
                 Password = password ?? settings.Password,
                 PasswordProtected = password is null ? settings.PasswordProtected : password.Length > 0,
             };

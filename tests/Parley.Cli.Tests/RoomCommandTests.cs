@@ -137,8 +137,7 @@ public sealed class RoomCommandTests : IDisposable
         Assert.Null(await StoredAsync(room));
     }
 
-    // A bool option takes an optional value, so System.CommandLine reports a value that is not true/false as a
-    // stray argument; still a usage error that names the value, and nothing changes.
+    // A usage error that names the option and the value, and nothing changes.
     [Theory]
     [InlineData("--members-only", "maybe")]
     [InlineData("--moderated", "yes please")]
@@ -147,13 +146,13 @@ public sealed class RoomCommandTests : IDisposable
     {
         var create = await _node.RunAsync("room", "create", Team, "--owner", "alice@example.com", option, value);
         Assert.Equal(2, create.ExitCode);
-        Assert.Contains($"parley: Unrecognized command or argument '{value}'.", create.Error);
+        Assert.Contains($"{option} takes true or false, not '{value}'.", create.Error);
         Assert.Null(await StoredAsync(Team));
 
         await CreateAsync(Team);
         var configure = await _node.RunAsync("room", "configure", Team, option, value);
         Assert.Equal(2, configure.ExitCode);
-        Assert.Contains($"parley: Unrecognized command or argument '{value}'.", configure.Error);
+        Assert.Contains($"{option} takes true or false, not '{value}'.", configure.Error);
         Assert.Equal("public,open,unmoderated,no-password", Describe(await SettingsAsync(Team)));
     }
 
