@@ -371,7 +371,7 @@ public sealed class MamTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Hints_chat_states_groupchat_and_headlines_decide_what_is_not_archived()
+    public async Task Hints_chat_states_groupchat_headlines_and_other_domains_decide_what_is_not_archived()
     {
         await using var romeo = await OnlineAsync("romeo");
         await using var juliet = await OnlineAsync("juliet");
@@ -389,6 +389,8 @@ public sealed class MamTests : IAsyncLifetime
             "<message to='juliet@localhost' type='chat'><retract xmlns='urn:xmpp:message-retract:1' id='x'/></message>",
             "<message to='juliet@localhost' type='chat'><encrypted xmlns='eu.siacs.conversations.axolotl'><payload>AAAA</payload></encrypted></message>",
             "<message to='juliet@localhost'><body>normal with a body</body></message>",
+            // Another domain: bounced until federation exists, so no part of Romeo's history.
+            "<message to='mercutio@elsewhere.example' type='chat'><body>abroad</body></message>",
         ];
         foreach (var message in messages)
         {

@@ -25,9 +25,6 @@ public sealed class MamModule(ParleyOptions options, IParleyStorage storage, Ses
     private readonly int _maxPageSize = options.Archive.MaxPageSize;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<Jid, ArchivePreferences> _preferences = new();
 
-    // Copies this module re-routes with a stanza-id added: the inbound hook sees them again and lets them through.
-    // Compared by reference, so nothing a sender writes can pass for one.
-
     public void Register(ModuleRegistry registry)
     {
         registry.AddFeature(Ns.Mam, server: false, account: true);
@@ -42,8 +39,10 @@ public sealed class MamModule(ParleyOptions options, IParleyStorage storage, Ses
     private async ValueTask<bool> ArchiveSentAsync(ClientStanza client)
     {
         // Without 'to', or to the sender's own bare JID, the message arrives back at the account: the inbound hook
-        // archives it once. Messages to the server or a service are not conversations.
-        if (client.To is not { Local: not null } to || to.Bare.Equals(client.Sender.Jid.Bare) || !ArchivePolicy.IsArchivable(client.Stanza))
+        // archives it once. Messages to the server or a service are not conversations. Until federation exists, a
+        // message to another domain only bounces, so it is no part of the history either.
+        if (client.To is not { Local: not null } to || to.Bare.Equals(client.Sender.Jid.Bare) || !router.IsHere(to.Domain)
+            || !ArchivePolicy.IsArchivable(client.Stanza))
         {
             return false;
         }
