@@ -15,8 +15,8 @@ public interface IAccountStore
     Task<bool> SetCredentialsAsync(string bareJid, AccountCredentials credentials, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Deletes the account and all of its data. Other users keep it on their rosters with no
-    /// subscription and no pending request from it (their roster version moves on).
+    /// Deletes the account and all of its data, and its room affiliations. Other users keep it on
+    /// their rosters with no subscription and no pending request from it (their roster version moves on).
     /// </summary>
     /// <returns>False when there is no such account.</returns>
     Task<bool> DeleteAsync(string bareJid, CancellationToken cancellationToken = default);

@@ -146,6 +146,20 @@ public abstract class AccountStoreContract : StorageContract
     }
 
     [Fact]
+    public async Task Deleting_an_account_removes_its_room_affiliations_and_nobody_elses()
+    {
+        const string Room = "lobby@conference.example.org";
+        await Accounts.CreateAsync("alice@example.org", TestCredentials.Random());
+        await Storage.Rooms.SaveAsync(new StoredRoom(Room, "<x/>", "", "", DateTimeOffset.UtcNow));
+        await Storage.Rooms.SetAffiliationAsync(Room, new RoomAffiliation("alice@example.org", "owner", "Alice"));
+        await Storage.Rooms.SetAffiliationAsync(Room, new RoomAffiliation("bob@example.org", "owner"));
+
+        Assert.True(await Accounts.DeleteAsync("alice@example.org"));
+
+        Assert.Equal(["bob@example.org"], (await Storage.Rooms.GetAffiliationsAsync(Room)).Select(a => a.Jid));
+    }
+
+    [Fact]
     public async Task A_recreated_account_starts_with_no_data_and_roster_version_0()
     {
         await Accounts.CreateAsync("alice@example.org", TestCredentials.Random());

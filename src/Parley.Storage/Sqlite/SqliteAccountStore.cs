@@ -54,6 +54,9 @@ internal sealed class SqliteAccountStore(SqliteStorage storage) : IAccountStore
         UPDATE roster_items SET subscription = 'none', ask_subscribe = 0, pre_approved = 0
             WHERE contact = $jid AND (subscription <> 'none' OR ask_subscribe <> 0 OR pre_approved <> 0);
         DELETE FROM roster_pending WHERE contact = $jid;
+
+        -- A new account of the same name must not inherit ownership, membership or a ban.
+        DELETE FROM room_affiliations WHERE jid = $jid;
         """;
     private const string ExistsSql = "SELECT EXISTS (SELECT 1 FROM accounts WHERE jid = $jid)";
     private const string ListAllSql = "SELECT jid, created_at FROM accounts ORDER BY jid LIMIT $limit OFFSET $offset";

@@ -162,10 +162,12 @@ internal static class SqliteMigrations
             CREATE UNIQUE INDEX pep_items_by_id ON pep_items (user_jid, node, item_id);
             CREATE INDEX pep_items_by_node ON pep_items (user_jid, node, seq);
             """),
-        // Deleting an account ends other users' subscriptions to it: found by contact, not by owner.
-        new(6, "roster items by contact", """
+        // Deleting an account ends other users' subscriptions to it and its room affiliations: rows found by the
+        // account as contact or affiliated JID, not by their owner.
+        new(6, "indexes for deleting an account", """
             CREATE INDEX roster_items_by_contact ON roster_items (contact);
             CREATE INDEX roster_pending_by_contact ON roster_pending (contact);
+            CREATE INDEX room_affiliations_by_jid ON room_affiliations (jid);
             """),
     ];
 

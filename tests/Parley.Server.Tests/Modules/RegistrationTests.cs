@@ -269,6 +269,26 @@ public sealed class RegistrationTests
     }
 
     [Fact]
+    public async Task Cancelling_the_account_removes_its_room_affiliations()
+    {
+        await using var node = await StartOpenAsync();
+        await node.CreateUserAsync("alice", "alice-password");
+        await node.CreateUserAsync("bob", "bob-password");
+        await using var alice = await Muc.OnlineAsync(node, "alice");
+        var room = Muc.Room("team");
+        await Muc.CreateAsync(alice, room, "Alice", ("muc#roomconfig_persistentroom", "1"));
+        var granted = await Muc.IqAsync(alice, room, $"<query xmlns='{Ns.MucAdmin}'><item affiliation='member' jid='bob@localhost'/></query>");
+        Assert.Equal("result", granted.GetAttribute("type"));
+        await using var bob = await XmppTestClient.LoginAsync(node, "bob", "bob-password");
+
+        Assert.Equal("result", (await IqAsync(bob, "set", "<remove/>")).GetAttribute("type"));
+
+        var members = await Muc.IqAsync(alice, room, $"<query xmlns='{Ns.MucAdmin}'><item affiliation='member'/></query>", "get");
+        Assert.Empty(members.Child("query", Ns.MucAdmin)!.Children("item", Ns.MucAdmin));
+        Assert.DoesNotContain(await node.App.Node.Storage.Rooms.GetAffiliationsAsync(room), a => a.Jid == "bob@localhost");
+    }
+
+    [Fact]
     public async Task Cancelling_is_not_allowed_while_registration_is_off()
     {
         await using var node = await TestNode.StartAsync();

@@ -145,6 +145,29 @@ public sealed partial class MucService(ParleyOptions options, IParleyStorage sto
         }
     }
 
+    /// <summary>
+    /// An account is being deleted: rooms in memory drop its affiliations (stored rooms lose them with the account's
+    /// data), so that a new account of the same name inherits no ownership, membership or ban.
+    /// </summary>
+    public async ValueTask ForgetAccountAsync(Jid account)
+    {
+        foreach (var room in _rooms.Values)
+        {
+            await room.Gate.WaitAsync().ConfigureAwait(false);
+            try
+            {
+                if (!room.IsClosed)
+                {
+                    await room.ForgetAffiliationAsync(account).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                room.Gate.Release();
+            }
+        }
+    }
+
     /// <summary>Temporary rooms <paramref name="creator"/> created that still exist; creating rooms is rare, so a scan will do.</summary>
     private int AdHocRoomsOf(Jid creator)
     {

@@ -278,6 +278,10 @@ public sealed partial class Room
         return owners.Count > 0;
     }
 
+    /// <summary>The account is gone: it keeps no affiliation here, as if an owner had set it to none.</summary>
+    public ValueTask ForgetAffiliationAsync(Jid account) =>
+        _affiliations.ContainsKey(account) ? SetAffiliationAsync(account, Affiliation.None, reason: null, actor: null) : ValueTask.CompletedTask;
+
     /// <summary>Sets an affiliation, stores it, and shows its effect on the user's occupant (if in the room).</summary>
     private async ValueTask SetAffiliationAsync(Jid user, Affiliation affiliation, string? reason, Occupant? actor)
     {
