@@ -41,6 +41,9 @@ public static class Ns
     public const string Rsm = "http://jabber.org/protocol/rsm";
     public const string MessageCorrection = "urn:xmpp:message-correct:0";
     public const string MessageRetraction = "urn:xmpp:message-retract:1";
+    public const string MessageModeration = "urn:xmpp:message-moderate:1";
+    public const string OccupantId = "urn:xmpp:occupant-id:0";
+    public const string Fallback = "urn:xmpp:fallback:0";
     public const string LegacyOmemo = "eu.siacs.conversations.axolotl";
     public const string Carbons = "urn:xmpp:carbons:2";
     public const string CarbonsRules = "urn:xmpp:carbons:rules:0";

@@ -41,6 +41,12 @@ public interface IArchiveStore
     /// <exception cref="ArchiveItemNotFoundException">An after/before id that is not in the archive.</exception>
     Task<ArchivePage> QueryAsync(ArchiveQuery query, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Replaces the stored stanza of one message, keeping its id, peer and stamp: a moderated or retracted message
+    /// becomes a tombstone (XEP-0424, XEP-0425). False when the archive holds no message with that id.
+    /// </summary>
+    Task<bool> ReplaceXmlAsync(string archive, string id, string xml, CancellationToken cancellationToken = default);
+
     /// <summary>Deletes the whole archive (administrator); returns how many messages went.</summary>
     Task<int> DeleteArchiveAsync(string archive, CancellationToken cancellationToken = default);
 

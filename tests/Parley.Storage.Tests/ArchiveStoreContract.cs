@@ -280,6 +280,60 @@ public abstract class ArchiveStoreContract : StorageContract
     }
 
     [Fact]
+    public async Task Replacing_a_message_changes_only_its_xml_and_keeps_its_id_peer_and_stamp()
+    {
+        var kept = await Archive.AppendAsync(Room, "lobby@conference.example.org/alice", T0, "<message id='1'><body>keep</body></message>");
+        var replaced = await Archive.AppendAsync(Room, "lobby@conference.example.org/bob", T0.AddMinutes(1), "<message id='2'><body>spam</body></message>");
+
+        Assert.True(await Archive.ReplaceXmlAsync(Room, replaced, "<message id='2'><retracted/></message>"));
+
+        var page = await Archive.QueryAsync(new ArchiveQuery(Room));
+        Assert.Equal(
+            [
+                new ArchivedMessage(kept, Room, "lobby@conference.example.org/alice", T0, "<message id='1'><body>keep</body></message>"),
+                new ArchivedMessage(replaced, Room, "lobby@conference.example.org/bob", T0.AddMinutes(1), "<message id='2'><retracted/></message>"),
+            ],
+            page.Messages);
+    }
+
+    [Theory]
+    [InlineData("ffffffffffffffff")]
+    [InlineData("not-an-archive-id")]
+    public async Task Replacing_a_message_the_archive_does_not_hold_changes_nothing(string unknownId)
+    {
+        await Archive.AppendAsync(Room, Bob, T0, "<message id='1'/>");
+
+        Assert.False(await Archive.ReplaceXmlAsync(Room, unknownId, "<message/>"));
+
+        Assert.Equal(["<message id='1'/>"], Xml(await Archive.QueryAsync(new ArchiveQuery(Room))));
+    }
+
+    [Fact]
+    public async Task Replacing_a_message_of_another_archive_changes_nothing()
+    {
+        var alices = await Archive.AppendAsync(Alice, Bob, T0, "<message id='1'/>");
+
+        Assert.False(await Archive.ReplaceXmlAsync(Bob, alices, "<message/>"));
+
+        Assert.Equal(["<message id='1'/>"], Xml(await Archive.QueryAsync(new ArchiveQuery(Alice))));
+    }
+
+    [Fact]
+    public async Task Bad_replacements_are_refused_with_a_clear_error()
+    {
+        var id = await Archive.AppendAsync(Alice, Bob, T0, "<message id='1'/>");
+
+        var emptyXml = await Assert.ThrowsAsync<ArgumentException>(() => Archive.ReplaceXmlAsync(Alice, id, ""));
+        var badArchive = await Assert.ThrowsAsync<ArgumentException>(() => Archive.ReplaceXmlAsync("example.org", id, "<message/>"));
+        await Assert.ThrowsAsync<ArgumentNullException>(() => Archive.ReplaceXmlAsync(Alice, null!, "<message/>"));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Archive.ReplaceXmlAsync(Alice, id, "<message/>", CanceledToken()));
+
+        Assert.Equal("The XML is empty. (Parameter 'xml')", emptyXml.Message);
+        Assert.Equal("'example.org' is not an archive's bare JID of the form localpart@domain. (Parameter 'archive')", badArchive.Message);
+        Assert.Equal(["<message id='1'/>"], Xml(await Archive.QueryAsync(new ArchiveQuery(Alice))));
+    }
+
+    [Fact]
     public async Task Deleting_an_archive_deletes_all_its_messages_and_no_other_archives()
     {
         await AppendNumberedAsync(Alice, 3);

@@ -109,6 +109,7 @@ public sealed class SqliteArchiveQueryPlanTests : IDisposable
 
     [Theory]
     [InlineData(SqliteArchiveStore.SelectPositionSql, "USING INTEGER PRIMARY KEY (rowid=?)")]
+    [InlineData(SqliteArchiveStore.ReplaceXmlSql, "USING INTEGER PRIMARY KEY (rowid=?)")]
     [InlineData(SqliteArchiveStore.DeleteArchiveSql, "(archive=?)")]
     [InlineData(SqliteArchiveStore.DeleteOldBatchSql, "USING COVERING INDEX archive_messages_for_retention (stamp<?)")]
     [InlineData(SqliteArchiveStore.SelectPreferencesSql, "USING PRIMARY KEY (archive=?)")]

@@ -29,6 +29,8 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
         LIMIT 1
         """;
 
+    internal const string ReplaceXmlSql = "UPDATE archive_messages SET xml = $xml WHERE id = $id AND archive = $archive";
+
     internal const string DeleteArchiveSql = "DELETE FROM archive_messages WHERE archive = $archive";
     internal const string DeleteOldBatchSql = """
         DELETE FROM archive_messages WHERE id IN (
@@ -219,6 +221,26 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
         var total = await count.ExecuteScalarAsync(cancellationToken) is long counted ? checked((int)counted) : 0;
         transaction.Commit();
         return new ArchivePage(messages, complete, total);
+    }
+
+    public async Task<bool> ReplaceXmlAsync(string archive, string id, string xml, CancellationToken cancellationToken = default)
+    {
+        ArchiveArguments.CheckArchive(archive);
+        ArgumentNullException.ThrowIfNull(id);
+        UserDataArguments.CheckXml(xml);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!ArchiveArguments.TryParseId(id, out var rowId))
+        {
+            return false;
+        }
+
+        await using var connection = await storage.OpenConnectionAsync(cancellationToken);
+        using var update = connection.CreateCommand();
+        update.CommandText = ReplaceXmlSql;
+        update.Parameters.AddWithValue("$xml", xml);
+        update.Parameters.AddWithValue("$id", rowId);
+        update.Parameters.AddWithValue("$archive", archive);
+        return await update.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
     public async Task<int> DeleteArchiveAsync(string archive, CancellationToken cancellationToken = default)

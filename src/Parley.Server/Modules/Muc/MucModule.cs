@@ -6,7 +6,8 @@ namespace Parley.Server.Modules.Muc;
 /// <summary>
 /// Multi-user chat (XEP-0045) at Parley:Muc:Subdomain of every served domain: ad hoc and persistent rooms,
 /// moderation, invitations (mediated; direct XEP-0249 invitations pass between clients untouched), self-ping
-/// (XEP-0410), room info (XEP-0128) and the room archive (XEP-0313). The server's disco#items lists the service.
+/// (XEP-0410), room info (XEP-0128), the room archive (XEP-0313), occupant ids (XEP-0421) and moderated message
+/// retraction (XEP-0425). The server's disco#items lists the service.
 /// </summary>
 public sealed class MucModule(ParleyOptions options, MucService service) : IModule
 {

@@ -232,11 +232,12 @@ public sealed partial class MucService(ParleyOptions options, IParleyStorage sto
         }
     }
 
+    /// <summary>XEP-0421 §5: every room gives occupant ids, so the service says so too.</summary>
     private static Element ServiceInfo()
     {
         var query = new Element("query", Ns.DiscoInfo);
         query.AddChild("identity").SetAttribute("category", "conference").SetAttribute("type", "text").SetAttribute("name", "Chatrooms");
-        foreach (var feature in new[] { Ns.DiscoInfo, Ns.DiscoItems, Ns.Muc, Ns.MucUnique, Ns.Ping, Ns.MucSelfPing })
+        foreach (var feature in new[] { Ns.DiscoInfo, Ns.DiscoItems, Ns.Muc, Ns.MucUnique, Ns.Ping, Ns.MucSelfPing, Ns.OccupantId })
         {
             query.AddChild("feature").SetAttribute("var", feature);
         }

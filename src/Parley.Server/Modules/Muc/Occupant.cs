@@ -7,7 +7,7 @@ namespace Parley.Server.Modules.Muc;
 /// One nickname in a room: a user, present from one or more of their devices (sessions) under that nickname.
 /// Only the room touches it, under the room's gate.
 /// </summary>
-public sealed class Occupant(Jid occupantJid, Jid realBareJid)
+public sealed class Occupant(Jid occupantJid, Jid realBareJid, string occupantId)
 {
     /// <summary>room@service/nick.</summary>
     public Jid OccupantJid { get; set; } = occupantJid;
@@ -15,6 +15,9 @@ public sealed class Occupant(Jid occupantJid, Jid realBareJid)
     public string Nick => OccupantJid.Resource!;
 
     public Jid RealBareJid { get; } = realBareJid;
+
+    /// <summary>XEP-0421: the room's stable, pseudonymous id for <see cref="RealBareJid"/>.</summary>
+    public string OccupantId { get; } = occupantId;
 
     public Role Role { get; set; }
 

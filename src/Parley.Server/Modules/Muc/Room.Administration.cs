@@ -56,6 +56,9 @@ public sealed partial class Room
             case Ns.Register:
                 await RegisterAsync(stanza, payload, isGet).ConfigureAwait(false);
                 break;
+            case Ns.MessageModeration when !isGet:
+                await ModerateAsync(stanza, payload).ConfigureAwait(false);
+                break;
             case Ns.Mam:
                 await RoomArchive.QueryAsync(this, _service, stanza, payload, MayReadArchive(stanza.From)).ConfigureAwait(false);
                 break;
@@ -532,6 +535,7 @@ public sealed partial class Room
             {
                 destroy.AddChild("password").AddText(password);
             }
+            AddOccupantId(presence, occupant);
             foreach (var session in occupant.Sessions)
             {
                 await SendAsync(Addressed(presence, session.FullJid), occupant.OccupantJid, session.FullJid).ConfigureAwait(false);
@@ -643,6 +647,8 @@ public sealed partial class Room
             Ns.Register,
             Ns.MucSelfPing,
             Ns.StanzaId,
+            Ns.OccupantId,
+            Ns.MessageModeration,
             configuration.Public ? "muc_public" : "muc_hidden",
             configuration.Persistent ? "muc_persistent" : "muc_temporary",
             configuration.MembersOnly ? "muc_membersonly" : "muc_open",

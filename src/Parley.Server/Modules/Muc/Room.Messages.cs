@@ -74,7 +74,7 @@ public sealed partial class Room
             return;
         }
 
-        var message = RoomCopy(original, sender.OccupantJid, "groupchat");
+        var message = RoomCopy(original, sender, "groupchat");
         var stamp = _service.Time.GetUtcNow();
         if (Configuration.IsArchived)
         {
@@ -117,6 +117,7 @@ public sealed partial class Room
             message.SetAttribute("id", id);
         }
         message.AddChild("subject").AddText(subject);
+        AddOccupantId(message, sender);
         await BroadcastAsync(message, sender.OccupantJid).ConfigureAwait(false);
     }
 
@@ -151,7 +152,7 @@ public sealed partial class Room
             await ErrorAsync(stanza, StanzaError.Forbidden("This room does not let you send private messages.")).ConfigureAwait(false);
             return;
         }
-        var message = RoomCopy(stanza.Stanza, sender.OccupantJid, type);
+        var message = RoomCopy(stanza.Stanza, sender, type);
         if (message.Child("x", Ns.MucUser) is null)
         {
             message.AddChild("x", Ns.MucUser);
@@ -270,10 +271,13 @@ public sealed partial class Room
         }
     }
 
-    /// <summary>A message as the room sends it: from the occupant JID, the client's payload, none of the ids others stamped.</summary>
-    private static Element RoomCopy(Element original, Jid from, string? type)
+    /// <summary>
+    /// A message as the room sends it: from the occupant JID, the client's payload, none of the ids others stamped,
+    /// and the sender's occupant-id.
+    /// </summary>
+    private static Element RoomCopy(Element original, Occupant sender, string? type)
     {
-        var message = new Element("message", Ns.Client).SetAttribute("from", from.ToString()).SetAttribute("type", type);
+        var message = new Element("message", Ns.Client).SetAttribute("from", sender.OccupantJid.ToString()).SetAttribute("type", type);
         if (original.GetAttribute("id") is { } id)
         {
             message.SetAttribute("id", id);
@@ -284,14 +288,18 @@ public sealed partial class Room
         }
         foreach (var child in original.Children())
         {
-            // XEP-0359 §5: a stanza-id from the sender could impersonate the room's.
-            if (child.Namespace != Ns.StanzaId)
+            // XEP-0359 §5 and XEP-0421 §4: a stanza-id or occupant-id from the sender could impersonate the room's.
+            if (child.Namespace is not (Ns.StanzaId or Ns.OccupantId))
             {
                 message.Add(child);
             }
         }
+        AddOccupantId(message, sender);
         return message;
     }
+
+    private static void AddOccupantId(Element stanza, Occupant occupant) =>
+        stanza.AddChild("occupant-id", Ns.OccupantId).SetAttribute("id", occupant.OccupantId);
 
     private static Element WithStanzaId(Element message, string id, Jid room)
     {
@@ -309,6 +317,7 @@ public sealed partial class Room
         if (!_stored)
         {
             _stored = true;
+            await _occupantIds.SaveAsync(_service.Storage.Documents, Jid).ConfigureAwait(false);
             foreach (var (jid, entry) in _affiliations)
             {
                 await _service.Storage.Rooms.SetAffiliationAsync(Jid.ToString(), new RoomAffiliation(jid.ToString(), MucNames.Of(entry.Affiliation), entry.Nick, entry.Reason)).ConfigureAwait(false);

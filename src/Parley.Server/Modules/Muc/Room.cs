@@ -20,6 +20,7 @@ public sealed partial class Room
     private readonly Dictionary<Jid, Occupant> _bySession = [];
     private readonly Dictionary<Jid, AffiliationEntry> _affiliations = [];
     private readonly RoomHistory _history;
+    private readonly OccupantIds _occupantIds;
     private readonly DateTimeOffset _createdAt;
     private string _subject = "";
     private string _subjectNick = "";
@@ -28,9 +29,10 @@ public sealed partial class Room
     /// <summary>Created by this join: the first occupant gets 201.</summary>
     private bool _isNew;
 
-    private Room(MucService service, Jid jid, RoomConfiguration configuration, DateTimeOffset createdAt)
+    private Room(MucService service, Jid jid, RoomConfiguration configuration, DateTimeOffset createdAt, OccupantIds occupantIds)
     {
         _service = service;
+        _occupantIds = occupantIds;
         Jid = jid;
         Configuration = configuration;
         _createdAt = createdAt;
@@ -61,19 +63,20 @@ public sealed partial class Room
 
     public static Room Create(MucService service, Jid jid, Jid creator, bool locked, DateTimeOffset now)
     {
-        var room = new Room(service, jid, new RoomConfiguration(), now, creator) { IsLocked = locked, _isNew = true };
+        var room = new Room(service, jid, new RoomConfiguration(), now, OccupantIds.CreateNew(), creator) { IsLocked = locked, _isNew = true };
         room._affiliations[creator] = new AffiliationEntry(Affiliation.Owner, null, null);
         return room;
     }
 
-    private Room(MucService service, Jid jid, RoomConfiguration configuration, DateTimeOffset createdAt, Jid creator)
-        : this(service, jid, configuration, createdAt) => Creator = creator;
+    private Room(MucService service, Jid jid, RoomConfiguration configuration, DateTimeOffset createdAt, OccupantIds occupantIds, Jid creator)
+        : this(service, jid, configuration, createdAt, occupantIds) => Creator = creator;
 
     /// <summary>A persistent room from storage, with its last messages from the archive as discussion history.</summary>
     public static async ValueTask<Room> LoadAsync(MucService service, StoredRoom stored)
     {
         var jid = Jid.Parse(stored.Jid);
-        var room = new Room(service, jid, RoomConfiguration.FromStoredXml(stored.ConfigXml), stored.CreatedAt)
+        var occupantIds = await OccupantIds.LoadOrCreateAsync(service.Storage.Documents, jid).ConfigureAwait(false);
+        var room = new Room(service, jid, RoomConfiguration.FromStoredXml(stored.ConfigXml), stored.CreatedAt, occupantIds)
         {
             _subject = stored.Subject,
             _subjectNick = stored.SubjectNick,
@@ -200,7 +203,7 @@ public sealed partial class Room
             return;
         }
 
-        var occupant = new Occupant(stanza.To, user.Bare) { Affiliation = affiliation, Role = DefaultRole(affiliation) };
+        var occupant = new Occupant(stanza.To, user.Bare, _occupantIds.Of(user)) { Affiliation = affiliation, Role = DefaultRole(affiliation) };
         occupant.Sessions.Add(session);
         await SendOccupantsToAsync(user, occupant).ConfigureAwait(false);
         _occupants[nick] = occupant;
@@ -447,7 +450,8 @@ public sealed partial class Room
         var presence = new Element("presence", Ns.Client).SetAttribute("from", occupant.OccupantJid.ToString()).SetAttribute("type", type);
         foreach (var child in source.Children())
         {
-            if (child.Namespace is Ns.Muc or Ns.MucUser || (type == "unavailable" && child.Name is "show" or "priority"))
+            // XEP-0421 §4: an occupant-id from the client could impersonate another occupant; the room adds its own.
+            if (child.Namespace is Ns.Muc or Ns.MucUser or Ns.OccupantId || (type == "unavailable" && child.Name is "show" or "priority"))
             {
                 continue;
             }
@@ -470,6 +474,7 @@ public sealed partial class Room
         {
             x.AddChild("status").SetAttribute("code", code.ToString(CultureInfo.InvariantCulture));
         }
+        AddOccupantId(presence, occupant);
         return presence;
     }
 }

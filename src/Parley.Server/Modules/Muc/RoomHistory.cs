@@ -49,6 +49,24 @@ public sealed class RoomHistory(int capacity)
         }
     }
 
+    /// <summary>Drops the message the room archived under <paramref name="stanzaId"/> (a moderated one); false when it is not here.</summary>
+    public bool Remove(string stanzaId)
+    {
+        var removed = false;
+        // Moderation is rare and the history short: rebuilding the queue is simpler than a structure that removes from the middle.
+        for (var remaining = _entries.Count; remaining > 0; remaining--)
+        {
+            var entry = _entries.Dequeue();
+            if (entry.Delayed.Child("stanza-id", Ns.StanzaId)?.GetAttribute("id") == stanzaId)
+            {
+                removed = true;
+                continue;
+            }
+            _entries.Enqueue(entry);
+        }
+        return removed;
+    }
+
     /// <summary>
     /// The entries a joining occupant gets, oldest first: at most <paramref name="maxStanzas"/>, none older than
     /// <paramref name="since"/>, and no more than <paramref name="maxChars"/> characters in all (null = no such limit).
