@@ -29,7 +29,7 @@ public sealed class MucTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Slixmpp_creates_configures_invites_joins_twice_moderates_and_finds_history_after_a_restart()
+    public async Task Slixmpp_creates_configures_invites_joins_twice_moderates_sees_occupant_ids_and_finds_history_after_a_restart()
     {
         const string Room = "team@conference.localhost";
         var setup = await RunAsync("slixmpp_muc.py", "setup", Room, "alice@localhost:alice-secret", "bob@localhost:bob-secret", "carol@localhost:carol-secret");
@@ -39,6 +39,14 @@ public sealed class MucTests : IAsyncLifetime
         Assert.Contains(110, setup.GetProperty("second_device_codes").EnumerateArray().Select(c => c.GetInt32()));
         Assert.True(setup.GetProperty("kicked").GetBoolean());
         Assert.True(setup.GetProperty("both_devices").GetBoolean());
+        // XEP-0421: one id for Bob's two devices, another for Carol, and Alice's the same in her presence and messages.
+        Assert.True(setup.GetProperty("occupant_id_feature").GetBoolean());
+        var bobIds = setup.GetProperty("bob_ids_seen_by_alice").EnumerateArray().Select(i => i.GetString()).ToList();
+        var carolIds = setup.GetProperty("carol_ids_seen_by_alice").EnumerateArray().Select(i => i.GetString()).ToList();
+        Assert.False(string.IsNullOrEmpty(Assert.Single(bobIds)));
+        Assert.NotEqual(bobIds, carolIds);
+        Assert.Single(carolIds);
+        Assert.Single(setup.GetProperty("alice_ids_seen_by_bob").EnumerateArray());
         Assert.True(setup.GetProperty("adhoc_listed_while_occupied").GetBoolean());
         Assert.Equal("item-not-found", setup.GetProperty("adhoc_after_leaving").GetString());
 

@@ -3,6 +3,7 @@
 Usage: slixmpp_muc.py HOST PORT PHASE ROOM JID:PASSWORD...
 PHASE "setup": Alice creates ROOM and makes it persistent, invites Bob, Bob joins from two devices, Carol is
 silenced and kicked, Alice talks, one of Bob's devices leaves; Carol's ad hoc room vanishes when she leaves.
+Occupant ids (xep_0421) are read from every room presence and message.
 PHASE "after-restart": Bob joins ROOM again and reads its history.
 Prints one JSON line with what happened.
 """
@@ -28,14 +29,27 @@ class Client(slixmpp.ClientXMPP):
         self.register_plugin("xep_0030")
         self.register_plugin("xep_0045")
         self.register_plugin("xep_0004")
+        self.register_plugin("xep_0421")
         self.ready = asyncio.get_event_loop().create_future()
         self.groupchat = []
         self.invites = []
         self.presences = []
+        self.occupant_ids = {}  # nick -> the occupant ids seen in its presences and messages
         self.add_event_handler("session_start", self.on_start)
-        self.add_event_handler("groupchat_message", lambda m: self.groupchat.append(m["body"]))
+        self.add_event_handler("groupchat_message", self.on_groupchat)
         self.add_event_handler("groupchat_invite", lambda m: self.invites.append(str(m["from"])))
-        self.add_event_handler("groupchat_presence", lambda p: self.presences.append(p))
+        self.add_event_handler("groupchat_presence", self.on_room_presence)
+
+    def on_groupchat(self, message):
+        self.groupchat.append(message["body"])
+        self.saw_occupant_id(message)
+
+    def on_room_presence(self, presence):
+        self.presences.append(presence)
+        self.saw_occupant_id(presence)
+
+    def saw_occupant_id(self, stanza):
+        self.occupant_ids.setdefault(stanza["from"].resource, set()).add(stanza["occupant-id"]["id"])
 
     async def on_start(self, _):
         self.send_presence()
@@ -92,6 +106,12 @@ async def setup():
     alice.send_message(mto=room, mbody="desk only", mtype="groupchat")
     await wait_until(lambda: "desk only" in bob_desk.groupchat, "the message on the remaining device")
     result["both_devices"] = True
+    # Not xep_0421's has_feature: in this slixmpp it calls a method disco results do not have.
+    room_info = await alice["xep_0030"].get_info(jid=room)
+    result["occupant_id_feature"] = "urn:xmpp:occupant-id:0" in room_info["disco_info"]["features"]
+    result["bob_ids_seen_by_alice"] = sorted(alice.occupant_ids["Bob"])
+    result["carol_ids_seen_by_alice"] = sorted(alice.occupant_ids["Carol"])
+    result["alice_ids_seen_by_bob"] = sorted(bob_phone.occupant_ids["Alice"] | bob_desk.occupant_ids["Alice"])
 
     adhoc = "adhoc-" + room.split("@")[0] + "@" + room.split("@")[1]
     await carol.muc.join_muc_wait(adhoc, "Carol", maxstanzas=0, timeout=TIMEOUT)
