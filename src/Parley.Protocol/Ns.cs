@@ -42,6 +42,10 @@ public static class Ns
     public const string MessageCorrection = "urn:xmpp:message-correct:0";
     public const string MessageRetraction = "urn:xmpp:message-retract:1";
     public const string MessageModeration = "urn:xmpp:message-moderate:1";
+    // XEP-0425 before 0.3 (fastened with XEP-0422, retracting with XEP-0424 before 0.3): older clients, python3-slixmpp among them, speak only this.
+    public const string MessageModerationLegacy = "urn:xmpp:message-moderate:0";
+    public const string MessageRetractionLegacy = "urn:xmpp:message-retract:0";
+    public const string Fasten = "urn:xmpp:fasten:0";
     public const string OccupantId = "urn:xmpp:occupant-id:0";
     public const string Fallback = "urn:xmpp:fallback:0";
     public const string LegacyOmemo = "eu.siacs.conversations.axolotl";

@@ -3,7 +3,10 @@ using Parley.Interop.Tests.Support;
 
 namespace Parley.Interop.Tests;
 
-/// <summary>Multi-user chat (XEP-0045) with real clients: python3-slixmpp's xep_0045 plugin and python3-aioxmpp's MUC client.</summary>
+/// <summary>
+/// Multi-user chat (XEP-0045) with real clients: python3-slixmpp's xep_0045 plugin (and its xep_0425 for moderated
+/// retraction) and python3-aioxmpp's MUC client.
+/// </summary>
 public sealed class MucTests : IAsyncLifetime
 {
     private ParleyProcess _node = null!;
@@ -58,6 +61,21 @@ public sealed class MucTests : IAsyncLifetime
         var after = await RunAsync("slixmpp_muc.py", "after-restart", Room, "bob@localhost:bob-secret");
         Assert.Equal(["before the restart", "desk only"], after.GetProperty("history").EnumerateArray().Select(m => m.GetString()));
         Assert.Equal("Team room", after.GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public async Task Slixmpp_moderates_a_message_in_the_older_xep_0425_form_and_another_occupants_slixmpp_sees_it_retracted()
+    {
+        const string Room = "moderated@conference.localhost";
+        var result = await RunAsync("slixmpp_moderation.py", Room, "alice@localhost:alice-secret", "bob@localhost:bob-secret", "carol@localhost:carol-secret");
+
+        Assert.True(result.GetProperty("legacy_feature").GetBoolean());
+        var stanzaId = result.GetProperty("stanza_id").GetString();
+        Assert.False(string.IsNullOrEmpty(stanzaId));
+        Assert.Equal("forbidden", result.GetProperty("participant_refused").GetString());
+        Assert.Equal(stanzaId, result.GetProperty("moderated_id").GetString());
+        Assert.Equal(Room + "/Owner", result.GetProperty("moderated_by").GetString());
+        Assert.Equal("Spam", result.GetProperty("reason").GetString());
     }
 
     [Fact]

@@ -56,7 +56,7 @@ public sealed partial class Room
             case Ns.Register:
                 await RegisterAsync(stanza, payload, isGet).ConfigureAwait(false);
                 break;
-            case Ns.MessageModeration when !isGet:
+            case Ns.MessageModeration or Ns.Fasten when !isGet:
                 await ModerateAsync(stanza, payload).ConfigureAwait(false);
                 break;
             case Ns.Mam:
@@ -649,6 +649,7 @@ public sealed partial class Room
             Ns.StanzaId,
             Ns.OccupantId,
             Ns.MessageModeration,
+            Ns.MessageModerationLegacy,
             configuration.Public ? "muc_public" : "muc_hidden",
             configuration.Persistent ? "muc_persistent" : "muc_temporary",
             configuration.MembersOnly ? "muc_membersonly" : "muc_open",

@@ -8,22 +8,30 @@ namespace Parley.Server.Modules.Muc;
 /// <summary>
 /// XEP-0425 moderated message retraction: a moderator takes an occupant's groupchat message back. The archive keeps a
 /// tombstone in its place (XEP-0424 §5), the discussion history drops it, and every occupant gets the retraction,
-/// which the archive keeps too, for clients that catch up later.
+/// which the archive keeps too, for clients that catch up later. The room takes the request in the current form
+/// (urn:xmpp:message-moderate:1) and in the fastened form of XEP-0425 before 0.3 (urn:xmpp:message-moderate:0), and
+/// its retraction carries both, so every occupant's client understands it whichever form it speaks.
 /// </summary>
 public sealed partial class Room
 {
-    private async ValueTask ModerateAsync(ServiceStanza stanza, Element moderate)
+    /// <summary>Either form of the request: <paramref name="request"/> is &lt;moderate&gt; (:1) or &lt;apply-to&gt; (:0).</summary>
+    private async ValueTask ModerateAsync(ServiceStanza stanza, Element request)
     {
         if (!_bySession.TryGetValue(stanza.From, out var moderator) || moderator.Role != Role.Moderator)
         {
             await ErrorAsync(stanza, StanzaError.Forbidden("Only moderators may retract other occupants' messages.")).ConfigureAwait(false);
             return;
         }
-        var stanzaId = moderate.GetAttribute("id");
-        if (moderate.Name != "moderate" || string.IsNullOrEmpty(stanzaId) || moderate.Child("retract", Ns.MessageRetraction) is null)
+        var isLegacy = request.Namespace == Ns.Fasten;
+        var moderate = !isLegacy ? request : request.Name == "apply-to" ? request.Child("moderate", Ns.MessageModerationLegacy) : null;
+        var retractNs = isLegacy ? Ns.MessageRetractionLegacy : Ns.MessageRetraction;
+        var stanzaId = request.GetAttribute("id");
+        if (moderate?.Name != "moderate" || string.IsNullOrEmpty(stanzaId) || moderate.Child("retract", retractNs) is null)
         {
-            await ErrorAsync(stanza, StanzaError.BadRequest(
-                $"Send <moderate xmlns='{Ns.MessageModeration}' id='the room's stanza-id of the message'> with <retract xmlns='{Ns.MessageRetraction}'/>.")).ConfigureAwait(false);
+            var expected = isLegacy
+                ? $"<apply-to xmlns='{Ns.Fasten}' id='the room's stanza-id of the message'> with <moderate xmlns='{Ns.MessageModerationLegacy}'><retract xmlns='{Ns.MessageRetractionLegacy}'/></moderate>"
+                : $"<moderate xmlns='{Ns.MessageModeration}' id='the room's stanza-id of the message'> with <retract xmlns='{Ns.MessageRetraction}'/>";
+            await ErrorAsync(stanza, StanzaError.BadRequest($"Send {expected}.")).ConfigureAwait(false);
             return;
         }
         var original = await FindOccupantMessageAsync(stanzaId).ConfigureAwait(false);
@@ -39,7 +47,8 @@ public sealed partial class Room
             return;
         }
 
-        var reason = moderate.ChildText("reason", Ns.MessageModeration);
+        // Both forms put <reason> in the namespace of their <moderate>.
+        var reason = moderate.ChildText("reason", moderate.Namespace) is { Length: > 0 } given ? given : null;
         var now = _service.Time.GetUtcNow();
         var retractionId = Guid.NewGuid().ToString("N");
         var archive = Jid.ToString();
@@ -81,7 +90,10 @@ public sealed partial class Room
         return moderated;
     }
 
-    /// <summary>XEP-0425 §3.1: from the room, &lt;retract id='stanza-id'&gt; saying which moderator did it and why.</summary>
+    /// <summary>
+    /// XEP-0425 §3.1: from the room, &lt;retract id='stanza-id'&gt; saying which moderator did it and why; beside it the
+    /// same in the form before 0.3, &lt;apply-to id='stanza-id'&gt;&lt;moderated&gt;&lt;retract/&gt;, for the clients that know only that.
+    /// </summary>
     private Element Retraction(string stanzaId, Occupant moderator, string? reason, string retractionId)
     {
         var message = new Element("message", Ns.Client)
@@ -94,6 +106,16 @@ public sealed partial class Room
         {
             retract.AddChild("reason").AddText(reason);
         }
+
+        var legacyModerated = message.AddChild("apply-to", Ns.Fasten).SetAttribute("id", stanzaId)
+            .AddChild("moderated", Ns.MessageModerationLegacy).SetAttribute("by", moderator.OccupantJid.ToString());
+        legacyModerated.AddChild("retract", Ns.MessageRetractionLegacy);
+        AddOccupantId(legacyModerated, moderator);
+        if (reason is not null)
+        {
+            legacyModerated.AddChild("reason").AddText(reason);
+        }
+
         // XEP-0424 §4: clients that know nothing of retractions show this instead.
         message.AddChild("fallback", Ns.Fallback).SetAttribute("for", Ns.MessageRetraction);
         message.AddChild("body").AddText($"{moderator.Nick} retracted a message{(reason is null ? "." : ": " + reason)}");
