@@ -8,8 +8,8 @@ namespace Parley.Cli;
 
 /// <summary>
 /// <c>parley room list|create|configure|destroy</c>: persistent chat rooms, as stored. Like the other commands they open
-/// the node's storage for the command only; a running node applies a change when it next loads the room, that is
-/// when the room is next entered after its last occupant left (or after a restart).
+/// the node's storage for the command only, and each change leaves a notice: a node running on the same database
+/// reloads the room if it has it in memory (occupied), or destroys it for its occupants.
 /// </summary>
 internal static class RoomCommands
 {
@@ -148,6 +148,7 @@ internal static class RoomCommands
             {
                 await storage.Rooms.SetAffiliationAsync(room, new RoomAffiliation(owner, "owner"), cancellationToken);
             }
+            await storage.Notices.PublishAsync(NodeNoticeKinds.RoomChanged, room, cancellationToken);
             console.Output.WriteLine($"created {room}");
             return ExitCodes.Ok;
         });
@@ -158,7 +159,7 @@ internal static class RoomCommands
     {
         var roomArgument = RoomArgument();
         var settings = new SettingOptions();
-        var command = new Command("configure", "Change a persistent room's settings or add owners; a running node applies them when it next loads the room.") { roomArgument };
+        var command = new Command("configure", "Change a persistent room's settings or add owners; a running node applies them at once.") { roomArgument };
         settings.AddTo(command);
         var configuration = new CommonOptions(command);
         Cli.SetAction(command, console, async (parseResult, cancellationToken) =>
@@ -175,6 +176,7 @@ internal static class RoomCommands
             {
                 await storage.Rooms.SetAffiliationAsync(room, new RoomAffiliation(owner, "owner"), cancellationToken);
             }
+            await storage.Notices.PublishAsync(NodeNoticeKinds.RoomChanged, room, cancellationToken);
             console.Output.WriteLine($"configured {room}: {Describe(roomSettings)}");
             return ExitCodes.Ok;
         });
@@ -195,6 +197,7 @@ internal static class RoomCommands
             {
                 throw new CliException(ExitCodes.Failed, $"There is no persistent room {room}.");
             }
+            await storage.Notices.PublishAsync(NodeNoticeKinds.RoomChanged, room, cancellationToken);
             console.Output.WriteLine($"destroyed {room}");
             return ExitCodes.Ok;
         });

@@ -7,7 +7,8 @@ namespace Parley.Cli;
 
 /// <summary>
 /// <c>parley user add|remove|passwd|list|import</c>. Each opens the node's storage for the command only, so they
-/// work while the node runs on the same data directory.
+/// work while the node runs on the same data directory; <c>remove</c> leaves a notice that makes the node
+/// disconnect the account at once.
 /// </summary>
 internal static class UserCommands
 {
@@ -62,6 +63,8 @@ internal static class UserCommands
                 throw NoSuchAccount(bareJid);
             }
 
+            // A node running on this database ends the account's sessions when it reads this.
+            await storage.Notices.PublishAsync(NodeNoticeKinds.AccountRemoved, bareJid, cancellationToken);
             console.Output.WriteLine($"removed {bareJid}");
             return ExitCodes.Ok;
         });

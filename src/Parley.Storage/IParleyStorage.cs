@@ -14,6 +14,7 @@ public interface IParleyStorage : IAsyncDisposable
     IArchiveStore Archive { get; }
     IRoomStore Rooms { get; }
     IPepStore Pep { get; }
+    INodeNoticeStore Notices { get; }
 
     /// <summary>What is open, for logs, e.g. "SQLite /srv/parley/data/parley.db (schema version 1)".</summary>
     string Description { get; }

@@ -35,6 +35,13 @@ internal sealed class CliTestNode : IDisposable
     /// <summary>A second handle on the node's database, as the running node (or another CLI) would hold.</summary>
     public Task<IParleyStorage> OpenStorageAsync() => StorageFactory.OpenAsync("sqlite", DatabasePath);
 
+    /// <summary>The notices the commands left for running nodes, oldest first, as "kind subject".</summary>
+    public async Task<List<string>> NoticesAsync()
+    {
+        await using var storage = await OpenStorageAsync();
+        return [.. (await storage.Notices.ReadAfterAsync(0, 100)).Select(notice => $"{notice.Kind} {notice.Subject}")];
+    }
+
     public async Task<AccountCredentials?> CredentialsAsync(string bareJid)
     {
         await using var storage = await OpenStorageAsync();

@@ -95,4 +95,15 @@ public sealed class ConfigurationTests : IDisposable
         Assert.Contains(problems, p => p.Contains("MaxPerIpPerHour"));
         Assert.Contains(problems, p => p.Contains("MaxOfflineMessages"));
     }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1000)]
+    public void A_notice_poll_interval_below_1_millisecond_is_a_problem_that_names_the_key(int milliseconds)
+    {
+        var options = new ParleyOptions();
+        options.Storage.NoticePollMilliseconds = milliseconds;
+
+        Assert.Equal(["Parley:Storage:NoticePollMilliseconds: must be at least 1."], ConfigurationCheck.Problems(options));
+    }
 }

@@ -43,6 +43,8 @@ public sealed class SqliteQueryPlanTests : IDisposable
         { "pep trim", SqlitePepStore.TrimSql },
         { "pep newest items", SqlitePepStore.SelectNewestSql },
         { "pep item", SqlitePepStore.SelectItemSql },
+        { "node notices after an id", SqliteNodeNoticeStore.SelectAfterSql },
+        { "node notices expiry", SqliteNodeNoticeStore.DeleteOlderSql },
     };
 
     [Theory]

@@ -35,6 +35,10 @@ public static class ConfigurationCheck
         {
             problems.Add($"Parley:Storage:Provider: '{options.Storage.Provider}' is not 'sqlite' or 'postgres'.");
         }
+        if (options.Storage.NoticePollMilliseconds < 1)
+        {
+            problems.Add("Parley:Storage:NoticePollMilliseconds: must be at least 1.");
+        }
         if (!Precis.TryPrepareDomainpart(options.Muc.Subdomain, out var subdomain, out _) || subdomain != options.Muc.Subdomain || subdomain.Contains('.'))
         {
             problems.Add($"Parley:Muc:Subdomain: '{options.Muc.Subdomain}' is not one lower-case DNS label such as 'conference'.");

@@ -37,6 +37,12 @@ public sealed class StorageOptions
 
     /// <summary>SQLite: a file path (default DataDir/parley.db). PostgreSQL: a connection string.</summary>
     public string? ConnectionString { get; set; }
+
+    /// <summary>
+    /// How often the node looks for notices the <c>parley</c> CLI left in the database (an account removed, a room
+    /// changed), so it disconnects removed accounts and reloads changed rooms within this time.
+    /// </summary>
+    public int NoticePollMilliseconds { get; set; } = 1000;
 }
 
 public sealed class NetworkOptions

@@ -62,6 +62,12 @@ public delegate ValueTask SessionEvent(ClientSession session);
 public delegate ValueTask AccountEvent(Jid account);
 
 /// <summary>
+/// Acts on a notice the <c>parley</c> CLI left in the database (<see cref="Parley.Storage.NodeNoticeKinds"/>);
+/// <paramref name="subject"/> is what it is about, e.g. the removed account's bare JID.
+/// </summary>
+public delegate ValueTask NodeNoticeHandler(string subject);
+
+/// <summary>
 /// Whether a stanza kept for <paramref name="account"/> (an offline message, a pending subscription
 /// request) from <paramref name="from"/> may still be delivered; false drops it.
 /// </summary>
@@ -104,6 +110,7 @@ public sealed class ModuleRegistry
     private readonly List<SessionEvent> _sessionHibernated = [];
     private readonly List<AccountEvent> _accountRemoving = [];
     private readonly List<StoredStanzaFilter> _storedStanzaFilters = [];
+    private readonly Dictionary<string, List<NodeNoticeHandler>> _nodeNoticeHandlers = new(StringComparer.Ordinal);
     private readonly List<Element> _streamFeatures = [];
     private readonly List<MessageDeliveredHook> _messageDelivered = [];
     private readonly List<HostedService> _services = [];
@@ -175,6 +182,23 @@ public sealed class ModuleRegistry
 
     /// <summary>Before an account and its data are deleted, while its roster is still there (e.g. to tell its contacts).</summary>
     public void OnAccountRemoving(AccountEvent handler) => _accountRemoving.Add(handler);
+
+    /// <summary>
+    /// Acts on notices of <paramref name="kind"/> that the CLI leaves for running nodes (e.g. "account-removed").
+    /// Handlers run one at a time, in the order the notices were published.
+    /// </summary>
+    public void OnNodeNotice(string kind, NodeNoticeHandler handler)
+    {
+        if (!_nodeNoticeHandlers.TryGetValue(kind, out var handlers))
+        {
+            _nodeNoticeHandlers[kind] = handlers = [];
+        }
+        handlers.Add(handler);
+    }
+
+    /// <summary>The handlers of notices of <paramref name="kind"/>; none for a kind no module knows.</summary>
+    public IReadOnlyList<NodeNoticeHandler> NodeNoticeHandlers(string kind) =>
+        _nodeNoticeHandlers.TryGetValue(kind, out var handlers) ? handlers : [];
 
     /// <summary>Checks a kept stanza when it is finally delivered: what was allowed when it arrived may not be now (blocking).</summary>
     public void FilterStoredStanzas(StoredStanzaFilter filter) => _storedStanzaFilters.Add(filter);

@@ -55,6 +55,16 @@ public sealed class ClientSession
     /// <summary>An "interested resource" (RFC 6121 §2.1.6): it asked for the roster, so it gets roster pushes.</summary>
     public bool IsInterested { get; set; }
 
+    /// <summary>The session ends because its account was deleted: nothing may be stored for the account any more.</summary>
+    public bool AccountRemoved { get; private set; }
+
+    /// <summary>Ends the session because its account was deleted (in-band or by the administrator).</summary>
+    public void EndForRemovedAccount()
+    {
+        AccountRemoved = true;
+        Sink.CloseWithError("not-authorized", "The account was removed.");
+    }
+
     /// <summary>
     /// Entities this session sent directed presence to (RFC 6121 §4.6) that are not covered by its
     /// broadcast; they get its unavailable presence when it goes. Only the session's own stanza flow touches it.

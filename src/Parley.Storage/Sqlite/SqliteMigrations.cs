@@ -169,6 +169,17 @@ internal static class SqliteMigrations
             CREATE INDEX roster_pending_by_contact ON roster_pending (contact);
             CREATE INDEX room_affiliations_by_jid ON room_affiliations (jid);
             """),
+        // What the CLI changed behind a running node's back; nodes poll for ids above the last they saw.
+        // AUTOINCREMENT: an id is never handed out twice, also after the old notices are deleted.
+        new(7, "notices for running nodes", """
+            CREATE TABLE node_notices (
+                id          INTEGER PRIMARY KEY AUTOINCREMENT,
+                kind        TEXT    NOT NULL, -- account-removed, room-changed
+                subject     TEXT    NOT NULL, -- the bare JID it is about
+                created_at  INTEGER NOT NULL  -- Unix time, milliseconds, UTC
+            );
+            CREATE INDEX node_notices_by_age ON node_notices (created_at);
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

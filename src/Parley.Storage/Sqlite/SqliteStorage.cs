@@ -32,6 +32,7 @@ public sealed class SqliteStorage : IParleyStorage
         Archive = new SqliteArchiveStore(this);
         Rooms = new SqliteRoomStore(this);
         Pep = new SqlitePepStore(this);
+        Notices = new SqliteNodeNoticeStore(this);
     }
 
     public IAccountStore Accounts { get; }
@@ -49,6 +50,8 @@ public sealed class SqliteStorage : IParleyStorage
     public IRoomStore Rooms { get; }
 
     public IPepStore Pep { get; }
+
+    public INodeNoticeStore Notices { get; }
 
     public string Description => $"SQLite {DatabasePath} (schema version {SchemaVersion})";
 

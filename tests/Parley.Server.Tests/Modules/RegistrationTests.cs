@@ -263,6 +263,8 @@ public sealed class RegistrationTests
             && e.Child("query", Ns.Roster)?.Child("item")?.GetAttribute("subscription") == "none");
         Assert.Equal("juliet@localhost", push.Child("query", Ns.Roster)!.Child("item")!.GetAttribute("jid"));
         await romeo.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == "juliet@localhost/balcony" && e.GetAttribute("type") == "unavailable");
+        // Her going stores no last presence for an account that no longer exists.
+        Assert.Null(await node.App.Node.Storage.Documents.GetAsync("juliet@localhost", "last-presence", ""));
         var romeos = await rosters.GetAsync("romeo@localhost");
         Assert.Equal(("Juliet", Subscription.None), (romeos.Items.Single().Name, romeos.Items.Single().Subscription));
         Assert.Empty(await rosters.GetPendingAsync("nurse@localhost"));

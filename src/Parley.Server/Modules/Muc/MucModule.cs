@@ -1,5 +1,6 @@
 using Parley.Protocol;
 using Parley.Server.Hosting;
+using Parley.Storage;
 
 namespace Parley.Server.Modules.Muc;
 
@@ -17,5 +18,7 @@ public sealed class MucModule(ParleyOptions options, MucService service) : IModu
         // XEP-0249 §3: a server that lets its users send direct invitations says so.
         registry.AddFeature(Ns.DirectInvitation, server: false, account: true);
         registry.OnAccountRemoving(service.ForgetAccountAsync);
+        registry.OnNodeNotice(NodeNoticeKinds.AccountRemoved, service.AccountRemovedByAdministratorAsync);
+        registry.OnNodeNotice(NodeNoticeKinds.RoomChanged, service.RoomChangedByAdministratorAsync);
     }
 }

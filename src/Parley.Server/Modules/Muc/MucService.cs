@@ -13,7 +13,7 @@ namespace Parley.Server.Modules.Muc;
 /// The multi-user chat service of every served domain (conference.DOMAIN): finds, loads and creates rooms,
 /// hands each stanza to its room under the room's gate, and answers what is addressed to the service itself.
 /// Rooms in use live in memory; persistent rooms are loaded from storage on first use and unloaded when
-/// their last occupant leaves, so changes made with `parley room` apply at the next load.
+/// their last occupant leaves. Changes made with `parley room` reach rooms in memory through node notices.
 /// </summary>
 public sealed partial class MucService(ParleyOptions options, IParleyStorage storage, Router router, TimeProvider time, ILogger<MucService> logger)
 {
@@ -165,6 +165,44 @@ public sealed partial class MucService(ParleyOptions options, IParleyStorage sto
             {
                 room.Gate.Release();
             }
+        }
+    }
+
+    /// <summary>`parley user remove`: rooms in memory drop the account's affiliations, as when the account cancels itself.</summary>
+    public ValueTask AccountRemovedByAdministratorAsync(string subject) =>
+        Jid.TryParse(subject, out var account) && account.Local is not null ? ForgetAccountAsync(account.Bare) : ValueTask.CompletedTask;
+
+    /// <summary>
+    /// `parley room create|configure|destroy` changed a stored room. A room in memory takes the stored state under its
+    /// gate, or, gone from storage, is destroyed for its occupants and can no longer save itself back. A room not in
+    /// memory needs nothing: it loads the new state when next used.
+    /// </summary>
+    public async ValueTask RoomChangedByAdministratorAsync(string subject)
+    {
+        if (!Jid.TryParse(subject, out var roomJid) || !_rooms.TryGetValue(roomJid.Bare, out var room))
+        {
+            return;
+        }
+        await room.Gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (room.IsClosed)
+            {
+                return;
+            }
+            if (await Storage.Rooms.GetAsync(room.Jid.ToString()).ConfigureAwait(false) is { } stored)
+            {
+                await room.TakeStoredAsync(stored).ConfigureAwait(false);
+            }
+            else if (room.IsStored)
+            {
+                // A temporary room was never stored, so its absence from storage says nothing about it.
+                await room.DestroyAsync(alternate: null, "Destroyed by the administrator", password: null).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            room.Gate.Release();
         }
     }
 

@@ -302,7 +302,15 @@ public sealed partial class Room
             var entry = affiliation == Affiliation.None ? null : _affiliations[user];
             await _service.Storage.Rooms.SetAffiliationAsync(Jid.ToString(), new RoomAffiliation(user.ToString(), MucNames.Of(affiliation), entry?.Nick, entry?.Reason)).ConfigureAwait(false);
         }
+        await ShowAffiliationChangeAsync(user, affiliation, reason, actor).ConfigureAwait(false);
+    }
 
+    /// <summary>
+    /// Shows a changed affiliation: the user's occupants get their new role, or are removed when banned (301) or no
+    /// longer a member of a members-only room (321); a user not in the room is told by message (101).
+    /// </summary>
+    private async ValueTask ShowAffiliationChangeAsync(Jid user, Affiliation affiliation, string? reason, Occupant? actor)
+    {
         var occupantsOfUser = new List<Occupant>();
         foreach (var occupant in _occupants.Values)
         {
@@ -460,17 +468,79 @@ public sealed partial class Room
         }
         await _service.ResultAsync(stanza).ConfigureAwait(false);
 
-        if (configuration.MembersOnly && !old.MembersOnly)
+        await RemoveNonMembersIfNowMembersOnlyAsync(old, configuration).ConfigureAwait(false);
+        await AnnounceConfigurationChangeAsync(old, configuration).ConfigureAwait(false);
+        await CloseIfEmptyAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>§9.9: a room that became members-only removes the occupants who are not members (322).</summary>
+    private async ValueTask RemoveNonMembersIfNowMembersOnlyAsync(RoomConfiguration old, RoomConfiguration configuration)
+    {
+        if (!configuration.MembersOnly || old.MembersOnly)
         {
-            foreach (var occupant in _occupants.Values.ToList())
+            return;
+        }
+        foreach (var occupant in _occupants.Values.ToList())
+        {
+            if (occupant.Affiliation < Affiliation.Member)
             {
-                if (occupant.Affiliation < Affiliation.Member)
-                {
-                    await RemoveOccupantAsync(occupant, [322], [322]).ConfigureAwait(false);
-                }
+                await RemoveOccupantAsync(occupant, [322], [322]).ConfigureAwait(false);
             }
         }
-        await AnnounceConfigurationChangeAsync(old, configuration).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The administrator changed the stored room (`parley room create|configure`): the room in memory takes the
+    /// stored configuration and affiliations. Occupants see each changed affiliation as if an owner had set it,
+    /// non-members leave a room that became members-only (322), and everyone hears that the configuration changed (104).
+    /// </summary>
+    public async ValueTask TakeStoredAsync(StoredRoom stored)
+    {
+        var storedAffiliations = new Dictionary<Jid, AffiliationEntry>();
+        foreach (var affiliation in await _service.Storage.Rooms.GetAffiliationsAsync(stored.Jid).ConfigureAwait(false))
+        {
+            if (Jid.TryParse(affiliation.Jid, out var user) && MucNames.TryParseAffiliation(affiliation.Affiliation, out var value))
+            {
+                storedAffiliations[user] = new AffiliationEntry(value, affiliation.Nick, affiliation.Reason);
+            }
+        }
+        var changed = new List<Jid>();
+        foreach (var (jid, entry) in _affiliations)
+        {
+            if (!storedAffiliations.TryGetValue(jid, out var now) || now.Affiliation != entry.Affiliation)
+            {
+                changed.Add(jid);
+            }
+        }
+        foreach (var jid in storedAffiliations.Keys)
+        {
+            if (!_affiliations.ContainsKey(jid))
+            {
+                changed.Add(jid);
+            }
+        }
+        _affiliations.Clear();
+        foreach (var (jid, entry) in storedAffiliations)
+        {
+            _affiliations[jid] = entry;
+        }
+        if (!_stored)
+        {
+            // A temporary room in memory that the administrator made persistent under the same JID.
+            _stored = true;
+            await _occupantIds.SaveAsync(_service.Storage.Documents, Jid).ConfigureAwait(false);
+        }
+
+        var old = Configuration;
+        Configuration = RoomConfiguration.FromStoredXml(stored.ConfigXml);
+        IsLocked = false;
+        foreach (var jid in changed)
+        {
+            var affiliation = _affiliations.TryGetValue(jid, out var entry) ? entry.Affiliation : Affiliation.None;
+            await ShowAffiliationChangeAsync(jid, affiliation, reason: null, actor: null).ConfigureAwait(false);
+        }
+        await RemoveNonMembersIfNowMembersOnlyAsync(old, Configuration).ConfigureAwait(false);
+        await AnnounceConfigurationChangeAsync(old, Configuration).ConfigureAwait(false);
         await CloseIfEmptyAsync().ConfigureAwait(false);
     }
 

@@ -48,6 +48,9 @@ public sealed partial class Room
 
     public RoomConfiguration Configuration { get; private set; }
 
+    /// <summary>The room is in storage (persistent), as far as this node wrote or read it.</summary>
+    public bool IsStored => _stored;
+
     /// <summary>A reserved room waiting for its owner's configuration (§10.1.3): nobody else may enter.</summary>
     public bool IsLocked { get; private set; }
 

@@ -266,6 +266,11 @@ public sealed class PresenceModule(
 
     private async ValueTask KeepLastPresenceAsync(ClientSession session, Element presence)
     {
+        if (session.AccountRemoved)
+        {
+            // Its data is deleted already; a row written now would greet a new account of the same name.
+            return;
+        }
         foreach (var other in sessions.SessionsOf(session.Jid))
         {
             if (other.IsAvailable && !ReferenceEquals(other, session))

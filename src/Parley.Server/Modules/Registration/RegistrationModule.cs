@@ -35,6 +35,27 @@ public sealed partial class RegistrationModule(
         {
             registry.AddFeature(Ns.Register);
         }
+        registry.OnNodeNotice(NodeNoticeKinds.AccountRemoved, AccountRemovedByAdministratorAsync);
+    }
+
+    /// <summary>
+    /// `parley user remove` deleted the account behind the node's back: its sessions end as if it had cancelled
+    /// itself. The account-removing hooks do not run; its data is gone already and they would write some back.
+    /// </summary>
+    private ValueTask AccountRemovedByAdministratorAsync(string subject)
+    {
+        if (!Jid.TryParse(subject, out var account) || account.Local is null)
+        {
+            LogBadAccountNotice(logger, subject);
+            return ValueTask.CompletedTask;
+        }
+        var ended = sessions.SessionsOf(account);
+        foreach (var session in ended)
+        {
+            session.EndForRemovedAccount();
+        }
+        LogRemovedByAdministrator(logger, account.ToString(), ended.Length);
+        return ValueTask.CompletedTask;
     }
 
     private async ValueTask<Element> RegisterAsync(UnauthenticatedIq request)
@@ -167,7 +188,7 @@ public sealed partial class RegistrationModule(
         request.Sender.Send(result);
         foreach (var session in sessions.SessionsOf(account))
         {
-            session.Sink.CloseWithError("not-authorized", "The account was removed.");
+            session.EndForRemovedAccount();
         }
         return result;
     }
@@ -245,6 +266,12 @@ public sealed partial class RegistrationModule(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Account {Account} removed in-band by its user from {Remote}")]
     private static partial void LogRemoved(ILogger logger, string account, string remote);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Account {Account} was removed by the administrator; {Sessions} sessions ended")]
+    private static partial void LogRemovedByAdministrator(ILogger logger, string account, int sessions);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Ignored an account-removed notice about '{Subject}', which is not an account JID")]
+    private static partial void LogBadAccountNotice(ILogger logger, string subject);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Account {Account} changed its password in-band from {Remote}")]
     private static partial void LogPasswordChanged(ILogger logger, string account, string remote);

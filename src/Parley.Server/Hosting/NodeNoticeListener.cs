@@ -1,0 +1,112 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Parley.Server.Modules;
+using Parley.Storage;
+
+namespace Parley.Server.Hosting;
+
+/// <summary>
+/// Hears what the <c>parley</c> CLI changed in the database while the node runs: every
+/// Parley:Storage:NoticePollMilliseconds it reads the notices published since the last one it saw and hands each
+/// to the handlers modules registered for its kind (<see cref="ModuleRegistry.OnNodeNotice"/>). Notices older
+/// than the node's start are history, not news. Once an hour it deletes notices older than a day.
+/// </summary>
+public sealed partial class NodeNoticeListener(ParleyOptions options, IParleyStorage storage, ModuleRegistry modules, TimeProvider time, ILogger<NodeNoticeListener> logger)
+    : BackgroundService
+{
+    private const int BatchSize = 100;
+    private static readonly TimeSpan KeepNotices = TimeSpan.FromDays(1);
+    private static readonly TimeSpan CleanupInterval = TimeSpan.FromHours(1);
+
+    private readonly TimeSpan _pollInterval = TimeSpan.FromMilliseconds(options.Storage.NoticePollMilliseconds);
+    private long _lastSeenId;
+    private DateTimeOffset _lastCleanup = DateTimeOffset.MinValue;
+
+    /// <summary>Takes the latest id before the node serves anyone, so that every later CLI change is heard.</summary>
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        _lastSeenId = await storage.Notices.LatestIdAsync(cancellationToken).ConfigureAwait(false);
+        await base.StartAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Hands every notice published since the last one seen to its handlers; returns how many notices there were.</summary>
+    public async Task<int> HandleNewNoticesAsync(CancellationToken cancellationToken = default)
+    {
+        var handled = 0;
+        while (true)
+        {
+            var notices = await storage.Notices.ReadAfterAsync(_lastSeenId, BatchSize, cancellationToken).ConfigureAwait(false);
+            foreach (var notice in notices)
+            {
+                await HandleAsync(notice).ConfigureAwait(false);
+                _lastSeenId = notice.Id;
+                handled++;
+            }
+            if (notices.Count < BatchSize)
+            {
+                return handled;
+            }
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(_pollInterval, time);
+        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+        {
+            try
+            {
+                await HandleNewNoticesAsync(stoppingToken).ConfigureAwait(false);
+                await DeleteOldNoticesAsync(stoppingToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // A busy or briefly unreachable database: the next poll starts again after the last notice handled.
+                LogPollFailed(logger, e);
+            }
+        }
+    }
+
+    private async Task HandleAsync(NodeNotice notice)
+    {
+        var handlers = modules.NodeNoticeHandlers(notice.Kind);
+        if (handlers.Count == 0)
+        {
+            // Published by a newer CLI, or for a module this node does not run.
+            LogUnknownKind(logger, notice.Kind, notice.Id);
+            return;
+        }
+        foreach (var handler in handlers)
+        {
+            try
+            {
+                await handler(notice.Subject).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // One module's failure must not keep the others, or later notices, from being handled.
+                LogHandlerFailed(logger, e, notice.Kind, notice.Subject);
+            }
+        }
+    }
+
+    private async Task DeleteOldNoticesAsync(CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        if (now - _lastCleanup < CleanupInterval)
+        {
+            return;
+        }
+        _lastCleanup = now;
+        await storage.Notices.DeleteOlderThanAsync(now - KeepNotices, cancellationToken).ConfigureAwait(false);
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Ignored a node notice of unknown kind {Kind} (id {Id})")]
+    private static partial void LogUnknownKind(ILogger logger, string kind, long id);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Handling the {Kind} notice about {Subject} failed")]
+    private static partial void LogHandlerFailed(ILogger logger, Exception exception, string kind, string subject);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Reading the node notices failed; the next poll tries again")]
+    private static partial void LogPollFailed(ILogger logger, Exception exception);
+}
