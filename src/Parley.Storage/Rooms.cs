@@ -24,13 +24,19 @@ public interface IRoomStore
     /// <summary>Creates the room or replaces its configuration and subject (its creation time stays).</summary>
     Task SaveAsync(StoredRoom room, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Replaces the configuration and subject of a stored room; false when it is not stored (any more), so that a
+    /// room in memory cannot bring back one the administrator deleted.
+    /// </summary>
+    Task<bool> UpdateAsync(StoredRoom room, CancellationToken cancellationToken = default);
+
     /// <summary>Deletes the room with its affiliations; false when there was none.</summary>
     Task<bool> DeleteAsync(string room, CancellationToken cancellationToken = default);
 
     /// <summary>The room's affiliations, ordered by JID.</summary>
     Task<IReadOnlyList<RoomAffiliation>> GetAffiliationsAsync(string room, CancellationToken cancellationToken = default);
 
-    /// <summary>Sets one JID's affiliation (replacing what it had); affiliation "none" removes it.</summary>
+    /// <summary>Sets one JID's affiliation with a stored room (replacing what it had); affiliation "none" removes it. Nothing happens for a room that is not stored.</summary>
     Task SetAffiliationAsync(string room, RoomAffiliation affiliation, CancellationToken cancellationToken = default);
 }
 

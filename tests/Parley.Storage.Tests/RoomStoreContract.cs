@@ -42,6 +42,7 @@ public abstract class RoomStoreContract : StorageContract
     [Fact]
     public async Task Affiliations_are_set_replaced_and_removed_with_none()
     {
+        await Rooms.SaveAsync(new StoredRoom(Lobby, "<x/>", "", "", Created));
         await Rooms.SetAffiliationAsync(Lobby, new RoomAffiliation("bob@example.org", "member", "bobby"));
         await Rooms.SetAffiliationAsync(Lobby, new RoomAffiliation("alice@example.org", "owner"));
         await Rooms.SetAffiliationAsync(Lobby, new RoomAffiliation("mallory@evil.example", "outcast", Reason: "spam"));
@@ -52,6 +53,21 @@ public abstract class RoomStoreContract : StorageContract
             [new RoomAffiliation("bob@example.org", "admin", "bobby"), new RoomAffiliation("mallory@evil.example", "outcast", null, "spam")],
             await Rooms.GetAffiliationsAsync(Lobby));
         Assert.Empty(await Rooms.GetAffiliationsAsync("other@conference.example.org"));
+    }
+
+    [Fact]
+    public async Task A_room_that_is_not_stored_is_neither_updated_back_nor_given_affiliations()
+    {
+        await Rooms.SaveAsync(new StoredRoom(Lobby, "<x/>", "", "", Created));
+        Assert.True(await Rooms.UpdateAsync(new StoredRoom(Lobby, "<x type='submit'/>", "Hello", "alice", Created.AddDays(1))));
+        Assert.Equal(new StoredRoom(Lobby, "<x type='submit'/>", "Hello", "alice", Created), await Rooms.GetAsync(Lobby));
+        Assert.True(await Rooms.DeleteAsync(Lobby));
+
+        Assert.False(await Rooms.UpdateAsync(new StoredRoom(Lobby, "<x/>", "Back?", "alice", Created)));
+        await Rooms.SetAffiliationAsync(Lobby, new RoomAffiliation("alice@example.org", "owner"));
+
+        Assert.Null(await Rooms.GetAsync(Lobby));
+        Assert.Empty(await Rooms.GetAffiliationsAsync(Lobby));
     }
 
     [Fact]

@@ -18,10 +18,14 @@ internal sealed class SqliteRoomStore(SqliteStorage storage) : IRoomStore
     private const string DeleteSql = "DELETE FROM rooms WHERE jid = $room";
     private const string SelectAffiliationsSql = "SELECT jid, affiliation, nick, reason FROM room_affiliations WHERE room_jid = $room ORDER BY jid";
 
+    // Only for a stored room: a room deleted by `parley room destroy` gets no rows back from a live copy of it.
     private const string UpsertAffiliationSql = """
-        INSERT INTO room_affiliations (room_jid, jid, affiliation, nick, reason) VALUES ($room, $jid, $affiliation, $nick, $reason)
+        INSERT INTO room_affiliations (room_jid, jid, affiliation, nick, reason)
+        SELECT $room, $jid, $affiliation, $nick, $reason WHERE EXISTS (SELECT 1 FROM rooms WHERE jid = $room)
         ON CONFLICT (room_jid, jid) DO UPDATE SET affiliation = excluded.affiliation, nick = excluded.nick, reason = excluded.reason
         """;
+
+    private const string UpdateSql = "UPDATE rooms SET config_xml = $config, subject = $subject, subject_nick = $subject_nick WHERE jid = $room";
 
     private const string DeleteAffiliationSql = "DELETE FROM room_affiliations WHERE room_jid = $room AND jid = $jid";
 
@@ -66,6 +70,19 @@ internal sealed class SqliteRoomStore(SqliteStorage storage) : IRoomStore
         upsert.Parameters.AddWithValue("$subject_nick", room.SubjectNick);
         upsert.Parameters.AddWithValue("$created_at", room.CreatedAt.ToUnixTimeMilliseconds());
         await upsert.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<bool> UpdateAsync(StoredRoom room, CancellationToken cancellationToken = default)
+    {
+        RoomArguments.CheckRoom(room);
+        await using var connection = await storage.OpenConnectionAsync(cancellationToken);
+        using var update = connection.CreateCommand();
+        update.CommandText = UpdateSql;
+        update.Parameters.AddWithValue("$room", room.Jid);
+        update.Parameters.AddWithValue("$config", room.ConfigXml);
+        update.Parameters.AddWithValue("$subject", room.Subject);
+        update.Parameters.AddWithValue("$subject_nick", room.SubjectNick);
+        return await update.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
     public async Task<bool> DeleteAsync(string room, CancellationToken cancellationToken = default)

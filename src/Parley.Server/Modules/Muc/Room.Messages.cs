@@ -313,15 +313,19 @@ public sealed partial class Room
         {
             return;
         }
-        await _service.Storage.Rooms.SaveAsync(new StoredRoom(Jid.ToString(), Configuration.ToStoredXml(), _subject, _subjectNick, _createdAt)).ConfigureAwait(false);
-        if (!_stored)
+        var stored = new StoredRoom(Jid.ToString(), Configuration.ToStoredXml(), _subject, _subjectNick, _createdAt);
+        if (_stored)
         {
-            _stored = true;
-            await _occupantIds.SaveAsync(_service.Storage.Documents, Jid).ConfigureAwait(false);
-            foreach (var (jid, entry) in _affiliations)
-            {
-                await _service.Storage.Rooms.SetAffiliationAsync(Jid.ToString(), new RoomAffiliation(jid.ToString(), MucNames.Of(entry.Affiliation), entry.Nick, entry.Reason)).ConfigureAwait(false);
-            }
+            // Not stored any more means `parley room destroy` deleted it: its notice will destroy this copy too.
+            await _service.Storage.Rooms.UpdateAsync(stored).ConfigureAwait(false);
+            return;
+        }
+        await _service.Storage.Rooms.SaveAsync(stored).ConfigureAwait(false);
+        _stored = true;
+        await _occupantIds.SaveAsync(_service.Storage.Documents, Jid).ConfigureAwait(false);
+        foreach (var (jid, entry) in _affiliations)
+        {
+            await _service.Storage.Rooms.SetAffiliationAsync(Jid.ToString(), new RoomAffiliation(jid.ToString(), MucNames.Of(entry.Affiliation), entry.Nick, entry.Reason)).ConfigureAwait(false);
         }
     }
 }
