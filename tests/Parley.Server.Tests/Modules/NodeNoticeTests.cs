@@ -30,6 +30,26 @@ public sealed class NodeNoticeTests
     }
 
     [Fact]
+    public async Task An_online_contact_of_an_account_removed_with_the_cli_gets_the_ended_subscription_pushed()
+    {
+        await using var node = await Muc.StartAsync(FastNotices);
+        var rosters = node.App.Node.Storage.Rosters;
+        await rosters.SetItemAsync("bob@localhost", new Parley.Storage.RosterItem("alice@localhost", "Alice", Parley.Storage.Subscription.Both, false, false, ["Team"]));
+        await rosters.SetItemAsync("alice@localhost", new Parley.Storage.RosterItem("bob@localhost", "Bob", Parley.Storage.Subscription.Both, false, false, []));
+        await using var bob = await OnlineAsync(node, "bob");
+        await IqAsync(bob, "bob@localhost", $"<query xmlns='{Ns.Roster}'/>", "get");
+
+        await ParleyAsync(node, "user", "remove", "alice@localhost");
+
+        var push = await bob.ReceiveAsync(e => e.Name == "iq" && e.GetAttribute("type") == "set" && e.Child("query", Ns.Roster) is not null);
+        var item = push.Child("query", Ns.Roster)!.Child("item", Ns.Roster)!;
+        Assert.Equal(("alice@localhost", "none", "Alice"), (item.GetAttribute("jid"), item.GetAttribute("subscription"), item.GetAttribute("name")));
+        // What the push says is what the roster now holds.
+        var roster = await IqAsync(bob, "bob@localhost", $"<query xmlns='{Ns.Roster}'/>", "get");
+        Assert.Equal("none", roster.Child("query", Ns.Roster)!.Child("item", Ns.Roster)!.GetAttribute("subscription"));
+    }
+
+    [Fact]
     public async Task An_account_removed_with_the_cli_loses_its_affiliations_in_rooms_in_memory()
     {
         await using var node = await Muc.StartAsync(FastNotices);

@@ -102,6 +102,39 @@ public sealed class RosterService(IParleyStorage storage, SessionRegistry sessio
         return false;
     }
 
+    /// <summary>
+    /// An account was deleted behind the node's back (`parley user remove`) and storage has ended every other user's
+    /// subscription to it: online rosters that still hold one take the stored roster, and their interested resources
+    /// get the item's push, as if the contact had unsubscribed.
+    /// </summary>
+    public async ValueTask ContactRemovedAsync(Jid removed)
+    {
+        var contact = removed.Bare.ToString();
+        foreach (var (account, cached) in _online)
+        {
+            if (account.Equals(removed.Bare) || cached.Find(contact) is not { } item
+                || (item.Subscription == Subscription.None && !item.AskSubscribe && !item.PreApproved))
+            {
+                continue;
+            }
+            using (await LockAsync(account).ConfigureAwait(false))
+            {
+                var roster = await _store.GetAsync(account.ToString()).ConfigureAwait(false);
+                if (!_online.TryUpdate(account, new CachedRoster(roster), cached))
+                {
+                    continue;
+                }
+                foreach (var stored in roster.Items)
+                {
+                    if (stored.Contact == contact)
+                    {
+                        Push(account, RosterXml.Item(stored), roster.Version);
+                    }
+                }
+            }
+        }
+    }
+
     /// <summary>Drops the in-memory copy when the account's last session ends.</summary>
     public void Forget(Jid account)
     {
