@@ -33,8 +33,8 @@ internal static class RosterCommands
             that line too, whose name and group then win. Lines of one pair with different groups give one item in all
             of them; an empty group means none. A subscription column other than 'both' imports that item alone.
             jid must be an account of a domain this node serves, and so must contact_jid when it is in such a domain.
-            Existing items for the same pairs, in both directions, are replaced. A running node shows the new items to
-            users at their next login.
+            Existing items for the same pairs, in both directions, are replaced. A running node shows the new items,
+            and the contacts' presence, to users who are online within a second.
             """) { fileArgument };
         var configuration = new CommonOptions(command);
         Cli.SetAction(command, console, (parseResult, cancellationToken) =>

@@ -40,8 +40,14 @@ internal sealed class RosterImport(string path, ParleyOptions options, CliConsol
         AddReverseItems();
         var pairs = PairsInUserOrder();
         var written = await storage.Rosters.ImportAsync(Items(pairs).ToAsyncEnumerable(), cancellationToken);
+        var users = Users(pairs);
+        foreach (var user in users)
+        {
+            // A node running on this database shows the user's new contacts at once if the user is online.
+            await storage.Notices.PublishAsync(NodeNoticeKinds.RosterChanged, user, cancellationToken);
+        }
         console.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"imported {RosterCommands.Plural(written, "roster item")} for {RosterCommands.Plural(CountUsers(pairs), "user")} ({stopwatch.Elapsed.TotalSeconds:0.0} s)"));
+            $"imported {RosterCommands.Plural(written, "roster item")} for {RosterCommands.Plural(users.Count, "user")} ({stopwatch.Elapsed.TotalSeconds:0.0} s)"));
         return ExitCodes.Ok;
     }
 
@@ -175,14 +181,14 @@ internal sealed class RosterImport(string path, ParleyOptions options, CliConsol
         }
     }
 
-    private static int CountUsers(RosterPair[] pairsInUserOrder)
+    private static List<string> Users(RosterPair[] pairsInUserOrder)
     {
-        var users = 0;
+        var users = new List<string>();
         for (var i = 0; i < pairsInUserOrder.Length; i++)
         {
             if (i == 0 || pairsInUserOrder[i].User != pairsInUserOrder[i - 1].User)
             {
-                users++;
+                users.Add(pairsInUserOrder[i].User);
             }
         }
 

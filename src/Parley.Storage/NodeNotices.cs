@@ -14,6 +14,9 @@ public static class NodeNoticeKinds
 
     /// <summary>A persistent room was created, configured or destroyed; the subject is its bare JID.</summary>
     public const string RoomChanged = "room-changed";
+
+    /// <summary>A user's roster was written in bulk (<c>parley roster import</c>); the subject is the user's bare JID.</summary>
+    public const string RosterChanged = "roster-changed";
 }
 
 /// <summary>

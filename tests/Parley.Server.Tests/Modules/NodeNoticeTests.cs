@@ -50,6 +50,30 @@ public sealed class NodeNoticeTests
     }
 
     [Fact]
+    public async Task Online_users_see_contacts_imported_with_the_cli_at_once_with_their_presence()
+    {
+        await using var node = await Muc.StartAsync(FastNotices);
+        await using var alice = await OnlineAsync(node, "alice");
+        await using var bob = await OnlineAsync(node, "bob", "desk");
+        foreach (var client in new[] { alice, bob })
+        {
+            await IqAsync(client, client.Jid!.Split('/')[0], $"<query xmlns='{Ns.Roster}'/>", "get");
+        }
+        var csv = Path.Combine(node.Options.DataDir, "rosters.csv");
+        await File.WriteAllTextAsync(csv, "alice@localhost,bob@localhost,Bob,Team\n");
+
+        await ParleyAsync(node, "roster", "import", csv);
+
+        var push = await alice.ReceiveAsync(e => e.Name == "iq" && e.GetAttribute("type") == "set" && e.Child("query", Ns.Roster) is not null);
+        var item = push.Child("query", Ns.Roster)!.Child("item", Ns.Roster)!;
+        Assert.Equal(("bob@localhost", "both", "Bob", "Team"), (item.GetAttribute("jid"), item.GetAttribute("subscription"), item.GetAttribute("name"), item.ChildText("group", Ns.Roster)));
+        await alice.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == "bob@localhost/desk" && e.GetAttribute("type") is null);
+        var reverse = await bob.ReceiveAsync(e => e.Name == "iq" && e.GetAttribute("type") == "set" && e.Child("query", Ns.Roster) is not null);
+        Assert.Equal("alice@localhost", reverse.Child("query", Ns.Roster)!.Child("item", Ns.Roster)!.GetAttribute("jid"));
+        await bob.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == "alice@localhost/home" && e.GetAttribute("type") is null);
+    }
+
+    [Fact]
     public async Task An_account_removed_with_the_cli_loses_its_affiliations_in_rooms_in_memory()
     {
         await using var node = await Muc.StartAsync(FastNotices);

@@ -32,6 +32,7 @@ public sealed class PresenceModule(
         registry.OnClientStanza("presence", order: 100, FromClientAsync);
         registry.OnInbound("presence", order: 100, InboundAsync);
         registry.OnSessionEnded(SessionEndedAsync);
+        registry.OnNodeNotice(NodeNoticeKinds.RosterChanged, RosterImportedAsync);
     }
 
     private async ValueTask<bool> FromClientAsync(ClientStanza stanza)
@@ -214,27 +215,57 @@ public sealed class PresenceModule(
     {
         foreach (var item in roster.Items)
         {
-            if (item.Subscription is not (Subscription.To or Subscription.Both) || !Jid.TryParse(item.Contact, out var contact) || !router.IsLocalDomain(contact.Domain))
+            if (item.Subscription is Subscription.To or Subscription.Both && Jid.TryParse(item.Contact, out var contact))
             {
-                continue;
+                await SendContactPresenceAsync(session, contact).ConfigureAwait(false);
             }
-            // Through the router, so that the user's own filters (blocking) apply as to any presence.
-            var any = false;
-            foreach (var contactSession in sessions.SessionsOf(contact))
+        }
+    }
+
+    private async ValueTask SendContactPresenceAsync(ClientSession session, Jid contact)
+    {
+        if (!router.IsLocalDomain(contact.Domain))
+        {
+            return;
+        }
+        // Through the router, so that the user's own filters (blocking) apply as to any presence.
+        var any = false;
+        foreach (var contactSession in sessions.SessionsOf(contact))
+        {
+            if (contactSession.Presence is { } presence)
             {
-                if (contactSession.Presence is { } presence)
+                await router.RouteAsync(Addressed(presence, contactSession, session.Jid), contactSession.Jid, session.Jid).ConfigureAwait(false);
+                any = true;
+            }
+        }
+        if (!any && await storage.Documents.GetAsync(contact.ToString(), LastPresenceKind, "").ConfigureAwait(false) is { } last)
+        {
+            var unavailable = ParseStored(last.Xml).SetAttribute("to", session.Jid.ToString());
+            unavailable.Add(new Element("delay", Ns.Delay)
+                .SetAttribute("from", contact.Domain)
+                .SetAttribute("stamp", last.UpdatedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)));
+            await router.RouteAsync(unavailable, contact, session.Jid).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// `parley roster import` wrote the account's roster: an online account's clients get the changed items pushed
+    /// and the presence of the contacts they may now see, as after an approved subscription (§3.1.5).
+    /// </summary>
+    private async ValueTask RosterImportedAsync(string subject)
+    {
+        if (!Jid.TryParse(subject, out var account))
+        {
+            return;
+        }
+        foreach (var contact in await rosters.ReloadAsync(account).ConfigureAwait(false))
+        {
+            foreach (var session in sessions.SessionsOf(account))
+            {
+                if (session.IsAvailable)
                 {
-                    await router.RouteAsync(Addressed(presence, contactSession, session.Jid), contactSession.Jid, session.Jid).ConfigureAwait(false);
-                    any = true;
+                    await SendContactPresenceAsync(session, contact).ConfigureAwait(false);
                 }
-            }
-            if (!any && await storage.Documents.GetAsync(contact.ToString(), LastPresenceKind, "").ConfigureAwait(false) is { } last)
-            {
-                var unavailable = ParseStored(last.Xml).SetAttribute("to", session.Jid.ToString());
-                unavailable.Add(new Element("delay", Ns.Delay)
-                    .SetAttribute("from", contact.Domain)
-                    .SetAttribute("stamp", last.UpdatedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)));
-                await router.RouteAsync(unavailable, contact, session.Jid).ConfigureAwait(false);
             }
         }
     }

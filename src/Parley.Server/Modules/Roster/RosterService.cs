@@ -135,6 +135,45 @@ public sealed class RosterService(IParleyStorage storage, SessionRegistry sessio
         }
     }
 
+    /// <summary>
+    /// The account's roster was written behind the node's back (`parley roster import`): if it is online, its roster
+    /// is read again, every item that changed is pushed, and the contacts it now receives presence from are returned
+    /// (empty when the account is not online).
+    /// </summary>
+    public async ValueTask<List<Jid>> ReloadAsync(Jid account)
+    {
+        var newlySubscribed = new List<Jid>();
+        account = account.Bare;
+        if (!_online.TryGetValue(account, out var cached))
+        {
+            return newlySubscribed;
+        }
+        using (await LockAsync(account).ConfigureAwait(false))
+        {
+            var roster = await _store.GetAsync(account.ToString()).ConfigureAwait(false);
+            if (!_online.TryUpdate(account, new CachedRoster(roster), cached))
+            {
+                return newlySubscribed;
+            }
+            foreach (var item in roster.Items)
+            {
+                var before = cached.Find(item.Contact);
+                if (before is not null && before.Name == item.Name && before.Subscription == item.Subscription
+                    && before.AskSubscribe == item.AskSubscribe && before.Groups.SequenceEqual(item.Groups))
+                {
+                    continue;
+                }
+                Push(account, RosterXml.Item(item), roster.Version);
+                var hadTo = before?.Subscription is Subscription.To or Subscription.Both;
+                if (!hadTo && item.Subscription is Subscription.To or Subscription.Both && Jid.TryParse(item.Contact, out var contact))
+                {
+                    newlySubscribed.Add(contact);
+                }
+            }
+        }
+        return newlySubscribed;
+    }
+
     /// <summary>Drops the in-memory copy when the account's last session ends.</summary>
     public void Forget(Jid account)
     {
