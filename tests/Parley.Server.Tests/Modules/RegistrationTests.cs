@@ -291,6 +291,26 @@ public sealed class RegistrationTests
     }
 
     [Fact]
+    public async Task A_new_account_of_a_cancelled_ones_name_starts_with_the_default_archive_preferences()
+    {
+        await using var node = await StartOpenAsync();
+        await node.CreateUserAsync("juliet", "juliet-password");
+        await using (var juliet = await XmppTestClient.LoginAsync(node, "juliet", "juliet-password"))
+        {
+            await juliet.SendAsync("<iq type='set' id='prefs'><prefs xmlns='urn:xmpp:mam:2' default='never'/></iq>");
+            Assert.Equal("result", (await juliet.ReceiveAsync(e => e.GetAttribute("id") == "prefs")).GetAttribute("type"));
+            Assert.Equal("result", (await IqAsync(juliet, "set", "<remove/>")).GetAttribute("type"));
+        }
+        await node.CreateUserAsync("juliet", "new-password");
+        await using var newJuliet = await XmppTestClient.LoginAsync(node, "juliet", "new-password");
+
+        await newJuliet.SendAsync("<iq type='get' id='prefs'><prefs xmlns='urn:xmpp:mam:2'/></iq>");
+
+        var prefs = (await newJuliet.ReceiveAsync(e => e.GetAttribute("id") == "prefs")).Child("prefs", Ns.Mam)!;
+        Assert.Equal("always", prefs.GetAttribute("default"));
+    }
+
+    [Fact]
     public async Task Cancelling_is_not_allowed_while_registration_is_off()
     {
         await using var node = await TestNode.StartAsync();

@@ -33,6 +33,15 @@ public sealed class MamModule(ParleyOptions options, IParleyStorage storage, Ses
         registry.HandleIq(Ns.Mam, IqTarget.Account, HandleIqAsync);
         registry.OnClientStanza("message", HookOrder, ArchiveSentAsync);
         registry.OnInbound("message", HookOrder, ArchiveReceivedAsync);
+        // A deleted account's preferences go with its data; a new account of the same name starts from the default.
+        registry.OnAccountRemoving(account => ForgetPreferences(account));
+        registry.OnNodeNotice(NodeNoticeKinds.AccountRemoved, subject => Jid.TryParse(subject, out var account) ? ForgetPreferences(account) : ValueTask.CompletedTask);
+    }
+
+    private ValueTask ForgetPreferences(Jid account)
+    {
+        _preferences.TryRemove(account.Bare, out _);
+        return ValueTask.CompletedTask;
     }
 
     /// <summary>A message a local user sends: archived in the sender's archive, with the recipient as addressed.</summary>
