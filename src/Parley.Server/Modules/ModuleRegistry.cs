@@ -109,6 +109,7 @@ public sealed class ModuleRegistry
     private readonly List<SessionEvent> _sessionEnded = [];
     private readonly List<SessionEvent> _sessionHibernated = [];
     private readonly List<AccountEvent> _accountRemoving = [];
+    private readonly List<AccountEvent> _accountRemoved = [];
     private readonly List<StoredStanzaFilter> _storedStanzaFilters = [];
     private readonly Dictionary<string, List<NodeNoticeHandler>> _nodeNoticeHandlers = new(StringComparer.Ordinal);
     private readonly List<Element> _streamFeatures = [];
@@ -182,6 +183,12 @@ public sealed class ModuleRegistry
 
     /// <summary>Before an account and its data are deleted, while its roster is still there (e.g. to tell its contacts).</summary>
     public void OnAccountRemoving(AccountEvent handler) => _accountRemoving.Add(handler);
+
+    /// <summary>
+    /// After an account and its data were deleted, in-band or by `parley user remove` (heard through a node notice):
+    /// modules drop what they keep of it in memory.
+    /// </summary>
+    public void OnAccountRemoved(AccountEvent handler) => _accountRemoved.Add(handler);
 
     /// <summary>
     /// Acts on notices of <paramref name="kind"/> that the CLI leaves for running nodes (e.g. "account-removed").
@@ -265,6 +272,7 @@ public sealed class ModuleRegistry
     public IReadOnlyList<SessionEvent> SessionEnded => _sessionEnded;
     public IReadOnlyList<SessionEvent> SessionHibernated => _sessionHibernated;
     public IReadOnlyList<AccountEvent> AccountRemoving => _accountRemoving;
+    public IReadOnlyList<AccountEvent> AccountRemoved => _accountRemoved;
     public IReadOnlyList<UndeliverableMessageHook> UndeliverableMessage => _undeliverable;
 
     /// <summary>Runs once every module has registered, before the node serves anyone (e.g. to hash all features).</summary>

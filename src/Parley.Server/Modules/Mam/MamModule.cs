@@ -34,8 +34,7 @@ public sealed class MamModule(ParleyOptions options, IParleyStorage storage, Ses
         registry.OnClientStanza("message", HookOrder, ArchiveSentAsync);
         registry.OnInbound("message", HookOrder, ArchiveReceivedAsync);
         // A deleted account's preferences go with its data; a new account of the same name starts from the default.
-        registry.OnAccountRemoving(account => ForgetPreferences(account));
-        registry.OnNodeNotice(NodeNoticeKinds.AccountRemoved, subject => Jid.TryParse(subject, out var account) ? ForgetPreferences(account) : ValueTask.CompletedTask);
+        registry.OnAccountRemoved(ForgetPreferences);
     }
 
     private ValueTask ForgetPreferences(Jid account)

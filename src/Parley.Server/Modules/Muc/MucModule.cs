@@ -17,8 +17,7 @@ public sealed class MucModule(ParleyOptions options, MucService service) : IModu
         registry.AddService(options.Muc.Subdomain, "Chatrooms", service.HandleAsync);
         // XEP-0249 §3: a server that lets its users send direct invitations says so.
         registry.AddFeature(Ns.DirectInvitation, server: false, account: true);
-        registry.OnAccountRemoving(service.ForgetAccountAsync);
-        registry.OnNodeNotice(NodeNoticeKinds.AccountRemoved, service.AccountRemovedByAdministratorAsync);
+        registry.OnAccountRemoved(service.ForgetAccountAsync);
         registry.OnNodeNotice(NodeNoticeKinds.RoomChanged, service.RoomChangedByAdministratorAsync);
     }
 }

@@ -146,31 +146,16 @@ public sealed partial class MucService(ParleyOptions options, IParleyStorage sto
     }
 
     /// <summary>
-    /// An account is being deleted: rooms in memory drop its affiliations (stored rooms lose them with the account's
+    /// An account was deleted: rooms in memory drop its affiliations (stored rooms lose them with the account's
     /// data), so that a new account of the same name inherits no ownership, membership or ban.
     /// </summary>
     public async ValueTask ForgetAccountAsync(Jid account)
     {
         foreach (var room in _rooms.Values)
         {
-            await room.Gate.WaitAsync().ConfigureAwait(false);
-            try
-            {
-                if (!room.IsClosed)
-                {
-                    await room.ForgetAffiliationAsync(account).ConfigureAwait(false);
-                }
-            }
-            finally
-            {
-                room.Gate.Release();
-            }
+            await UnderGateAsync(room, () => room.ForgetAffiliationAsync(account)).ConfigureAwait(false);
         }
     }
-
-    /// <summary>`parley user remove`: rooms in memory drop the account's affiliations, as when the account cancels itself.</summary>
-    public ValueTask AccountRemovedByAdministratorAsync(string subject) =>
-        Jid.TryParse(subject, out var account) && account.Local is not null ? ForgetAccountAsync(account.Bare) : ValueTask.CompletedTask;
 
     /// <summary>
     /// `parley room create|configure|destroy` changed a stored room. A room in memory takes the stored state under its
@@ -179,25 +164,32 @@ public sealed partial class MucService(ParleyOptions options, IParleyStorage sto
     /// </summary>
     public async ValueTask RoomChangedByAdministratorAsync(string subject)
     {
-        if (!Jid.TryParse(subject, out var roomJid) || !_rooms.TryGetValue(roomJid.Bare, out var room))
+        if (Jid.TryParse(subject, out var roomJid) && _rooms.TryGetValue(roomJid.Bare, out var room))
         {
-            return;
+            await UnderGateAsync(room, async () =>
+            {
+                if (await Storage.Rooms.GetAsync(room.Jid.ToString()).ConfigureAwait(false) is { } stored)
+                {
+                    await room.TakeStoredAsync(stored).ConfigureAwait(false);
+                }
+                else if (room.IsStored)
+                {
+                    // A temporary room was never stored, so its absence from storage says nothing about it.
+                    await room.DestroyAsync(alternate: null, "Destroyed by the administrator", password: null).ConfigureAwait(false);
+                }
+            }).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Runs <paramref name="action"/> on a room in memory under its gate, unless it was closed meanwhile.</summary>
+    private static async ValueTask UnderGateAsync(Room room, Func<ValueTask> action)
+    {
         await room.Gate.WaitAsync().ConfigureAwait(false);
         try
         {
-            if (room.IsClosed)
+            if (!room.IsClosed)
             {
-                return;
-            }
-            if (await Storage.Rooms.GetAsync(room.Jid.ToString()).ConfigureAwait(false) is { } stored)
-            {
-                await room.TakeStoredAsync(stored).ConfigureAwait(false);
-            }
-            else if (room.IsStored)
-            {
-                // A temporary room was never stored, so its absence from storage says nothing about it.
-                await room.DestroyAsync(alternate: null, "Destroyed by the administrator", password: null).ConfigureAwait(false);
+                await action().ConfigureAwait(false);
             }
         }
         finally

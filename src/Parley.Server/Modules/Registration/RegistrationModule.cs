@@ -39,23 +39,40 @@ public sealed partial class RegistrationModule(
     }
 
     /// <summary>
-    /// `parley user remove` deleted the account behind the node's back: its sessions end as if it had cancelled
-    /// itself. The account-removing hooks do not run; its data is gone already and they would write some back.
+    /// `parley user remove` deleted the account behind the node's back: it is gone as if it had cancelled itself.
+    /// The account-removing hooks do not run; its data is gone already and they would write some back.
     /// </summary>
-    private ValueTask AccountRemovedByAdministratorAsync(string subject)
+    private async ValueTask AccountRemovedByAdministratorAsync(string subject)
     {
         if (!Jid.TryParse(subject, out var account) || account.Local is null)
         {
             LogBadAccountNotice(logger, subject);
-            return ValueTask.CompletedTask;
+            return;
         }
+        var sessionCount = await EndRemovedAccountAsync(account).ConfigureAwait(false);
+        LogRemovedByAdministrator(logger, account.ToString(), sessionCount);
+    }
+
+    /// <summary>The account was deleted: its sessions end with &lt;not-authorized/&gt; and modules forget it. Returns how many sessions ended.</summary>
+    private async ValueTask<int> EndRemovedAccountAsync(Jid account)
+    {
         var ended = sessions.SessionsOf(account);
         foreach (var session in ended)
         {
             session.EndForRemovedAccount();
         }
-        LogRemovedByAdministrator(logger, account.ToString(), ended.Length);
-        return ValueTask.CompletedTask;
+        foreach (var removed in modules.AccountRemoved)
+        {
+            try
+            {
+                await removed(account).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogAccountRemovedHookFailed(logger, e, account.ToString());
+            }
+        }
+        return ended.Length;
     }
 
     private async ValueTask<Element> RegisterAsync(UnauthenticatedIq request)
@@ -186,10 +203,7 @@ public sealed partial class RegistrationModule(
         // result then finds the stream closing and is dropped.
         var result = request.Result();
         request.Sender.Send(result);
-        foreach (var session in sessions.SessionsOf(account))
-        {
-            session.EndForRemovedAccount();
-        }
+        await EndRemovedAccountAsync(account).ConfigureAwait(false);
         return result;
     }
 
@@ -269,6 +283,9 @@ public sealed partial class RegistrationModule(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Account {Account} was removed by the administrator; {Sessions} sessions ended")]
     private static partial void LogRemovedByAdministrator(ILogger logger, string account, int sessions);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A module failed on the removal of {Account}")]
+    private static partial void LogAccountRemovedHookFailed(ILogger logger, Exception exception, string account);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Ignored an account-removed notice about '{Subject}', which is not an account JID")]
     private static partial void LogBadAccountNotice(ILogger logger, string subject);

@@ -18,8 +18,7 @@ public sealed class RosterModule(RosterService rosters, SubscriptionHandler subs
         registry.HandleIq(Ns.Roster, IqTarget.Account, HandleAsync);
         registry.AddStreamFeature(new Element("ver", Ns.RosterVersioning));
         registry.OnAccountRemoving(CancelSubscriptionsAsync);
-        registry.OnNodeNotice(NodeNoticeKinds.AccountRemoved, subject =>
-            Jid.TryParse(subject, out var removed) ? rosters.ContactRemovedAsync(removed) : ValueTask.CompletedTask);
+        registry.OnAccountRemoved(rosters.ContactRemovedAsync);
     }
 
     private async ValueTask<Element> HandleAsync(IqRequest request)

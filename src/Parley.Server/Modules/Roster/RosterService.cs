@@ -103,9 +103,9 @@ public sealed class RosterService(IParleyStorage storage, SessionRegistry sessio
     }
 
     /// <summary>
-    /// An account was deleted behind the node's back (`parley user remove`) and storage has ended every other user's
-    /// subscription to it: online rosters that still hold one take the stored roster, and their interested resources
-    /// get the item's push, as if the contact had unsubscribed.
+    /// An account was deleted, and storage has ended every other user's subscription to it: online rosters that still
+    /// hold one (the account was removed with `parley user remove`, not in-band, where its contacts were told already)
+    /// take the stored roster, and their interested resources get the item's push, as if the contact had unsubscribed.
     /// </summary>
     public async ValueTask ContactRemovedAsync(Jid removed)
     {
