@@ -81,6 +81,10 @@ public static class ConfigurationCheck
         {
             problems.Add("Parley:Limits:MaxStanzaBytes: must be at least 10000 (RFC 6120 §13.12).");
         }
+        if (options.Limits.MaxSendQueueBytes < options.Limits.MaxStanzaBytes)
+        {
+            problems.Add("Parley:Limits:MaxSendQueueBytes: must be at least Parley:Limits:MaxStanzaBytes (a stanza of the largest size must fit).");
+        }
         if (options.Limits.MaxVCardBytes < 1 || options.Limits.MaxVCardBytes > options.Limits.MaxStanzaBytes)
         {
             problems.Add("Parley:Limits:MaxVCardBytes: must be from 1 to Parley:Limits:MaxStanzaBytes (a larger vCard could not arrive in one stanza).");

@@ -13,6 +13,7 @@ using Parley.Server.Modules;
 using Parley.Server.Modules.Blocking;
 using Parley.Server.Modules.Bookmarks;
 using Parley.Server.Modules.Carbons;
+using Parley.Server.Modules.ClientState;
 using Parley.Server.Modules.Disco;
 using Parley.Server.Modules.LastActivity;
 using Parley.Server.Modules.LegacySession;
@@ -26,6 +27,7 @@ using Parley.Server.Modules.PrivateStorage;
 using Parley.Server.Modules.Push;
 using Parley.Server.Modules.Registration;
 using Parley.Server.Modules.Roster;
+using Parley.Server.Modules.StreamManagement;
 using Parley.Server.Modules.Time;
 using Parley.Server.Modules.VCard;
 using Parley.Server.Modules.Version;
@@ -109,7 +111,12 @@ public static class ParleyHost
     }
 
     /// <summary>Opens storage, then builds the node's host. Start it with RunAsync or StartAsync.</summary>
-    public static async Task<ParleyApp> BuildAsync(ParleyOptions options, Action<ILoggingBuilder>? configureLogging = null, CancellationToken cancellationToken = default)
+    /// <param name="configureServices">Last say over the node's services, e.g. another <see cref="IAuthenticationBackend"/>.</param>
+    public static async Task<ParleyApp> BuildAsync(
+        ParleyOptions options,
+        Action<ILoggingBuilder>? configureLogging = null,
+        Action<IServiceCollection>? configureServices = null,
+        CancellationToken cancellationToken = default)
     {
         var storage = await OpenStorageAsync(options, cancellationToken).ConfigureAwait(false);
 
@@ -135,6 +142,7 @@ public static class ParleyHost
         services.AddSingleton<ModuleRegistry>();
         services.AddSingleton(sp => new Router(options.EffectiveDomains, sp.GetRequiredService<SessionRegistry>(), sp.GetRequiredService<ModuleRegistry>(), sp.GetRequiredService<ILogger<Router>>()));
         services.AddSingleton<AuthThrottle>();
+        services.AddSingleton<IAuthenticationBackend, LocalAccountBackend>();
         services.AddSingleton<ConnectionMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<ConnectionMonitor>());
         services.AddSingleton<ConnectionLimiter>();
@@ -142,6 +150,7 @@ public static class ParleyHost
         services.AddSingleton<NodeNoticeListener>();
         services.AddHostedService(sp => sp.GetRequiredService<NodeNoticeListener>());
         AddModules(services);
+        configureServices?.Invoke(services);
 
         builder.WebHost.UseKestrel(kestrel =>
         {
@@ -198,6 +207,8 @@ public static class ParleyHost
         services.AddSingleton<IModule, VersionModule>();
         services.AddSingleton<IModule, TimeModule>();
         services.AddSingleton<IModule, LegacySessionModule>();
+        services.AddSingleton<IModule, StreamManagementModule>();
+        services.AddSingleton<IModule, ClientStateModule>();
         services.AddSingleton<RosterService>();
         services.AddSingleton<SubscriptionHandler>();
         services.AddSingleton<IModule, RosterModule>();

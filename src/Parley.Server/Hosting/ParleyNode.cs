@@ -21,6 +21,7 @@ public sealed class ParleyNode(
     ModuleRegistry modules,
     Router router,
     AuthThrottle authThrottle,
+    IAuthenticationBackend authentication,
     ConnectionMonitor connections,
     ILoggerFactory loggerFactory)
 {
@@ -33,6 +34,7 @@ public sealed class ParleyNode(
     public ModuleRegistry Modules { get; } = modules;
     public Router Router { get; } = router;
     public AuthThrottle AuthThrottle { get; } = authThrottle;
+    public IAuthenticationBackend Authentication { get; } = authentication;
     public ConnectionMonitor Connections { get; } = connections;
     public ILoggerFactory LoggerFactory { get; } = loggerFactory;
 

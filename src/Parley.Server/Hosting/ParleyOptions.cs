@@ -131,7 +131,13 @@ public sealed class LimitOptions
     public int MaxAttributes { get; set; } = 64;
     public int MaxNamespaceDeclarations { get; set; } = 16;
 
-    /// <summary>Stanzas queued for a client that does not read; past this the stream is closed.</summary>
+    /// <summary>
+    /// Bytes of stanzas queued for a client that does not read; past this the stream is closed with
+    /// &lt;policy-violation/&gt;. At least <see cref="MaxStanzaBytes"/>, so that any one stanza fits.
+    /// </summary>
+    public long MaxSendQueueBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>Stanzas kept for a session whose connection dropped while it waits to be resumed (XEP-0198); past this the session ends.</summary>
     public int MaxSendQueueStanzas { get; set; } = 10_000;
 
     /// <summary>Open connections from one IP address; 0 = unlimited.</summary>

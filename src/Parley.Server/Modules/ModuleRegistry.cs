@@ -96,6 +96,11 @@ public sealed record UnauthenticatedIq(Element Stanza, Element Payload, string D
 
 public delegate ValueTask<Element> UnauthenticatedIqHandler(UnauthenticatedIq request);
 
+/// <summary>A top-level element of a bound stream that is not a stanza (a "nonza": XEP-0198's &lt;r/&gt;, XEP-0352's &lt;active/&gt;).</summary>
+public sealed record StreamElement(Element Element, ClientSession Session, Parley.Server.Streams.IManagedStream Stream);
+
+public delegate ValueTask StreamElementHandler(StreamElement element);
+
 /// <summary>What the enabled modules registered; frozen once the node has started.</summary>
 public sealed class ModuleRegistry
 {
@@ -118,6 +123,7 @@ public sealed class ModuleRegistry
     private readonly List<Action> _registered = [];
     private readonly List<Element> _unauthenticatedStreamFeatures = [];
     private readonly Dictionary<string, UnauthenticatedIqHandler> _unauthenticatedIq = [];
+    private readonly Dictionary<string, StreamElementHandler> _streamElements = [];
     private readonly List<(string Category, string Type)> _accountIdentities = [];
     private readonly SortedSet<string> _serverFeatures = new(StringComparer.Ordinal);
     private readonly SortedSet<string> _accountFeatures = new(StringComparer.Ordinal);
@@ -240,6 +246,17 @@ public sealed class ModuleRegistry
     public void AddStreamFeature(Element feature) => _streamFeatures.Add(feature);
 
     public IReadOnlyList<Element> StreamFeatures => _streamFeatures;
+
+    /// <summary>Handles the top-level elements in <paramref name="ns"/> that a bound client sends besides stanzas.</summary>
+    public void HandleStreamElement(string ns, StreamElementHandler handler)
+    {
+        if (!_streamElements.TryAdd(ns, handler))
+        {
+            throw new InvalidOperationException($"Two modules handle stream elements in {ns}.");
+        }
+    }
+
+    public StreamElementHandler? FindStreamElementHandler(string ns) => _streamElements.GetValueOrDefault(ns);
 
     /// <summary>
     /// Answers IQs in <paramref name="ns"/> before authentication, on a stream that is already

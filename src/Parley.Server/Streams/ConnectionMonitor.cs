@@ -16,12 +16,12 @@ public sealed class ConnectionMonitor(ParleyOptions options, AuthThrottle authTh
     private static readonly TimeSpan SweepInterval = TimeSpan.FromSeconds(2);
     private const long ClosingGraceMilliseconds = 5_000;
 
-    private readonly ConcurrentDictionary<ClientConnection, byte> _connections = new();
+    private readonly ConcurrentDictionary<ClientStream, byte> _connections = new();
 
     public int Count => _connections.Count;
 
-    public void Add(ClientConnection connection) => _connections.TryAdd(connection, 0);
-    public void Remove(ClientConnection connection) => _connections.TryRemove(connection, out _);
+    public void Add(ClientStream connection) => _connections.TryAdd(connection, 0);
+    public void Remove(ClientStream connection) => _connections.TryRemove(connection, out _);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Parley.Protocol.Sasl;
 using Parley.Server.Hosting;
@@ -26,7 +27,8 @@ public sealed class TestNode : IAsyncDisposable
     public IAccountStore Accounts => App.Node.Storage.Accounts;
 
     /// <summary>Starts a node; on <paramref name="dataDir"/> when given (a restart), else on a new, empty one.</summary>
-    public static async Task<TestNode> StartAsync(Action<ParleyOptions>? configure = null, string? dataDir = null)
+    /// <param name="services">Replaces parts of the node, e.g. its authentication backend.</param>
+    public static async Task<TestNode> StartAsync(Action<ParleyOptions>? configure = null, string? dataDir = null, Action<IServiceCollection>? services = null)
     {
         var options = new ParleyOptions
         {
@@ -41,7 +43,7 @@ public sealed class TestNode : IAsyncDisposable
         configure?.Invoke(options);
         for (var attempt = 1; ; attempt++)
         {
-            var app = await ParleyHost.BuildAsync(options, logging => logging.SetMinimumLevel(LogLevel.Warning));
+            var app = await ParleyHost.BuildAsync(options, logging => logging.SetMinimumLevel(LogLevel.Warning), services);
             try
             {
                 await app.StartAsync();

@@ -33,9 +33,14 @@ public sealed class XmppTestClient : IAsyncDisposable
     public string? Jid { get; private set; }
     public SslStream? Tls => _stream as SslStream;
 
-    public static async Task<XmppTestClient> ConnectAsync(int port, bool directTls = false)
+    /// <param name="receiveBufferSize">A small socket receive buffer, for a client that is slow to read; 0 leaves the system's.</param>
+    public static async Task<XmppTestClient> ConnectAsync(int port, bool directTls = false, int receiveBufferSize = 0)
     {
         var tcp = new TcpClient();
+        if (receiveBufferSize > 0)
+        {
+            tcp.ReceiveBufferSize = receiveBufferSize;
+        }
         await tcp.ConnectAsync("127.0.0.1", port);
         var client = new XmppTestClient(tcp, tcp.GetStream());
         if (directTls)
@@ -46,9 +51,9 @@ public sealed class XmppTestClient : IAsyncDisposable
     }
 
     /// <summary>Connects, secures, authenticates with SCRAM-SHA-256 and binds.</summary>
-    public static async Task<XmppTestClient> LoginAsync(TestNode node, string user, string password, string? resource = null)
+    public static async Task<XmppTestClient> LoginAsync(TestNode node, string user, string password, string? resource = null, int receiveBufferSize = 0)
     {
-        var client = await ConnectAsync(node.C2sPort);
+        var client = await ConnectAsync(node.C2sPort, receiveBufferSize: receiveBufferSize);
         await client.OpenStreamAsync();
         await client.StartTlsAsync();
         await client.AuthenticateAsync(user, password);
@@ -127,6 +132,13 @@ public sealed class XmppTestClient : IAsyncDisposable
             Assert.True(scram.VerifyServerFinal(Convert.FromBase64String(outcome.Text)), "the server's signature must verify");
         }
         return outcome;
+    }
+
+    /// <summary>After a SASL success: opens the new stream and returns its features.</summary>
+    public async Task<Element> RestartStreamAsync()
+    {
+        _reader.Reset();
+        return await OpenStreamAsync();
     }
 
     /// <summary>Authenticates, restarts the stream and returns its features.</summary>

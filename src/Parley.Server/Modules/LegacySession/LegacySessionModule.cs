@@ -1,4 +1,5 @@
 using Parley.Protocol;
+using Parley.Xml;
 
 namespace Parley.Server.Modules.LegacySession;
 
@@ -8,7 +9,10 @@ namespace Parley.Server.Modules.LegacySession;
 /// </summary>
 public sealed class LegacySessionModule : IModule
 {
-    public void Register(ModuleRegistry registry) =>
+    public void Register(ModuleRegistry registry)
+    {
+        registry.AddStreamFeature(new Element("session", Ns.Session).Add(new Element("optional", Ns.Session)));
         registry.HandleIq(Ns.Session, IqTarget.Account | IqTarget.Server, request =>
             ValueTask.FromResult(request.IsSet ? request.Result() : request.Error(StanzaError.BadRequest())));
+    }
 }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.AspNetCore.Connections;
 using Parley.Server.Hosting;
+using Parley.Server.Transport;
 
 namespace Parley.Server.Streams;
 
@@ -20,7 +21,8 @@ public class StartTlsConnectionHandler(ParleyNode node, ConnectionLimiter limite
         }
         try
         {
-            await new ClientConnection(connection, DirectTls, node).RunAsync().ConfigureAwait(false);
+            var transport = new TcpStreamTransport(connection, DirectTls, node.Certificates, node.XmlLimits);
+            await new ClientStream(transport, node).RunAsync().ConfigureAwait(false);
         }
         finally
         {
