@@ -93,6 +93,53 @@ public sealed class MucRoomTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_message_sent_as_profanity_sends_it_comes_back_with_its_origin_id_so_the_client_shows_it_once()
+    {
+        await using var alice = await OnlineAsync(_node, "alice");
+        await using var bob = await OnlineAsync(_node, "bob");
+        var room = Room("echo");
+        await CreateAsync(alice, room, "Alice");
+        await JoinAsync(bob, room, "Bob");
+
+        // profanity 0.13: the message's id again as XEP-0359 origin-id; it drops the reflection whose origin-id it sent.
+        await bob.SendAsync($"<message id='c0ffee-1' to='{room}' type='groupchat'><body>hello once</body><origin-id xmlns='{Ns.StanzaId}' id='c0ffee-1'/></message>");
+
+        foreach (var client in new[] { bob, alice })
+        {
+            var message = await GroupchatAsync(client, "hello once");
+            Assert.Equal("c0ffee-1", message.Child("origin-id", Ns.StanzaId)?.GetAttribute("id"));
+        }
+    }
+
+    [Fact]
+    public async Task Corrections_and_retractions_pass_through_the_room_with_the_ids_they_refer_to()
+    {
+        await using var alice = await OnlineAsync(_node, "alice");
+        await using var bob = await OnlineAsync(_node, "bob");
+        var room = Room("fixes");
+        await CreateAsync(alice, room, "Alice");
+        await JoinAsync(bob, room, "Bob");
+        await bob.SendAsync($"<message id='m1' to='{room}' type='groupchat'><body>helo</body><origin-id xmlns='{Ns.StanzaId}' id='m1'/></message>");
+        await GroupchatAsync(bob, "helo");
+
+        await bob.SendAsync($"<message id='m2' to='{room}' type='groupchat'><body>hello</body><replace xmlns='{Ns.MessageCorrection}' id='m1'/><origin-id xmlns='{Ns.StanzaId}' id='m2'/></message>");
+        foreach (var client in new[] { bob, alice })
+        {
+            var correction = await GroupchatAsync(client, "hello");
+            Assert.Equal("m1", correction.Child("replace", Ns.MessageCorrection)?.GetAttribute("id"));
+            Assert.Equal("m2", correction.Child("origin-id", Ns.StanzaId)?.GetAttribute("id"));
+        }
+
+        await bob.SendAsync($"<message id='m3' to='{room}' type='groupchat'><retract xmlns='{Ns.MessageRetraction}' id='m1'/><origin-id xmlns='{Ns.StanzaId}' id='m3'/><body>retracted</body></message>");
+        foreach (var client in new[] { bob, alice })
+        {
+            var retraction = await GroupchatAsync(client, "retracted");
+            Assert.Equal("m1", retraction.Child("retract", Ns.MessageRetraction)?.GetAttribute("id"));
+            Assert.Equal("m3", retraction.Child("origin-id", Ns.StanzaId)?.GetAttribute("id"));
+        }
+    }
+
+    [Fact]
     public async Task Private_messages_go_to_one_occupant_and_not_to_a_nickname_nobody_has()
     {
         await using var alice = await OnlineAsync(_node, "alice");
