@@ -74,6 +74,28 @@ public sealed class MucRoomTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_subject_with_a_thread_is_an_ordinary_message_and_leaves_the_rooms_subject_alone()
+    {
+        await using var alice = await OnlineAsync(_node, "alice");
+        await using var bob = await OnlineAsync(_node, "bob");
+        var room = Room("threads");
+        await CreateAsync(alice, room, "Alice");
+        await alice.SendAsync($"<message to='{room}' type='groupchat'><subject>Plans for Friday</subject></message>");
+        await alice.ReceiveAsync(e => e.ChildText("subject") == "Plans for Friday");
+        await JoinAsync(bob, room, "Bob");
+
+        // XEP-0045 §8.1: only a subject with neither body nor thread changes the subject.
+        await alice.SendAsync($"<message to='{room}' type='groupchat' id='t1'><subject>Lunch?</subject><thread>lunch-1</thread></message>");
+
+        var threaded = await bob.ReceiveAsync(e => e.Name == "message" && e.ChildText("subject") == "Lunch?");
+        Assert.Equal("lunch-1", threaded.ChildText("thread"));
+        Assert.Equal(room + "/Alice", threaded.GetAttribute("from"));
+        var info = (await IqAsync(bob, room, $"<query xmlns='{Ns.DiscoInfo}'/>", "get")).Child("query", Ns.DiscoInfo)!;
+        var subject = info.Child("x", Ns.DataForms)!.Children("field", Ns.DataForms).Single(f => f.GetAttribute("var") == "muc#roominfo_subject");
+        Assert.Equal("Plans for Friday", subject.ChildText("value", Ns.DataForms));
+    }
+
+    [Fact]
     public async Task A_groupchat_message_reaches_every_occupant_from_the_senders_occupant_jid()
     {
         await using var alice = await OnlineAsync(_node, "alice");

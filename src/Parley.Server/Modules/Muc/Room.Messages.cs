@@ -68,7 +68,8 @@ public sealed partial class Room
         }
         var original = stanza.Stanza;
         var subject = original.Child("subject");
-        if (subject is not null && original.Child("body") is null)
+        // §8.1: a subject with a body or a thread is an ordinary message that happens to carry one.
+        if (subject is not null && original.Child("body") is null && original.Child("thread") is null)
         {
             await ChangeSubjectAsync(stanza, sender, subject.Text).ConfigureAwait(false);
             return;
