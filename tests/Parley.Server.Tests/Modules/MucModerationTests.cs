@@ -190,6 +190,29 @@ public sealed class MucModerationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_x_roomuser_item_node_tells_a_user_their_reserved_nickname_and_other_nodes_are_not_found()
+    {
+        await using var alice = await OnlineAsync(_node, "alice");
+        await using var bob = await OnlineAsync(_node, "bob");
+        await using var carol = await OnlineAsync(_node, "carol");
+        var room = Room("reserved");
+        await CreateAsync(alice, room, "Alice");
+        await IqAsync(bob, room, $"<query xmlns='{Ns.Register}'><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>{Ns.MucRegister}</value></field><field var='muc#register_roomnick'><value>Bobby</value></field></x></query>");
+
+        // XEP-0045 §7.12: the reserved nickname as the conference identity's name; an empty query for someone without one.
+        var bobs = (await IqAsync(bob, room, $"<query xmlns='{Ns.DiscoInfo}' node='x-roomuser-item'/>", "get")).Child("query", Ns.DiscoInfo)!;
+        Assert.Equal("x-roomuser-item", bobs.GetAttribute("node"));
+        var identity = Assert.Single(bobs.Children("identity", Ns.DiscoInfo));
+        Assert.Equal(("conference", "text", "Bobby"), (identity.GetAttribute("category"), identity.GetAttribute("type"), identity.GetAttribute("name")));
+        Assert.Empty(bobs.Children("feature", Ns.DiscoInfo));
+        var carols = (await IqAsync(carol, room, $"<query xmlns='{Ns.DiscoInfo}' node='x-roomuser-item'/>", "get")).Child("query", Ns.DiscoInfo)!;
+        Assert.Empty(carols.Children());
+
+        Assert.Equal("item-not-found", Condition(await IqAsync(carol, room, $"<query xmlns='{Ns.DiscoInfo}' node='no-such-node'/>", "get")));
+        Assert.Equal("item-not-found", Condition(await IqAsync(carol, room, $"<query xmlns='{Ns.DiscoItems}' node='no-such-node'/>", "get")));
+    }
+
+    [Fact]
     public async Task Destroying_a_room_tells_occupants_the_alternate_venue_and_only_owners_may()
     {
         await using var alice = await OnlineAsync(_node, "alice");
