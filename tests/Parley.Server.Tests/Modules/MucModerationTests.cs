@@ -130,6 +130,39 @@ public sealed class MucModerationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_member_of_a_non_anonymous_room_may_read_its_member_list_without_being_in_it()
+    {
+        await using var alice = await OnlineAsync(_node, "alice");
+        await using var bob = await OnlineAsync(_node, "bob");
+        await using var dave = await OnlineAsync(_node, "dave");
+        var open = Room("open-members");
+        await CreateAsync(alice, open, "Alice", ("muc#roomconfig_whois", "anyone"));
+        var membersOnly = Room("members-only");
+        await CreateAsync(alice, membersOnly, "Alice", ("muc#roomconfig_whois", "anyone"), ("muc#roomconfig_membersonly", "1"));
+        var semiAnonymous = Room("hidden-members");
+        await CreateAsync(alice, semiAnonymous, "Alice", ("muc#roomconfig_membersonly", "1"));
+        foreach (var room in new[] { open, membersOnly, semiAnonymous })
+        {
+            await IqAsync(alice, room, AdminItem("jid='bob@localhost' affiliation='member'"));
+            await IqAsync(alice, room, AdminItem("jid='carol@localhost' affiliation='member'"));
+            await IqAsync(alice, room, AdminItem("jid='mallory@localhost' affiliation='outcast'"));
+        }
+
+        // XEP-0045 §9.5, as ejabberd and Prosody: a member may see who else is one, where real JIDs are no secret.
+        foreach (var room in new[] { open, membersOnly })
+        {
+            var members = await IqAsync(bob, room, AdminItem("affiliation='member'"), "get");
+            Assert.Equal("result", members.GetAttribute("type"));
+            var jids = members.Child("query", Ns.MucAdmin)!.Children("item", Ns.MucAdmin).Select(i => i.GetAttribute("jid")).Order();
+            Assert.Equal(["bob@localhost", "carol@localhost"], jids);
+            Assert.Equal("alice@localhost", (await IqAsync(bob, room, AdminItem("affiliation='owner'"), "get")).Child("query", Ns.MucAdmin)!.Child("item", Ns.MucAdmin)!.GetAttribute("jid"));
+            Assert.Equal("forbidden", Condition(await IqAsync(bob, room, AdminItem("affiliation='outcast'"), "get")));
+            Assert.Equal("forbidden", Condition(await IqAsync(dave, room, AdminItem("affiliation='member'"), "get")));
+        }
+        Assert.Equal("forbidden", Condition(await IqAsync(bob, semiAnonymous, AdminItem("affiliation='member'"), "get")));
+    }
+
+    [Fact]
     public async Task Removing_a_member_from_a_members_only_room_removes_the_occupant_with_321()
     {
         await using var alice = await OnlineAsync(_node, "alice");

@@ -89,9 +89,11 @@ public sealed partial class Room
         var result = new Element("query", Ns.MucAdmin);
         if (MucNames.TryParseAffiliation(item?.GetAttribute("affiliation"), out var affiliation) && affiliation != Affiliation.None)
         {
-            if (requester < Affiliation.Admin)
+            // §9.5 lets members see the member list; like ejabberd and Prosody, only where real JIDs are no secret.
+            var memberMaySee = requester >= Affiliation.Member && Configuration.NonAnonymous && affiliation != Affiliation.Outcast;
+            if (requester < Affiliation.Admin && !memberMaySee)
             {
-                await ErrorAsync(stanza, StanzaError.Forbidden("Only admins and owners may see affiliation lists.")).ConfigureAwait(false);
+                await ErrorAsync(stanza, StanzaError.Forbidden("Only admins and owners may see affiliation lists, and members those of a non-anonymous room.")).ConfigureAwait(false);
                 return;
             }
             foreach (var (jid, entry) in _affiliations)
