@@ -244,6 +244,25 @@ public sealed class PepTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Title_description_and_type_are_accepted_in_publish_options_and_configuration_and_shown_in_the_form()
+    {
+        await using var juliet = await OnlineAsync("juliet", "balcony");
+        var described = Field("title", "My nickname") + Field("description", "What Juliet is called") + Field("type", Nick);
+
+        Assert.Equal("result", (await PublishAsync(juliet, Nick, "<nick xmlns='http://jabber.org/protocol/nick'>Jules</nick>", "current", described)).GetAttribute("type"));
+        var config = await ConfigurationAsync(juliet, Nick);
+        Assert.Equal("My nickname", config["pubsub#title"]);
+        Assert.Equal("What Juliet is called", config["pubsub#description"]);
+        Assert.Equal(Nick, config["pubsub#type"]);
+
+        var configured = await IqAsync(juliet, "<pubsub xmlns='http://jabber.org/protocol/pubsub#owner'><configure node='" + Nick + "'>"
+            + Form("http://jabber.org/protocol/pubsub#node_config", Field("description", "Changed")) + "</configure></pubsub>");
+        Assert.Equal("result", configured.GetAttribute("type"));
+        Assert.Equal("Changed", (await ConfigurationAsync(juliet, Nick))["pubsub#description"]);
+        Assert.Equal("My nickname", (await ConfigurationAsync(juliet, Nick))["pubsub#title"]);
+    }
+
+    [Fact]
     public async Task Presence_nodes_are_for_subscribed_contacts_open_nodes_for_anyone_whitelist_nodes_for_the_owner()
     {
         await using var juliet = await OnlineAsync("juliet", "balcony");
