@@ -102,7 +102,6 @@ internal static class RoomCommands
                 Moderated = Setting(parseResult, Moderated) ?? settings.Moderated,
                 Public = Setting(parseResult, Public) ?? settings.Public,
                 Password = password ?? settings.Password,
-                PasswordProtected = password is null ? settings.PasswordProtected : password.Length > 0,
             };
         }
 

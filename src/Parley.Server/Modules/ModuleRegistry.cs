@@ -79,6 +79,12 @@ public delegate ValueTask<bool> StoredStanzaFilter(Jid account, Jid from);
 /// </summary>
 public delegate ValueTask MessageDeliveredHook(Element message, Jid from, Jid to, IReadOnlyList<ClientSession> recipients);
 
+/// <summary>
+/// Adds to <paramref name="query"/>, the disco#items of <paramref name="account"/>'s bare JID (no node), the items
+/// <paramref name="requester"/> may see, e.g. PEP nodes (XEP-0163 §6).
+/// </summary>
+public delegate ValueTask AccountItemsProvider(Jid account, Jid requester, Element query);
+
 /// <summary>A stanza addressed to a hosted service (e.g. conference.example.com) or to something under it.</summary>
 public sealed record ServiceStanza(Element Stanza, Jid From, Jid To);
 
@@ -125,6 +131,7 @@ public sealed class ModuleRegistry
     private readonly Dictionary<string, UnauthenticatedIqHandler> _unauthenticatedIq = [];
     private readonly Dictionary<string, StreamElementHandler> _streamElements = [];
     private readonly List<(string Category, string Type)> _accountIdentities = [];
+    private readonly List<AccountItemsProvider> _accountItems = [];
     private readonly SortedSet<string> _serverFeatures = new(StringComparer.Ordinal);
     private readonly SortedSet<string> _accountFeatures = new(StringComparer.Ordinal);
     private FrozenDictionary<(string, IqTarget), IqHandler>? _frozenIq;
@@ -281,6 +288,11 @@ public sealed class ModuleRegistry
     public void AddAccountIdentity(string category, string type) => _accountIdentities.Add((category, type));
 
     public IReadOnlyList<(string Category, string Type)> AccountIdentities => _accountIdentities;
+
+    /// <summary>Items listed in accounts' disco#items; see <see cref="AccountItemsProvider"/>.</summary>
+    public void AddAccountItems(AccountItemsProvider provider) => _accountItems.Add(provider);
+
+    public IReadOnlyList<AccountItemsProvider> AccountItems => _accountItems;
     public IReadOnlyCollection<string> ServerFeatures => _serverFeatures;
     public IReadOnlyCollection<string> AccountFeatures => _accountFeatures;
     public IReadOnlyList<SessionEvent> SessionStarted => _sessionStarted;

@@ -315,6 +315,20 @@ public sealed class MamTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_domain_advertises_mam_too_as_profanity_looks_for_it_there_and_the_account_still_does()
+    {
+        await using var juliet = await OnlineAsync("juliet");
+
+        foreach (var target in new[] { "localhost", Juliet })
+        {
+            await juliet.SendAsync($"<iq type='get' id='disco-{target}' to='{target}'><query xmlns='{Ns.DiscoInfo}'/></iq>");
+            var disco = await juliet.ReceiveAsync(e => e.Name == "iq" && e.GetAttribute("id") == "disco-" + target);
+            var features = disco.Child("query", Ns.DiscoInfo)!.Children("feature", Ns.DiscoInfo).Select(f => f.GetAttribute("var"));
+            Assert.Contains(Ns.Mam, features);
+        }
+    }
+
+    [Fact]
     public async Task Preferences_never_roster_and_always_decide_what_is_archived()
     {
         await using var romeo = await OnlineAsync("romeo");

@@ -57,6 +57,25 @@ public sealed class MucBadInputTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_room_configured_with_only_a_secret_is_password_protected()
+    {
+        await using var alice = await OnlineAsync(_node, "alice");
+        await using var bob = await OnlineAsync(_node, "bob");
+        var room = Room("only-secret");
+        await CreateAsync(alice, room, "Alice", ("muc#roomconfig_roomsecret", "cauldron"));
+
+        Assert.Equal("not-authorized", await JoinErrorAsync(bob, room, "Bob"));
+        await JoinAsync(bob, room, "Bob", "<password>cauldron</password>");
+        var info = (await IqAsync(bob, room, $"<query xmlns='{Ns.DiscoInfo}'/>", "get")).Child("query", Ns.DiscoInfo)!;
+        Assert.Contains(info.Children("feature", Ns.DiscoInfo), f => f.GetAttribute("var") == "muc_passwordprotected");
+
+        // Clearing the secret is what opens the room again.
+        Assert.Equal("result", (await ConfigureAsync(alice, room, ("muc#roomconfig_roomsecret", ""))).GetAttribute("type"));
+        info = (await IqAsync(bob, room, $"<query xmlns='{Ns.DiscoInfo}'/>", "get")).Child("query", Ns.DiscoInfo)!;
+        Assert.Contains(info.Children("feature", Ns.DiscoInfo), f => f.GetAttribute("var") == "muc_unsecured");
+    }
+
+    [Fact]
     public async Task An_outcast_is_forbidden_to_enter()
     {
         await using var alice = await OnlineAsync(_node, "alice");

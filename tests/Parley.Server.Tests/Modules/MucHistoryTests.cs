@@ -96,6 +96,30 @@ public sealed class MucHistoryTests : IAsyncLifetime
         Assert.Equal("forbidden", Condition(await IqAsync(carol, room, $"<query xmlns='{Ns.Mam}'/>")));
     }
 
+    [Fact]
+    public async Task The_senders_origin_id_stays_in_history_and_the_archive_and_only_a_stanza_id_claiming_the_room_goes()
+    {
+        await using var alice = await OnlineAsync(_node, "alice");
+        await using var bob = await OnlineAsync(_node, "bob");
+        var room = Room("kept-ids");
+        await CreateAsync(alice, room, "Alice", ("muc#roomconfig_persistentroom", "1"));
+        await alice.SendAsync($"<message id='o1' to='{room}' type='groupchat'><body>with ids</body><origin-id xmlns='{Ns.StanzaId}' id='o1'/>"
+            + $"<stanza-id xmlns='{Ns.StanzaId}' by='{room}' id='forged'/></message>");
+        var reflected = await GroupchatAsync(alice, "with ids");
+        var roomsId = Assert.Single(reflected.Children("stanza-id", Ns.StanzaId));
+        Assert.NotEqual("forged", roomsId.GetAttribute("id"));
+
+        await bob.SendAsync($"<presence to='{room}/Bob'><x xmlns='{Ns.Muc}'/></presence>");
+        var history = await bob.ReceiveAsync(e => e.Name == "message" && e.ChildText("body") == "with ids");
+        Assert.NotNull(history.Child("delay", Ns.Delay));
+        Assert.Equal("o1", history.Child("origin-id", Ns.StanzaId)?.GetAttribute("id"));
+        Assert.Equal(roomsId.GetAttribute("id"), Assert.Single(history.Children("stanza-id", Ns.StanzaId)).GetAttribute("id"));
+
+        var archived = Assert.Single((await MamAsync(bob, room)).results);
+        Assert.Equal("o1", archived.Child("origin-id", Ns.StanzaId)?.GetAttribute("id"));
+        Assert.DoesNotContain(archived.Children("stanza-id", Ns.StanzaId), s => s.GetAttribute("id") == "forged");
+    }
+
     private static async Task<(Parley.Xml.Element fin, List<Parley.Xml.Element> results)> MamAsync(XmppTestClient client, string room)
     {
         await client.SendAsync($"<iq type='set' id='mam1' to='{room}'><query xmlns='{Ns.Mam}' queryid='q1'/></iq>");

@@ -130,6 +130,39 @@ public sealed class MucModerationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_member_of_a_non_anonymous_room_may_read_its_member_list_without_being_in_it()
+    {
+        await using var alice = await OnlineAsync(_node, "alice");
+        await using var bob = await OnlineAsync(_node, "bob");
+        await using var dave = await OnlineAsync(_node, "dave");
+        var open = Room("open-members");
+        await CreateAsync(alice, open, "Alice", ("muc#roomconfig_whois", "anyone"));
+        var membersOnly = Room("members-only");
+        await CreateAsync(alice, membersOnly, "Alice", ("muc#roomconfig_whois", "anyone"), ("muc#roomconfig_membersonly", "1"));
+        var semiAnonymous = Room("hidden-members");
+        await CreateAsync(alice, semiAnonymous, "Alice", ("muc#roomconfig_membersonly", "1"));
+        foreach (var room in new[] { open, membersOnly, semiAnonymous })
+        {
+            await IqAsync(alice, room, AdminItem("jid='bob@localhost' affiliation='member'"));
+            await IqAsync(alice, room, AdminItem("jid='carol@localhost' affiliation='member'"));
+            await IqAsync(alice, room, AdminItem("jid='mallory@localhost' affiliation='outcast'"));
+        }
+
+        // XEP-0045 §9.5, as ejabberd and Prosody: a member may see who else is one, where real JIDs are no secret.
+        foreach (var room in new[] { open, membersOnly })
+        {
+            var members = await IqAsync(bob, room, AdminItem("affiliation='member'"), "get");
+            Assert.Equal("result", members.GetAttribute("type"));
+            var jids = members.Child("query", Ns.MucAdmin)!.Children("item", Ns.MucAdmin).Select(i => i.GetAttribute("jid")).Order();
+            Assert.Equal(["bob@localhost", "carol@localhost"], jids);
+            Assert.Equal("alice@localhost", (await IqAsync(bob, room, AdminItem("affiliation='owner'"), "get")).Child("query", Ns.MucAdmin)!.Child("item", Ns.MucAdmin)!.GetAttribute("jid"));
+            Assert.Equal("forbidden", Condition(await IqAsync(bob, room, AdminItem("affiliation='outcast'"), "get")));
+            Assert.Equal("forbidden", Condition(await IqAsync(dave, room, AdminItem("affiliation='member'"), "get")));
+        }
+        Assert.Equal("forbidden", Condition(await IqAsync(bob, semiAnonymous, AdminItem("affiliation='member'"), "get")));
+    }
+
+    [Fact]
     public async Task Removing_a_member_from_a_members_only_room_removes_the_occupant_with_321()
     {
         await using var alice = await OnlineAsync(_node, "alice");
@@ -187,6 +220,29 @@ public sealed class MucModerationTests : IAsyncLifetime
         Assert.Equal("conflict", Condition(taken));
         var self = await JoinAsync(bob, room, "Bobby");
         Assert.Equal("member", Item(self)!.GetAttribute("affiliation"));
+    }
+
+    [Fact]
+    public async Task The_x_roomuser_item_node_tells_a_user_their_reserved_nickname_and_other_nodes_are_not_found()
+    {
+        await using var alice = await OnlineAsync(_node, "alice");
+        await using var bob = await OnlineAsync(_node, "bob");
+        await using var carol = await OnlineAsync(_node, "carol");
+        var room = Room("reserved");
+        await CreateAsync(alice, room, "Alice");
+        await IqAsync(bob, room, $"<query xmlns='{Ns.Register}'><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>{Ns.MucRegister}</value></field><field var='muc#register_roomnick'><value>Bobby</value></field></x></query>");
+
+        // XEP-0045 §7.12: the reserved nickname as the conference identity's name; an empty query for someone without one.
+        var bobs = (await IqAsync(bob, room, $"<query xmlns='{Ns.DiscoInfo}' node='x-roomuser-item'/>", "get")).Child("query", Ns.DiscoInfo)!;
+        Assert.Equal("x-roomuser-item", bobs.GetAttribute("node"));
+        var identity = Assert.Single(bobs.Children("identity", Ns.DiscoInfo));
+        Assert.Equal(("conference", "text", "Bobby"), (identity.GetAttribute("category"), identity.GetAttribute("type"), identity.GetAttribute("name")));
+        Assert.Empty(bobs.Children("feature", Ns.DiscoInfo));
+        var carols = (await IqAsync(carol, room, $"<query xmlns='{Ns.DiscoInfo}' node='x-roomuser-item'/>", "get")).Child("query", Ns.DiscoInfo)!;
+        Assert.Empty(carols.Children());
+
+        Assert.Equal("item-not-found", Condition(await IqAsync(carol, room, $"<query xmlns='{Ns.DiscoInfo}' node='no-such-node'/>", "get")));
+        Assert.Equal("item-not-found", Condition(await IqAsync(carol, room, $"<query xmlns='{Ns.DiscoItems}' node='no-such-node'/>", "get")));
     }
 
     [Fact]

@@ -74,6 +74,28 @@ public sealed class MucRoomTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_subject_with_a_thread_is_an_ordinary_message_and_leaves_the_rooms_subject_alone()
+    {
+        await using var alice = await OnlineAsync(_node, "alice");
+        await using var bob = await OnlineAsync(_node, "bob");
+        var room = Room("threads");
+        await CreateAsync(alice, room, "Alice");
+        await alice.SendAsync($"<message to='{room}' type='groupchat'><subject>Plans for Friday</subject></message>");
+        await alice.ReceiveAsync(e => e.ChildText("subject") == "Plans for Friday");
+        await JoinAsync(bob, room, "Bob");
+
+        // XEP-0045 §8.1: only a subject with neither body nor thread changes the subject.
+        await alice.SendAsync($"<message to='{room}' type='groupchat' id='t1'><subject>Lunch?</subject><thread>lunch-1</thread></message>");
+
+        var threaded = await bob.ReceiveAsync(e => e.Name == "message" && e.ChildText("subject") == "Lunch?");
+        Assert.Equal("lunch-1", threaded.ChildText("thread"));
+        Assert.Equal(room + "/Alice", threaded.GetAttribute("from"));
+        var info = (await IqAsync(bob, room, $"<query xmlns='{Ns.DiscoInfo}'/>", "get")).Child("query", Ns.DiscoInfo)!;
+        var subject = info.Child("x", Ns.DataForms)!.Children("field", Ns.DataForms).Single(f => f.GetAttribute("var") == "muc#roominfo_subject");
+        Assert.Equal("Plans for Friday", subject.ChildText("value", Ns.DataForms));
+    }
+
+    [Fact]
     public async Task A_groupchat_message_reaches_every_occupant_from_the_senders_occupant_jid()
     {
         await using var alice = await OnlineAsync(_node, "alice");
@@ -89,6 +111,53 @@ public sealed class MucRoomTests : IAsyncLifetime
             var message = await GroupchatAsync(client, "Hello all");
             Assert.Equal(room + "/Bob", message.GetAttribute("from"));
             Assert.Equal("hello1", message.GetAttribute("id"));
+        }
+    }
+
+    [Fact]
+    public async Task A_message_sent_as_profanity_sends_it_comes_back_with_its_origin_id_so_the_client_shows_it_once()
+    {
+        await using var alice = await OnlineAsync(_node, "alice");
+        await using var bob = await OnlineAsync(_node, "bob");
+        var room = Room("echo");
+        await CreateAsync(alice, room, "Alice");
+        await JoinAsync(bob, room, "Bob");
+
+        // profanity 0.13: the message's id again as XEP-0359 origin-id; it drops the reflection whose origin-id it sent.
+        await bob.SendAsync($"<message id='c0ffee-1' to='{room}' type='groupchat'><body>hello once</body><origin-id xmlns='{Ns.StanzaId}' id='c0ffee-1'/></message>");
+
+        foreach (var client in new[] { bob, alice })
+        {
+            var message = await GroupchatAsync(client, "hello once");
+            Assert.Equal("c0ffee-1", message.Child("origin-id", Ns.StanzaId)?.GetAttribute("id"));
+        }
+    }
+
+    [Fact]
+    public async Task Corrections_and_retractions_pass_through_the_room_with_the_ids_they_refer_to()
+    {
+        await using var alice = await OnlineAsync(_node, "alice");
+        await using var bob = await OnlineAsync(_node, "bob");
+        var room = Room("fixes");
+        await CreateAsync(alice, room, "Alice");
+        await JoinAsync(bob, room, "Bob");
+        await bob.SendAsync($"<message id='m1' to='{room}' type='groupchat'><body>helo</body><origin-id xmlns='{Ns.StanzaId}' id='m1'/></message>");
+        await GroupchatAsync(bob, "helo");
+
+        await bob.SendAsync($"<message id='m2' to='{room}' type='groupchat'><body>hello</body><replace xmlns='{Ns.MessageCorrection}' id='m1'/><origin-id xmlns='{Ns.StanzaId}' id='m2'/></message>");
+        foreach (var client in new[] { bob, alice })
+        {
+            var correction = await GroupchatAsync(client, "hello");
+            Assert.Equal("m1", correction.Child("replace", Ns.MessageCorrection)?.GetAttribute("id"));
+            Assert.Equal("m2", correction.Child("origin-id", Ns.StanzaId)?.GetAttribute("id"));
+        }
+
+        await bob.SendAsync($"<message id='m3' to='{room}' type='groupchat'><retract xmlns='{Ns.MessageRetraction}' id='m1'/><origin-id xmlns='{Ns.StanzaId}' id='m3'/><body>retracted</body></message>");
+        foreach (var client in new[] { bob, alice })
+        {
+            var retraction = await GroupchatAsync(client, "retracted");
+            Assert.Equal("m1", retraction.Child("retract", Ns.MessageRetraction)?.GetAttribute("id"));
+            Assert.Equal("m3", retraction.Child("origin-id", Ns.StanzaId)?.GetAttribute("id"));
         }
     }
 

@@ -244,16 +244,41 @@ public sealed class PepTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Presence_nodes_are_for_subscribed_contacts_open_nodes_for_anyone_whitelist_nodes_for_the_owner()
+    public async Task Title_description_and_type_are_accepted_in_publish_options_and_configuration_and_shown_in_the_form()
     {
         await using var juliet = await OnlineAsync("juliet", "balcony");
-        await using var romeo = await OnlineAsync("romeo", "garden");
-        await using var tybalt = await OnlineAsync("tybalt", "street");
+        var described = Field("title", "My nickname") + Field("description", "What Juliet is called") + Field("type", Nick);
+
+        Assert.Equal("result", (await PublishAsync(juliet, Nick, "<nick xmlns='http://jabber.org/protocol/nick'>Jules</nick>", "current", described)).GetAttribute("type"));
+        var config = await ConfigurationAsync(juliet, Nick);
+        Assert.Equal("My nickname", config["pubsub#title"]);
+        Assert.Equal("What Juliet is called", config["pubsub#description"]);
+        Assert.Equal(Nick, config["pubsub#type"]);
+
+        var configured = await IqAsync(juliet, "<pubsub xmlns='http://jabber.org/protocol/pubsub#owner'><configure node='" + Nick + "'>"
+            + Form("http://jabber.org/protocol/pubsub#node_config", Field("description", "Changed")) + "</configure></pubsub>");
+        Assert.Equal("result", configured.GetAttribute("type"));
+        Assert.Equal("Changed", (await ConfigurationAsync(juliet, Nick))["pubsub#description"]);
+        Assert.Equal("My nickname", (await ConfigurationAsync(juliet, Nick))["pubsub#title"]);
+    }
+
+    /// <summary>Juliet and Romeo subscribed both ways; Juliet publishes a presence node (nick), an open one (OMEMO devices) and a whitelist one (bookmarks).</summary>
+    private async Task PublishOnePerAccessModelAsync(XmppTestClient juliet, XmppTestClient romeo)
+    {
         await MutualAsync(juliet, "juliet@localhost", romeo, "romeo@localhost");
         await PublishAsync(juliet, Nick, "<nick xmlns='http://jabber.org/protocol/nick'>Jules</nick>", "current");
         await PublishAsync(juliet, DeviceList, "<list xmlns='eu.siacs.conversations.axolotl'><device id='7'/></list>", "current", Field("access_model", "open"));
         await PublishAsync(juliet, Bookmarks, "<conference xmlns='urn:xmpp:bookmarks:1' autojoin='true'/>", "capulets@conference.localhost",
             Field("access_model", "whitelist") + Field("max_items", "max") + Field("send_last_published_item", "never"));
+    }
+
+    [Fact]
+    public async Task Presence_nodes_are_for_subscribed_contacts_open_nodes_for_anyone_whitelist_nodes_for_the_owner()
+    {
+        await using var juliet = await OnlineAsync("juliet", "balcony");
+        await using var romeo = await OnlineAsync("romeo", "garden");
+        await using var tybalt = await OnlineAsync("tybalt", "street");
+        await PublishOnePerAccessModelAsync(juliet, romeo);
 
         Assert.Equal("Jules", Assert.Single(Items(await ItemsAsync(romeo, "juliet@localhost", Nick))).ChildText("nick", Nick));
         Assert.Equal(("not-authorized", "presence-subscription-required"), ErrorOf(await ItemsAsync(tybalt, "juliet@localhost", Nick)));
@@ -269,6 +294,30 @@ public sealed class PepTests : IAsyncLifetime
         Assert.Equal(("forbidden", null), ErrorOf(intruder));
         var configure = await IqAsync(romeo, $"<pubsub xmlns='http://jabber.org/protocol/pubsub#owner'><configure node='{Nick}'/></pubsub>", "get", "juliet@localhost");
         Assert.Equal(("forbidden", null), ErrorOf(configure));
+    }
+
+    [Fact]
+    public async Task The_accounts_disco_items_list_the_nodes_the_requester_may_see()
+    {
+        await using var juliet = await OnlineAsync("juliet", "balcony");
+        await using var romeo = await OnlineAsync("romeo", "garden");
+        await using var tybalt = await OnlineAsync("tybalt", "street");
+        await PublishOnePerAccessModelAsync(juliet, romeo);
+
+        async Task<List<string>> NodesAsync(XmppTestClient client)
+        {
+            var result = await IqAsync(client, $"<query xmlns='{Ns.DiscoItems}'/>", "get", "juliet@localhost");
+            Assert.Equal("result", result.GetAttribute("type"));
+            var items = result.Child("query", Ns.DiscoItems)!.Children("item", Ns.DiscoItems).ToList();
+            Assert.All(items, item => Assert.Equal("juliet@localhost", item.GetAttribute("jid")));
+            return [.. items.Select(item => item.GetAttribute("node")!).Order(StringComparer.Ordinal)];
+        }
+
+        // XEP-0060 §5.2, XEP-0163: each node as an item of the account, as far as its access model lets the requester see it.
+        // The bookmarks module mirrors new bookmarks into the older node too (XEP-0402 compat).
+        Assert.Equal(new[] { DeviceList, Nick, Bookmarks, "storage:bookmarks" }.Order(StringComparer.Ordinal), await NodesAsync(juliet));
+        Assert.Equal(new[] { DeviceList, Nick }.Order(StringComparer.Ordinal), await NodesAsync(romeo));
+        Assert.Equal([DeviceList], await NodesAsync(tybalt));
     }
 
     [Fact]

@@ -5,7 +5,7 @@ namespace Parley.Server.Modules.Disco;
 
 /// <summary>
 /// Service discovery (XEP-0030) for the server and accounts: identity and the features that
-/// the enabled modules registered; items list the hosted services (none yet). The server's
+/// the enabled modules registered; items list the hosted services, and on an account what its modules list there. The server's
 /// capabilities hash (XEP-0115) goes into the stream features, and its node answers disco#info.
 /// </summary>
 public sealed class DiscoModule : IModule
@@ -29,7 +29,7 @@ public sealed class DiscoModule : IModule
         registry.HandleIq(Ns.DiscoInfo, IqTarget.Server, request => ValueTask.FromResult(ServerInfo(request, registry)));
         registry.HandleIq(Ns.DiscoInfo, IqTarget.Account, request => ValueTask.FromResult(AccountInfo(request, registry)));
         registry.HandleIq(Ns.DiscoItems, IqTarget.Server, request => ValueTask.FromResult(ServerItems(request, registry)));
-        registry.HandleIq(Ns.DiscoItems, IqTarget.Account, request => ValueTask.FromResult(Items(request)));
+        registry.HandleIq(Ns.DiscoItems, IqTarget.Account, request => AccountItemsAsync(request, registry));
     }
 
     private Element ServerInfo(IqRequest request, ModuleRegistry registry)
@@ -87,12 +87,21 @@ public sealed class DiscoModule : IModule
         return request.Result(query);
     }
 
-    private static Element Items(IqRequest request)
+    /// <summary>What the modules list on the account for this requester (PEP nodes); a node's items are none.</summary>
+    private static async ValueTask<Element> AccountItemsAsync(IqRequest request, ModuleRegistry registry)
     {
         if (!request.IsGet)
         {
             return request.Error(StanzaError.BadRequest());
         }
-        return request.Result(new Element("query", Ns.DiscoItems));
+        var query = new Element("query", Ns.DiscoItems);
+        if (request.Payload.GetAttribute("node") is null)
+        {
+            foreach (var provider in registry.AccountItems)
+            {
+                await provider(request.To.Bare, request.From, query).ConfigureAwait(false);
+            }
+        }
+        return request.Result(query);
     }
 }

@@ -27,7 +27,8 @@ public sealed class MamModule(ParleyOptions options, IParleyStorage storage, Ses
 
     public void Register(ModuleRegistry registry)
     {
-        registry.AddFeature(Ns.Mam, server: false, account: true);
+        // On the domain too, as ejabberd does: profanity looks for MAM only in the server's disco#info.
+        registry.AddFeature(Ns.Mam, server: true, account: true);
         registry.AddFeature(Ns.MamExtended, server: false, account: true);
         registry.AddFeature(Ns.StanzaId, server: false, account: true);
         registry.HandleIq(Ns.Mam, IqTarget.Account, HandleIqAsync);

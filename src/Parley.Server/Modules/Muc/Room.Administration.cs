@@ -7,6 +7,9 @@ namespace Parley.Server.Modules.Muc;
 /// <summary>Moderator, admin and owner use cases (XEP-0045 §8–§10), registration (§7.10) and destruction.</summary>
 public sealed partial class Room
 {
+    /// <summary>§7.12: the disco#info node that asks the room for the requester's reserved nickname.</summary>
+    private const string ReservedNickNode = "x-roomuser-item";
+
     private async ValueTask IqAsync(ServiceStanza stanza)
     {
         var iq = stanza.Stanza;
@@ -38,8 +41,14 @@ public sealed partial class Room
         }
         switch (payload.Namespace)
         {
+            case Ns.DiscoInfo when isGet && payload.GetAttribute("node") is { } node:
+                await NodeInfoAsync(stanza, node).ConfigureAwait(false);
+                break;
             case Ns.DiscoInfo when isGet:
                 await _service.ResultAsync(stanza, Info()).ConfigureAwait(false);
+                break;
+            case Ns.DiscoItems when isGet && payload.GetAttribute("node") is not null:
+                await ErrorAsync(stanza, StanzaError.ItemNotFound("The room has no such node.")).ConfigureAwait(false);
                 break;
             case Ns.DiscoItems when isGet:
                 await _service.ResultAsync(stanza, Items(stanza.From)).ConfigureAwait(false);
@@ -80,9 +89,11 @@ public sealed partial class Room
         var result = new Element("query", Ns.MucAdmin);
         if (MucNames.TryParseAffiliation(item?.GetAttribute("affiliation"), out var affiliation) && affiliation != Affiliation.None)
         {
-            if (requester < Affiliation.Admin)
+            // §9.5 lets members see the member list; like ejabberd and Prosody, only where real JIDs are no secret.
+            var memberMaySee = requester >= Affiliation.Member && Configuration.NonAnonymous && affiliation != Affiliation.Outcast;
+            if (requester < Affiliation.Admin && !memberMaySee)
             {
-                await ErrorAsync(stanza, StanzaError.Forbidden("Only admins and owners may see affiliation lists.")).ConfigureAwait(false);
+                await ErrorAsync(stanza, StanzaError.Forbidden("Only admins and owners may see affiliation lists, and members those of a non-anonymous room.")).ConfigureAwait(false);
                 return;
             }
             foreach (var (jid, entry) in _affiliations)
@@ -747,6 +758,25 @@ public sealed partial class Room
         DataForm.AddField(form, "muc#roomconfig_whois", "list-single", "Who may see real JIDs", configuration.NonAnonymous ? "anyone" : "moderators");
         query.Add(form);
         return query;
+    }
+
+    /// <summary>
+    /// §7.12: the node x-roomuser-item names the requester's reserved nickname as the identity, or is empty when they
+    /// have none; the room has no other nodes.
+    /// </summary>
+    private async ValueTask NodeInfoAsync(ServiceStanza stanza, string node)
+    {
+        if (node != ReservedNickNode)
+        {
+            await ErrorAsync(stanza, StanzaError.ItemNotFound("The room has no such node.")).ConfigureAwait(false);
+            return;
+        }
+        var query = new Element("query", Ns.DiscoInfo).SetAttribute("node", node);
+        if (_affiliations.TryGetValue(stanza.From.Bare, out var entry) && entry.Nick is { Length: > 0 } nick)
+        {
+            query.AddChild("identity").SetAttribute("category", "conference").SetAttribute("name", nick).SetAttribute("type", "text");
+        }
+        await _service.ResultAsync(stanza, query).ConfigureAwait(false);
     }
 
     /// <summary>§6.5: the occupants, for a public room or for someone in it.</summary>

@@ -68,7 +68,8 @@ public sealed partial class Room
         }
         var original = stanza.Stanza;
         var subject = original.Child("subject");
-        if (subject is not null && original.Child("body") is null)
+        // §8.1: a subject with a body or a thread is an ordinary message that happens to carry one.
+        if (subject is not null && original.Child("body") is null && original.Child("thread") is null)
         {
             await ChangeSubjectAsync(stanza, sender, subject.Text).ConfigureAwait(false);
             return;
@@ -272,10 +273,10 @@ public sealed partial class Room
     }
 
     /// <summary>
-    /// A message as the room sends it: from the occupant JID, the client's payload, none of the ids others stamped,
-    /// and the sender's occupant-id.
+    /// A message as the room sends it: from the occupant JID, the client's payload with its origin-id (clients match
+    /// their reflected messages by it), without ids claiming to be the room's, and the sender's occupant-id.
     /// </summary>
-    private static Element RoomCopy(Element original, Occupant sender, string? type)
+    private Element RoomCopy(Element original, Occupant sender, string? type)
     {
         var message = new Element("message", Ns.Client).SetAttribute("from", sender.OccupantJid.ToString()).SetAttribute("type", type);
         if (original.GetAttribute("id") is { } id)
@@ -288,8 +289,8 @@ public sealed partial class Room
         }
         foreach (var child in original.Children())
         {
-            // XEP-0359 §5 and XEP-0421 §4: a stanza-id or occupant-id from the sender could impersonate the room's.
-            if (child.Namespace is not (Ns.StanzaId or Ns.OccupantId))
+            // XEP-0359 §5 and XEP-0421 §4: a stanza-id by the room or an occupant-id from the sender could impersonate the room's.
+            if (child.Namespace != Ns.OccupantId && !IsStanzaIdByRoom(child))
             {
                 message.Add(child);
             }
@@ -297,6 +298,9 @@ public sealed partial class Room
         AddOccupantId(message, sender);
         return message;
     }
+
+    private bool IsStanzaIdByRoom(Element child) =>
+        child is { Name: "stanza-id", Namespace: Ns.StanzaId } && Jid.TryParse(child.GetAttribute("by"), out var by) && by.Equals(Jid);
 
     private static void AddOccupantId(Element stanza, Occupant occupant) =>
         stanza.AddChild("occupant-id", Ns.OccupantId).SetAttribute("id", occupant.OccupantId);

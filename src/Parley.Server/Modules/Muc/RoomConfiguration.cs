@@ -26,8 +26,10 @@ public sealed record RoomConfiguration
     public bool Persistent { get; init; }
     public bool Moderated { get; init; }
     public bool MembersOnly { get; init; }
-    public bool PasswordProtected { get; init; }
     public string Password { get; init; } = "";
+
+    /// <summary>As Prosody has it: a room with a password is password-protected, so no password protects nothing.</summary>
+    public bool PasswordProtected => Password.Length > 0;
 
     /// <summary>Non-anonymous (whois = anyone): every occupant sees every occupant's real JID.</summary>
     public bool NonAnonymous { get; init; }
@@ -119,6 +121,7 @@ public sealed record RoomConfiguration
         var result = this;
         List<Jid>? owners = null;
         List<Jid>? admins = null;
+        bool? protect = null;
         foreach (var (var, list) in values)
         {
             var value = list.Count > 0 ? list[0] : "";
@@ -156,7 +159,7 @@ public sealed record RoomConfiguration
                     error = Boolean(var, value, b => result = result with { MembersOnly = b });
                     break;
                 case Prefix + "passwordprotectedroom":
-                    error = Boolean(var, value, b => result = result with { PasswordProtected = b });
+                    error = Boolean(var, value, b => protect = b);
                     break;
                 case Prefix + "changesubject":
                     error = Boolean(var, value, b => result = result with { ChangeSubject = b });
@@ -226,9 +229,14 @@ public sealed record RoomConfiguration
                 return new Submission(null, null, null, error);
             }
         }
-        if (result.PasswordProtected && result.Password.Length == 0)
+        if (protect == true && result.Password.Length == 0)
         {
             return new Submission(null, null, null, "A password-protected room needs a password (muc#roomconfig_roomsecret).");
+        }
+        if (protect == false && !values.ContainsKey(Prefix + "roomsecret"))
+        {
+            // Turning protection off without saying the password: the old one goes, and the room opens.
+            result = result with { Password = "" };
         }
         return new Submission(result, owners, admins, null);
     }

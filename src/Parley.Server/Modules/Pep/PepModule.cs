@@ -51,6 +51,7 @@ public sealed class PepModule(IParleyStorage storage, PepNotifier notifier, Parl
         registry.AddFeature(Ns.PubSub, server: false, account: true);
         registry.HandleIq(Ns.PubSub, IqTarget.Account, HandlePubSubAsync);
         registry.HandleIq(Ns.PubSubOwner, IqTarget.Account, HandleOwnerAsync);
+        registry.AddAccountItems(ListNodesAsync);
         notifier.Register(registry);
     }
 
@@ -107,6 +108,19 @@ public sealed class PepModule(IParleyStorage storage, PepNotifier notifier, Parl
             await notifier.RetractedAsync(owner.Bare, node, config, itemId).ConfigureAwait(false);
         }
         return true;
+    }
+
+    /// <summary>XEP-0060 §5.2 and XEP-0163 §6: the nodes whose items the requester may retrieve, as items of the account.</summary>
+    private async ValueTask ListNodesAsync(Jid account, Jid requester, Element query)
+    {
+        var owner = account.ToString();
+        foreach (var node in await Store.GetNodesAsync(owner).ConfigureAwait(false))
+        {
+            if (await notifier.DenialAsync(account, PepNodeConfig.FromStored(node.ConfigXml), requester.Bare).ConfigureAwait(false) is null)
+            {
+                query.AddChild("item", Ns.DiscoItems).SetAttribute("jid", owner).SetAttribute("node", node.Node);
+            }
+        }
     }
 
     private async ValueTask<Element> HandlePubSubAsync(IqRequest request)

@@ -34,7 +34,9 @@ public sealed record PepNodeConfig(
     bool DeliverPayloads,
     string SendLastPublishedItem,
     IReadOnlyList<string> RosterGroupsAllowed,
-    string Title)
+    string Title,
+    string Description,
+    string Type)
 {
     public const string NodeConfigFormType = "http://jabber.org/protocol/pubsub#node_config";
     public const string PublishOptionsFormType = "http://jabber.org/protocol/pubsub#publish-options";
@@ -50,7 +52,9 @@ public sealed record PepNodeConfig(
         DeliverPayloads: true,
         SendLastPublishedItem: "on_sub_and_presence",
         RosterGroupsAllowed: [],
-        Title: "");
+        Title: "",
+        Description: "",
+        Type: "");
 
     /// <summary>
     /// The configuration a node gets when a publish or create does not say: bookmark nodes hold room
@@ -65,6 +69,7 @@ public sealed record PepNodeConfig(
     [
         "access_model", "max_items", "persist_items", "notify_retract", "notify_delete",
         "deliver_notifications", "deliver_payloads", "send_last_published_item", "roster_groups_allowed", "title",
+        "description", "type",
     ];
 
     /// <summary>The item limit, with "max" resolved to what the server allows.</summary>
@@ -218,8 +223,13 @@ public sealed record PepNodeConfig(
                 return null;
             case Prefix + "roster_groups_allowed":
                 return this with { RosterGroupsAllowed = [.. values.Where(group => group.Length > 0).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)] };
+            // Informational: kept and shown, they change nothing the server does.
             case Prefix + "title":
                 return this with { Title = value };
+            case Prefix + "description":
+                return this with { Description = value };
+            case Prefix + "type":
+                return this with { Type = value };
             default:
                 error = $"This server does not support the node option '{name}'.";
                 return null;
@@ -238,6 +248,8 @@ public sealed record PepNodeConfig(
         Prefix + "send_last_published_item" => [SendLastPublishedItem],
         Prefix + "roster_groups_allowed" => RosterGroupsAllowed,
         Prefix + "title" => [Title],
+        Prefix + "description" => [Description],
+        Prefix + "type" => [Type],
         _ => [],
     };
 
@@ -245,7 +257,7 @@ public sealed record PepNodeConfig(
     {
         "access_model" or "send_last_published_item" => "list-single",
         "roster_groups_allowed" => "list-multi",
-        "max_items" or "title" => "text-single",
+        "max_items" or "title" or "description" or "type" => "text-single",
         _ => "boolean",
     };
 
