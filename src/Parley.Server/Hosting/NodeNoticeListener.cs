@@ -69,25 +69,14 @@ public sealed partial class NodeNoticeListener(ParleyOptions options, IParleySto
 
     private async Task HandleAsync(NodeNotice notice)
     {
-        var handlers = modules.NodeNoticeHandlers(notice.Kind);
-        if (handlers.Count == 0)
+        if (modules.NodeNotice(notice.Kind) is not { } handlers)
         {
             // Published by a newer CLI, or for a module this node does not run.
             LogUnknownKind(logger, notice.Kind, notice.Id);
             return;
         }
-        foreach (var handler in handlers)
-        {
-            try
-            {
-                await handler(notice.Subject).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                // One module's failure must not keep the others, or later notices, from being handled.
-                LogHandlerFailed(logger, e, notice.Kind, notice.Subject);
-            }
-        }
+        // One module's failure does not keep the others, or later notices, from being handled.
+        await handlers.RaiseAsync(notice.Subject).ConfigureAwait(false);
     }
 
     private async Task DeleteOldNoticesAsync(CancellationToken cancellationToken)
@@ -104,8 +93,6 @@ public sealed partial class NodeNoticeListener(ParleyOptions options, IParleySto
     [LoggerMessage(Level = LogLevel.Debug, Message = "Ignored a node notice of unknown kind {Kind} (id {Id})")]
     private static partial void LogUnknownKind(ILogger logger, string kind, long id);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Handling the {Kind} notice about {Subject} failed")]
-    private static partial void LogHandlerFailed(ILogger logger, Exception exception, string kind, string subject);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Reading the node notices failed; the next poll tries again")]
     private static partial void LogPollFailed(ILogger logger, Exception exception);

@@ -1,4 +1,6 @@
 using System.Collections.Frozen;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Parley.Protocol;
 using Parley.Server.Sessions;
 using Parley.Xml;
@@ -57,9 +59,6 @@ public delegate ValueTask<bool> InboundStanzaHook(InboundStanza stanza);
 /// </summary>
 public delegate ValueTask<bool> UndeliverableMessageHook(Element message, Jid from, Jid to);
 
-public delegate ValueTask SessionEvent(ClientSession session);
-
-public delegate ValueTask AccountEvent(Jid account);
 
 /// <summary>
 /// Acts on a notice the <c>parley</c> CLI left in the database (<see cref="Parley.Storage.NodeNoticeKinds"/>);
@@ -77,7 +76,10 @@ public delegate ValueTask<bool> StoredStanzaFilter(Jid account, Jid from);
 /// A message that reached a local account, and the sessions it was queued to (empty when it was
 /// stored offline). Carbons copy it to the account's other sessions from here.
 /// </summary>
-public delegate ValueTask MessageDeliveredHook(Element message, Jid from, Jid to, IReadOnlyList<ClientSession> recipients);
+public readonly record struct DeliveredMessage(Element Message, Jid From, Jid To, IReadOnlyList<ClientSession> Recipients)
+{
+    public override string ToString() => $"a message from {From} to {To}";
+}
 
 /// <summary>
 /// Adds to <paramref name="query"/>, the disco#items of <paramref name="account"/>'s bare JID (no node), the items
@@ -114,17 +116,9 @@ public sealed class ModuleRegistry
     private readonly OrderedHooks<ClientStanzaHook> _clientHooks = new();
     private readonly OrderedHooks<InboundStanzaHook> _inboundHooks = new();
     private readonly List<UndeliverableMessageHook> _undeliverable = [];
-    private readonly List<SessionEvent> _sessionStarted = [];
-    private readonly List<SessionEvent> _sessionAvailable = [];
-    private readonly List<SessionEvent> _sessionReachable = [];
-    private readonly List<SessionEvent> _sessionEnded = [];
-    private readonly List<SessionEvent> _sessionHibernated = [];
-    private readonly List<AccountEvent> _accountRemoving = [];
-    private readonly List<AccountEvent> _accountRemoved = [];
     private readonly List<StoredStanzaFilter> _storedStanzaFilters = [];
-    private readonly Dictionary<string, List<NodeNoticeHandler>> _nodeNoticeHandlers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ModuleEvent<string>> _nodeNotices = new(StringComparer.Ordinal);
     private readonly List<Element> _streamFeatures = [];
-    private readonly List<MessageDeliveredHook> _messageDelivered = [];
     private readonly List<HostedService> _services = [];
     private readonly List<Action> _registered = [];
     private readonly List<Element> _unauthenticatedStreamFeatures = [];
@@ -135,6 +129,20 @@ public sealed class ModuleRegistry
     private readonly SortedSet<string> _serverFeatures = new(StringComparer.Ordinal);
     private readonly SortedSet<string> _accountFeatures = new(StringComparer.Ordinal);
     private FrozenDictionary<(string, IqTarget), IqHandler>? _frozenIq;
+    private readonly ILogger _logger;
+
+    public ModuleRegistry(ILogger<ModuleRegistry>? logger = null)
+    {
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        SessionStarted = new("session started", _logger);
+        SessionAvailable = new("session available", _logger);
+        SessionReachable = new("session reachable", _logger);
+        SessionEnded = new("session ended", _logger);
+        SessionHibernated = new("session hibernated", _logger);
+        AccountRemoving = new("account removing", _logger);
+        AccountRemoved = new("account removed", _logger);
+        MessageDelivered = new("message delivered", _logger);
+    }
 
     /// <summary>Answers IQs whose payload is in <paramref name="ns"/>, for the given targets.</summary>
     public void HandleIq(string ns, IqTarget targets, IqHandler handler)
@@ -149,15 +157,15 @@ public sealed class ModuleRegistry
     }
 
     /// <summary>Sees client stanzas named <paramref name="stanzaName"/> (message, presence, iq) in ascending order.</summary>
-    public void OnClientStanza(string stanzaName, int order, ClientStanzaHook hook) => _clientHooks.Add(stanzaName, order, hook);
+    public void OnClientStanza(string stanzaName, HookPhase phase, ClientStanzaHook hook) => _clientHooks.Add(stanzaName, (int)phase, hook);
 
     /// <summary>Sees stanzas named <paramref name="stanzaName"/> addressed to local accounts, in ascending order.</summary>
-    public void OnInbound(string stanzaName, int order, InboundStanzaHook hook) => _inboundHooks.Add(stanzaName, order, hook);
+    public void OnInbound(string stanzaName, HookPhase phase, InboundStanzaHook hook) => _inboundHooks.Add(stanzaName, (int)phase, hook);
 
     public void OnUndeliverableMessage(UndeliverableMessageHook hook) => _undeliverable.Add(hook);
 
     /// <summary>After a message to a local account was queued to its sessions.</summary>
-    public void OnMessageDelivered(MessageDeliveredHook hook) => _messageDelivered.Add(hook);
+    public void OnMessageDelivered(Func<DeliveredMessage, ValueTask> handler) => MessageDelivered.Add(handler);
 
     /// <summary>
     /// Hosts a service at SUBDOMAIN.DOMAIN for every served domain: every stanza to that JID or to
@@ -173,35 +181,34 @@ public sealed class ModuleRegistry
         _services.Add(new HostedService(subdomain, name, handler));
     }
 
-    public IReadOnlyList<MessageDeliveredHook> MessageDelivered => _messageDelivered;
     public IReadOnlyList<HostedService> Services => _services;
 
     /// <summary>After the session is bound.</summary>
-    public void OnSessionStarted(SessionEvent handler) => _sessionStarted.Add(handler);
+    public void OnSessionStarted(Func<ClientSession, ValueTask> handler) => SessionStarted.Add(handler);
 
     /// <summary>After the session's initial presence was broadcast (the presence module raises it).</summary>
-    public void OnSessionAvailable(SessionEvent handler) => _sessionAvailable.Add(handler);
+    public void OnSessionAvailable(Func<ClientSession, ValueTask> handler) => SessionAvailable.Add(handler);
 
     /// <summary>
     /// After the session became a place for messages to the bare JID (RFC 6121 §8.5.2.1.1): its initial
     /// presence with a non-negative priority, or a later one that raised a negative priority.
     /// </summary>
-    public void OnSessionReachable(SessionEvent handler) => _sessionReachable.Add(handler);
+    public void OnSessionReachable(Func<ClientSession, ValueTask> handler) => SessionReachable.Add(handler);
 
     /// <summary>After the session is gone from the registry.</summary>
-    public void OnSessionEnded(SessionEvent handler) => _sessionEnded.Add(handler);
+    public void OnSessionEnded(Func<ClientSession, ValueTask> handler) => SessionEnded.Add(handler);
 
     /// <summary>After a resumable session lost its connection (XEP-0198); its unacknowledged stanzas wait in it.</summary>
-    public void OnSessionHibernated(SessionEvent handler) => _sessionHibernated.Add(handler);
+    public void OnSessionHibernated(Func<ClientSession, ValueTask> handler) => SessionHibernated.Add(handler);
 
     /// <summary>Before an account and its data are deleted, while its roster is still there (e.g. to tell its contacts).</summary>
-    public void OnAccountRemoving(AccountEvent handler) => _accountRemoving.Add(handler);
+    public void OnAccountRemoving(Func<Jid, ValueTask> handler) => AccountRemoving.Add(handler);
 
     /// <summary>
     /// After an account and its data were deleted, in-band or by `parley user remove` (heard through a node notice):
     /// modules drop what they keep of it in memory.
     /// </summary>
-    public void OnAccountRemoved(AccountEvent handler) => _accountRemoved.Add(handler);
+    public void OnAccountRemoved(Func<Jid, ValueTask> handler) => AccountRemoved.Add(handler);
 
     /// <summary>
     /// Acts on notices of <paramref name="kind"/> that the CLI leaves for running nodes (e.g. "account-removed").
@@ -209,16 +216,15 @@ public sealed class ModuleRegistry
     /// </summary>
     public void OnNodeNotice(string kind, NodeNoticeHandler handler)
     {
-        if (!_nodeNoticeHandlers.TryGetValue(kind, out var handlers))
+        if (!_nodeNotices.TryGetValue(kind, out var notices))
         {
-            _nodeNoticeHandlers[kind] = handlers = [];
+            _nodeNotices[kind] = notices = new ModuleEvent<string>("node notice " + kind, _logger);
         }
-        handlers.Add(handler);
+        notices.Add(subject => handler(subject));
     }
 
     /// <summary>The handlers of notices of <paramref name="kind"/>; none for a kind no module knows.</summary>
-    public IReadOnlyList<NodeNoticeHandler> NodeNoticeHandlers(string kind) =>
-        _nodeNoticeHandlers.TryGetValue(kind, out var handlers) ? handlers : [];
+    public ModuleEvent<string>? NodeNotice(string kind) => _nodeNotices.GetValueOrDefault(kind);
 
     /// <summary>Checks a kept stanza when it is finally delivered: what was allowed when it arrived may not be now (blocking).</summary>
     public void FilterStoredStanzas(StoredStanzaFilter filter) => _storedStanzaFilters.Add(filter);
@@ -295,13 +301,30 @@ public sealed class ModuleRegistry
     public IReadOnlyList<AccountItemsProvider> AccountItems => _accountItems;
     public IReadOnlyCollection<string> ServerFeatures => _serverFeatures;
     public IReadOnlyCollection<string> AccountFeatures => _accountFeatures;
-    public IReadOnlyList<SessionEvent> SessionStarted => _sessionStarted;
-    public IReadOnlyList<SessionEvent> SessionAvailable => _sessionAvailable;
-    public IReadOnlyList<SessionEvent> SessionReachable => _sessionReachable;
-    public IReadOnlyList<SessionEvent> SessionEnded => _sessionEnded;
-    public IReadOnlyList<SessionEvent> SessionHibernated => _sessionHibernated;
-    public IReadOnlyList<AccountEvent> AccountRemoving => _accountRemoving;
-    public IReadOnlyList<AccountEvent> AccountRemoved => _accountRemoved;
+
+    /// <summary>The session is bound.</summary>
+    public ModuleEvent<ClientSession> SessionStarted { get; }
+
+    /// <summary>The session's initial presence was broadcast (the presence module raises it).</summary>
+    public ModuleEvent<ClientSession> SessionAvailable { get; }
+
+    /// <summary>The session became a place for messages to the bare JID (RFC 6121 §8.5.2.1.1).</summary>
+    public ModuleEvent<ClientSession> SessionReachable { get; }
+
+    /// <summary>The session is gone from the registry.</summary>
+    public ModuleEvent<ClientSession> SessionEnded { get; }
+
+    /// <summary>A resumable session lost its connection (XEP-0198); its unacknowledged stanzas wait in it.</summary>
+    public ModuleEvent<ClientSession> SessionHibernated { get; }
+
+    /// <summary>An account is about to be deleted; its roster is still there.</summary>
+    public ModuleEvent<Jid> AccountRemoving { get; }
+
+    /// <summary>An account and its data were deleted.</summary>
+    public ModuleEvent<Jid> AccountRemoved { get; }
+
+    /// <summary>A message reached a local account.</summary>
+    public ModuleEvent<DeliveredMessage> MessageDelivered { get; }
     public IReadOnlyList<UndeliverableMessageHook> UndeliverableMessage => _undeliverable;
 
     /// <summary>Runs once every module has registered, before the node serves anyone (e.g. to hash all features).</summary>

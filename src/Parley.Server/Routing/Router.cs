@@ -177,7 +177,7 @@ public sealed partial class Router
         if (session is not null)
         {
             session.Send(stanza);
-            if (stanza.Name == "message" && _modules.MessageDelivered.Count > 0)
+            if (stanza.Name == "message" && _modules.MessageDelivered.HasHandlers)
             {
                 await DeliveredAsync(stanza, from, to, [session]).ConfigureAwait(false);
             }
@@ -287,13 +287,8 @@ public sealed partial class Router
         }
     }
 
-    private async ValueTask DeliveredAsync(Element message, Jid from, Jid to, IReadOnlyList<ClientSession> recipients)
-    {
-        foreach (var hook in _modules.MessageDelivered)
-        {
-            await hook(message, from, to, recipients).ConfigureAwait(false);
-        }
-    }
+    private ValueTask DeliveredAsync(Element message, Jid from, Jid to, IReadOnlyList<ClientSession> recipients) =>
+        _modules.MessageDelivered.RaiseAsync(new DeliveredMessage(message, from, to, recipients));
 
     private async ValueTask HandleIqAsync(Element iq, Jid from, Jid to, IqTarget target, ClientSession? sender)
     {

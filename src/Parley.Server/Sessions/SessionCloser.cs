@@ -19,17 +19,7 @@ public sealed partial class SessionCloser(SessionRegistry sessions, ResumableSes
             // Stored before anyone hears the session went (a contact may see it and the user log in again at once),
             // and once more after the modules ran, for anything that reached the session meanwhile.
             await RedeliverUnackedAsync(session).ConfigureAwait(false);
-            foreach (var ended in modules.SessionEnded)
-            {
-                try
-                {
-                    await ended(session).ConfigureAwait(false);
-                }
-                catch (Exception e)
-                {
-                    LogSessionEndFailed(logger, e, session.Jid.ToString());
-                }
-            }
+            await modules.SessionEnded.RaiseAsync(session).ConfigureAwait(false);
         }
         await RedeliverUnackedAsync(session).ConfigureAwait(false);
     }

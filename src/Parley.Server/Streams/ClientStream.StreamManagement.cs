@@ -210,17 +210,7 @@ public sealed partial class ClientStream : IManagedStream
         }
         session.Sink = new HibernatedSink(session, _node.Options.Limits.MaxSendQueueStanzas, _node.SessionCloser);
         LogHibernated(_logger, ConnectionId, session.Jid.ToString(), _node.Options.Sessions.ResumeTimeoutSeconds);
-        foreach (var hibernated in _node.Modules.SessionHibernated)
-        {
-            try
-            {
-                await hibernated(session).ConfigureAwait(false);
-            }
-            catch (Exception e)
-            {
-                LogHibernationHookFailed(_logger, e, session.Jid.ToString());
-            }
-        }
+        await _node.Modules.SessionHibernated.RaiseAsync(session).ConfigureAwait(false);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Connection {ConnectionId} resumed {Jid} and sent {Count} unacknowledged stanzas again")]
@@ -228,7 +218,4 @@ public sealed partial class ClientStream : IManagedStream
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Connection {ConnectionId} lost; {Jid} waits {Seconds} s to be resumed")]
     private static partial void LogHibernated(ILogger logger, string connectionId, string jid, int seconds);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "A module failed on the hibernation of {Jid}")]
-    private static partial void LogHibernationHookFailed(ILogger logger, Exception exception, string jid);
 }

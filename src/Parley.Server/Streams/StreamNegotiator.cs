@@ -330,10 +330,7 @@ public sealed partial class StreamNegotiator
         var result = Stanzas.IqResult(iq, new Element("bind", Ns.Bind).Add(new Element("jid").AddText(full.ToString())));
         result.SetAttribute("from", null).SetAttribute("to", null);
         session.Send(result);
-        foreach (var started in _node.Modules.SessionStarted)
-        {
-            await started(session).ConfigureAwait(false);
-        }
+        await _node.Modules.SessionStarted.RaiseAsync(session).ConfigureAwait(false);
         return StreamAction.Continue;
     }
 

@@ -17,9 +17,6 @@ namespace Parley.Server.Modules.Blocking;
 /// </summary>
 public sealed class BlockingModule(IParleyStorage storage, SessionRegistry sessions, Router router, RosterService rosters) : IModule
 {
-    /// <summary>Runs before presence, roster and offline handling, so a blocked stanza has no effect at all.</summary>
-    public const int HookOrder = 10;
-
     private readonly IBlocklistStore _store = storage.Blocklists;
     private readonly ConcurrentDictionary<Jid, Blocklist> _online = new();
 
@@ -37,8 +34,8 @@ public sealed class BlockingModule(IParleyStorage storage, SessionRegistry sessi
         registry.HandleIq(Ns.Blocking, IqTarget.Account, HandleIqAsync);
         foreach (var stanzaName in new[] { "message", "presence", "iq" })
         {
-            registry.OnInbound(stanzaName, HookOrder, InboundAsync);
-            registry.OnClientStanza(stanzaName, HookOrder, FromClientAsync);
+            registry.OnInbound(stanzaName, HookPhase.Blocking, InboundAsync);
+            registry.OnClientStanza(stanzaName, HookPhase.Blocking, FromClientAsync);
         }
         registry.OnSessionEnded(SessionEndedAsync);
         // XEP-0191 §3.3: nothing from a blocked entity reaches the user, including what was kept before the block.

@@ -19,12 +19,6 @@ namespace Parley.Server.Modules.Carbons;
 /// </remarks>
 public sealed class CarbonsModule(SessionRegistry sessions) : IModule
 {
-    /// <summary>After blocking (10) has refused what may not go out, and after the archive (900) has seen it.</summary>
-    public const int SentHookOrder = 950;
-
-    /// <summary>Last of the inbound hooks that change messages (after the archive, 900), so the stripped copy is what is delivered.</summary>
-    public const int StripPrivateOrder = 960;
-
     private readonly ConcurrentDictionary<ClientSession, SessionCarbons> _sessions = new();
 
     // Private messages (§9) as delivered, without their <private/> element: they still must not be copied.
@@ -35,8 +29,8 @@ public sealed class CarbonsModule(SessionRegistry sessions) : IModule
         registry.AddFeature(Ns.Carbons, server: true, account: true);
         registry.AddFeature(Ns.CarbonsRules, server: true, account: true);
         registry.HandleIq(Ns.Carbons, IqTarget.Account, HandleIqAsync);
-        registry.OnClientStanza("message", SentHookOrder, CopySent);
-        registry.OnInbound("message", StripPrivateOrder, StripPrivate);
+        registry.OnClientStanza("message", HookPhase.CarbonCopies, CopySent);
+        registry.OnInbound("message", HookPhase.CarbonPrivacy, StripPrivate);
         registry.OnMessageDelivered(CopyReceived);
         registry.OnSessionEnded(session =>
         {
@@ -116,8 +110,9 @@ public sealed class CarbonsModule(SessionRegistry sessions) : IModule
     /// §7: a copy of what reached the account goes to its carbons-enabled sessions that did not get the
     /// message itself, including those that could not (negative priority) when it was stored offline.
     /// </summary>
-    private ValueTask CopyReceived(Element message, Jid from, Jid to, IReadOnlyList<ClientSession> recipients)
+    private ValueTask CopyReceived(DeliveredMessage delivered)
     {
+        var (message, from, to, recipients) = delivered;
         var account = to.Bare;
         // What the account sends to itself was copied when it was sent.
         if (from.Bare.Equals(account))

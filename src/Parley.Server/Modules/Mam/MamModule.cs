@@ -17,9 +17,6 @@ namespace Parley.Server.Modules.Mam;
 public sealed class MamModule(ParleyOptions options, IParleyStorage storage, SessionRegistry sessions, Router router, RosterService rosters, TimeProvider time)
     : IModule
 {
-    /// <summary>After blocking (10) and every module that may drop or answer a message itself.</summary>
-    public const int HookOrder = 900;
-
     private readonly IArchiveStore _archive = storage.Archive;
     private readonly ArchivePreferences _serverDefault = new(options.Archive.DefaultMode, [], []);
     private readonly int _maxPageSize = options.Archive.MaxPageSize;
@@ -32,8 +29,8 @@ public sealed class MamModule(ParleyOptions options, IParleyStorage storage, Ses
         registry.AddFeature(Ns.MamExtended, server: false, account: true);
         registry.AddFeature(Ns.StanzaId, server: false, account: true);
         registry.HandleIq(Ns.Mam, IqTarget.Account, HandleIqAsync);
-        registry.OnClientStanza("message", HookOrder, ArchiveSentAsync);
-        registry.OnInbound("message", HookOrder, ArchiveReceivedAsync);
+        registry.OnClientStanza("message", HookPhase.Archive, ArchiveSentAsync);
+        registry.OnInbound("message", HookPhase.Archive, ArchiveReceivedAsync);
         // A deleted account's preferences go with its data; a new account of the same name starts from the default.
         registry.OnAccountRemoved(ForgetPreferences);
     }

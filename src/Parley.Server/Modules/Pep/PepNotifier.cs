@@ -29,8 +29,8 @@ public sealed class PepNotifier(IParleyStorage storage, RosterService rosters, S
     {
         _caps.FeaturesChanged = SendLastItemsAsync;
         // Before the presence module (100) broadcasts, so the disco#info query leaves as early as it can.
-        registry.OnClientStanza("presence", order: 60, _caps.OnPresenceAsync);
-        registry.OnClientStanza("iq", order: 10, _caps.OnIqAsync);
+        registry.OnClientStanza("presence", HookPhase.CapsFromPresence, _caps.OnPresenceAsync);
+        registry.OnClientStanza("iq", HookPhase.CapsFromDisco, _caps.OnIqAsync);
         registry.OnSessionAvailable(SendLastItemsAsync);
         registry.OnSessionEnded(ForgetAsync);
     }

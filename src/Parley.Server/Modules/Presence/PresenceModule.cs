@@ -29,8 +29,8 @@ public sealed class PresenceModule(
     public void Register(ModuleRegistry registry)
     {
         registry.AddStreamFeature(new Element("sub", Ns.PreApproval));
-        registry.OnClientStanza("presence", order: 100, FromClientAsync);
-        registry.OnInbound("presence", order: 100, InboundAsync);
+        registry.OnClientStanza("presence", HookPhase.Presence, FromClientAsync);
+        registry.OnInbound("presence", HookPhase.Presence, InboundAsync);
         registry.OnSessionEnded(SessionEndedAsync);
         registry.OnNodeNotice(NodeNoticeKinds.RosterChanged, RosterImportedAsync);
     }
@@ -125,7 +125,7 @@ public sealed class PresenceModule(
         {
             if (!wasReachable && session.Priority >= 0)
             {
-                await RaiseAsync(modules.SessionReachable, session).ConfigureAwait(false);
+                await modules.SessionReachable.RaiseAsync(session).ConfigureAwait(false);
             }
             return;
         }
@@ -144,18 +144,10 @@ public sealed class PresenceModule(
                 await rosters.RemovePendingAsync(session.Jid, contact).ConfigureAwait(false);
             }
         }
-        await RaiseAsync(modules.SessionAvailable, session).ConfigureAwait(false);
+        await modules.SessionAvailable.RaiseAsync(session).ConfigureAwait(false);
         if (session.Priority >= 0)
         {
-            await RaiseAsync(modules.SessionReachable, session).ConfigureAwait(false);
-        }
-    }
-
-    private static async ValueTask RaiseAsync(IReadOnlyList<SessionEvent> handlers, ClientSession session)
-    {
-        foreach (var handler in handlers)
-        {
-            await handler(session).ConfigureAwait(false);
+            await modules.SessionReachable.RaiseAsync(session).ConfigureAwait(false);
         }
     }
 

@@ -73,8 +73,9 @@ public sealed class PushModule(IParleyStorage storage, Router router, ParleyOpti
     }
 
     /// <summary>A message reached the account: notify if no connected session got it.</summary>
-    private async ValueTask NotifyAsync(Element message, Jid from, Jid to, IReadOnlyList<ClientSession> recipients)
+    private async ValueTask NotifyAsync(DeliveredMessage delivered)
     {
+        var (message, from, to, recipients) = delivered;
         foreach (var session in recipients)
         {
             if (session.Sink is not HibernatedSink)

@@ -61,17 +61,7 @@ public sealed partial class RegistrationModule(
         {
             session.EndForRemovedAccount();
         }
-        foreach (var removed in modules.AccountRemoved)
-        {
-            try
-            {
-                await removed(account).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                LogAccountRemovedHookFailed(logger, e, account.ToString());
-            }
-        }
+        await modules.AccountRemoved.RaiseAsync(account).ConfigureAwait(false);
         return ended.Length;
     }
 
@@ -189,10 +179,7 @@ public sealed partial class RegistrationModule(
         {
             return Refuse(request.Stanza, NotRegistered());
         }
-        foreach (var removing in modules.AccountRemoving)
-        {
-            await removing(account).ConfigureAwait(false);
-        }
+        await modules.AccountRemoving.RaiseAsync(account).ConfigureAwait(false);
         if (!await storage.Accounts.DeleteAsync(account.ToString()).ConfigureAwait(false))
         {
             return Refuse(request.Stanza, NotRegistered());
@@ -284,8 +271,6 @@ public sealed partial class RegistrationModule(
     [LoggerMessage(Level = LogLevel.Information, Message = "Account {Account} was removed by the administrator; {Sessions} sessions ended")]
     private static partial void LogRemovedByAdministrator(ILogger logger, string account, int sessions);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "A module failed on the removal of {Account}")]
-    private static partial void LogAccountRemovedHookFailed(ILogger logger, Exception exception, string account);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Ignored an account-removed notice about '{Subject}', which is not an account JID")]
     private static partial void LogBadAccountNotice(ILogger logger, string subject);

@@ -27,7 +27,7 @@ public sealed class VCardModule(IParleyStorage storage, SessionRegistry sessions
         registry.AddFeature(Ns.VCard, account: true);
         registry.HandleIq(Ns.VCard, IqTarget.Account, HandleAsync);
         // Before the presence module (100) routes the presence, so the hash goes out with it.
-        registry.OnClientStanza("presence", order: 50, AddPhotoHashAsync);
+        registry.OnClientStanza("presence", HookPhase.AvatarHash, AddPhotoHashAsync);
         registry.OnSessionEnded(ForgetWhenOffline);
     }
 
