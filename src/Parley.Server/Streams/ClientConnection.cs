@@ -118,6 +118,13 @@ public sealed partial class ClientConnection : IStanzaSink
                 {
                     next = await HandleAsync(ev).ConfigureAwait(false);
                 }
+                if (next == Next.StartTls)
+                {
+                    // Whitespace after <starttls/> ("<starttls/>\n" from go-xmpp) is allowed between elements (RFC 6120 §11.7).
+                    var whitespace = new SequenceReader<byte>(buffer);
+                    whitespace.AdvancePastAny((byte)' ', (byte)'\t', (byte)'\r', (byte)'\n');
+                    buffer = buffer.Slice(whitespace.Position);
+                }
             }
             finally
             {

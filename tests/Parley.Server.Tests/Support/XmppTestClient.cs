@@ -83,9 +83,10 @@ public sealed class XmppTestClient : IAsyncDisposable
     }
 
     /// <summary>STARTTLS, then the new stream's features.</summary>
-    public async Task<Element> StartTlsAsync()
+    /// <param name="trailing">Sent in the same write right after &lt;starttls/&gt; (go-xmpp sends a newline).</param>
+    public async Task<Element> StartTlsAsync(string trailing = "")
     {
-        await SendAsync("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+        await SendAsync("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>" + trailing);
         var proceed = await ReceiveAsync();
         Assert.Equal("proceed", proceed.Name);
         await HandshakeAsync();
@@ -134,6 +135,12 @@ public sealed class XmppTestClient : IAsyncDisposable
     {
         var outcome = await TryAuthenticateAsync(user, password, mechanism);
         Assert.Equal("success", outcome.Name);
+        return await RestartStreamAsync();
+    }
+
+    /// <summary>After SASL success: a new stream header, and the new stream's features.</summary>
+    public async Task<Element> RestartStreamAsync()
+    {
         _reader.Reset();
         return await OpenStreamAsync();
     }
