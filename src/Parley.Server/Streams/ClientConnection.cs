@@ -409,7 +409,15 @@ public sealed partial class ClientConnection : IStanzaSink
                 _reader.Reset();
                 return Next.Continue;
             default:
-                LogAuthFailed(_logger, _context.ConnectionId, _saslUser ?? "(unknown)", _remoteAddress, _sasl.Name, step.Condition ?? "not-authorized");
+                var reason = step.Text ?? step.Condition ?? "not-authorized";
+                if (!step.CredentialsRejected)
+                {
+                    // A client's protocol quirk (slixmpp 1.8 tries tls-unique, which TLS 1.3 lacks), not a password guess.
+                    LogAuthRefused(_logger, _context.ConnectionId, _saslUser ?? "(unknown)", _remoteAddress, _sasl.Name, reason);
+                    _sasl = null;
+                    return await SaslFailureAsync(step.Condition ?? "not-authorized", step.Text).ConfigureAwait(false);
+                }
+                LogAuthFailed(_logger, _context.ConnectionId, _saslUser ?? "(unknown)", _remoteAddress, _sasl.Name, reason);
                 _sasl = null;
                 var delay = _node.AuthThrottle.RecordFailure(_saslUser, _remoteAddress);
                 await Task.Delay(delay, _context.ConnectionClosed).ConfigureAwait(false);
@@ -819,8 +827,11 @@ public sealed partial class ClientConnection : IStanzaSink
     [LoggerMessage(Level = LogLevel.Information, Message = "Connection {ConnectionId} authenticated as {Account} with {Mechanism}")]
     private static partial void LogAuthenticated(ILogger logger, string connectionId, string account, string mechanism);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Connection {ConnectionId}: authentication of {Account} from {Remote} with {Mechanism} failed: {Condition}")]
-    private static partial void LogAuthFailed(ILogger logger, string connectionId, string account, string remote, string mechanism, string condition);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Connection {ConnectionId}: authentication of {Account} from {Remote} with {Mechanism} failed: {Reason} (counted as a failed password)")]
+    private static partial void LogAuthFailed(ILogger logger, string connectionId, string account, string remote, string mechanism, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Connection {ConnectionId}: authentication of {Account} from {Remote} with {Mechanism} refused: {Reason} (a client protocol failure, not counted as a failed password)")]
+    private static partial void LogAuthRefused(ILogger logger, string connectionId, string account, string remote, string mechanism, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Connection {ConnectionId} bound {Jid}")]
     private static partial void LogBound(ILogger logger, string connectionId, string jid);
