@@ -39,6 +39,7 @@ public sealed partial class ClientConnection : IStanzaSink
     private readonly Channel<Outbound> _sendQueue = Channel.CreateUnbounded<Outbound>(new UnboundedChannelOptions { SingleReader = true });
 
     private string _domain;
+    private string? _streamLang;
     private bool _headerSent;
     private Jid? _account;
     private ISaslServerMechanism? _sasl;
@@ -213,6 +214,7 @@ public sealed partial class ClientConnection : IStanzaSink
             }
             _domain = domain;
         }
+        _streamLang = header.GetAttribute("xml:lang");
 
         await WriteRawAsync(StreamHeader()).ConfigureAwait(false);
         await WriteAsync(Features()).ConfigureAwait(false);
@@ -524,6 +526,11 @@ public sealed partial class ClientConnection : IStanzaSink
             return;
         }
         stanza.SetAttribute("from", session.Jid.ToString());
+        if (_streamLang is { Length: > 0 } && stanza.GetAttribute("xml:lang") is null)
+        {
+            // RFC 6120 §4.7.4: the stream's language goes with the stanza to its recipients and the archive.
+            stanza.SetAttribute("xml:lang", _streamLang);
+        }
 
         Jid? to = null;
         if (stanza.GetAttribute("to") is { } toText && !Jid.TryParse(toText, out to))

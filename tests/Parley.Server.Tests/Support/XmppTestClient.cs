@@ -31,6 +31,9 @@ public sealed class XmppTestClient : IAsyncDisposable
     }
 
     public string? Jid { get; private set; }
+
+    /// <summary>The xml:lang of the stream headers this client sends; none when null.</summary>
+    public string? StreamLang { get; set; }
     public SslStream? Tls => _stream as SslStream;
 
     public static async Task<XmppTestClient> ConnectAsync(int port, bool directTls = false)
@@ -74,7 +77,8 @@ public sealed class XmppTestClient : IAsyncDisposable
     /// <summary>Sends the stream header and returns the server's features.</summary>
     public async Task<Element> OpenStreamAsync(string to = TestNode.Domain)
     {
-        await SendAsync($"<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='{to}' version='1.0'>");
+        var lang = StreamLang is null ? "" : $" xml:lang='{StreamLang}'";
+        await SendAsync($"<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='{to}' version='1.0'{lang}>");
         var header = await NextEventAsync();
         Assert.Equal(XmlStreamEventKind.StreamStart, header.Kind);
         var features = await ReceiveAsync();
