@@ -14,11 +14,7 @@ public sealed class GoSendxmppTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _node = await ParleyProcess.StartAsync();
-        foreach (var user in new[] { "alice", "bob" })
-        {
-            var add = await _node.CliAsync(["user", "add", $"{user}@localhost", "--password", $"{user}-secret"]);
-            Assert.True(add.ExitCode == 0, add.Output);
-        }
+        await _node.AddUsersAsync("alice", "bob");
     }
 
     public async Task DisposeAsync() => await _node.DisposeAsync();

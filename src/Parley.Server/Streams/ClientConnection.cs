@@ -52,6 +52,7 @@ public sealed partial class ClientConnection : IStanzaSink
 
     /// <summary>The stream ended by a closing tag or a stream error, not by a lost connection: nothing to resume.</summary>
     private bool _streamClosed;
+    private bool _toldShutdown;
 
     public ClientConnection(ConnectionContext context, bool directTls, ParleyNode node)
     {
@@ -197,6 +198,10 @@ public sealed partial class ClientConnection : IStanzaSink
 
     private async ValueTask<Next> OpenStreamAsync(Element header)
     {
+        if (_node.IsStopping)
+        {
+            return await FailAsync("system-shutdown", "This server is shutting down.").ConfigureAwait(false);
+        }
         if (header.Namespace != Ns.Streams || header.Name != "stream" || _reader.StreamDefaultNamespace != Ns.Client)
         {
             return await FailAsync("invalid-namespace", "The stream must be <stream:stream> in the jabber:client namespace.").ConfigureAwait(false);
@@ -634,6 +639,21 @@ public sealed partial class ClientConnection : IStanzaSink
 
     public void CloseWithError(string condition, string? text = null) => _ = FailAsync(condition, text).AsTask();
 
+    /// <summary>
+    /// The node is stopping: a bound session gets &lt;system-shutdown/&gt; and ends (no resumption here);
+    /// a stream still negotiating is dropped, as its read loop owns the socket.
+    /// </summary>
+    public void CloseForShutdown()
+    {
+        if (!IsBound)
+        {
+            Abort();
+            return;
+        }
+        _toldShutdown = true;
+        CloseWithError("system-shutdown", "This server is shutting down.");
+    }
+
     /// <summary>Closes with a stream error; before the writer runs, the answer is written here.</summary>
     private async ValueTask<Next> FailAsync(string condition, string? text)
     {
@@ -784,13 +804,17 @@ public sealed partial class ClientConnection : IStanzaSink
         var session = _session;
         if (session is not null && ReferenceEquals(session.Sink, this))
         {
-            if (session.Management is { Resumable: true } && !_streamClosed)
+            if (session.Management is { Resumable: true } && !_streamClosed && !_node.IsStopping)
             {
                 await HibernateAsync(session).ConfigureAwait(false);
             }
             else
             {
-                await _node.SessionCloser.EndAsync(session).ConfigureAwait(false);
+                var unacked = await _node.SessionCloser.EndAsync(session).ConfigureAwait(false);
+                if (_node.IsStopping)
+                {
+                    LogEndedForShutdown(_logger, session.Jid.ToString(), _toldShutdown ? "told system-shutdown" : "connection lost during shutdown", unacked);
+                }
             }
         }
         _sendQueue.Writer.TryComplete();
@@ -851,6 +875,9 @@ public sealed partial class ClientConnection : IStanzaSink
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Connection {ConnectionId} ({Who}) does not read: more than {Limit} stanzas queued, closing it")]
     private static partial void LogSlowReader(ILogger logger, string connectionId, string who, int limit);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Jid}: {WhatHappened}, session ended, {Unacked} unacknowledged messages delivered to another session or stored offline")]
+    private static partial void LogEndedForShutdown(ILogger logger, string jid, string whatHappened, int unacked);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Connection {ConnectionId}: looking up credentials failed")]
     private static partial void LogCredentialLookupFailed(ILogger logger, Exception exception, string connectionId);

@@ -20,6 +20,8 @@ public sealed class ConnectionMonitor(ParleyOptions options, AuthThrottle authTh
 
     public int Count => _connections.Count;
 
+    public ICollection<ClientConnection> All => _connections.Keys;
+
     public void Add(ClientConnection connection) => _connections.TryAdd(connection, 0);
     public void Remove(ClientConnection connection) => _connections.TryRemove(connection, out _);
 
