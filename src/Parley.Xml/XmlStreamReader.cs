@@ -255,7 +255,8 @@ public sealed class XmlStreamReader
         int nonWhitespace = rest.IndexOfAnyExcept(WhitespaceBytes);
         if (nonWhitespace != 0)
         {
-            _prologStarted = true;
+            // Whitespace before the XML declaration is a keepalive, or left over from the previous stream at a
+            // restart ("</auth>\n" from go-xmpp); RFC 6120 §11.7 allows it, so it does not push the declaration off the start.
             return nonWhitespace < 0 ? rest.Length : nonWhitespace;
         }
         if (rest[0] == (byte)'<')

@@ -54,4 +54,25 @@ public sealed class SlixmppTests : IAsyncLifetime
         Assert.Equal(1, exitCode);
         Assert.Contains("authentication failed", output);
     }
+
+    [Fact]
+    public async Task Ten_logins_in_a_row_with_slixmpps_default_mechanisms_are_not_slowed_down()
+    {
+        // slixmpp 1.8 tries SCRAM-*-PLUS with tls-unique first, which TLS 1.3 refuses; that is not a wrong password.
+        var script = Path.Combine(AppContext.BaseDirectory, "Clients", "slixmpp_logins.py");
+        var elapsed = System.Diagnostics.Stopwatch.StartNew();
+
+        var (exitCode, output) = await ExternalProcess.RunAsync("/usr/bin/python3",
+            [script, "127.0.0.1", _node.C2sPort.ToString(), "alice@localhost/laptop", "alice-secret", "10"],
+            TimeSpan.FromSeconds(120));
+        elapsed.Stop();
+
+        Assert.True(exitCode == 0, $"slixmpp run failed:\n{output}\nnode log:\n{_node.Output}");
+        // slixmpp may report its pending tasks on stderr after the JSON line.
+        var logins = JsonDocument.Parse(output.Split('\n').Last(line => line.StartsWith('{'))).RootElement.GetProperty("logins");
+        Assert.Equal(10, logins.GetArrayLength());
+        Assert.True(elapsed.Elapsed < TimeSpan.FromSeconds(15), $"ten logins took {elapsed.Elapsed.TotalSeconds:F1} s: {logins}");
+        Assert.Contains("refused: Channel binding type 'tls-unique' is not supported", _node.Output);
+        Assert.Contains("(a client protocol failure, not counted as a failed password)", _node.Output);
+    }
 }

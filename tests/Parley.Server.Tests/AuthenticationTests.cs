@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Parley.Protocol;
+using Parley.Protocol.Sasl;
 using Parley.Server.Tests.Support;
 
 namespace Parley.Server.Tests;
@@ -69,6 +70,34 @@ public sealed class AuthenticationTests : IAsyncLifetime
         Assert.True(first.ElapsedMilliseconds >= 45, $"first failure after {first.ElapsedMilliseconds} ms");
         Assert.True(second.ElapsedMilliseconds >= 90, $"second failure after {second.ElapsedMilliseconds} ms");
         Assert.True(third.ElapsedMilliseconds >= 180, $"third failure after {third.ElapsedMilliseconds} ms");
+    }
+
+    [Fact]
+    public async Task A_refused_channel_binding_type_is_answered_at_once_and_does_not_slow_later_logins()
+    {
+        // slixmpp 1.8 first tries -PLUS with tls-unique, which TLS 1.3 does not have, then falls back.
+        var delay = TimeSpan.FromSeconds(5);
+        await using var node = await TestNode.StartAsync(o =>
+        {
+            o.Auth.FailureDelayMilliseconds = (int)delay.TotalMilliseconds;
+            o.Auth.MaxFailureDelayMilliseconds = (int)delay.TotalMilliseconds;
+            o.Auth.IpFailuresBeforeDelay = 0;
+        });
+        await node.CreateUserAsync("juliet", "r0m30myr0m30");
+
+        for (var login = 0; login < 3; login++)
+        {
+            await using var client = await XmppTestClient.ConnectAsync(node.C2sTlsPort, directTls: true);
+            await client.OpenStreamAsync();
+            var elapsed = Stopwatch.StartNew();
+
+            var refused = await client.TryAuthenticateAsync(new ScramClient(ScramHash.Sha256, "juliet", "r0m30myr0m30", "tls-unique", new byte[12], serverOffersPlus: true), "SCRAM-SHA-256-PLUS");
+            var accepted = await client.TryAuthenticateAsync("juliet", "r0m30myr0m30");
+
+            Assert.Equal("failure", refused.Name);
+            Assert.Equal("success", accepted.Name);
+            Assert.True(elapsed.Elapsed < delay / 2, $"login {login + 1} took {elapsed.ElapsedMilliseconds} ms; a failed-password delay is {delay.TotalMilliseconds} ms");
+        }
     }
 
     [Fact]

@@ -40,6 +40,26 @@ public sealed class RoutingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_stanza_without_xml_lang_arrives_with_the_senders_stream_language_and_one_with_its_own_keeps_it()
+    {
+        await using var juliet = await OnlineAsync("juliet", "balcony");
+        await using var romeo = await XmppTestClient.ConnectAsync(_node.C2sPort);
+        romeo.StreamLang = "it";
+        await romeo.OpenStreamAsync();
+        await romeo.StartTlsAsync();
+        await romeo.AuthenticateAsync("romeo", "romeo-password");
+        await romeo.BindAsync("garden");
+
+        await romeo.SendAsync("<message to='juliet@localhost/balcony' type='chat' id='l1'><body>Buongiorno</body></message>");
+        await romeo.SendAsync("<message to='juliet@localhost/balcony' type='chat' id='l2' xml:lang='en'><body>Good morrow</body></message>");
+
+        var first = await juliet.ReceiveAsync(e => e.Name == "message");
+        var second = await juliet.ReceiveAsync(e => e.Name == "message");
+        Assert.Equal(("l1", "it"), (first.GetAttribute("id"), first.GetAttribute("xml:lang")));
+        Assert.Equal(("l2", "en"), (second.GetAttribute("id"), second.GetAttribute("xml:lang")));
+    }
+
+    [Fact]
     public async Task A_chat_message_to_a_bare_jid_reaches_every_resource_of_highest_priority_only()
     {
         await using var phone = await OnlineAsync("juliet", "phone", priority: 5);

@@ -1,4 +1,5 @@
 using Parley.Protocol;
+using Parley.Protocol.Sasl;
 using Parley.Server.Tests.Support;
 using Parley.Xml;
 
@@ -56,6 +57,35 @@ public sealed class StreamNegotiationTests : IAsyncLifetime
         var jid = await client.BindAsync("balcony");
 
         Assert.Equal("juliet@localhost/balcony", jid);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Whitespace_between_any_two_negotiation_steps_is_allowed_as_go_xmpp_sends_it(bool directTls)
+    {
+        await using var client = await XmppTestClient.ConnectAsync(directTls ? _node.C2sTlsPort : _node.C2sPort, directTls);
+        await client.SendAsync("\n");
+        await client.OpenStreamAsync();
+        await client.SendAsync(" ");
+        if (!directTls)
+        {
+            await client.StartTlsAsync(trailing: "\n");
+            await client.SendAsync("\n");
+        }
+
+        var scram = new ScramClient(ScramHash.Sha256, "juliet", "r0m30myr0m30");
+        await client.SendAsync($"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='SCRAM-SHA-256'>{Convert.ToBase64String(scram.ClientFirst())}</auth>\n");
+        var challenge = await client.ReceiveAsync();
+        Assert.Equal("challenge", challenge.Name);
+        await client.SendAsync(" \n");
+        await client.SendAsync($"<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{Convert.ToBase64String(scram.ClientFinal(Convert.FromBase64String(challenge.Text)))}</response>\n");
+        Assert.Equal("success", (await client.ReceiveAsync()).Name);
+        await client.SendAsync("\n");
+        await client.RestartStreamAsync();
+        await client.SendAsync(" ");
+
+        Assert.Equal("juliet@localhost/balcony", await client.BindAsync("balcony"));
     }
 
     [Fact]

@@ -93,6 +93,24 @@ public class XmlStreamReaderTests
     }
 
     [Fact]
+    public void Whitespace_left_over_from_the_old_stream_does_not_make_the_restarted_streams_declaration_a_processing_instruction()
+    {
+        // go-xmpp writes "</auth>\n": the newline is read after the reset for the stream restart.
+        var reader = new XmlStreamReader();
+        ReadOnlySequence<byte> buffer = new(Encoding.UTF8.GetBytes(Header + "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>x</auth>\n"));
+        Assert.True(reader.TryRead(ref buffer, out _));
+        Assert.True(reader.TryRead(ref buffer, out _));
+        reader.Reset();
+        Assert.False(reader.TryRead(ref buffer, out _));
+
+        buffer = new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(" \t" + Header + "\n<message/>"));
+        Assert.True(reader.TryRead(ref buffer, out XmlStreamEvent start));
+        Assert.Equal(XmlStreamEventKind.StreamStart, start.Kind);
+        Assert.True(reader.TryRead(ref buffer, out XmlStreamEvent message));
+        Assert.Equal("message", message.Element!.Name);
+    }
+
+    [Fact]
     public void Returns_false_and_keeps_state_until_the_element_is_complete()
     {
         var reader = new XmlStreamReader();
@@ -166,6 +184,7 @@ public class XmlStreamReaderTests
     [InlineData("<?xml version=\"1.0\" encoding=\"utf-8\" standalone='yes' ?>")]
     [InlineData("")]
     [InlineData("\n ")]
+    [InlineData(" \n<?xml version='1.0'?>")]
     public void Accepts_an_optional_xml_declaration(string prolog)
     {
         Assert.Equal(2, ReadAll(prolog + "<stream:stream xmlns:stream='http://etherx.jabber.org/streams'><message/>").Count);
@@ -178,7 +197,6 @@ public class XmlStreamReaderTests
     [InlineData("<?xml version='1.0' standalone='maybe'?>", XmlStreamError.NotWellFormed)]
     [InlineData("<?XML version='1.0'?>", XmlStreamError.NotWellFormed)]
     [InlineData("<?xml-stylesheet href='a.xsl'?>", XmlStreamError.RestrictedXml)]
-    [InlineData(" <?xml version='1.0'?>", XmlStreamError.RestrictedXml)]
     [InlineData("<?xml version='1.0'?><?xml version='1.0'?>", XmlStreamError.RestrictedXml)]
     public void Rejects_a_bad_prolog(string prolog, XmlStreamError error)
     {

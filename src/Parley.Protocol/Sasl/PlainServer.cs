@@ -84,7 +84,7 @@ public sealed class PlainServer : ISaslServerMechanism
             && MatchesStoredKey(credentials!, preparedPassword);
         if (!passwordMatches || !userExists)
         {
-            return SaslStep.Failure(SaslCondition.NotAuthorized, "The username or password is wrong.");
+            return SaslStep.WrongCredentials();
         }
 
         AuthenticatedUser = preparedUsername;

@@ -18,9 +18,18 @@ public enum SaslOutcome
 /// <param name="Text">On failure, a human-readable explanation for the &lt;text/&gt; element.</param>
 public readonly record struct SaslStep(SaslOutcome Outcome, byte[]? Data, string? Condition, string? Text)
 {
+    /// <summary>
+    /// The failure is a wrong username or password, i.e. possibly a guess. Other failures (an unsupported
+    /// channel binding, malformed data) come from the client's protocol handling and say nothing about the password.
+    /// </summary>
+    public bool CredentialsRejected { get; init; }
+
     internal static SaslStep Challenge(byte[] data) => new(SaslOutcome.Challenge, data, null, null);
 
     internal static SaslStep Success(byte[]? data) => new(SaslOutcome.Success, data, null, null);
 
     internal static SaslStep Failure(string condition, string text) => new(SaslOutcome.Failure, null, condition, text);
+
+    internal static SaslStep WrongCredentials() =>
+        new(SaslOutcome.Failure, null, SaslCondition.NotAuthorized, "The username or password is wrong.") { CredentialsRejected = true };
 }

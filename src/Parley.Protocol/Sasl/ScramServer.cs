@@ -106,12 +106,6 @@ public sealed class ScramServer : ISaslServerMechanism
             return SaslStep.Failure(SaslCondition.MalformedRequest, error);
         }
 
-        SaslStep? refusal = CheckChannelBindingPolicy(flag, cbType, message.AsSpan(0, headerLength));
-        if (refusal is not null)
-        {
-            return refusal.Value;
-        }
-
         string clientFirstBare = message[headerLength..];
         var reader = new Scram.AttributeReader(clientFirstBare);
         if (clientFirstBare.StartsWith("m=", StringComparison.Ordinal))
@@ -141,6 +135,13 @@ public sealed class ScramServer : ISaslServerMechanism
         if (Precis.Precis.TryPrepareLocalpart(username, out string? preparedUsername, out _))
         {
             credentials = await _lookup(preparedUsername, _hash, cancellationToken).ConfigureAwait(false);
+        }
+
+        // Checked after the lookup, so that the caller knows whose login a refused channel binding was.
+        SaslStep? refusal = CheckChannelBindingPolicy(flag, cbType, message.AsSpan(0, headerLength));
+        if (refusal is not null)
+        {
+            return refusal.Value;
         }
 
         _userExists = credentials is not null && credentials.Hash == _hash;
@@ -283,7 +284,7 @@ public sealed class ScramServer : ISaslServerMechanism
         bool proofMatches = CryptographicOperations.FixedTimeEquals(Scram.Hash(_hash, clientKey), credentials.StoredKey);
         if (!proofMatches || !_userExists)
         {
-            return SaslStep.Failure(SaslCondition.NotAuthorized, "The username or password is wrong.");
+            return SaslStep.WrongCredentials();
         }
 
         AuthenticatedUser = _username;

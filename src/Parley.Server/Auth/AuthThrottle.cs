@@ -4,23 +4,26 @@ using Parley.Server.Hosting;
 namespace Parley.Server.Auth;
 
 /// <summary>
-/// Slows password guessing: each failed login, per account and per IP address, doubles the delay
-/// before the next failure is answered, up to a ceiling. Failures are forgotten after a window,
-/// and a successful login clears the account's count.
+/// Slows password guessing: each failed password on an account doubles the delay before the next
+/// failure is answered, up to a ceiling. Per IP address the same growth starts only after
+/// <see cref="AuthOptions.IpFailuresBeforeDelay"/> failures, because behind a NAT every user shares
+/// one address. Failures are forgotten after a window. A successful login clears the account's count
+/// but not the address's: one valid account must not reset the throttle for someone guessing
+/// other accounts' passwords from the same address.
 /// </summary>
 public sealed class AuthThrottle(AuthOptions options, TimeProvider time)
 {
     private readonly ConcurrentDictionary<string, Failures> _failures = new(StringComparer.Ordinal);
 
-    /// <summary>Records a failure and returns how long to wait before answering it.</summary>
+    /// <summary>Records a wrong password and returns how long to wait before answering it.</summary>
     public TimeSpan RecordFailure(string? account, string remoteAddress)
     {
-        var count = Increment("ip:" + remoteAddress);
+        var count = Increment("ip:" + remoteAddress) - options.IpFailuresBeforeDelay;
         if (account is not null)
         {
             count = Math.Max(count, Increment("account:" + account));
         }
-        return DelayFor(count);
+        return count > 0 ? DelayFor(count) : TimeSpan.Zero;
     }
 
     public void RecordSuccess(string account) => _failures.TryRemove("account:" + account, out _);

@@ -63,6 +63,10 @@ public static class ConfigurationCheck
         {
             problems.Add("Parley:Auth:ScramIterations: must be at least 4096 (RFC 7677).");
         }
+        if (options.Auth.IpFailuresBeforeDelay < 0)
+        {
+            problems.Add("Parley:Auth:IpFailuresBeforeDelay: must not be negative.");
+        }
         if (options.Sessions.ResourceConflict is not ("replace" or "reject"))
         {
             problems.Add($"Parley:Sessions:ResourceConflict: '{options.Sessions.ResourceConflict}' is not 'replace' or 'reject'.");

@@ -147,6 +147,8 @@ public static class ParleyHost
         services.AddHostedService(sp => sp.GetRequiredService<ConnectionMonitor>());
         services.AddSingleton<ConnectionLimiter>();
         services.AddSingleton<ParleyNode>();
+        services.AddSingleton<NodeShutdown>();
+        services.AddHostedService(sp => sp.GetRequiredService<NodeShutdown>());
         services.AddSingleton<NodeNoticeListener>();
         services.AddHostedService(sp => sp.GetRequiredService<NodeNoticeListener>());
         AddModules(services);

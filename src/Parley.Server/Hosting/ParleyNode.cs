@@ -38,6 +38,13 @@ public sealed class ParleyNode(
     public ConnectionMonitor Connections { get; } = connections;
     public ILoggerFactory LoggerFactory { get; } = loggerFactory;
 
+    private volatile bool _stopping;
+
+    /// <summary>Set when the node starts shutting down: sessions end instead of hibernating, new streams are refused.</summary>
+    public bool IsStopping => _stopping;
+
+    public void BeginStopping() => _stopping = true;
+
     public XmlLimits XmlLimits { get; } = new()
     {
         MaxStanzaBytes = options.Limits.MaxStanzaBytes,

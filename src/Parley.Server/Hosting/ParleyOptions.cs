@@ -104,6 +104,12 @@ public sealed class AuthOptions
 
     /// <summary>How long failures are remembered per account and per IP address.</summary>
     public int FailureWindowSeconds { get; set; } = 900;
+
+    /// <summary>
+    /// Failed passwords from one IP address (across accounts, within the window) answered without an
+    /// address-wide delay; beyond it the delay grows as for an account. High, because behind a NAT every user shares one address.
+    /// </summary>
+    public int IpFailuresBeforeDelay { get; set; } = 20;
 }
 
 public sealed class SessionOptions

@@ -262,8 +262,10 @@ public sealed partial class Router
     /// the account's other sessions or to offline storage, requests get an error, the rest is
     /// dropped. Copies of the account's own traffic (carbons, archive results) are not delivered again.
     /// </summary>
-    public async ValueTask RedeliverAsync(IReadOnlyList<(Element Stanza, DateTimeOffset Arrived)> stanzas, Jid session)
+    /// <returns>How many messages went to the account's other sessions or offline storage.</returns>
+    public async ValueTask<int> RedeliverAsync(IReadOnlyList<(Element Stanza, DateTimeOffset Arrived)> stanzas, Jid session)
     {
+        var messages = 0;
         foreach (var (stanza, arrived) in stanzas)
         {
             if (!Jid.TryParse(stanza.GetAttribute("from"), out var from) || from.Bare.Equals(session.Bare))
@@ -279,12 +281,14 @@ public sealed partial class Router
                         .SetAttribute("from", session.Domain)
                         .SetAttribute("stamp", arrived.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture)));
                     await DeliverMessageToAccountAsync(stamped, from, session.Bare).ConfigureAwait(false);
+                    messages++;
                     break;
                 case "iq" when stanza.GetAttribute("type") is "get" or "set":
                     await BounceAsync(stanza, from, StanzaError.RecipientUnavailable()).ConfigureAwait(false);
                     break;
             }
         }
+        return messages;
     }
 
     private ValueTask DeliveredAsync(Element message, Jid from, Jid to, IReadOnlyList<ClientSession> recipients) =>

@@ -11,34 +11,33 @@ namespace Parley.Server.Sessions;
 /// </summary>
 public sealed partial class SessionCloser(SessionRegistry sessions, ResumableSessions resumable, ModuleRegistry modules, Router router, ILogger<SessionCloser> logger)
 {
-    public async ValueTask EndAsync(ClientSession session)
+    /// <summary>Ends the session; returns how many messages it had not acknowledged, now delivered elsewhere or stored offline.</summary>
+    public async ValueTask<int> EndAsync(ClientSession session)
     {
         resumable.Remove(session);
+        var unacked = 0;
         if (sessions.Remove(session))
         {
             // Stored before anyone hears the session went (a contact may see it and the user log in again at once),
             // and once more after the modules ran, for anything that reached the session meanwhile.
-            await RedeliverUnackedAsync(session).ConfigureAwait(false);
+            unacked += await RedeliverUnackedAsync(session).ConfigureAwait(false);
             await modules.SessionEnded.RaiseAsync(session).ConfigureAwait(false);
         }
-        await RedeliverUnackedAsync(session).ConfigureAwait(false);
+        return unacked + await RedeliverUnackedAsync(session).ConfigureAwait(false);
     }
 
-    private async ValueTask RedeliverUnackedAsync(ClientSession session)
+    private async ValueTask<int> RedeliverUnackedAsync(ClientSession session)
     {
         if (session.Management is not { } management)
         {
-            return;
+            return 0;
         }
         (Parley.Xml.Element Stanza, DateTimeOffset Arrived)[] unacked;
         lock (management.Sync)
         {
             unacked = management.TakeUnacked();
         }
-        if (unacked.Length > 0)
-        {
-            await router.RedeliverAsync(unacked, session.Jid).ConfigureAwait(false);
-        }
+        return unacked.Length > 0 ? await router.RedeliverAsync(unacked, session.Jid).ConfigureAwait(false) : 0;
     }
 
     /// <summary>Starts ending a session from code that cannot wait (a sink's CloseWithError).</summary>

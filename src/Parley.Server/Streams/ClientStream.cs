@@ -31,6 +31,7 @@ public sealed partial class ClientStream : IStanzaSink, IStreamHandler
 
     /// <summary>The stream ended by a closing tag or a stream error, not by a lost connection: nothing to resume.</summary>
     private bool _streamClosed;
+    private bool _toldShutdown;
 
     public ClientStream(IStreamTransport transport, ParleyNode node)
     {
@@ -149,6 +150,11 @@ public sealed partial class ClientStream : IStanzaSink, IStreamHandler
             return;
         }
         stanza.SetAttribute("from", session.Jid.ToString());
+        if (_negotiator.Language is { Length: > 0 } language && stanza.GetAttribute("xml:lang") is null)
+        {
+            // RFC 6120 §4.7.4: the stream's language goes with the stanza to its recipients and the archive.
+            stanza.SetAttribute("xml:lang", language);
+        }
 
         Jid? to = null;
         if (stanza.GetAttribute("to") is { } toText && !Jid.TryParse(toText, out to))
@@ -256,6 +262,21 @@ public sealed partial class ClientStream : IStanzaSink, IStreamHandler
 
     public void CloseWithError(string condition, string? text = null) => _ = FailAsync(condition, text).AsTask();
 
+    /// <summary>
+    /// The node is stopping: a bound session gets &lt;system-shutdown/&gt; and ends (no resumption here);
+    /// a stream still negotiating is dropped, as its reader owns the connection.
+    /// </summary>
+    public void CloseForShutdown()
+    {
+        if (!IsBound)
+        {
+            Abort();
+            return;
+        }
+        _toldShutdown = true;
+        CloseWithError("system-shutdown", "This server is shutting down.");
+    }
+
     /// <summary>Closes with a stream error; before the writer runs, the answer is written here.</summary>
     internal async ValueTask<StreamAction> FailAsync(string condition, string? text)
     {
@@ -342,13 +363,17 @@ public sealed partial class ClientStream : IStanzaSink, IStreamHandler
         var session = _session;
         if (session is not null && ReferenceEquals(session.Sink, this))
         {
-            if (session.Management is { Resumable: true } && !_streamClosed)
+            if (session.Management is { Resumable: true } && !_streamClosed && !_node.IsStopping)
             {
                 await HibernateAsync(session).ConfigureAwait(false);
             }
             else
             {
-                await _node.SessionCloser.EndAsync(session).ConfigureAwait(false);
+                var unacked = await _node.SessionCloser.EndAsync(session).ConfigureAwait(false);
+                if (_node.IsStopping)
+                {
+                    LogEndedForShutdown(_logger, session.Jid.ToString(), _toldShutdown ? "told system-shutdown" : "connection lost during shutdown", unacked);
+                }
             }
         }
         _writer.Complete();
@@ -394,6 +419,9 @@ public sealed partial class ClientStream : IStanzaSink, IStreamHandler
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Connection {ConnectionId}: bad XML ({Error}): {Reason}")]
     private static partial void LogBadXml(ILogger logger, string connectionId, XmlStreamError error, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Jid}: {WhatHappened}, session ended, {Unacked} unacknowledged messages delivered to another session or stored offline")]
+    private static partial void LogEndedForShutdown(ILogger logger, string jid, string whatHappened, int unacked);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Connection {ConnectionId} ({Who}) does not read: more than {Limit} bytes queued, closing it")]
     private static partial void LogSlowReader(ILogger logger, string connectionId, string who, long limit);

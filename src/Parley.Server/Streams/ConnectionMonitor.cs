@@ -20,6 +20,8 @@ public sealed class ConnectionMonitor(ParleyOptions options, AuthThrottle authTh
 
     public int Count => _connections.Count;
 
+    public ICollection<ClientStream> All => _connections.Keys;
+
     public void Add(ClientStream connection) => _connections.TryAdd(connection, 0);
     public void Remove(ClientStream connection) => _connections.TryRemove(connection, out _);
 

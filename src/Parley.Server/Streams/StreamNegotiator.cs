@@ -42,6 +42,9 @@ public sealed partial class StreamNegotiator
     /// <summary>The served domain the client asked for in its stream header.</summary>
     public string Domain { get; private set; }
 
+    /// <summary>The stream's xml:lang, given to the client's stanzas that carry none (RFC 6120 §4.7.4).</summary>
+    public string? Language { get; private set; }
+
     /// <summary>The authenticated account, once SASL succeeded.</summary>
     public Jid? Account { get; private set; }
 
@@ -71,6 +74,10 @@ public sealed partial class StreamNegotiator
 
     private async ValueTask<StreamAction> OpenStreamAsync(Element header)
     {
+        if (_node.IsStopping)
+        {
+            return await _stream.FailAsync("system-shutdown", "This server is shutting down.").ConfigureAwait(false);
+        }
         if (header.Namespace != Ns.Streams || header.Name != "stream" || _transport.StreamNamespace != Ns.Client)
         {
             return await _stream.FailAsync("invalid-namespace", "The stream must be <stream:stream> in the jabber:client namespace.").ConfigureAwait(false);
@@ -88,6 +95,7 @@ public sealed partial class StreamNegotiator
             }
             Domain = domain;
         }
+        Language = header.GetAttribute("xml:lang");
 
         _authentication = null;
         _stream.WriteStreamHeader();
@@ -235,7 +243,15 @@ public sealed partial class StreamNegotiator
                 await _stream.WriteNowAsync(new Element("success", Ns.Sasl).AddText(Base64(step.Data))).ConfigureAwait(false);
                 return StreamAction.Restart;
             default:
-                LogAuthFailed(_logger, _transport.ConnectionId, context.AttemptedAccount ?? "(unknown)", _transport.RemoteAddress, _sasl.Name, step.Condition ?? "not-authorized");
+                var reason = step.Text ?? step.Condition ?? "not-authorized";
+                if (!step.CredentialsRejected)
+                {
+                    // A client's protocol quirk (slixmpp 1.8 tries tls-unique, which TLS 1.3 lacks), not a password guess.
+                    LogAuthRefused(_logger, _transport.ConnectionId, context.AttemptedAccount ?? "(unknown)", _transport.RemoteAddress, _sasl.Name, reason);
+                    _sasl = null;
+                    return await SaslFailureAsync(step.Condition ?? "not-authorized", step.Text).ConfigureAwait(false);
+                }
+                LogAuthFailed(_logger, _transport.ConnectionId, context.AttemptedAccount ?? "(unknown)", _transport.RemoteAddress, _sasl.Name, reason);
                 _sasl = null;
                 var delay = _node.AuthThrottle.RecordFailure(context.AttemptedAccount, _transport.RemoteAddress);
                 await Task.Delay(delay, _transport.Closed).ConfigureAwait(false);
@@ -337,8 +353,11 @@ public sealed partial class StreamNegotiator
     [LoggerMessage(Level = LogLevel.Information, Message = "Connection {ConnectionId} authenticated as {Account} with {Mechanism}")]
     private static partial void LogAuthenticated(ILogger logger, string connectionId, string account, string mechanism);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Connection {ConnectionId}: authentication of {Account} from {Remote} with {Mechanism} failed: {Condition}")]
-    private static partial void LogAuthFailed(ILogger logger, string connectionId, string account, string remote, string mechanism, string condition);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Connection {ConnectionId}: authentication of {Account} from {Remote} with {Mechanism} failed: {Reason} (counted as a failed password)")]
+    private static partial void LogAuthFailed(ILogger logger, string connectionId, string account, string remote, string mechanism, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Connection {ConnectionId}: authentication of {Account} from {Remote} with {Mechanism} refused: {Reason} (a client protocol failure, not counted as a failed password)")]
+    private static partial void LogAuthRefused(ILogger logger, string connectionId, string account, string remote, string mechanism, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Connection {ConnectionId} bound {Jid}")]
     private static partial void LogBound(ILogger logger, string connectionId, string jid);

@@ -76,6 +76,14 @@ public sealed class TcpStreamTransport : IStreamTransport
                         next = StreamAction.Continue;
                     }
                 }
+                if (next == StreamAction.StartTls)
+                {
+                    // Whitespace after <starttls/> ("<starttls/>\n" from go-xmpp) is allowed between elements (RFC 6120 §11.7):
+                    // consumed here, so that it does not reach the TLS handshake.
+                    var whitespace = new SequenceReader<byte>(buffer);
+                    whitespace.AdvancePastAny((byte)' ', (byte)'\t', (byte)'\r', (byte)'\n');
+                    buffer = buffer.Slice(whitespace.Position);
+                }
             }
             finally
             {

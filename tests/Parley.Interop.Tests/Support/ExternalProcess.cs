@@ -30,6 +30,48 @@ public sealed class ExternalProcess : IAsyncDisposable
     }
 
     public bool HasExited => _process.HasExited;
+    public int ExitCode => _process.ExitCode;
+
+    /// <summary>Sends SIGTERM to this process (by its PID), as a service manager stops it.</summary>
+    public void Terminate()
+    {
+        if (kill(_process.Id, 15) != 0)
+        {
+            throw new InvalidOperationException($"kill({_process.Id}, SIGTERM) failed: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+        }
+    }
+
+    /// <summary>True if the process exited within <paramref name="deadline"/>.</summary>
+    public async Task<bool> WaitForExitAsync(TimeSpan deadline)
+    {
+        using var timeout = new CancellationTokenSource(deadline);
+        try
+        {
+            await _process.WaitForExitAsync(timeout.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Waits until the process printed a line containing <paramref name="text"/>, or fails at the deadline.</summary>
+    public async Task WaitForOutputAsync(string text, TimeSpan deadline)
+    {
+        using var timeout = new CancellationTokenSource(deadline);
+        while (!Output.Contains(text, StringComparison.Ordinal))
+        {
+            if (timeout.IsCancellationRequested || HasExited)
+            {
+                throw new TimeoutException($"'{text}' was not printed. Output:\n{Output}");
+            }
+            await Task.Delay(20);
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int signal);
 
     /// <param name="environment">Variables set for the child on top of this process's own.</param>
     public static ExternalProcess Start(string fileName, IEnumerable<string> arguments, string? standardInput = null, IReadOnlyDictionary<string, string>? environment = null)

@@ -59,7 +59,16 @@ public sealed class ParleyProcess : IAsyncDisposable
         return node;
     }
 
-    /// <summary>Stops this node (as a crash would: the process is killed) and starts a new one on the same data, ports and environment.</summary>
+    /// <summary>Sends SIGTERM; true if the process exited within <paramref name="deadline"/>.</summary>
+    public async Task<bool> TerminateAsync(TimeSpan deadline)
+    {
+        _process.Terminate();
+        return await _process.WaitForExitAsync(deadline);
+    }
+
+    public int ExitCode => _process.ExitCode;
+
+    /// <summary>Stops this node (as a crash would: the process is killed, unless it already exited) and starts a new one on the same data, ports and environment.</summary>
     public async Task<ParleyProcess> RestartAsync()
     {
         await _process.DisposeAsync();
@@ -69,6 +78,16 @@ public sealed class ParleyProcess : IAsyncDisposable
     /// <summary>Runs `parley ARGS --data-dir DIR` against this node's data, as an administrator would.</summary>
     public async Task<(int ExitCode, string Output)> CliAsync(string[] arguments, string? standardInput = null) =>
         await ExternalProcess.RunAsync("dotnet", [ParleyDll, .. arguments, "--domain", "localhost", "--data-dir", DataDir], TimeSpan.FromSeconds(60), standardInput);
+
+    /// <summary>Adds USER@localhost with the password USER-secret for each name, with the CLI.</summary>
+    public async Task AddUsersAsync(params string[] users)
+    {
+        foreach (var user in users)
+        {
+            var add = await CliAsync(["user", "add", $"{user}@localhost", "--password", $"{user}-secret"]);
+            Assert.True(add.ExitCode == 0, add.Output);
+        }
+    }
 
     private static async Task<bool> AcceptsAsync(int port)
     {

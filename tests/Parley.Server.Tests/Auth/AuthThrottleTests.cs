@@ -12,10 +12,10 @@ public sealed class AuthThrottleTests
         public override long GetTimestamp() => Now;
     }
 
-    private static (AuthThrottle Throttle, ManualClock Clock) Create()
+    private static (AuthThrottle Throttle, ManualClock Clock) Create(int ipFailuresBeforeDelay = 0)
     {
         var clock = new ManualClock();
-        var options = new AuthOptions { FailureDelayMilliseconds = 100, MaxFailureDelayMilliseconds = 1000, FailureWindowSeconds = 60 };
+        var options = new AuthOptions { FailureDelayMilliseconds = 100, MaxFailureDelayMilliseconds = 1000, FailureWindowSeconds = 60, IpFailuresBeforeDelay = ipFailuresBeforeDelay };
         return (new AuthThrottle(options, clock), clock);
     }
 
@@ -52,5 +52,32 @@ public sealed class AuthThrottleTests
         throttle.Prune();
 
         Assert.Equal(100, throttle.RecordFailure("juliet@localhost", "198.51.100.7").TotalMilliseconds);
+    }
+
+    [Fact]
+    public void Users_behind_one_address_each_mistyping_once_get_no_address_wide_delay_until_the_threshold()
+    {
+        var (throttle, _) = Create(ipFailuresBeforeDelay: 5);
+
+        var delays = Enumerable.Range(1, 8).Select(i => throttle.RecordFailure($"user{i}@localhost", "192.0.2.1").TotalMilliseconds).ToList();
+
+        // Each account's own first failure costs 100 ms; the address adds nothing for five, then doubles.
+        Assert.Equal([100, 100, 100, 100, 100, 100, 200, 400], delays);
+    }
+
+    [Fact]
+    public void A_successful_login_clears_its_account_but_not_the_address_a_sprayer_uses()
+    {
+        var (throttle, _) = Create(ipFailuresBeforeDelay: 2);
+        throttle.RecordFailure("victim1@localhost", "192.0.2.1");
+        throttle.RecordFailure("victim2@localhost", "192.0.2.1");
+        throttle.RecordFailure("victim3@localhost", "192.0.2.1");
+
+        throttle.RecordSuccess("own@localhost");
+        throttle.RecordSuccess("victim3@localhost");
+
+        // Fourth failure from the address: two over the threshold.
+        Assert.Equal(200, throttle.RecordFailure("victim4@localhost", "192.0.2.1").TotalMilliseconds);
+        Assert.Equal(100, throttle.RecordFailure("victim3@localhost", "198.51.100.7").TotalMilliseconds);
     }
 }

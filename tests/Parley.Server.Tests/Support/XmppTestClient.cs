@@ -31,6 +31,9 @@ public sealed class XmppTestClient : IAsyncDisposable
     }
 
     public string? Jid { get; private set; }
+
+    /// <summary>The xml:lang of the stream headers this client sends; none when null.</summary>
+    public string? StreamLang { get; set; }
     public SslStream? Tls => _stream as SslStream;
 
     /// <param name="receiveBufferSize">A small socket receive buffer, for a client that is slow to read; 0 leaves the system's.</param>
@@ -79,7 +82,8 @@ public sealed class XmppTestClient : IAsyncDisposable
     /// <summary>Sends the stream header and returns the server's features.</summary>
     public async Task<Element> OpenStreamAsync(string to = TestNode.Domain)
     {
-        await SendAsync($"<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='{to}' version='1.0'>");
+        var lang = StreamLang is null ? "" : $" xml:lang='{StreamLang}'";
+        await SendAsync($"<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='{to}' version='1.0'{lang}>");
         var header = await NextEventAsync();
         Assert.Equal(XmlStreamEventKind.StreamStart, header.Kind);
         var features = await ReceiveAsync();
@@ -88,9 +92,10 @@ public sealed class XmppTestClient : IAsyncDisposable
     }
 
     /// <summary>STARTTLS, then the new stream's features.</summary>
-    public async Task<Element> StartTlsAsync()
+    /// <param name="trailing">Sent in the same write right after &lt;starttls/&gt; (go-xmpp sends a newline).</param>
+    public async Task<Element> StartTlsAsync(string trailing = "")
     {
-        await SendAsync("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+        await SendAsync("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>" + trailing);
         var proceed = await ReceiveAsync();
         Assert.Equal("proceed", proceed.Name);
         await HandshakeAsync();
@@ -134,18 +139,17 @@ public sealed class XmppTestClient : IAsyncDisposable
         return outcome;
     }
 
-    /// <summary>After a SASL success: opens the new stream and returns its features.</summary>
-    public async Task<Element> RestartStreamAsync()
-    {
-        _reader.Reset();
-        return await OpenStreamAsync();
-    }
-
     /// <summary>Authenticates, restarts the stream and returns its features.</summary>
     public async Task<Element> AuthenticateAsync(string user, string password, string mechanism = "SCRAM-SHA-256")
     {
         var outcome = await TryAuthenticateAsync(user, password, mechanism);
         Assert.Equal("success", outcome.Name);
+        return await RestartStreamAsync();
+    }
+
+    /// <summary>After SASL success: a new stream header, and the new stream's features.</summary>
+    public async Task<Element> RestartStreamAsync()
+    {
         _reader.Reset();
         return await OpenStreamAsync();
     }
