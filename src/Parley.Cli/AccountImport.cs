@@ -39,7 +39,7 @@ internal sealed class AccountImport(string path, ParleyOptions options, CliConso
         }
 
         ImportResult result;
-        await using (var storage = await StorageAccess.OpenAsync(options, cancellationToken))
+        await using (var storage = await StorageAccess.OpenOrCreateAsync(options, console, cancellationToken))
         {
             result = await ImportAsync(storage.Accounts, cancellationToken);
         }

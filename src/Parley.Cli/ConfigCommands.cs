@@ -21,6 +21,12 @@ internal static class ConfigCommands
             WriteRow(output, "domains", string.Join(", ", options.EffectiveDomains));
             WriteRow(output, "data dir", Path.GetFullPath(options.DataDir));
             WriteRow(output, "storage", StorageAccess.Describe(options));
+            if (StorageAccess.SqlitePath(options) is { } database)
+            {
+                // Checked without opening it: opening would create it.
+                WriteRow(output, "database", File.Exists(database) ? "exists" : "none yet ('parley serve' creates it; check --data-dir if you expected one)");
+            }
+
             WriteRow(output, "c2s STARTTLS", Listener(options.Network.Bind, options.Network.C2sPort));
             WriteRow(output, "c2s direct TLS", Listener(options.Network.Bind, options.Network.C2sTlsPort));
             WriteRow(output, "http", Listener(options.Network.Bind, options.Network.HttpPort));

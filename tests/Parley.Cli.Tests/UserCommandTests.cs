@@ -131,6 +131,8 @@ public sealed class UserCommandTests : IDisposable
     [Fact]
     public async Task Removing_a_missing_account_fails()
     {
+        await _node.CreateDatabaseAsync();
+
         var remove = await _node.RunAsync("user", "remove", "nobody@example.com");
 
         Assert.Equal(1, remove.ExitCode);
@@ -163,6 +165,8 @@ public sealed class UserCommandTests : IDisposable
     [Fact]
     public async Task Passwd_of_a_missing_account_fails()
     {
+        await _node.CreateDatabaseAsync();
+
         var passwd = await _node.RunAsync("user", "passwd", "nobody@example.com", "--password", "secret");
 
         Assert.Equal(1, passwd.ExitCode);
@@ -223,7 +227,7 @@ public sealed class UserCommandTests : IDisposable
         var add = await _node.RunAsync("user", "add", "alice@example.com", "--password", "secret", "--data-dir", otherDataDir);
 
         Assert.True(add.ExitCode == 0, add.ToString());
-        Assert.True(File.Exists(Path.Combine(otherDataDir, "parley.db")));
-        Assert.Empty((await _node.RunAsync("user", "list")).OutputLines);
+        Assert.Equal(["alice@example.com"], (await _node.RunAsync("user", "list", "--data-dir", otherDataDir)).OutputLines);
+        Assert.False(File.Exists(_node.DatabasePath));
     }
 }

@@ -111,7 +111,7 @@ public static class ParleyHost
     /// <summary>Opens storage, then builds the node's host. Start it with RunAsync or StartAsync.</summary>
     public static async Task<ParleyApp> BuildAsync(ParleyOptions options, Action<ILoggingBuilder>? configureLogging = null, CancellationToken cancellationToken = default)
     {
-        var storage = await OpenStorageAsync(options, cancellationToken).ConfigureAwait(false);
+        var storage = await OpenStorageAsync(options, StorageOpenMode.CreateIfMissing, cancellationToken).ConfigureAwait(false);
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -180,14 +180,20 @@ public static class ParleyHost
         node.Certificates.LoadAll();
 
         app.MapGet("/health", () => Results.Text("ok"));
+        if (storage.Created)
+        {
+            app.Logger.LogInformation("Created a new database at {Path}", storage.Location);
+        }
         app.Logger.LogInformation("Parley {Version} serving {Domains} with storage {Storage}", Modules.Version.VersionModule.ProductVersion, string.Join(", ", options.EffectiveDomains), storage.Description);
         return new ParleyApp(app, node, storage);
     }
 
-    public static Task<IParleyStorage> OpenStorageAsync(ParleyOptions options, CancellationToken cancellationToken = default)
+    /// <param name="mode">Whether a missing database is created (a node, commands that add data) or is an error.</param>
+    /// <exception cref="StorageNotFoundException">There is no database and <paramref name="mode"/> is <see cref="StorageOpenMode.ExistingOnly"/>.</exception>
+    public static Task<IParleyStorage> OpenStorageAsync(ParleyOptions options, StorageOpenMode mode = StorageOpenMode.CreateIfMissing, CancellationToken cancellationToken = default)
     {
         var location = options.Storage.ConnectionString ?? Path.Combine(options.DataDir, "parley.db");
-        return StorageFactory.OpenAsync(options.Storage.Provider, location, cancellationToken);
+        return StorageFactory.OpenAsync(options.Storage.Provider, location, mode, cancellationToken);
     }
 
     /// <summary>The modules every node runs; a new feature adds its line here.</summary>
