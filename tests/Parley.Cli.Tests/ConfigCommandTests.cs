@@ -60,6 +60,21 @@ public sealed class ConfigCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Check_refuses_postgres_storage_with_the_words_serve_refuses_it_with()
+    {
+        var config = _node.WriteFile("postgres.json", """{ "Parley": { "Storage": { "Provider": "postgres", "ConnectionString": "Host=db;Password=pw" } } }""");
+        const string Refusal = "Parley:Storage:Provider: 'postgres' is not available yet; this version stores data in SQLite only ('sqlite').";
+
+        var check = await CliResult.RunAsync("config", "check", "--config", config);
+        var serve = await CliResult.RunAsync("serve", "--config", config, "--c2s-port", "0", "--c2s-tls-port", "0", "--http-port", "0");
+
+        Assert.Equal(2, check.ExitCode);
+        Assert.Contains(Refusal, check.Error);
+        Assert.Equal(2, serve.ExitCode);
+        Assert.Contains(Refusal, serve.Error);
+    }
+
+    [Fact]
     public async Task Check_reports_every_problem_at_once()
     {
         var check = await _node.RunAsync("config", "check", "--c2s-port", "-1", "--bind", "localhost");
