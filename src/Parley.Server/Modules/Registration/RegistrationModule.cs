@@ -50,7 +50,7 @@ public sealed partial class RegistrationModule(
             return;
         }
         var sessionCount = await EndRemovedAccountAsync(account).ConfigureAwait(false);
-        LogRemovedByAdministrator(logger, account.ToString(), sessionCount);
+        LogRemovedByAdministrator(logger, account.ToString(), sessionCount == 1 ? "1 session" : $"{sessionCount} sessions");
     }
 
     /// <summary>The account was deleted: its sessions end with &lt;not-authorized/&gt; and modules forget it. Returns how many sessions ended.</summary>
@@ -281,8 +281,8 @@ public sealed partial class RegistrationModule(
     [LoggerMessage(Level = LogLevel.Information, Message = "Account {Account} removed in-band by its user from {Remote}")]
     private static partial void LogRemoved(ILogger logger, string account, string remote);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Account {Account} was removed by the administrator; {Sessions} sessions ended")]
-    private static partial void LogRemovedByAdministrator(ILogger logger, string account, int sessions);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Account {Account} was removed by the administrator; {Sessions} ended")]
+    private static partial void LogRemovedByAdministrator(ILogger logger, string account, string sessions);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "A module failed on the removal of {Account}")]
     private static partial void LogAccountRemovedHookFailed(ILogger logger, Exception exception, string account);
