@@ -177,7 +177,7 @@ internal sealed class AccountImport(string path, ParleyOptions options, CliConso
         }
 
         return AccountInput.TryPrepareServedJid(line[..comma].Trim(), options.EffectiveDomains, out bareJid, out error)
-            && AccountInput.TryPreparePassword(line[(comma + 1)..], out password, out error);
+            && AccountInput.TryPreparePassword(line[(comma + 1)..], options.Auth, out password, out error);
     }
 
     private static ulong Digest(string bareJid)

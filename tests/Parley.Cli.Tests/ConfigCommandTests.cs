@@ -98,7 +98,7 @@ public sealed class ConfigCommandTests : IDisposable
     [Fact]
     public async Task User_commands_refuse_an_invalid_configuration_as_serve_would()
     {
-        var add = await CliResult.RunAsync("user", "add", "alice@example.com", "--password", "secret", "--config", _node.WriteFile("bad.json", """{ "Parley": { "Colour": "blue" } }"""));
+        var add = await CliResult.RunAsync("user", "add", "alice@example.com", "--password", "a secret", "--config", _node.WriteFile("bad.json", """{ "Parley": { "Colour": "blue" } }"""));
 
         Assert.Equal(2, add.ExitCode);
         Assert.StartsWith("parley: configuration error:", add.Error);

@@ -69,6 +69,10 @@ public static class ConfigurationCheck
         {
             problems.Add("Parley:Auth:ScramIterations: must be at least 4096 (RFC 7677).");
         }
+        if (options.Auth.MinPasswordLength < 1)
+        {
+            problems.Add("Parley:Auth:MinPasswordLength: must be at least 1.");
+        }
         if (options.Sessions.ResourceConflict is not ("replace" or "reject"))
         {
             problems.Add($"Parley:Sessions:ResourceConflict: '{options.Sessions.ResourceConflict}' is not 'replace' or 'reject'.");

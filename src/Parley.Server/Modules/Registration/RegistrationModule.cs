@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Parley.Protocol;
 using Parley.Protocol.Precis;
 using Parley.Protocol.Sasl;
+using Parley.Server.Auth;
 using Parley.Server.Hosting;
 using Parley.Server.Sessions;
 using Parley.Storage;
@@ -108,9 +109,9 @@ public sealed partial class RegistrationModule(
         {
             return Refuse(stanza, StanzaError.NotAcceptable($"The username is not valid: {usernameError}."));
         }
-        if (!Precis.TryPreparePassword(password, out var preparedPassword, out var passwordError))
+        if (!PasswordPolicy.TryPrepare(password, options.Auth.MinPasswordLength, out var preparedPassword, out var passwordError))
         {
-            return Refuse(stanza, StanzaError.NotAcceptable($"The {passwordError}."));
+            return Refuse(stanza, StanzaError.NotAcceptable(Sentence(passwordError)));
         }
 
         var account = $"{localpart}@{request.Domain}";
@@ -227,9 +228,10 @@ public sealed partial class RegistrationModule(
         {
             return Refuse(request.Stanza, StanzaError.Forbidden("The username is not this account's; only your own password can be changed."));
         }
-        if (!Precis.TryPreparePassword(password, out var preparedPassword, out var passwordError))
+        if (!PasswordPolicy.TryPrepare(password, options.Auth.MinPasswordLength, out var preparedPassword, out var passwordError))
         {
-            return Refuse(request.Stanza, StanzaError.BadRequest($"The {passwordError}."));
+            // §3.3: a password the server's policy refuses is not-acceptable.
+            return Refuse(request.Stanza, StanzaError.NotAcceptable(Sentence(passwordError)));
         }
         if (!await storage.Accounts.SetCredentialsAsync(account.ToString(), Credentials(preparedPassword)).ConfigureAwait(false))
         {
@@ -257,6 +259,8 @@ public sealed partial class RegistrationModule(
             ScramCredentialFactory.Create(ScramHash.Sha1, preparedPassword, iterations),
             ScramCredentialFactory.Create(ScramHash.Sha256, preparedPassword, iterations));
     }
+
+    private static string Sentence(string text) => string.Concat(text[..1].ToUpperInvariant(), text.AsSpan(1));
 
     /// <summary>An error reply without the request's payload, which carries a password.</summary>
     private static Element Refuse(Element stanza, StanzaError error)
