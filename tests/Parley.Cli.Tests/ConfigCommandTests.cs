@@ -74,6 +74,35 @@ public sealed class ConfigCommandTests : IDisposable
         Assert.Contains(Refusal, serve.Error);
     }
 
+    [Theory]
+    [InlineData("config", "check")]
+    [InlineData("serve")]
+    public async Task An_unknown_key_is_named_by_its_full_path_with_the_nearest_known_key(string command, params string[] rest)
+    {
+        var config = _node.WriteFile("typo.json", """{ "Parley": { "Network": { "C2sProt": 5222 } } }""");
+
+        var result = await CliResult.RunAsync([command, .. rest, "--config", config]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal(
+            ["parley: configuration error:", "  Parley:Network:C2sProt: unknown key; did you mean Parley:Network:C2sPort?"],
+            result.Error.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Theory]
+    [InlineData("config", "check")]
+    [InlineData("serve")]
+    public async Task Invalid_json_is_reported_with_the_file_line_and_column(string command, params string[] rest)
+    {
+        var config = _node.WriteFile("broken.json", "{\n  \"Parley\": {\n    \"Domains\": [\"example.com\"]\n    \"DataDir\": \"data\"\n  }\n}\n");
+
+        var result = await CliResult.RunAsync([command, .. rest, "--config", config]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains($"The configuration file {config} is not valid JSON: line 4, column 5: ", result.Error);
+        Assert.DoesNotContain("LineNumber", result.Error);
+    }
+
     [Fact]
     public async Task Check_reports_every_problem_at_once()
     {

@@ -71,7 +71,7 @@ public static class ParleyHost
         }
         catch (InvalidDataException e)
         {
-            throw new ConfigurationException($"The configuration file is not valid JSON: {e.Message}");
+            throw new ConfigurationException(ConfigurationCheck.DescribeJsonError(configFile ?? "parley.json", e));
         }
     }
 
@@ -91,6 +91,11 @@ public static class ParleyHost
     /// <summary>Binds and checks the options; every problem found is in the exception's message.</summary>
     public static ParleyOptions BindOptions(IConfiguration configuration)
     {
+        var unknownKeys = ConfigurationCheck.UnknownKeys(configuration.GetSection(ParleyOptions.Section), typeof(ParleyOptions));
+        if (unknownKeys.Count > 0)
+        {
+            throw new ConfigurationException(string.Join(Environment.NewLine, unknownKeys));
+        }
         var options = new ParleyOptions();
         try
         {
