@@ -32,7 +32,7 @@ internal static class SetupCommand
         var clock = Stopwatch.StartNew();
         var credentials = SharedCredentials(password);
         Directory.CreateDirectory(dataDir);
-        await using var storage = await StorageFactory.OpenAsync("sqlite", Path.Combine(dataDir, "parley.db"), cancellationToken).ConfigureAwait(false);
+        await using var storage = await StorageFactory.OpenAsync("sqlite", Path.Combine(dataDir, "parley.db"), StorageOpenMode.CreateIfMissing, cancellationToken).ConfigureAwait(false);
         var result = await storage.Accounts.ImportAsync(Accounts(prefix, domain, users, credentials, cancellationToken), cancellationToken).ConfigureAwait(false);
         Console.Out.WriteLine($"created {result.Created}, {result.AlreadyExisted} existed already ({clock.Elapsed.TotalSeconds:0.0} s)");
         return 0;

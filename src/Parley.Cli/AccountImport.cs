@@ -39,7 +39,7 @@ internal sealed class AccountImport(string path, ParleyOptions options, CliConso
         }
 
         ImportResult result;
-        await using (var storage = await StorageAccess.OpenAsync(options, cancellationToken))
+        await using (var storage = await StorageAccess.OpenOrCreateAsync(options, console, cancellationToken))
         {
             result = await ImportAsync(storage.Accounts, cancellationToken);
         }
@@ -177,7 +177,7 @@ internal sealed class AccountImport(string path, ParleyOptions options, CliConso
         }
 
         return AccountInput.TryPrepareServedJid(line[..comma].Trim(), options.EffectiveDomains, out bareJid, out error)
-            && AccountInput.TryPreparePassword(line[(comma + 1)..], out password, out error);
+            && AccountInput.TryPreparePassword(line[(comma + 1)..], options.Auth, out password, out error);
     }
 
     private static ulong Digest(string bareJid)

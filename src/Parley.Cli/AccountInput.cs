@@ -2,6 +2,8 @@ using System.Diagnostics.CodeAnalysis;
 using Parley.Protocol;
 using Parley.Protocol.Precis;
 using Parley.Protocol.Sasl;
+using Parley.Server.Auth;
+using Parley.Server.Hosting;
 using Parley.Storage;
 
 namespace Parley.Cli;
@@ -54,25 +56,9 @@ internal static class AccountInput
         return true;
     }
 
-    /// <summary>Prepares a password (OpaqueString, RFC 8265). The error never repeats the password.</summary>
-    public static bool TryPreparePassword(string password, [NotNullWhen(true)] out string? prepared, [NotNullWhen(false)] out string? error)
-    {
-        if (password.Length == 0)
-        {
-            prepared = null;
-            error = "the password is empty.";
-            return false;
-        }
-
-        if (!Precis.TryPreparePassword(password, out prepared, out var precisError))
-        {
-            error = $"the {precisError}.";
-            return false;
-        }
-
-        error = null;
-        return true;
-    }
+    /// <summary>Prepares a password and checks it against the policy (<see cref="PasswordPolicy"/>). The error never repeats the password.</summary>
+    public static bool TryPreparePassword(string password, AuthOptions auth, [NotNullWhen(true)] out string? prepared, [NotNullWhen(false)] out string? error) =>
+        PasswordPolicy.TryPrepare(password, auth.MinPasswordLength, out prepared, out error);
 
     /// <summary>The SCRAM-SHA-1 and SCRAM-SHA-256 credentials for a prepared password; slow on purpose (PBKDF2).</summary>
     public static AccountCredentials CreateCredentials(string preparedPassword, int iterations) => new(

@@ -23,7 +23,7 @@ internal static class ArchiveCommands
             var options = configuration.Load(parseResult);
             var text = parseResult.GetRequiredValue(jidArgument);
             var archive = AccountInput.TryPrepareJid(text, out var bareJid, out var error) ? bareJid : throw new CliException(ExitCodes.Usage, error);
-            await using var storage = await StorageAccess.OpenAsync(options, cancellationToken);
+            await using var storage = await StorageAccess.OpenExistingAsync(options, cancellationToken);
             var deleted = await storage.Archive.DeleteArchiveAsync(archive, cancellationToken);
             console.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"deleted {deleted} {(deleted == 1 ? "message" : "messages")} from the archive of {archive}"));
             return ExitCodes.Ok;

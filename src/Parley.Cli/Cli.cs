@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Invocation;
+using System.CommandLine.Parsing;
 using Parley.Server.Hosting;
 using Parley.Server.Modules.Version;
 
@@ -13,8 +14,21 @@ public static class Cli
 
     public static async Task<int> RunAsync(string[] args, CliConsole console, CancellationToken cancellationToken = default)
     {
+        // Without a command, the help says what there is to do.
+        if (args.Length == 0)
+        {
+            args = ["--help"];
+        }
+
         // No response files: an argument starting with '@' is a (bad) JID here, not a file of arguments.
         var parseResult = CreateRootCommand(console).Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
+        if (UnknownOrMissingSubcommand(parseResult) is { } problem)
+        {
+            console.Error.WriteLine($"parley: {problem}");
+            console.Error.WriteLine("Try 'parley --help'.");
+            return ExitCodes.Usage;
+        }
+
         if (parseResult.Errors.Count > 0)
         {
             foreach (var error in parseResult.Errors)
@@ -37,6 +51,36 @@ public static class Cli
         };
         return await parseResult.InvokeAsync(configuration, cancellationToken);
     }
+
+    /// <summary>
+    /// For a command line that names no command, or one that does not exist, where a command is expected: one line
+    /// saying so with the commands there are, instead of System.CommandLine's "Required command was not provided."
+    /// and "Unrecognized command or argument".
+    /// </summary>
+    private static string? UnknownOrMissingSubcommand(ParseResult parseResult)
+    {
+        var command = parseResult.CommandResult.Command;
+        if (command.Subcommands.Count == 0 || command.Action is not null)
+        {
+            return null;
+        }
+
+        var path = command is RootCommand ? "parley" : $"parley {CommandPath(parseResult.CommandResult)}";
+        var commands = string.Join(", ", command.Subcommands.Where(subcommand => !subcommand.Hidden).Select(subcommand => subcommand.Name));
+        var unknown = parseResult.UnmatchedTokens.FirstOrDefault(token => !token.StartsWith('-'));
+        if (unknown is not null)
+        {
+            var name = command is RootCommand ? unknown : $"{CommandPath(parseResult.CommandResult)} {unknown}";
+            return $"unknown command '{name}'; the commands of '{path}' are: {commands}.";
+        }
+
+        return parseResult.UnmatchedTokens.Count == 0 && parseResult.Errors.Count > 0
+            ? $"'{path}' needs a command: {commands}."
+            : null;
+    }
+
+    private static string CommandPath(CommandResult result) =>
+        result.Parent is CommandResult parent && parent.Command is not RootCommand ? $"{CommandPath(parent)} {result.Command.Name}" : result.Command.Name;
 
     public static RootCommand CreateRootCommand(CliConsole console)
     {

@@ -114,13 +114,39 @@ internal sealed class CommonOptions
 /// <summary>Opening the configured storage for one command, and naming it in messages.</summary>
 internal static class StorageAccess
 {
-    /// <summary>Opens the storage a node with <paramref name="options"/> uses; dispose it as soon as the command is done.</summary>
-    /// <exception cref="CliException">The storage cannot be opened (exit code 1).</exception>
-    public static async Task<IParleyStorage> OpenAsync(ParleyOptions options, CancellationToken cancellationToken)
+    /// <summary>
+    /// Opens the storage a node with <paramref name="options"/> uses, for a command that reads or changes what is
+    /// there; dispose it as soon as the command is done. Where there is no database nothing is created: a mistyped
+    /// --data-dir is an error, not an empty answer.
+    /// </summary>
+    /// <exception cref="CliException">There is no database, or it cannot be opened (exit code 1).</exception>
+    public static Task<IParleyStorage> OpenExistingAsync(ParleyOptions options, CancellationToken cancellationToken) =>
+        OpenAsync(options, StorageOpenMode.ExistingOnly, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="OpenExistingAsync"/>, for a command that adds data: where there is no database a new one is
+    /// created, and the command says so on standard error.
+    /// </summary>
+    public static async Task<IParleyStorage> OpenOrCreateAsync(ParleyOptions options, CliConsole console, CancellationToken cancellationToken)
+    {
+        var storage = await OpenAsync(options, StorageOpenMode.CreateIfMissing, cancellationToken);
+        if (storage.Created)
+        {
+            console.Error.WriteLine($"parley: created a new database at {storage.Location}");
+        }
+
+        return storage;
+    }
+
+    private static async Task<IParleyStorage> OpenAsync(ParleyOptions options, StorageOpenMode mode, CancellationToken cancellationToken)
     {
         try
         {
-            return await ParleyHost.OpenStorageAsync(options, cancellationToken);
+            return await ParleyHost.OpenStorageAsync(options, mode, cancellationToken);
+        }
+        catch (StorageNotFoundException e)
+        {
+            throw new CliException(ExitCodes.Failed, $"{e.Message} (check --data-dir)");
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -136,13 +162,18 @@ internal static class StorageAccess
             return $"{options.Storage.Provider} {Path.GetFullPath(Path.Combine(options.DataDir, "parley.db"))}";
         }
 
-        if (options.Storage.Provider == "sqlite")
+        if (SqlitePath(options) is { } path)
         {
-            return $"sqlite {Path.GetFullPath(options.Storage.ConnectionString)}";
+            return $"sqlite {path}";
         }
 
         return $"{options.Storage.Provider} {WithoutPassword(options.Storage.ConnectionString)}";
     }
+
+    /// <summary>The full path of the SQLite database file, or null for another provider.</summary>
+    public static string? SqlitePath(ParleyOptions options) => options.Storage.Provider == "sqlite"
+        ? Path.GetFullPath(options.Storage.ConnectionString ?? Path.Combine(options.DataDir, "parley.db"))
+        : null;
 
     private static string WithoutPassword(string connectionString)
     {

@@ -1,6 +1,4 @@
 using System.CommandLine;
-using System.Net;
-using System.Net.Sockets;
 using Parley.Server.Hosting;
 
 namespace Parley.Cli;
@@ -21,9 +19,17 @@ internal static class ConfigCommands
             WriteRow(output, "domains", string.Join(", ", options.EffectiveDomains));
             WriteRow(output, "data dir", Path.GetFullPath(options.DataDir));
             WriteRow(output, "storage", StorageAccess.Describe(options));
-            WriteRow(output, "c2s STARTTLS", Listener(options.Network.Bind, options.Network.C2sPort));
-            WriteRow(output, "c2s direct TLS", Listener(options.Network.Bind, options.Network.C2sTlsPort));
-            WriteRow(output, "http", Listener(options.Network.Bind, options.Network.HttpPort));
+            if (StorageAccess.SqlitePath(options) is { } database)
+            {
+                // Checked without opening it: opening would create it.
+                WriteRow(output, "database", File.Exists(database) ? "exists" : "none yet ('parley serve' creates it; check --data-dir if you expected one)");
+            }
+
+            foreach (var listener in ParleyHost.Listeners(options))
+            {
+                WriteRow(output, listener.Name, listener.ToString());
+            }
+
             return Task.FromResult(ExitCodes.Ok);
         });
 
@@ -37,16 +43,6 @@ internal static class ConfigCommands
     {
         var path = configFile ?? "parley.json";
         return File.Exists(path) ? Path.GetFullPath(path) : "none (defaults, PARLEY__ environment variables and flags)";
-    }
-
-    private static string Listener(string bind, int port)
-    {
-        if (port == 0)
-        {
-            return "disabled";
-        }
-
-        return IPAddress.Parse(bind).AddressFamily == AddressFamily.InterNetworkV6 ? $"[{bind}]:{port}" : $"{bind}:{port}";
     }
 
     private static void WriteRow(TextWriter output, string name, string value) => output.WriteLine($"  {name + ":",-16}{value}");

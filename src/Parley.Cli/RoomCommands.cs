@@ -30,7 +30,7 @@ internal static class RoomCommands
         Cli.SetAction(command, console, async (parseResult, cancellationToken) =>
         {
             var options = configuration.Load(parseResult);
-            await using var storage = await StorageAccess.OpenAsync(options, cancellationToken);
+            await using var storage = await StorageAccess.OpenExistingAsync(options, cancellationToken);
             foreach (var domain in options.EffectiveDomains)
             {
                 foreach (var room in await storage.Rooms.ListAsync($"{options.Muc.Subdomain}.{domain}", cancellationToken))
@@ -136,7 +136,7 @@ internal static class RoomCommands
             {
                 throw new CliException(ExitCodes.Usage, "A room needs an owner: give --owner JID.");
             }
-            await using var storage = await StorageAccess.OpenAsync(options, cancellationToken);
+            await using var storage = await StorageAccess.OpenOrCreateAsync(options, console, cancellationToken);
             if (await storage.Rooms.GetAsync(room, cancellationToken) is not null)
             {
                 throw new CliException(ExitCodes.Failed, $"The room {room} exists already; use 'parley room configure'.");
@@ -166,7 +166,7 @@ internal static class RoomCommands
             var options = configuration.Load(parseResult);
             var room = ParseRoom(parseResult.GetRequiredValue(roomArgument), options);
             var owners = settings.OwnersOf(parseResult);
-            await using var storage = await StorageAccess.OpenAsync(options, cancellationToken);
+            await using var storage = await StorageAccess.OpenExistingAsync(options, cancellationToken);
             var stored = await storage.Rooms.GetAsync(room, cancellationToken)
                 ?? throw new CliException(ExitCodes.Failed, $"There is no persistent room {room}.");
             var roomSettings = settings.Apply(RoomConfiguration.FromStoredXml(stored.ConfigXml), parseResult);
@@ -191,7 +191,7 @@ internal static class RoomCommands
         {
             var options = configuration.Load(parseResult);
             var room = ParseRoom(parseResult.GetRequiredValue(roomArgument), options);
-            await using var storage = await StorageAccess.OpenAsync(options, cancellationToken);
+            await using var storage = await StorageAccess.OpenExistingAsync(options, cancellationToken);
             if (!await storage.Rooms.DeleteAsync(room, cancellationToken))
             {
                 throw new CliException(ExitCodes.Failed, $"There is no persistent room {room}.");

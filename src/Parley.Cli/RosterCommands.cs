@@ -60,7 +60,7 @@ internal static class RosterCommands
             var options = configuration.Load(parseResult);
             var domain = UserCommands.PrepareDomain(parseResult.GetValue(domainOption));
             var output = parseResult.GetValue(outputOption);
-            await using var storage = await StorageAccess.OpenAsync(options, cancellationToken);
+            await using var storage = await StorageAccess.OpenExistingAsync(options, cancellationToken);
             if (output is null)
             {
                 await RosterExport.WriteAsync(storage.Rosters, domain, console.Output, cancellationToken);

@@ -30,7 +30,7 @@ internal sealed class RosterImport(string path, ParleyOptions options, CliConsol
         }
 
         var stopwatch = Stopwatch.StartNew();
-        await using var storage = await StorageAccess.OpenAsync(options, cancellationToken);
+        await using var storage = await StorageAccess.OpenOrCreateAsync(options, console, cancellationToken);
         var badLines = await ReadAndReportBadLinesAsync(storage.Accounts, cancellationToken);
         if (badLines > 0)
         {

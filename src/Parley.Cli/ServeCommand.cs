@@ -29,6 +29,10 @@ internal static class ServeCommand
                 {
                     await app.RunAsync(cancellationToken);
                 }
+                catch (PortInUseException e)
+                {
+                    throw new CliException(ExitCodes.Failed, e.Message);
+                }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
                     throw new CliException(ExitCodes.Failed, $"the node stopped: {e.Message}");

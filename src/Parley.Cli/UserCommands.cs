@@ -35,8 +35,8 @@ internal static class UserCommands
         {
             var options = configuration.Load(parseResult);
             var bareJid = PrepareServedJid(parseResult.GetRequiredValue(jidArgument), options);
-            var credentials = AccountInput.CreateCredentials(ReadPassword(parseResult, passwordOption, console), options.Auth.ScramIterations);
-            await using var storage = await StorageAccess.OpenAsync(options, cancellationToken);
+            var credentials = AccountInput.CreateCredentials(ReadPassword(parseResult, passwordOption, console, options.Auth), options.Auth.ScramIterations);
+            await using var storage = await StorageAccess.OpenOrCreateAsync(options, console, cancellationToken);
             if (await storage.Accounts.CreateAsync(bareJid, credentials, cancellationToken) == CreateAccountResult.AlreadyExists)
             {
                 throw new CliException(ExitCodes.Failed, $"{bareJid} already exists; nothing changed.");
@@ -57,7 +57,7 @@ internal static class UserCommands
         {
             var options = configuration.Load(parseResult);
             var bareJid = PrepareJid(parseResult.GetRequiredValue(jidArgument));
-            await using var storage = await StorageAccess.OpenAsync(options, cancellationToken);
+            await using var storage = await StorageAccess.OpenExistingAsync(options, cancellationToken);
             if (!await storage.Accounts.DeleteAsync(bareJid, cancellationToken))
             {
                 throw NoSuchAccount(bareJid);
@@ -81,7 +81,7 @@ internal static class UserCommands
         {
             var options = configuration.Load(parseResult);
             var bareJid = PrepareJid(parseResult.GetRequiredValue(jidArgument));
-            await using var storage = await StorageAccess.OpenAsync(options, cancellationToken);
+            await using var storage = await StorageAccess.OpenExistingAsync(options, cancellationToken);
 
             // Checked first so that nobody types a new password for an account that is not there.
             if (!await storage.Accounts.ExistsAsync(bareJid, cancellationToken))
@@ -89,7 +89,7 @@ internal static class UserCommands
                 throw NoSuchAccount(bareJid);
             }
 
-            var credentials = AccountInput.CreateCredentials(ReadPassword(parseResult, passwordOption, console), options.Auth.ScramIterations);
+            var credentials = AccountInput.CreateCredentials(ReadPassword(parseResult, passwordOption, console, options.Auth), options.Auth.ScramIterations);
             if (!await storage.Accounts.SetCredentialsAsync(bareJid, credentials, cancellationToken))
             {
                 throw NoSuchAccount(bareJid);
@@ -114,7 +114,7 @@ internal static class UserCommands
             var domain = PrepareDomain(parseResult.GetValue(domainOption));
             var offset = parseResult.GetValue(offsetOption) ?? 0;
             var remaining = parseResult.GetValue(limitOption) ?? int.MaxValue;
-            await using var storage = await StorageAccess.OpenAsync(options, cancellationToken);
+            await using var storage = await StorageAccess.OpenExistingAsync(options, cancellationToken);
             while (remaining > 0)
             {
                 var page = await storage.Accounts.ListAsync(domain, offset, Math.Min(remaining, ListPageSize), cancellationToken);
@@ -190,12 +190,12 @@ internal static class UserCommands
     }
 
     /// <summary>The prepared password from --password, else from standard input.</summary>
-    private static string ReadPassword(ParseResult parseResult, Option<string?> passwordOption, CliConsole console)
+    private static string ReadPassword(ParseResult parseResult, Option<string?> passwordOption, CliConsole console, AuthOptions auth)
     {
         var password = parseResult.GetValue(passwordOption)
             ?? console.ReadPassword()
             ?? throw new CliException(ExitCodes.Usage, "no password: give --password or write it on standard input.");
-        return AccountInput.TryPreparePassword(password, out var prepared, out var error) ? prepared : throw new CliException(ExitCodes.Usage, error);
+        return AccountInput.TryPreparePassword(password, auth, out var prepared, out var error) ? prepared : throw new CliException(ExitCodes.Usage, error);
     }
 
     private static CliException NoSuchAccount(string bareJid) => new(ExitCodes.Failed, $"there is no account {bareJid}.");

@@ -18,4 +18,10 @@ public interface IParleyStorage : IAsyncDisposable
 
     /// <summary>What is open, for logs, e.g. "SQLite /srv/parley/data/parley.db (schema version 1)".</summary>
     string Description { get; }
+
+    /// <summary>Where the data is, for messages: the SQLite file's full path.</summary>
+    string Location { get; }
+
+    /// <summary>Whether opening created the database, new and empty.</summary>
+    bool Created { get; }
 }

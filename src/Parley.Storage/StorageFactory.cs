@@ -7,14 +7,16 @@ public static class StorageFactory
 {
     /// <param name="provider">"sqlite" (case-insensitive).</param>
     /// <param name="connectionStringOrPath">For "sqlite", the database file's path.</param>
+    /// <param name="mode">Whether a missing database is created or is an error.</param>
     /// <exception cref="ArgumentException">The provider is unknown, or the path is empty.</exception>
-    public static async Task<IParleyStorage> OpenAsync(string provider, string connectionStringOrPath, CancellationToken cancellationToken = default)
+    /// <exception cref="StorageNotFoundException">There is no database and <paramref name="mode"/> is <see cref="StorageOpenMode.ExistingOnly"/>.</exception>
+    public static async Task<IParleyStorage> OpenAsync(string provider, string connectionStringOrPath, StorageOpenMode mode = StorageOpenMode.CreateIfMissing, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(provider);
         if (string.Equals(provider, "sqlite", StringComparison.OrdinalIgnoreCase))
         {
             ArgumentException.ThrowIfNullOrWhiteSpace(connectionStringOrPath);
-            return await SqliteStorage.OpenAsync(connectionStringOrPath, cancellationToken);
+            return await SqliteStorage.OpenAsync(connectionStringOrPath, mode, cancellationToken);
         }
 
         throw new ArgumentException($"Unknown storage provider '{provider}'. Supported providers: sqlite.", nameof(provider));

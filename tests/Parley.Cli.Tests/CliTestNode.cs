@@ -35,6 +35,9 @@ internal sealed class CliTestNode : IDisposable
     /// <summary>A second handle on the node's database, as the running node (or another CLI) would hold.</summary>
     public Task<IParleyStorage> OpenStorageAsync() => StorageFactory.OpenAsync("sqlite", DatabasePath);
 
+    /// <summary>Creates the node's (empty) database, as its first start does; commands on existing data need one.</summary>
+    public async Task CreateDatabaseAsync() => await (await OpenStorageAsync()).DisposeAsync();
+
     /// <summary>The notices the commands left for running nodes, oldest first, as "kind subject".</summary>
     public async Task<List<string>> NoticesAsync()
     {

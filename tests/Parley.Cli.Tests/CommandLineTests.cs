@@ -36,4 +36,46 @@ public sealed class CommandLineTests
         Assert.StartsWith("parley: ", result.Error);
         Assert.Equal("", result.Output);
     }
+
+    [Fact]
+    public async Task An_unknown_command_gets_one_line_naming_it_and_the_commands()
+    {
+        var result = await CliResult.RunAsync("status");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal(
+            ["parley: unknown command 'status'; the commands of 'parley' are: serve, user, roster, room, config, archive.", "Try 'parley --help'."],
+            result.Error.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries));
+        Assert.DoesNotContain("Required command", result.Error);
+        Assert.DoesNotContain("Unrecognized", result.Error);
+    }
+
+    [Fact]
+    public async Task An_unknown_subcommand_is_named_with_its_command()
+    {
+        var result = await CliResult.RunAsync("user", "delete", "alice@example.com");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.StartsWith("parley: unknown command 'user delete'; the commands of 'parley user' are: add, remove, passwd, list, import.", result.Error);
+    }
+
+    [Fact]
+    public async Task A_command_group_without_a_command_says_which_it_needs()
+    {
+        var result = await CliResult.RunAsync("room");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.StartsWith("parley: 'parley room' needs a command: list, create, configure, destroy.", result.Error);
+    }
+
+    [Fact]
+    public async Task No_arguments_print_the_help()
+    {
+        var result = await CliResult.RunAsync();
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal("", result.Error);
+        Assert.Contains("Usage:", result.Output);
+        Assert.Contains("serve", result.Output);
+    }
 }

@@ -60,6 +60,50 @@ public sealed class ConfigCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Check_refuses_postgres_storage_with_the_words_serve_refuses_it_with()
+    {
+        var config = _node.WriteFile("postgres.json", """{ "Parley": { "Storage": { "Provider": "postgres", "ConnectionString": "Host=db;Password=pw" } } }""");
+        const string Refusal = "Parley:Storage:Provider: 'postgres' is not available yet; this version stores data in SQLite only ('sqlite').";
+
+        var check = await CliResult.RunAsync("config", "check", "--config", config);
+        var serve = await CliResult.RunAsync("serve", "--config", config, "--c2s-port", "0", "--c2s-tls-port", "0", "--http-port", "0");
+
+        Assert.Equal(2, check.ExitCode);
+        Assert.Contains(Refusal, check.Error);
+        Assert.Equal(2, serve.ExitCode);
+        Assert.Contains(Refusal, serve.Error);
+    }
+
+    [Theory]
+    [InlineData("config", "check")]
+    [InlineData("serve")]
+    public async Task An_unknown_key_is_named_by_its_full_path_with_the_nearest_known_key(string command, params string[] rest)
+    {
+        var config = _node.WriteFile("typo.json", """{ "Parley": { "Network": { "C2sProt": 5222 } } }""");
+
+        var result = await CliResult.RunAsync([command, .. rest, "--config", config]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal(
+            ["parley: configuration error:", "  Parley:Network:C2sProt: unknown key; did you mean Parley:Network:C2sPort?"],
+            result.Error.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Theory]
+    [InlineData("config", "check")]
+    [InlineData("serve")]
+    public async Task Invalid_json_is_reported_with_the_file_line_and_column(string command, params string[] rest)
+    {
+        var config = _node.WriteFile("broken.json", "{\n  \"Parley\": {\n    \"Domains\": [\"example.com\"]\n    \"DataDir\": \"data\"\n  }\n}\n");
+
+        var result = await CliResult.RunAsync([command, .. rest, "--config", config]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains($"The configuration file {config} is not valid JSON: line 4, column 5: ", result.Error);
+        Assert.DoesNotContain("LineNumber", result.Error);
+    }
+
+    [Fact]
     public async Task Check_reports_every_problem_at_once()
     {
         var check = await _node.RunAsync("config", "check", "--c2s-port", "-1", "--bind", "localhost");
@@ -83,7 +127,7 @@ public sealed class ConfigCommandTests : IDisposable
     [Fact]
     public async Task User_commands_refuse_an_invalid_configuration_as_serve_would()
     {
-        var add = await CliResult.RunAsync("user", "add", "alice@example.com", "--password", "secret", "--config", _node.WriteFile("bad.json", """{ "Parley": { "Colour": "blue" } }"""));
+        var add = await CliResult.RunAsync("user", "add", "alice@example.com", "--password", "a secret", "--config", _node.WriteFile("bad.json", """{ "Parley": { "Colour": "blue" } }"""));
 
         Assert.Equal(2, add.ExitCode);
         Assert.StartsWith("parley: configuration error:", add.Error);

@@ -12,7 +12,7 @@ public sealed class NodeNoticeTests : IDisposable
     [Fact]
     public async Task Removing_an_account_leaves_an_account_removed_notice_with_its_prepared_bare_jid()
     {
-        await RunOkAsync("user", "add", "alice@example.com", "--password", "secret");
+        await RunOkAsync("user", "add", "alice@example.com", "--password", "a secret");
 
         await RunOkAsync("user", "remove", "Alice@Example.COM");
 
@@ -22,7 +22,7 @@ public sealed class NodeNoticeTests : IDisposable
     [Fact]
     public async Task Removing_a_missing_account_or_a_bad_jid_leaves_no_notice()
     {
-        await RunOkAsync("user", "add", "alice@example.com", "--password", "secret");
+        await RunOkAsync("user", "add", "alice@example.com", "--password", "a secret");
 
         Assert.Equal(1, (await _node.RunAsync("user", "remove", "nobody@example.com")).ExitCode);
         Assert.Equal(2, (await _node.RunAsync("user", "remove", "not a jid")).ExitCode);
@@ -33,8 +33,8 @@ public sealed class NodeNoticeTests : IDisposable
     [Fact]
     public async Task Other_user_commands_leave_no_notice()
     {
-        await RunOkAsync("user", "add", "alice@example.com", "--password", "secret");
-        await RunOkAsync("user", "passwd", "alice@example.com", "--password", "changed");
+        await RunOkAsync("user", "add", "alice@example.com", "--password", "a secret");
+        await RunOkAsync("user", "passwd", "alice@example.com", "--password", "changed secret");
         await RunOkAsync("user", "list");
 
         Assert.Empty(await _node.NoticesAsync());

@@ -44,6 +44,8 @@ public sealed class RoomCommandTests : IDisposable
     [Fact]
     public async Task List_shows_the_rooms_of_every_served_domain_and_nothing_when_there_are_none()
     {
+        await _node.CreateDatabaseAsync();
+
         var empty = await _node.RunAsync("room", "list");
         Assert.True(empty.ExitCode == 0, empty.ToString());
         Assert.Equal("", empty.Output);
@@ -210,6 +212,8 @@ public sealed class RoomCommandTests : IDisposable
     [Fact]
     public async Task Configure_of_an_unknown_room_fails_and_creates_nothing()
     {
+        await _node.CreateDatabaseAsync();
+
         var configure = await _node.RunAsync("room", "configure", Team, "--name", "Team room", "--owner", "alice@example.com");
 
         Assert.Equal(1, configure.ExitCode);

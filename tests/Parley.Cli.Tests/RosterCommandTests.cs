@@ -259,6 +259,8 @@ public sealed class RosterCommandTests : IDisposable
     [Fact]
     public async Task Export_to_a_folder_that_does_not_exist_fails_clearly()
     {
+        await _node.CreateDatabaseAsync();
+
         var output = Path.Combine(_node.Folder, "missing", "export.csv");
 
         var export = await _node.RunAsync("roster", "export", "--output", output);

@@ -23,10 +23,10 @@ public sealed class UserCommandTests : IDisposable
     [Fact]
     public async Task Add_stores_the_jid_in_canonical_form()
     {
-        var add = await _node.RunAsync("user", "add", "Alice@EXAMPLE.com", "--password", "secret");
+        var add = await _node.RunAsync("user", "add", "Alice@EXAMPLE.com", "--password", "a secret");
 
         Assert.True(add.ExitCode == 0, add.ToString());
-        Assert.True(await _node.PasswordVerifiesAsync("alice@example.com", "secret"));
+        Assert.True(await _node.PasswordVerifiesAsync("alice@example.com", "a secret"));
     }
 
     [Fact]
@@ -41,7 +41,7 @@ public sealed class UserCommandTests : IDisposable
     [Fact]
     public async Task Adding_an_existing_account_fails_and_leaves_its_password()
     {
-        await _node.RunAsync("user", "add", "alice@example.com", "--password", "first");
+        await _node.RunAsync("user", "add", "alice@example.com", "--password", "first secret");
 
         var again = await _node.RunAsync("user", "add", "alice@example.com", "--password", "second-secret");
 
@@ -49,7 +49,7 @@ public sealed class UserCommandTests : IDisposable
         Assert.StartsWith("parley: ", again.Error);
         Assert.Contains("already exists", again.Error);
         Assert.DoesNotContain("second-secret", again.Error + again.Output);
-        Assert.True(await _node.PasswordVerifiesAsync("alice@example.com", "first"));
+        Assert.True(await _node.PasswordVerifiesAsync("alice@example.com", "first secret"));
     }
 
     [Theory]
@@ -59,7 +59,7 @@ public sealed class UserCommandTests : IDisposable
     [InlineData("@example.com", "not a valid JID")]
     public async Task Add_rejects_an_invalid_account_jid(string jid, string expected)
     {
-        var add = await _node.RunAsync("user", "add", jid, "--password", "secret");
+        var add = await _node.RunAsync("user", "add", jid, "--password", "a secret");
 
         Assert.Equal(2, add.ExitCode);
         Assert.Contains($"parley: '{jid}' is {expected}", add.Error);
@@ -69,7 +69,7 @@ public sealed class UserCommandTests : IDisposable
     [Fact]
     public async Task Add_rejects_a_domain_the_node_does_not_serve_and_names_the_served_ones()
     {
-        var add = await _node.RunAsync("user", "add", "carol@elsewhere.org", "--password", "secret");
+        var add = await _node.RunAsync("user", "add", "carol@elsewhere.org", "--password", "a secret");
 
         Assert.Equal(2, add.ExitCode);
         Assert.Contains("'carol@elsewhere.org' is not in a domain this node serves (example.com, example.net)", add.Error);
@@ -78,10 +78,10 @@ public sealed class UserCommandTests : IDisposable
     [Fact]
     public async Task The_domain_flag_replaces_the_served_domains()
     {
-        var add = await _node.RunAsync("user", "add", "carol@elsewhere.org", "--password", "secret", "--domain", "elsewhere.org");
+        var add = await _node.RunAsync("user", "add", "carol@elsewhere.org", "--password", "a secret", "--domain", "elsewhere.org");
 
         Assert.True(add.ExitCode == 0, add.ToString());
-        Assert.True(await _node.PasswordVerifiesAsync("carol@elsewhere.org", "secret"));
+        Assert.True(await _node.PasswordVerifiesAsync("carol@elsewhere.org", "a secret"));
     }
 
     [Fact]
@@ -117,10 +117,38 @@ public sealed class UserCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Add_and_passwd_refuse_a_password_shorter_than_the_minimum_and_store_nothing()
+    {
+        var add = await _node.RunAsync("user", "add", "alice@example.com", "--password", "1234567");
+        Assert.Equal(2, add.ExitCode);
+        Assert.Equal("parley: the password is too short: it must have at least 8 characters.", add.Error.Trim());
+        Assert.False(File.Exists(_node.DatabasePath));
+
+        Assert.Equal(0, (await _node.RunAsync("user", "add", "alice@example.com", "--password", "12345678")).ExitCode);
+        var passwd = await _node.RunWithInputAsync("short\n", "user", "passwd", "alice@example.com");
+        Assert.Equal(2, passwd.ExitCode);
+        Assert.Contains("at least 8 characters", passwd.Error);
+        Assert.True(await _node.PasswordVerifiesAsync("alice@example.com", "12345678"));
+    }
+
+    [Fact]
+    public async Task The_minimum_password_length_is_configurable()
+    {
+        var config = _node.WriteFile("strict.json", $$"""
+            { "Parley": { "Domains": ["example.com"], "DataDir": "{{_node.DataDir.Replace("\\", "\\\\")}}", "Auth": { "MinPasswordLength": 12 } } }
+            """);
+
+        var add = await CliResult.RunAsync("user", "add", "alice@example.com", "--password", "eleven char", "--config", config);
+
+        Assert.Equal(2, add.ExitCode);
+        Assert.Contains("at least 12 characters", add.Error);
+    }
+
+    [Fact]
     public async Task Remove_deletes_the_account()
     {
-        await _node.RunAsync("user", "add", "alice@example.com", "--password", "secret");
-        await _node.RunAsync("user", "add", "bob@example.com", "--password", "secret");
+        await _node.RunAsync("user", "add", "alice@example.com", "--password", "a secret");
+        await _node.RunAsync("user", "add", "bob@example.com", "--password", "a secret");
 
         var remove = await _node.RunAsync("user", "remove", "alice@example.com");
 
@@ -131,6 +159,8 @@ public sealed class UserCommandTests : IDisposable
     [Fact]
     public async Task Removing_a_missing_account_fails()
     {
+        await _node.CreateDatabaseAsync();
+
         var remove = await _node.RunAsync("user", "remove", "nobody@example.com");
 
         Assert.Equal(1, remove.ExitCode);
@@ -163,7 +193,9 @@ public sealed class UserCommandTests : IDisposable
     [Fact]
     public async Task Passwd_of_a_missing_account_fails()
     {
-        var passwd = await _node.RunAsync("user", "passwd", "nobody@example.com", "--password", "secret");
+        await _node.CreateDatabaseAsync();
+
+        var passwd = await _node.RunAsync("user", "passwd", "nobody@example.com", "--password", "a secret");
 
         Assert.Equal(1, passwd.ExitCode);
         Assert.Contains("parley: there is no account nobody@example.com.", passwd.Error);
@@ -174,7 +206,7 @@ public sealed class UserCommandTests : IDisposable
     {
         foreach (var jid in new[] { "dave@example.com", "anna@example.net", "carl@example.com", "bert@example.com" })
         {
-            Assert.Equal(0, (await _node.RunAsync("user", "add", jid, "--password", "secret")).ExitCode);
+            Assert.Equal(0, (await _node.RunAsync("user", "add", jid, "--password", "a secret")).ExitCode);
         }
 
         Assert.Equal(["anna@example.net", "bert@example.com", "carl@example.com", "dave@example.com"], (await _node.RunAsync("user", "list")).OutputLines);
@@ -198,7 +230,7 @@ public sealed class UserCommandTests : IDisposable
         await using var nodeStorage = await _node.OpenStorageAsync();
         Assert.Equal(0, await nodeStorage.Accounts.CountAsync(null));
 
-        var add = await _node.RunAsync("user", "add", "alice@example.com", "--password", "secret");
+        var add = await _node.RunAsync("user", "add", "alice@example.com", "--password", "a secret");
 
         Assert.True(add.ExitCode == 0, add.ToString());
         Assert.True(await nodeStorage.Accounts.ExistsAsync("alice@example.com"));
@@ -209,7 +241,7 @@ public sealed class UserCommandTests : IDisposable
     {
         Directory.CreateDirectory(_node.DatabasePath);
 
-        var add = await _node.RunAsync("user", "add", "alice@example.com", "--password", "secret");
+        var add = await _node.RunAsync("user", "add", "alice@example.com", "--password", "a secret");
 
         Assert.Equal(1, add.ExitCode);
         Assert.Contains($"parley: cannot open storage sqlite {_node.DatabasePath}:", add.Error);
@@ -220,10 +252,10 @@ public sealed class UserCommandTests : IDisposable
     {
         var otherDataDir = Path.Combine(_node.Folder, "other");
 
-        var add = await _node.RunAsync("user", "add", "alice@example.com", "--password", "secret", "--data-dir", otherDataDir);
+        var add = await _node.RunAsync("user", "add", "alice@example.com", "--password", "a secret", "--data-dir", otherDataDir);
 
         Assert.True(add.ExitCode == 0, add.ToString());
-        Assert.True(File.Exists(Path.Combine(otherDataDir, "parley.db")));
-        Assert.Empty((await _node.RunAsync("user", "list")).OutputLines);
+        Assert.Equal(["alice@example.com"], (await _node.RunAsync("user", "list", "--data-dir", otherDataDir)).OutputLines);
+        Assert.False(File.Exists(_node.DatabasePath));
     }
 }

@@ -24,12 +24,12 @@ public sealed class UserImportTests : IDisposable
     [Fact]
     public async Task Import_without_a_header_imports_the_first_line()
     {
-        var file = _node.WriteFile("users.csv", "alice@example.com,secret\n");
+        var file = _node.WriteFile("users.csv", "alice@example.com,a secret\n");
 
         var import = await _node.RunAsync("user", "import", file);
 
         Assert.True(import.ExitCode == 0, import.ToString());
-        Assert.True(await _node.PasswordVerifiesAsync("alice@example.com", "secret"));
+        Assert.True(await _node.PasswordVerifiesAsync("alice@example.com", "a secret"));
     }
 
     [Fact]
@@ -37,11 +37,11 @@ public sealed class UserImportTests : IDisposable
     {
         var file = _node.WriteFile("users.csv", string.Join('\n',
             "jid,password",
-            "alice@example.com,fine",
+            "alice@example.com,fine secret",
             "not a jid,secret-one",
             "bob@elsewhere.org,secret-two",
             "carol@example.com,",
-            "dave@example.com,fine"));
+            "dave@example.com,fine secret"));
 
         var import = await _node.RunAsync("user", "import", file);
 
@@ -52,13 +52,26 @@ public sealed class UserImportTests : IDisposable
         Assert.Contains($"parley: {file}: 3 bad lines; nothing imported.", import.Error);
         Assert.DoesNotContain("secret-", import.Error);
         Assert.Equal("", import.Output);
-        Assert.Empty((await _node.RunAsync("user", "list")).OutputLines);
+        Assert.False(File.Exists(_node.DatabasePath));
+    }
+
+    [Fact]
+    public async Task Import_reports_a_password_shorter_than_the_minimum_with_its_line_number_and_imports_nothing()
+    {
+        var file = _node.WriteFile("users.csv", "jid,password\nalice@example.com,long enough\nbob@example.com,short\n");
+
+        var import = await _node.RunAsync("user", "import", file);
+
+        Assert.Equal(1, import.ExitCode);
+        Assert.Contains($"parley: {file}:3: the password is too short: it must have at least 8 characters.", import.Error);
+        Assert.Contains($"parley: {file}: 1 bad line; nothing imported.", import.Error);
+        Assert.False(File.Exists(_node.DatabasePath));
     }
 
     [Fact]
     public async Task Import_reports_a_jid_that_appears_twice_and_a_line_without_a_comma()
     {
-        var file = _node.WriteFile("users.csv", "alice@example.com,one\nbob@example.com,two\nALICE@example.com,three\njust-a-password\n");
+        var file = _node.WriteFile("users.csv", "alice@example.com,secret one\nbob@example.com,secret two\nALICE@example.com,secret three\njust-a-password\n");
 
         var import = await _node.RunAsync("user", "import", file);
 
@@ -66,7 +79,7 @@ public sealed class UserImportTests : IDisposable
         Assert.Contains($"parley: {file}:3: alice@example.com is on line 1 already.", import.Error);
         Assert.Contains($"parley: {file}:4: expected jid,password (no comma).", import.Error);
         Assert.DoesNotContain("just-a-password", import.Error);
-        Assert.Empty((await _node.RunAsync("user", "list")).OutputLines);
+        Assert.False(File.Exists(_node.DatabasePath));
     }
 
     [Fact]

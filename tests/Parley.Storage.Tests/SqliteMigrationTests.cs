@@ -52,7 +52,7 @@ public sealed class SqliteMigrationTests : IDisposable
     public async Task A_schema_1_database_upgrades_to_the_latest_and_keeps_its_accounts()
     {
         var credentials = TestCredentials.Random();
-        await using (var schema1 = await SqliteStorage.OpenAsync(_database.Path, SqliteMigrations.All.Take(1).ToArray(), CancellationToken.None))
+        await using (var schema1 = await SqliteStorage.OpenAsync(_database.Path, SqliteMigrations.All.Take(1).ToArray(), StorageOpenMode.CreateIfMissing, CancellationToken.None))
         {
             await schema1.Accounts.CreateAsync("alice@example.org", credentials);
         }
@@ -67,9 +67,9 @@ public sealed class SqliteMigrationTests : IDisposable
     [Fact]
     public async Task A_later_build_applies_only_its_new_migrations()
     {
-        await (await SqliteStorage.OpenAsync(_database.Path, [FirstTestMigration], CancellationToken.None)).DisposeAsync();
+        await (await SqliteStorage.OpenAsync(_database.Path, [FirstTestMigration], StorageOpenMode.CreateIfMissing, CancellationToken.None)).DisposeAsync();
 
-        await using var upgraded = await SqliteStorage.OpenAsync(_database.Path, [FirstTestMigration, SecondTestMigration], CancellationToken.None);
+        await using var upgraded = await SqliteStorage.OpenAsync(_database.Path, [FirstTestMigration, SecondTestMigration], StorageOpenMode.CreateIfMissing, CancellationToken.None);
 
         Assert.EndsWith("(schema version 2)", upgraded.Description);
         using var connection = _database.OpenRawConnection();
@@ -100,11 +100,11 @@ public sealed class SqliteMigrationTests : IDisposable
     [Fact]
     public async Task A_migration_that_fails_is_rolled_back_whole_and_named_in_the_error()
     {
-        await (await SqliteStorage.OpenAsync(_database.Path, [FirstTestMigration], CancellationToken.None)).DisposeAsync();
+        await (await SqliteStorage.OpenAsync(_database.Path, [FirstTestMigration], StorageOpenMode.CreateIfMissing, CancellationToken.None)).DisposeAsync();
         var broken = new SqliteMigration(2, "broken", "CREATE TABLE half_done (id INTEGER); INSERT INTO no_such_table VALUES (1);");
 
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() =>
-            SqliteStorage.OpenAsync(_database.Path, [FirstTestMigration, broken], CancellationToken.None));
+            SqliteStorage.OpenAsync(_database.Path, [FirstTestMigration, broken], StorageOpenMode.CreateIfMissing, CancellationToken.None));
 
         Assert.StartsWith($"Schema migration 2 (broken) failed on {_database.Path}: ", error.Message);
         Assert.Contains("no such table: no_such_table", error.Message);
@@ -118,7 +118,7 @@ public sealed class SqliteMigrationTests : IDisposable
     public async Task Migrations_out_of_order_are_refused()
     {
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() =>
-            SqliteStorage.OpenAsync(_database.Path, [SecondTestMigration, FirstTestMigration], CancellationToken.None));
+            SqliteStorage.OpenAsync(_database.Path, [SecondTestMigration, FirstTestMigration], StorageOpenMode.CreateIfMissing, CancellationToken.None));
 
         Assert.Equal("Migration 'second' has version 2; versions must be 1, 2, 3, ... in order.", error.Message);
     }

@@ -37,4 +37,28 @@ public sealed class StorageFactoryTests : IDisposable
 
         Assert.Equal("connectionStringOrPath", error.ParamName);
     }
+
+    [Fact]
+    public async Task Opening_existing_only_where_there_is_no_database_creates_neither_file_nor_folder()
+    {
+        var path = Path.Combine(_database.Folder, "typo", "parley.db");
+
+        var error = await Assert.ThrowsAsync<StorageNotFoundException>(() => StorageFactory.OpenAsync("sqlite", path, StorageOpenMode.ExistingOnly));
+
+        Assert.Equal($"no Parley database at {path}", error.Message);
+        Assert.False(Directory.Exists(Path.GetDirectoryName(path)));
+    }
+
+    [Fact]
+    public async Task Storage_says_whether_opening_created_the_database()
+    {
+        await using (var created = await StorageFactory.OpenAsync("sqlite", _database.Path))
+        {
+            Assert.True(created.Created);
+            Assert.Equal(_database.Path, created.Location);
+        }
+
+        await using var existing = await StorageFactory.OpenAsync("sqlite", _database.Path, StorageOpenMode.ExistingOnly);
+        Assert.False(existing.Created);
+    }
 }

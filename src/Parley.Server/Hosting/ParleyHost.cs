@@ -73,7 +73,7 @@ public static class ParleyHost
         }
         catch (InvalidDataException e)
         {
-            throw new ConfigurationException($"The configuration file is not valid JSON: {e.Message}");
+            throw new ConfigurationException(ConfigurationCheck.DescribeJsonError(configFile ?? "parley.json", e));
         }
     }
 
@@ -93,6 +93,11 @@ public static class ParleyHost
     /// <summary>Binds and checks the options; every problem found is in the exception's message.</summary>
     public static ParleyOptions BindOptions(IConfiguration configuration)
     {
+        var unknownKeys = ConfigurationCheck.UnknownKeys(configuration.GetSection(ParleyOptions.Section), typeof(ParleyOptions));
+        if (unknownKeys.Count > 0)
+        {
+            throw new ConfigurationException(string.Join(Environment.NewLine, unknownKeys));
+        }
         var options = new ParleyOptions();
         try
         {
@@ -118,7 +123,7 @@ public static class ParleyHost
         Action<IServiceCollection>? configureServices = null,
         CancellationToken cancellationToken = default)
     {
-        var storage = await OpenStorageAsync(options, cancellationToken).ConfigureAwait(false);
+        var storage = await OpenStorageAsync(options, StorageOpenMode.CreateIfMissing, cancellationToken).ConfigureAwait(false);
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -127,6 +132,11 @@ public static class ParleyHost
             o.SingleLine = true;
             o.TimestampFormat = "yyyy-MM-dd HH:mm:ss ";
         });
+
+        // ASP.NET Core logs four or five lines per HTTP request (a load balancer's health check every few seconds
+        // floods the log) and lists every listener as http://; the node says what it serves itself, once.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
         configureLogging?.Invoke(builder.Logging);
 
         var services = builder.Services;
@@ -176,7 +186,8 @@ public static class ParleyHost
             {
                 kestrel.Listen(address, options.Network.HttpPort, l =>
                 {
-                    l.Protocols = HttpProtocols.Http1AndHttp2;
+                    // Plain HTTP: HTTP/2 would need TLS's protocol negotiation (Kestrel warns on every start otherwise).
+                    l.Protocols = HttpProtocols.Http1;
                 });
             }
         });
@@ -191,14 +202,51 @@ public static class ParleyHost
         node.Certificates.LoadAll();
 
         app.MapGet("/health", () => Results.Text("ok"));
-        app.Logger.LogInformation("Parley {Version} serving {Domains} with storage {Storage}", Modules.Version.VersionModule.ProductVersion, string.Join(", ", options.EffectiveDomains), storage.Description);
-        return new ParleyApp(app, node, storage);
+        var startup = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Parley.Startup");
+        if (storage.Created)
+        {
+            startup.LogInformation("Created a new database at {Path}", storage.Location);
+        }
+        app.Lifetime.ApplicationStarted.Register(() => LogWhatIsServed(startup, options, storage));
+        return new ParleyApp(app, node, storage, options);
     }
 
-    public static Task<IParleyStorage> OpenStorageAsync(ParleyOptions options, CancellationToken cancellationToken = default)
+    /// <summary>What a node listens on, each with the flag that moves it; in the order the start-up log lists them.</summary>
+    public static IReadOnlyList<Listener> Listeners(ParleyOptions options) =>
+    [
+        new("c2s STARTTLS", "--c2s-port", options.Network.Bind, options.Network.C2sPort),
+        new("c2s direct TLS", "--c2s-tls-port", options.Network.Bind, options.Network.C2sTlsPort),
+        new("http", "--http-port", options.Network.Bind, options.Network.HttpPort),
+    ];
+
+    /// <summary>One block, once the listeners are bound: what the node serves, where, and on which data.</summary>
+    private static void LogWhatIsServed(ILogger logger, ParleyOptions options, IParleyStorage storage)
+    {
+        var lines = new List<string>
+        {
+            $"Parley {Modules.Version.VersionModule.ProductVersion} is serving",
+            Row("domains", string.Join(", ", options.EffectiveDomains)),
+        };
+        foreach (var listener in Listeners(options))
+        {
+            lines.Add(Row(listener.Name, listener.ToString()));
+        }
+        lines.Add(Row("MUC service", string.Join(", ", options.EffectiveDomains.Select(domain => $"{options.Muc.Subdomain}.{domain}"))));
+        lines.Add(Row("database", storage.Description));
+        foreach (var line in lines)
+        {
+            logger.LogInformation("{Line}", line);
+        }
+    }
+
+    private static string Row(string name, string value) => $"  {name + ":",-16}{value}";
+
+    /// <param name="mode">Whether a missing database is created (a node, commands that add data) or is an error.</param>
+    /// <exception cref="StorageNotFoundException">There is no database and <paramref name="mode"/> is <see cref="StorageOpenMode.ExistingOnly"/>.</exception>
+    public static Task<IParleyStorage> OpenStorageAsync(ParleyOptions options, StorageOpenMode mode = StorageOpenMode.CreateIfMissing, CancellationToken cancellationToken = default)
     {
         var location = options.Storage.ConnectionString ?? Path.Combine(options.DataDir, "parley.db");
-        return StorageFactory.OpenAsync(options.Storage.Provider, location, cancellationToken);
+        return StorageFactory.OpenAsync(options.Storage.Provider, location, mode, cancellationToken);
     }
 
     /// <summary>The modules every node runs; a new feature adds its line here.</summary>
@@ -237,15 +285,74 @@ public static class ParleyHost
     }
 }
 
+/// <summary>A listener of the node: what it serves, the flag that moves it, its address and port (0: disabled).</summary>
+public sealed record Listener(string Name, string Flag, string Bind, int Port)
+{
+    /// <summary>"127.0.0.1:5222", "[::]:5222", or "disabled".</summary>
+    public override string ToString()
+    {
+        if (Port == 0)
+        {
+            return "disabled";
+        }
+        return IPAddress.TryParse(Bind, out var address) && address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{Bind}]:{Port}" : $"{Bind}:{Port}";
+    }
+}
+
+/// <summary>A port the node must listen on is taken; the message says which, and what to do.</summary>
+public sealed class PortInUseException(string message, Exception inner) : IOException(message, inner);
+
 /// <summary>A built node.</summary>
-public sealed class ParleyApp(WebApplication app, ParleyNode node, IParleyStorage storage) : IAsyncDisposable
+public sealed class ParleyApp(WebApplication app, ParleyNode node, IParleyStorage storage, ParleyOptions options) : IAsyncDisposable
 {
     public WebApplication Web { get; } = app;
     public ParleyNode Node { get; } = node;
 
-    public Task StartAsync(CancellationToken cancellationToken = default) => Web.StartAsync(cancellationToken);
+    /// <exception cref="PortInUseException">A port is taken by another process.</exception>
+    public Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        CheckPortsAreFree();
+        return Web.StartAsync(cancellationToken);
+    }
+
     public Task StopAsync(CancellationToken cancellationToken = default) => Web.StopAsync(cancellationToken);
-    public Task RunAsync(CancellationToken cancellationToken = default) => Web.RunAsync(cancellationToken);
+
+    /// <exception cref="PortInUseException">A port is taken by another process.</exception>
+    public Task RunAsync(CancellationToken cancellationToken = default)
+    {
+        CheckPortsAreFree();
+        return Web.RunAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Binds each port for a moment before the host starts, so that a taken port is one clear sentence: the host
+    /// logs a failed start as pages of stack trace before it throws.
+    /// </summary>
+    private void CheckPortsAreFree()
+    {
+        foreach (var listener in ParleyHost.Listeners(options))
+        {
+            if (listener.Port == 0)
+            {
+                continue;
+            }
+            var probe = new System.Net.Sockets.TcpListener(IPAddress.Parse(listener.Bind), listener.Port);
+            try
+            {
+                probe.Start();
+            }
+            catch (System.Net.Sockets.SocketException e) when (e.SocketErrorCode == System.Net.Sockets.SocketError.AddressAlreadyInUse)
+            {
+                throw new PortInUseException(
+                    $"port {listener.Port} on {listener.Bind} is already in use ({listener.Name}); stop the other process or choose another port with {listener.Flag}", e);
+            }
+            finally
+            {
+                probe.Stop();
+            }
+        }
+    }
+
     /// <summary>Stops the web host first, so that nothing uses storage when it closes.</summary>
     public async ValueTask DisposeAsync()
     {

@@ -84,6 +84,12 @@ public sealed class CertificateOptions
 
 public sealed class AuthOptions
 {
+    /// <summary>
+    /// The fewest characters a new password may have, wherever one is set (CLI, in-band registration and password
+    /// change); existing passwords keep working.
+    /// </summary>
+    public int MinPasswordLength { get; set; } = 8;
+
     /// <summary>PBKDF2 iterations for new SCRAM credentials (RFC 7677 asks for at least 4096).</summary>
     public int ScramIterations { get; set; } = 4096;
 

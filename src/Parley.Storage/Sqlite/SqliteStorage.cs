@@ -19,11 +19,12 @@ public sealed class SqliteStorage : IParleyStorage
 
     static SqliteStorage() => SQLitePCL.Batteries_V2.Init();
 
-    private SqliteStorage(string connectionString, string databasePath, int schemaVersion)
+    private SqliteStorage(string connectionString, string databasePath, int schemaVersion, bool created)
     {
         _connectionString = connectionString;
         DatabasePath = databasePath;
         SchemaVersion = schemaVersion;
+        Created = created;
         Accounts = new SqliteAccountStore(this);
         Rosters = new SqliteRosterStore(this);
         Offline = new SqliteOfflineStore(this);
@@ -55,21 +56,26 @@ public sealed class SqliteStorage : IParleyStorage
 
     public string Description => $"SQLite {DatabasePath} (schema version {SchemaVersion})";
 
+    public string Location => DatabasePath;
+
+    public bool Created { get; }
+
     internal string DatabasePath { get; }
 
     internal int SchemaVersion { get; }
 
     /// <summary>
-    /// Opens (creating the file and its folder if needed) the database at <paramref name="databasePath"/>,
-    /// switches it to WAL mode and applies pending migrations.
+    /// Opens the database at <paramref name="databasePath"/> (with <see cref="StorageOpenMode.CreateIfMissing"/>
+    /// creating the file and its folder if needed), switches it to WAL mode and applies pending migrations.
     /// </summary>
+    /// <exception cref="StorageNotFoundException">The mode is <see cref="StorageOpenMode.ExistingOnly"/> and there is no file.</exception>
     /// <exception cref="InvalidOperationException">
     /// The file is not a SQLite database or not Parley's, or a newer Parley has migrated it past what this build knows.
     /// </exception>
-    public static Task<SqliteStorage> OpenAsync(string databasePath, CancellationToken cancellationToken = default)
-        => OpenAsync(databasePath, SqliteMigrations.All, cancellationToken);
+    public static Task<SqliteStorage> OpenAsync(string databasePath, StorageOpenMode mode = StorageOpenMode.CreateIfMissing, CancellationToken cancellationToken = default)
+        => OpenAsync(databasePath, SqliteMigrations.All, mode, cancellationToken);
 
-    internal static async Task<SqliteStorage> OpenAsync(string databasePath, IReadOnlyList<SqliteMigration> migrations, CancellationToken cancellationToken)
+    internal static async Task<SqliteStorage> OpenAsync(string databasePath, IReadOnlyList<SqliteMigration> migrations, StorageOpenMode mode, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(databasePath);
         var fullPath = Path.GetFullPath(databasePath);
@@ -78,11 +84,19 @@ public sealed class SqliteStorage : IParleyStorage
             throw new ArgumentException($"{fullPath} is a folder; give the path of the database file, e.g. {Path.Combine(fullPath, "parley.db")}.", nameof(databasePath));
         }
 
+        var exists = File.Exists(fullPath);
+        if (!exists && mode == StorageOpenMode.ExistingOnly)
+        {
+            throw new StorageNotFoundException(fullPath);
+        }
+
         Directory.CreateDirectory(Path.GetDirectoryName(fullPath)!);
         var connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = fullPath,
-            Mode = SqliteOpenMode.ReadWriteCreate,
+
+            // Without "create", a file removed since the check above is an error rather than a new empty database.
+            Mode = mode == StorageOpenMode.ExistingOnly ? SqliteOpenMode.ReadWrite : SqliteOpenMode.ReadWriteCreate,
             Cache = SqliteCacheMode.Private,
             Pooling = true,
             ForeignKeys = true,
@@ -93,7 +107,7 @@ public sealed class SqliteStorage : IParleyStorage
         {
             var schemaVersion = await SqliteMigrator.MigrateAsync(connection, migrations, cancellationToken);
             await SwitchToWalAsync(connection, cancellationToken);
-            return new SqliteStorage(connectionString, fullPath, schemaVersion);
+            return new SqliteStorage(connectionString, fullPath, schemaVersion, created: !exists);
         }
         catch (SqliteException e) when (e.SqliteErrorCode == SqliteNotADatabase)
         {

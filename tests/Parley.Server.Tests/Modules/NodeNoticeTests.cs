@@ -29,6 +29,27 @@ public sealed class NodeNoticeTests
         Assert.Equal("result", (await IqAsync(bob, TestNode.Domain, $"<ping xmlns='{Ns.Ping}'/>", "get")).GetAttribute("type"));
     }
 
+    [Theory]
+    [InlineData(1, "1 session ended")]
+    [InlineData(2, "2 sessions ended")]
+    public async Task The_log_says_how_many_sessions_of_a_removed_account_ended_in_good_english(int devices, string expected)
+    {
+        await using var node = await Muc.StartAsync(FastNotices);
+        var sessions = new List<XmppTestClient>();
+        for (var device = 0; device < devices; device++)
+        {
+            sessions.Add(await OnlineAsync(node, "alice", $"device{device}"));
+        }
+
+        await ParleyAsync(node, "user", "remove", "alice@localhost");
+
+        Assert.EndsWith($"was removed by the administrator; {expected}", await node.Logs.WaitForAsync("alice@localhost was removed by the administrator"));
+        foreach (var session in sessions)
+        {
+            await session.DisposeAsync();
+        }
+    }
+
     [Fact]
     public async Task An_online_contact_of_an_account_removed_with_the_cli_gets_the_ended_subscription_pushed()
     {

@@ -121,6 +121,35 @@ public sealed class RegistrationTests
     }
 
     [Fact]
+    public async Task A_registration_with_a_password_shorter_than_the_minimum_is_not_acceptable_saying_the_minimum()
+    {
+        await using var node = await StartOpenAsync();
+
+        var reply = await RegisterAsync(node, "tybalt", "1234567");
+
+        AssertError(reply, "not-acceptable");
+        Assert.Equal("The password is too short: it must have at least 8 characters.", reply.Child("error")!.ChildText("text", Ns.Stanzas));
+        Assert.False(await node.Accounts.ExistsAsync("tybalt@localhost"));
+    }
+
+    [Fact]
+    public async Task A_password_change_to_a_password_shorter_than_the_minimum_is_not_acceptable_and_keeps_the_password()
+    {
+        await using var node = await TestNode.StartAsync();
+        await node.CreateUserAsync("juliet", "juliet-password");
+        await using (var juliet = await XmppTestClient.LoginAsync(node, "juliet", "juliet-password"))
+        {
+            var reply = await IqAsync(juliet, "set", "<username>juliet</username><password>romeo</password>");
+
+            AssertError(reply, "not-acceptable");
+            Assert.Contains("at least 8 characters", reply.Child("error")!.ChildText("text", Ns.Stanzas));
+        }
+
+        Assert.True(await CanLogInAsync(node, "juliet", "juliet-password"));
+        Assert.False(await CanLogInAsync(node, "juliet", "romeo"));
+    }
+
+    [Fact]
     public async Task Registrations_per_address_are_limited_and_failed_attempts_do_not_count()
     {
         await using var node = await StartAsync(r =>
@@ -130,11 +159,11 @@ public sealed class RegistrationTests
         });
         await node.CreateUserAsync("juliet", "juliet-password");
 
-        AssertError(await RegisterAsync(node, "juliet", "taken"), "conflict");
-        Assert.Equal("result", (await RegisterAsync(node, "first", "pw-1")).GetAttribute("type"));
-        Assert.Equal("result", (await RegisterAsync(node, "second", "pw-2")).GetAttribute("type"));
+        AssertError(await RegisterAsync(node, "juliet", "taken-password"), "conflict");
+        Assert.Equal("result", (await RegisterAsync(node, "first", "password-1")).GetAttribute("type"));
+        Assert.Equal("result", (await RegisterAsync(node, "second", "password-2")).GetAttribute("type"));
 
-        var third = await RegisterAsync(node, "third", "pw-3");
+        var third = await RegisterAsync(node, "third", "password-3");
 
         AssertError(third, "resource-constraint");
         Assert.Equal("wait", third.Child("error")!.GetAttribute("type"));

@@ -13,10 +13,11 @@ public sealed class TestNode : IAsyncDisposable
 
     private bool _restarted;
 
-    private TestNode(ParleyApp app, ParleyOptions options)
+    private TestNode(ParleyApp app, ParleyOptions options, LogCapture logs)
     {
         App = app;
         Options = options;
+        Logs = logs;
     }
 
     public ParleyApp App { get; }
@@ -25,6 +26,9 @@ public sealed class TestNode : IAsyncDisposable
     public int C2sTlsPort => Options.Network.C2sTlsPort;
     public int HttpPort => Options.Network.HttpPort;
     public IAccountStore Accounts => App.Node.Storage.Accounts;
+
+    /// <summary>What the node logged from its own (Parley.*) categories, at Information and above.</summary>
+    public LogCapture Logs { get; }
 
     /// <summary>Starts a node; on <paramref name="dataDir"/> when given (a restart), else on a new, empty one.</summary>
     /// <param name="services">Replaces parts of the node, e.g. its authentication backend.</param>
@@ -43,11 +47,17 @@ public sealed class TestNode : IAsyncDisposable
         configure?.Invoke(options);
         for (var attempt = 1; ; attempt++)
         {
-            var app = await ParleyHost.BuildAsync(options, logging => logging.SetMinimumLevel(LogLevel.Warning), services);
+            var logs = new LogCapture();
+            var app = await ParleyHost.BuildAsync(options, logging =>
+            {
+                logging.SetMinimumLevel(LogLevel.Warning);
+                logging.AddProvider(logs);
+                logging.AddFilter<LogCapture>("Parley", LogLevel.Information);
+            }, services);
             try
             {
                 await app.StartAsync();
-                return new TestNode(app, options);
+                return new TestNode(app, options, logs);
             }
             catch (IOException) when (attempt < 5)
             {

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Parley.Protocol;
 using Parley.Protocol.Precis;
 using Parley.Protocol.Sasl;
+using Parley.Server.Auth;
 using Parley.Server.Hosting;
 using Parley.Server.Sessions;
 using Parley.Storage;
@@ -50,7 +51,7 @@ public sealed partial class RegistrationModule(
             return;
         }
         var sessionCount = await EndRemovedAccountAsync(account).ConfigureAwait(false);
-        LogRemovedByAdministrator(logger, account.ToString(), sessionCount);
+        LogRemovedByAdministrator(logger, account.ToString(), sessionCount == 1 ? "1 session" : $"{sessionCount} sessions");
     }
 
     /// <summary>The account was deleted: its sessions end with &lt;not-authorized/&gt; and modules forget it. Returns how many sessions ended.</summary>
@@ -98,9 +99,9 @@ public sealed partial class RegistrationModule(
         {
             return Refuse(stanza, StanzaError.NotAcceptable($"The username is not valid: {usernameError}."));
         }
-        if (!Precis.TryPreparePassword(password, out var preparedPassword, out var passwordError))
+        if (!PasswordPolicy.TryPrepare(password, options.Auth.MinPasswordLength, out var preparedPassword, out var passwordError))
         {
-            return Refuse(stanza, StanzaError.NotAcceptable($"The {passwordError}."));
+            return Refuse(stanza, StanzaError.NotAcceptable(Sentence(passwordError)));
         }
 
         var account = $"{localpart}@{request.Domain}";
@@ -214,9 +215,10 @@ public sealed partial class RegistrationModule(
         {
             return Refuse(request.Stanza, StanzaError.Forbidden("The username is not this account's; only your own password can be changed."));
         }
-        if (!Precis.TryPreparePassword(password, out var preparedPassword, out var passwordError))
+        if (!PasswordPolicy.TryPrepare(password, options.Auth.MinPasswordLength, out var preparedPassword, out var passwordError))
         {
-            return Refuse(request.Stanza, StanzaError.BadRequest($"The {passwordError}."));
+            // §3.3: a password the server's policy refuses is not-acceptable.
+            return Refuse(request.Stanza, StanzaError.NotAcceptable(Sentence(passwordError)));
         }
         if (!await storage.Accounts.SetCredentialsAsync(account.ToString(), Credentials(preparedPassword)).ConfigureAwait(false))
         {
@@ -245,6 +247,8 @@ public sealed partial class RegistrationModule(
             ScramCredentialFactory.Create(ScramHash.Sha256, preparedPassword, iterations));
     }
 
+    private static string Sentence(string text) => string.Concat(text[..1].ToUpperInvariant(), text.AsSpan(1));
+
     /// <summary>An error reply without the request's payload, which carries a password.</summary>
     private static Element Refuse(Element stanza, StanzaError error)
     {
@@ -268,8 +272,8 @@ public sealed partial class RegistrationModule(
     [LoggerMessage(Level = LogLevel.Information, Message = "Account {Account} removed in-band by its user from {Remote}")]
     private static partial void LogRemoved(ILogger logger, string account, string remote);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Account {Account} was removed by the administrator; {Sessions} sessions ended")]
-    private static partial void LogRemovedByAdministrator(ILogger logger, string account, int sessions);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Account {Account} was removed by the administrator; {Sessions} ended")]
+    private static partial void LogRemovedByAdministrator(ILogger logger, string account, string sessions);
 
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Ignored an account-removed notice about '{Subject}', which is not an account JID")]
