@@ -31,9 +31,7 @@ public class MucBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var options = new ParleyOptions { Domains = ["localhost"] };
-        options.Muc.MaxOccupantsPerRoom = 0;
-        options.Muc.HistoryMessages = 20;
+        var options = new MucOptions { MaxOccupantsPerRoom = 0, HistoryMessages = 20 };
         var sessions = new SessionRegistry();
         var modules = new ModuleRegistry();
         modules.Freeze();

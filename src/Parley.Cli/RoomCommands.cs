@@ -33,7 +33,7 @@ internal static class RoomCommands
             await using var storage = await StorageAccess.OpenExistingAsync(options, cancellationToken);
             foreach (var domain in options.EffectiveDomains)
             {
-                foreach (var room in await storage.Rooms.ListAsync($"{options.Muc.Subdomain}.{domain}", cancellationToken))
+                foreach (var room in await storage.Rooms.ListAsync($"{options.Module<MucOptions>().Subdomain}.{domain}", cancellationToken))
                 {
                     var settings = RoomConfiguration.FromStoredXml(room.ConfigXml);
                     var owners = new List<string>();
@@ -210,16 +210,16 @@ internal static class RoomCommands
     {
         if (!Jid.TryParse(text, out var jid) || jid.Local is null || !jid.IsBare)
         {
-            throw new CliException(ExitCodes.Usage, $"'{text}' is not a room JID such as team@{options.Muc.Subdomain}.{options.EffectiveDomains[0]}.");
+            throw new CliException(ExitCodes.Usage, $"'{text}' is not a room JID such as team@{options.Module<MucOptions>().Subdomain}.{options.EffectiveDomains[0]}.");
         }
         foreach (var domain in options.EffectiveDomains)
         {
-            if (jid.Domain == $"{options.Muc.Subdomain}.{domain}")
+            if (jid.Domain == $"{options.Module<MucOptions>().Subdomain}.{domain}")
             {
                 return jid.ToString();
             }
         }
-        throw new CliException(ExitCodes.Usage, $"{jid.Domain} is not this node's chat service ({options.Muc.Subdomain}.DOMAIN).");
+        throw new CliException(ExitCodes.Usage, $"{jid.Domain} is not this node's chat service ({options.Module<MucOptions>().Subdomain}.DOMAIN).");
     }
 
     private static string Describe(RoomConfiguration settings) => string.Join(",",

@@ -1,4 +1,5 @@
 using Parley.Server.Hosting;
+using Parley.Server.Modules.Registration;
 
 namespace Parley.Server.Tests;
 
@@ -79,7 +80,7 @@ public sealed class ConfigurationTests : IDisposable
         options.Sessions.ResourceConflict = "kick";
         options.Storage.Provider = "mysql";
         options.Limits.MaxVCardBytes = options.Limits.MaxStanzaBytes + 1;
-        options.Registration.MaxPerIpPerHour = -1;
+        options.Module<RegistrationOptions>().MaxPerIpPerHour = -1;
         options.Limits.MaxOfflineMessages = -1;
 
         var problems = ConfigurationCheck.Problems(options);

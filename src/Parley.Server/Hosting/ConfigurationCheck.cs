@@ -3,14 +3,17 @@ using System.Reflection;
 using System.Text.Json;
 using Microsoft.Extensions.Configuration;
 using Parley.Protocol.Precis;
+using Parley.Server.Modules;
 
 namespace Parley.Server.Hosting;
 
 /// <summary>What `parley config check` and start-up report about a configuration.</summary>
 public static class ConfigurationCheck
 {
-    public static List<string> Problems(ParleyOptions options)
+    /// <summary>Every problem of the node's own sections, of each module's section, and of the modules switched on and off.</summary>
+    public static List<string> Problems(ParleyOptions options, IReadOnlyList<ModuleDefinition>? modules = null)
     {
+        modules ??= BuiltInModules.All;
         var problems = new List<string>();
         foreach (var domain in options.EffectiveDomains)
         {
@@ -47,26 +50,6 @@ public static class ConfigurationCheck
         if (options.Storage.NoticePollMilliseconds < 1)
         {
             problems.Add("Parley:Storage:NoticePollMilliseconds: must be at least 1.");
-        }
-        if (!Precis.TryPrepareDomainpart(options.Muc.Subdomain, out var subdomain, out _) || subdomain != options.Muc.Subdomain || subdomain.Contains('.'))
-        {
-            problems.Add($"Parley:Muc:Subdomain: '{options.Muc.Subdomain}' is not one lower-case DNS label such as 'conference'.");
-        }
-        if (options.Muc.MaxRoomsPerUser < 0 || options.Muc.MaxOccupantsPerRoom < 0 || options.Muc.HistoryMessages < 0)
-        {
-            problems.Add("Parley:Muc: MaxRoomsPerUser, MaxOccupantsPerRoom and HistoryMessages must not be negative.");
-        }
-        if (options.Archive.DefaultMode is not ("always" or "never" or "roster"))
-        {
-            problems.Add($"Parley:Archive:DefaultMode: '{options.Archive.DefaultMode}' is not 'always', 'never' or 'roster'.");
-        }
-        if (options.Archive.RetentionDays < 0)
-        {
-            problems.Add("Parley:Archive:RetentionDays: must be 0 (keep forever) or more.");
-        }
-        if (options.Archive.MaxPageSize < 1)
-        {
-            problems.Add("Parley:Archive:MaxPageSize: must be at least 1.");
         }
         if (options.Auth.ScramIterations < 4096)
         {
@@ -114,13 +97,40 @@ public static class ConfigurationCheck
         {
             problems.Add("Parley:Limits:MaxRosterItems: must be 0 (unlimited) or more.");
         }
-        if (options.Registration.MaxPerIpPerHour < 0)
-        {
-            problems.Add("Parley:Registration:MaxPerIpPerHour: must be 0 (unlimited) or more.");
-        }
         if (options.Limits.MaxDepth < 8)
         {
             problems.Add("Parley:Limits:MaxDepth: must be at least 8.");
+        }
+        foreach (var module in modules)
+        {
+            if (module.OptionsType is { } type)
+            {
+                problems.AddRange(((IModuleOptions)options.Module(type)).Validate($"{ParleyOptions.Section}:{module.OptionsSection}"));
+            }
+        }
+        problems.AddRange(ModuleProblems(options, modules));
+        return problems;
+    }
+
+    /// <summary>Modules switched on or off that the node does not know, and enabled modules that need one switched off.</summary>
+    public static List<string> ModuleProblems(ParleyOptions options, IReadOnlyList<ModuleDefinition> modules)
+    {
+        var problems = new List<string>();
+        foreach (var name in options.Modules.Keys)
+        {
+            if (!modules.Any(m => string.Equals(m.Name, name, StringComparison.OrdinalIgnoreCase)))
+            {
+                var nearest = Nearest(name, modules.Select(m => m.Name));
+                problems.Add($"{ParleyOptions.Section}:Modules:{name}: no such module{(nearest is null ? "" : $"; did you mean {nearest}?")} The modules are: {string.Join(", ", modules.Select(m => m.Name))}.");
+            }
+        }
+        foreach (var module in modules.Where(m => options.IsEnabled(m.Name)))
+        {
+            foreach (var dependency in module.Dependencies.Where(d => !options.IsEnabled(d)))
+            {
+                problems.Add($"{ParleyOptions.Section}:Modules:{module.Name}: the module {module.Name} needs the module {dependency}, which is switched off " +
+                    $"({ParleyOptions.Section}:Modules:{dependency}:Enabled=false); switch {module.Name} off too, or {dependency} on.");
+            }
         }
         return problems;
     }
@@ -133,6 +143,54 @@ public static class ConfigurationCheck
     {
         var problems = new List<string>();
         AddUnknownKeys(problems, section, type);
+        return problems;
+    }
+
+    /// <summary>
+    /// The same for the whole Parley section: the node's own keys, Modules:&lt;Name&gt;:Enabled, and each module's
+    /// section checked against the options class it declared.
+    /// </summary>
+    public static List<string> UnknownKeys(IConfigurationSection parley, IReadOnlyList<ModuleDefinition> modules)
+    {
+        var problems = new List<string>();
+        var core = typeof(ParleyOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite).Select(p => p.Name).ToList();
+        var sections = modules.Where(m => m.OptionsSection is not null).ToList();
+        foreach (var child in parley.GetChildren())
+        {
+            if (sections.FirstOrDefault(m => string.Equals(m.OptionsSection, child.Key, StringComparison.OrdinalIgnoreCase)) is { OptionsType: { } type })
+            {
+                AddUnknownKeys(problems, child, type);
+            }
+            else if (string.Equals(child.Key, nameof(ParleyOptions.Modules), StringComparison.OrdinalIgnoreCase))
+            {
+                foreach (var module in child.GetChildren())
+                {
+                    AddUnknownKeys(problems, module, typeof(ModuleSwitch));
+                }
+            }
+            else if (core.Contains(child.Key, StringComparer.OrdinalIgnoreCase))
+            {
+                var property = typeof(ParleyOptions).GetProperty(core.First(name => string.Equals(name, child.Key, StringComparison.OrdinalIgnoreCase)))!;
+                if (ElementType(property.PropertyType) is { } elementType)
+                {
+                    foreach (var element in child.GetChildren())
+                    {
+                        AddUnknownKeys(problems, element, elementType);
+                    }
+                }
+                else if (IsSection(property.PropertyType))
+                {
+                    AddUnknownKeys(problems, child, property.PropertyType);
+                }
+            }
+            else
+            {
+                var nearest = Nearest(child.Key, core.Concat(sections.Select(m => m.OptionsSection!)));
+                problems.Add(nearest is null
+                    ? $"{child.Path}: unknown key."
+                    : $"{child.Path}: unknown key; did you mean {parley.Path}:{nearest}?");
+            }
+        }
         return problems;
     }
 

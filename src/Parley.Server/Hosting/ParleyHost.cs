@@ -10,27 +10,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Parley.Server.Auth;
 using Parley.Server.Modules;
-using Parley.Server.Modules.Blocking;
-using Parley.Server.Modules.Bookmarks;
-using Parley.Server.Modules.Carbons;
-using Parley.Server.Modules.ClientState;
-using Parley.Server.Modules.Disco;
-using Parley.Server.Modules.LastActivity;
-using Parley.Server.Modules.LegacySession;
-using Parley.Server.Modules.Mam;
 using Parley.Server.Modules.Muc;
-using Parley.Server.Modules.Offline;
-using Parley.Server.Modules.Pep;
-using Parley.Server.Modules.Ping;
-using Parley.Server.Modules.Presence;
-using Parley.Server.Modules.PrivateStorage;
-using Parley.Server.Modules.Push;
-using Parley.Server.Modules.Registration;
-using Parley.Server.Modules.Roster;
-using Parley.Server.Modules.StreamManagement;
-using Parley.Server.Modules.Time;
-using Parley.Server.Modules.VCard;
-using Parley.Server.Modules.Version;
 using Parley.Server.Routing;
 using Parley.Server.Sessions;
 using Parley.Server.Streams;
@@ -90,10 +70,16 @@ public static class ParleyHost
         }
     }
 
-    /// <summary>Binds and checks the options; every problem found is in the exception's message.</summary>
-    public static ParleyOptions BindOptions(IConfiguration configuration)
+    /// <summary>
+    /// Binds and checks the options: the node's own sections, then each module's section (Parley:&lt;Section&gt;)
+    /// into the options class the module declared. Every problem found is in the exception's message.
+    /// </summary>
+    /// <param name="modules">The modules the node will run; <see cref="BuiltInModules.All"/> unless given.</param>
+    public static ParleyOptions BindOptions(IConfiguration configuration, IReadOnlyList<ModuleDefinition>? modules = null)
     {
-        var unknownKeys = ConfigurationCheck.UnknownKeys(configuration.GetSection(ParleyOptions.Section), typeof(ParleyOptions));
+        modules ??= BuiltInModules.All;
+        var section = configuration.GetSection(ParleyOptions.Section);
+        var unknownKeys = ConfigurationCheck.UnknownKeys(section, modules);
         if (unknownKeys.Count > 0)
         {
             throw new ConfigurationException(string.Join(Environment.NewLine, unknownKeys));
@@ -101,13 +87,20 @@ public static class ParleyHost
         var options = new ParleyOptions();
         try
         {
-            configuration.GetSection(ParleyOptions.Section).Bind(options, o => o.ErrorOnUnknownConfiguration = true);
+            foreach (var child in section.GetChildren())
+            {
+                if (modules.FirstOrDefault(m => string.Equals(m.OptionsSection, child.Key, StringComparison.OrdinalIgnoreCase)) is { OptionsType: { } type })
+                {
+                    child.Bind(options.Module(type), o => o.ErrorOnUnknownConfiguration = true);
+                }
+            }
+            section.Bind(options, o => o.ErrorOnUnknownConfiguration = false);
         }
         catch (InvalidOperationException e)
         {
             throw new ConfigurationException(e.Message);
         }
-        var problems = ConfigurationCheck.Problems(options);
+        var problems = ConfigurationCheck.Problems(options, modules);
         if (problems.Count > 0)
         {
             throw new ConfigurationException(string.Join(Environment.NewLine, problems));
@@ -117,12 +110,20 @@ public static class ParleyHost
 
     /// <summary>Opens storage, then builds the node's host. Start it with RunAsync or StartAsync.</summary>
     /// <param name="configureServices">Last say over the node's services, e.g. another <see cref="IAuthenticationBackend"/>.</param>
+    /// <param name="modules">The modules the node knows; <see cref="BuiltInModules.All"/> unless given. Those switched off are not run.</param>
+    /// <exception cref="ConfigurationException">An enabled module needs one that is switched off.</exception>
     public static async Task<ParleyApp> BuildAsync(
         ParleyOptions options,
         Action<ILoggingBuilder>? configureLogging = null,
         Action<IServiceCollection>? configureServices = null,
+        IReadOnlyList<ModuleDefinition>? modules = null,
         CancellationToken cancellationToken = default)
     {
+        modules ??= BuiltInModules.All;
+        if (ConfigurationCheck.ModuleProblems(options, modules) is { Count: > 0 } moduleProblems)
+        {
+            throw new ConfigurationException(string.Join(Environment.NewLine, moduleProblems));
+        }
         var storage = await OpenStorageAsync(options, StorageOpenMode.CreateIfMissing, cancellationToken).ConfigureAwait(false);
 
         var builder = WebApplication.CreateSlimBuilder();
@@ -161,7 +162,17 @@ public static class ParleyHost
         services.AddHostedService(sp => sp.GetRequiredService<NodeShutdown>());
         services.AddSingleton<NodeNoticeListener>();
         services.AddHostedService(sp => sp.GetRequiredService<NodeNoticeListener>());
-        AddModules(services);
+        foreach (var module in modules)
+        {
+            if (module.OptionsType is { } optionsType)
+            {
+                services.AddSingleton(optionsType, options.Module(optionsType));
+            }
+            if (options.IsEnabled(module.Name))
+            {
+                module.AddServices(services);
+            }
+        }
         configureServices?.Invoke(services);
 
         builder.WebHost.UseKestrel(kestrel =>
@@ -231,7 +242,9 @@ public static class ParleyHost
         {
             lines.Add(Row(listener.Name, listener.ToString()));
         }
-        lines.Add(Row("MUC service", string.Join(", ", options.EffectiveDomains.Select(domain => $"{options.Muc.Subdomain}.{domain}"))));
+        lines.Add(Row("MUC service", options.IsEnabled("Muc")
+            ? string.Join(", ", options.EffectiveDomains.Select(domain => $"{options.Module<MucOptions>().Subdomain}.{domain}"))
+            : "off (Parley:Modules:Muc:Enabled)"));
         lines.Add(Row("database", storage.Description));
         foreach (var line in lines)
         {
@@ -247,41 +260,6 @@ public static class ParleyHost
     {
         var location = options.Storage.ConnectionString ?? Path.Combine(options.DataDir, "parley.db");
         return StorageFactory.OpenAsync(options.Storage.Provider, location, mode, cancellationToken);
-    }
-
-    /// <summary>The modules every node runs; a new feature adds its line here.</summary>
-    private static void AddModules(IServiceCollection services)
-    {
-        services.AddSingleton<IModule, DiscoModule>();
-        services.AddSingleton<IModule, PingModule>();
-        services.AddSingleton<IModule, VersionModule>();
-        services.AddSingleton<IModule, TimeModule>();
-        services.AddSingleton<IModule, LegacySessionModule>();
-        services.AddSingleton<IModule, StreamManagementModule>();
-        services.AddSingleton<IModule, ClientStateModule>();
-        services.AddSingleton<RosterService>();
-        services.AddSingleton<SubscriptionHandler>();
-        services.AddSingleton<IModule, RosterModule>();
-        services.AddSingleton<IModule, PresenceModule>();
-        services.AddSingleton<IModule, PushModule>();
-        services.AddSingleton<IModule, OfflineModule>();
-        services.AddSingleton<IModule, BlockingModule>();
-        services.AddSingleton<IModule, MamModule>();
-        services.AddSingleton<ArchiveRetentionService>();
-        services.AddHostedService(sp => sp.GetRequiredService<ArchiveRetentionService>());
-        services.AddSingleton<IModule, CarbonsModule>();
-        services.AddSingleton<IModule, LastActivityModule>();
-        services.AddSingleton<IModule, VCardModule>();
-        // Registered as themselves too: the bookmarks module observes them and writes through them.
-        services.AddSingleton<PrivateStorageModule>();
-        services.AddSingleton<IModule>(sp => sp.GetRequiredService<PrivateStorageModule>());
-        services.AddSingleton<IModule, RegistrationModule>();
-        services.AddSingleton<MucService>();
-        services.AddSingleton<IModule, MucModule>();
-        services.AddSingleton<PepNotifier>();
-        services.AddSingleton<PepModule>();
-        services.AddSingleton<IModule>(sp => sp.GetRequiredService<PepModule>());
-        services.AddSingleton<IModule, BookmarksModule>();
     }
 }
 

@@ -20,14 +20,36 @@ public sealed class ParleyOptions
     public AuthOptions Auth { get; set; } = new();
     public SessionOptions Sessions { get; set; } = new();
     public LimitOptions Limits { get; set; } = new();
-    public ServerInfoOptions ServerInfo { get; set; } = new();
-    public PushOptions Push { get; set; } = new();
-    public RegistrationOptions Registration { get; set; } = new();
-    public MucOptions Muc { get; set; } = new();
-    public ArchiveOptions Archive { get; set; } = new();
+
+    /// <summary>
+    /// Parley:Modules:&lt;Name&gt;:Enabled switches a module off (or on again); every module runs unless
+    /// switched off here. Names are those of <see cref="Parley.Server.Modules.BuiltInModules"/>, in any case.
+    /// </summary>
+    public Dictionary<string, ModuleSwitch> Modules { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    private readonly Dictionary<Type, object> _moduleOptions = [];
+
+    /// <summary>A module's own options (its section Parley:&lt;Section&gt;): as bound, or its defaults.</summary>
+    public T Module<T>() where T : class, new() => (T)Module(typeof(T));
+
+    public object Module(Type optionsType)
+    {
+        if (!_moduleOptions.TryGetValue(optionsType, out var moduleOptions))
+        {
+            _moduleOptions[optionsType] = moduleOptions = Activator.CreateInstance(optionsType)!;
+        }
+        return moduleOptions;
+    }
+
+    public bool IsEnabled(string module) => !Modules.TryGetValue(module, out var moduleSwitch) || moduleSwitch.Enabled;
 
     /// <summary>The configured domains, or "localhost" when none are.</summary>
     public IReadOnlyList<string> EffectiveDomains => Domains.Count > 0 ? Domains : ["localhost"];
+}
+
+public sealed class ModuleSwitch
+{
+    public bool Enabled { get; set; } = true;
 }
 
 public sealed class StorageOptions
@@ -180,59 +202,3 @@ public sealed class LimitOptions
     public int MaxPepItemsPerNode { get; set; } = 1000;
 }
 
-public sealed class RegistrationOptions
-{
-    /// <summary>
-    /// Let anyone create an account in-band (XEP-0077) and let users cancel their own. Off by default:
-    /// enterprises provision accounts (CLI, directory).
-    /// </summary>
-    public bool AllowRegistration { get; set; }
-
-    /// <summary>Let users change their password in-band (XEP-0077 §3.3).</summary>
-    public bool AllowPasswordChange { get; set; } = true;
-
-    /// <summary>Accounts one IP address may create in-band per hour; 0 = unlimited.</summary>
-    public int MaxPerIpPerHour { get; set; } = 5;
-}
-
-public sealed class ServerInfoOptions
-{
-    /// <summary>Answer XEP-0092 with the operating system too; off by default, as it helps attackers.</summary>
-    public bool RevealOperatingSystem { get; set; }
-}
-
-public sealed class MucOptions
-{
-    /// <summary>The multi-user chat service is hosted at SUBDOMAIN.DOMAIN for every served domain (XEP-0045).</summary>
-    public string Subdomain { get; set; } = "conference";
-
-    /// <summary>Temporary (ad hoc) rooms one user may have created that still exist; 0 = unlimited.</summary>
-    public int MaxRoomsPerUser { get; set; } = 10;
-
-    /// <summary>Occupants one room may have; the upper bound of a room's muc#roomconfig_maxusers. 0 = unlimited.</summary>
-    public int MaxOccupantsPerRoom { get; set; } = 1000;
-
-    /// <summary>Bare JIDs (or domains) of the users who may make a room persistent; empty = every user.</summary>
-    public List<string> PersistentRoomCreators { get; set; } = [];
-
-    /// <summary>Messages a room keeps for the discussion history sent on join (XEP-0045 §7.2.14).</summary>
-    public int HistoryMessages { get; set; } = 50;
-}
-
-public sealed class ArchiveOptions
-{
-    /// <summary>Which messages a user's archive keeps until the user sets preferences: "always", "never" or "roster" (contacts only).</summary>
-    public string DefaultMode { get; set; } = "always";
-
-    /// <summary>Archived messages older than this many days are deleted (checked at start and hourly); 0 keeps them forever.</summary>
-    public int RetentionDays { get; set; }
-
-    /// <summary>The most messages one query returns; a client's larger &lt;max/&gt; is lowered to this.</summary>
-    public int MaxPageSize { get; set; } = 250;
-}
-
-public sealed class PushOptions
-{
-    /// <summary>Put the message body into push notifications (XEP-0357); off, because it leaves the company through the push service.</summary>
-    public bool IncludeBody { get; set; }
-}

@@ -247,7 +247,7 @@ public sealed class MamTests : IAsyncLifetime
     [Fact]
     public async Task A_max_above_the_servers_page_size_is_lowered_to_it()
     {
-        await SeedAsync(_node.Options.Archive.MaxPageSize + 1);
+        await SeedAsync(_node.Options.Module<ArchiveOptions>().MaxPageSize + 1);
         await using var juliet = await OnlineAsync("juliet");
 
         var (results, answer) = await QueryAsync(juliet, rsm: "<max>1000000</max>");
@@ -430,7 +430,7 @@ public sealed class MamTests : IAsyncLifetime
         await Archive.AppendAsync(Juliet, Romeo, now.AddDays(-31), "<message xmlns='jabber:client'><body>old</body></message>");
         await Archive.AppendAsync(Juliet, Romeo, now.AddDays(-29), "<message xmlns='jabber:client'><body>recent</body></message>");
 
-        _node = await _node.RestartAsync(options => options.Archive.RetentionDays = 30);
+        _node = await _node.RestartAsync(options => options.Module<ArchiveOptions>().RetentionDays = 30);
 
         // The first run is at start, in the background.
         using var deadline = new CancellationTokenSource(XmppTestClient.Deadline);
@@ -466,9 +466,9 @@ public sealed class MamTests : IAsyncLifetime
     public void Bad_archive_settings_are_configuration_problems_that_name_the_key()
     {
         var options = new ParleyOptions();
-        options.Archive.DefaultMode = "sometimes";
-        options.Archive.RetentionDays = -1;
-        options.Archive.MaxPageSize = 0;
+        options.Module<ArchiveOptions>().DefaultMode = "sometimes";
+        options.Module<ArchiveOptions>().RetentionDays = -1;
+        options.Module<ArchiveOptions>().MaxPageSize = 0;
 
         var problems = ConfigurationCheck.Problems(options);
 

@@ -1,5 +1,6 @@
 using Parley.Protocol;
 using Parley.Server.Tests.Support;
+using MucOptions = Parley.Server.Modules.Muc.MucOptions;
 using static Parley.Server.Tests.Modules.Muc;
 
 namespace Parley.Server.Tests.Modules;
@@ -9,7 +10,7 @@ public sealed class MucBadInputTests : IAsyncLifetime
 {
     private TestNode _node = null!;
 
-    public async Task InitializeAsync() => _node = await StartAsync(o => o.Muc.MaxRoomsPerUser = 2);
+    public async Task InitializeAsync() => _node = await StartAsync(o => o.Module<MucOptions>().MaxRoomsPerUser = 2);
 
     public async Task DisposeAsync() => await _node.DisposeAsync();
 
@@ -228,7 +229,7 @@ public sealed class MucBadInputTests : IAsyncLifetime
     [Fact]
     public async Task A_user_not_listed_may_not_make_a_room_persistent()
     {
-        await using var node = await StartAsync(o => o.Muc.PersistentRoomCreators = ["carol@localhost"]);
+        await using var node = await StartAsync(o => o.Module<MucOptions>().PersistentRoomCreators = ["carol@localhost"]);
         await using var alice = await OnlineAsync(node, "alice");
         await using var carol = await OnlineAsync(node, "carol");
         await CreateAsync(alice, Room("mine"), "Alice");

@@ -1,5 +1,6 @@
 using Parley.Protocol;
 using Parley.Server.Hosting;
+using Parley.Server.Modules.Registration;
 using Parley.Server.Tests.Support;
 using Parley.Storage;
 using Parley.Xml;
@@ -10,7 +11,7 @@ namespace Parley.Server.Tests.Modules;
 public sealed class RegistrationTests
 {
     private static Task<TestNode> StartAsync(Action<RegistrationOptions> configure) =>
-        TestNode.StartAsync(o => configure(o.Registration));
+        TestNode.StartAsync(o => configure(o.Module<RegistrationOptions>()));
 
     private static Task<TestNode> StartOpenAsync() => StartAsync(r => r.AllowRegistration = true);
 

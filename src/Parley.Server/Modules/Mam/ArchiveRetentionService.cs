@@ -9,12 +9,12 @@ namespace Parley.Server.Modules.Mam;
 /// Enforces Parley:Archive:RetentionDays: at start and then every hour, deletes archived messages (of users and
 /// rooms) older than that. Does nothing when retention is 0 (keep forever).
 /// </summary>
-public sealed partial class ArchiveRetentionService(ParleyOptions options, IParleyStorage storage, TimeProvider time, ILogger<ArchiveRetentionService> logger)
+public sealed partial class ArchiveRetentionService(ArchiveOptions options, IParleyStorage storage, TimeProvider time, ILogger<ArchiveRetentionService> logger)
     : BackgroundService
 {
     private static readonly TimeSpan Interval = TimeSpan.FromHours(1);
 
-    private readonly int _retentionDays = options.Archive.RetentionDays;
+    private readonly int _retentionDays = options.RetentionDays;
 
     /// <summary>Deletes what is older than the retention period as of <paramref name="now"/>; returns how many messages went.</summary>
     public async Task<int> DeleteExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken = default)

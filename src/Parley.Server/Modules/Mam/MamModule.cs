@@ -14,12 +14,12 @@ namespace Parley.Server.Modules.Mam;
 /// account's archive (by its bare JID), subject to the user's preferences; a received copy carries the archive id as
 /// a XEP-0359 stanza-id; the user's clients query the archive with RSM (XEP-0059) paging.
 /// </summary>
-public sealed class MamModule(ParleyOptions options, IParleyStorage storage, SessionRegistry sessions, Router router, RosterService rosters, TimeProvider time)
+public sealed class MamModule(ArchiveOptions options, IParleyStorage storage, SessionRegistry sessions, Router router, RosterService rosters, TimeProvider time)
     : IModule
 {
     private readonly IArchiveStore _archive = storage.Archive;
-    private readonly ArchivePreferences _serverDefault = new(options.Archive.DefaultMode, [], []);
-    private readonly int _maxPageSize = options.Archive.MaxPageSize;
+    private readonly ArchivePreferences _serverDefault = new(options.DefaultMode, [], []);
+    private readonly int _maxPageSize = options.MaxPageSize;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<Jid, ArchivePreferences> _preferences = new();
 
     public void Register(ModuleRegistry registry)

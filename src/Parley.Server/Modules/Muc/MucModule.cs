@@ -10,11 +10,11 @@ namespace Parley.Server.Modules.Muc;
 /// (XEP-0410), room info (XEP-0128), the room archive (XEP-0313), occupant ids (XEP-0421) and moderated message
 /// retraction (XEP-0425). The server's disco#items lists the service.
 /// </summary>
-public sealed class MucModule(ParleyOptions options, MucService service) : IModule
+public sealed class MucModule(MucOptions options, MucService service) : IModule
 {
     public void Register(ModuleRegistry registry)
     {
-        registry.AddService(options.Muc.Subdomain, "Chatrooms", service.HandleAsync);
+        registry.AddService(options.Subdomain, "Chatrooms", service.HandleAsync);
         // XEP-0249 §3: a server that lets its users send direct invitations says so.
         registry.AddFeature(Ns.DirectInvitation, server: false, account: true);
         registry.OnAccountRemoved(service.ForgetAccountAsync);

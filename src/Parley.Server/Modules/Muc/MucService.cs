@@ -15,12 +15,12 @@ namespace Parley.Server.Modules.Muc;
 /// Rooms in use live in memory; persistent rooms are loaded from storage on first use and unloaded when
 /// their last occupant leaves. Changes made with `parley room` reach rooms in memory through node notices.
 /// </summary>
-public sealed partial class MucService(ParleyOptions options, IParleyStorage storage, Router router, TimeProvider time, ILogger<MucService> logger)
+public sealed partial class MucService(MucOptions options, IParleyStorage storage, Router router, TimeProvider time, ILogger<MucService> logger)
 {
     private readonly ConcurrentDictionary<Jid, Room> _rooms = new();
     private readonly SemaphoreSlim _roomsGate = new(1, 1);
 
-    public MucOptions Options { get; } = options.Muc;
+    public MucOptions Options { get; } = options;
     public IParleyStorage Storage { get; } = storage;
     public Router Router { get; } = router;
 

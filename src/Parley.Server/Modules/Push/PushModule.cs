@@ -15,7 +15,7 @@ namespace Parley.Server.Modules.Push;
 /// under them, as a phone's does when it sleeps).
 /// The notification carries a summary (count, sender); the body only when the operator allows it.
 /// </summary>
-public sealed class PushModule(IParleyStorage storage, Router router, ParleyOptions options) : IModule
+public sealed class PushModule(IParleyStorage storage, Router router, PushOptions options) : IModule
 {
     public const string DocumentKind = "push";
     private const string Namespace = "urn:xmpp:push:0";
@@ -130,7 +130,7 @@ public sealed class PushModule(IParleyStorage storage, Router router, ParleyOpti
         AddField(summary, "FORM_TYPE", "urn:xmpp:push:summary");
         AddField(summary, "message-count", count.ToString(System.Globalization.CultureInfo.InvariantCulture));
         AddField(summary, "last-message-sender", sender.ToString());
-        if (options.Push.IncludeBody && message.ChildText("body") is { } body)
+        if (options.IncludeBody && message.ChildText("body") is { } body)
         {
             AddField(summary, "last-message-body", body);
         }

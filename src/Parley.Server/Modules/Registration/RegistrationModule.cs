@@ -17,17 +17,17 @@ namespace Parley.Server.Modules.Registration;
 /// </summary>
 public sealed partial class RegistrationModule(
     ParleyOptions options,
+    RegistrationOptions settings,
     IParleyStorage storage,
     SessionRegistry sessions,
     ModuleRegistry modules,
     TimeProvider time,
     ILogger<RegistrationModule> logger) : IModule
 {
-    private readonly RegistrationThrottle _throttle = new(options.Registration.MaxPerIpPerHour, time);
+    private readonly RegistrationThrottle _throttle = new(settings.MaxPerIpPerHour, time);
 
     public void Register(ModuleRegistry registry)
     {
-        var settings = options.Registration;
         // Registration stays answered when it is off, so clients get a clear not-allowed instead of a stream error.
         var feature = settings.AllowRegistration ? new Element("register", Ns.RegisterFeature) : null;
         registry.HandleUnauthenticatedIq(Ns.Register, feature, RegisterAsync);
@@ -57,19 +57,25 @@ public sealed partial class RegistrationModule(
     /// <summary>The account was deleted: its sessions end with &lt;not-authorized/&gt; and modules forget it. Returns how many sessions ended.</summary>
     private async ValueTask<int> EndRemovedAccountAsync(Jid account)
     {
+        var ended = EndSessions(account);
+        await modules.AccountRemoved.RaiseAsync(account).ConfigureAwait(false);
+        return ended;
+    }
+
+    private int EndSessions(Jid account)
+    {
         var ended = sessions.SessionsOf(account);
         foreach (var session in ended)
         {
             session.EndForRemovedAccount();
         }
-        await modules.AccountRemoved.RaiseAsync(account).ConfigureAwait(false);
         return ended.Length;
     }
 
     private async ValueTask<Element> RegisterAsync(UnauthenticatedIq request)
     {
         var stanza = request.Stanza;
-        if (!options.Registration.AllowRegistration)
+        if (!settings.AllowRegistration)
         {
             return Refuse(stanza, StanzaError.NotAllowed("This server does not create accounts in-band; ask your administrator for one."));
         }
@@ -172,7 +178,7 @@ public sealed partial class RegistrationModule(
         {
             return Refuse(request.Stanza, StanzaError.BadRequest("<remove/> must be the only element of the query."));
         }
-        if (!options.Registration.AllowRegistration)
+        if (!settings.AllowRegistration)
         {
             return Refuse(request.Stanza, StanzaError.NotAllowed("Accounts are removed by the administrator on this server."));
         }
@@ -187,11 +193,13 @@ public sealed partial class RegistrationModule(
         }
         LogRemoved(logger, account.ToString(), request.Sender!.RemoteAddress);
 
+        // Modules forget the account before the client hears that it is gone (it may look at a room at once).
+        await modules.AccountRemoved.RaiseAsync(account).ConfigureAwait(false);
         // The requester's queue gets the result before the stream error; the router's own copy of the
         // result then finds the stream closing and is dropped.
         var result = request.Result();
         request.Sender.Send(result);
-        await EndRemovedAccountAsync(account).ConfigureAwait(false);
+        EndSessions(account);
         return result;
     }
 
@@ -200,7 +208,7 @@ public sealed partial class RegistrationModule(
     /// <summary>§3.3: username and new password; the error replies never repeat the password.</summary>
     private async ValueTask<Element> ChangePasswordAsync(IqRequest request, Jid account)
     {
-        if (!options.Registration.AllowPasswordChange)
+        if (!settings.AllowPasswordChange)
         {
             return Refuse(request.Stanza, StanzaError.NotAllowed("Passwords cannot be changed in-band on this server; ask your administrator."));
         }

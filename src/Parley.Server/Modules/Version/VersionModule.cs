@@ -7,7 +7,7 @@ using Parley.Xml;
 namespace Parley.Server.Modules.Version;
 
 /// <summary>Software version (XEP-0092) of the server; the operating system only when configured.</summary>
-public sealed class VersionModule(ParleyOptions options) : IModule
+public sealed class VersionModule(ServerInfoOptions options) : IModule
 {
     public static string ProductVersion { get; } =
         typeof(VersionModule).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
@@ -24,7 +24,7 @@ public sealed class VersionModule(ParleyOptions options) : IModule
             var query = new Element("query", Ns.Version);
             query.AddChild("name").AddText("Parley");
             query.AddChild("version").AddText(ProductVersion);
-            if (options.ServerInfo.RevealOperatingSystem)
+            if (options.RevealOperatingSystem)
             {
                 query.AddChild("os").AddText(RuntimeInformation.OSDescription);
             }

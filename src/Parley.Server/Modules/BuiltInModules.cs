@@ -1,0 +1,62 @@
+using Microsoft.Extensions.DependencyInjection;
+using Parley.Server.Modules.Blocking;
+using Parley.Server.Modules.Bookmarks;
+using Parley.Server.Modules.Carbons;
+using Parley.Server.Modules.ClientState;
+using Parley.Server.Modules.Disco;
+using Parley.Server.Modules.LastActivity;
+using Parley.Server.Modules.LegacySession;
+using Parley.Server.Modules.Mam;
+using Parley.Server.Modules.Muc;
+using Parley.Server.Modules.Offline;
+using Parley.Server.Modules.Pep;
+using Parley.Server.Modules.Ping;
+using Parley.Server.Modules.Presence;
+using Parley.Server.Modules.PrivateStorage;
+using Parley.Server.Modules.Push;
+using Parley.Server.Modules.Registration;
+using Parley.Server.Modules.Roster;
+using Parley.Server.Modules.StreamManagement;
+using Parley.Server.Modules.Time;
+using Parley.Server.Modules.VCard;
+using Parley.Server.Modules.Version;
+
+namespace Parley.Server.Modules;
+
+/// <summary>
+/// The modules a node knows, one line each: a new feature adds its folder and its line here. Each
+/// runs unless Parley:Modules:&lt;Name&gt;:Enabled is false; the order is the order they register in.
+/// </summary>
+public static class BuiltInModules
+{
+    public static IReadOnlyList<ModuleDefinition> All { get; } =
+    [
+        ModuleDefinition.For<DiscoModule>("Disco"),
+        ModuleDefinition.For<PingModule>("Ping"),
+        ModuleDefinition.For<VersionModule>("Version").WithOptions<ServerInfoOptions>("ServerInfo"),
+        ModuleDefinition.For<TimeModule>("Time"),
+        ModuleDefinition.For<LegacySessionModule>("LegacySession"),
+        ModuleDefinition.For<StreamManagementModule>("StreamManagement"),
+        ModuleDefinition.For<ClientStateModule>("ClientState"),
+        ModuleDefinition.For<RosterModule>("Roster").WithServices(services => services
+            .AddSingleton<RosterService>()
+            .AddSingleton<SubscriptionHandler>()),
+        ModuleDefinition.For<PresenceModule>("Presence").DependsOn("Roster"),
+        ModuleDefinition.For<PushModule>("Push").WithOptions<PushOptions>("Push"),
+        ModuleDefinition.For<OfflineModule>("Offline"),
+        ModuleDefinition.For<BlockingModule>("Blocking").DependsOn("Roster"),
+        ModuleDefinition.For<MamModule>("Mam").DependsOn("Roster").WithOptions<ArchiveOptions>("Archive").WithServices(services => services
+            .AddSingleton<ArchiveRetentionService>()
+            .AddHostedService(sp => sp.GetRequiredService<ArchiveRetentionService>())),
+        ModuleDefinition.For<CarbonsModule>("Carbons"),
+        ModuleDefinition.For<LastActivityModule>("LastActivity").DependsOn("Roster"),
+        ModuleDefinition.For<VCardModule>("VCard"),
+        ModuleDefinition.For<PrivateStorageModule>("PrivateStorage"),
+        ModuleDefinition.For<RegistrationModule>("Registration").WithOptions<RegistrationOptions>("Registration"),
+        ModuleDefinition.For<MucModule>("Muc").WithOptions<MucOptions>("Muc").WithServices(services => services
+            .AddSingleton<MucService>()),
+        ModuleDefinition.For<PepModule>("Pep").DependsOn("Roster").WithServices(services => services
+            .AddSingleton<PepNotifier>()),
+        ModuleDefinition.For<BookmarksModule>("Bookmarks").DependsOn("PrivateStorage", "Pep"),
+    ];
+}
