@@ -49,6 +49,8 @@ public sealed class ConfigCommandTests : IDisposable
     [InlineData("""{ "Parley": { "Network": { "C2sPort": 70000 } } }""", "Parley:Network:C2sPort: 70000 is not a port number")]
     [InlineData("""{ "Parley": { "Network": { "HttpPort": "eighty" } } }""", "HttpPort")]
     [InlineData("""{ "Parley": { "Domains": ["bad domain.com"] } }""", "Parley:Domains: 'bad domain.com' is not a valid domain")]
+    [InlineData("""{ "Parley": { "Modules": { "Pep": { "Enabled": false } } } }""", "Parley:Modules:Bookmarks: the module Bookmarks needs the module Pep, which is switched off")]
+    [InlineData("""{ "Parley": { "Muc": { "Subdomain": "chat.rooms" } } }""", "Parley:Muc:Subdomain: 'chat.rooms' is not one lower-case DNS label")]
     public async Task Check_of_an_invalid_file_names_the_problem(string json, string expected)
     {
         var check = await CliResult.RunAsync("config", "check", "--config", _node.WriteFile("bad.json", json));

@@ -34,6 +34,12 @@ public sealed partial class Router
 
     public bool IsLocalDomain(string domain) => _domains.Contains(domain);
 
+    private bool IsUnhostedSubdomain(string domain)
+    {
+        var dot = domain.IndexOf('.');
+        return dot > 0 && _domains.Contains(domain[(dot + 1)..]);
+    }
+
     /// <summary>True for a served domain and for the services hosted under it.</summary>
     public bool IsHere(string domain) => _domains.Contains(domain) || _services.Value.ContainsKey(domain);
 
@@ -78,6 +84,12 @@ public sealed partial class Router
         if (_services.Value.TryGetValue(to.Domain, out var service))
         {
             await service(new ServiceStanza(stanza, from, to)).ConfigureAwait(false);
+            return;
+        }
+        if (IsUnhostedSubdomain(to.Domain))
+        {
+            // conference.example.com with the group chat module switched off: this server, no such service.
+            await BounceAsync(stanza, from, StanzaError.ServiceUnavailable($"No service is hosted at {to.Domain} on this server.")).ConfigureAwait(false);
             return;
         }
         if (!IsLocalDomain(to.Domain))

@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Parley.Protocol.Sasl;
 using Parley.Server.Hosting;
+using Parley.Server.Modules;
 using Parley.Storage;
 
 namespace Parley.Server.Tests.Support;
@@ -32,7 +33,12 @@ public sealed class TestNode : IAsyncDisposable
 
     /// <summary>Starts a node; on <paramref name="dataDir"/> when given (a restart), else on a new, empty one.</summary>
     /// <param name="services">Replaces parts of the node, e.g. its authentication backend.</param>
-    public static async Task<TestNode> StartAsync(Action<ParleyOptions>? configure = null, string? dataDir = null, Action<IServiceCollection>? services = null)
+    /// <param name="modules">The modules the node knows, when a test adds its own; the built-in ones otherwise.</param>
+    public static async Task<TestNode> StartAsync(
+        Action<ParleyOptions>? configure = null,
+        string? dataDir = null,
+        Action<IServiceCollection>? services = null,
+        IReadOnlyList<ModuleDefinition>? modules = null)
     {
         var options = new ParleyOptions
         {
@@ -53,7 +59,7 @@ public sealed class TestNode : IAsyncDisposable
                 logging.SetMinimumLevel(LogLevel.Warning);
                 logging.AddProvider(logs);
                 logging.AddFilter<LogCapture>("Parley", LogLevel.Information);
-            }, services);
+            }, services, modules);
             try
             {
                 await app.StartAsync();
