@@ -1,5 +1,6 @@
 using System.Globalization;
 using Parley.Protocol;
+using Parley.Protocol.Forms;
 using Parley.Storage;
 using Parley.Xml;
 
@@ -45,16 +46,14 @@ public static class MamQueryParser
     /// <summary>The answer to &lt;iq type='get'&gt;&lt;query xmlns='urn:xmpp:mam:2'/&gt;: the fields this server understands.</summary>
     public static Element Form()
     {
-        var form = new Element("x", Ns.DataForms).SetAttribute("type", "form");
-        form.AddChild("field", Ns.DataForms).SetAttribute("type", "hidden").SetAttribute("var", "FORM_TYPE")
-            .AddChild("value", Ns.DataForms).AddText(Ns.Mam);
-        form.AddChild("field", Ns.DataForms).SetAttribute("type", "jid-single").SetAttribute("var", "with");
+        var form = DataForm.Create("form", Ns.Mam);
+        DataForm.AddField(form, "with", FieldType.JidSingle);
         foreach (var field in new[] { "start", "end", "before-id", "after-id" })
         {
-            form.AddChild("field", Ns.DataForms).SetAttribute("type", "text-single").SetAttribute("var", field);
+            DataForm.AddField(form, field, FieldType.TextSingle);
         }
         // XEP-0313 §4.1.5: the ids are open to any value, never listed.
-        form.AddChild("field", Ns.DataForms).SetAttribute("type", "list-multi").SetAttribute("var", "ids")
+        DataForm.AddField(form, "ids", FieldType.ListMulti)
             .AddChild("validate", XDataValidate).SetAttribute("datatype", "xs:string")
             .AddChild("open", XDataValidate);
         return new Element("query", Ns.Mam).Add(form);
@@ -67,15 +66,15 @@ public static class MamQueryParser
         string? with = null, afterId = null, beforeId = null;
         DateTimeOffset? start = null, end = null;
         List<string>? ids = null;
-        if (query.Child("x", Ns.DataForms) is { } form)
+        if (DataForm.Find(query) is { } form)
         {
-            foreach (var field in form.Children("field", Ns.DataForms))
+            foreach (var field in DataForm.Fields(form))
             {
-                var name = field.GetAttribute("var");
+                var name = field.Var;
                 switch (name)
                 {
-                    case "FORM_TYPE":
-                        var formType = field.ChildText("value", Ns.DataForms);
+                    case DataForm.FormTypeVar:
+                        var formType = field.FirstValue;
                         if (formType != Ns.Mam)
                         {
                             throw BadRequest($"The form type is '{formType}'; expected '{Ns.Mam}'.");
@@ -100,7 +99,7 @@ public static class MamQueryParser
                         beforeId = SingleValue(field, name);
                         break;
                     case "ids":
-                        ids = [.. field.Children("value", Ns.DataForms).Select(value => value.Text)];
+                        ids = [.. field.Values];
                         if (ids.Count > MaxIds)
                         {
                             throw BadRequest($"'ids' names {ids.Count} messages; at most {MaxIds} are allowed.");
@@ -179,9 +178,9 @@ public static class MamQueryParser
         return earlier;
     }
 
-    private static string SingleValue(Element field, string name)
+    private static string SingleValue(FormField field, string name)
     {
-        var value = field.Child("value", Ns.DataForms)?.Text;
+        var value = field.FirstValue;
         return string.IsNullOrEmpty(value) ? throw BadRequest($"The field '{name}' has no value.") : value;
     }
 
