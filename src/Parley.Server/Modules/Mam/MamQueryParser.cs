@@ -115,35 +115,31 @@ public static class MamQueryParser
         var max = maxPageSize;
         var fromEnd = false;
         var otherIds = new List<string>();
-        if (query.Child("set", Ns.Rsm) is { } set)
+        if (ResultSetManagement.Find(query) is { } set)
         {
-            if (set.Child("index", Ns.Rsm) is not null)
+            if (!ResultSetManagement.TryParse(set, out var page, out var invalid))
+            {
+                throw BadRequest(invalid!);
+            }
+            if (page.Index is not null)
             {
                 throw new MamQueryException(StanzaError.FeatureNotImplemented("Paging by <index/> is not supported; page with <after/> or <before/>."));
             }
-            if (set.Child("max", Ns.Rsm) is { } maxElement)
+            if (page.Max is { } requested)
             {
-                max = int.TryParse(maxElement.Text, NumberStyles.None, CultureInfo.InvariantCulture, out var requested)
-                    ? Math.Min(requested, maxPageSize)
-                    // Digits only, and more of them than an int holds, is still a valid "as many as you allow".
-                    : maxElement.Text.Length > 0 && maxElement.Text.All(char.IsAsciiDigit) ? maxPageSize
-                    : throw BadRequest($"<max/> must be a number of messages, not '{maxElement.Text}'.");
+                max = Math.Min(requested, maxPageSize);
             }
-            if (set.Child("after", Ns.Rsm) is { } after)
+            if (page.After is { } after)
             {
-                if (after.Text.Length == 0)
-                {
-                    throw BadRequest("<after/> needs the id of a message.");
-                }
-                afterId = Later(afterId, after.Text, otherIds);
+                afterId = Later(afterId, after, otherIds);
             }
-            if (set.Child("before", Ns.Rsm) is { } before)
+            if (page.Before is { } before)
             {
                 // An empty <before/> asks for the last page (XEP-0059 §2.5).
                 fromEnd = true;
-                if (before.Text.Length > 0)
+                if (!page.LastPage)
                 {
-                    beforeId = Earlier(beforeId, before.Text, otherIds);
+                    beforeId = Earlier(beforeId, before, otherIds);
                 }
             }
         }

@@ -32,20 +32,14 @@ public static class MamResultWriter
     /// </summary>
     public static Element Fin(MamQuery query, ArchivePage page)
     {
-        var set = new Element("set", Ns.Rsm);
         var messages = page.Messages;
-        if (messages.Count > 0)
-        {
-            var first = set.AddChild("first", Ns.Rsm).AddText(messages[0].Id);
-            var archiveQuery = query.Archive;
-            if (archiveQuery.AfterId is null && archiveQuery.BeforeId is null)
-            {
-                var index = archiveQuery.FromEnd ? page.Count - messages.Count : 0;
-                first.SetAttribute("index", index.ToString(CultureInfo.InvariantCulture));
-            }
-            set.AddChild("last", Ns.Rsm).AddText(messages[^1].Id);
-        }
-        set.AddChild("count", Ns.Rsm).AddText(page.Count.ToString(CultureInfo.InvariantCulture));
+        var archiveQuery = query.Archive;
+        int? index = archiveQuery.AfterId is null && archiveQuery.BeforeId is null
+            ? archiveQuery.FromEnd ? page.Count - messages.Count : 0
+            : null;
+        var set = messages.Count > 0
+            ? ResultSetManagement.Answer(messages[0].Id, messages[^1].Id, page.Count, index)
+            : ResultSetManagement.Answer(null, null, page.Count);
         return new Element("fin", Ns.Mam)
             .SetAttribute("complete", page.Complete ? "true" : "false")
             .Add(set);
