@@ -1,4 +1,3 @@
-using System.Globalization;
 using Parley.Protocol;
 using Parley.Protocol.Forms;
 using Parley.Storage;
@@ -35,13 +34,6 @@ public static class MamQueryParser
     public const int MaxIds = 1000;
 
     private const string XDataValidate = "http://jabber.org/protocol/xdata-validate";
-
-    // XEP-0082 DateTime: seconds always, fractions optional, a zone always (Z or ±hh:mm).
-    private static readonly string[] DateTimeFormats =
-    [
-        "yyyy-MM-dd'T'HH:mm:ss'Z'", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'",
-        "yyyy-MM-dd'T'HH:mm:sszzz", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFzzz",
-    ];
 
     /// <summary>The answer to &lt;iq type='get'&gt;&lt;query xmlns='urn:xmpp:mam:2'/&gt;: the fields this server understands.</summary>
     public static Element Form()
@@ -181,7 +173,7 @@ public static class MamQueryParser
     }
 
     private static DateTimeOffset ParseDateTime(string text, string field) =>
-        DateTimeOffset.TryParseExact(text, DateTimeFormats, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var value)
+        XmppDateTime.TryParse(text, out var value)
             ? value
             : throw BadRequest($"'{field}' is not a date and time like 2024-05-01T12:00:00Z (XEP-0082): '{text}'.");
 

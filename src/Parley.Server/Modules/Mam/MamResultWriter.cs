@@ -1,4 +1,3 @@
-using System.Globalization;
 using Parley.Protocol;
 using Parley.Storage;
 using Parley.Xml;
@@ -14,7 +13,7 @@ public static class MamResultWriter
     public static Element ResultMessage(Jid archive, Jid requester, string? queryId, ArchivedMessage archived)
     {
         var forwarded = new Element("forwarded", Ns.Forward)
-            .Add(new Element("delay", Ns.Delay).SetAttribute("stamp", FormatStamp(archived.Stamp)))
+            .Add(new Element("delay", Ns.Delay).SetAttribute("stamp", XmppDateTime.Format(archived.Stamp)))
             .Add(ElementParser.Parse(archived.Xml, Ns.Client));
         var result = new Element("result", Ns.Mam)
             .SetAttribute("queryid", queryId)
@@ -51,13 +50,9 @@ public static class MamResultWriter
         var metadata = new Element("metadata", Ns.Mam);
         if (first is not null && last is not null)
         {
-            metadata.AddChild("start", Ns.Mam).SetAttribute("id", first.Id).SetAttribute("timestamp", FormatStamp(first.Stamp));
-            metadata.AddChild("end", Ns.Mam).SetAttribute("id", last.Id).SetAttribute("timestamp", FormatStamp(last.Stamp));
+            metadata.AddChild("start", Ns.Mam).SetAttribute("id", first.Id).SetAttribute("timestamp", XmppDateTime.Format(first.Stamp));
+            metadata.AddChild("end", Ns.Mam).SetAttribute("id", last.Id).SetAttribute("timestamp", XmppDateTime.Format(last.Stamp));
         }
         return metadata;
     }
-
-    /// <summary>XEP-0082 DateTime in UTC, to the millisecond the archive keeps.</summary>
-    public static string FormatStamp(DateTimeOffset stamp) =>
-        stamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Parley.Protocol;
 using Parley.Server.Hosting;
 using Parley.Server.Routing;
@@ -64,7 +63,7 @@ public sealed class OfflineModule(ParleyOptions options, IParleyStorage storage,
         foreach (var delay in message.Children("delay", Ns.Delay))
         {
             if (delay.GetAttribute("from") == domain
-                && DateTimeOffset.TryParse(delay.GetAttribute("stamp"), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var arrived))
+                && XmppDateTime.TryParse(delay.GetAttribute("stamp"), out var arrived))
             {
                 var copy = message.Clone();
                 copy.Remove(copy.Children("delay", Ns.Delay).First(d => d.GetAttribute("from") == domain));
@@ -139,7 +138,7 @@ public sealed class OfflineModule(ParleyOptions options, IParleyStorage storage,
         var message = ElementParser.Parse(stored.Xml, Ns.Client);
         message.Add(new Element("delay", Ns.Delay)
             .SetAttribute("from", domain)
-            .SetAttribute("stamp", stored.Stamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture))
+            .SetAttribute("stamp", XmppDateTime.FormatSeconds(stored.Stamp))
             .AddText("Offline Storage"));
         return message;
     }
