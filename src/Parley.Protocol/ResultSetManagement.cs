@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using Parley.Xml;
 
@@ -23,7 +24,7 @@ public static class ResultSetManagement
     /// Reads a request's &lt;set/&gt;; false with the reason when a value is not valid. A &lt;max/&gt; of more digits than an
     /// int holds is still a valid "as many as you allow", read as <see cref="int.MaxValue"/>.
     /// </summary>
-    public static bool TryParse(Element set, out ResultSetRequest request, out string? error)
+    public static bool TryParse(Element set, out ResultSetRequest request, [NotNullWhen(false)] out string? error)
     {
         request = new ResultSetRequest(null, null, null, null);
         int? index = null, max = null;

@@ -111,7 +111,7 @@ public static class MamQueryParser
         {
             if (!ResultSetManagement.TryParse(set, out var page, out var invalid))
             {
-                throw BadRequest(invalid!);
+                throw BadRequest(invalid);
             }
             if (page.Index is not null)
             {
