@@ -291,7 +291,7 @@ public sealed partial class Router
                     var stamped = stanza.Clone();
                     stamped.Add(new Element("delay", Ns.Delay)
                         .SetAttribute("from", session.Domain)
-                        .SetAttribute("stamp", arrived.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture)));
+                        .SetAttribute("stamp", XmppDateTime.Format(arrived)));
                     await DeliverMessageToAccountAsync(stamped, from, session.Bare).ConfigureAwait(false);
                     messages++;
                     break;

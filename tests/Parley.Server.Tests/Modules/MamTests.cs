@@ -269,6 +269,8 @@ public sealed class MamTests : IAsyncLifetime
         Assert.Equal("bad-request", ErrorCondition((await QueryAsync(juliet, "<field var='start'><value>yesterday</value></field>")).Answer));
         Assert.Equal("bad-request", ErrorCondition((await QueryAsync(juliet, "<field var='end'><value>2024-05-01T12:00:00</value></field>")).Answer));
         Assert.Equal("bad-request", ErrorCondition((await QueryAsync(juliet, rsm: "<max>many</max>")).Answer));
+        Assert.Equal("bad-request", ErrorCondition((await QueryAsync(juliet, rsm: "<after/>")).Answer));
+        Assert.Equal("feature-not-implemented", ErrorCondition((await QueryAsync(juliet, rsm: "<max>2</max><index>4</index>")).Answer));
         Assert.Equal("jid-malformed", ErrorCondition((await QueryAsync(juliet, "<field var='with'><value>@@</value></field>")).Answer));
         Assert.Equal("item-not-found", ErrorCondition((await QueryAsync(juliet, rsm: "<after>0000000000abcdef</after>")).Answer));
         Assert.Equal("item-not-found", ErrorCondition((await QueryAsync(juliet, rsm: "<before>nonsense</before>")).Answer));

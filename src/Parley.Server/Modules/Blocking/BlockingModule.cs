@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using Parley.Protocol;
+using Parley.Server.Concurrency;
 using Parley.Server.Modules.Roster;
 using Parley.Server.Routing;
 using Parley.Server.Sessions;
@@ -23,9 +24,8 @@ public sealed class BlockingModule(IParleyStorage storage, SessionRegistry sessi
     // Sessions that asked for the block list, and so get pushes (XEP-0191 §3.3).
     private readonly ConcurrentDictionary<ClientSession, bool> _interested = new();
 
-    // Changes to a list, and caching it, are serialized per account. Accounts share a fixed set of
-    // gates by hash, so the memory does not grow with the user count; nothing routes while holding one.
-    private readonly SemaphoreSlim[] _gates = [.. Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1))];
+    // Changes to a list, and caching it, are serialized per account; nothing routes while holding the lock.
+    private readonly StripedLock _gates = new();
     private long _pushCount;
 
     public void Register(ModuleRegistry registry)
@@ -128,9 +128,7 @@ public sealed class BlockingModule(IParleyStorage storage, SessionRegistry sessi
         Func<Task<IReadOnlyList<string>>> store,
         Func<Blocklist, IReadOnlyList<string>, Blocklist> apply)
     {
-        var gate = GateOf(account);
-        await gate.WaitAsync().ConfigureAwait(false);
-        try
+        using (await _gates.LockAsync(account).ConfigureAwait(false))
         {
             var current = _online.TryGetValue(account, out var cached)
                 ? cached
@@ -145,10 +143,6 @@ public sealed class BlockingModule(IParleyStorage storage, SessionRegistry sessi
                 _online.TryRemove(account, out _);
             }
             return changed;
-        }
-        finally
-        {
-            gate.Release();
         }
     }
 
@@ -216,18 +210,12 @@ public sealed class BlockingModule(IParleyStorage storage, SessionRegistry sessi
     {
         _interested.TryRemove(session, out _);
         var account = session.Jid.Bare;
-        var gate = GateOf(account);
-        await gate.WaitAsync().ConfigureAwait(false);
-        try
+        using (await _gates.LockAsync(account).ConfigureAwait(false))
         {
             if (sessions.SessionsOf(account).Length == 0)
             {
                 _online.TryRemove(account, out _);
             }
-        }
-        finally
-        {
-            gate.Release();
         }
     }
 
@@ -242,9 +230,7 @@ public sealed class BlockingModule(IParleyStorage storage, SessionRegistry sessi
         {
             return new Blocklist(await _store.GetAsync(account.ToString()).ConfigureAwait(false));
         }
-        var gate = GateOf(account);
-        await gate.WaitAsync().ConfigureAwait(false);
-        try
+        using (await _gates.LockAsync(account).ConfigureAwait(false))
         {
             if (_online.TryGetValue(account, out cached))
             {
@@ -257,10 +243,6 @@ public sealed class BlockingModule(IParleyStorage storage, SessionRegistry sessi
                 _online[account] = loaded;
             }
             return loaded;
-        }
-        finally
-        {
-            gate.Release();
         }
     }
 
@@ -334,6 +316,4 @@ public sealed class BlockingModule(IParleyStorage storage, SessionRegistry sessi
         }
         return null;
     }
-
-    private SemaphoreSlim GateOf(Jid account) => _gates[(account.GetHashCode() & int.MaxValue) % _gates.Length];
 }

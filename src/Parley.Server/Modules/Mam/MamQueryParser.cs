@@ -1,5 +1,5 @@
-using System.Globalization;
 using Parley.Protocol;
+using Parley.Protocol.Forms;
 using Parley.Storage;
 using Parley.Xml;
 
@@ -35,26 +35,17 @@ public static class MamQueryParser
 
     private const string XDataValidate = "http://jabber.org/protocol/xdata-validate";
 
-    // XEP-0082 DateTime: seconds always, fractions optional, a zone always (Z or ±hh:mm).
-    private static readonly string[] DateTimeFormats =
-    [
-        "yyyy-MM-dd'T'HH:mm:ss'Z'", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'",
-        "yyyy-MM-dd'T'HH:mm:sszzz", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFzzz",
-    ];
-
     /// <summary>The answer to &lt;iq type='get'&gt;&lt;query xmlns='urn:xmpp:mam:2'/&gt;: the fields this server understands.</summary>
     public static Element Form()
     {
-        var form = new Element("x", Ns.DataForms).SetAttribute("type", "form");
-        form.AddChild("field", Ns.DataForms).SetAttribute("type", "hidden").SetAttribute("var", "FORM_TYPE")
-            .AddChild("value", Ns.DataForms).AddText(Ns.Mam);
-        form.AddChild("field", Ns.DataForms).SetAttribute("type", "jid-single").SetAttribute("var", "with");
+        var form = DataForm.Create("form", Ns.Mam);
+        DataForm.AddField(form, "with", FieldType.JidSingle);
         foreach (var field in new[] { "start", "end", "before-id", "after-id" })
         {
-            form.AddChild("field", Ns.DataForms).SetAttribute("type", "text-single").SetAttribute("var", field);
+            DataForm.AddField(form, field, FieldType.TextSingle);
         }
         // XEP-0313 §4.1.5: the ids are open to any value, never listed.
-        form.AddChild("field", Ns.DataForms).SetAttribute("type", "list-multi").SetAttribute("var", "ids")
+        DataForm.AddField(form, "ids", FieldType.ListMulti)
             .AddChild("validate", XDataValidate).SetAttribute("datatype", "xs:string")
             .AddChild("open", XDataValidate);
         return new Element("query", Ns.Mam).Add(form);
@@ -67,15 +58,15 @@ public static class MamQueryParser
         string? with = null, afterId = null, beforeId = null;
         DateTimeOffset? start = null, end = null;
         List<string>? ids = null;
-        if (query.Child("x", Ns.DataForms) is { } form)
+        if (DataForm.Find(query) is { } form)
         {
-            foreach (var field in form.Children("field", Ns.DataForms))
+            foreach (var field in DataForm.Fields(form))
             {
-                var name = field.GetAttribute("var");
+                var name = field.Var;
                 switch (name)
                 {
-                    case "FORM_TYPE":
-                        var formType = field.ChildText("value", Ns.DataForms);
+                    case DataForm.FormTypeVar:
+                        var formType = field.FirstValue;
                         if (formType != Ns.Mam)
                         {
                             throw BadRequest($"The form type is '{formType}'; expected '{Ns.Mam}'.");
@@ -100,7 +91,7 @@ public static class MamQueryParser
                         beforeId = SingleValue(field, name);
                         break;
                     case "ids":
-                        ids = [.. field.Children("value", Ns.DataForms).Select(value => value.Text)];
+                        ids = [.. field.Values];
                         if (ids.Count > MaxIds)
                         {
                             throw BadRequest($"'ids' names {ids.Count} messages; at most {MaxIds} are allowed.");
@@ -116,35 +107,31 @@ public static class MamQueryParser
         var max = maxPageSize;
         var fromEnd = false;
         var otherIds = new List<string>();
-        if (query.Child("set", Ns.Rsm) is { } set)
+        if (ResultSetManagement.Find(query) is { } set)
         {
-            if (set.Child("index", Ns.Rsm) is not null)
+            if (!ResultSetManagement.TryParse(set, out var page, out var invalid))
+            {
+                throw BadRequest(invalid);
+            }
+            if (page.Index is not null)
             {
                 throw new MamQueryException(StanzaError.FeatureNotImplemented("Paging by <index/> is not supported; page with <after/> or <before/>."));
             }
-            if (set.Child("max", Ns.Rsm) is { } maxElement)
+            if (page.Max is { } requested)
             {
-                max = int.TryParse(maxElement.Text, NumberStyles.None, CultureInfo.InvariantCulture, out var requested)
-                    ? Math.Min(requested, maxPageSize)
-                    // Digits only, and more of them than an int holds, is still a valid "as many as you allow".
-                    : maxElement.Text.Length > 0 && maxElement.Text.All(char.IsAsciiDigit) ? maxPageSize
-                    : throw BadRequest($"<max/> must be a number of messages, not '{maxElement.Text}'.");
+                max = Math.Min(requested, maxPageSize);
             }
-            if (set.Child("after", Ns.Rsm) is { } after)
+            if (page.After is { } after)
             {
-                if (after.Text.Length == 0)
-                {
-                    throw BadRequest("<after/> needs the id of a message.");
-                }
-                afterId = Later(afterId, after.Text, otherIds);
+                afterId = Later(afterId, after, otherIds);
             }
-            if (set.Child("before", Ns.Rsm) is { } before)
+            if (page.Before is { } before)
             {
                 // An empty <before/> asks for the last page (XEP-0059 §2.5).
                 fromEnd = true;
-                if (before.Text.Length > 0)
+                if (!page.LastPage)
                 {
-                    beforeId = Earlier(beforeId, before.Text, otherIds);
+                    beforeId = Earlier(beforeId, before, otherIds);
                 }
             }
         }
@@ -179,14 +166,14 @@ public static class MamQueryParser
         return earlier;
     }
 
-    private static string SingleValue(Element field, string name)
+    private static string SingleValue(FormField field, string name)
     {
-        var value = field.Child("value", Ns.DataForms)?.Text;
+        var value = field.FirstValue;
         return string.IsNullOrEmpty(value) ? throw BadRequest($"The field '{name}' has no value.") : value;
     }
 
     private static DateTimeOffset ParseDateTime(string text, string field) =>
-        DateTimeOffset.TryParseExact(text, DateTimeFormats, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var value)
+        XmppDateTime.TryParse(text, out var value)
             ? value
             : throw BadRequest($"'{field}' is not a date and time like 2024-05-01T12:00:00Z (XEP-0082): '{text}'.");
 

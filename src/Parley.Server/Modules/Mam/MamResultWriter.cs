@@ -1,4 +1,3 @@
-using System.Globalization;
 using Parley.Protocol;
 using Parley.Storage;
 using Parley.Xml;
@@ -14,7 +13,7 @@ public static class MamResultWriter
     public static Element ResultMessage(Jid archive, Jid requester, string? queryId, ArchivedMessage archived)
     {
         var forwarded = new Element("forwarded", Ns.Forward)
-            .Add(new Element("delay", Ns.Delay).SetAttribute("stamp", FormatStamp(archived.Stamp)))
+            .Add(new Element("delay", Ns.Delay).SetAttribute("stamp", XmppDateTime.Format(archived.Stamp)))
             .Add(ElementParser.Parse(archived.Xml, Ns.Client));
         var result = new Element("result", Ns.Mam)
             .SetAttribute("queryid", queryId)
@@ -32,20 +31,14 @@ public static class MamResultWriter
     /// </summary>
     public static Element Fin(MamQuery query, ArchivePage page)
     {
-        var set = new Element("set", Ns.Rsm);
         var messages = page.Messages;
-        if (messages.Count > 0)
-        {
-            var first = set.AddChild("first", Ns.Rsm).AddText(messages[0].Id);
-            var archiveQuery = query.Archive;
-            if (archiveQuery.AfterId is null && archiveQuery.BeforeId is null)
-            {
-                var index = archiveQuery.FromEnd ? page.Count - messages.Count : 0;
-                first.SetAttribute("index", index.ToString(CultureInfo.InvariantCulture));
-            }
-            set.AddChild("last", Ns.Rsm).AddText(messages[^1].Id);
-        }
-        set.AddChild("count", Ns.Rsm).AddText(page.Count.ToString(CultureInfo.InvariantCulture));
+        var archiveQuery = query.Archive;
+        int? index = archiveQuery.AfterId is null && archiveQuery.BeforeId is null
+            ? archiveQuery.FromEnd ? page.Count - messages.Count : 0
+            : null;
+        var set = messages.Count > 0
+            ? ResultSetManagement.Answer(messages[0].Id, messages[^1].Id, page.Count, index)
+            : ResultSetManagement.Answer(null, null, page.Count);
         return new Element("fin", Ns.Mam)
             .SetAttribute("complete", page.Complete ? "true" : "false")
             .Add(set);
@@ -57,13 +50,9 @@ public static class MamResultWriter
         var metadata = new Element("metadata", Ns.Mam);
         if (first is not null && last is not null)
         {
-            metadata.AddChild("start", Ns.Mam).SetAttribute("id", first.Id).SetAttribute("timestamp", FormatStamp(first.Stamp));
-            metadata.AddChild("end", Ns.Mam).SetAttribute("id", last.Id).SetAttribute("timestamp", FormatStamp(last.Stamp));
+            metadata.AddChild("start", Ns.Mam).SetAttribute("id", first.Id).SetAttribute("timestamp", XmppDateTime.Format(first.Stamp));
+            metadata.AddChild("end", Ns.Mam).SetAttribute("id", last.Id).SetAttribute("timestamp", XmppDateTime.Format(last.Stamp));
         }
         return metadata;
     }
-
-    /// <summary>XEP-0082 DateTime in UTC, to the millisecond the archive keeps.</summary>
-    public static string FormatStamp(DateTimeOffset stamp) =>
-        stamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 }

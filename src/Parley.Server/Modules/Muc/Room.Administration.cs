@@ -1,4 +1,5 @@
 using Parley.Protocol;
+using Parley.Protocol.Forms;
 using Parley.Storage;
 using Parley.Xml;
 
@@ -413,7 +414,7 @@ public sealed partial class Room
             await DestroyAsync(alternate, destroy.ChildText("reason", Ns.MucOwner), destroy.ChildText("password", Ns.MucOwner)).ConfigureAwait(false);
             return;
         }
-        var form = query.Child("x", Ns.DataForms);
+        var form = DataForm.Find(query);
         if (form?.GetAttribute("type") == "cancel")
         {
             await _service.ResultAsync(stanza).ConfigureAwait(false);
@@ -656,7 +657,7 @@ public sealed partial class Room
             {
                 result.AddChild("instructions").AddText("Choose the nickname to reserve in this room.");
                 var form = DataForm.Create("form", Ns.MucRegister, "Register with the room");
-                DataForm.AddField(form, "muc#register_roomnick", "text-single", "Nickname").AddChild("required", Ns.DataForms);
+                DataForm.Require(DataForm.AddField(form, "muc#register_roomnick", FieldType.TextSingle, "Nickname"));
                 result.Add(form);
             }
             await _service.ResultAsync(stanza, result).ConfigureAwait(false);
@@ -676,7 +677,7 @@ public sealed partial class Room
             await ErrorAsync(stanza, StanzaError.NotAllowed("Only members may register with this members-only room.")).ConfigureAwait(false);
             return;
         }
-        var submitted = query.Child("x", Ns.DataForms) is { } x && x.GetAttribute("type") == "submit" ? DataForm.Values(x) : null;
+        var submitted = DataForm.Find(query) is { } x && x.GetAttribute("type") == "submit" ? DataForm.Values(x) : null;
         var nick = submitted?.GetValueOrDefault("muc#register_roomnick") is [var value] ? value : null;
         if (string.IsNullOrEmpty(nick) || !Protocol.Precis.Precis.TryPrepareResourcepart(nick, out var prepared, out _))
         {
@@ -750,12 +751,12 @@ public sealed partial class Room
         DataForm.AddField(form, "muc#roominfo_description", null, "Description", configuration.Description);
         DataForm.AddField(form, "muc#roominfo_occupants", null, "Number of occupants", _occupants.Count.ToString(System.Globalization.CultureInfo.InvariantCulture));
         DataForm.AddField(form, "muc#roominfo_subject", null, "Subject", _subject);
-        DataForm.AddField(form, "muc#roominfo_subjectmod", "boolean", "Occupants may change the subject", DataForm.Boolean(configuration.ChangeSubject));
+        DataForm.AddField(form, "muc#roominfo_subjectmod", FieldType.Boolean, "Occupants may change the subject", DataForm.Boolean(configuration.ChangeSubject));
         DataForm.AddField(form, "muc#roominfo_lang", null, "Language", configuration.Language);
         DataForm.AddField(form, "muc#roomconfig_roomname", null, "Name", DisplayName);
-        DataForm.AddField(form, "muc#roomconfig_allowinvites", "boolean", "Occupants may invite", DataForm.Boolean(configuration.AllowInvites || !configuration.MembersOnly));
-        DataForm.AddField(form, "muc#roomconfig_allowpm", "list-single", "Who may send private messages", RoomConfiguration.PolicyName(configuration.AllowPrivateMessages));
-        DataForm.AddField(form, "muc#roomconfig_whois", "list-single", "Who may see real JIDs", configuration.NonAnonymous ? "anyone" : "moderators");
+        DataForm.AddField(form, "muc#roomconfig_allowinvites", FieldType.Boolean, "Occupants may invite", DataForm.Boolean(configuration.AllowInvites || !configuration.MembersOnly));
+        DataForm.AddField(form, "muc#roomconfig_allowpm", FieldType.ListSingle, "Who may send private messages", RoomConfiguration.PolicyName(configuration.AllowPrivateMessages));
+        DataForm.AddField(form, "muc#roomconfig_whois", FieldType.ListSingle, "Who may see real JIDs", configuration.NonAnonymous ? "anyone" : "moderators");
         query.Add(form);
         return query;
     }

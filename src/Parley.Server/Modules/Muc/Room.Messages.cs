@@ -1,4 +1,5 @@
 using Parley.Protocol;
+using Parley.Protocol.Forms;
 using Parley.Server.Sessions;
 using Parley.Storage;
 using Parley.Xml;
@@ -45,7 +46,7 @@ public sealed partial class Room
                 return;
             }
         }
-        if (message.Child("x", Ns.DataForms) is { } form && DataForm.FormType(form) == Ns.MucRequest)
+        if (DataForm.Find(message) is { } form && DataForm.FormType(form) == Ns.MucRequest)
         {
             await VoiceRequestAsync(stanza, sender, form).ConfigureAwait(false);
             return;
@@ -254,10 +255,10 @@ public sealed partial class Room
             return;
         }
         var request = DataForm.Create("form", Ns.MucRequest, "Voice request");
-        DataForm.AddField(request, "muc#role", "list-single", "Requested role", "participant");
-        DataForm.AddField(request, "muc#jid", "jid-single", "User ID", sender.RealJid.ToString());
-        DataForm.AddField(request, "muc#roomnick", "text-single", "Room nickname", sender.Nick);
-        DataForm.AddField(request, "muc#request_allow", "boolean", "Grant voice to this person?", "false");
+        DataForm.AddField(request, "muc#role", FieldType.ListSingle, "Requested role", "participant");
+        DataForm.AddField(request, "muc#jid", FieldType.JidSingle, "User ID", sender.RealJid.ToString());
+        DataForm.AddField(request, "muc#roomnick", FieldType.TextSingle, "Room nickname", sender.Nick);
+        DataForm.AddField(request, "muc#request_allow", FieldType.Boolean, "Grant voice to this person?", "false");
         var message = new Element("message", Ns.Client).SetAttribute("from", Jid.ToString());
         message.Add(request);
         foreach (var occupant in _occupants.Values)

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Parley.Protocol;
 using Parley.Storage;
 using Parley.Xml;
@@ -139,7 +138,7 @@ public sealed partial class Room
         }
         var retracted = tombstone.AddChild("retracted", Ns.MessageRetraction)
             .SetAttribute("id", retractionId)
-            .SetAttribute("stamp", stamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
+            .SetAttribute("stamp", XmppDateTime.FormatSeconds(stamp));
         retracted.Add(Moderated(moderator));
         if (reason is not null)
         {

@@ -295,7 +295,7 @@ public sealed partial class Room
                 since = _service.Time.GetUtcNow().AddSeconds(-seconds);
             }
             if (history.GetAttribute("since") is { } sinceText
-                && DateTimeOffset.TryParse(sinceText, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var sinceStamp)
+                && XmppDateTime.TryParse(sinceText, out var sinceStamp)
                 && (since is null || sinceStamp > since))
             {
                 since = sinceStamp;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Parley.Protocol;
+using Parley.Protocol.Forms;
 using Parley.Xml;
 
 namespace Parley.Server.Modules.Muc;
@@ -54,27 +55,27 @@ public sealed record RoomConfiguration
     public Element ToForm(IEnumerable<string> owners, IEnumerable<string> admins, int serviceMaxUsers)
     {
         var form = DataForm.Create("form", Ns.MucRoomConfig, "Room configuration");
-        DataForm.AddField(form, Prefix + "roomname", "text-single", "Name", Name);
-        DataForm.AddField(form, Prefix + "roomdesc", "text-single", "Description", Description);
-        DataForm.AddField(form, Prefix + "lang", "text-single", "Language", Language);
-        DataForm.AddField(form, Prefix + "publicroom", "boolean", "List the room publicly", DataForm.Boolean(Public));
-        DataForm.AddField(form, Prefix + "persistentroom", "boolean", "Keep the room when everyone has left", DataForm.Boolean(Persistent));
-        DataForm.AddField(form, Prefix + "moderatedroom", "boolean", "Only participants may speak", DataForm.Boolean(Moderated));
-        DataForm.AddField(form, Prefix + "membersonly", "boolean", "Only members may enter", DataForm.Boolean(MembersOnly));
-        DataForm.AddField(form, Prefix + "passwordprotectedroom", "boolean", "Require a password", DataForm.Boolean(PasswordProtected));
-        DataForm.AddField(form, Prefix + "roomsecret", "text-private", "Password", Password);
-        var whois = DataForm.AddField(form, Prefix + "whois", "list-single", "Who may see real JIDs", NonAnonymous ? "anyone" : "moderators");
+        DataForm.AddField(form, Prefix + "roomname", FieldType.TextSingle, "Name", Name);
+        DataForm.AddField(form, Prefix + "roomdesc", FieldType.TextSingle, "Description", Description);
+        DataForm.AddField(form, Prefix + "lang", FieldType.TextSingle, "Language", Language);
+        DataForm.AddField(form, Prefix + "publicroom", FieldType.Boolean, "List the room publicly", DataForm.Boolean(Public));
+        DataForm.AddField(form, Prefix + "persistentroom", FieldType.Boolean, "Keep the room when everyone has left", DataForm.Boolean(Persistent));
+        DataForm.AddField(form, Prefix + "moderatedroom", FieldType.Boolean, "Only participants may speak", DataForm.Boolean(Moderated));
+        DataForm.AddField(form, Prefix + "membersonly", FieldType.Boolean, "Only members may enter", DataForm.Boolean(MembersOnly));
+        DataForm.AddField(form, Prefix + "passwordprotectedroom", FieldType.Boolean, "Require a password", DataForm.Boolean(PasswordProtected));
+        DataForm.AddField(form, Prefix + "roomsecret", FieldType.TextPrivate, "Password", Password);
+        var whois = DataForm.AddField(form, Prefix + "whois", FieldType.ListSingle, "Who may see real JIDs", NonAnonymous ? "anyone" : "moderators");
         DataForm.AddOption(whois, "moderators", "Moderators only");
         DataForm.AddOption(whois, "anyone", "Anyone");
-        DataForm.AddField(form, Prefix + "changesubject", "boolean", "Participants may change the subject", DataForm.Boolean(ChangeSubject));
-        DataForm.AddField(form, Prefix + "allowinvites", "boolean", "Participants may invite", DataForm.Boolean(AllowInvites));
-        var allowPm = DataForm.AddField(form, Prefix + "allowpm", "list-single", "Who may send private messages", PolicyName(AllowPrivateMessages));
+        DataForm.AddField(form, Prefix + "changesubject", FieldType.Boolean, "Participants may change the subject", DataForm.Boolean(ChangeSubject));
+        DataForm.AddField(form, Prefix + "allowinvites", FieldType.Boolean, "Participants may invite", DataForm.Boolean(AllowInvites));
+        var allowPm = DataForm.AddField(form, Prefix + "allowpm", FieldType.ListSingle, "Who may send private messages", PolicyName(AllowPrivateMessages));
         foreach (var policy in new[] { "anyone", "participants", "moderators", "none" })
         {
             DataForm.AddOption(allowPm, policy, policy);
         }
-        DataForm.AddField(form, Prefix + "enablelogging", "boolean", "Archive messages", DataForm.Boolean(EnableLogging));
-        var maxUsers = DataForm.AddField(form, Prefix + "maxusers", "list-single", "Maximum occupants", MaxUsers == 0 ? "none" : MaxUsers.ToString(CultureInfo.InvariantCulture));
+        DataForm.AddField(form, Prefix + "enablelogging", FieldType.Boolean, "Archive messages", DataForm.Boolean(EnableLogging));
+        var maxUsers = DataForm.AddField(form, Prefix + "maxusers", FieldType.ListSingle, "Maximum occupants", MaxUsers == 0 ? "none" : MaxUsers.ToString(CultureInfo.InvariantCulture));
         foreach (var option in new[] { 10, 20, 50, 100, 200, 500, 1000 })
         {
             if (serviceMaxUsers == 0 || option <= serviceMaxUsers)
@@ -83,9 +84,9 @@ public sealed record RoomConfiguration
             }
         }
         DataForm.AddOption(maxUsers, "none", "No limit");
-        DataForm.AddField(form, "muc#maxhistoryfetch", "text-single", "Messages of history sent on join", MaxHistoryFetch.ToString(CultureInfo.InvariantCulture));
-        DataForm.AddField(form, Prefix + "roomadmins", "jid-multi", "Admins", [.. admins]);
-        DataForm.AddField(form, Prefix + "roomowners", "jid-multi", "Owners", [.. owners]);
+        DataForm.AddField(form, "muc#maxhistoryfetch", FieldType.TextSingle, "Messages of history sent on join", MaxHistoryFetch.ToString(CultureInfo.InvariantCulture));
+        DataForm.AddField(form, Prefix + "roomadmins", FieldType.JidMulti, "Admins", [.. admins]);
+        DataForm.AddField(form, Prefix + "roomowners", FieldType.JidMulti, "Owners", [.. owners]);
         return form;
     }
 
@@ -94,13 +95,8 @@ public sealed record RoomConfiguration
     {
         var form = ToForm([], [], serviceMaxUsers: 0);
         form.SetAttribute("type", "submit");
-        foreach (var field in form.Children("field", Ns.DataForms).ToList())
-        {
-            if (field.GetAttribute("var") is Prefix + "roomadmins" or Prefix + "roomowners")
-            {
-                form.Remove(field);
-            }
-        }
+        DataForm.RemoveField(form, Prefix + "roomadmins");
+        DataForm.RemoveField(form, Prefix + "roomowners");
         return form.ToXml(Ns.Client);
     }
 
@@ -251,7 +247,7 @@ public sealed record RoomConfiguration
         return null;
     }
 
-    private static string? Jids(string var, List<string> values, out List<Jid> jids)
+    private static string? Jids(string var, IReadOnlyList<string> values, out List<Jid> jids)
     {
         jids = [];
         foreach (var value in values)

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Parley.Protocol;
 using Parley.Xml;
 
@@ -41,7 +40,7 @@ public sealed class RoomHistory(int capacity)
         }
         delayed.AddChild("delay", Ns.Delay)
             .SetAttribute("from", room.ToString())
-            .SetAttribute("stamp", stamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
+            .SetAttribute("stamp", XmppDateTime.Format(stamp));
         _entries.Enqueue(new HistoryEntry(delayed, stamp));
         while (_entries.Count > capacity)
         {

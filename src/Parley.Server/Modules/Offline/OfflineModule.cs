@@ -1,5 +1,5 @@
-using System.Globalization;
 using Parley.Protocol;
+using Parley.Server.Concurrency;
 using Parley.Server.Hosting;
 using Parley.Server.Routing;
 using Parley.Server.Sessions;
@@ -20,9 +20,8 @@ public sealed class OfflineModule(ParleyOptions options, IParleyStorage storage,
 
     private readonly int _limit = options.Limits.MaxOfflineMessages;
 
-    // Two sessions of one account coming online together must not both get (and then both remove) the same
-    // messages. Accounts share a fixed set of gates by hash, so the memory does not grow with the user count.
-    private readonly SemaphoreSlim[] _deliveryGates = [.. Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1))];
+    // Two sessions of one account coming online together must not both get (and then both remove) the same messages.
+    private readonly StripedLock _deliveryGates = new();
 
     public void Register(ModuleRegistry registry)
     {
@@ -64,7 +63,7 @@ public sealed class OfflineModule(ParleyOptions options, IParleyStorage storage,
         foreach (var delay in message.Children("delay", Ns.Delay))
         {
             if (delay.GetAttribute("from") == domain
-                && DateTimeOffset.TryParse(delay.GetAttribute("stamp"), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var arrived))
+                && XmppDateTime.TryParse(delay.GetAttribute("stamp"), out var arrived))
             {
                 var copy = message.Clone();
                 copy.Remove(copy.Children("delay", Ns.Delay).First(d => d.GetAttribute("from") == domain));
@@ -78,9 +77,7 @@ public sealed class OfflineModule(ParleyOptions options, IParleyStorage storage,
     {
         var account = session.Jid.Bare;
         var user = account.ToString();
-        var gate = _deliveryGates[(account.GetHashCode() & int.MaxValue) % _deliveryGates.Length];
-        await gate.WaitAsync().ConfigureAwait(false);
-        try
+        using (await _deliveryGates.LockAsync(account).ConfigureAwait(false))
         {
             var waiting = await storage.Offline.GetAsync(user).ConfigureAwait(false);
             if (waiting.Count == 0)
@@ -105,10 +102,6 @@ public sealed class OfflineModule(ParleyOptions options, IParleyStorage storage,
                 handled.Add(stored.Id);
             }
             await storage.Offline.RemoveAsync(user, handled).ConfigureAwait(false);
-        }
-        finally
-        {
-            gate.Release();
         }
     }
 
@@ -139,7 +132,7 @@ public sealed class OfflineModule(ParleyOptions options, IParleyStorage storage,
         var message = ElementParser.Parse(stored.Xml, Ns.Client);
         message.Add(new Element("delay", Ns.Delay)
             .SetAttribute("from", domain)
-            .SetAttribute("stamp", stored.Stamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture))
+            .SetAttribute("stamp", XmppDateTime.FormatSeconds(stored.Stamp))
             .AddText("Offline Storage"));
         return message;
     }

@@ -3,6 +3,7 @@ using System.Collections.Frozen;
 using System.Security.Cryptography;
 using System.Text;
 using Parley.Protocol;
+using Parley.Protocol.Forms;
 using Parley.Server.Sessions;
 using Parley.Xml;
 
@@ -122,15 +123,14 @@ public sealed class EntityCapsTracker
         {
             text.Append(feature).Append('<');
         }
-        var forms = info.Children("x", Ns.DataForms)
-            .Select(PepNodeConfig.ReadForm)
-            .OfType<Dictionary<string, IReadOnlyList<string>>>()
-            .Where(form => form.TryGetValue("FORM_TYPE", out var formType) && formType.Count > 0)
-            .OrderBy(form => form["FORM_TYPE"][0], StringComparer.Ordinal);
+        var forms = DataForm.FindAll(info)
+            .Select(DataForm.Values)
+            .Where(form => DataForm.FormType(form) is not null)
+            .OrderBy(form => DataForm.FormType(form), StringComparer.Ordinal);
         foreach (var form in forms)
         {
-            text.Append(form["FORM_TYPE"][0]).Append('<');
-            foreach (var (name, values) in form.Where(field => field.Key != "FORM_TYPE").OrderBy(field => field.Key, StringComparer.Ordinal))
+            text.Append(DataForm.FormType(form)).Append('<');
+            foreach (var (name, values) in form.Where(field => field.Key != DataForm.FormTypeVar).OrderBy(field => field.Key, StringComparer.Ordinal))
             {
                 text.Append(name).Append('<');
                 foreach (var value in values.Order(StringComparer.Ordinal))

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Parley.Protocol;
+using Parley.Protocol.Forms;
 using Parley.Server.Hosting;
 using Parley.Storage;
 using Parley.Xml;
@@ -225,8 +226,8 @@ public sealed class PepModule(IParleyStorage storage, PepNotifier notifier, Parl
         IReadOnlyDictionary<string, IReadOnlyList<string>> preconditions = new Dictionary<string, IReadOnlyList<string>>();
         if (publishOptions is not null)
         {
-            var form = PepNodeConfig.ReadForm(publishOptions.Child("x", Ns.DataForms));
-            if (form is null || !HasFormType(form, PepNodeConfig.PublishOptionsFormType))
+            var form = DataForm.Read(DataForm.Find(publishOptions));
+            if (form is null || !DataForm.HasFormType(form, PepNodeConfig.PublishOptionsFormType))
             {
                 return PubSubError(request, StanzaError.BadRequest(
                     $"publish-options must hold a data form of FORM_TYPE {PepNodeConfig.PublishOptionsFormType}."), "invalid-options");
@@ -340,7 +341,7 @@ public sealed class PepModule(IParleyStorage storage, PepNotifier notifier, Parl
             return PubSubError(request, StanzaError.NotAcceptable("Personal eventing nodes need a name; instant nodes are not supported."), "nodeid-required");
         }
         var config = PepNodeConfig.DefaultFor(node);
-        if (PepNodeConfig.ReadForm(configure?.Child("x", Ns.DataForms)) is { } form)
+        if (configure is not null && DataForm.Read(DataForm.Find(configure)) is { } form)
         {
             if (ConfigFromForm(form, config, out var error) is not { } submitted)
             {
@@ -418,12 +419,12 @@ public sealed class PepModule(IParleyStorage storage, PepNotifier notifier, Parl
     /// <summary>XEP-0060 §8.2.4: a submitted form changes the configuration; a canceled one nothing.</summary>
     private async ValueTask<Element> ConfigureAsync(IqRequest request, string node, PepNodeConfig config, Element configure)
     {
-        var x = configure.Child("x", Ns.DataForms);
+        var x = DataForm.Find(configure);
         if (x?.GetAttribute("type") == "cancel")
         {
             return request.Result();
         }
-        if (PepNodeConfig.ReadForm(x) is not { } form)
+        if (DataForm.Read(x) is not { } form)
         {
             return request.Error(StanzaError.BadRequest("The configure request must hold a submitted pubsub#node_config form."));
         }
@@ -475,7 +476,7 @@ public sealed class PepModule(IParleyStorage storage, PepNotifier notifier, Parl
 
     private static PepNodeConfig? ConfigFromForm(Dictionary<string, IReadOnlyList<string>> form, PepNodeConfig config, out string error)
     {
-        if (form.TryGetValue("FORM_TYPE", out _) && !HasFormType(form, PepNodeConfig.NodeConfigFormType))
+        if (form.ContainsKey(DataForm.FormTypeVar) && !DataForm.HasFormType(form, PepNodeConfig.NodeConfigFormType))
         {
             error = $"The form must be of FORM_TYPE {PepNodeConfig.NodeConfigFormType}.";
             return null;
@@ -484,9 +485,6 @@ public sealed class PepModule(IParleyStorage storage, PepNotifier notifier, Parl
         error = invalid ?? "";
         return changed;
     }
-
-    private static bool HasFormType(Dictionary<string, IReadOnlyList<string>> form, string formType) =>
-        form.TryGetValue("FORM_TYPE", out var values) && values.Count == 1 && values[0] == formType;
 
     private static bool IsOwner(IqRequest request) => request.From.Bare.Equals(request.To);
 

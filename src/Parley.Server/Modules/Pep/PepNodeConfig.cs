@@ -1,5 +1,6 @@
 using System.Globalization;
 using Parley.Protocol;
+using Parley.Protocol.Forms;
 using Parley.Xml;
 
 namespace Parley.Server.Modules.Pep;
@@ -77,24 +78,6 @@ public sealed record PepNodeConfig(
 
     public bool SendsLastItemOnPresence => SendLastPublishedItem == "on_sub_and_presence";
 
-    /// <summary>The fields of a data form (var → values), or null when the element is not a form.</summary>
-    public static Dictionary<string, IReadOnlyList<string>>? ReadForm(Element? form)
-    {
-        if (form is null || form.Name != "x" || form.Namespace != Ns.DataForms)
-        {
-            return null;
-        }
-        var fields = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
-        foreach (var field in form.Children("field", Ns.DataForms))
-        {
-            if (field.GetAttribute("var") is { } name)
-            {
-                fields[name] = [.. field.Children("value", Ns.DataForms).Select(value => value.Text)];
-            }
-        }
-        return fields;
-    }
-
     /// <summary>
     /// This configuration changed by the submitted fields; null with <paramref name="error"/> when one is
     /// unknown or its value is not valid. FORM_TYPE is skipped; the caller checks it.
@@ -104,7 +87,7 @@ public sealed record PepNodeConfig(
         var config = this;
         foreach (var (name, values) in fields)
         {
-            if (name == "FORM_TYPE")
+            if (name == DataForm.FormTypeVar)
             {
                 continue;
             }
@@ -126,7 +109,7 @@ public sealed record PepNodeConfig(
     {
         foreach (var (name, values) in options)
         {
-            if (name == "FORM_TYPE")
+            if (name == DataForm.FormTypeVar)
             {
                 continue;
             }
@@ -142,16 +125,15 @@ public sealed record PepNodeConfig(
     /// <summary>The configuration as a data form: type "form" for clients to fill in, "submit" to store.</summary>
     public Element ToForm(string type)
     {
-        var form = new Element("x", Ns.DataForms).SetAttribute("type", type);
-        AddField(form, "FORM_TYPE", "hidden", [NodeConfigFormType]);
+        var form = DataForm.Create(type, NodeConfigFormType);
         foreach (var name in FieldNames)
         {
-            var field = AddField(form, Prefix + name, type == "form" ? FieldType(name) : null, Values(Prefix + name));
+            var field = DataForm.AddField(form, Prefix + name, type == "form" ? TypeOf(name) : null, null, Values(Prefix + name));
             if (type == "form" && Options(name) is { } options)
             {
                 foreach (var option in options)
                 {
-                    field.AddChild("option", Ns.DataForms).AddChild("value", Ns.DataForms).AddText(option);
+                    DataForm.AddOption(field, option);
                 }
             }
         }
@@ -161,7 +143,7 @@ public sealed record PepNodeConfig(
     /// <summary>Reads a configuration the server stored; fields it no longer knows keep their defaults.</summary>
     public static PepNodeConfig FromStored(string xml)
     {
-        var fields = ReadForm(ElementParser.Parse(xml, Ns.Client)) ?? [];
+        var fields = DataForm.Read(ElementParser.Parse(xml, Ns.Client)) ?? [];
         var config = Default;
         foreach (var (name, values) in fields)
         {
@@ -240,11 +222,11 @@ public sealed record PepNodeConfig(
     {
         Prefix + "access_model" => [AccessModel.ToString().ToLowerInvariant()],
         Prefix + "max_items" => [MaxItems?.ToString(CultureInfo.InvariantCulture) ?? "max"],
-        Prefix + "persist_items" => [Bool(PersistItems)],
-        Prefix + "notify_retract" => [Bool(NotifyRetract)],
-        Prefix + "notify_delete" => [Bool(NotifyDelete)],
-        Prefix + "deliver_notifications" => [Bool(DeliverNotifications)],
-        Prefix + "deliver_payloads" => [Bool(DeliverPayloads)],
+        Prefix + "persist_items" => [DataForm.Boolean(PersistItems)],
+        Prefix + "notify_retract" => [DataForm.Boolean(NotifyRetract)],
+        Prefix + "notify_delete" => [DataForm.Boolean(NotifyDelete)],
+        Prefix + "deliver_notifications" => [DataForm.Boolean(DeliverNotifications)],
+        Prefix + "deliver_payloads" => [DataForm.Boolean(DeliverPayloads)],
         Prefix + "send_last_published_item" => [SendLastPublishedItem],
         Prefix + "roster_groups_allowed" => RosterGroupsAllowed,
         Prefix + "title" => [Title],
@@ -253,12 +235,12 @@ public sealed record PepNodeConfig(
         _ => [],
     };
 
-    private static string FieldType(string name) => name switch
+    private static string TypeOf(string name) => name switch
     {
-        "access_model" or "send_last_published_item" => "list-single",
-        "roster_groups_allowed" => "list-multi",
-        "max_items" or "title" or "description" or "type" => "text-single",
-        _ => "boolean",
+        "access_model" or "send_last_published_item" => FieldType.ListSingle,
+        "roster_groups_allowed" => FieldType.ListMulti,
+        "max_items" or "title" or "description" or "type" => FieldType.TextSingle,
+        _ => FieldType.Boolean,
     };
 
     private static string[]? Options(string name) => name switch
@@ -268,34 +250,9 @@ public sealed record PepNodeConfig(
         _ => null,
     };
 
-    private static Element AddField(Element form, string name, string? type, IReadOnlyList<string> values)
-    {
-        var field = form.AddChild("field", Ns.DataForms).SetAttribute("var", name).SetAttribute("type", type);
-        foreach (var value in values)
-        {
-            field.AddChild("value", Ns.DataForms).AddText(value);
-        }
-        return field;
-    }
-
-    private static string Bool(bool value) => value ? "1" : "0";
-
-    /// <summary>XEP-0004 §3.3: "1"/"true" and "0"/"false".</summary>
     private static bool Boolean(string value, string name, out bool result, out string? error)
     {
-        error = null;
-        switch (value)
-        {
-            case "1" or "true":
-                result = true;
-                return true;
-            case "0" or "false":
-                result = false;
-                return true;
-            default:
-                result = false;
-                error = $"{name} must be a boolean (1, 0, true or false), not '{value}'.";
-                return false;
-        }
+        error = DataForm.TryParseBoolean(value, out result) ? null : $"{name} must be a boolean (1, 0, true or false), not '{value}'.";
+        return error is null;
     }
 }

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Globalization;
 using Parley.Protocol;
 using Parley.Server.Modules.Roster;
 using Parley.Server.Routing;
@@ -180,7 +179,7 @@ public sealed class PepNotifier(IParleyStorage storage, RosterService rosters, S
             // XEP-0060 §12.7: an item sent later than published says when it was.
             message.Add(new Element("delay", Ns.Delay)
                 .SetAttribute("from", owner.ToString())
-                .SetAttribute("stamp", last[0].Published.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture)));
+                .SetAttribute("stamp", XmppDateTime.Format(last[0].Published)));
             if (owner.Equals(session.Jid.Bare))
             {
                 session.Send(message);

@@ -235,7 +235,7 @@ public sealed class PresenceModule(
             var unavailable = ParseStored(last.Xml).SetAttribute("to", session.Jid.ToString());
             unavailable.Add(new Element("delay", Ns.Delay)
                 .SetAttribute("from", contact.Domain)
-                .SetAttribute("stamp", last.UpdatedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)));
+                .SetAttribute("stamp", XmppDateTime.FormatSeconds(last.UpdatedAt)));
             await router.RouteAsync(unavailable, contact, session.Jid).ConfigureAwait(false);
         }
     }

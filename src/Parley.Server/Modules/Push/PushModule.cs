@@ -1,4 +1,5 @@
 using Parley.Protocol;
+using Parley.Protocol.Forms;
 using Parley.Server.Hosting;
 using Parley.Server.Routing;
 using Parley.Server.Sessions;
@@ -126,19 +127,20 @@ public sealed class PushModule(IParleyStorage storage, Router router, PushOption
 
     private Element Notification(Jid user, Element registration, int count, Jid sender, Element message)
     {
-        var summary = new Element("x", Ns.DataForms).SetAttribute("type", "submit");
-        AddField(summary, "FORM_TYPE", "urn:xmpp:push:summary");
-        AddField(summary, "message-count", count.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        AddField(summary, "last-message-sender", sender.ToString());
+        // The summary's FORM_TYPE goes without a field type, as in XEP-0357's examples.
+        var summary = DataForm.Create("submit");
+        DataForm.AddField(summary, DataForm.FormTypeVar, values: "urn:xmpp:push:summary");
+        DataForm.AddField(summary, "message-count", values: count.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        DataForm.AddField(summary, "last-message-sender", values: sender.ToString());
         if (options.IncludeBody && message.ChildText("body") is { } body)
         {
-            AddField(summary, "last-message-body", body);
+            DataForm.AddField(summary, "last-message-body", values: body);
         }
 
         var pubsub = new Element("pubsub", PubSub);
         pubsub.AddChild("publish").SetAttribute("node", registration.GetAttribute("node"))
             .AddChild("item").Add(new Element("notification", Namespace).Add(summary));
-        if (registration.Child("x", Ns.DataForms) is { } publishOptions)
+        if (DataForm.Find(registration) is { } publishOptions)
         {
             // The client's secret for its app server travels back as publish-options (XEP-0357 §5).
             pubsub.AddChild("publish-options").Add(publishOptions.Clone().SetAttribute("type", "submit"));
@@ -162,7 +164,4 @@ public sealed class PushModule(IParleyStorage storage, Router router, PushOption
     }
 
     private static string Key(Jid service, string? node) => $"{service} {node}";
-
-    private static void AddField(Element form, string name, string value) =>
-        form.AddChild("field").SetAttribute("var", name).AddChild("value").AddText(value);
 }

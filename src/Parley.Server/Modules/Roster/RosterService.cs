@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Parley.Protocol;
+using Parley.Server.Concurrency;
 using Parley.Server.Routing;
 using Parley.Server.Sessions;
 using Parley.Storage;
@@ -17,15 +18,10 @@ public sealed class RosterService(IParleyStorage storage, SessionRegistry sessio
 {
     private readonly IRosterStore _store = storage.Rosters;
     private readonly ConcurrentDictionary<Jid, CachedRoster> _online = new();
-    private readonly ConcurrentDictionary<Jid, SemaphoreSlim> _locks = new();
+    private readonly StripedLock _locks = new();
 
     /// <summary>Serializes changes to one account's roster.</summary>
-    public async ValueTask<Releaser> LockAsync(Jid account)
-    {
-        var gate = _locks.GetOrAdd(account.Bare, _ => new SemaphoreSlim(1, 1));
-        await gate.WaitAsync().ConfigureAwait(false);
-        return new Releaser(gate);
-    }
+    public ValueTask<StripedLock.Releaser> LockAsync(Jid account) => _locks.LockAsync(account.Bare);
 
     public async ValueTask<Storage.Roster> GetAsync(Jid account)
     {
@@ -198,11 +194,6 @@ public sealed class RosterService(IParleyStorage storage, SessionRegistry sessio
             push.Add(new Element("query", Ns.Roster).SetAttribute("ver", version.ToString(System.Globalization.CultureInfo.InvariantCulture)).Add(item.Clone()));
             router.Deliver(push, session.Jid);
         }
-    }
-
-    public readonly struct Releaser(SemaphoreSlim gate) : IDisposable
-    {
-        public void Dispose() => gate.Release();
     }
 
     /// <summary>

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Parley.Protocol;
 using Parley.Xml;
 
@@ -19,7 +18,7 @@ public sealed class TimeModule(TimeProvider time) : IModule
             var now = time.GetUtcNow();
             var reply = new Element("time", Ns.Time);
             reply.AddChild("tzo").AddText("+00:00");
-            reply.AddChild("utc").AddText(now.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
+            reply.AddChild("utc").AddText(XmppDateTime.Format(now));
             return ValueTask.FromResult(request.Result(reply));
         });
     }
