@@ -210,7 +210,7 @@ public static class ParleyHost
             module.Register(node.Modules);
         }
         node.Modules.Freeze();
-        node.Certificates.LoadAll();
+        await node.Certificates.LoadAllAsync().ConfigureAwait(false);
 
         app.MapGet("/health", () => Results.Text("ok"));
         var startup = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Parley.Startup");

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.IO.Pipelines;
 using System.Net.Security;
 using System.Security.Authentication;
 using System.Security.Cryptography;
@@ -21,6 +22,8 @@ public sealed class CertificateStore : BackgroundService
     /// <summary>
     /// Mozilla's "intermediate" set without DHE, for every TLS port: TLS 1.3 as is, TLS 1.2 only ECDHE with
     /// AES-GCM or ChaCha20-Poly1305 (no CBC: LUCKY13). OpenSSL's default would offer CBC on TLS 1.2.
+    /// Set on the certificate's shared SSL_CTX where Parley can reach it (<see cref="ModernTls12CipherList"/>),
+    /// else as this policy, which costs each connection an SSL_CTX of its own.
     /// </summary>
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     private static readonly CipherSuitesPolicy ModernCipherSuites = new(
@@ -36,6 +39,9 @@ public sealed class CertificateStore : BackgroundService
         TlsCipherSuite.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
     ]);
 
+    /// <summary>The TLS 1.2 part of the same set, in OpenSSL's words.</summary>
+    private const string ModernTls12CipherList = "ECDHE+AESGCM:ECDHE+CHACHA20";
+
     private readonly ParleyOptions _options;
     private readonly ILogger<CertificateStore> _logger;
     private readonly ConcurrentDictionary<string, LoadedCertificate> _byDomain = new(StringComparer.OrdinalIgnoreCase);
@@ -47,11 +53,11 @@ public sealed class CertificateStore : BackgroundService
     }
 
     /// <summary>Loads or creates every domain's certificate; called once at start-up so that problems show at once.</summary>
-    public void LoadAll()
+    public async Task LoadAllAsync()
     {
         foreach (var domain in _options.EffectiveDomains)
         {
-            _byDomain[domain] = Load(domain);
+            _byDomain[domain] = await LoadModernAsync(domain).ConfigureAwait(false);
         }
     }
 
@@ -63,11 +69,11 @@ public sealed class CertificateStore : BackgroundService
     }
 
     /// <summary>Re-reads the certificate files of every domain whose files changed.</summary>
-    public void ReloadChanged()
+    public async Task ReloadChangedAsync()
     {
         foreach (var (domain, loaded) in _byDomain)
         {
-            ReloadIfChanged(domain, loaded);
+            await ReloadIfChangedAsync(domain, loaded).ConfigureAwait(false);
         }
     }
 
@@ -76,13 +82,13 @@ public sealed class CertificateStore : BackgroundService
         using var timer = new PeriodicTimer(ReloadCheckInterval);
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
         {
-            ReloadChanged();
+            await ReloadChangedAsync().ConfigureAwait(false);
         }
     }
 
     public X509Certificate2 CertificateFor(string domain) => _byDomain.GetOrAdd(domain, Load).Certificate;
 
-    private void ReloadIfChanged(string domain, LoadedCertificate loaded)
+    private async Task ReloadIfChangedAsync(string domain, LoadedCertificate loaded)
     {
         var stamp = SourceStamp(domain);
         if (stamp == loaded.SourceStamp)
@@ -91,7 +97,7 @@ public sealed class CertificateStore : BackgroundService
         }
         try
         {
-            var fresh = Load(domain);
+            var fresh = await LoadModernAsync(domain).ConfigureAwait(false);
             _byDomain[domain] = fresh;
             _logger.LogInformation("Reloaded the TLS certificate for {Domain} ({Subject}, expires {Expiry:u})", domain, fresh.Certificate.Subject, fresh.Certificate.NotAfter);
         }
@@ -103,6 +109,59 @@ public sealed class CertificateStore : BackgroundService
             _byDomain[domain] = loaded with { SourceStamp = stamp };
         }
     }
+
+    /// <summary>
+    /// Loads the certificate and gives its shared SSL_CTX the modern cipher list: one handshake with
+    /// itself, in memory, makes .NET create and cache the context, which is then restricted before any
+    /// client uses it. Where that cannot be done, the certificate is served with the cipher policy instead.
+    /// </summary>
+    private async Task<LoadedCertificate> LoadModernAsync(string domain)
+    {
+        var loaded = Load(domain);
+        if (!OpenSslConnection.IsSupported)
+        {
+            return loaded;
+        }
+        var shared = CloneWithoutCipherPolicy(loaded.ServerOptions);
+        return await RestrictSharedContextAsync(shared, domain).ConfigureAwait(false) ? loaded with { ServerOptions = shared } : loaded;
+    }
+
+    private static async Task<bool> RestrictSharedContextAsync(SslServerAuthenticationOptions options, string domain)
+    {
+        var toServer = new Pipe();
+        var toClient = new Pipe();
+        await using var server = new SslStream(new DuplexPipeStream(new PipeEnds(toServer.Reader, toClient.Writer)));
+        await using var client = new SslStream(new DuplexPipeStream(new PipeEnds(toClient.Reader, toServer.Writer)));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        try
+        {
+            var accepted = server.AuthenticateAsServerAsync(options, timeout.Token);
+            var connected = client.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+            {
+                TargetHost = domain,
+                EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+                RemoteCertificateValidationCallback = (_, _, _, _) => true,
+            }, timeout.Token);
+            await Task.WhenAll(accepted, connected).ConfigureAwait(false);
+            return OpenSslConnection.RestrictCipherList(server, ModernTls12CipherList);
+        }
+        catch (Exception e) when (e is AuthenticationException or IOException or OperationCanceledException)
+        {
+            // The policy still keeps CBC out; only the memory saving is lost.
+            return false;
+        }
+    }
+
+    private static SslServerAuthenticationOptions CloneWithoutCipherPolicy(SslServerAuthenticationOptions options) => new()
+    {
+        ServerCertificateContext = options.ServerCertificateContext,
+        EnabledSslProtocols = options.EnabledSslProtocols,
+        ClientCertificateRequired = options.ClientCertificateRequired,
+        CertificateRevocationCheckMode = options.CertificateRevocationCheckMode,
+        ApplicationProtocols = options.ApplicationProtocols,
+    };
+
+    private sealed record PipeEnds(PipeReader Input, PipeWriter Output) : IDuplexPipe;
 
     private LoadedCertificate Load(string domain)
     {

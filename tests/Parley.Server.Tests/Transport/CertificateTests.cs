@@ -83,7 +83,7 @@ public sealed class CertificateTests
 
         var second = WritePem(folder, "second.localhost");
         File.SetLastWriteTimeUtc(second.CertPath, DateTime.UtcNow.AddSeconds(1));
-        node.App.Node.Certificates.ReloadChanged();
+        await node.App.Node.Certificates.ReloadChangedAsync();
 
         using (var served = await ServerCertificateAsync(node.C2sTlsPort))
         {
@@ -106,7 +106,7 @@ public sealed class CertificateTests
 
         File.WriteAllText(first.CertPath, "-----BEGIN CERTIFICATE-----\nbroken\n-----END CERTIFICATE-----\n");
         File.SetLastWriteTimeUtc(first.CertPath, DateTime.UtcNow.AddSeconds(1));
-        node.App.Node.Certificates.ReloadChanged();
+        await node.App.Node.Certificates.ReloadChangedAsync();
 
         using var served = await ServerCertificateAsync(node.C2sTlsPort);
         Assert.Equal(first.Thumbprint, served.Thumbprint);
