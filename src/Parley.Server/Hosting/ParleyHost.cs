@@ -222,14 +222,16 @@ public static class ParleyHost
         services.AddSingleton<IModule, CarbonsModule>();
         services.AddSingleton<IModule, LastActivityModule>();
         services.AddSingleton<IModule, VCardModule>();
-        // Registered as themselves too: the bookmarks module observes them and writes through them.
+        // Also registered as the interfaces they offer other modules: bookmarks observes them and writes through them.
         services.AddSingleton<PrivateStorageModule>();
+        services.AddSingleton<IPrivateXml>(sp => sp.GetRequiredService<PrivateStorageModule>());
         services.AddSingleton<IModule>(sp => sp.GetRequiredService<PrivateStorageModule>());
         services.AddSingleton<IModule, RegistrationModule>();
         services.AddSingleton<MucService>();
         services.AddSingleton<IModule, MucModule>();
         services.AddSingleton<PepNotifier>();
         services.AddSingleton<PepModule>();
+        services.AddSingleton<IPersonalEventing>(sp => sp.GetRequiredService<PepModule>());
         services.AddSingleton<IModule>(sp => sp.GetRequiredService<PepModule>());
         services.AddSingleton<IModule, BookmarksModule>();
     }
