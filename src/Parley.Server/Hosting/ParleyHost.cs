@@ -212,7 +212,9 @@ public static class ParleyHost
         services.AddSingleton<RosterService>();
         services.AddSingleton<SubscriptionHandler>();
         services.AddSingleton<IModule, RosterModule>();
-        services.AddSingleton<IModule, PresenceModule>();
+        services.AddSingleton<PresenceModule>();
+        services.AddSingleton<ILastPresence>(sp => sp.GetRequiredService<PresenceModule>());
+        services.AddSingleton<IModule>(sp => sp.GetRequiredService<PresenceModule>());
         services.AddSingleton<IModule, PushModule>();
         services.AddSingleton<IModule, OfflineModule>();
         services.AddSingleton<IModule, BlockingModule>();

@@ -21,10 +21,10 @@ public sealed class PresenceModule(
     SubscriptionHandler subscriptions,
     Router router,
     ModuleRegistry modules,
-    IParleyStorage storage) : IModule
+    IParleyStorage storage) : IModule, ILastPresence
 {
-    /// <summary>Where the account's last unavailable presence is kept (it also answers XEP-0012).</summary>
-    public const string LastPresenceKind = "last-presence";
+    /// <summary>Where the account's last unavailable presence is kept (it also answers XEP-0012, through <see cref="ILastPresence"/>).</summary>
+    private const string LastPresenceKind = "last-presence";
 
     public void Register(ModuleRegistry registry)
     {
@@ -238,12 +238,12 @@ public sealed class PresenceModule(
                 any = true;
             }
         }
-        if (!any && await storage.Documents.GetAsync(contact.ToString(), LastPresenceKind, "").ConfigureAwait(false) is { } last)
+        if (!any && await ReadLastAsync(contact).ConfigureAwait(false) is { } last)
         {
-            var unavailable = ParseStored(last.Xml).SetAttribute("to", session.Jid.ToString());
+            var unavailable = last.Presence.SetAttribute("to", session.Jid.ToString());
             unavailable.Add(new Element("delay", Ns.Delay)
                 .SetAttribute("from", contact.Domain)
-                .SetAttribute("stamp", last.UpdatedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)));
+                .SetAttribute("stamp", last.At.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)));
             await router.RouteAsync(unavailable, contact, session.Jid).ConfigureAwait(false);
         }
     }
@@ -294,6 +294,29 @@ public sealed class PresenceModule(
             session.DirectedPresence.Add(to);
         }
     }
+
+    public bool IsAvailable(Jid account)
+    {
+        foreach (var session in sessions.SessionsOf(account))
+        {
+            if (session.IsAvailable)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    public async ValueTask<LastUnavailable?> LastUnavailableAsync(Jid account) =>
+        await ReadLastAsync(account).ConfigureAwait(false) is { } last
+            ? new LastUnavailable(last.At, last.Presence.ChildText("status", Ns.Client))
+            : null;
+
+    /// <summary>The account's last unavailable presence as kept, and when it was kept.</summary>
+    private async ValueTask<(Element Presence, DateTimeOffset At)?> ReadLastAsync(Jid account) =>
+        await storage.Documents.GetAsync(account.Bare.ToString(), LastPresenceKind, "").ConfigureAwait(false) is { } last
+            ? (ParseStored(last.Xml), last.UpdatedAt)
+            : null;
 
     private async ValueTask KeepLastPresenceAsync(ClientSession session, Element presence)
     {
