@@ -33,6 +33,8 @@ public sealed class PresenceModule(
         registry.OnInbound("presence", order: 100, InboundAsync);
         registry.OnSessionEnded(SessionEndedAsync);
         registry.OnNodeNotice(NodeNoticeKinds.RosterChanged, RosterImportedAsync);
+        // RFC 6121 §2.5.2: a contact that leaves the roster (or whose account goes) shares no presence any more.
+        rosters.OnContactLeaving(subscriptions.CancelBothWaysAsync);
     }
 
     private async ValueTask<bool> FromClientAsync(ClientStanza stanza)

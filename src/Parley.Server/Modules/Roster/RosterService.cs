@@ -8,16 +8,40 @@ using Parley.Xml;
 namespace Parley.Server.Modules.Roster;
 
 /// <summary>
+/// <paramref name="contact"/> is about to leave <paramref name="account"/>'s roster: the user removed it, or the
+/// account is being deleted. Called before the item goes, without the account's roster lock held.
+/// </summary>
+public delegate ValueTask RosterContactLeaving(Jid account, Jid contact);
+
+/// <summary>
 /// Every change to a roster goes through here: it is written to storage, kept in memory while the
 /// account has sessions (presence broadcast reads the roster on every change), and pushed to the
 /// account's interested resources. Changes to one account are serialized; never hold an account's
 /// lock while routing to another account, whose handling may need its own.
 /// </summary>
+/// <remarks>
+/// The roster owns its data and depends on no other module. Presence (Modules/Presence) depends on it:
+/// it reads rosters, writes subscription states through here, and hears through <see cref="OnContactLeaving"/>
+/// when it must end a contact's subscriptions (RFC 6121 §2.5.2). The roster never calls presence.
+/// </remarks>
 public sealed class RosterService(IParleyStorage storage, SessionRegistry sessions, Router router)
 {
     private readonly IRosterStore _store = storage.Rosters;
     private readonly ConcurrentDictionary<Jid, CachedRoster> _online = new();
     private readonly ConcurrentDictionary<Jid, SemaphoreSlim> _locks = new();
+    private readonly List<RosterContactLeaving> _leavingObservers = [];
+
+    /// <summary>Lets another module act before a contact leaves a roster. Add observers while modules register, before any stanza flows.</summary>
+    public void OnContactLeaving(RosterContactLeaving observer) => _leavingObservers.Add(observer);
+
+    /// <summary>Tells the observers that <paramref name="contact"/> is about to leave the roster; call without the account's lock.</summary>
+    public async ValueTask ContactLeavingAsync(Jid account, Jid contact)
+    {
+        foreach (var observer in _leavingObservers)
+        {
+            await observer(account, contact).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>Serializes changes to one account's roster.</summary>
     public async ValueTask<Releaser> LockAsync(Jid account)
