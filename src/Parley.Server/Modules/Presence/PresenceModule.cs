@@ -26,6 +26,12 @@ public sealed class PresenceModule(
     /// <summary>Where the account's last unavailable presence is kept (it also answers XEP-0012, through <see cref="ILastPresence"/>).</summary>
     private const string LastPresenceKind = "last-presence";
 
+    /// <summary>
+    /// Entities each session sent directed presence to (RFC 6121 §4.6) that are not covered by its broadcast;
+    /// they get its unavailable presence when it goes. Only the session's own stanza flow and its end touch a set.
+    /// </summary>
+    private readonly SessionState<HashSet<Jid>> _directed = new(static _ => []);
+
     public void Register(ModuleRegistry registry)
     {
         registry.AddStreamFeature(new Element("sub", Ns.PreApproval));
@@ -186,6 +192,7 @@ public sealed class PresenceModule(
         {
             await EndDirectedPresenceAsync(session, unavailable).ConfigureAwait(false);
         }
+        _directed.Remove(session);
         rosters.Forget(session.Jid);
     }
 
@@ -274,11 +281,15 @@ public sealed class PresenceModule(
 
     private async ValueTask EndDirectedPresenceAsync(ClientSession session, Element unavailable)
     {
-        foreach (var entity in session.DirectedPresence)
+        if (_directed.Find(session) is not { } directed)
+        {
+            return;
+        }
+        foreach (var entity in directed)
         {
             await router.RouteAsync(Addressed(unavailable, session, entity), session.Jid, entity).ConfigureAwait(false);
         }
-        session.DirectedPresence.Clear();
+        directed.Clear();
     }
 
     /// <summary>§4.6: directed presence to someone who does not get the broadcast is remembered, to be ended on unavailable.</summary>
@@ -286,14 +297,14 @@ public sealed class PresenceModule(
     {
         if (!available)
         {
-            session.DirectedPresence.Remove(to);
+            _directed.Find(session)?.Remove(to);
             return;
         }
         // Tracked before initial presence too: a client may join a room first (XEP-0045) and must leave it when it goes.
         var item = await rosters.GetItemAsync(session.Jid, to.Bare).ConfigureAwait(false);
         if (item?.Subscription is not (Subscription.From or Subscription.Both))
         {
-            session.DirectedPresence.Add(to);
+            _directed.Of(session).Add(to);
         }
     }
 

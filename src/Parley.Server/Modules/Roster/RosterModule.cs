@@ -19,6 +19,7 @@ public sealed class RosterModule(RosterService rosters, ParleyOptions options) :
         registry.AddStreamFeature(new Element("ver", Ns.RosterVersioning));
         registry.OnAccountRemoving(AllContactsLeavingAsync);
         registry.OnAccountRemoved(rosters.ContactRemovedAsync);
+        rosters.Interested.ForgetWhenEnded(registry);
     }
 
     private async ValueTask<Element> HandleAsync(IqRequest request)
@@ -35,7 +36,7 @@ public sealed class RosterModule(RosterService rosters, ParleyOptions options) :
     {
         if (request.Sender is { } session)
         {
-            session.IsInterested = true;
+            rosters.Interested.Set(session);
         }
         var roster = await rosters.GetAsync(request.To).ConfigureAwait(false);
         var version = roster.Version.ToString(CultureInfo.InvariantCulture);

@@ -31,6 +31,9 @@ public sealed class RosterService(IParleyStorage storage, SessionRegistry sessio
     private readonly ConcurrentDictionary<Jid, SemaphoreSlim> _locks = new();
     private readonly List<RosterContactLeaving> _leavingObservers = [];
 
+    /// <summary>"Interested resources" (RFC 6121 §2.1.6): sessions that asked for the roster, and so get roster pushes.</summary>
+    public SessionFlags Interested { get; } = new();
+
     /// <summary>Lets another module act before a contact leaves a roster. Add observers while modules register, before any stanza flows.</summary>
     public void OnContactLeaving(RosterContactLeaving observer) => _leavingObservers.Add(observer);
 
@@ -211,7 +214,7 @@ public sealed class RosterService(IParleyStorage storage, SessionRegistry sessio
     {
         foreach (var session in sessions.SessionsOf(account))
         {
-            if (!session.IsInterested)
+            if (!Interested.IsSet(session))
             {
                 continue;
             }
