@@ -39,9 +39,10 @@ public static class BuiltInModules
         ModuleDefinition.For<StreamManagementModule>("StreamManagement"),
         ModuleDefinition.For<ClientStateModule>("ClientState"),
         ModuleDefinition.For<RosterModule>("Roster").WithServices(services => services
-            .AddSingleton<RosterService>()
-            .AddSingleton<SubscriptionHandler>()),
-        ModuleDefinition.For<PresenceModule>("Presence").DependsOn("Roster"),
+            .AddSingleton<RosterService>()),
+        ModuleDefinition.For<PresenceModule>("Presence").DependsOn("Roster").WithServices(services => services
+            .AddSingleton<SubscriptionHandler>()
+            .AddSingleton<ILastPresence>(sp => sp.GetRequiredService<PresenceModule>())),
         ModuleDefinition.For<PushModule>("Push").WithOptions<PushOptions>("Push"),
         ModuleDefinition.For<OfflineModule>("Offline"),
         ModuleDefinition.For<BlockingModule>("Blocking").DependsOn("Roster"),
@@ -49,14 +50,16 @@ public static class BuiltInModules
             .AddSingleton<ArchiveRetentionService>()
             .AddHostedService(sp => sp.GetRequiredService<ArchiveRetentionService>())),
         ModuleDefinition.For<CarbonsModule>("Carbons"),
-        ModuleDefinition.For<LastActivityModule>("LastActivity").DependsOn("Roster"),
+        ModuleDefinition.For<LastActivityModule>("LastActivity").DependsOn("Roster", "Presence"),
         ModuleDefinition.For<VCardModule>("VCard"),
-        ModuleDefinition.For<PrivateStorageModule>("PrivateStorage"),
+        ModuleDefinition.For<PrivateStorageModule>("PrivateStorage").WithServices(services => services
+            .AddSingleton<IPrivateXml>(sp => sp.GetRequiredService<PrivateStorageModule>())),
         ModuleDefinition.For<RegistrationModule>("Registration").WithOptions<RegistrationOptions>("Registration"),
         ModuleDefinition.For<MucModule>("Muc").WithOptions<MucOptions>("Muc").WithServices(services => services
             .AddSingleton<MucService>()),
         ModuleDefinition.For<PepModule>("Pep").DependsOn("Roster").WithServices(services => services
-            .AddSingleton<PepNotifier>()),
+            .AddSingleton<PepNotifier>()
+            .AddSingleton<IPersonalEventing>(sp => sp.GetRequiredService<PepModule>())),
         ModuleDefinition.For<BookmarksModule>("Bookmarks").DependsOn("PrivateStorage", "Pep"),
     ];
 }

@@ -13,6 +13,13 @@ public interface IStanzaSink
     void CloseWithError(string condition, string? text = null);
 }
 
+/// <summary>Holds back, for one session, stanzas that can wait; installed as the session's <see cref="ClientSession.Gate"/>.</summary>
+public interface ISendGate
+{
+    /// <summary>Sends <paramref name="stanza"/> to the session's sink now, or keeps it to send later; false when the connection is closing.</summary>
+    bool Send(ClientSession session, Element stanza);
+}
+
 /// <summary>
 /// A bound client resource (RFC 6120 §7): its full JID, its presence and where to send to it.
 /// Kept apart from the connection so that a later stream can take the session over (XEP-0198).
@@ -45,15 +52,16 @@ public sealed class ClientSession
     /// <summary>Stream management (XEP-0198), once the client enabled it.</summary>
     public StreamManagementState? Management { get; set; }
 
+    // Presence and priority are routing facts: the router's RFC 6121 delivery rules (which resource gets a
+    // message to the bare JID) read them, so they stay here. What a module keeps for itself about a session
+    // lives in that module, in a SessionState keyed by the session.
+
     /// <summary>The last available presence the client broadcast, or null while it has sent none (or went unavailable).</summary>
     public Element? Presence { get; set; }
 
     public int Priority { get; set; }
 
     public bool IsAvailable => Presence is not null;
-
-    /// <summary>An "interested resource" (RFC 6121 §2.1.6): it asked for the roster, so it gets roster pushes.</summary>
-    public bool IsInterested { get; set; }
 
     /// <summary>The session ends because its account was deleted: nothing may be stored for the account any more.</summary>
     public bool AccountRemoved { get; private set; }
@@ -65,102 +73,20 @@ public sealed class ClientSession
         Sink.CloseWithError("not-authorized", "The account was removed.");
     }
 
-    /// <summary>
-    /// Entities this session sent directed presence to (RFC 6121 §4.6) that are not covered by its
-    /// broadcast; they get its unavailable presence when it goes. Only the session's own stanza flow touches it.
-    /// </summary>
-    public HashSet<Jid> DirectedPresence { get; } = [];
-
-    private readonly Lock _stateLock = new();
-    private List<Element>? _held;
-    private bool _inactive;
+    private ISendGate? _gate;
 
     /// <summary>
-    /// Sends to the client. While the client says it is inactive (XEP-0352), presence and chat
-    /// states are held, each sender's latest replacing its earlier one; anything else is urgent
-    /// and goes at once, after what was held, so the order stays as sent.
+    /// The module holding back what this session need not get yet (client state indication), while it holds;
+    /// null, the usual case, sends straight to the sink.
     /// </summary>
-    public bool Send(Element stanza)
+    public ISendGate? Gate
     {
-        if (!Volatile.Read(ref _inactive))
-        {
-            return Sink.Send(stanza);
-        }
-        lock (_stateLock)
-        {
-            if (!_inactive)
-            {
-                return Sink.Send(stanza);
-            }
-            if (CanWait(stanza))
-            {
-                Hold(stanza);
-                return true;
-            }
-            FlushHeld();
-            return Sink.Send(stanza);
-        }
+        get => Volatile.Read(ref _gate);
+        set => Volatile.Write(ref _gate, value);
     }
 
-    public void SetActive(bool active)
-    {
-        lock (_stateLock)
-        {
-            Volatile.Write(ref _inactive, !active);
-            if (active)
-            {
-                FlushHeld();
-            }
-        }
-    }
-
-    private void Hold(Element stanza)
-    {
-        _held ??= [];
-        var from = stanza.GetAttribute("from");
-        var index = _held.FindIndex(held => held.Name == stanza.Name && held.GetAttribute("from") == from);
-        if (index >= 0)
-        {
-            _held.RemoveAt(index);
-        }
-        _held.Add(stanza);
-    }
-
-    private void FlushHeld()
-    {
-        if (_held is null)
-        {
-            return;
-        }
-        foreach (var held in _held)
-        {
-            Sink.Send(held);
-        }
-        _held = null;
-    }
-
-    /// <summary>Presence updates and messages that carry only a chat state (XEP-0085) can wait.</summary>
-    private static bool CanWait(Element stanza)
-    {
-        if (stanza.Name == "presence")
-        {
-            return stanza.GetAttribute("type") is null or "unavailable";
-        }
-        if (stanza.Name != "message")
-        {
-            return false;
-        }
-        var any = false;
-        foreach (var child in stanza.Children())
-        {
-            if (child.Namespace != "http://jabber.org/protocol/chatstates" && child.Name != "thread")
-            {
-                return false;
-            }
-            any = true;
-        }
-        return any;
-    }
+    /// <summary>Sends to the client, through the <see cref="Gate"/> while there is one.</summary>
+    public bool Send(Element stanza) => Gate is { } gate ? gate.Send(this, stanza) : Sink.Send(stanza);
 
     public override string ToString() => Jid.ToString();
 }

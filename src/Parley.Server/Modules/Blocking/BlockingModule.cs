@@ -22,7 +22,7 @@ public sealed class BlockingModule(IParleyStorage storage, SessionRegistry sessi
     private readonly ConcurrentDictionary<Jid, Blocklist> _online = new();
 
     // Sessions that asked for the block list, and so get pushes (XEP-0191 §3.3).
-    private readonly ConcurrentDictionary<ClientSession, bool> _interested = new();
+    private readonly SessionFlags _interested = new();
 
     // Changes to a list, and caching it, are serialized per account; nothing routes while holding the lock.
     private readonly StripedLock _gates = new();
@@ -38,6 +38,7 @@ public sealed class BlockingModule(IParleyStorage storage, SessionRegistry sessi
             registry.OnClientStanza(stanzaName, HookPhase.Blocking, FromClientAsync);
         }
         registry.OnSessionEnded(SessionEndedAsync);
+        _interested.ForgetWhenEnded(registry);
         // XEP-0191 §3.3: nothing from a blocked entity reaches the user, including what was kept before the block.
         registry.FilterStoredStanzas(async (account, from) => !(await GetAsync(account.Bare).ConfigureAwait(false)).Blocks(from));
     }
@@ -54,7 +55,7 @@ public sealed class BlockingModule(IParleyStorage storage, SessionRegistry sessi
             case "blocklist" when request.IsGet:
                 if (request.Sender is { } sender)
                 {
-                    _interested[sender] = true;
+                    _interested.Set(sender);
                 }
                 var result = new Element("blocklist", Ns.Blocking);
                 foreach (var jid in (await GetAsync(account).ConfigureAwait(false)).Jids)
@@ -208,7 +209,6 @@ public sealed class BlockingModule(IParleyStorage storage, SessionRegistry sessi
 
     private async ValueTask SessionEndedAsync(ClientSession session)
     {
-        _interested.TryRemove(session, out _);
         var account = session.Jid.Bare;
         using (await _gates.LockAsync(account).ConfigureAwait(false))
         {
@@ -280,7 +280,7 @@ public sealed class BlockingModule(IParleyStorage storage, SessionRegistry sessi
     {
         foreach (var session in sessions.SessionsOf(account))
         {
-            if (!_interested.ContainsKey(session))
+            if (!_interested.IsSet(session))
             {
                 continue;
             }

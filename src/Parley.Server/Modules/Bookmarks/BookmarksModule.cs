@@ -1,8 +1,6 @@
 using Parley.Protocol;
-using Parley.Server.Hosting;
 using Parley.Server.Modules.Pep;
 using Parley.Server.Modules.PrivateStorage;
-using Parley.Storage;
 using Parley.Xml;
 
 namespace Parley.Server.Modules.Bookmarks;
@@ -13,9 +11,10 @@ namespace Parley.Server.Modules.Bookmarks;
 /// XEP-0049) and in the PEP node of that name (XEP-0048 on XEP-0223), and one PEP item per room in
 /// urn:xmpp:bookmarks:1 (XEP-0402). A write to any of them rewrites the other two (XEP-0402 §compat,
 /// XEP-0411). The rewrites go through internal paths that raise no observers, so a conversion never
-/// sets off the conversion back.
+/// sets off the conversion back. Both copies are owned by their modules and reached only through the
+/// interfaces they offer (<see cref="IPrivateXml"/>, <see cref="IPersonalEventing"/>).
 /// </summary>
-public sealed class BookmarksModule(PrivateStorageModule privateStorage, PepModule pep, IParleyStorage storage, ParleyOptions options) : IModule
+public sealed class BookmarksModule(IPrivateXml privateXml, IPersonalEventing pep) : IModule
 {
     /// <summary>XEP-0223 keeps the whole legacy list in one item of this id.</summary>
     public const string LegacyItemId = "current";
@@ -28,8 +27,6 @@ public sealed class BookmarksModule(PrivateStorageModule privateStorage, PepModu
     public static readonly PepNodeConfig LegacyNodeConfig =
         PepNodeConfig.Default with { AccessModel = PepAccessModel.Whitelist, SendLastPublishedItem = "never" };
 
-    private static readonly string PrivateKey = PrivateStorageModule.DocumentKey("storage", Ns.LegacyBookmarks);
-
     // One conversion at a time: each reads one copy and rewrites the others, so two interleaved ones could
     // leave a stale list behind. Bookmark edits are rare; a single gate costs nothing that matters.
     private readonly SemaphoreSlim _converting = new(1, 1);
@@ -39,7 +36,7 @@ public sealed class BookmarksModule(PrivateStorageModule privateStorage, PepModu
         registry.AddFeature(Ns.Bookmarks + "#compat", server: false, account: true);
         registry.AddFeature(Ns.Bookmarks + "#compat-pep", server: false, account: true);
         registry.AddFeature(Ns.BookmarksConversion, server: false, account: true);
-        privateStorage.OnStored(OnPrivateStoredAsync);
+        privateXml.OnStored(OnPrivateStoredAsync);
         pep.OnPublished(OnPublishedAsync);
         pep.OnRetracted(OnRetractedAsync);
         pep.OnEmptied(OnEmptiedAsync);
@@ -87,7 +84,7 @@ public sealed class BookmarksModule(PrivateStorageModule privateStorage, PepModu
     {
         if (fromPep)
         {
-            await storage.Documents.SetAsync(account.Bare.ToString(), PrivateStorageModule.DocumentKind, PrivateKey, legacy.ToXml(Ns.Client)).ConfigureAwait(false);
+            await privateXml.SetAsync(account, legacy).ConfigureAwait(false);
         }
         else
         {
@@ -103,7 +100,7 @@ public sealed class BookmarksModule(PrivateStorageModule privateStorage, PepModu
                 wanted[room.ToString()] = ToBookmarks2(conference);
             }
         }
-        var current = await storage.Pep.GetItemsAsync(account.Bare.ToString(), Ns.Bookmarks, options.Limits.MaxPepItemsPerNode).ConfigureAwait(false);
+        var current = await pep.GetItemsAsync(account, Ns.Bookmarks).ConfigureAwait(false);
         var unchanged = new HashSet<string>(StringComparer.Ordinal);
         foreach (var item in current)
         {
@@ -111,7 +108,7 @@ public sealed class BookmarksModule(PrivateStorageModule privateStorage, PepModu
             {
                 await pep.RetractInternalAsync(account, Ns.Bookmarks, item.Id).ConfigureAwait(false);
             }
-            else if (conference.ToXml(Ns.Client) == item.Xml)
+            else if (conference.ToXml(Ns.Client) == item.Payload.ToXml(Ns.Client))
             {
                 unchanged.Add(item.Id);
             }
@@ -131,21 +128,20 @@ public sealed class BookmarksModule(PrivateStorageModule privateStorage, PepModu
     /// </summary>
     private async ValueTask FromBookmarks2Async(Jid owner)
     {
-        var account = owner.Bare.ToString();
         var legacy = new Element("storage", Ns.LegacyBookmarks);
-        var items = await storage.Pep.GetItemsAsync(account, Ns.Bookmarks, options.Limits.MaxPepItemsPerNode).ConfigureAwait(false);
-        // The store gives newest first; the list keeps the order the rooms were bookmarked in.
+        var items = await pep.GetItemsAsync(owner, Ns.Bookmarks).ConfigureAwait(false);
+        // The items come newest first; the list keeps the order the rooms were bookmarked in.
         for (var i = items.Count - 1; i >= 0; i--)
         {
-            var conference = ElementParser.Parse(items[i].Xml, Ns.Client);
+            var conference = items[i].Payload;
             if (conference.Name == "conference" && conference.Namespace == Ns.Bookmarks)
             {
                 legacy.Add(ToLegacy(items[i].Id, conference));
             }
         }
-        if (await storage.Documents.GetAsync(account, PrivateStorageModule.DocumentKind, PrivateKey).ConfigureAwait(false) is { } previous)
+        if (await privateXml.GetAsync(owner, "storage", Ns.LegacyBookmarks).ConfigureAwait(false) is { } previous)
         {
-            foreach (var child in ElementParser.Parse(previous.Xml, Ns.Client).Children())
+            foreach (var child in previous.Children())
             {
                 if (child.Name != "conference" || child.Namespace != Ns.LegacyBookmarks)
                 {
@@ -153,7 +149,7 @@ public sealed class BookmarksModule(PrivateStorageModule privateStorage, PepModu
                 }
             }
         }
-        await storage.Documents.SetAsync(account, PrivateStorageModule.DocumentKind, PrivateKey, legacy.ToXml(Ns.Client)).ConfigureAwait(false);
+        await privateXml.SetAsync(owner, legacy).ConfigureAwait(false);
         await pep.PublishInternalAsync(owner, Ns.LegacyBookmarks, LegacyItemId, legacy, LegacyNodeConfig).ConfigureAwait(false);
     }
 

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using Parley.Protocol;
 using Parley.Server.Sessions;
@@ -19,7 +18,7 @@ namespace Parley.Server.Modules.Carbons;
 /// </remarks>
 public sealed class CarbonsModule(SessionRegistry sessions) : IModule
 {
-    private readonly ConcurrentDictionary<ClientSession, SessionCarbons> _sessions = new();
+    private readonly SessionState<SessionCarbons> _sessions = new(static _ => new SessionCarbons());
 
     // Private messages (§9) as delivered, without their <private/> element: they still must not be copied.
     private readonly ConditionalWeakTable<Element, object> _privateMessages = new();
@@ -32,14 +31,10 @@ public sealed class CarbonsModule(SessionRegistry sessions) : IModule
         registry.OnClientStanza("message", HookPhase.CarbonCopies, CopySent);
         registry.OnInbound("message", HookPhase.CarbonPrivacy, StripPrivate);
         registry.OnMessageDelivered(CopyReceived);
-        registry.OnSessionEnded(session =>
-        {
-            _sessions.TryRemove(session, out _);
-            return ValueTask.CompletedTask;
-        });
+        _sessions.ForgetWhenEnded(registry);
     }
 
-    private bool IsEnabled(ClientSession session) => _sessions.TryGetValue(session, out var state) && state.Enabled;
+    private bool IsEnabled(ClientSession session) => _sessions.Find(session)?.Enabled ?? false;
 
     private ValueTask<Element> HandleIqAsync(IqRequest request)
     {
@@ -54,10 +49,10 @@ public sealed class CarbonsModule(SessionRegistry sessions) : IModule
         switch (request.Payload.Name)
         {
             case "enable":
-                StateOf(sender).Enabled = true;
+                _sessions.Of(sender).Enabled = true;
                 break;
             case "disable":
-                if (_sessions.TryGetValue(sender, out var state))
+                if (_sessions.Find(sender) is { } state)
                 {
                     state.Enabled = false;
                 }
@@ -101,7 +96,7 @@ public sealed class CarbonsModule(SessionRegistry sessions) : IModule
         }
         if (carbon is not null && decision == CarbonDecision.Copy && id is not null)
         {
-            StateOf(sender).RememberCopied(id, peer.Bare);
+            _sessions.Of(sender).RememberCopied(id, peer.Bare);
         }
         return ValueTask.FromResult(false);
     }
@@ -145,7 +140,7 @@ public sealed class CarbonsModule(SessionRegistry sessions) : IModule
         {
             for (var i = 0; i < recipients.Count; i++)
             {
-                StateOf(recipients[i]).RememberCopied(id, from.Bare);
+                _sessions.Of(recipients[i]).RememberCopied(id, from.Bare);
             }
         }
         return ValueTask.CompletedTask;
@@ -173,7 +168,7 @@ public sealed class CarbonsModule(SessionRegistry sessions) : IModule
     private bool ShouldCopy(CarbonDecision decision, string? id, Jid peer, ClientSession session) => decision switch
     {
         CarbonDecision.Copy => true,
-        CarbonDecision.CopyIfItAnswersACopiedMessage => id is not null && _sessions.TryGetValue(session, out var state) && state.AnswersCopied(id, peer),
+        CarbonDecision.CopyIfItAnswersACopiedMessage => id is not null && _sessions.Find(session) is { } state && state.AnswersCopied(id, peer),
         _ => false,
     };
 
@@ -191,21 +186,6 @@ public sealed class CarbonsModule(SessionRegistry sessions) : IModule
             }
         }
         return false;
-    }
-
-    private SessionCarbons StateOf(ClientSession session)
-    {
-        if (_sessions.TryGetValue(session, out var existing))
-        {
-            return existing;
-        }
-        var added = _sessions.GetOrAdd(session, static _ => new SessionCarbons());
-        // A session that ended meanwhile would stay in the table for good: its OnSessionEnded has already run.
-        if (Array.IndexOf(sessions.SessionsOf(session.Jid), session) < 0)
-        {
-            _sessions.TryRemove(KeyValuePair.Create(session, added));
-        }
-        return added;
     }
 
     private static bool Contains(IReadOnlyList<ClientSession> list, ClientSession session)

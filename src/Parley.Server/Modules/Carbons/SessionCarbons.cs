@@ -6,6 +6,7 @@ namespace Parley.Server.Modules.Carbons;
 /// One session's part in carbons: whether it asked for copies, and the last messages it sent or
 /// received that the account's other devices were copied, so an error answering one of them is
 /// copied too (XEP-0280 §6). Only the last few are kept: an error answers a message within moments.
+/// The module keeps one per session in a <see cref="Sessions.SessionState{T}"/>.
 /// </summary>
 internal sealed class SessionCarbons
 {

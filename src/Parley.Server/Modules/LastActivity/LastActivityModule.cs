@@ -2,7 +2,6 @@ using System.Globalization;
 using Parley.Protocol;
 using Parley.Server.Modules.Presence;
 using Parley.Server.Modules.Roster;
-using Parley.Server.Sessions;
 using Parley.Storage;
 using Parley.Xml;
 
@@ -11,9 +10,10 @@ namespace Parley.Server.Modules.LastActivity;
 /// <summary>
 /// Last activity (XEP-0012): the server's uptime, and for an account how long ago it went offline
 /// (with the status it left), shown only to the account itself and to those it lets see its presence.
-/// Queries to a full JID go to the client itself.
+/// Queries to a full JID go to the client itself. When the account was last seen is the presence module's
+/// to say (<see cref="ILastPresence"/>).
 /// </summary>
-public sealed class LastActivityModule(IParleyStorage storage, SessionRegistry sessions, RosterService rosters, TimeProvider time) : IModule
+public sealed class LastActivityModule(IParleyStorage storage, ILastPresence presence, RosterService rosters, TimeProvider time) : IModule
 {
     private readonly DateTimeOffset _started = time.GetUtcNow();
 
@@ -33,8 +33,7 @@ public sealed class LastActivityModule(IParleyStorage storage, SessionRegistry s
             return request.Error(StanzaError.BadRequest());
         }
         var account = request.To.Bare;
-        var user = account.ToString();
-        if (!await storage.Accounts.ExistsAsync(user).ConfigureAwait(false))
+        if (!await storage.Accounts.ExistsAsync(account.ToString()).ConfigureAwait(false))
         {
             return request.Error(StanzaError.ServiceUnavailable());
         }
@@ -42,22 +41,18 @@ public sealed class LastActivityModule(IParleyStorage storage, SessionRegistry s
         {
             return request.Error(StanzaError.Forbidden("Only contacts the user shares presence with may see their last activity."));
         }
-        foreach (var session in sessions.SessionsOf(account))
+        if (presence.IsAvailable(account))
         {
-            if (session.IsAvailable)
-            {
-                return request.Result(Query(0));
-            }
+            return request.Result(Query(0));
         }
-        if (await storage.Documents.GetAsync(user, PresenceModule.LastPresenceKind, "").ConfigureAwait(false) is not { } last)
+        if (await presence.LastUnavailableAsync(account).ConfigureAwait(false) is not { } last)
         {
             return request.Error(StanzaError.ItemNotFound("The user has never been online."));
         }
-        var query = Query(SecondsSince(last.UpdatedAt));
-        var status = ElementParser.Parse(last.Xml, Ns.Client).ChildText("status", Ns.Client);
-        if (!string.IsNullOrEmpty(status))
+        var query = Query(SecondsSince(last.At));
+        if (!string.IsNullOrEmpty(last.Status))
         {
-            query.AddText(status);
+            query.AddText(last.Status);
         }
         return request.Result(query);
     }

@@ -8,15 +8,6 @@ using Parley.Xml;
 
 namespace Parley.Server.Modules.Pep;
 
-/// <summary>The owner published <paramref name="payload"/> as item <paramref name="itemId"/>; called after the events went out.</summary>
-public delegate ValueTask PepItemPublished(Jid owner, string node, string itemId, Element payload);
-
-/// <summary>The owner retracted item <paramref name="itemId"/>; called after the events went out.</summary>
-public delegate ValueTask PepItemRetracted(Jid owner, string node, string itemId);
-
-/// <summary>The owner deleted or purged a node: none of its items are left.</summary>
-public delegate ValueTask PepNodeEmptied(Jid owner, string node);
-
 /// <summary>
 /// Personal eventing (XEP-0163) on the subset of publish-subscribe (XEP-0060) it needs: each account is
 /// a pubsub service of its own. The owner publishes (the first publish creates the node, with
@@ -24,7 +15,7 @@ public delegate ValueTask PepNodeEmptied(Jid owner, string node);
 /// access model allows. Events go to the sessions that asked for them through entity capabilities
 /// (NODE+notify), see <see cref="PepNotifier"/>.
 /// </summary>
-public sealed class PepModule(IParleyStorage storage, PepNotifier notifier, ParleyOptions options, TimeProvider time) : IModule
+public sealed class PepModule(IParleyStorage storage, PepNotifier notifier, ParleyOptions options, TimeProvider time) : IModule, IPersonalEventing
 {
     private const string Feature = "http://jabber.org/protocol/pubsub#";
 
@@ -56,23 +47,23 @@ public sealed class PepModule(IParleyStorage storage, PepNotifier notifier, Parl
         notifier.Register(registry);
     }
 
-    /// <summary>
-    /// Lets another module react to what clients publish (bookmarks conversion). Add observers while modules
-    /// register, before any stanza flows. <see cref="PublishInternalAsync"/> does not call them, so a module
-    /// that mirrors a publish cannot set off its own reaction again.
-    /// </summary>
     public void OnPublished(PepItemPublished observer) => _publishedObservers.Add(observer);
 
-    /// <summary>As <see cref="OnPublished"/>, for retractions; <see cref="RetractInternalAsync"/> does not call them.</summary>
     public void OnRetracted(PepItemRetracted observer) => _retractedObservers.Add(observer);
 
-    /// <summary>As <see cref="OnPublished"/>, for a node the owner deleted or purged.</summary>
     public void OnEmptied(PepNodeEmptied observer) => _emptiedObservers.Add(observer);
 
-    /// <summary>
-    /// Publishes on the owner's behalf, with the same storage and events as a client's publish. A node that
-    /// does not exist is created with <paramref name="configIfCreated"/>; an existing one keeps its configuration.
-    /// </summary>
+    public async ValueTask<IReadOnlyList<PepPayload>> GetItemsAsync(Jid owner, string node)
+    {
+        var items = await Store.GetItemsAsync(owner.Bare.ToString(), node, MaxItems).ConfigureAwait(false);
+        var payloads = new PepPayload[items.Count];
+        for (var i = 0; i < items.Count; i++)
+        {
+            payloads[i] = new PepPayload(items[i].Id, ElementParser.Parse(items[i].Xml, Ns.Client));
+        }
+        return payloads;
+    }
+
     public async ValueTask PublishInternalAsync(Jid owner, string node, string itemId, Element payload, PepNodeConfig configIfCreated)
     {
         var account = owner.Bare.ToString();
@@ -94,7 +85,6 @@ public sealed class PepModule(IParleyStorage storage, PepNotifier notifier, Parl
         await StoreAndNotifyAsync(owner.Bare, node, config, itemId, payload).ConfigureAwait(false);
     }
 
-    /// <summary>Retracts on the owner's behalf, with the events a client's retraction sends; false when there was no such item.</summary>
     public async ValueTask<bool> RetractInternalAsync(Jid owner, string node, string itemId)
     {
         var account = owner.Bare.ToString();

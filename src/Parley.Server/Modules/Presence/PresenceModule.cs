@@ -21,10 +21,16 @@ public sealed class PresenceModule(
     SubscriptionHandler subscriptions,
     Router router,
     ModuleRegistry modules,
-    IParleyStorage storage) : IModule
+    IParleyStorage storage) : IModule, ILastPresence
 {
-    /// <summary>Where the account's last unavailable presence is kept (it also answers XEP-0012).</summary>
-    public const string LastPresenceKind = "last-presence";
+    /// <summary>Where the account's last unavailable presence is kept (it also answers XEP-0012, through <see cref="ILastPresence"/>).</summary>
+    private const string LastPresenceKind = "last-presence";
+
+    /// <summary>
+    /// Entities each session sent directed presence to (RFC 6121 §4.6) that are not covered by its broadcast;
+    /// they get its unavailable presence when it goes. Only the session's own stanza flow and its end touch a set.
+    /// </summary>
+    private readonly SessionState<HashSet<Jid>> _directed = new(static _ => []);
 
     public void Register(ModuleRegistry registry)
     {
@@ -33,6 +39,8 @@ public sealed class PresenceModule(
         registry.OnInbound("presence", HookPhase.Presence, InboundAsync);
         registry.OnSessionEnded(SessionEndedAsync);
         registry.OnNodeNotice(NodeNoticeKinds.RosterChanged, RosterImportedAsync);
+        // RFC 6121 §2.5.2: a contact that leaves the roster (or whose account goes) shares no presence any more.
+        rosters.OnContactLeaving(subscriptions.CancelBothWaysAsync);
     }
 
     private async ValueTask<bool> FromClientAsync(ClientStanza stanza)
@@ -176,6 +184,7 @@ public sealed class PresenceModule(
         {
             await EndDirectedPresenceAsync(session, unavailable).ConfigureAwait(false);
         }
+        _directed.Remove(session);
         rosters.Forget(session.Jid);
     }
 
@@ -230,12 +239,12 @@ public sealed class PresenceModule(
                 any = true;
             }
         }
-        if (!any && await storage.Documents.GetAsync(contact.ToString(), LastPresenceKind, "").ConfigureAwait(false) is { } last)
+        if (!any && await ReadLastAsync(contact).ConfigureAwait(false) is { } last)
         {
-            var unavailable = ParseStored(last.Xml).SetAttribute("to", session.Jid.ToString());
+            var unavailable = last.Presence.SetAttribute("to", session.Jid.ToString());
             unavailable.Add(new Element("delay", Ns.Delay)
                 .SetAttribute("from", contact.Domain)
-                .SetAttribute("stamp", XmppDateTime.FormatSeconds(last.UpdatedAt)));
+                .SetAttribute("stamp", XmppDateTime.FormatSeconds(last.At)));
             await router.RouteAsync(unavailable, contact, session.Jid).ConfigureAwait(false);
         }
     }
@@ -264,11 +273,15 @@ public sealed class PresenceModule(
 
     private async ValueTask EndDirectedPresenceAsync(ClientSession session, Element unavailable)
     {
-        foreach (var entity in session.DirectedPresence)
+        if (_directed.Find(session) is not { } directed)
+        {
+            return;
+        }
+        foreach (var entity in directed)
         {
             await router.RouteAsync(Addressed(unavailable, session, entity), session.Jid, entity).ConfigureAwait(false);
         }
-        session.DirectedPresence.Clear();
+        directed.Clear();
     }
 
     /// <summary>§4.6: directed presence to someone who does not get the broadcast is remembered, to be ended on unavailable.</summary>
@@ -276,16 +289,39 @@ public sealed class PresenceModule(
     {
         if (!available)
         {
-            session.DirectedPresence.Remove(to);
+            _directed.Find(session)?.Remove(to);
             return;
         }
         // Tracked before initial presence too: a client may join a room first (XEP-0045) and must leave it when it goes.
         var item = await rosters.GetItemAsync(session.Jid, to.Bare).ConfigureAwait(false);
         if (item?.Subscription is not (Subscription.From or Subscription.Both))
         {
-            session.DirectedPresence.Add(to);
+            _directed.Of(session).Add(to);
         }
     }
+
+    public bool IsAvailable(Jid account)
+    {
+        foreach (var session in sessions.SessionsOf(account))
+        {
+            if (session.IsAvailable)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    public async ValueTask<LastUnavailable?> LastUnavailableAsync(Jid account) =>
+        await ReadLastAsync(account).ConfigureAwait(false) is { } last
+            ? new LastUnavailable(last.At, last.Presence.ChildText("status", Ns.Client))
+            : null;
+
+    /// <summary>The account's last unavailable presence as kept, and when it was kept.</summary>
+    private async ValueTask<(Element Presence, DateTimeOffset At)?> ReadLastAsync(Jid account) =>
+        await storage.Documents.GetAsync(account.Bare.ToString(), LastPresenceKind, "").ConfigureAwait(false) is { } last
+            ? (ParseStored(last.Xml), last.UpdatedAt)
+            : null;
 
     private async ValueTask KeepLastPresenceAsync(ClientSession session, Element presence)
     {

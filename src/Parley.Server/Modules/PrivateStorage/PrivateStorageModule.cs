@@ -4,28 +4,29 @@ using Parley.Xml;
 
 namespace Parley.Server.Modules.PrivateStorage;
 
-/// <summary>An account stored <paramref name="fragment"/> in its private XML; called before the client gets its result.</summary>
-public delegate ValueTask PrivateFragmentStored(Jid account, Element fragment);
-
 /// <summary>
 /// Private XML storage (XEP-0049): an account keeps XML fragments that only it can read, one per
 /// element name and namespace (bookmarks, client preferences).
 /// </summary>
-public sealed class PrivateStorageModule(IParleyStorage storage) : IModule
+public sealed class PrivateStorageModule(IParleyStorage storage) : IModule, IPrivateXml
 {
     /// <summary>Where fragments are kept: storage.Documents (account, "private", "name namespace").</summary>
-    public const string DocumentKind = "private";
+    private const string DocumentKind = "private";
 
     private readonly List<PrivateFragmentStored> _storedObservers = [];
 
     /// <summary>The storage.Documents key of the fragment named <paramref name="name"/> in <paramref name="ns"/>.</summary>
-    public static string DocumentKey(string name, string ns) => name + " " + ns;
+    private static string DocumentKey(string name, string ns) => name + " " + ns;
 
-    /// <summary>
-    /// Lets another module react to what clients store (bookmarks conversion). Add observers while modules
-    /// register, before any stanza flows; writes made straight to storage.Documents do not call them.
-    /// </summary>
     public void OnStored(PrivateFragmentStored observer) => _storedObservers.Add(observer);
+
+    public async ValueTask<Element?> GetAsync(Jid account, string name, string ns) =>
+        await storage.Documents.GetAsync(account.Bare.ToString(), DocumentKind, DocumentKey(name, ns)).ConfigureAwait(false) is { } stored
+            ? ElementParser.Parse(stored.Xml, Ns.Client)
+            : null;
+
+    public async ValueTask SetAsync(Jid account, Element fragment) =>
+        await storage.Documents.SetAsync(account.Bare.ToString(), DocumentKind, DocumentKey(fragment.Name, fragment.Namespace!), fragment.ToXml(Ns.Client)).ConfigureAwait(false);
 
     public void Register(ModuleRegistry registry)
     {
@@ -64,16 +65,13 @@ public sealed class PrivateStorageModule(IParleyStorage storage) : IModule
             return request.Error(StanzaError.NotAcceptable($"<{fragment.Name}/> needs a namespace of its own; elements in '{fragment.Namespace}' cannot be stored."));
         }
 
-        var account = request.To.ToString();
-        var key = DocumentKey(fragment.Name, fragment.Namespace!);
         if (request.IsGet)
         {
-            var stored = await storage.Documents.GetAsync(account, DocumentKind, key).ConfigureAwait(false);
             // Nothing stored yet: the empty element, which clients read as "no data".
-            var data = stored is null ? new Element(fragment.Name, fragment.Namespace) : ElementParser.Parse(stored.Xml, Ns.Client);
+            var data = await GetAsync(request.To, fragment.Name, fragment.Namespace!).ConfigureAwait(false) ?? new Element(fragment.Name, fragment.Namespace);
             return request.Result(new Element("query", Ns.Private).Add(data));
         }
-        await storage.Documents.SetAsync(account, DocumentKind, key, fragment.ToXml(Ns.Client)).ConfigureAwait(false);
+        await SetAsync(request.To, fragment).ConfigureAwait(false);
         foreach (var observer in _storedObservers)
         {
             await observer(request.To, fragment).ConfigureAwait(false);

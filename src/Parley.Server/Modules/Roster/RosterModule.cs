@@ -1,7 +1,6 @@
 using System.Globalization;
 using Parley.Protocol;
 using Parley.Server.Hosting;
-using Parley.Server.Modules.Presence;
 using Parley.Storage;
 using Parley.Xml;
 
@@ -9,16 +8,18 @@ namespace Parley.Server.Modules.Roster;
 
 /// <summary>
 /// Roster management (RFC 6121 §2): get with versioning (XEP-0237), add and update, remove — which
-/// also cancels the subscriptions both ways (§2.5.2) — and the administrator's limit on contacts.
+/// also cancels the subscriptions both ways (§2.5.2), by telling presence through
+/// <see cref="RosterService.OnContactLeaving"/> — and the administrator's limit on contacts.
 /// </summary>
-public sealed class RosterModule(RosterService rosters, SubscriptionHandler subscriptions, ParleyOptions options) : IModule
+public sealed class RosterModule(RosterService rosters, ParleyOptions options) : IModule
 {
     public void Register(ModuleRegistry registry)
     {
         registry.HandleIq(Ns.Roster, IqTarget.Account, HandleAsync);
         registry.AddStreamFeature(new Element("ver", Ns.RosterVersioning));
-        registry.OnAccountRemoving(CancelSubscriptionsAsync);
+        registry.OnAccountRemoving(AllContactsLeavingAsync);
         registry.OnAccountRemoved(rosters.ContactRemovedAsync);
+        rosters.Interested.ForgetWhenEnded(registry);
     }
 
     private async ValueTask<Element> HandleAsync(IqRequest request)
@@ -35,7 +36,7 @@ public sealed class RosterModule(RosterService rosters, SubscriptionHandler subs
     {
         if (request.Sender is { } session)
         {
-            session.IsInterested = true;
+            rosters.Interested.Set(session);
         }
         var roster = await rosters.GetAsync(request.To).ConfigureAwait(false);
         var version = roster.Version.ToString(CultureInfo.InvariantCulture);
@@ -111,7 +112,7 @@ public sealed class RosterModule(RosterService rosters, SubscriptionHandler subs
         {
             return request.Error(StanzaError.ItemNotFound("That contact is not on the roster."));
         }
-        await subscriptions.CancelBothWaysAsync(request.To, contact).ConfigureAwait(false);
+        await rosters.ContactLeavingAsync(request.To, contact).ConfigureAwait(false);
         using (await rosters.LockAsync(request.To).ConfigureAwait(false))
         {
             await rosters.RemoveAsync(request.To, contact).ConfigureAwait(false);
@@ -119,8 +120,11 @@ public sealed class RosterModule(RosterService rosters, SubscriptionHandler subs
         return request.Result();
     }
 
-    /// <summary>An account that goes leaves no contact subscribed to it or waiting for its answer (as Prosody and ejabberd do).</summary>
-    private async ValueTask CancelSubscriptionsAsync(Jid account)
+    /// <summary>
+    /// An account that goes leaves no contact subscribed to it or waiting for its answer (as Prosody and ejabberd do):
+    /// every contact on its roster or with a pending request leaves it, and presence ends their subscriptions.
+    /// </summary>
+    private async ValueTask AllContactsLeavingAsync(Jid account)
     {
         var contacts = new HashSet<string>(StringComparer.Ordinal);
         foreach (var item in (await rosters.GetAsync(account).ConfigureAwait(false)).Items)
@@ -135,7 +139,7 @@ public sealed class RosterModule(RosterService rosters, SubscriptionHandler subs
         {
             if (Jid.TryParse(contact, out var jid))
             {
-                await subscriptions.CancelBothWaysAsync(account, jid).ConfigureAwait(false);
+                await rosters.ContactLeavingAsync(account, jid).ConfigureAwait(false);
             }
         }
     }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
 using Parley.Protocol;
 using Parley.Server.Concurrency;
 using Parley.Server.Routing;
@@ -9,16 +10,43 @@ using Parley.Xml;
 namespace Parley.Server.Modules.Roster;
 
 /// <summary>
+/// <paramref name="contact"/> is about to leave <paramref name="account"/>'s roster: the user removed it, or the
+/// account is being deleted. Called before the item goes, without the account's roster lock held.
+/// </summary>
+/// <summary>A contact about to leave an account's roster (removed by the user, or the account is deleted).</summary>
+public readonly record struct ContactLeaving(Jid Account, Jid Contact)
+{
+    public override string ToString() => $"{Contact} leaving the roster of {Account}";
+}
+
+/// <summary>
 /// Every change to a roster goes through here: it is written to storage, kept in memory while the
 /// account has sessions (presence broadcast reads the roster on every change), and pushed to the
 /// account's interested resources. Changes to one account are serialized; never hold an account's
 /// lock while routing to another account, whose handling may need its own.
 /// </summary>
-public sealed class RosterService(IParleyStorage storage, SessionRegistry sessions, Router router)
+/// <remarks>
+/// The roster owns its data and depends on no other module. Presence (Modules/Presence) depends on it:
+/// it reads rosters, writes subscription states through here, and hears through <see cref="OnContactLeaving"/>
+/// when it must end a contact's subscriptions (RFC 6121 §2.5.2). The roster never calls presence.
+/// </remarks>
+public sealed class RosterService(IParleyStorage storage, SessionRegistry sessions, Router router, ILogger<RosterService> logger)
 {
     private readonly IRosterStore _store = storage.Rosters;
     private readonly ConcurrentDictionary<Jid, CachedRoster> _online = new();
     private readonly StripedLock _locks = new();
+
+    /// <summary>"Interested resources" (RFC 6121 §2.1.6): sessions that asked for the roster, and so get roster pushes.</summary>
+    public SessionFlags Interested { get; } = new();
+
+    /// <summary>Raised before a contact leaves a roster; add handlers while modules register, before any stanza flows.</summary>
+    public ModuleEvent<ContactLeaving> ContactLeaving { get; } = new("contact leaving", logger);
+
+    /// <summary>Lets another module act before a contact leaves a roster.</summary>
+    public void OnContactLeaving(Func<Jid, Jid, ValueTask> handler) => ContactLeaving.Add(leaving => handler(leaving.Account, leaving.Contact));
+
+    /// <summary>Tells the handlers that <paramref name="contact"/> is about to leave the roster; call without the account's lock.</summary>
+    public ValueTask ContactLeavingAsync(Jid account, Jid contact) => ContactLeaving.RaiseAsync(new ContactLeaving(account, contact));
 
     /// <summary>Serializes changes to one account's roster.</summary>
     public ValueTask<StripedLock.Releaser> LockAsync(Jid account) => _locks.LockAsync(account.Bare);
@@ -183,7 +211,7 @@ public sealed class RosterService(IParleyStorage storage, SessionRegistry sessio
     {
         foreach (var session in sessions.SessionsOf(account))
         {
-            if (!session.IsInterested)
+            if (!Interested.IsSet(session))
             {
                 continue;
             }
