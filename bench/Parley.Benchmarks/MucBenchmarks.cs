@@ -3,7 +3,7 @@ using BenchmarkDotNet.Attributes;
 using Microsoft.Extensions.Logging.Abstractions;
 using Parley.Protocol;
 using Parley.Server.Hosting;
-using Parley.Server.Modules;
+using Parley.Server.ModuleContract;
 using Parley.Server.Modules.Muc;
 using Parley.Server.Routing;
 using Parley.Server.Sessions;

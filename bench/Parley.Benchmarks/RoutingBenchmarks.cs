@@ -3,7 +3,7 @@ using System.Text;
 using BenchmarkDotNet.Attributes;
 using Microsoft.Extensions.Logging.Abstractions;
 using Parley.Protocol;
-using Parley.Server.Modules;
+using Parley.Server.ModuleContract;
 using Parley.Server.Routing;
 using Parley.Server.Sessions;
 using Parley.Xml;

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Parley.Server.Hosting;
-using Parley.Server.Modules;
+using Parley.Server.ModuleContract;
 using Parley.Storage;
 
 namespace Parley.Server.Tests;

@@ -3,6 +3,7 @@ using System.Reflection;
 using System.Text.Json;
 using Microsoft.Extensions.Configuration;
 using Parley.Protocol.Precis;
+using Parley.Server.ModuleContract;
 using Parley.Server.Modules;
 
 namespace Parley.Server.Hosting;

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Parley.Server.Modules;
+using Parley.Server.ModuleContract;
 using Parley.Storage;
 
 namespace Parley.Server.Hosting;

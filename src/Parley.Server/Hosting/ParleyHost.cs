@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Parley.Server.Auth;
+using Parley.Server.ModuleContract;
 using Parley.Server.Modules;
 using Parley.Server.Modules.Muc;
 using Parley.Server.Routing;

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Parley.Server.Auth;
-using Parley.Server.Modules;
+using Parley.Server.ModuleContract;
 using Parley.Server.Routing;
 using Parley.Server.Sessions;
 using Parley.Server.Streams;

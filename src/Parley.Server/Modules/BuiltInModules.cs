@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Parley.Server.ModuleContract;
 using Parley.Server.Modules.Blocking;
 using Parley.Server.Modules.Bookmarks;
 using Parley.Server.Modules.Carbons;

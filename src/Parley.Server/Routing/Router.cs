@@ -1,7 +1,7 @@
 using System.Collections.Frozen;
 using Microsoft.Extensions.Logging;
 using Parley.Protocol;
-using Parley.Server.Modules;
+using Parley.Server.ModuleContract;
 using Parley.Server.Sessions;
 using Parley.Xml;
 

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Logging;
-using Parley.Server.Modules;
+using Parley.Server.ModuleContract;
 using Parley.Server.Routing;
 
 namespace Parley.Server.Sessions;

@@ -1,5 +1,5 @@
 using System.Runtime.CompilerServices;
-using Parley.Server.Modules;
+using Parley.Server.ModuleContract;
 
 namespace Parley.Server.Sessions;
 

@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 using Parley.Protocol;
 using Parley.Server.Hosting;
-using Parley.Server.Modules;
+using Parley.Server.ModuleContract;
 using Parley.Server.Sessions;
 using Parley.Xml;
 

@@ -5,7 +5,7 @@ using Parley.Protocol.Precis;
 using Parley.Protocol.Sasl;
 using Parley.Server.Auth;
 using Parley.Server.Hosting;
-using Parley.Server.Modules;
+using Parley.Server.ModuleContract;
 using Parley.Server.Sessions;
 using Parley.Xml;
 

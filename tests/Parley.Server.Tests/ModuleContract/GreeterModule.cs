@@ -1,5 +1,5 @@
 using Parley.Protocol;
-using Parley.Server.Modules;
+using Parley.Server.ModuleContract;
 using Parley.Xml;
 
 namespace Parley.Server.Tests.ModuleContract;

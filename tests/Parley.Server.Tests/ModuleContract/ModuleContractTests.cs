@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Parley.Protocol;
 using Parley.Server.Hosting;
+using Parley.Server.ModuleContract;
 using Parley.Server.Modules;
 using Parley.Server.Tests.Support;
 

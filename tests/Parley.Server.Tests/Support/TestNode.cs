@@ -2,7 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Parley.Protocol.Sasl;
 using Parley.Server.Hosting;
-using Parley.Server.Modules;
+using Parley.Server.ModuleContract;
 using Parley.Storage;
 
 namespace Parley.Server.Tests.Support;

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using Parley.Protocol;
 using Parley.Server.Concurrency;
+using Parley.Server.ModuleContract;
 using Parley.Server.Modules.Roster;
 using Parley.Server.Routing;
 using Parley.Server.Sessions;

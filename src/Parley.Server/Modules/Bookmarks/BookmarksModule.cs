@@ -1,4 +1,5 @@
 using Parley.Protocol;
+using Parley.Server.ModuleContract;
 using Parley.Server.Modules.Pep;
 using Parley.Server.Modules.PrivateStorage;
 using Parley.Xml;

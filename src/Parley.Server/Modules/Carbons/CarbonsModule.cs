@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Parley.Protocol;
+using Parley.Server.ModuleContract;
 using Parley.Server.Sessions;
 using Parley.Xml;
 

@@ -1,3 +1,4 @@
+using Parley.Server.ModuleContract;
 namespace Parley.Server.Modules.Mam;
 
 /// <summary>Parley:Archive, the message archive module's options (XEP-0313).</summary>

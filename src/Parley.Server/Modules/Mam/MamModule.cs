@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Parley.Protocol;
 using Parley.Server.Hosting;
+using Parley.Server.ModuleContract;
 using Parley.Server.Modules.Roster;
 using Parley.Server.Routing;
 using Parley.Server.Sessions;

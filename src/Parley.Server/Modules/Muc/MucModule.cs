@@ -1,5 +1,6 @@
 using Parley.Protocol;
 using Parley.Server.Hosting;
+using Parley.Server.ModuleContract;
 using Parley.Storage;
 
 namespace Parley.Server.Modules.Muc;

@@ -1,4 +1,5 @@
 using Parley.Protocol.Precis;
+using Parley.Server.ModuleContract;
 
 namespace Parley.Server.Modules.Muc;
 

@@ -1,5 +1,6 @@
 using Parley.Protocol;
 using Parley.Protocol.Forms;
+using Parley.Server.ModuleContract;
 using Parley.Storage;
 using Parley.Xml;
 

@@ -1,4 +1,5 @@
 using Parley.Protocol;
+using Parley.Server.ModuleContract;
 using Parley.Storage;
 using Parley.Xml;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using Parley.Protocol;
+using Parley.Server.ModuleContract;
 using Parley.Xml;
 
 namespace Parley.Server.Modules.Muc;

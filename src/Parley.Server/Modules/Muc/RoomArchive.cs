@@ -1,4 +1,5 @@
 using Parley.Protocol;
+using Parley.Server.ModuleContract;
 using Parley.Server.Modules.Mam;
 using Parley.Xml;
 

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Parley.Protocol;
 using Parley.Protocol.Forms;
+using Parley.Server.ModuleContract;
 using Parley.Server.Sessions;
 using Parley.Xml;
 

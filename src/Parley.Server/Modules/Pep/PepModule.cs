@@ -3,6 +3,7 @@ using System.Text;
 using Parley.Protocol;
 using Parley.Protocol.Forms;
 using Parley.Server.Hosting;
+using Parley.Server.ModuleContract;
 using Parley.Storage;
 using Parley.Xml;
 

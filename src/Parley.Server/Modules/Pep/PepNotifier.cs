@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Parley.Protocol;
+using Parley.Server.ModuleContract;
 using Parley.Server.Modules.Roster;
 using Parley.Server.Routing;
 using Parley.Server.Sessions;

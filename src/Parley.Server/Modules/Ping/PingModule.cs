@@ -1,4 +1,5 @@
 using Parley.Protocol;
+using Parley.Server.ModuleContract;
 
 namespace Parley.Server.Modules.Ping;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Parley.Protocol;
+using Parley.Server.ModuleContract;
 using Parley.Server.Modules.Roster;
 using Parley.Server.Routing;
 using Parley.Server.Sessions;

@@ -1,6 +1,7 @@
 using Parley.Protocol;
 using Parley.Protocol.Forms;
 using Parley.Server.Hosting;
+using Parley.Server.ModuleContract;
 using Parley.Server.Routing;
 using Parley.Server.Sessions;
 using Parley.Storage;

@@ -1,3 +1,4 @@
+using Parley.Server.ModuleContract;
 namespace Parley.Server.Modules.Push;
 
 /// <summary>Parley:Push, the push notification module's options (XEP-0357).</summary>

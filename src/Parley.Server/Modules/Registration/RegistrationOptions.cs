@@ -1,3 +1,4 @@
+using Parley.Server.ModuleContract;
 namespace Parley.Server.Modules.Registration;
 
 /// <summary>Parley:Registration, the in-band registration module's options (XEP-0077).</summary>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Parley.Protocol;
 using Parley.Server.Hosting;
+using Parley.Server.ModuleContract;
 using Parley.Storage;
 using Parley.Xml;
 

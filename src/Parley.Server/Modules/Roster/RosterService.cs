@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Parley.Protocol;
 using Parley.Server.Concurrency;
+using Parley.Server.ModuleContract;
 using Parley.Server.Routing;
 using Parley.Server.Sessions;
 using Parley.Storage;

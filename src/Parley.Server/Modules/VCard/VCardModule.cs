@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Parley.Protocol;
 using Parley.Server.Hosting;
+using Parley.Server.ModuleContract;
 using Parley.Server.Sessions;
 using Parley.Storage;
 using Parley.Xml;

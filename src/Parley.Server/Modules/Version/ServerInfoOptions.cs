@@ -1,3 +1,4 @@
+using Parley.Server.ModuleContract;
 namespace Parley.Server.Modules.Version;
 
 /// <summary>Parley:ServerInfo, the software version module's options (XEP-0092).</summary>

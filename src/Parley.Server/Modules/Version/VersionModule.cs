@@ -2,6 +2,7 @@ using System.Reflection;
 using System.Runtime.InteropServices;
 using Parley.Protocol;
 using Parley.Server.Hosting;
+using Parley.Server.ModuleContract;
 using Parley.Xml;
 
 namespace Parley.Server.Modules.Version;

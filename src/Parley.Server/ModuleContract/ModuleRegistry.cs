@@ -5,7 +5,7 @@ using Parley.Protocol;
 using Parley.Server.Sessions;
 using Parley.Xml;
 
-namespace Parley.Server.Modules;
+namespace Parley.Server.ModuleContract;
 
 /// <summary>Whom an IQ handler answers for: the server itself, or an account on the server's behalf.</summary>
 [Flags]

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Parley.Server.Modules;
+namespace Parley.Server.ModuleContract;
 
 /// <summary>
 /// A module's own configuration section (Parley:&lt;Section&gt;), declared by the module with its

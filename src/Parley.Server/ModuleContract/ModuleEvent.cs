@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace Parley.Server.Modules;
+namespace Parley.Server.ModuleContract;
 
 /// <summary>
 /// Something that happened which modules react to (a session started, an account was removed). Every

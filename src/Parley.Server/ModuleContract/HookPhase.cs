@@ -1,4 +1,4 @@
-namespace Parley.Server.Modules;
+namespace Parley.Server.ModuleContract;
 
 /// <summary>
 /// Where a module's stanza hook runs among the others (client-stanza and inbound hooks run in

@@ -1,4 +1,4 @@
-namespace Parley.Server.Modules;
+namespace Parley.Server.ModuleContract;
 
 /// <summary>
 /// A feature of the server (a folder under Modules/). <see cref="Register"/> says everything the
