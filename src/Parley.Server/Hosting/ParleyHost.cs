@@ -152,7 +152,12 @@ public static class ParleyHost
         services.AddSingleton<ResumableSessions>();
         services.AddSingleton<SessionCloser>();
         services.AddSingleton<ModuleRegistry>();
-        services.AddSingleton(sp => new Router(options.EffectiveDomains, sp.GetRequiredService<SessionRegistry>(), sp.GetRequiredService<ModuleRegistry>(), sp.GetRequiredService<ILogger<Router>>()));
+        services.AddSingleton(sp => new Router(
+            options.EffectiveDomains,
+            sp.GetRequiredService<SessionRegistry>(),
+            sp.GetRequiredService<ModuleRegistry>(),
+            sp.GetRequiredService<ILogger<Router>>(),
+            sp.GetServices<IRemoteRoute>()));
         services.AddSingleton<AuthThrottle>();
         services.AddSingleton<IAuthenticationBackend, LocalAccountBackend>();
         services.AddSingleton<ConnectionMonitor>();

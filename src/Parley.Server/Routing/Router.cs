@@ -20,8 +20,12 @@ public sealed partial class Router
     private readonly ModuleRegistry _modules;
     private readonly ILogger<Router> _logger;
 
-    public Router(IEnumerable<string> domains, SessionRegistry sessions, ModuleRegistry modules, ILogger<Router> logger)
+    private readonly IRemoteRoute[] _remoteRoutes;
+
+    /// <param name="remoteRoutes">Where addresses go that this node does not serve (none: they are unreachable).</param>
+    public Router(IEnumerable<string> domains, SessionRegistry sessions, ModuleRegistry modules, ILogger<Router> logger, IEnumerable<IRemoteRoute>? remoteRoutes = null)
     {
+        _remoteRoutes = remoteRoutes?.ToArray() ?? [];
         _domains = domains.ToFrozenSet(StringComparer.Ordinal);
         // Built on first use: modules register their services after the router exists.
         _services = new(() => _domains
@@ -33,6 +37,19 @@ public sealed partial class Router
     }
 
     public bool IsLocalDomain(string domain) => _domains.Contains(domain);
+
+    /// <summary>Where is this address served, if not here: the first remote route that takes it.</summary>
+    private IRemoteRoute? RemoteRouteTo(Jid to)
+    {
+        foreach (var route in _remoteRoutes)
+        {
+            if (route.Serves(to))
+            {
+                return route;
+            }
+        }
+        return null;
+    }
 
     private bool IsUnhostedSubdomain(string domain)
     {
@@ -94,7 +111,11 @@ public sealed partial class Router
         }
         if (!IsLocalDomain(to.Domain))
         {
-            // Federation (s2s) is a later module; until then other domains are unreachable.
+            if (RemoteRouteTo(to) is { } route)
+            {
+                await route.SendAsync(stanza, from, to).ConfigureAwait(false);
+                return;
+            }
             await BounceAsync(stanza, from, StanzaError.RemoteServerNotFound($"This server does not connect to {to.Domain}.")).ConfigureAwait(false);
             return;
         }

@@ -100,7 +100,13 @@ public sealed class PresenceModule(
 
     private async ValueTask<bool> InboundAsync(InboundStanza stanza)
     {
-        if (SubscriptionRules.Parse(stanza.Stanza.GetAttribute("type")) is not { } type)
+        var presenceType = stanza.Stanza.GetAttribute("type");
+        if (presenceType == "probe")
+        {
+            await AnswerProbeAsync(stanza.To.Bare, stanza.From).ConfigureAwait(false);
+            return true;
+        }
+        if (SubscriptionRules.Parse(presenceType) is not { } type)
         {
             return false;
         }
@@ -209,9 +215,10 @@ public sealed class PresenceModule(
     }
 
     /// <summary>
-    /// The answer to the probes of §4.3: the presence of each available resource of the contacts the
-    /// user is subscribed to, or a contact's last unavailable presence with its time (XEP-0203).
-    /// Contacts here are local, so the server answers directly instead of sending probe stanzas.
+    /// §4.3: the presence of each contact the user is subscribed to. A contact this node does not serve
+    /// is sent a probe (§4.3.1), routed like any stanza; its server answers it. A local contact's
+    /// presence is answered here at once, as its probe would be (<see cref="AnswerProbeAsync"/>), but
+    /// from the user's roster, which is in memory, instead of the contact's.
     /// </summary>
     private async ValueTask SendContactsPresenceAsync(ClientSession session, Storage.Roster roster)
     {
@@ -226,27 +233,58 @@ public sealed class PresenceModule(
 
     private async ValueTask SendContactPresenceAsync(ClientSession session, Jid contact)
     {
-        if (!router.IsLocalDomain(contact.Domain))
+        if (router.IsLocalDomain(contact.Domain))
         {
-            return;
+            await SendPresenceOfAsync(contact.Bare, session.Jid).ConfigureAwait(false);
         }
-        // Through the router, so that the user's own filters (blocking) apply as to any presence.
+        else
+        {
+            await ProbeAsync(session, contact).ConfigureAwait(false);
+        }
+    }
+
+    private ValueTask ProbeAsync(ClientSession session, Jid contact)
+    {
+        var probe = new Element("presence", Ns.Client)
+            .SetAttribute("type", "probe")
+            .SetAttribute("from", session.Jid.ToString())
+            .SetAttribute("to", contact.Bare.ToString());
+        return router.RouteAsync(probe, session.Jid, contact.Bare);
+    }
+
+    /// <summary>
+    /// §4.3.2, on the contact's side, for a probe from another server: to a prober the account has approved,
+    /// the presence of each of its available resources, or its last unavailable presence with its time
+    /// (XEP-0203). The answers go through the router, so that the prober's own filters (blocking) apply.
+    /// </summary>
+    private async ValueTask AnswerProbeAsync(Jid account, Jid prober)
+    {
+        var item = await rosters.GetItemAsync(account, prober.Bare).ConfigureAwait(false);
+        if (item?.Subscription is Subscription.From or Subscription.Both)
+        {
+            await SendPresenceOfAsync(account, prober).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The presence of each available resource of <paramref name="account"/>, or its last unavailable presence, to <paramref name="recipient"/>.</summary>
+    private async ValueTask SendPresenceOfAsync(Jid account, Jid recipient)
+    {
         var any = false;
-        foreach (var contactSession in sessions.SessionsOf(contact))
+        foreach (var contactSession in sessions.SessionsOf(account))
         {
             if (contactSession.Presence is { } presence)
             {
-                await router.RouteAsync(Addressed(presence, contactSession, session.Jid), contactSession.Jid, session.Jid).ConfigureAwait(false);
+                await router.RouteAsync(Addressed(presence, contactSession, recipient), contactSession.Jid, recipient).ConfigureAwait(false);
                 any = true;
             }
         }
-        if (!any && await ReadLastAsync(contact).ConfigureAwait(false) is { } last)
+        if (!any && await ReadLastAsync(account).ConfigureAwait(false) is { } last)
         {
-            var unavailable = last.Presence.SetAttribute("to", session.Jid.ToString());
+            var unavailable = last.Presence.SetAttribute("to", recipient.ToString());
             unavailable.Add(new Element("delay", Ns.Delay)
-                .SetAttribute("from", contact.Domain)
+                .SetAttribute("from", account.Domain)
                 .SetAttribute("stamp", XmppDateTime.FormatSeconds(last.At)));
-            await router.RouteAsync(unavailable, contact, session.Jid).ConfigureAwait(false);
+            await router.RouteAsync(unavailable, account, recipient).ConfigureAwait(false);
         }
     }
 
