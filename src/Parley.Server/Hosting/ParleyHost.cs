@@ -8,6 +8,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Parley.Server.Administration;
 using Parley.Server.Auth;
 using Parley.Server.Modules;
 using Parley.Server.Modules.Muc;
@@ -162,6 +163,7 @@ public static class ParleyHost
         services.AddHostedService(sp => sp.GetRequiredService<NodeShutdown>());
         services.AddSingleton<NodeNoticeListener>();
         services.AddHostedService(sp => sp.GetRequiredService<NodeNoticeListener>());
+        AdministrationServices.AddToNode(services);
         foreach (var module in modules)
         {
             if (module.OptionsType is { } optionsType)
@@ -205,6 +207,7 @@ public static class ParleyHost
 
         var app = builder.Build();
         var node = app.Services.GetRequiredService<ParleyNode>();
+        app.Services.GetRequiredService<RunningNodeEvents>().HearNotices();
         foreach (var module in app.Services.GetServices<IModule>())
         {
             module.Register(node.Modules);

@@ -1,6 +1,5 @@
 using Parley.Protocol;
 using Parley.Server.Hosting;
-using Parley.Storage;
 
 namespace Parley.Server.Modules.Muc;
 
@@ -18,6 +17,6 @@ public sealed class MucModule(MucOptions options, MucService service) : IModule
         // XEP-0249 §3: a server that lets its users send direct invitations says so.
         registry.AddFeature(Ns.DirectInvitation, server: false, account: true);
         registry.OnAccountRemoved(service.ForgetAccountAsync);
-        registry.OnNodeNotice(NodeNoticeKinds.RoomChanged, service.RoomChangedByAdministratorAsync);
+        registry.OnRoomChanged(service.RoomChangedByAdministratorAsync);
     }
 }

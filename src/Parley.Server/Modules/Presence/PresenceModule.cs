@@ -32,7 +32,7 @@ public sealed class PresenceModule(
         registry.OnClientStanza("presence", HookPhase.Presence, FromClientAsync);
         registry.OnInbound("presence", HookPhase.Presence, InboundAsync);
         registry.OnSessionEnded(SessionEndedAsync);
-        registry.OnNodeNotice(NodeNoticeKinds.RosterChanged, RosterImportedAsync);
+        registry.OnRosterImported(RosterImportedAsync);
     }
 
     private async ValueTask<bool> FromClientAsync(ClientStanza stanza)
@@ -244,12 +244,8 @@ public sealed class PresenceModule(
     /// `parley roster import` wrote the account's roster: an online account's clients get the changed items pushed
     /// and the presence of the contacts they may now see, as after an approved subscription (§3.1.5).
     /// </summary>
-    private async ValueTask RosterImportedAsync(string subject)
+    private async ValueTask RosterImportedAsync(Jid account)
     {
-        if (!Jid.TryParse(subject, out var account))
-        {
-            return;
-        }
         foreach (var contact in await rosters.ReloadAsync(account).ConfigureAwait(false))
         {
             foreach (var session in sessions.SessionsOf(account))
