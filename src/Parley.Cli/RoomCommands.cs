@@ -3,7 +3,6 @@ using Parley.Protocol;
 using Parley.Server.Administration;
 using Parley.Server.Hosting;
 using Parley.Server.Modules.Muc;
-using Parley.Storage;
 
 namespace Parley.Cli;
 

@@ -3,7 +3,6 @@ using Parley.Protocol;
 using Parley.Protocol.Precis;
 using Parley.Server.Administration;
 using Parley.Server.Hosting;
-using Parley.Storage;
 
 namespace Parley.Cli;
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Parley.Protocol;
+using Parley.Server.Hosting;
 using Parley.Server.Modules;
 using Parley.Server.Modules.Muc;
 using Parley.Server.Modules.Registration;
@@ -47,6 +48,22 @@ public sealed class AccountRemovalTests
         Assert.Equal(1, withTheCli.Events.Removed);
         // Telling contacts before the deletion needs the node's own process: a notice is only read afterwards.
         Assert.Equal((1, 0), (inBand.Events.Removing, withTheCli.Events.Removing));
+    }
+
+    [Fact]
+    public async Task An_account_removed_with_the_cli_is_ended_on_a_node_that_runs_without_in_band_registration()
+    {
+        await using var node = await TestNode.StartAsync(options =>
+        {
+            options.Modules["Registration"] = new ModuleSwitch { Enabled = false };
+            options.Storage.NoticePollMilliseconds = 50;
+        });
+        await node.CreateUserAsync("alice", "alice-password");
+        await using var alice = await XmppTestClient.LoginAsync(node, "alice", "alice-password");
+
+        await NodeNoticeTests.ParleyAsync(node, "user", "remove", Alice);
+
+        Assert.Equal("not-authorized", await alice.ExpectStreamErrorAsync());
     }
 
     /// <summary>Alice, with data of every kind and contacts' references to her, online, is removed by <paramref name="remove"/>.</summary>
