@@ -5,6 +5,7 @@ using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Threading.Channels;
+using Parley.Server.Administration;
 using Parley.Server.Hosting;
 using Parley.Storage;
 
@@ -121,7 +122,7 @@ internal sealed class AccountImport(string path, ParleyOptions options, CliConso
                     return;
                 }
 
-                var credentials = AccountInput.CreateCredentials(account.Password, options.Auth.ScramIterations);
+                var credentials = AccountService.CreateCredentials(account.Password, options.Auth.ScramIterations);
                 await writer.WriteAsync((account.BareJid, credentials), token);
             });
             writer.Complete();

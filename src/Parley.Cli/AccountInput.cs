@@ -1,7 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using Parley.Protocol;
 using Parley.Protocol.Precis;
-using Parley.Protocol.Sasl;
+using Parley.Server.Administration;
 using Parley.Server.Auth;
 using Parley.Server.Hosting;
 using Parley.Storage;
@@ -45,10 +45,9 @@ internal static class AccountInput
             return false;
         }
 
-        var domain = bareJid[(bareJid.IndexOf('@') + 1)..];
-        if (!servedDomains.Contains(domain))
+        error = AccountService.NewAccountProblem(Jid.Parse(bareJid), servedDomains);
+        if (error is not null)
         {
-            error = $"'{bareJid}' is not in a domain this node serves ({string.Join(", ", servedDomains)}).";
             bareJid = null;
             return false;
         }
@@ -59,11 +58,6 @@ internal static class AccountInput
     /// <summary>Prepares a password and checks it against the policy (<see cref="PasswordPolicy"/>). The error never repeats the password.</summary>
     public static bool TryPreparePassword(string password, AuthOptions auth, [NotNullWhen(true)] out string? prepared, [NotNullWhen(false)] out string? error) =>
         PasswordPolicy.TryPrepare(password, auth.MinPasswordLength, out prepared, out error);
-
-    /// <summary>The SCRAM-SHA-1 and SCRAM-SHA-256 credentials for a prepared password; slow on purpose (PBKDF2).</summary>
-    public static AccountCredentials CreateCredentials(string preparedPassword, int iterations) => new(
-        ScramCredentialFactory.Create(ScramHash.Sha1, preparedPassword, iterations),
-        ScramCredentialFactory.Create(ScramHash.Sha256, preparedPassword, iterations));
 
     // Jid.Parse's messages start with "Invalid JID: ", which our own wording already says.
     private static string WithoutPrefix(string message)

@@ -1,15 +1,16 @@
 using System.CommandLine;
 using Parley.Protocol;
+using Parley.Server.Administration;
 using Parley.Server.Hosting;
 using Parley.Server.Modules.Muc;
-using Parley.Storage;
 
 namespace Parley.Cli;
 
 /// <summary>
 /// <c>parley room list|create|configure|destroy</c>: persistent chat rooms, as stored. Like the other commands they open
-/// the node's storage for the command only, and each change leaves a notice: a node running on the same database
-/// reloads the room if it has it in memory (occupied), or destroys it for its occupants.
+/// the node's storage for the command only; each change goes through <see cref="RoomAdministration"/> and leaves a
+/// notice: a node running on the same database reloads the room if it has it in memory (occupied), or destroys it for
+/// its occupants.
 /// </summary>
 internal static class RoomCommands
 {
@@ -95,7 +96,6 @@ internal static class RoomCommands
             var password = parseResult.GetValue(Password);
             return settings with
             {
-                Persistent = true,
                 Name = parseResult.GetValue(Name) ?? settings.Name,
                 Description = parseResult.GetValue(Description) ?? settings.Description,
                 MembersOnly = Setting(parseResult, MembersOnly) ?? settings.MembersOnly,
@@ -105,16 +105,16 @@ internal static class RoomCommands
             };
         }
 
-        public List<string> OwnersOf(ParseResult parseResult)
+        public List<Jid> OwnersOf(ParseResult parseResult)
         {
-            var owners = new List<string>();
+            var owners = new List<Jid>();
             foreach (var owner in parseResult.GetValue(Owners) ?? [])
             {
-                if (!Jid.TryParse(owner, out var jid) || jid.Local is null || !jid.IsBare)
+                if (!Jid.TryParse(owner, out var jid) || RoomAdministration.OwnerProblem(jid) is not null)
                 {
                     throw new CliException(ExitCodes.Usage, $"'{owner}' is not a bare JID such as alice@example.com.");
                 }
-                owners.Add(jid.ToString());
+                owners.Add(jid);
             }
             return owners;
         }
@@ -137,17 +137,13 @@ internal static class RoomCommands
                 throw new CliException(ExitCodes.Usage, "A room needs an owner: give --owner JID.");
             }
             await using var storage = await StorageAccess.OpenOrCreateAsync(options, console, cancellationToken);
-            if (await storage.Rooms.GetAsync(room, cancellationToken) is not null)
+            var created = await AdministrationServices.WithoutNode(storage, options).Rooms.CreateAsync(
+                room, settings.Apply(new RoomConfiguration(), parseResult), owners, cancellationToken);
+            if (created.Outcome == AdministrationOutcome.AlreadyExists)
             {
                 throw new CliException(ExitCodes.Failed, $"The room {room} exists already; use 'parley room configure'.");
             }
-            var roomSettings = settings.Apply(new RoomConfiguration(), parseResult);
-            await storage.Rooms.SaveAsync(new StoredRoom(room, roomSettings.ToStoredXml(), "", "", DateTimeOffset.UtcNow), cancellationToken);
-            foreach (var owner in owners)
-            {
-                await storage.Rooms.SetAffiliationAsync(room, new RoomAffiliation(owner, "owner"), cancellationToken);
-            }
-            await storage.Notices.PublishAsync(NodeNoticeKinds.RoomChanged, room, cancellationToken);
+            UserCommands.ThrowIfRefused(created);
             console.Output.WriteLine($"created {room}");
             return ExitCodes.Ok;
         });
@@ -167,16 +163,14 @@ internal static class RoomCommands
             var room = ParseRoom(parseResult.GetRequiredValue(roomArgument), options);
             var owners = settings.OwnersOf(parseResult);
             await using var storage = await StorageAccess.OpenExistingAsync(options, cancellationToken);
-            var stored = await storage.Rooms.GetAsync(room, cancellationToken)
-                ?? throw new CliException(ExitCodes.Failed, $"There is no persistent room {room}.");
-            var roomSettings = settings.Apply(RoomConfiguration.FromStoredXml(stored.ConfigXml), parseResult);
-            await storage.Rooms.SaveAsync(stored with { ConfigXml = roomSettings.ToStoredXml() }, cancellationToken);
-            foreach (var owner in owners)
+            var (configured, roomSettings) = await AdministrationServices.WithoutNode(storage, options).Rooms.ConfigureAsync(
+                room, stored => settings.Apply(stored, parseResult), owners, cancellationToken);
+            if (configured.Outcome == AdministrationOutcome.NotFound)
             {
-                await storage.Rooms.SetAffiliationAsync(room, new RoomAffiliation(owner, "owner"), cancellationToken);
+                throw NoSuchRoom(room);
             }
-            await storage.Notices.PublishAsync(NodeNoticeKinds.RoomChanged, room, cancellationToken);
-            console.Output.WriteLine($"configured {room}: {Describe(roomSettings)}");
+            UserCommands.ThrowIfRefused(configured);
+            console.Output.WriteLine($"configured {room}: {Describe(roomSettings!)}");
             return ExitCodes.Ok;
         });
         return command;
@@ -192,11 +186,12 @@ internal static class RoomCommands
             var options = configuration.Load(parseResult);
             var room = ParseRoom(parseResult.GetRequiredValue(roomArgument), options);
             await using var storage = await StorageAccess.OpenExistingAsync(options, cancellationToken);
-            if (!await storage.Rooms.DeleteAsync(room, cancellationToken))
+            var destroyed = await AdministrationServices.WithoutNode(storage, options).Rooms.DestroyAsync(room, cancellationToken);
+            if (destroyed.Outcome == AdministrationOutcome.NotFound)
             {
-                throw new CliException(ExitCodes.Failed, $"There is no persistent room {room}.");
+                throw NoSuchRoom(room);
             }
-            await storage.Notices.PublishAsync(NodeNoticeKinds.RoomChanged, room, cancellationToken);
+            UserCommands.ThrowIfRefused(destroyed);
             console.Output.WriteLine($"destroyed {room}");
             return ExitCodes.Ok;
         });
@@ -206,21 +201,16 @@ internal static class RoomCommands
     private static Argument<string> RoomArgument() => new("ROOM") { Description = "The room's JID, e.g. team@conference.example.com." };
 
     /// <summary>A bare room JID on this node's chat service.</summary>
-    private static string ParseRoom(string text, ParleyOptions options)
+    private static Jid ParseRoom(string text, ParleyOptions options)
     {
         if (!Jid.TryParse(text, out var jid) || jid.Local is null || !jid.IsBare)
         {
             throw new CliException(ExitCodes.Usage, $"'{text}' is not a room JID such as team@{options.Module<MucOptions>().Subdomain}.{options.EffectiveDomains[0]}.");
         }
-        foreach (var domain in options.EffectiveDomains)
-        {
-            if (jid.Domain == $"{options.Module<MucOptions>().Subdomain}.{domain}")
-            {
-                return jid.ToString();
-            }
-        }
-        throw new CliException(ExitCodes.Usage, $"{jid.Domain} is not this node's chat service ({options.Module<MucOptions>().Subdomain}.DOMAIN).");
+        return RoomAdministration.RoomProblem(jid, options) is { } problem ? throw new CliException(ExitCodes.Usage, problem) : jid;
     }
+
+    private static CliException NoSuchRoom(Jid room) => new(ExitCodes.Failed, $"There is no persistent room {room}.");
 
     private static string Describe(RoomConfiguration settings) => string.Join(",",
         settings.Public ? "public" : "hidden",

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using Parley.Protocol.Precis;
+using Parley.Server.Administration;
 using Parley.Server.Hosting;
 using Parley.Storage;
 
@@ -11,7 +12,7 @@ namespace Parley.Cli;
 /// <c>parley roster import FILE.csv</c>: lines of <c>jid,contact_jid[,name[,group[,subscription]]]</c>. The whole file
 /// is read and checked first, merging the lines of each (user, contact) pair into one item; every bad line is
 /// reported and nothing is imported if any is bad. Then the items, and the reverse items that mutual subscriptions
-/// imply, are handed to the store in user order.
+/// imply, are handed to <see cref="RosterAdministration"/> in user order.
 /// </summary>
 internal sealed class RosterImport(string path, ParleyOptions options, CliConsole console)
 {
@@ -39,15 +40,10 @@ internal sealed class RosterImport(string path, ParleyOptions options, CliConsol
 
         AddReverseItems();
         var pairs = PairsInUserOrder();
-        var written = await storage.Rosters.ImportAsync(Items(pairs).ToAsyncEnumerable(), cancellationToken);
-        var users = Users(pairs);
-        foreach (var user in users)
-        {
-            // A node running on this database shows the user's new contacts at once if the user is online.
-            await storage.Notices.PublishAsync(NodeNoticeKinds.RosterChanged, user, cancellationToken);
-        }
+        // A node running on this database shows each user's new contacts at once if the user is online.
+        var (written, users) = await AdministrationServices.WithoutNode(storage, options).Rosters.ImportAsync(Items(pairs), cancellationToken);
         console.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"imported {RosterCommands.Plural(written, "roster item")} for {RosterCommands.Plural(users.Count, "user")} ({stopwatch.Elapsed.TotalSeconds:0.0} s)"));
+            $"imported {RosterCommands.Plural(written, "roster item")} for {RosterCommands.Plural(users, "user")} ({stopwatch.Elapsed.TotalSeconds:0.0} s)"));
         return ExitCodes.Ok;
     }
 
@@ -179,20 +175,6 @@ internal sealed class RosterImport(string path, ParleyOptions options, CliConsol
             var item = _items[pair];
             yield return (pair.User, new RosterItem(pair.Contact, item.Name, item.Subscription, AskSubscribe: false, PreApproved: false, item.Groups));
         }
-    }
-
-    private static List<string> Users(RosterPair[] pairsInUserOrder)
-    {
-        var users = new List<string>();
-        for (var i = 0; i < pairsInUserOrder.Length; i++)
-        {
-            if (i == 0 || pairsInUserOrder[i].User != pairsInUserOrder[i - 1].User)
-            {
-                users.Add(pairsInUserOrder[i].User);
-            }
-        }
-
-        return users;
     }
 
     private async Task<bool> AccountExistsAsync(IAccountStore accounts, string bareJid, CancellationToken cancellationToken)

@@ -1,13 +1,15 @@
 using System.CommandLine;
+using Parley.Protocol;
 using Parley.Protocol.Precis;
+using Parley.Server.Administration;
 using Parley.Server.Hosting;
-using Parley.Storage;
 
 namespace Parley.Cli;
 
 /// <summary>
 /// <c>parley user add|remove|passwd|list|import</c>. Each opens the node's storage for the command only, so they
-/// work while the node runs on the same data directory; <c>remove</c> leaves a notice that makes the node
+/// work while the node runs on the same data directory. Changes go through the account service
+/// (<see cref="AccountService"/>), as in-band registration's do; <c>remove</c> leaves a notice that makes the node
 /// disconnect the account at once.
 /// </summary>
 internal static class UserCommands
@@ -35,12 +37,15 @@ internal static class UserCommands
         {
             var options = configuration.Load(parseResult);
             var bareJid = PrepareServedJid(parseResult.GetRequiredValue(jidArgument), options);
-            var credentials = AccountInput.CreateCredentials(ReadPassword(parseResult, passwordOption, console, options.Auth), options.Auth.ScramIterations);
+            var password = ReadPassword(parseResult, passwordOption, console, options.Auth);
             await using var storage = await StorageAccess.OpenOrCreateAsync(options, console, cancellationToken);
-            if (await storage.Accounts.CreateAsync(bareJid, credentials, cancellationToken) == CreateAccountResult.AlreadyExists)
+            var created = await AdministrationServices.WithoutNode(storage, options).Accounts.CreateAsync(Jid.Parse(bareJid), password, cancellationToken);
+            if (created.Outcome == AdministrationOutcome.AlreadyExists)
             {
                 throw new CliException(ExitCodes.Failed, $"{bareJid} already exists; nothing changed.");
             }
+
+            ThrowIfRefused(created);
 
             console.Output.WriteLine($"added {bareJid}");
             return ExitCodes.Ok;
@@ -58,13 +63,12 @@ internal static class UserCommands
             var options = configuration.Load(parseResult);
             var bareJid = PrepareJid(parseResult.GetRequiredValue(jidArgument));
             await using var storage = await StorageAccess.OpenExistingAsync(options, cancellationToken);
-            if (!await storage.Accounts.DeleteAsync(bareJid, cancellationToken))
+            // A node running on this database ends the account's sessions when it reads the notice this leaves.
+            if (!await AdministrationServices.WithoutNode(storage, options).Accounts.RemoveAsync(Jid.Parse(bareJid), cancellationToken: cancellationToken))
             {
                 throw NoSuchAccount(bareJid);
             }
 
-            // A node running on this database ends the account's sessions when it reads this.
-            await storage.Notices.PublishAsync(NodeNoticeKinds.AccountRemoved, bareJid, cancellationToken);
             console.Output.WriteLine($"removed {bareJid}");
             return ExitCodes.Ok;
         });
@@ -89,11 +93,14 @@ internal static class UserCommands
                 throw NoSuchAccount(bareJid);
             }
 
-            var credentials = AccountInput.CreateCredentials(ReadPassword(parseResult, passwordOption, console, options.Auth), options.Auth.ScramIterations);
-            if (!await storage.Accounts.SetCredentialsAsync(bareJid, credentials, cancellationToken))
+            var password = ReadPassword(parseResult, passwordOption, console, options.Auth);
+            var changed = await AdministrationServices.WithoutNode(storage, options).Accounts.ChangePasswordAsync(Jid.Parse(bareJid), password, cancellationToken);
+            if (changed.Outcome == AdministrationOutcome.NotFound)
             {
                 throw NoSuchAccount(bareJid);
             }
+
+            ThrowIfRefused(changed);
 
             console.Output.WriteLine($"changed the password of {bareJid}");
             return ExitCodes.Ok;
@@ -189,13 +196,25 @@ internal static class UserCommands
             : throw new CliException(ExitCodes.Usage, $"'{domain}' is not a valid domain: {error}.");
     }
 
-    /// <summary>The prepared password from --password, else from standard input.</summary>
+    /// <summary>
+    /// The password from --password, else from standard input; refused here already when the policy refuses it, so
+    /// that a bad password opens (or creates) no database.
+    /// </summary>
     private static string ReadPassword(ParseResult parseResult, Option<string?> passwordOption, CliConsole console, AuthOptions auth)
     {
         var password = parseResult.GetValue(passwordOption)
             ?? console.ReadPassword()
             ?? throw new CliException(ExitCodes.Usage, "no password: give --password or write it on standard input.");
-        return AccountInput.TryPreparePassword(password, auth, out var prepared, out var error) ? prepared : throw new CliException(ExitCodes.Usage, error);
+        return AccountInput.TryPreparePassword(password, auth, out _, out var error) ? password : throw new CliException(ExitCodes.Usage, error);
+    }
+
+    /// <summary>What the account service refused is a usage error, like the same checks made before it.</summary>
+    internal static void ThrowIfRefused(AdministrationResult result)
+    {
+        if (result.Outcome == AdministrationOutcome.Refused)
+        {
+            throw new CliException(ExitCodes.Usage, result.Problem!);
+        }
     }
 
     private static CliException NoSuchAccount(string bareJid) => new(ExitCodes.Failed, $"there is no account {bareJid}.");

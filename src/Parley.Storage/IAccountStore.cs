@@ -15,11 +15,11 @@ public interface IAccountStore
     Task<bool> SetCredentialsAsync(string bareJid, AccountCredentials credentials, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Deletes the account and all of its data, and its room affiliations. Other users keep it on
-    /// their rosters with no subscription and no pending request from it (their roster version moves on).
+    /// Deletes the account and all of its data (roster, pending requests, offline messages, blocklist, documents,
+    /// PEP, archive) and, in the same transaction, the <paramref name="references"/> to it that the caller chose.
     /// </summary>
-    /// <returns>False when there is no such account.</returns>
-    Task<bool> DeleteAsync(string bareJid, CancellationToken cancellationToken = default);
+    /// <returns>False when there is no such account; then nothing is deleted.</returns>
+    Task<bool> DeleteAsync(string bareJid, AccountReferences references, CancellationToken cancellationToken = default);
 
     Task<bool> ExistsAsync(string bareJid, CancellationToken cancellationToken = default);
 
@@ -35,4 +35,20 @@ public interface IAccountStore
     /// counted. If the import fails or is canceled, the batches written before stay written.
     /// </summary>
     Task<ImportResult> ImportAsync(IAsyncEnumerable<(string BareJid, AccountCredentials Credentials)> accounts, CancellationToken cancellationToken = default);
+}
+
+/// <summary>What other users hold of an account that its deletion also ends (<see cref="IAccountStore.DeleteAsync"/>).</summary>
+[Flags]
+public enum AccountReferences
+{
+    None = 0,
+
+    /// <summary>
+    /// Other users keep the account on their rosters with no subscription, no pending subscription to it and no
+    /// pre-approval (their roster version moves on), and its requests to them are gone.
+    /// </summary>
+    Subscriptions = 1,
+
+    /// <summary>Its affiliations with rooms (owner, admin, member, outcast).</summary>
+    RoomAffiliations = 2,
 }

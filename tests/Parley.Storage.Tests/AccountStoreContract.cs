@@ -89,7 +89,7 @@ public abstract class AccountStoreContract : StorageContract
         await Accounts.CreateAsync("alice@example.org", TestCredentials.Random());
         await Accounts.CreateAsync("bob@example.org", TestCredentials.Random());
 
-        Assert.True(await Accounts.DeleteAsync("alice@example.org"));
+        Assert.True(await Accounts.DeleteAsync("alice@example.org", AccountReferences.None));
 
         Assert.False(await Accounts.ExistsAsync("alice@example.org"));
         Assert.Null(await Accounts.GetCredentialsAsync("alice@example.org"));
@@ -106,7 +106,7 @@ public abstract class AccountStoreContract : StorageContract
             await GiveDataOfEveryKindAsync(user);
         }
 
-        Assert.True(await Accounts.DeleteAsync("alice@example.org"));
+        Assert.True(await Accounts.DeleteAsync("alice@example.org", AccountReferences.None));
 
         await AssertHasNoDataAsync("alice@example.org");
         var bobs = await Storage.Rosters.GetAsync("bob@example.org");
@@ -128,7 +128,7 @@ public abstract class AccountStoreContract : StorageContract
         await Storage.Rosters.SetItemAsync("dave@example.org", new RosterItem("alice@example.org", null, Subscription.None, false, false, []));
         await Storage.Rosters.SetPendingAsync("dave@example.org", "alice@example.org", "<presence type='subscribe'/>");
 
-        Assert.True(await Accounts.DeleteAsync("alice@example.org"));
+        Assert.True(await Accounts.DeleteAsync("alice@example.org", AccountReferences.Subscriptions));
 
         var bobs = await Storage.Rosters.GetAsync("bob@example.org");
         Assert.Equal(3, bobs.Version);
@@ -154,9 +154,27 @@ public abstract class AccountStoreContract : StorageContract
         await Storage.Rooms.SetAffiliationAsync(Room, new RoomAffiliation("alice@example.org", "owner", "Alice"));
         await Storage.Rooms.SetAffiliationAsync(Room, new RoomAffiliation("bob@example.org", "owner"));
 
-        Assert.True(await Accounts.DeleteAsync("alice@example.org"));
+        Assert.True(await Accounts.DeleteAsync("alice@example.org", AccountReferences.RoomAffiliations));
 
         Assert.Equal(["bob@example.org"], (await Storage.Rooms.GetAffiliationsAsync(Room)).Select(a => a.Jid));
+    }
+
+    [Fact]
+    public async Task Deleting_an_account_without_its_references_leaves_other_users_subscriptions_and_affiliations()
+    {
+        const string Room = "lobby@conference.example.org";
+        await Accounts.CreateAsync("alice@example.org", TestCredentials.Random());
+        await Storage.Rosters.SetItemAsync("bob@example.org", new RosterItem("alice@example.org", "Alice", Subscription.Both, false, false, []));
+        await Storage.Rosters.SetPendingAsync("bob@example.org", "alice@example.org", "<presence type='subscribe'/>");
+        await Storage.Rooms.SaveAsync(new StoredRoom(Room, "<x/>", "", "", DateTimeOffset.UtcNow));
+        await Storage.Rooms.SetAffiliationAsync(Room, new RoomAffiliation("alice@example.org", "owner"));
+
+        Assert.True(await Accounts.DeleteAsync("alice@example.org", AccountReferences.None));
+
+        var bobs = await Storage.Rosters.GetAsync("bob@example.org");
+        Assert.Equal((1, Subscription.Both), (bobs.Version, bobs.Items.Single().Subscription));
+        Assert.Single(await Storage.Rosters.GetPendingAsync("bob@example.org"));
+        Assert.Equal(["alice@example.org"], (await Storage.Rooms.GetAffiliationsAsync(Room)).Select(a => a.Jid));
     }
 
     [Fact]
@@ -164,7 +182,7 @@ public abstract class AccountStoreContract : StorageContract
     {
         await Accounts.CreateAsync("alice@example.org", TestCredentials.Random());
         await GiveDataOfEveryKindAsync("alice@example.org");
-        await Accounts.DeleteAsync("alice@example.org");
+        await Accounts.DeleteAsync("alice@example.org", AccountReferences.None);
 
         await Accounts.CreateAsync("alice@example.org", TestCredentials.Random());
 
@@ -177,7 +195,7 @@ public abstract class AccountStoreContract : StorageContract
         // Users authenticated elsewhere (LDAP) have rosters and messages but no account in this store.
         await GiveDataOfEveryKindAsync("ldapuser@example.org");
 
-        Assert.False(await Accounts.DeleteAsync("ldapuser@example.org"));
+        Assert.False(await Accounts.DeleteAsync("ldapuser@example.org", AccountReferences.None));
 
         Assert.Equal(1, (await Storage.Rosters.GetAsync("ldapuser@example.org")).Version);
         Assert.Equal(1, await Storage.Offline.CountAsync("ldapuser@example.org"));
@@ -207,17 +225,17 @@ public abstract class AccountStoreContract : StorageContract
     public async Task Deleting_a_missing_account_returns_false()
     {
         await Accounts.CreateAsync("alice@example.org", TestCredentials.Random());
-        Assert.True(await Accounts.DeleteAsync("alice@example.org"));
+        Assert.True(await Accounts.DeleteAsync("alice@example.org", AccountReferences.None));
 
-        Assert.False(await Accounts.DeleteAsync("alice@example.org"));
-        Assert.False(await Accounts.DeleteAsync("nobody@example.org"));
+        Assert.False(await Accounts.DeleteAsync("alice@example.org", AccountReferences.None));
+        Assert.False(await Accounts.DeleteAsync("nobody@example.org", AccountReferences.None));
     }
 
     [Fact]
     public async Task A_deleted_account_can_be_created_again()
     {
         await Accounts.CreateAsync("alice@example.org", TestCredentials.Random());
-        await Accounts.DeleteAsync("alice@example.org");
+        await Accounts.DeleteAsync("alice@example.org", AccountReferences.None);
         var fresh = TestCredentials.Random();
 
         Assert.Equal(CreateAccountResult.Created, await Accounts.CreateAsync("alice@example.org", fresh));
@@ -378,7 +396,7 @@ public abstract class AccountStoreContract : StorageContract
 
         await Assert.ThrowsAsync<ArgumentException>(() => Accounts.GetCredentialsAsync(badJid));
         await Assert.ThrowsAsync<ArgumentException>(() => Accounts.SetCredentialsAsync(badJid, TestCredentials.Random()));
-        await Assert.ThrowsAsync<ArgumentException>(() => Accounts.DeleteAsync(badJid));
+        await Assert.ThrowsAsync<ArgumentException>(() => Accounts.DeleteAsync(badJid, AccountReferences.None));
         await Assert.ThrowsAsync<ArgumentException>(() => Accounts.ExistsAsync(badJid));
         Assert.Equal(0, await Accounts.CountAsync(null));
     }
@@ -459,7 +477,7 @@ public abstract class AccountStoreContract : StorageContract
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Accounts.CreateAsync("bob@example.org", TestCredentials.Random(), token));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Accounts.SetCredentialsAsync("alice@example.org", TestCredentials.Random(), token));
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Accounts.DeleteAsync("alice@example.org", token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Accounts.DeleteAsync("alice@example.org", AccountReferences.None, token));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Accounts.GetCredentialsAsync("alice@example.org", token));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Accounts.ExistsAsync("alice@example.org", token));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Accounts.ListAsync(null, 0, 10, token));

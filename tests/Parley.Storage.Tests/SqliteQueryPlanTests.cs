@@ -63,7 +63,7 @@ public sealed class SqliteQueryPlanTests : IDisposable
         await (await SqliteStorage.OpenAsync(_database.Path)).DisposeAsync();
         using var connection = _database.OpenRawConnection();
 
-        foreach (var statement in SqliteAccountStore.DeleteUserDataSql.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        foreach (var statement in string.Join('\n', SqliteAccountStore.DeleteUserDataSql, SqliteAccountStore.EndSubscriptionsSql, SqliteAccountStore.DeleteRoomAffiliationsSql).Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
             AssertUsesIndexes(statement, string.Join("\n", connection.Rows("EXPLAIN QUERY PLAN " + statement)));
         }

@@ -58,7 +58,7 @@ public sealed class SqliteStorageTests : IDisposable
         await using (var cli = await SqliteStorage.OpenAsync(_database.Path))
         {
             Assert.Equal(CreateAccountResult.Created, await cli.Accounts.CreateAsync("bob@example.org", TestCredentials.Random()));
-            Assert.True(await cli.Accounts.DeleteAsync("alice@example.org"));
+            Assert.True(await cli.Accounts.DeleteAsync("alice@example.org", AccountReferences.None));
         }
 
         nodeReader.Execute("COMMIT");
@@ -142,7 +142,7 @@ public sealed class SqliteStorageTests : IDisposable
 
         await using (var storage = await SqliteStorage.OpenAsync(_database.Path))
         {
-            Assert.True(await storage.Accounts.DeleteAsync(alice));
+            Assert.True(await storage.Accounts.DeleteAsync(alice, AccountReferences.Subscriptions | AccountReferences.RoomAffiliations));
         }
 
         Assert.Equal(

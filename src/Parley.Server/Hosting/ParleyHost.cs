@@ -8,6 +8,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Parley.Server.Administration;
 using Parley.Server.Auth;
 using Parley.Server.ModuleContract;
 using Parley.Server.Modules;
@@ -168,6 +169,7 @@ public static class ParleyHost
         services.AddHostedService(sp => sp.GetRequiredService<NodeShutdown>());
         services.AddSingleton<NodeNoticeListener>();
         services.AddHostedService(sp => sp.GetRequiredService<NodeNoticeListener>());
+        AdministrationServices.AddToNode(services);
         foreach (var module in modules)
         {
             if (module.OptionsType is { } optionsType)
@@ -211,6 +213,7 @@ public static class ParleyHost
 
         var app = builder.Build();
         var node = app.Services.GetRequiredService<ParleyNode>();
+        app.Services.GetRequiredService<RunningNodeEvents>().HearNotices();
         foreach (var module in app.Services.GetServices<IModule>())
         {
             module.Register(node.Modules);

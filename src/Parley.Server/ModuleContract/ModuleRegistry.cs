@@ -141,6 +141,8 @@ public sealed class ModuleRegistry
         SessionHibernated = new("session hibernated", _logger);
         AccountRemoving = new("account removing", _logger);
         AccountRemoved = new("account removed", _logger);
+        RoomChanged = new("room changed", _logger);
+        RosterImported = new("roster imported", _logger);
         MessageDelivered = new("message delivered", _logger);
     }
 
@@ -205,10 +207,16 @@ public sealed class ModuleRegistry
     public void OnAccountRemoving(Func<Jid, ValueTask> handler) => AccountRemoving.Add(handler);
 
     /// <summary>
-    /// After an account and its data were deleted, in-band or by `parley user remove` (heard through a node notice):
-    /// modules drop what they keep of it in memory.
+    /// After an account and its data were deleted, in this process or by `parley user remove` (heard through a node
+    /// notice), before its sessions end: modules drop what they keep of it in memory.
     /// </summary>
     public void OnAccountRemoved(Func<Jid, ValueTask> handler) => AccountRemoved.Add(handler);
+
+    /// <summary>After the administrator created, configured or destroyed a persistent room in storage (here or through a node notice).</summary>
+    public void OnRoomChanged(Func<Jid, ValueTask> handler) => RoomChanged.Add(handler);
+
+    /// <summary>After the administrator wrote a user's roster in bulk (here or through a node notice).</summary>
+    public void OnRosterImported(Func<Jid, ValueTask> handler) => RosterImported.Add(handler);
 
     /// <summary>
     /// Acts on notices of <paramref name="kind"/> that the CLI leaves for running nodes (e.g. "account-removed").
@@ -322,6 +330,12 @@ public sealed class ModuleRegistry
 
     /// <summary>An account and its data were deleted.</summary>
     public ModuleEvent<Jid> AccountRemoved { get; }
+
+    /// <summary>A persistent room was changed in storage by the administrator; the room's bare JID.</summary>
+    public ModuleEvent<Jid> RoomChanged { get; }
+
+    /// <summary>A user's roster was written in bulk by the administrator; the user's bare JID.</summary>
+    public ModuleEvent<Jid> RosterImported { get; }
 
     /// <summary>A message reached a local account.</summary>
     public ModuleEvent<DeliveredMessage> MessageDelivered { get; }

@@ -46,18 +46,21 @@ internal sealed class SqliteAccountStore(SqliteStorage storage) : IAccountStore
         DELETE FROM archive_messages WHERE archive = $jid;
         DELETE FROM archive_counts WHERE archive = $jid;
         DELETE FROM archive_preferences WHERE archive = $jid;
+        """;
 
-        -- Other users keep the contact on their rosters, but no subscription with it and no request from it.
+    // AccountReferences.Subscriptions: other users keep the contact on their rosters, but no subscription with it and no request from it.
+    internal const string EndSubscriptionsSql = """
         UPDATE roster_versions SET version = version + 1 WHERE user_jid IN (
             SELECT user_jid FROM roster_items
             WHERE contact = $jid AND (subscription <> 'none' OR ask_subscribe <> 0 OR pre_approved <> 0));
         UPDATE roster_items SET subscription = 'none', ask_subscribe = 0, pre_approved = 0
             WHERE contact = $jid AND (subscription <> 'none' OR ask_subscribe <> 0 OR pre_approved <> 0);
         DELETE FROM roster_pending WHERE contact = $jid;
-
-        -- A new account of the same name must not inherit ownership, membership or a ban.
-        DELETE FROM room_affiliations WHERE jid = $jid;
         """;
+
+    // AccountReferences.RoomAffiliations.
+    internal const string DeleteRoomAffiliationsSql = "DELETE FROM room_affiliations WHERE jid = $jid;";
+
     private const string ExistsSql = "SELECT EXISTS (SELECT 1 FROM accounts WHERE jid = $jid)";
     private const string ListAllSql = "SELECT jid, created_at FROM accounts ORDER BY jid LIMIT $limit OFFSET $offset";
     private const string ListDomainSql = "SELECT jid, created_at FROM accounts WHERE domain = $domain ORDER BY jid LIMIT $limit OFFSET $offset";
@@ -106,33 +109,39 @@ internal sealed class SqliteAccountStore(SqliteStorage storage) : IAccountStore
         return await update.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
-    public async Task<bool> DeleteAsync(string bareJid, CancellationToken cancellationToken = default)
+    public async Task<bool> DeleteAsync(string bareJid, AccountReferences references, CancellationToken cancellationToken = default)
     {
         AccountArguments.DomainOf(bareJid);
         await using var connection = await storage.OpenConnectionAsync(cancellationToken);
         using var transaction = connection.BeginTransaction(deferred: false);
-        using (var delete = connection.CreateCommand())
+        // Without an account row the data is left alone: a user authenticated by LDAP has data but no account here.
+        if (await ExecuteAsync(connection, transaction, DeleteSql, bareJid, cancellationToken) == 0)
         {
-            delete.Transaction = transaction;
-            delete.CommandText = DeleteSql;
-            delete.Parameters.AddWithValue("$jid", bareJid);
-            // Without an account row the data is left alone: a user authenticated by LDAP has data but no account here.
-            if (await delete.ExecuteNonQueryAsync(cancellationToken) == 0)
-            {
-                return false;
-            }
+            return false;
         }
 
-        using (var deleteData = connection.CreateCommand())
+        await ExecuteAsync(connection, transaction, DeleteUserDataSql, bareJid, cancellationToken);
+        if (references.HasFlag(AccountReferences.Subscriptions))
         {
-            deleteData.Transaction = transaction;
-            deleteData.CommandText = DeleteUserDataSql;
-            deleteData.Parameters.AddWithValue("$jid", bareJid);
-            await deleteData.ExecuteNonQueryAsync(cancellationToken);
+            await ExecuteAsync(connection, transaction, EndSubscriptionsSql, bareJid, cancellationToken);
+        }
+
+        if (references.HasFlag(AccountReferences.RoomAffiliations))
+        {
+            await ExecuteAsync(connection, transaction, DeleteRoomAffiliationsSql, bareJid, cancellationToken);
         }
 
         transaction.Commit();
         return true;
+    }
+
+    private static async Task<int> ExecuteAsync(SqliteConnection connection, SqliteTransaction transaction, string sql, string bareJid, CancellationToken cancellationToken)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        command.Parameters.AddWithValue("$jid", bareJid);
+        return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     public async Task<bool> ExistsAsync(string bareJid, CancellationToken cancellationToken = default)

@@ -183,7 +183,7 @@ public sealed class NodeNoticeTests
     private static void FastNotices(ParleyOptions options) => options.Storage.NoticePollMilliseconds = 50;
 
     /// <summary>Runs the real `parley` command in-process on the node's data, as an administrator would beside it.</summary>
-    private static async Task ParleyAsync(TestNode node, params string[] args)
+    internal static async Task ParleyAsync(TestNode node, params string[] args)
     {
         var config = Path.Combine(node.Options.DataDir, "parley-cli.json");
         await File.WriteAllTextAsync(config, $$"""

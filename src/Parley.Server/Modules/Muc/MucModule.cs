@@ -1,7 +1,6 @@
 using Parley.Protocol;
 using Parley.Server.Hosting;
 using Parley.Server.ModuleContract;
-using Parley.Storage;
 
 namespace Parley.Server.Modules.Muc;
 
@@ -19,6 +18,6 @@ public sealed class MucModule(MucOptions options, MucService service) : IModule
         // XEP-0249 §3: a server that lets its users send direct invitations says so.
         registry.AddFeature(Ns.DirectInvitation, server: false, account: true);
         registry.OnAccountRemoved(service.ForgetAccountAsync);
-        registry.OnNodeNotice(NodeNoticeKinds.RoomChanged, service.RoomChangedByAdministratorAsync);
+        registry.OnRoomChanged(service.RoomChangedByAdministratorAsync);
     }
 }

@@ -159,13 +159,13 @@ public sealed partial class MucService(MucOptions options, IParleyStorage storag
     }
 
     /// <summary>
-    /// `parley room create|configure|destroy` changed a stored room. A room in memory takes the stored state under its
+    /// The administrator (`parley room create|configure|destroy`) changed a stored room. A room in memory takes the stored state under its
     /// gate, or, gone from storage, is destroyed for its occupants and can no longer save itself back. A room not in
     /// memory needs nothing: it loads the new state when next used.
     /// </summary>
-    public async ValueTask RoomChangedByAdministratorAsync(string subject)
+    public async ValueTask RoomChangedByAdministratorAsync(Jid roomJid)
     {
-        if (Jid.TryParse(subject, out var roomJid) && _rooms.TryGetValue(roomJid.Bare, out var room))
+        if (_rooms.TryGetValue(roomJid.Bare, out var room))
         {
             await UnderGateAsync(room, async () =>
             {

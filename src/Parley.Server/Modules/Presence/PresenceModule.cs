@@ -39,7 +39,7 @@ public sealed class PresenceModule(
         registry.OnClientStanza("presence", HookPhase.Presence, FromClientAsync);
         registry.OnInbound("presence", HookPhase.Presence, InboundAsync);
         registry.OnSessionEnded(SessionEndedAsync);
-        registry.OnNodeNotice(NodeNoticeKinds.RosterChanged, RosterImportedAsync);
+        registry.OnRosterImported(RosterImportedAsync);
         // RFC 6121 §2.5.2: a contact that leaves the roster (or whose account goes) shares no presence any more.
         rosters.OnContactLeaving(subscriptions.CancelBothWaysAsync);
     }
@@ -292,12 +292,8 @@ public sealed class PresenceModule(
     /// `parley roster import` wrote the account's roster: an online account's clients get the changed items pushed
     /// and the presence of the contacts they may now see, as after an approved subscription (§3.1.5).
     /// </summary>
-    private async ValueTask RosterImportedAsync(string subject)
+    private async ValueTask RosterImportedAsync(Jid account)
     {
-        if (!Jid.TryParse(subject, out var account))
-        {
-            return;
-        }
         foreach (var contact in await rosters.ReloadAsync(account).ConfigureAwait(false))
         {
             foreach (var session in sessions.SessionsOf(account))

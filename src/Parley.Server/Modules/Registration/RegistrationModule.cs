@@ -1,12 +1,8 @@
 using Microsoft.Extensions.Logging;
 using Parley.Protocol;
 using Parley.Protocol.Precis;
-using Parley.Protocol.Sasl;
-using Parley.Server.Auth;
-using Parley.Server.Hosting;
+using Parley.Server.Administration;
 using Parley.Server.ModuleContract;
-using Parley.Server.Sessions;
-using Parley.Storage;
 using Parley.Xml;
 
 namespace Parley.Server.Modules.Registration;
@@ -17,11 +13,8 @@ namespace Parley.Server.Modules.Registration;
 /// Parley:Registration:AllowRegistration is set; password changes are on unless turned off.
 /// </summary>
 public sealed partial class RegistrationModule(
-    ParleyOptions options,
     RegistrationOptions settings,
-    IParleyStorage storage,
-    SessionRegistry sessions,
-    ModuleRegistry modules,
+    AccountService accounts,
     TimeProvider time,
     ILogger<RegistrationModule> logger) : IModule
 {
@@ -37,40 +30,6 @@ public sealed partial class RegistrationModule(
         {
             registry.AddFeature(Ns.Register);
         }
-        registry.OnNodeNotice(NodeNoticeKinds.AccountRemoved, AccountRemovedByAdministratorAsync);
-    }
-
-    /// <summary>
-    /// `parley user remove` deleted the account behind the node's back: it is gone as if it had cancelled itself.
-    /// The account-removing hooks do not run; its data is gone already and they would write some back.
-    /// </summary>
-    private async ValueTask AccountRemovedByAdministratorAsync(string subject)
-    {
-        if (!Jid.TryParse(subject, out var account) || account.Local is null)
-        {
-            LogBadAccountNotice(logger, subject);
-            return;
-        }
-        var sessionCount = await EndRemovedAccountAsync(account).ConfigureAwait(false);
-        LogRemovedByAdministrator(logger, account.ToString(), sessionCount == 1 ? "1 session" : $"{sessionCount} sessions");
-    }
-
-    /// <summary>The account was deleted: its sessions end with &lt;not-authorized/&gt; and modules forget it. Returns how many sessions ended.</summary>
-    private async ValueTask<int> EndRemovedAccountAsync(Jid account)
-    {
-        var ended = EndSessions(account);
-        await modules.AccountRemoved.RaiseAsync(account).ConfigureAwait(false);
-        return ended;
-    }
-
-    private int EndSessions(Jid account)
-    {
-        var ended = sessions.SessionsOf(account);
-        foreach (var session in ended)
-        {
-            session.EndForRemovedAccount();
-        }
-        return ended.Length;
     }
 
     private async ValueTask<Element> RegisterAsync(UnauthenticatedIq request)
@@ -106,35 +65,37 @@ public sealed partial class RegistrationModule(
         {
             return Refuse(stanza, StanzaError.NotAcceptable($"The username is not valid: {usernameError}."));
         }
-        if (!PasswordPolicy.TryPrepare(password, options.Auth.MinPasswordLength, out var preparedPassword, out var passwordError))
+        if (accounts.PasswordProblem(password) is { } passwordError)
         {
             return Refuse(stanza, StanzaError.NotAcceptable(Sentence(passwordError)));
         }
 
-        var account = $"{localpart}@{request.Domain}";
+        var account = Jid.Parse($"{localpart}@{request.Domain}");
         if (!_throttle.TryReserve(request.RemoteAddress))
         {
-            LogThrottled(logger, account, request.RemoteAddress);
+            LogThrottled(logger, account.ToString(), request.RemoteAddress);
             return Refuse(stanza, StanzaError.ResourceConstraint("Too many accounts were created from your address; try again later."));
         }
-        CreateAccountResult created;
+        AdministrationResult created;
         try
         {
-            created = await storage.Accounts.CreateAsync(account, Credentials(preparedPassword)).ConfigureAwait(false);
+            created = await accounts.CreateAsync(account, password).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             // Before authentication no router catches for us; the client gets an answer and may retry.
             _throttle.Release(request.RemoteAddress);
-            LogCreateFailed(logger, e, account);
+            LogCreateFailed(logger, e, account.ToString());
             return Refuse(stanza, StanzaError.InternalServerError("The account could not be created; try again later."));
         }
-        if (created == CreateAccountResult.AlreadyExists)
+        if (created.Outcome != AdministrationOutcome.Done)
         {
             _throttle.Release(request.RemoteAddress);
-            return Refuse(stanza, StanzaError.Conflict("That username is taken."));
+            return Refuse(stanza, created.Outcome == AdministrationOutcome.AlreadyExists
+                ? StanzaError.Conflict("That username is taken.")
+                : StanzaError.NotAcceptable(Sentence(created.Problem!)));
         }
-        LogRegistered(logger, account, request.RemoteAddress);
+        LogRegistered(logger, account.ToString(), request.RemoteAddress);
         return request.Result();
     }
 
@@ -172,7 +133,7 @@ public sealed partial class RegistrationModule(
             : await ChangePasswordAsync(request, account).ConfigureAwait(false);
     }
 
-    /// <summary>§3.2: the account and all its data go, then every session of it ends with &lt;not-authorized/&gt;.</summary>
+    /// <summary>§3.2: the account and all its data go, then every session of it ends with &lt;not-authorized/&gt; (after this one's answer).</summary>
     private async ValueTask<Element> CancelAsync(IqRequest request, Jid account)
     {
         if (request.Payload.Children().Skip(1).Any())
@@ -183,24 +144,14 @@ public sealed partial class RegistrationModule(
         {
             return Refuse(request.Stanza, StanzaError.NotAllowed("Accounts are removed by the administrator on this server."));
         }
-        if (!await storage.Accounts.ExistsAsync(account.ToString()).ConfigureAwait(false))
-        {
-            return Refuse(request.Stanza, NotRegistered());
-        }
-        await modules.AccountRemoving.RaiseAsync(account).ConfigureAwait(false);
-        if (!await storage.Accounts.DeleteAsync(account.ToString()).ConfigureAwait(false))
+        // The requester's queue gets the result before the stream error; the router's own copy of the
+        // result then finds the stream closing and is dropped.
+        var result = request.Result();
+        if (!await accounts.RemoveAsync(account, beforeSessionsEnd: () => request.Sender!.Send(result)).ConfigureAwait(false))
         {
             return Refuse(request.Stanza, NotRegistered());
         }
         LogRemoved(logger, account.ToString(), request.Sender!.RemoteAddress);
-
-        // Modules forget the account before the client hears that it is gone (it may look at a room at once).
-        await modules.AccountRemoved.RaiseAsync(account).ConfigureAwait(false);
-        // The requester's queue gets the result before the stream error; the router's own copy of the
-        // result then finds the stream closing and is dropped.
-        var result = request.Result();
-        request.Sender.Send(result);
-        EndSessions(account);
         return result;
     }
 
@@ -224,12 +175,13 @@ public sealed partial class RegistrationModule(
         {
             return Refuse(request.Stanza, StanzaError.Forbidden("The username is not this account's; only your own password can be changed."));
         }
-        if (!PasswordPolicy.TryPrepare(password, options.Auth.MinPasswordLength, out var preparedPassword, out var passwordError))
+        var changed = await accounts.ChangePasswordAsync(account, password).ConfigureAwait(false);
+        if (changed.Outcome == AdministrationOutcome.Refused)
         {
             // §3.3: a password the server's policy refuses is not-acceptable.
-            return Refuse(request.Stanza, StanzaError.NotAcceptable(Sentence(passwordError)));
+            return Refuse(request.Stanza, StanzaError.NotAcceptable(Sentence(changed.Problem!)));
         }
-        if (!await storage.Accounts.SetCredentialsAsync(account.ToString(), Credentials(preparedPassword)).ConfigureAwait(false))
+        if (changed.Outcome == AdministrationOutcome.NotFound)
         {
             // Authenticated elsewhere (a directory), so there is no password here to change.
             return Refuse(request.Stanza, StanzaError.NotAllowed("This account's password is not kept by this server."));
@@ -246,14 +198,6 @@ public sealed partial class RegistrationModule(
             return Jid.TryParse(username, out var jid) && jid.Equals(account);
         }
         return Precis.TryPrepareLocalpart(username, out var localpart, out _) && localpart == account.Local;
-    }
-
-    private AccountCredentials Credentials(string preparedPassword)
-    {
-        var iterations = options.Auth.ScramIterations;
-        return new AccountCredentials(
-            ScramCredentialFactory.Create(ScramHash.Sha1, preparedPassword, iterations),
-            ScramCredentialFactory.Create(ScramHash.Sha256, preparedPassword, iterations));
     }
 
     private static string Sentence(string text) => string.Concat(text[..1].ToUpperInvariant(), text.AsSpan(1));
@@ -280,13 +224,6 @@ public sealed partial class RegistrationModule(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Account {Account} removed in-band by its user from {Remote}")]
     private static partial void LogRemoved(ILogger logger, string account, string remote);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Account {Account} was removed by the administrator; {Sessions} ended")]
-    private static partial void LogRemovedByAdministrator(ILogger logger, string account, string sessions);
-
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Ignored an account-removed notice about '{Subject}', which is not an account JID")]
-    private static partial void LogBadAccountNotice(ILogger logger, string subject);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Account {Account} changed its password in-band from {Remote}")]
     private static partial void LogPasswordChanged(ILogger logger, string account, string remote);

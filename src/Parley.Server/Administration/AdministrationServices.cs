@@ -1,0 +1,34 @@
+using Microsoft.Extensions.DependencyInjection;
+using Parley.Server.Hosting;
+using Parley.Storage;
+
+namespace Parley.Server.Administration;
+
+/// <summary>
+/// The application services, composed: in the node through its services (<see cref="AddToNode"/>), in a process
+/// without a node — the CLI — over storage and options alone (<see cref="WithoutNode"/>).
+/// </summary>
+public sealed class AdministrationServices(AccountService accounts, RoomAdministration rooms, RosterAdministration rosters)
+{
+    public AccountService Accounts { get; } = accounts;
+    public RoomAdministration Rooms { get; } = rooms;
+    public RosterAdministration Rosters { get; } = rosters;
+
+    /// <summary>For a process beside the node: what a running node must hear is left to it as node notices.</summary>
+    public static AdministrationServices WithoutNode(IParleyStorage storage, ParleyOptions options)
+    {
+        var events = new NodeNoticeWriter(storage.Notices);
+        return new(new AccountService(storage, options, events), new RoomAdministration(storage, options, events), new RosterAdministration(storage, events));
+    }
+
+    /// <summary>The node's own: the services raise the module registry's events directly.</summary>
+    public static void AddToNode(IServiceCollection services)
+    {
+        services.AddSingleton<RunningNodeEvents>();
+        services.AddSingleton<IAdministrationEvents>(sp => sp.GetRequiredService<RunningNodeEvents>());
+        services.AddSingleton<AccountService>();
+        services.AddSingleton<RoomAdministration>();
+        services.AddSingleton<RosterAdministration>();
+        services.AddSingleton<AdministrationServices>();
+    }
+}

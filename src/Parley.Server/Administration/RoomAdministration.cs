@@ -1,0 +1,117 @@
+using Parley.Protocol;
+using Parley.Server.Hosting;
+using Parley.Server.Modules.Muc;
+using Parley.Storage;
+
+namespace Parley.Server.Administration;
+
+/// <summary>
+/// Creating, configuring and destroying persistent rooms as the administrator: in storage, then a running node's
+/// chat service takes the change (a room in memory reloads, or is destroyed for its occupants).
+/// </summary>
+public sealed class RoomAdministration(IParleyStorage storage, ParleyOptions options, IAdministrationEvents events)
+{
+    /// <summary>Why <paramref name="room"/> is not a room of this node's chat service, or null.</summary>
+    public static string? RoomProblem(Jid room, ParleyOptions options)
+    {
+        var subdomain = options.Module<MucOptions>().Subdomain;
+        if (room.Local is null || !room.IsBare)
+        {
+            return $"'{room}' is not a room JID such as team@{subdomain}.{options.EffectiveDomains[0]}.";
+        }
+        foreach (var domain in options.EffectiveDomains)
+        {
+            if (room.Domain == $"{subdomain}.{domain}")
+            {
+                return null;
+            }
+        }
+        return $"{room.Domain} is not this node's chat service ({subdomain}.DOMAIN).";
+    }
+
+    /// <summary>Why <paramref name="owner"/> cannot own a room (only accounts' bare JIDs can), or null.</summary>
+    public static string? OwnerProblem(Jid owner) =>
+        owner.Local is not null && owner.IsBare ? null : $"'{owner}' is not a bare JID such as alice@example.com.";
+
+    /// <summary>Creates a persistent room (whatever <paramref name="settings"/> says) with at least one owner.</summary>
+    public async Task<AdministrationResult> CreateAsync(Jid room, RoomConfiguration settings, IReadOnlyList<Jid> owners, CancellationToken cancellationToken = default)
+    {
+        if (Problem(room, owners) is { } problem)
+        {
+            return AdministrationResult.Refused(problem);
+        }
+        if (owners.Count == 0)
+        {
+            return AdministrationResult.Refused("A room needs an owner.");
+        }
+        var jid = room.ToString();
+        if (await storage.Rooms.GetAsync(jid, cancellationToken).ConfigureAwait(false) is not null)
+        {
+            return AdministrationResult.AlreadyExists;
+        }
+        await storage.Rooms.SaveAsync(new StoredRoom(jid, (settings with { Persistent = true }).ToStoredXml(), "", "", DateTimeOffset.UtcNow), cancellationToken).ConfigureAwait(false);
+        await AddOwnersAsync(jid, owners, cancellationToken).ConfigureAwait(false);
+        await events.RoomChangedAsync(room, cancellationToken).ConfigureAwait(false);
+        return AdministrationResult.Done;
+    }
+
+    /// <summary>Changes a persistent room's settings (it stays persistent) and adds owners.</summary>
+    /// <returns>The result, and the room's new settings when it was done.</returns>
+    public async Task<(AdministrationResult Result, RoomConfiguration? Settings)> ConfigureAsync(
+        Jid room, Func<RoomConfiguration, RoomConfiguration> change, IReadOnlyList<Jid> newOwners, CancellationToken cancellationToken = default)
+    {
+        if (Problem(room, newOwners) is { } problem)
+        {
+            return (AdministrationResult.Refused(problem), null);
+        }
+        var jid = room.ToString();
+        if (await storage.Rooms.GetAsync(jid, cancellationToken).ConfigureAwait(false) is not { } stored)
+        {
+            return (AdministrationResult.NotFound, null);
+        }
+        var settings = change(RoomConfiguration.FromStoredXml(stored.ConfigXml)) with { Persistent = true };
+        await storage.Rooms.SaveAsync(stored with { ConfigXml = settings.ToStoredXml() }, cancellationToken).ConfigureAwait(false);
+        await AddOwnersAsync(jid, newOwners, cancellationToken).ConfigureAwait(false);
+        await events.RoomChangedAsync(room, cancellationToken).ConfigureAwait(false);
+        return (AdministrationResult.Done, settings);
+    }
+
+    /// <summary>Deletes a persistent room and its affiliations; its archive stays, for compliance.</summary>
+    public async Task<AdministrationResult> DestroyAsync(Jid room, CancellationToken cancellationToken = default)
+    {
+        if (RoomProblem(room, options) is { } problem)
+        {
+            return AdministrationResult.Refused(problem);
+        }
+        if (!await storage.Rooms.DeleteAsync(room.ToString(), cancellationToken).ConfigureAwait(false))
+        {
+            return AdministrationResult.NotFound;
+        }
+        await events.RoomChangedAsync(room, cancellationToken).ConfigureAwait(false);
+        return AdministrationResult.Done;
+    }
+
+    private string? Problem(Jid room, IReadOnlyList<Jid> owners)
+    {
+        if (RoomProblem(room, options) is { } problem)
+        {
+            return problem;
+        }
+        foreach (var owner in owners)
+        {
+            if (OwnerProblem(owner) is { } ownerProblem)
+            {
+                return ownerProblem;
+            }
+        }
+        return null;
+    }
+
+    private async Task AddOwnersAsync(string room, IReadOnlyList<Jid> owners, CancellationToken cancellationToken)
+    {
+        foreach (var owner in owners)
+        {
+            await storage.Rooms.SetAffiliationAsync(room, new RoomAffiliation(owner.ToString(), "owner"), cancellationToken).ConfigureAwait(false);
+        }
+    }
+}
