@@ -18,7 +18,7 @@ public sealed class BadInputTests : IAsyncLifetime
         _node = await TestNode.StartAsync(o =>
         {
             o.Limits.MaxStanzaBytes = 64 * 1024;
-            o.Limits.MaxSendQueueStanzas = 200;
+            o.Limits.MaxSendQueueBytes = 256 * 1024;
         });
         await _node.CreateUserAsync("juliet", "juliet-password");
         await _node.CreateUserAsync("romeo", "romeo-password");

@@ -137,24 +137,14 @@ public static class ConfigurationCheck
     }
 
     /// <summary>
-    /// Every key under <paramref name="section"/> that no property of <paramref name="type"/> takes, by its full path,
-    /// with the nearest key there is ("Parley:Network:C2sProt: unknown key; did you mean Parley:Network:C2sPort?").
-    /// </summary>
-    public static List<string> UnknownKeys(IConfigurationSection section, Type type)
-    {
-        var problems = new List<string>();
-        AddUnknownKeys(problems, section, type);
-        return problems;
-    }
-
-    /// <summary>
-    /// The same for the whole Parley section: the node's own keys, Modules:&lt;Name&gt;:Enabled, and each module's
-    /// section checked against the options class it declared.
+    /// Every key of the Parley section that nothing takes, by its full path, with the nearest key there is
+    /// ("Parley:Network:C2sProt: unknown key; did you mean Parley:Network:C2sPort?"): the node's own keys,
+    /// Modules:&lt;Name&gt;:Enabled, and each module's section checked against the options class it declared.
     /// </summary>
     public static List<string> UnknownKeys(IConfigurationSection parley, IReadOnlyList<ModuleDefinition> modules)
     {
         var problems = new List<string>();
-        var core = typeof(ParleyOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.CanWrite).Select(p => p.Name).ToList();
+        var core = Settable(typeof(ParleyOptions));
         var sections = modules.Where(m => m.OptionsSection is not null).ToList();
         foreach (var child in parley.GetChildren())
         {
@@ -162,34 +152,13 @@ public static class ConfigurationCheck
             {
                 AddUnknownKeys(problems, child, type);
             }
-            else if (string.Equals(child.Key, nameof(ParleyOptions.Modules), StringComparison.OrdinalIgnoreCase))
+            else if (Array.Find(core, property => string.Equals(property.Name, child.Key, StringComparison.OrdinalIgnoreCase)) is { } property)
             {
-                foreach (var module in child.GetChildren())
-                {
-                    AddUnknownKeys(problems, module, typeof(ModuleSwitch));
-                }
-            }
-            else if (core.Contains(child.Key, StringComparer.OrdinalIgnoreCase))
-            {
-                var property = typeof(ParleyOptions).GetProperty(core.First(name => string.Equals(name, child.Key, StringComparison.OrdinalIgnoreCase)))!;
-                if (ElementType(property.PropertyType) is { } elementType)
-                {
-                    foreach (var element in child.GetChildren())
-                    {
-                        AddUnknownKeys(problems, element, elementType);
-                    }
-                }
-                else if (IsSection(property.PropertyType))
-                {
-                    AddUnknownKeys(problems, child, property.PropertyType);
-                }
+                AddUnknownKeysOfValue(problems, child, property.PropertyType);
             }
             else
             {
-                var nearest = Nearest(child.Key, core.Concat(sections.Select(m => m.OptionsSection!)));
-                problems.Add(nearest is null
-                    ? $"{child.Path}: unknown key."
-                    : $"{child.Path}: unknown key; did you mean {parley.Path}:{nearest}?");
+                AddUnknownKey(problems, child, parley, core.Select(p => p.Name).Concat(sections.Select(m => m.OptionsSection!)));
             }
         }
         return problems;
@@ -197,37 +166,52 @@ public static class ConfigurationCheck
 
     private static void AddUnknownKeys(List<string> problems, IConfigurationSection section, Type type)
     {
-        var properties = type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(property => property.CanWrite).ToArray();
+        var properties = Settable(type);
         foreach (var child in section.GetChildren())
         {
-            var property = Array.Find(properties, property => string.Equals(property.Name, child.Key, StringComparison.OrdinalIgnoreCase));
-            if (property is null)
+            if (Array.Find(properties, property => string.Equals(property.Name, child.Key, StringComparison.OrdinalIgnoreCase)) is { } property)
             {
-                var nearest = Nearest(child.Key, properties.Select(property => property.Name));
-                problems.Add(nearest is null
-                    ? $"{child.Path}: unknown key."
-                    : $"{child.Path}: unknown key; did you mean {section.Path}:{nearest}?");
-                continue;
+                AddUnknownKeysOfValue(problems, child, property.PropertyType);
             }
-
-            if (ElementType(property.PropertyType) is { } elementType)
+            else
             {
-                foreach (var element in child.GetChildren())
-                {
-                    AddUnknownKeys(problems, element, elementType);
-                }
-            }
-            else if (IsSection(property.PropertyType))
-            {
-                AddUnknownKeys(problems, child, property.PropertyType);
+                AddUnknownKey(problems, child, section, properties.Select(p => p.Name));
             }
         }
     }
 
-    /// <summary>The options class a list holds (List&lt;CertificateOptions&gt;), or null for a list of values or not a list.</summary>
+    /// <summary>A value's own keys: an options class's, each element's of a list of them, each entry's of a dictionary of them.</summary>
+    private static void AddUnknownKeysOfValue(List<string> problems, IConfigurationSection value, Type type)
+    {
+        if (ElementType(type) is { } elementType)
+        {
+            foreach (var element in value.GetChildren())
+            {
+                AddUnknownKeys(problems, element, elementType);
+            }
+        }
+        else if (IsSection(type))
+        {
+            AddUnknownKeys(problems, value, type);
+        }
+    }
+
+    private static void AddUnknownKey(List<string> problems, IConfigurationSection key, IConfigurationSection parent, IEnumerable<string> known)
+    {
+        var nearest = Nearest(key.Key, known);
+        problems.Add(nearest is null
+            ? $"{key.Path}: unknown key."
+            : $"{key.Path}: unknown key; did you mean {parent.Path}:{nearest}?");
+    }
+
+    private static PropertyInfo[] Settable(Type type) =>
+        type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(property => property.CanWrite).ToArray();
+
+    /// <summary>The options class a list or a dictionary holds (List&lt;CertificateOptions&gt;, Dictionary&lt;string, ModuleSwitch&gt;), or null.</summary>
     private static Type? ElementType(Type type) =>
-        type.IsGenericType && type.GetGenericTypeDefinition() == typeof(List<>) && IsSection(type.GetGenericArguments()[0])
-            ? type.GetGenericArguments()[0]
+        type.IsGenericType && type.GetGenericTypeDefinition() is var definition && (definition == typeof(List<>) || definition == typeof(Dictionary<,>))
+            && type.GetGenericArguments()[^1] is var element && IsSection(element)
+            ? element
             : null;
 
     private static bool IsSection(Type type) => type.IsClass && type != typeof(string) && !type.IsGenericType;

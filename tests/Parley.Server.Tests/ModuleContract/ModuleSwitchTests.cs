@@ -72,6 +72,18 @@ public sealed class ModuleSwitchTests
     }
 
     [Fact]
+    public void A_mistyped_switch_is_named_with_the_nearest_key()
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection([new("Parley:Modules:Muc:Enabeld", "false")])
+            .Build();
+
+        var error = Assert.Throws<ConfigurationException>(() => ParleyHost.BindOptions(configuration));
+
+        Assert.Equal("Parley:Modules:Muc:Enabeld: unknown key; did you mean Parley:Modules:Muc:Enabled?", error.Message);
+    }
+
+    [Fact]
     public void A_module_name_the_node_does_not_know_is_refused_with_the_nearest_name()
     {
         var configuration = new ConfigurationBuilder()

@@ -73,4 +73,30 @@ public sealed class NegotiatorOverOtherTransportTests : IAsyncLifetime
         await running.WaitAsync(XmppTestClient.Deadline);
         Assert.Null(_node.App.Node.Sessions.Find(Jid.Parse("juliet@localhost/tablet")));
     }
+
+    [Fact]
+    public async Task Opening_the_stream_again_once_bound_is_a_policy_violation_and_ends_the_session()
+    {
+        var transport = new ElementTransport();
+        var running = new ClientStream(transport, _node.App.Node).RunAsync();
+        transport.Open();
+        await transport.ReceiveAsync(e => e.Name == "features");
+        var scram = new ScramClient(ScramHash.Sha256, "juliet", "juliet-password");
+        transport.Send($"<auth xmlns='{Ns.Sasl}' mechanism='SCRAM-SHA-256'>{Convert.ToBase64String(scram.ClientFirst())}</auth>");
+        var challenge = await transport.ReceiveAsync();
+        transport.Send($"<response xmlns='{Ns.Sasl}'>{Convert.ToBase64String(scram.ClientFinal(Convert.FromBase64String(challenge.Text)))}</response>");
+        Assert.Equal("success", (await transport.ReceiveAsync()).Name);
+        transport.Open();
+        await transport.ReceiveAsync(e => e.Name == "features");
+        transport.Send($"<iq type='set' id='b1'><bind xmlns='{Ns.Bind}'><resource>tablet</resource></bind></iq>");
+        await transport.ReceiveAsync(e => e.GetAttribute("id") == "b1");
+
+        transport.Open();
+
+        var error = await transport.ReceiveAsync(e => e.Name == "error" && e.Namespace == Ns.Streams);
+        Assert.NotNull(error.Child("policy-violation", Ns.StreamErrors));
+        transport.Close();
+        await running.WaitAsync(XmppTestClient.Deadline);
+        Assert.Null(_node.App.Node.Sessions.Find(Jid.Parse("juliet@localhost/tablet")));
+    }
 }
