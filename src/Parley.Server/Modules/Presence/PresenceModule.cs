@@ -242,14 +242,19 @@ public sealed class PresenceModule(
     /// <summary>
     /// §4.3.2, on the contact's side: to a prober the account has approved, the presence of each of its available
     /// resources, or its last unavailable presence with its time (XEP-0203). The answers go through the router, so
-    /// that the prober's own filters (blocking) apply. An account without sessions is asked for its last presence
-    /// first: one that never went offline (or was never online) then costs no roster read.
+    /// that the prober's own filters (blocking) apply. Without an available resource the last presence is read
+    /// first: an account that has none to tell (never online, or signed in but not yet available) costs no roster read.
     /// </summary>
     private async ValueTask AnswerProbeAsync(Jid account, Jid prober)
     {
         var online = sessions.SessionsOf(account);
-        var last = online.Length == 0 ? await ReadLastAsync(account).ConfigureAwait(false) : null;
-        if (online.Length == 0 && last is null)
+        var available = false;
+        foreach (var session in online)
+        {
+            available |= session.IsAvailable;
+        }
+        var last = available ? null : await ReadLastAsync(account).ConfigureAwait(false);
+        if (!available && last is null)
         {
             return;
         }
@@ -258,22 +263,21 @@ public sealed class PresenceModule(
         {
             return;
         }
-        var any = false;
-        foreach (var session in online)
-        {
-            if (session.Presence is { } presence)
-            {
-                await router.RouteAsync(Addressed(presence, session, prober), session.Jid, prober).ConfigureAwait(false);
-                any = true;
-            }
-        }
-        if (!any && (last ?? await ReadLastAsync(account).ConfigureAwait(false)) is { } kept)
+        if (last is { } kept)
         {
             var unavailable = kept.Presence.SetAttribute("to", prober.ToString());
             unavailable.Add(new Element("delay", Ns.Delay)
                 .SetAttribute("from", account.Domain)
                 .SetAttribute("stamp", XmppDateTime.FormatSeconds(kept.At)));
             await router.RouteAsync(unavailable, account, prober).ConfigureAwait(false);
+            return;
+        }
+        foreach (var session in online)
+        {
+            if (session.Presence is { } presence)
+            {
+                await router.RouteAsync(Addressed(presence, session, prober), session.Jid, prober).ConfigureAwait(false);
+            }
         }
     }
 
