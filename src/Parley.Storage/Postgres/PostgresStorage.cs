@@ -77,17 +77,7 @@ public sealed class PostgresStorage : IParleyStorage
     internal static async Task<PostgresStorage> OpenAsync(
         string connectionString, IReadOnlyList<PostgresMigration> migrations, StorageOpenMode mode, CancellationToken cancellationToken)
     {
-        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
-        NpgsqlConnectionStringBuilder settings;
-        try
-        {
-            settings = new NpgsqlConnectionStringBuilder(connectionString);
-        }
-        catch (ArgumentException e)
-        {
-            throw new ArgumentException($"The PostgreSQL connection string does not parse: {e.Message}", nameof(connectionString), e);
-        }
-
+        var settings = Parse(connectionString);
         var location = LocationOf(settings);
         var dataSource = NpgsqlDataSource.Create(settings);
         try
@@ -110,6 +100,19 @@ public sealed class PostgresStorage : IParleyStorage
         }
     }
 
+    /// <summary>
+    /// Connects without changing anything, for <c>parley config check</c>: where the database is, the server's version and
+    /// the database's schema version (0: no Parley schema yet). Fails as <see cref="OpenAsync(string, StorageOpenMode, CancellationToken)"/> does.
+    /// </summary>
+    public static async Task<(string Location, string ServerVersion, int SchemaVersion)> ProbeAsync(string connectionString, CancellationToken cancellationToken = default)
+    {
+        var settings = Parse(connectionString);
+        var location = LocationOf(settings);
+        await using var dataSource = NpgsqlDataSource.Create(settings);
+        await using var connection = await OpenConnectionAsync(dataSource, settings, location, cancellationToken);
+        return (location, connection.PostgreSqlVersion.ToString(), await PostgresMigrator.ReadVersionAsync(connection, cancellationToken));
+    }
+
     internal ValueTask<NpgsqlConnection> OpenConnectionAsync(CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
@@ -121,6 +124,19 @@ public sealed class PostgresStorage : IParleyStorage
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             await _dataSource.DisposeAsync();
+        }
+    }
+
+    private static NpgsqlConnectionStringBuilder Parse(string connectionString)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        try
+        {
+            return new NpgsqlConnectionStringBuilder(connectionString);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"The PostgreSQL connection string does not parse: {e.Message}", nameof(connectionString), e);
         }
     }
 
