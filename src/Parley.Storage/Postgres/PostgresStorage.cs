@@ -14,6 +14,7 @@ public sealed class PostgresStorage : IParleyStorage
     public const string PasswordVariable = "PGPASSWORD";
 
     private readonly NpgsqlDataSource _dataSource;
+    private readonly PostgresNodeNoticeStore _notices;
     private int _disposed;
 
     private PostgresStorage(NpgsqlDataSource dataSource, string location, int schemaVersion, bool created)
@@ -30,7 +31,7 @@ public sealed class PostgresStorage : IParleyStorage
         Archive = new PostgresArchiveStore(this);
         Rooms = new PostgresRoomStore(this);
         Pep = new PostgresPepStore(this);
-        Notices = new PostgresNodeNoticeStore(this);
+        _notices = new PostgresNodeNoticeStore(this);
     }
 
     public IAccountStore Accounts { get; }
@@ -49,7 +50,7 @@ public sealed class PostgresStorage : IParleyStorage
 
     public IPepStore Pep { get; }
 
-    public INodeNoticeStore Notices { get; }
+    public INodeNoticeStore Notices => _notices;
 
     public string Description => $"PostgreSQL {Location} (schema version {SchemaVersion})";
 
@@ -123,6 +124,7 @@ public sealed class PostgresStorage : IParleyStorage
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
+            await _notices.DisposeAsync();
             await _dataSource.DisposeAsync();
         }
     }
