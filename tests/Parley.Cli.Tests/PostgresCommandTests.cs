@@ -87,6 +87,25 @@ public sealed class PostgresCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Serve_refuses_a_database_migrated_by_a_newer_parley_and_leaves_it_unchanged()
+    {
+        var database = await NewDatabaseAsync();
+        await (await PostgresStorage.OpenAsync(database)).DisposeAsync();
+        await using (var connection = new NpgsqlConnection(database))
+        {
+            await connection.OpenAsync();
+            await using var newer = new NpgsqlCommand("INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)", connection);
+            await newer.ExecuteNonQueryAsync();
+        }
+
+        var serve = await _node.RunAsync("serve", "--postgres", database, "--c2s-port", "0", "--c2s-tls-port", "0", "--http-port", "0");
+
+        Assert.Equal(1, serve.ExitCode);
+        Assert.Contains("has schema version 999, but this build of Parley knows schema versions up to", serve.Error);
+        Assert.Contains("The database was left unchanged.", serve.Error);
+    }
+
+    [Fact]
     public async Task Postgres_without_a_connection_string_is_a_configuration_error()
     {
         var check = await _node.RunAsync("config", "check", "--storage", "postgres");
