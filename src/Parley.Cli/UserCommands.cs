@@ -7,7 +7,7 @@ using Parley.Server.Hosting;
 namespace Parley.Cli;
 
 /// <summary>
-/// <c>parley user add|remove|passwd|list|import</c>. Each opens the node's storage for the command only, so they
+/// <c>parley user add|remove|passwd|disable|enable|list|import</c>. Each opens the node's storage for the command only, so they
 /// work while the node runs on the same data directory. Changes go through the account service
 /// (<see cref="AccountService"/>), as in-band registration's do; <c>remove</c> leaves a notice that makes the node
 /// disconnect the account at once.
@@ -22,6 +22,8 @@ internal static class UserCommands
         command.Subcommands.Add(CreateAdd(console));
         command.Subcommands.Add(CreateRemove(console));
         command.Subcommands.Add(CreatePasswd(console));
+        command.Subcommands.Add(CreateSetDisabled(console, disable: true));
+        command.Subcommands.Add(CreateSetDisabled(console, disable: false));
         command.Subcommands.Add(CreateList(console));
         command.Subcommands.Add(CreateImport(console));
         return command;
@@ -75,6 +77,31 @@ internal static class UserCommands
         return command;
     }
 
+    private static Command CreateSetDisabled(CliConsole console, bool disable)
+    {
+        var jidArgument = JidArgument();
+        var command = disable
+            ? new Command("disable", "Disable an account: it keeps its data, its sessions end and it cannot sign in.") { jidArgument }
+            : new Command("enable", "Let a disabled account sign in again.") { jidArgument };
+        var configuration = new CommonOptions(command);
+        Cli.SetAction(command, console, async (parseResult, cancellationToken) =>
+        {
+            var options = configuration.Load(parseResult);
+            var bareJid = PrepareJid(parseResult.GetRequiredValue(jidArgument));
+            await using var storage = await StorageAccess.OpenExistingAsync(options, cancellationToken);
+            // A node running on this database ends a disabled account's sessions when it reads the notice this leaves.
+            var result = await AdministrationServices.WithoutNode(storage, options).Accounts.SetDisabledAsync(Jid.Parse(bareJid), disable, cancellationToken);
+            if (result.Outcome == AdministrationOutcome.NotFound)
+            {
+                throw NoSuchAccount(bareJid);
+            }
+
+            console.Output.WriteLine(disable ? $"disabled {bareJid}" : $"enabled {bareJid}");
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
     private static Command CreatePasswd(CliConsole console)
     {
         var jidArgument = JidArgument();
@@ -113,7 +140,7 @@ internal static class UserCommands
         var domainOption = new Option<string?>("--domain") { Description = "List only this domain's accounts.", HelpName = "D" };
         var offsetOption = NonNegativeOption("--offset", "Skip this many accounts first.");
         var limitOption = NonNegativeOption("--limit", "List at most this many accounts.");
-        var command = new Command("list", "List accounts, one JID per line, ordered by JID.") { domainOption, offsetOption, limitOption };
+        var command = new Command("list", "List accounts, one JID per line, ordered by JID; a disabled account's line ends in a tab and 'disabled'.") { domainOption, offsetOption, limitOption };
         var configuration = new CommonOptions(command, servedDomainsFlag: false);
         Cli.SetAction(command, console, async (parseResult, cancellationToken) =>
         {
@@ -127,7 +154,7 @@ internal static class UserCommands
                 var page = await storage.Accounts.ListAsync(domain, offset, Math.Min(remaining, ListPageSize), cancellationToken);
                 foreach (var account in page)
                 {
-                    console.Output.WriteLine(account.Jid);
+                    console.Output.WriteLine(account.Disabled ? $"{account.Jid}\tdisabled" : account.Jid);
                 }
 
                 if (page.Count < Math.Min(remaining, ListPageSize))

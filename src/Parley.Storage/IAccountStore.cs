@@ -23,6 +23,10 @@ public interface IAccountStore
 
     Task<bool> ExistsAsync(string bareJid, CancellationToken cancellationToken = default);
 
+    /// <summary>Disables the account (it keeps its data and cannot sign in) or enables it again.</summary>
+    /// <returns>False when there is no such account.</returns>
+    Task<bool> SetDisabledAsync(string bareJid, bool disabled, CancellationToken cancellationToken = default);
+
     /// <summary>A page of accounts ordered by JID (ordinal), optionally only those of one domain.</summary>
     /// <param name="domain">The domain to list, or null for all domains.</param>
     Task<IReadOnlyList<AccountInfo>> ListAsync(string? domain, int offset, int limit, CancellationToken cancellationToken = default);

@@ -12,6 +12,9 @@ public static class NodeNoticeKinds
     /// <summary>An account and its data were deleted; the subject is its bare JID.</summary>
     public const string AccountRemoved = "account-removed";
 
+    /// <summary>An account was disabled; its sessions end. The subject is its bare JID.</summary>
+    public const string AccountDisabled = "account-disabled";
+
     /// <summary>A persistent room was created, configured or destroyed; the subject is its bare JID.</summary>
     public const string RoomChanged = "room-changed";
 

@@ -216,6 +216,30 @@ public sealed class UserCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Disable_marks_the_account_in_the_list_and_enable_clears_it()
+    {
+        Assert.Equal(0, (await _node.RunAsync("user", "add", "alice@example.com", "--password", "a secret")).ExitCode);
+
+        var disable = await _node.RunAsync("user", "disable", "Alice@Example.com");
+
+        Assert.Equal((0, "disabled alice@example.com"), (disable.ExitCode, disable.OutputLines.Single()));
+        Assert.Equal(["alice@example.com\tdisabled"], (await _node.RunAsync("user", "list")).OutputLines);
+        Assert.Equal(0, (await _node.RunAsync("user", "enable", "alice@example.com")).ExitCode);
+        Assert.Equal(["alice@example.com"], (await _node.RunAsync("user", "list")).OutputLines);
+    }
+
+    [Fact]
+    public async Task Disable_of_a_missing_account_fails_and_names_it()
+    {
+        Assert.Equal(0, (await _node.RunAsync("user", "add", "alice@example.com", "--password", "a secret")).ExitCode);
+
+        var disable = await _node.RunAsync("user", "disable", "nobody@example.com");
+
+        Assert.Equal(1, disable.ExitCode);
+        Assert.Contains("parley: there is no account nobody@example.com.", disable.Error);
+    }
+
+    [Fact]
     public async Task List_rejects_a_negative_limit()
     {
         var list = await _node.RunAsync("user", "list", "--limit", "-1");

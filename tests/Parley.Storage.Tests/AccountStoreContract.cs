@@ -31,6 +31,32 @@ public abstract class AccountStoreContract : StorageContract
     }
 
     [Fact]
+    public async Task A_disabled_account_keeps_its_credentials_marked_disabled_until_enabled_again()
+    {
+        var credentials = TestCredentials.Random();
+        await Accounts.CreateAsync("alice@example.org", credentials);
+        await Accounts.CreateAsync("bob@example.org", TestCredentials.Random());
+
+        Assert.True(await Accounts.SetDisabledAsync("alice@example.org", disabled: true));
+
+        var disabled = await Accounts.GetCredentialsAsync("alice@example.org");
+        TestCredentials.AssertSame(credentials, disabled);
+        Assert.True(disabled!.Disabled);
+        Assert.False((await Accounts.GetCredentialsAsync("bob@example.org"))!.Disabled);
+        Assert.Equal([("alice@example.org", true), ("bob@example.org", false)], (await Accounts.ListAsync(null, 0, 10)).Select(a => (a.Jid, a.Disabled)));
+
+        Assert.True(await Accounts.SetDisabledAsync("alice@example.org", disabled: false));
+        Assert.False((await Accounts.GetCredentialsAsync("alice@example.org"))!.Disabled);
+    }
+
+    [Fact]
+    public async Task Disabling_a_missing_account_reports_it_and_creates_nothing()
+    {
+        Assert.False(await Accounts.SetDisabledAsync("nobody@example.org", disabled: true));
+        Assert.Equal(0, await Accounts.CountAsync(null));
+    }
+
+    [Fact]
     public async Task Jids_are_compared_exactly_as_given()
     {
         await Accounts.CreateAsync("alice@example.org", TestCredentials.Random());

@@ -90,6 +90,24 @@ public sealed class AccountService(IParleyStorage storage, ParleyOptions options
         return true;
     }
 
+    /// <summary>
+    /// Disables the account (it keeps its data; its sessions end and it cannot sign in) or enables it again.
+    /// </summary>
+    /// <returns><see cref="AdministrationOutcome.NotFound"/> when there is no such account.</returns>
+    public async Task<AdministrationResult> SetDisabledAsync(Jid account, bool disabled, CancellationToken cancellationToken = default)
+    {
+        account = account.Bare;
+        if (!await storage.Accounts.SetDisabledAsync(account.ToString(), disabled, cancellationToken).ConfigureAwait(false))
+        {
+            return AdministrationResult.NotFound;
+        }
+        if (disabled)
+        {
+            await events.AccountDisabledAsync(account, cancellationToken).ConfigureAwait(false);
+        }
+        return AdministrationResult.Done;
+    }
+
     private bool TryCredentials(string password, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out AccountCredentials? credentials,
         [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? problem)
     {

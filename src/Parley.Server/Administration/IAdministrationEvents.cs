@@ -19,6 +19,9 @@ public interface IAdministrationEvents
     /// </summary>
     ValueTask AccountRemovedAsync(Jid account, Action? beforeSessionsEnd, CancellationToken cancellationToken);
 
+    /// <summary>The account was disabled: its sessions end.</summary>
+    ValueTask AccountDisabledAsync(Jid account, CancellationToken cancellationToken);
+
     /// <summary>A persistent room was created, configured or destroyed in storage.</summary>
     ValueTask RoomChangedAsync(Jid room, CancellationToken cancellationToken);
 

@@ -18,6 +18,9 @@ public sealed class NodeNoticeWriter(INodeNoticeStore notices) : IAdministration
         await notices.PublishAsync(NodeNoticeKinds.AccountRemoved, account.ToString(), cancellationToken).ConfigureAwait(false);
     }
 
+    public async ValueTask AccountDisabledAsync(Jid account, CancellationToken cancellationToken) =>
+        await notices.PublishAsync(NodeNoticeKinds.AccountDisabled, account.ToString(), cancellationToken).ConfigureAwait(false);
+
     public async ValueTask RoomChangedAsync(Jid room, CancellationToken cancellationToken) =>
         await notices.PublishAsync(NodeNoticeKinds.RoomChanged, room.ToString(), cancellationToken).ConfigureAwait(false);
 

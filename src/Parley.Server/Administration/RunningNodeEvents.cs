@@ -17,6 +17,7 @@ public sealed partial class RunningNodeEvents(ModuleRegistry modules, SessionReg
     public void HearNotices()
     {
         modules.OnNodeNotice(NodeNoticeKinds.AccountRemoved, AccountRemovedElsewhereAsync);
+        modules.OnNodeNotice(NodeNoticeKinds.AccountDisabled, AccountDisabledElsewhereAsync);
         modules.OnNodeNotice(NodeNoticeKinds.RoomChanged, subject => Raise(modules.RoomChanged, subject));
         modules.OnNodeNotice(NodeNoticeKinds.RosterChanged, subject => Raise(modules.RosterImported, subject));
     }
@@ -25,6 +26,17 @@ public sealed partial class RunningNodeEvents(ModuleRegistry modules, SessionReg
 
     public async ValueTask AccountRemovedAsync(Jid account, Action? beforeSessionsEnd, CancellationToken cancellationToken) =>
         await AccountGoneAsync(account, beforeSessionsEnd).ConfigureAwait(false);
+
+    public ValueTask AccountDisabledAsync(Jid account, CancellationToken cancellationToken)
+    {
+        var ended = sessions.SessionsOf(account.Bare);
+        foreach (var session in ended)
+        {
+            session.EndForDisabledAccount();
+        }
+        LogDisabledByAdministrator(logger, account.Bare.ToString(), ended.Length == 1 ? "1 session" : $"{ended.Length} sessions");
+        return ValueTask.CompletedTask;
+    }
 
     public ValueTask RoomChangedAsync(Jid room, CancellationToken cancellationToken) => modules.RoomChanged.RaiseAsync(room);
 
@@ -58,12 +70,25 @@ public sealed partial class RunningNodeEvents(ModuleRegistry modules, SessionReg
         LogRemovedByAdministrator(logger, account.ToString(), sessionCount == 1 ? "1 session" : $"{sessionCount} sessions");
     }
 
+    private ValueTask AccountDisabledElsewhereAsync(string subject)
+    {
+        if (!Jid.TryParse(subject, out var account) || account.Local is null)
+        {
+            LogBadAccountNotice(logger, subject);
+            return ValueTask.CompletedTask;
+        }
+        return AccountDisabledAsync(account, CancellationToken.None);
+    }
+
     private static ValueTask Raise(ModuleEvent<Jid> moduleEvent, string subject) =>
         Jid.TryParse(subject, out var jid) ? moduleEvent.RaiseAsync(jid.Bare) : ValueTask.CompletedTask;
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Account {Account} was removed by the administrator; {Sessions} ended")]
     private static partial void LogRemovedByAdministrator(ILogger logger, string account, string sessions);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Ignored an account-removed notice about '{Subject}', which is not an account JID")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "Account {Account} was disabled by the administrator; {Sessions} ended")]
+    private static partial void LogDisabledByAdministrator(ILogger logger, string account, string sessions);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Ignored an account notice about '{Subject}', which is not an account JID")]
     private static partial void LogBadAccountNotice(ILogger logger, string subject);
 }

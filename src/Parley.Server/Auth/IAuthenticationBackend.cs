@@ -28,4 +28,10 @@ public sealed class AuthenticationContext(IStreamTransport transport, string dom
 
     /// <summary>The account the client named (local@domain), once a mechanism has read it: for the throttle and the log.</summary>
     public string? AttemptedAccount { get; set; }
+
+    /// <summary>
+    /// The backend found the account disabled. The exchange still runs to its end, so that only a client that
+    /// proved the password learns it (RFC 6120 &lt;account-disabled/&gt;); others get &lt;not-authorized/&gt;.
+    /// </summary>
+    public bool AccountDisabled { get; set; }
 }

@@ -51,6 +51,7 @@ public sealed class LocalAccountBackend(IParleyStorage storage, AuthOptions opti
         }
         context.AttemptedAccount = $"{local}@{context.Domain}";
         var credentials = await storage.Accounts.GetCredentialsAsync(context.AttemptedAccount, cancellationToken).ConfigureAwait(false);
+        context.AccountDisabled = credentials?.Disabled ?? false;
         return hash == ScramHash.Sha1 ? credentials?.Sha1 : credentials?.Sha256;
     }
 }

@@ -22,6 +22,9 @@ public enum HookPhase
     /// <summary>RFC 6121: presence broadcast, probes and subscriptions.</summary>
     Presence = 100,
 
+    /// <summary>XEP-0163: a contact's PEP event, addressed to the account, handed to its sessions that asked for the node.</summary>
+    PepNotifications = 120,
+
     /// <summary>XEP-0313: the message archived (and its stanza-id added), after every module that may drop or answer it itself.</summary>
     Archive = 900,
 

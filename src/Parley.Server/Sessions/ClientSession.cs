@@ -73,6 +73,9 @@ public sealed class ClientSession
         Sink.CloseWithError("not-authorized", "The account was removed.");
     }
 
+    /// <summary>An administrator disabled the account: the session ends as any other, with a stream error saying why.</summary>
+    public void EndForDisabledAccount() => Sink.CloseWithError("not-authorized", "The account was disabled by an administrator.");
+
     private ISendGate? _gate;
 
     /// <summary>

@@ -235,6 +235,10 @@ public sealed partial class StreamNegotiator
             case SaslOutcome.Challenge:
                 await _stream.WriteNowAsync(new Element("challenge", Ns.Sasl).AddText(Base64(step.Data))).ConfigureAwait(false);
                 return StreamAction.Continue;
+            case SaslOutcome.Success when context.AccountDisabled:
+                LogAuthRefused(_logger, _transport.ConnectionId, context.AttemptedAccount ?? "(unknown)", _transport.RemoteAddress, _sasl.Name, "the account is disabled");
+                _sasl = null;
+                return await SaslFailureAsync("account-disabled", "This account is disabled; ask an administrator.").ConfigureAwait(false);
             case SaslOutcome.Success:
                 Account = Jid.Create(_sasl.AuthenticatedUser, Domain);
                 _node.AuthThrottle.RecordSuccess(Account.ToString());

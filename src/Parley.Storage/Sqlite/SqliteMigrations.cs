@@ -180,6 +180,10 @@ internal static class SqliteMigrations
             );
             CREATE INDEX node_notices_by_age ON node_notices (created_at);
             """),
+        // An administrator (or the directory sync) disables an account without deleting its data: it cannot sign in.
+        new(8, "accounts can be disabled", """
+            ALTER TABLE accounts ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

@@ -100,6 +100,21 @@ public sealed class RemoteRouteTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_pep_event_for_a_contact_elsewhere_goes_out_to_its_bare_jid()
+    {
+        await using var juliet = await XmppTestClient.LoginAsync(_node, "juliet", "juliet-password", "balcony");
+        await juliet.AnnounceAsync();
+
+        await juliet.SendAsync("<iq type='set' id='p1'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='http://jabber.org/protocol/mood'>"
+            + "<item id='current'><mood xmlns='http://jabber.org/protocol/mood'><happy/></mood></item></publish></pubsub></iq>");
+
+        Assert.Equal("result", (await juliet.ReceiveAsync(e => e.GetAttribute("id") == "p1")).GetAttribute("type"));
+        var ev = await _remote.ReceiveAsync(s => s.Name == "message");
+        Assert.Equal(("juliet@localhost", $"romeo@{Elsewhere}", "headline"), (ev.GetAttribute("from"), ev.GetAttribute("to"), ev.GetAttribute("type")));
+        Assert.Equal("http://jabber.org/protocol/mood", ev.Child("event", Ns.PubSubEvent)!.Child("items", Ns.PubSubEvent)!.GetAttribute("node"));
+    }
+
+    [Fact]
     public async Task A_domain_no_route_serves_still_gets_remote_server_not_found()
     {
         await using var juliet = await XmppTestClient.LoginAsync(_node, "juliet", "juliet-password", "balcony");

@@ -14,7 +14,9 @@ public readonly record struct PepDenial(StanzaError Error, string Condition);
 
 /// <summary>
 /// Who sees a node's events (XEP-0163 §4): the owner's available sessions and the available sessions of
-/// contacts the access model lets in, each only if its entity capabilities ask for NODE+notify. A
+/// contacts the access model lets in, each only if its entity capabilities ask for NODE+notify. The owner's
+/// side sends one event to each contact's bare JID, routed like any stanza; the side that serves the contact
+/// (this node, another node, another server) hands it to the contact's sessions that asked for the node. A
 /// session also gets the last published item of each node it is interested in, once its interests are
 /// known and it is available (§4.3.2: at the owner's login and at a contact's available presence).
 /// </summary>
@@ -31,6 +33,7 @@ public sealed class PepNotifier(IParleyStorage storage, RosterService rosters, S
         // Before the presence module (100) broadcasts, so the disco#info query leaves as early as it can.
         registry.OnClientStanza("presence", HookPhase.CapsFromPresence, _caps.OnPresenceAsync);
         registry.OnClientStanza("iq", HookPhase.CapsFromDisco, _caps.OnIqAsync);
+        registry.OnInbound("message", HookPhase.PepNotifications, DeliverContactEventAsync);
         registry.OnSessionAvailable(SendLastItemsAsync);
         registry.OnSessionEnded(ForgetAsync);
     }
@@ -94,19 +97,34 @@ public sealed class PepNotifier(IParleyStorage storage, RosterService rosters, S
         var roster = await rosters.GetAsync(owner).ConfigureAwait(false);
         foreach (var item in roster.Items)
         {
-            if (!Allows(config, item) || !Jid.TryParse(item.Contact, out var contact) || !router.IsLocalDomain(contact.Domain))
+            if (Allows(config, item) && Jid.TryParse(item.Contact, out var contact) && contact.Local is not null)
             {
-                continue;
-            }
-            foreach (var session in sessions.SessionsOf(contact))
-            {
-                if (session.IsAvailable && _caps.WantsNotifications(session, node))
-                {
-                    // Through the router, so that the contact's own filters (blocking) apply.
-                    await router.RouteAsync(EventMessage(owner, session.Jid, ev), owner.Bare, session.Jid).ConfigureAwait(false);
-                }
+                await router.RouteAsync(EventMessage(owner, contact.Bare, ev), owner.Bare, contact.Bare).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>
+    /// On the contact's side: a PEP event from an account (a bare JID: clients' own stanzas always come from a full
+    /// one) to the contact's bare JID goes to each of its available sessions whose caps ask for the node, and to no
+    /// other. Blocking has already had its say.
+    /// </summary>
+    private ValueTask<bool> DeliverContactEventAsync(InboundStanza stanza)
+    {
+        var message = stanza.Stanza;
+        if (!stanza.To.IsBare || !stanza.From.IsBare || stanza.From.Local is null || message.GetAttribute("type") != "headline"
+            || message.Child("event", Ns.PubSubEvent) is not { } ev || ev.Children().FirstOrDefault()?.GetAttribute("node") is not { } node)
+        {
+            return ValueTask.FromResult(false);
+        }
+        foreach (var session in sessions.SessionsOf(stanza.To))
+        {
+            if (session.IsAvailable && _caps.WantsNotifications(session, node))
+            {
+                session.Send(EventMessage(stanza.From, session.Jid, ev));
+            }
+        }
+        return ValueTask.FromResult(true);
     }
 
     public static Element ItemElement(string ns, string id, Element? payload)

@@ -215,10 +215,9 @@ public sealed class PresenceModule(
     }
 
     /// <summary>
-    /// §4.3: the presence of each contact the user is subscribed to. A contact this node does not serve
-    /// is sent a probe (§4.3.1), routed like any stanza; its server answers it. A local contact's
-    /// presence is answered here at once, as its probe would be (<see cref="AnswerProbeAsync"/>), but
-    /// from the user's roster, which is in memory, instead of the contact's.
+    /// §4.3: a probe (§4.3.1) to each contact the user is subscribed to, routed like any stanza, whether the
+    /// contact is served by this node, another node or another server; whoever serves it answers
+    /// (<see cref="AnswerProbeAsync"/>). The user's module never reads the contact's sessions itself.
     /// </summary>
     private async ValueTask SendContactsPresenceAsync(ClientSession session, Storage.Roster roster)
     {
@@ -226,81 +225,86 @@ public sealed class PresenceModule(
         {
             if (item.Subscription is Subscription.To or Subscription.Both && Jid.TryParse(item.Contact, out var contact))
             {
-                await SendContactPresenceAsync(session, contact).ConfigureAwait(false);
+                await ProbeAsync(session.Jid, contact).ConfigureAwait(false);
             }
         }
     }
 
-    private async ValueTask SendContactPresenceAsync(ClientSession session, Jid contact)
-    {
-        if (router.IsLocalDomain(contact.Domain))
-        {
-            await SendPresenceOfAsync(contact.Bare, session.Jid).ConfigureAwait(false);
-        }
-        else
-        {
-            await ProbeAsync(session, contact).ConfigureAwait(false);
-        }
-    }
-
-    private ValueTask ProbeAsync(ClientSession session, Jid contact)
+    private ValueTask ProbeAsync(Jid user, Jid contact)
     {
         var probe = new Element("presence", Ns.Client)
             .SetAttribute("type", "probe")
-            .SetAttribute("from", session.Jid.ToString())
+            .SetAttribute("from", user.ToString())
             .SetAttribute("to", contact.Bare.ToString());
-        return router.RouteAsync(probe, session.Jid, contact.Bare);
+        return router.RouteAsync(probe, user, contact.Bare);
     }
 
     /// <summary>
-    /// §4.3.2, on the contact's side, for a probe from another server: to a prober the account has approved,
-    /// the presence of each of its available resources, or its last unavailable presence with its time
-    /// (XEP-0203). The answers go through the router, so that the prober's own filters (blocking) apply.
+    /// §4.3.2, on the contact's side: to a prober the account has approved, the presence of each of its available
+    /// resources, or its last unavailable presence with its time (XEP-0203). The answers go through the router, so
+    /// that the prober's own filters (blocking) apply. Without an available resource the last presence is read
+    /// first: an account that has none to tell (never online, or signed in but not yet available) costs no roster read.
     /// </summary>
     private async ValueTask AnswerProbeAsync(Jid account, Jid prober)
     {
+        var online = sessions.SessionsOf(account);
+        var available = false;
+        foreach (var session in online)
+        {
+            available |= session.IsAvailable;
+        }
+        var last = available ? null : await ReadLastAsync(account).ConfigureAwait(false);
+        if (!available && last is null)
+        {
+            return;
+        }
         var item = await rosters.GetItemAsync(account, prober.Bare).ConfigureAwait(false);
-        if (item?.Subscription is Subscription.From or Subscription.Both)
+        if (item?.Subscription is not (Subscription.From or Subscription.Both))
         {
-            await SendPresenceOfAsync(account, prober).ConfigureAwait(false);
+            return;
         }
-    }
-
-    /// <summary>The presence of each available resource of <paramref name="account"/>, or its last unavailable presence, to <paramref name="recipient"/>.</summary>
-    private async ValueTask SendPresenceOfAsync(Jid account, Jid recipient)
-    {
-        var any = false;
-        foreach (var contactSession in sessions.SessionsOf(account))
+        if (last is { } kept)
         {
-            if (contactSession.Presence is { } presence)
-            {
-                await router.RouteAsync(Addressed(presence, contactSession, recipient), contactSession.Jid, recipient).ConfigureAwait(false);
-                any = true;
-            }
-        }
-        if (!any && await ReadLastAsync(account).ConfigureAwait(false) is { } last)
-        {
-            var unavailable = last.Presence.SetAttribute("to", recipient.ToString());
+            var unavailable = kept.Presence.SetAttribute("to", prober.ToString());
             unavailable.Add(new Element("delay", Ns.Delay)
                 .SetAttribute("from", account.Domain)
-                .SetAttribute("stamp", XmppDateTime.FormatSeconds(last.At)));
-            await router.RouteAsync(unavailable, account, recipient).ConfigureAwait(false);
+                .SetAttribute("stamp", XmppDateTime.FormatSeconds(kept.At)));
+            await router.RouteAsync(unavailable, account, prober).ConfigureAwait(false);
+            return;
+        }
+        foreach (var session in online)
+        {
+            if (session.Presence is { } presence)
+            {
+                await router.RouteAsync(Addressed(presence, session, prober), session.Jid, prober).ConfigureAwait(false);
+            }
         }
     }
 
     /// <summary>
-    /// `parley roster import` wrote the account's roster: an online account's clients get the changed items pushed
-    /// and the presence of the contacts they may now see, as after an approved subscription (§3.1.5).
+    /// `parley roster import` wrote the account's roster: an online account's clients get the changed items pushed,
+    /// a probe to each contact it now receives presence from and its presence to each it now sends presence to, as
+    /// after an approved subscription (§3.1.5). Each side of a pair does both, because the import's notices reach the two sides one after the other: the first side's probe
+    /// may find the other's roster not yet reloaded, and the other side's presence then comes with its own turn.
     /// </summary>
     private async ValueTask RosterImportedAsync(Jid account)
     {
-        foreach (var contact in await rosters.ReloadAsync(account).ConfigureAwait(false))
+        var reload = await rosters.ReloadAsync(account).ConfigureAwait(false);
+        if (!IsAvailable(account))
+        {
+            return;
+        }
+        foreach (var contact in reload.To)
+        {
+            await ProbeAsync(account, contact).ConfigureAwait(false);
+        }
+        foreach (var contact in reload.From)
         {
             foreach (var session in sessions.SessionsOf(account))
             {
-                if (session.IsAvailable)
+                if (session.Presence is { } presence)
                 {
-                    await SendContactPresenceAsync(session, contact).ConfigureAwait(false);
+                    await router.RouteAsync(Addressed(presence, session, contact), session.Jid, contact).ConfigureAwait(false);
                 }
             }
         }

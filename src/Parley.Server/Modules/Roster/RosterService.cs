@@ -162,12 +162,12 @@ public sealed class RosterService(IParleyStorage storage, SessionRegistry sessio
 
     /// <summary>
     /// The account's roster was written behind the node's back (`parley roster import`): if it is online, its roster
-    /// is read again, every item that changed is pushed, and the contacts it now receives presence from are returned
-    /// (empty when the account is not online).
+    /// is read again, every item that changed is pushed, and the contacts it now receives presence from and sends
+    /// presence to are returned (both empty when the account is not online).
     /// </summary>
-    public async ValueTask<List<Jid>> ReloadAsync(Jid account)
+    public async ValueTask<RosterReload> ReloadAsync(Jid account)
     {
-        var newlySubscribed = new List<Jid>();
+        var newlySubscribed = new RosterReload([], []);
         account = account.Bare;
         if (!_online.TryGetValue(account, out var cached))
         {
@@ -189,10 +189,17 @@ public sealed class RosterService(IParleyStorage storage, SessionRegistry sessio
                     continue;
                 }
                 Push(account, RosterXml.Item(item), roster.Version);
-                var hadTo = before?.Subscription is Subscription.To or Subscription.Both;
-                if (!hadTo && item.Subscription is Subscription.To or Subscription.Both && Jid.TryParse(item.Contact, out var contact))
+                if (!Jid.TryParse(item.Contact, out var contact))
                 {
-                    newlySubscribed.Add(contact);
+                    continue;
+                }
+                if (before?.Subscription is not (Subscription.To or Subscription.Both) && item.Subscription is Subscription.To or Subscription.Both)
+                {
+                    newlySubscribed.To.Add(contact);
+                }
+                if (before?.Subscription is not (Subscription.From or Subscription.Both) && item.Subscription is Subscription.From or Subscription.Both)
+                {
+                    newlySubscribed.From.Add(contact);
                 }
             }
         }
@@ -283,3 +290,6 @@ public sealed class RosterService(IParleyStorage storage, SessionRegistry sessio
         }
     }
 }
+
+/// <summary>What a roster read again brought: contacts the account now receives presence from (<paramref name="To"/>) and sends it to (<paramref name="From"/>).</summary>
+public sealed record RosterReload(List<Jid> To, List<Jid> From);
