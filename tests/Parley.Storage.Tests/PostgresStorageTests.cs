@@ -31,6 +31,24 @@ public sealed class PostgresStorageTests
     }
 
     [Fact]
+    public async Task No_column_could_hold_a_password()
+    {
+        var connectionString = await NewDatabaseAsync();
+        await (await PostgresStorage.OpenAsync(connectionString)).DisposeAsync();
+
+        var accountColumns = await ScalarAsync(connectionString,
+            "SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY ordinal_position) FROM information_schema.columns WHERE table_name = 'accounts'");
+        var suspicious = await ScalarAsync(connectionString,
+            "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema() AND (column_name ILIKE '%pass%' OR column_name ILIKE '%secret%')");
+
+        Assert.Equal(
+            "jid text, domain text, created_at bigint, sha1_salt bytea, sha1_iterations integer, sha1_stored_key bytea, sha1_server_key bytea, " +
+            "sha256_salt bytea, sha256_iterations integer, sha256_stored_key bytea, sha256_server_key bytea, disabled boolean",
+            accountColumns);
+        Assert.Equal(0L, suspicious);
+    }
+
+    [Fact]
     public async Task Nodes_starting_at_once_on_an_empty_database_migrate_it_once()
     {
         var connectionString = await NewDatabaseAsync();

@@ -21,7 +21,7 @@ internal sealed class PostgresAccountStore(PostgresStorage storage) : IAccountSt
 
     private const string SelectCredentialsSql = """
         SELECT sha1_salt, sha1_iterations, sha1_stored_key, sha1_server_key,
-               sha256_salt, sha256_iterations, sha256_stored_key, sha256_server_key
+               sha256_salt, sha256_iterations, sha256_stored_key, sha256_server_key, disabled
         FROM accounts WHERE jid = @jid
         """;
 
@@ -68,8 +68,9 @@ internal sealed class PostgresAccountStore(PostgresStorage storage) : IAccountSt
     private static readonly string[] s_deleteRoomAffiliationsSql = ["DELETE FROM room_affiliations WHERE jid = @jid"];
 
     private const string ExistsSql = "SELECT EXISTS (SELECT 1 FROM accounts WHERE jid = @jid)";
-    private const string ListAllSql = "SELECT jid, created_at FROM accounts ORDER BY jid LIMIT @limit OFFSET @offset";
-    private const string ListDomainSql = "SELECT jid, created_at FROM accounts WHERE domain = @domain ORDER BY jid LIMIT @limit OFFSET @offset";
+    private const string SetDisabledSql = "UPDATE accounts SET disabled = @disabled WHERE jid = @jid";
+    private const string ListAllSql = "SELECT jid, created_at, disabled FROM accounts ORDER BY jid LIMIT @limit OFFSET @offset";
+    private const string ListDomainSql = "SELECT jid, created_at, disabled FROM accounts WHERE domain = @domain ORDER BY jid LIMIT @limit OFFSET @offset";
     private const string CountAllSql = "SELECT COUNT(*) FROM accounts";
     private const string CountDomainSql = "SELECT COUNT(*) FROM accounts WHERE domain = @domain";
 
@@ -100,7 +101,10 @@ internal sealed class PostgresAccountStore(PostgresStorage storage) : IAccountSt
 
         return new AccountCredentials(
             new ScramCredentials(ScramHash.Sha1, reader.GetFieldValue<byte[]>(0), reader.GetInt32(1), reader.GetFieldValue<byte[]>(2), reader.GetFieldValue<byte[]>(3)),
-            new ScramCredentials(ScramHash.Sha256, reader.GetFieldValue<byte[]>(4), reader.GetInt32(5), reader.GetFieldValue<byte[]>(6), reader.GetFieldValue<byte[]>(7)));
+            new ScramCredentials(ScramHash.Sha256, reader.GetFieldValue<byte[]>(4), reader.GetInt32(5), reader.GetFieldValue<byte[]>(6), reader.GetFieldValue<byte[]>(7)))
+        {
+            Disabled = reader.GetBoolean(8),
+        };
     }
 
     public async Task<bool> SetCredentialsAsync(string bareJid, AccountCredentials credentials, CancellationToken cancellationToken = default)
@@ -165,6 +169,16 @@ internal sealed class PostgresAccountStore(PostgresStorage storage) : IAccountSt
         return (bool)(await exists.ExecuteScalarAsync(cancellationToken))!;
     }
 
+    public async Task<bool> SetDisabledAsync(string bareJid, bool disabled, CancellationToken cancellationToken = default)
+    {
+        AccountArguments.DomainOf(bareJid);
+        await using var connection = await storage.OpenConnectionAsync(cancellationToken);
+        await using var update = new NpgsqlCommand(SetDisabledSql, connection);
+        update.Parameters.AddWithValue("jid", bareJid);
+        update.Parameters.AddWithValue("disabled", disabled);
+        return await update.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
     public async Task<IReadOnlyList<AccountInfo>> ListAsync(string? domain, int offset, int limit, CancellationToken cancellationToken = default)
     {
         AccountArguments.CheckDomain(domain);
@@ -182,7 +196,7 @@ internal sealed class PostgresAccountStore(PostgresStorage storage) : IAccountSt
         await using var reader = await list.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            accounts.Add(new AccountInfo(reader.GetString(0), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1))));
+            accounts.Add(new AccountInfo(reader.GetString(0), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)), reader.GetBoolean(2)));
         }
 
         return accounts;

@@ -185,6 +185,11 @@ internal static class PostgresMigrations
             CREATE TRIGGER node_notices_announced AFTER INSERT ON node_notices
                 FOR EACH ROW EXECUTE FUNCTION node_notices_announce();
             """),
+
+        // An administrator (or the directory sync) disables an account without deleting its data: it cannot sign in.
+        new(5, "accounts can be disabled", """
+            ALTER TABLE accounts ADD COLUMN disabled boolean NOT NULL DEFAULT false;
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;
