@@ -27,6 +27,19 @@ internal sealed class CommonOptions
 
     private readonly Option<string[]>? _domains;
 
+    private readonly Option<string?> _storage = new Option<string?>("--storage")
+    {
+        Description = "The storage provider (Parley:Storage:Provider): sqlite or postgres.",
+        HelpName = "PROVIDER",
+    }.AcceptOnlyFromAmong("sqlite", "postgres");
+
+    private readonly Option<string?> _postgres = new("--postgres")
+    {
+        Description = "A PostgreSQL connection string (Parley:Storage:ConnectionString); implies --storage postgres. " +
+            "Leave the password out to take it from PGPASSWORD.",
+        HelpName = "CONNECTION_STRING",
+    };
+
     private readonly Option<string?> _bind = new("--bind")
     {
         Description = "The IP address the listeners bind (Parley:Network:Bind).",
@@ -56,6 +69,8 @@ internal sealed class CommonOptions
             command.Options.Add(_domains);
         }
 
+        command.Options.Add(_storage);
+        command.Options.Add(_postgres);
         command.Options.Add(_bind);
         command.Options.Add(_c2sPort);
         command.Options.Add(_c2sTlsPort);
@@ -89,6 +104,9 @@ internal sealed class CommonOptions
     {
         var overrides = new List<KeyValuePair<string, string?>>();
         AddIfGiven(overrides, "DataDir", parseResult.GetValue(_dataDir));
+        var postgres = parseResult.GetValue(_postgres);
+        AddIfGiven(overrides, "Storage:Provider", parseResult.GetValue(_storage) ?? (postgres is null ? null : "postgres"));
+        AddIfGiven(overrides, "Storage:ConnectionString", postgres);
         AddIfGiven(overrides, "Network:Bind", parseResult.GetValue(_bind));
         AddIfGiven(overrides, "Network:C2sPort", parseResult.GetValue(_c2sPort)?.ToString(CultureInfo.InvariantCulture));
         AddIfGiven(overrides, "Network:C2sTlsPort", parseResult.GetValue(_c2sTlsPort)?.ToString(CultureInfo.InvariantCulture));
@@ -146,7 +164,8 @@ internal static class StorageAccess
         }
         catch (StorageNotFoundException e)
         {
-            throw new CliException(ExitCodes.Failed, $"{e.Message} (check --data-dir)");
+            var hint = SqlitePath(options) is null ? "no Parley schema yet; 'parley serve' creates it" : "check --data-dir";
+            throw new CliException(ExitCodes.Failed, $"{e.Message} ({hint})");
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Parley.Server.Hosting;
+using Parley.Storage.Postgres;
 
 namespace Parley.Cli;
 
@@ -10,7 +11,7 @@ internal static class ConfigCommands
     {
         var check = new Command("check", "Load and check the configuration as 'parley serve' would, and summarize it.");
         var configuration = new CommonOptions(check);
-        Cli.SetAction(check, console, (parseResult, _) =>
+        Cli.SetAction(check, console, async (parseResult, cancellationToken) =>
         {
             var options = configuration.Load(parseResult);
             var output = console.Output;
@@ -24,18 +25,39 @@ internal static class ConfigCommands
                 // Checked without opening it: opening would create it.
                 WriteRow(output, "database", File.Exists(database) ? "exists" : "none yet ('parley serve' creates it; check --data-dir if you expected one)");
             }
+            else
+            {
+                WriteRow(output, "database", await ProbePostgresAsync(options, cancellationToken));
+            }
 
             foreach (var listener in ParleyHost.Listeners(options))
             {
                 WriteRow(output, listener.Name, listener.ToString());
             }
 
-            return Task.FromResult(ExitCodes.Ok);
+            return ExitCodes.Ok;
         });
 
         var command = new Command("config", "Inspect the configuration.");
         command.Subcommands.Add(check);
         return command;
+    }
+
+    /// <summary>Connects, changing nothing (a schema is created or migrated only by a node or a command that writes).</summary>
+    /// <exception cref="CliException">PostgreSQL cannot be reached or refuses the login or database (exit code 1).</exception>
+    private static async Task<string> ProbePostgresAsync(ParleyOptions options, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var (_, serverVersion, schemaVersion) = await PostgresStorage.ProbeAsync(options.Storage.ConnectionString!, cancellationToken);
+            return schemaVersion == 0
+                ? $"reachable (PostgreSQL {serverVersion}), no Parley schema yet ('parley serve' creates it)"
+                : $"reachable (PostgreSQL {serverVersion}), schema version {schemaVersion}";
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new CliException(ExitCodes.Failed, $"cannot open storage {StorageAccess.Describe(options)}: {e.Message}");
+        }
     }
 
     /// <summary>The same choice <see cref="ParleyHost.LoadConfiguration"/> makes.</summary>

@@ -41,6 +41,19 @@ public interface INodeNoticeStore
     Task<int> DeleteOlderThanAsync(DateTimeOffset cutoff, CancellationToken cancellationToken = default);
 }
 
+/// <summary>
+/// A notice store that announces new notices as they are published (PostgreSQL's LISTEN/NOTIFY), so that a node acts
+/// on them at once instead of polling.
+/// </summary>
+public interface INodeNoticeAnnouncer
+{
+    /// <summary>
+    /// Waits until a notice may have been published since the last call (or listening had to start again, when some may
+    /// have been missed), or until <paramref name="timeout"/> passes; true when announced.
+    /// </summary>
+    Task<bool> WaitForNoticeAsync(TimeSpan timeout, CancellationToken cancellationToken);
+}
+
 /// <summary>Argument checks the notice stores share.</summary>
 internal static class NodeNoticeArguments
 {

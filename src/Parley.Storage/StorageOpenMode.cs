@@ -19,3 +19,6 @@ public sealed class StorageNotFoundException(string location) : Exception($"no P
     /// <summary>Where the database was looked for, e.g. the SQLite file's full path.</summary>
     public string Location { get; } = location;
 }
+
+/// <summary>The database server cannot be reached (yet): down, restarting, or refusing connections; a later try may work.</summary>
+public sealed class StorageUnavailableException(string message, Exception inner) : Exception(message, inner);

@@ -62,10 +62,10 @@ public sealed class ConfigCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task Check_refuses_postgres_storage_with_the_words_serve_refuses_it_with()
+    public async Task Check_and_serve_refuse_an_unknown_storage_provider_with_the_same_words()
     {
-        var config = _node.WriteFile("postgres.json", """{ "Parley": { "Storage": { "Provider": "postgres", "ConnectionString": "Host=db;Password=pw" } } }""");
-        const string Refusal = "Parley:Storage:Provider: 'postgres' is not available yet; this version stores data in SQLite only ('sqlite').";
+        var config = _node.WriteFile("mysql.json", """{ "Parley": { "Storage": { "Provider": "mysql", "ConnectionString": "Host=db;Password=pw" } } }""");
+        const string Refusal = "Parley:Storage:Provider: 'mysql' is not 'sqlite' or 'postgres'.";
 
         var check = await CliResult.RunAsync("config", "check", "--config", config);
         var serve = await CliResult.RunAsync("serve", "--config", config, "--c2s-port", "0", "--c2s-tls-port", "0", "--http-port", "0");

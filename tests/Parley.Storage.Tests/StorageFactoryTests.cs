@@ -25,7 +25,7 @@ public sealed class StorageFactoryTests : IDisposable
     {
         var error = await Assert.ThrowsAsync<ArgumentException>(() => StorageFactory.OpenAsync("mysql", _database.Path));
 
-        Assert.StartsWith("Unknown storage provider 'mysql'. Supported providers: sqlite.", error.Message);
+        Assert.StartsWith("Unknown storage provider 'mysql'. Supported providers: sqlite, postgres.", error.Message);
         Assert.Equal("provider", error.ParamName);
         Assert.False(File.Exists(_database.Path));
     }

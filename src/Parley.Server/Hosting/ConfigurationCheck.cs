@@ -40,13 +40,14 @@ public static class ConfigurationCheck
         CheckPort(problems, "HttpPort", options.Network.HttpPort);
         if (options.Storage.Provider == "postgres")
         {
-            // Named in the docs and the options, but StorageFactory cannot open it yet: refused here, where both
-            // 'parley config check' and 'parley serve' look, rather than accepted by one and refused by the other.
-            problems.Add("Parley:Storage:Provider: 'postgres' is not available yet; this version stores data in SQLite only ('sqlite').");
+            if (string.IsNullOrWhiteSpace(options.Storage.ConnectionString))
+            {
+                problems.Add("Parley:Storage:ConnectionString: 'postgres' needs a connection string, e.g. Host=127.0.0.1;Username=parley;Database=parley (or --postgres).");
+            }
         }
         else if (options.Storage.Provider != "sqlite")
         {
-            problems.Add($"Parley:Storage:Provider: '{options.Storage.Provider}' is not 'sqlite' (or, later, 'postgres').");
+            problems.Add($"Parley:Storage:Provider: '{options.Storage.Provider}' is not 'sqlite' or 'postgres'.");
         }
         if (options.Storage.NoticePollMilliseconds < 1)
         {

@@ -8,8 +8,10 @@ namespace Parley.Server.Hosting;
 /// <summary>
 /// Hears what the <c>parley</c> CLI changed in the database while the node runs: every
 /// Parley:Storage:NoticePollMilliseconds it reads the notices published since the last one it saw and hands each
-/// to the handlers modules registered for its kind (<see cref="ModuleRegistry.OnNodeNotice"/>). Notices older
-/// than the node's start are history, not news. Once an hour it deletes notices older than a day.
+/// to the handlers modules registered for its kind (<see cref="ModuleRegistry.OnNodeNotice"/>). A store that announces
+/// notices (<see cref="INodeNoticeAnnouncer"/>, PostgreSQL's LISTEN/NOTIFY) wakes it at once instead, the poll then
+/// only a safety net. Notices older than the node's start are history, not news. Once an hour it deletes notices
+/// older than a day.
 /// </summary>
 public sealed partial class NodeNoticeListener(ParleyOptions options, IParleyStorage storage, ModuleRegistry modules, TimeProvider time, ILogger<NodeNoticeListener> logger)
     : BackgroundService
@@ -51,19 +53,39 @@ public sealed partial class NodeNoticeListener(ParleyOptions options, IParleySto
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        if (storage.Notices is INodeNoticeAnnouncer announcer)
+        {
+            await HearAnnouncedAsync(announcer, stoppingToken).ConfigureAwait(false);
+            return;
+        }
         using var timer = new PeriodicTimer(_pollInterval, time);
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
         {
-            try
-            {
-                await HandleNewNoticesAsync(stoppingToken).ConfigureAwait(false);
-                await DeleteOldNoticesAsync(stoppingToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                // A busy or briefly unreachable database: the next poll starts again after the last notice handled.
-                LogPollFailed(logger, e);
-            }
+            await HandleNewNoticesSafelyAsync(stoppingToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Reads on every announcement, and at the poll interval anyway, in case an announcement was lost.</summary>
+    private async Task HearAnnouncedAsync(INodeNoticeAnnouncer announcer, CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            await announcer.WaitForNoticeAsync(_pollInterval, stoppingToken).ConfigureAwait(false);
+            await HandleNewNoticesSafelyAsync(stoppingToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task HandleNewNoticesSafelyAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await HandleNewNoticesAsync(stoppingToken).ConfigureAwait(false);
+            await DeleteOldNoticesAsync(stoppingToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A busy or briefly unreachable database: the next poll starts again after the last notice handled.
+            LogPollFailed(logger, e);
         }
     }
 

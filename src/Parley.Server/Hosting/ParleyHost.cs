@@ -126,21 +126,10 @@ public static class ParleyHost
         {
             throw new ConfigurationException(string.Join(Environment.NewLine, moduleProblems));
         }
-        var storage = await OpenStorageAsync(options, StorageOpenMode.CreateIfMissing, cancellationToken).ConfigureAwait(false);
+        var storage = await OpenStorageWhenReachableAsync(options, configureLogging, cancellationToken).ConfigureAwait(false);
 
         var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "yyyy-MM-dd HH:mm:ss ";
-        });
-
-        // ASP.NET Core logs four or five lines per HTTP request (a load balancer's health check every few seconds
-        // floods the log) and lists every listener as http://; the node says what it serves itself, once.
-        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
-        configureLogging?.Invoke(builder.Logging);
+        ConfigureLogging(builder.Logging, configureLogging);
 
         var services = builder.Services;
         services.AddSingleton(options);
@@ -262,6 +251,59 @@ public static class ParleyHost
     }
 
     private static string Row(string name, string value) => $"  {name + ":",-16}{value}";
+
+    private static void ConfigureLogging(ILoggingBuilder logging, Action<ILoggingBuilder>? configureLogging)
+    {
+        logging.ClearProviders();
+        logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-dd HH:mm:ss ";
+        });
+
+        // ASP.NET Core logs four or five lines per HTTP request (a load balancer's health check every few seconds
+        // floods the log) and lists every listener as http://; the node says what it serves itself, once.
+        logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+        configureLogging?.Invoke(logging);
+    }
+
+    /// <summary>
+    /// Opens the node's storage; while the database server cannot be reached (PostgreSQL still starting, or down), says
+    /// why and tries again with a growing delay. Nothing listens meanwhile, so no client is accepted before storage is
+    /// ready. A refused login, a missing database or a newer schema is not retried: it needs the operator.
+    /// </summary>
+    private static async Task<IParleyStorage> OpenStorageWhenReachableAsync(ParleyOptions options, Action<ILoggingBuilder>? configureLogging, CancellationToken cancellationToken)
+    {
+        var delay = StorageRetryFirstDelay;
+        ILoggerFactory? loggers = null;
+        try
+        {
+            while (true)
+            {
+                try
+                {
+                    return await OpenStorageAsync(options, StorageOpenMode.CreateIfMissing, cancellationToken).ConfigureAwait(false);
+                }
+                catch (StorageUnavailableException e)
+                {
+                    // The node's own logging is built with the node; until then the same configuration logs here.
+                    loggers ??= LoggerFactory.Create(logging => ConfigureLogging(logging, configureLogging));
+                    loggers.CreateLogger("Parley.Startup").LogWarning(
+                        "Storage is not ready: {Reason}; trying again in {Seconds:0.#} s (no client is accepted until then)", e.Message, delay.TotalSeconds);
+                    await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+                    delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, StorageRetryMaxDelay.Ticks));
+                }
+            }
+        }
+        finally
+        {
+            loggers?.Dispose();
+        }
+    }
+
+    private static readonly TimeSpan StorageRetryFirstDelay = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan StorageRetryMaxDelay = TimeSpan.FromSeconds(15);
 
     /// <param name="mode">Whether a missing database is created (a node, commands that add data) or is an error.</param>
     /// <exception cref="StorageNotFoundException">There is no database and <paramref name="mode"/> is <see cref="StorageOpenMode.ExistingOnly"/>.</exception>

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Security.Authentication;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Connections;
@@ -169,7 +170,17 @@ public sealed partial class ClientStream : IStanzaSink, IStreamHandler
             CountHandled(session);
             return;
         }
-        await _node.Router.RouteFromClientAsync(stanza, session, to).ConfigureAwait(false);
+        try
+        {
+            await _node.Router.RouteFromClientAsync(stanza, session, to).ConfigureAwait(false);
+        }
+        catch (DbException e)
+        {
+            // The database is down or restarting: the sender hears that this stanza failed (and may send it again)
+            // instead of losing its whole session; the stream goes on and works again once the database is back.
+            LogStorageFailed(_logger, e, stanza.Name, session.Jid.ToString());
+            await _node.Router.BounceAsync(stanza, session.Jid, StanzaError.InternalServerError("The server's storage is unavailable; try again later.")).ConfigureAwait(false);
+        }
         CountHandled(session);
     }
 
@@ -404,6 +415,9 @@ public sealed partial class ClientStream : IStanzaSink, IStreamHandler
         XmlStreamError.InvalidNamespace => "invalid-namespace",
         _ => "not-well-formed",
     };
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "A {Stanza} from {Jid} failed in storage; answered internal-server-error")]
+    private static partial void LogStorageFailed(ILogger logger, Exception exception, string stanza, string jid);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Connection {ConnectionId} from {Remote} opened ({Transport})")]
     private static partial void LogOpened(ILogger logger, string connectionId, string remote, string transport);

@@ -1,6 +1,5 @@
 using System.Text;
 using System.Text.Json;
-using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 
 namespace Parley.Storage.Sqlite;
@@ -59,70 +58,13 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
         Before = 64,
     }
 
-    /// <summary>
-    /// Appends go through one writer that commits whatever has queued up in one transaction (group commit):
-    /// every message is archived before its caller goes on, as before, but the node pays one commit per
-    /// batch instead of one per message, which a busy server needs.
-    /// </summary>
+    private readonly ArchiveAppendQueue _appends = new(batch => InsertAsync(storage, batch));
+
+    /// <summary>Appends are committed in groups (<see cref="ArchiveAppendQueue"/>), as a busy server needs.</summary>
     public Task<string> AppendAsync(string archive, string with, DateTimeOffset stamp, string xml, CancellationToken cancellationToken = default)
-    {
-        ArchiveArguments.CheckArchive(archive);
-        ArchiveArguments.CheckWith(with);
-        UserDataArguments.CheckXml(xml);
-        cancellationToken.ThrowIfCancellationRequested();
-        var (withBare, withResource) = ArchiveArguments.SplitJid(with);
-        var append = new PendingAppend(archive, withBare, withResource, stamp.ToUnixTimeMilliseconds(), xml);
-        _appends.Writer.TryWrite(append);
-        if (Interlocked.CompareExchange(ref _writerRunning, 1, 0) == 0)
-        {
-            _ = Task.Run(WriteAppendsAsync);
-        }
-        return append.Done.Task.WaitAsync(cancellationToken);
-    }
+        => _appends.AppendAsync(archive, with, stamp, xml, cancellationToken);
 
-    private const int MaxAppendsPerTransaction = 500;
-    private readonly Channel<PendingAppend> _appends = Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = true });
-    private int _writerRunning;
-
-    private async Task WriteAppendsAsync()
-    {
-        var batch = new List<PendingAppend>(MaxAppendsPerTransaction);
-        while (true)
-        {
-            batch.Clear();
-            while (batch.Count < MaxAppendsPerTransaction && _appends.Reader.TryRead(out var append))
-            {
-                batch.Add(append);
-            }
-            if (batch.Count == 0)
-            {
-                // Stop, unless an append arrived after the queue looked empty and found the writer still running.
-                Volatile.Write(ref _writerRunning, 0);
-                if (!_appends.Reader.TryPeek(out _) || Interlocked.CompareExchange(ref _writerRunning, 1, 0) != 0)
-                {
-                    return;
-                }
-                continue;
-            }
-            try
-            {
-                var ids = await InsertAsync(batch);
-                for (var i = 0; i < batch.Count; i++)
-                {
-                    batch[i].Done.TrySetResult(ArchiveArguments.FormatId(ids[i]));
-                }
-            }
-            catch (Exception e)
-            {
-                foreach (var append in batch)
-                {
-                    append.Done.TrySetException(e);
-                }
-            }
-        }
-    }
-
-    private async Task<long[]> InsertAsync(List<PendingAppend> batch)
+    private static async Task<long[]> InsertAsync(SqliteStorage storage, List<PendingAppend> batch)
     {
         await using var connection = await storage.OpenConnectionAsync(CancellationToken.None);
         using var transaction = connection.BeginTransaction();
@@ -147,11 +89,6 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
         }
         transaction.Commit();
         return ids;
-    }
-
-    private sealed record PendingAppend(string Archive, string WithBare, string WithResource, long Stamp, string Xml)
-    {
-        public TaskCompletionSource<string> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     public async Task<ArchivePage> QueryAsync(ArchiveQuery query, CancellationToken cancellationToken = default)

@@ -337,7 +337,7 @@ internal sealed class SqliteRosterStore(SqliteStorage storage) : IRosterStore
         parameters["$user"].Value = user;
         parameters["$contact"].Value = item.Contact;
         parameters["$name"].Value = (object?)item.Name ?? DBNull.Value;
-        parameters["$subscription"].Value = SubscriptionText(item.Subscription);
+        parameters["$subscription"].Value = RosterSubscriptions.ToText(item.Subscription);
         parameters["$ask_subscribe"].Value = item.AskSubscribe;
         parameters["$pre_approved"].Value = item.PreApproved;
         parameters["$groups_json"].Value = RosterGroupsJson.Write(item.Groups);
@@ -346,27 +346,8 @@ internal sealed class SqliteRosterStore(SqliteStorage storage) : IRosterStore
     private static RosterItem ReadItem(SqliteDataReader reader, int first) => new(
         Contact: reader.GetString(first),
         Name: reader.IsDBNull(first + 1) ? null : reader.GetString(first + 1),
-        Subscription: ParseSubscription(reader.GetString(first + 2)),
+        Subscription: RosterSubscriptions.Parse(reader.GetString(first + 2)),
         AskSubscribe: reader.GetBoolean(first + 3),
         PreApproved: reader.GetBoolean(first + 4),
         Groups: RosterGroupsJson.Read(reader.GetString(first + 5)));
-
-    // Stored as RFC 6121's attribute values so the table reads plainly in the sqlite3 shell.
-    private static string SubscriptionText(Subscription subscription) => subscription switch
-    {
-        Subscription.None => "none",
-        Subscription.To => "to",
-        Subscription.From => "from",
-        Subscription.Both => "both",
-        _ => throw new ArgumentOutOfRangeException(nameof(subscription), subscription, null),
-    };
-
-    private static Subscription ParseSubscription(string text) => text switch
-    {
-        "none" => Subscription.None,
-        "to" => Subscription.To,
-        "from" => Subscription.From,
-        "both" => Subscription.Both,
-        _ => throw new InvalidOperationException($"The roster_items table holds the unknown subscription '{text}'."),
-    };
 }

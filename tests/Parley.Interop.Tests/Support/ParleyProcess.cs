@@ -12,11 +12,13 @@ public sealed class ParleyProcess : IAsyncDisposable
 
     private readonly ExternalProcess _process;
     private readonly IReadOnlyDictionary<string, string> _environment;
+    private readonly string[] _storageFlags;
 
-    private ParleyProcess(ExternalProcess process, IReadOnlyDictionary<string, string> environment, string dataDir, int c2sPort, int c2sTlsPort)
+    private ParleyProcess(ExternalProcess process, IReadOnlyDictionary<string, string> environment, string[] storageFlags, string dataDir, int c2sPort, int c2sTlsPort)
     {
         _process = process;
         _environment = environment;
+        _storageFlags = storageFlags;
         DataDir = dataDir;
         C2sPort = c2sPort;
         C2sTlsPort = c2sTlsPort;
@@ -34,18 +36,20 @@ public sealed class ParleyProcess : IAsyncDisposable
     /// Configuration the flags do not cover, as the node reads it from PARLEY__SECTION__KEY variables
     /// (docs/configuration.md), e.g. PARLEY__SESSIONS__RESUMETIMEOUTSECONDS=2.
     /// </param>
-    public static Task<ParleyProcess> StartAsync(IReadOnlyDictionary<string, string>? environment = null) =>
-        StartAsync(environment ?? new Dictionary<string, string>(), Path.Combine(Path.GetTempPath(), "parley-interop-" + Guid.NewGuid().ToString("N")), FreePort(), FreePort());
+    /// <param name="postgres">A PostgreSQL connection string: the node and its CLI use that database (--postgres) instead of SQLite.</param>
+    public static Task<ParleyProcess> StartAsync(IReadOnlyDictionary<string, string>? environment = null, string? postgres = null) =>
+        StartAsync(environment ?? new Dictionary<string, string>(), postgres is null ? [] : ["--postgres", postgres],
+            Path.Combine(Path.GetTempPath(), "parley-interop-" + Guid.NewGuid().ToString("N")), FreePort(), FreePort());
 
-    private static async Task<ParleyProcess> StartAsync(IReadOnlyDictionary<string, string> environment, string dataDir, int c2s, int c2sTls)
+    private static async Task<ParleyProcess> StartAsync(IReadOnlyDictionary<string, string> environment, string[] storageFlags, string dataDir, int c2s, int c2sTls)
     {
         var http = FreePort();
         var process = ExternalProcess.Start("dotnet",
         [
             ParleyDll, "serve", "--domain", "localhost", "--data-dir", dataDir, "--bind", "127.0.0.1",
-            "--c2s-port", c2s.ToString(), "--c2s-tls-port", c2sTls.ToString(), "--http-port", http.ToString(),
+            "--c2s-port", c2s.ToString(), "--c2s-tls-port", c2sTls.ToString(), "--http-port", http.ToString(), .. storageFlags,
         ], environment: environment);
-        var node = new ParleyProcess(process, environment, dataDir, c2s, c2sTls);
+        var node = new ParleyProcess(process, environment, storageFlags, dataDir, c2s, c2sTls);
         using var deadline = new CancellationTokenSource(StartDeadline);
         while (!await AcceptsAsync(c2s) || !await AcceptsAsync(c2sTls))
         {
@@ -72,12 +76,12 @@ public sealed class ParleyProcess : IAsyncDisposable
     public async Task<ParleyProcess> RestartAsync()
     {
         await _process.DisposeAsync();
-        return await StartAsync(_environment, DataDir, C2sPort, C2sTlsPort);
+        return await StartAsync(_environment, _storageFlags, DataDir, C2sPort, C2sTlsPort);
     }
 
     /// <summary>Runs `parley ARGS --data-dir DIR` against this node's data, as an administrator would.</summary>
     public async Task<(int ExitCode, string Output)> CliAsync(string[] arguments, string? standardInput = null) =>
-        await ExternalProcess.RunAsync("dotnet", [ParleyDll, .. arguments, "--domain", "localhost", "--data-dir", DataDir], TimeSpan.FromSeconds(60), standardInput);
+        await ExternalProcess.RunAsync("dotnet", [ParleyDll, .. arguments, "--domain", "localhost", "--data-dir", DataDir, .. _storageFlags], TimeSpan.FromSeconds(60), standardInput);
 
     /// <summary>Adds USER@localhost with the password USER-secret for each name, with the CLI.</summary>
     public async Task AddUsersAsync(params string[] users)

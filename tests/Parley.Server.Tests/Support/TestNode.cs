@@ -38,7 +38,8 @@ public sealed class TestNode : IAsyncDisposable
         Action<ParleyOptions>? configure = null,
         string? dataDir = null,
         Action<IServiceCollection>? services = null,
-        IReadOnlyList<ModuleDefinition>? modules = null)
+        IReadOnlyList<ModuleDefinition>? modules = null,
+        LogCapture? logs = null)
     {
         var options = new ParleyOptions
         {
@@ -53,17 +54,17 @@ public sealed class TestNode : IAsyncDisposable
         configure?.Invoke(options);
         for (var attempt = 1; ; attempt++)
         {
-            var logs = new LogCapture();
+            var capture = logs ?? new LogCapture();
             var app = await ParleyHost.BuildAsync(options, logging =>
             {
                 logging.SetMinimumLevel(LogLevel.Warning);
-                logging.AddProvider(logs);
+                logging.AddProvider(capture);
                 logging.AddFilter<LogCapture>("Parley", LogLevel.Information);
             }, services, modules);
             try
             {
                 await app.StartAsync();
-                return new TestNode(app, options, logs);
+                return new TestNode(app, options, capture);
             }
             catch (IOException) when (attempt < 5)
             {

@@ -1,0 +1,96 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using Parley.Storage;
+using Parley.Storage.Postgres;
+
+namespace Parley.Cli;
+
+/// <summary>
+/// <c>parley storage migrate --from-data-dir DIR --to-postgres CONNECTION_STRING</c>: copies a stopped node's SQLite
+/// database into PostgreSQL, every row with its ids, and checks the counts at the end.
+/// </summary>
+internal static class StorageMigrateCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var command = new Command("storage", "Move a node's data between storage providers.");
+        command.Subcommands.Add(CreateMigrate(console));
+        return command;
+    }
+
+    public static Command CreateMigrate(CliConsole console)
+    {
+        var from = new Option<string>("--from-data-dir")
+        {
+            Description = "The data directory of the node whose SQLite database is copied (the node must be stopped).",
+            HelpName = "DIR",
+            Required = true,
+        };
+        var to = new Option<string>("--to-postgres")
+        {
+            Description = "The PostgreSQL database to copy into, as a connection string (the password may come from PGPASSWORD).",
+            HelpName = "CONNECTION_STRING",
+            Required = true,
+        };
+        var intoNonEmpty = new Option<bool>("--into-non-empty")
+        {
+            Description = "Copy even when the target holds data: finishes a copy that was interrupted, without duplicating rows.",
+        };
+        var command = new Command("migrate", "Copy a node's SQLite database into PostgreSQL: accounts with their credentials, rosters, offline messages, archives with their ids, rooms, PEP.")
+        {
+            from, to, intoNonEmpty,
+        };
+        Cli.SetAction(command, console, async (parseResult, cancellationToken) =>
+        {
+            var sqlitePath = Path.GetFullPath(Path.Combine(parseResult.GetRequiredValue(from), "parley.db"));
+            if (!File.Exists(sqlitePath))
+            {
+                throw new CliException(ExitCodes.Failed, $"no Parley database at {sqlitePath} (check --from-data-dir)");
+            }
+
+            var started = Stopwatch.StartNew();
+            var progress = new SynchronousProgress(report =>
+            {
+                if (report.TableDone)
+                {
+                    console.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {report.Table + ":",-21}{report.Read,10} rows read, {report.Written,10} written"));
+                }
+                else
+                {
+                    console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {report.Table}: {report.Read} rows so far..."));
+                }
+            });
+            console.Output.WriteLine($"copying {sqlitePath} into PostgreSQL");
+            IReadOnlyList<CopiedTable> tables;
+            try
+            {
+                tables = await SqliteToPostgresCopy.CopyAsync(sqlitePath, parseResult.GetRequiredValue(to), parseResult.GetValue(intoNonEmpty), progress, cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                throw new CliException(ExitCodes.Failed, $"cannot migrate: {e.Message}");
+            }
+
+            var missing = tables.Where(table => table.TargetRows < table.SourceRows).ToList();
+            if (missing.Count > 0)
+            {
+                throw new CliException(ExitCodes.Failed, "verification failed: " + string.Join(", ",
+                    missing.Select(table => string.Create(CultureInfo.InvariantCulture, $"{table.Table} has {table.TargetRows} rows in PostgreSQL but {table.SourceRows} in SQLite"))));
+            }
+
+            var rows = tables.Sum(table => table.SourceRows);
+            var seconds = Math.Max(started.Elapsed.TotalSeconds, 0.001);
+            console.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"done: {rows} rows in {tables.Count} tables verified in PostgreSQL ({seconds:0.0} s, {rows / seconds:0} rows/s). Start the node with --storage postgres --postgres ..."));
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    /// <summary>Reports on the copying thread, so the lines come out in order (Progress&lt;T&gt; would post them elsewhere).</summary>
+    private sealed class SynchronousProgress(Action<CopyProgress> report) : IProgress<CopyProgress>
+    {
+        public void Report(CopyProgress value) => report(value);
+    }
+}

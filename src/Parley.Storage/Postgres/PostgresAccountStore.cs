@@ -1,0 +1,309 @@
+using Npgsql;
+using NpgsqlTypes;
+using Parley.Protocol.Sasl;
+
+namespace Parley.Storage.Postgres;
+
+internal sealed class PostgresAccountStore(PostgresStorage storage) : IAccountStore
+{
+    // One round trip and one commit per batch; small enough that a failed batch loses little work.
+    private const int ImportBatchSize = 1000;
+
+    private const string InsertSql = """
+        INSERT INTO accounts (jid, domain, created_at,
+            sha1_salt, sha1_iterations, sha1_stored_key, sha1_server_key,
+            sha256_salt, sha256_iterations, sha256_stored_key, sha256_server_key)
+        VALUES (@jid, @domain, @created_at,
+            @sha1_salt, @sha1_iterations, @sha1_stored_key, @sha1_server_key,
+            @sha256_salt, @sha256_iterations, @sha256_stored_key, @sha256_server_key)
+        ON CONFLICT (jid) DO NOTHING
+        """;
+
+    private const string SelectCredentialsSql = """
+        SELECT sha1_salt, sha1_iterations, sha1_stored_key, sha1_server_key,
+               sha256_salt, sha256_iterations, sha256_stored_key, sha256_server_key, disabled
+        FROM accounts WHERE jid = @jid
+        """;
+
+    private const string UpdateCredentialsSql = """
+        UPDATE accounts SET
+            sha1_salt = @sha1_salt, sha1_iterations = @sha1_iterations, sha1_stored_key = @sha1_stored_key, sha1_server_key = @sha1_server_key,
+            sha256_salt = @sha256_salt, sha256_iterations = @sha256_iterations, sha256_stored_key = @sha256_stored_key, sha256_server_key = @sha256_server_key
+        WHERE jid = @jid
+        """;
+
+    private const string DeleteSql = "DELETE FROM accounts WHERE jid = @jid";
+
+    // Every table that holds a user's data. A new per-user table belongs here too, or deleting an account leaves it behind.
+    private static readonly string[] s_deleteUserDataSql =
+    [
+        "DELETE FROM roster_items WHERE user_jid = @jid",
+        "DELETE FROM roster_versions WHERE user_jid = @jid",
+        "DELETE FROM roster_pending WHERE user_jid = @jid",
+        "DELETE FROM offline_messages WHERE user_jid = @jid",
+        "DELETE FROM blocklist WHERE user_jid = @jid",
+        "DELETE FROM user_documents WHERE user_jid = @jid",
+        "DELETE FROM pep_items WHERE user_jid = @jid",
+        "DELETE FROM pep_nodes WHERE user_jid = @jid",
+        "DELETE FROM archive_messages WHERE archive = @jid",
+        "DELETE FROM archive_counts WHERE archive = @jid",
+        "DELETE FROM archive_preferences WHERE archive = @jid",
+    ];
+
+    // AccountReferences.Subscriptions: other users keep the contact on their rosters, but no subscription with it and no request from it.
+    private static readonly string[] s_endSubscriptionsSql =
+    [
+        """
+        UPDATE roster_versions SET version = version + 1 WHERE user_jid IN (
+            SELECT user_jid FROM roster_items
+            WHERE contact = @jid AND (subscription <> 'none' OR ask_subscribe OR pre_approved))
+        """,
+        """
+        UPDATE roster_items SET subscription = 'none', ask_subscribe = false, pre_approved = false
+            WHERE contact = @jid AND (subscription <> 'none' OR ask_subscribe OR pre_approved)
+        """,
+        "DELETE FROM roster_pending WHERE contact = @jid",
+    ];
+
+    private static readonly string[] s_deleteRoomAffiliationsSql = ["DELETE FROM room_affiliations WHERE jid = @jid"];
+
+    private const string ExistsSql = "SELECT EXISTS (SELECT 1 FROM accounts WHERE jid = @jid)";
+    private const string SetDisabledSql = "UPDATE accounts SET disabled = @disabled WHERE jid = @jid";
+    private const string ListAllSql = "SELECT jid, created_at, disabled FROM accounts ORDER BY jid LIMIT @limit OFFSET @offset";
+    private const string ListDomainSql = "SELECT jid, created_at, disabled FROM accounts WHERE domain = @domain ORDER BY jid LIMIT @limit OFFSET @offset";
+    private const string CountAllSql = "SELECT COUNT(*) FROM accounts";
+    private const string CountDomainSql = "SELECT COUNT(*) FROM accounts WHERE domain = @domain";
+
+    public async Task<CreateAccountResult> CreateAsync(string bareJid, AccountCredentials credentials, CancellationToken cancellationToken = default)
+    {
+        var domain = AccountArguments.DomainOf(bareJid);
+        AccountArguments.CheckCredentials(credentials);
+        await using var connection = await storage.OpenConnectionAsync(cancellationToken);
+        await using var insert = CreateInsertCommand(connection);
+        BindAccount(insert, bareJid, domain, credentials, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        var inserted = await insert.ExecuteNonQueryAsync(cancellationToken);
+        return inserted == 1 ? CreateAccountResult.Created : CreateAccountResult.AlreadyExists;
+    }
+
+    /// <summary>Every login reads this, so it is prepared.</summary>
+    public async Task<AccountCredentials?> GetCredentialsAsync(string bareJid, CancellationToken cancellationToken = default)
+    {
+        AccountArguments.DomainOf(bareJid);
+        await using var connection = await storage.OpenConnectionAsync(cancellationToken);
+        await using var select = new NpgsqlCommand(SelectCredentialsSql, connection);
+        select.Parameters.Add(new NpgsqlParameter<string>("jid", NpgsqlDbType.Text) { TypedValue = bareJid });
+        await select.PrepareAsync(cancellationToken);
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        return new AccountCredentials(
+            new ScramCredentials(ScramHash.Sha1, reader.GetFieldValue<byte[]>(0), reader.GetInt32(1), reader.GetFieldValue<byte[]>(2), reader.GetFieldValue<byte[]>(3)),
+            new ScramCredentials(ScramHash.Sha256, reader.GetFieldValue<byte[]>(4), reader.GetInt32(5), reader.GetFieldValue<byte[]>(6), reader.GetFieldValue<byte[]>(7)))
+        {
+            Disabled = reader.GetBoolean(8),
+        };
+    }
+
+    public async Task<bool> SetCredentialsAsync(string bareJid, AccountCredentials credentials, CancellationToken cancellationToken = default)
+    {
+        AccountArguments.DomainOf(bareJid);
+        AccountArguments.CheckCredentials(credentials);
+        await using var connection = await storage.OpenConnectionAsync(cancellationToken);
+        await using var update = new NpgsqlCommand(UpdateCredentialsSql, connection);
+        update.Parameters.AddWithValue("jid", bareJid);
+        AddCredentialParameters(update);
+        BindCredentials(update, credentials);
+        return await update.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    public async Task<bool> DeleteAsync(string bareJid, AccountReferences references, CancellationToken cancellationToken = default)
+    {
+        AccountArguments.DomainOf(bareJid);
+        await using var connection = await storage.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        // Without an account row the data is left alone: a user authenticated by LDAP has data but no account here.
+        if (await ExecuteAsync(connection, [DeleteSql], bareJid, cancellationToken) == 0)
+        {
+            return false;
+        }
+
+        await ExecuteAsync(connection, s_deleteUserDataSql, bareJid, cancellationToken);
+        if (references.HasFlag(AccountReferences.Subscriptions))
+        {
+            await ExecuteAsync(connection, s_endSubscriptionsSql, bareJid, cancellationToken);
+        }
+
+        if (references.HasFlag(AccountReferences.RoomAffiliations))
+        {
+            await ExecuteAsync(connection, s_deleteRoomAffiliationsSql, bareJid, cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return true;
+    }
+
+    /// <summary>Runs the statements in one round trip; returns the rows the first one changed.</summary>
+    private static async Task<int> ExecuteAsync(NpgsqlConnection connection, string[] statements, string bareJid, CancellationToken cancellationToken)
+    {
+        await using var batch = new NpgsqlBatch(connection);
+        foreach (var sql in statements)
+        {
+            var command = new NpgsqlBatchCommand(sql);
+            command.Parameters.AddWithValue("jid", bareJid);
+            batch.BatchCommands.Add(command);
+        }
+
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+        return batch.BatchCommands[0].RecordsAffected;
+    }
+
+    public async Task<bool> ExistsAsync(string bareJid, CancellationToken cancellationToken = default)
+    {
+        AccountArguments.DomainOf(bareJid);
+        await using var connection = await storage.OpenConnectionAsync(cancellationToken);
+        await using var exists = new NpgsqlCommand(ExistsSql, connection);
+        exists.Parameters.AddWithValue("jid", bareJid);
+        return (bool)(await exists.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    public async Task<bool> SetDisabledAsync(string bareJid, bool disabled, CancellationToken cancellationToken = default)
+    {
+        AccountArguments.DomainOf(bareJid);
+        await using var connection = await storage.OpenConnectionAsync(cancellationToken);
+        await using var update = new NpgsqlCommand(SetDisabledSql, connection);
+        update.Parameters.AddWithValue("jid", bareJid);
+        update.Parameters.AddWithValue("disabled", disabled);
+        return await update.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    public async Task<IReadOnlyList<AccountInfo>> ListAsync(string? domain, int offset, int limit, CancellationToken cancellationToken = default)
+    {
+        AccountArguments.CheckDomain(domain);
+        AccountArguments.CheckPage(offset, limit);
+        await using var connection = await storage.OpenConnectionAsync(cancellationToken);
+        await using var list = new NpgsqlCommand(domain is null ? ListAllSql : ListDomainSql, connection);
+        if (domain is not null)
+        {
+            list.Parameters.AddWithValue("domain", domain);
+        }
+
+        list.Parameters.AddWithValue("limit", (long)limit);
+        list.Parameters.AddWithValue("offset", (long)offset);
+        var accounts = new List<AccountInfo>();
+        await using var reader = await list.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            accounts.Add(new AccountInfo(reader.GetString(0), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)), reader.GetBoolean(2)));
+        }
+
+        return accounts;
+    }
+
+    public async Task<int> CountAsync(string? domain, CancellationToken cancellationToken = default)
+    {
+        AccountArguments.CheckDomain(domain);
+        await using var connection = await storage.OpenConnectionAsync(cancellationToken);
+        await using var count = new NpgsqlCommand(domain is null ? CountAllSql : CountDomainSql, connection);
+        if (domain is not null)
+        {
+            count.Parameters.AddWithValue("domain", domain);
+        }
+
+        return checked((int)(long)(await count.ExecuteScalarAsync(cancellationToken))!);
+    }
+
+    public async Task<ImportResult> ImportAsync(
+        IAsyncEnumerable<(string BareJid, AccountCredentials Credentials)> accounts, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(accounts);
+
+        // The batch is read from the caller first and written afterwards, so a slow producer (deriving SCRAM keys,
+        // reading a file) never holds a connection or a transaction open.
+        var batch = new List<(string BareJid, string Domain, AccountCredentials Credentials)>(ImportBatchSize);
+        var created = 0;
+        var seen = 0;
+        await foreach (var (bareJid, credentials) in accounts.WithCancellation(cancellationToken))
+        {
+            var domain = AccountArguments.DomainOf(bareJid, nameof(accounts));
+            AccountArguments.CheckCredentials(credentials, nameof(accounts));
+            batch.Add((bareJid, domain, credentials));
+            if (batch.Count == ImportBatchSize)
+            {
+                created += await WriteBatchAsync(batch, cancellationToken);
+                seen += batch.Count;
+                batch.Clear();
+            }
+        }
+
+        if (batch.Count > 0)
+        {
+            created += await WriteBatchAsync(batch, cancellationToken);
+            seen += batch.Count;
+        }
+
+        return new ImportResult(created, seen - created);
+    }
+
+    private async Task<int> WriteBatchAsync(List<(string BareJid, string Domain, AccountCredentials Credentials)> batch, CancellationToken cancellationToken)
+    {
+        await using var connection = await storage.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await using var insert = CreateInsertCommand(connection);
+        await insert.PrepareAsync(cancellationToken);
+        var createdAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var created = 0;
+        foreach (var (bareJid, domain, credentials) in batch)
+        {
+            BindAccount(insert, bareJid, domain, credentials, createdAt);
+            created += await insert.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return created;
+    }
+
+    private static NpgsqlCommand CreateInsertCommand(NpgsqlConnection connection)
+    {
+        var insert = new NpgsqlCommand(InsertSql, connection);
+        insert.Parameters.Add("jid", NpgsqlDbType.Text);
+        insert.Parameters.Add("domain", NpgsqlDbType.Text);
+        insert.Parameters.Add("created_at", NpgsqlDbType.Bigint);
+        AddCredentialParameters(insert);
+        return insert;
+    }
+
+    private static void BindAccount(NpgsqlCommand insert, string bareJid, string domain, AccountCredentials credentials, long createdAtUnixMilliseconds)
+    {
+        insert.Parameters["jid"].Value = bareJid;
+        insert.Parameters["domain"].Value = domain;
+        insert.Parameters["created_at"].Value = createdAtUnixMilliseconds;
+        BindCredentials(insert, credentials);
+    }
+
+    private static void AddCredentialParameters(NpgsqlCommand command)
+    {
+        foreach (var prefix in (ReadOnlySpan<string>)["sha1_", "sha256_"])
+        {
+            command.Parameters.Add(prefix + "salt", NpgsqlDbType.Bytea);
+            command.Parameters.Add(prefix + "iterations", NpgsqlDbType.Integer);
+            command.Parameters.Add(prefix + "stored_key", NpgsqlDbType.Bytea);
+            command.Parameters.Add(prefix + "server_key", NpgsqlDbType.Bytea);
+        }
+    }
+
+    private static void BindCredentials(NpgsqlCommand command, AccountCredentials credentials)
+    {
+        var parameters = command.Parameters;
+        parameters["sha1_salt"].Value = credentials.Sha1.Salt;
+        parameters["sha1_iterations"].Value = credentials.Sha1.Iterations;
+        parameters["sha1_stored_key"].Value = credentials.Sha1.StoredKey;
+        parameters["sha1_server_key"].Value = credentials.Sha1.ServerKey;
+        parameters["sha256_salt"].Value = credentials.Sha256.Salt;
+        parameters["sha256_iterations"].Value = credentials.Sha256.Iterations;
+        parameters["sha256_stored_key"].Value = credentials.Sha256.StoredKey;
+        parameters["sha256_server_key"].Value = credentials.Sha256.ServerKey;
+    }
+}

@@ -1,0 +1,199 @@
+namespace Parley.Storage.Postgres;
+
+/// <summary>One forward-only schema change; <paramref name="Sql"/> runs in the same transaction that records it.</summary>
+internal sealed record PostgresMigration(int Version, string Name, string Sql);
+
+/// <summary>
+/// The PostgreSQL schema, as the ordered list of migrations that build it. Never edit a released migration:
+/// a new table or column is a new entry at the end with the next version.
+/// </summary>
+/// <remarks>
+/// The tables and their meaning follow the SQLite schema (Sqlite/SqliteMigrations.cs), so both stores keep the same
+/// data rules. JIDs and other keys are COLLATE "C": they compare and sort byte for byte as the stores promise
+/// (ordinal), whatever the database's locale. Times are Unix milliseconds (UTC) in bigint, the precision the stores
+/// hand out on both engines. Ids come from identity columns, whose sequences never hand out a number twice.
+/// </remarks>
+internal static class PostgresMigrations
+{
+    public static readonly IReadOnlyList<PostgresMigration> All =
+    [
+        new(1, "accounts, rosters, offline messages, blocklists, user documents", """
+            CREATE TABLE accounts (
+                jid                text    COLLATE "C" NOT NULL PRIMARY KEY,
+                domain             text    COLLATE "C" NOT NULL,
+                created_at         bigint  NOT NULL,
+                sha1_salt          bytea   NOT NULL,
+                sha1_iterations    integer NOT NULL,
+                sha1_stored_key    bytea   NOT NULL,
+                sha1_server_key    bytea   NOT NULL,
+                sha256_salt        bytea   NOT NULL,
+                sha256_iterations  integer NOT NULL,
+                sha256_stored_key  bytea   NOT NULL,
+                sha256_server_key  bytea   NOT NULL
+            );
+            CREATE INDEX accounts_by_domain ON accounts (domain, jid);
+
+            -- No foreign keys to accounts: users authenticated elsewhere (LDAP) have rosters but no accounts row.
+            CREATE TABLE roster_items (
+                user_jid       text    COLLATE "C" NOT NULL,
+                contact        text    COLLATE "C" NOT NULL,
+                name           text,
+                subscription   text    NOT NULL CHECK (subscription IN ('none', 'to', 'from', 'both')),
+                ask_subscribe  boolean NOT NULL,
+                pre_approved   boolean NOT NULL,
+                groups         text[]  NOT NULL, -- in the order the client gave them
+                PRIMARY KEY (user_jid, contact)
+            );
+            CREATE INDEX roster_items_by_contact ON roster_items (contact);
+
+            CREATE TABLE roster_versions (
+                user_jid  text   COLLATE "C" NOT NULL PRIMARY KEY,
+                domain    text   COLLATE "C" NOT NULL,
+                version   bigint NOT NULL
+            );
+            CREATE INDEX roster_versions_by_domain ON roster_versions (domain, user_jid);
+
+            CREATE TABLE roster_pending (
+                user_jid    text COLLATE "C" NOT NULL,
+                contact     text COLLATE "C" NOT NULL,
+                stanza_xml  text NOT NULL,
+                PRIMARY KEY (user_jid, contact)
+            );
+            CREATE INDEX roster_pending_by_contact ON roster_pending (contact);
+
+            CREATE TABLE offline_messages (
+                id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                user_jid  text   COLLATE "C" NOT NULL,
+                stamp     bigint NOT NULL,
+                xml       text   NOT NULL
+            );
+            CREATE INDEX offline_messages_by_user ON offline_messages (user_jid, id);
+
+            CREATE TABLE blocklist (
+                user_jid     text COLLATE "C" NOT NULL,
+                blocked_jid  text COLLATE "C" NOT NULL,
+                PRIMARY KEY (user_jid, blocked_jid)
+            );
+
+            CREATE TABLE user_documents (
+                user_jid    text   COLLATE "C" NOT NULL,
+                kind        text   COLLATE "C" NOT NULL,
+                key         text   COLLATE "C" NOT NULL,
+                xml         text   NOT NULL,
+                updated_at  bigint NOT NULL,
+                PRIMARY KEY (user_jid, kind, key)
+            );
+            """),
+
+        // Results are in (stamp, id) order; each index ends in (stamp, id), so every filter is a range of one index and
+        // a page is read straight off it in either direction.
+        new(2, "message archive", """
+            CREATE TABLE archive_messages (
+                id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                archive        text   COLLATE "C" NOT NULL,
+                with_bare      text   COLLATE "C" NOT NULL,
+                with_resource  text   COLLATE "C" NOT NULL, -- '' when the peer was addressed by its bare JID
+                stamp          bigint NOT NULL,
+                xml            text   NOT NULL
+            );
+            CREATE INDEX archive_messages_by_stamp ON archive_messages (archive, stamp, id);
+            CREATE INDEX archive_messages_by_with ON archive_messages (archive, with_bare, stamp, id);
+            CREATE INDEX archive_messages_for_retention ON archive_messages (stamp);
+
+            -- Messages per archive, kept by triggers, so RSM's <count/> of an unfiltered query is one row, not a scan.
+            CREATE TABLE archive_counts (
+                archive   text   COLLATE "C" NOT NULL PRIMARY KEY,
+                messages  bigint NOT NULL
+            );
+            CREATE FUNCTION archive_messages_count() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_OP = 'INSERT' THEN
+                    INSERT INTO archive_counts (archive, messages) VALUES (NEW.archive, 1)
+                    ON CONFLICT (archive) DO UPDATE SET messages = archive_counts.messages + 1;
+                ELSE
+                    UPDATE archive_counts SET messages = messages - 1 WHERE archive = OLD.archive;
+                END IF;
+                RETURN NULL;
+            END $$;
+            CREATE TRIGGER archive_messages_counted AFTER INSERT OR DELETE ON archive_messages
+                FOR EACH ROW EXECUTE FUNCTION archive_messages_count();
+
+            CREATE TABLE archive_preferences (
+                archive       text   COLLATE "C" NOT NULL PRIMARY KEY,
+                default_mode  text   NOT NULL CHECK (default_mode IN ('always', 'never', 'roster')),
+                always_jids   text[] NOT NULL,
+                never_jids    text[] NOT NULL
+            );
+            """),
+
+        new(3, "multi-user chat rooms, personal eventing", """
+            CREATE TABLE rooms (
+                jid           text   COLLATE "C" NOT NULL PRIMARY KEY,
+                service       text   COLLATE "C" NOT NULL,
+                config_xml    text   NOT NULL,
+                subject       text   NOT NULL,
+                subject_nick  text   NOT NULL,
+                created_at    bigint NOT NULL
+            );
+            CREATE UNIQUE INDEX rooms_by_service ON rooms (service, jid);
+
+            CREATE TABLE room_affiliations (
+                room_jid     text COLLATE "C" NOT NULL,
+                jid          text COLLATE "C" NOT NULL,
+                affiliation  text NOT NULL CHECK (affiliation IN ('owner', 'admin', 'member', 'outcast')),
+                nick         text,
+                reason       text,
+                PRIMARY KEY (room_jid, jid)
+            );
+            CREATE INDEX room_affiliations_by_jid ON room_affiliations (jid);
+
+            CREATE TABLE pep_nodes (
+                user_jid    text COLLATE "C" NOT NULL,
+                node        text COLLATE "C" NOT NULL,
+                config_xml  text NOT NULL,
+                PRIMARY KEY (user_jid, node)
+            );
+
+            -- seq orders items newest first, also within one millisecond.
+            CREATE TABLE pep_items (
+                seq           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                user_jid      text   COLLATE "C" NOT NULL,
+                node          text   COLLATE "C" NOT NULL,
+                item_id       text   COLLATE "C" NOT NULL,
+                published_at  bigint NOT NULL,
+                xml           text   NOT NULL
+            );
+            CREATE UNIQUE INDEX pep_items_by_id ON pep_items (user_jid, node, item_id);
+            CREATE INDEX pep_items_by_node ON pep_items (user_jid, node, seq);
+            """),
+
+        // What the CLI changed behind running nodes' backs. Each new notice is also announced with NOTIFY on commit,
+        // so nodes that LISTEN act on it at once instead of polling.
+        new(4, "notices for running nodes", """
+            CREATE TABLE node_notices (
+                id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                kind        text   NOT NULL,
+                subject     text   NOT NULL,
+                created_at  bigint NOT NULL
+            );
+            CREATE INDEX node_notices_by_age ON node_notices (created_at);
+            CREATE FUNCTION node_notices_announce() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                PERFORM pg_notify('parley_node_notices', NEW.id::text);
+                RETURN NULL;
+            END $$;
+            CREATE TRIGGER node_notices_announced AFTER INSERT ON node_notices
+                FOR EACH ROW EXECUTE FUNCTION node_notices_announce();
+            """),
+
+        // An administrator (or the directory sync) disables an account without deleting its data: it cannot sign in.
+        new(5, "accounts can be disabled", """
+            ALTER TABLE accounts ADD COLUMN disabled boolean NOT NULL DEFAULT false;
+            """),
+    ];
+
+    public static int LatestVersion => All[^1].Version;
+
+    /// <summary>The channel <see cref="All"/>'s trigger announces new node notices on.</summary>
+    public const string NoticeChannel = "parley_node_notices";
+}

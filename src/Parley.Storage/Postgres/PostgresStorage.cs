@@ -1,0 +1,182 @@
+using System.Net.Sockets;
+using Npgsql;
+
+namespace Parley.Storage.Postgres;
+
+/// <summary>
+/// Every store on one PostgreSQL database, for nodes that share their data (a cluster) or outgrow one file. Each
+/// operation borrows a connection from the <see cref="NpgsqlDataSource"/>'s pool; hot queries are prepared, and Npgsql
+/// keeps them prepared on the pooled connections.
+/// </summary>
+public sealed class PostgresStorage : IParleyStorage
+{
+    /// <summary>Read by Npgsql itself when the connection string has no password (as libpq does).</summary>
+    public const string PasswordVariable = "PGPASSWORD";
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly PostgresNodeNoticeStore _notices;
+    private int _disposed;
+
+    private PostgresStorage(NpgsqlDataSource dataSource, string location, int schemaVersion, bool created)
+    {
+        _dataSource = dataSource;
+        Location = location;
+        SchemaVersion = schemaVersion;
+        Created = created;
+        Accounts = new PostgresAccountStore(this);
+        Rosters = new PostgresRosterStore(this);
+        Offline = new PostgresOfflineStore(this);
+        Blocklists = new PostgresBlocklistStore(this);
+        Documents = new PostgresUserDocumentStore(this);
+        Archive = new PostgresArchiveStore(this);
+        Rooms = new PostgresRoomStore(this);
+        Pep = new PostgresPepStore(this);
+        _notices = new PostgresNodeNoticeStore(this);
+    }
+
+    public IAccountStore Accounts { get; }
+
+    public IRosterStore Rosters { get; }
+
+    public IOfflineStore Offline { get; }
+
+    public IBlocklistStore Blocklists { get; }
+
+    public IUserDocumentStore Documents { get; }
+
+    public IArchiveStore Archive { get; }
+
+    public IRoomStore Rooms { get; }
+
+    public IPepStore Pep { get; }
+
+    public INodeNoticeStore Notices => _notices;
+
+    public string Description => $"PostgreSQL {Location} (schema version {SchemaVersion})";
+
+    /// <summary>"database 'parley' on 127.0.0.1:5432 as user 'parley'": where the data is, without the password.</summary>
+    public string Location { get; }
+
+    public bool Created { get; }
+
+    internal int SchemaVersion { get; }
+
+    /// <summary>The connection string with which the node was opened, for the listener of node notices.</summary>
+    internal string ConnectionString => _dataSource.ConnectionString;
+
+    /// <summary>Opens the database the connection string names and applies pending migrations.</summary>
+    /// <exception cref="StorageNotFoundException">
+    /// The mode is <see cref="StorageOpenMode.ExistingOnly"/> and the database has no Parley schema yet.
+    /// </exception>
+    /// <exception cref="StorageUnavailableException">PostgreSQL cannot be reached (yet); trying again later may work.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// PostgreSQL refused the login or has no such database, the database is not Parley's, or a newer Parley has migrated it.
+    /// </exception>
+    public static Task<PostgresStorage> OpenAsync(string connectionString, StorageOpenMode mode = StorageOpenMode.CreateIfMissing, CancellationToken cancellationToken = default)
+        => OpenAsync(connectionString, PostgresMigrations.All, mode, cancellationToken);
+
+    internal static async Task<PostgresStorage> OpenAsync(
+        string connectionString, IReadOnlyList<PostgresMigration> migrations, StorageOpenMode mode, CancellationToken cancellationToken)
+    {
+        var settings = Parse(connectionString);
+        var location = LocationOf(settings);
+        var dataSource = NpgsqlDataSource.Create(settings);
+        try
+        {
+            await using var connection = await OpenConnectionAsync(dataSource, settings, location, cancellationToken);
+            var where = $"PostgreSQL {location}";
+            var version = await PostgresMigrator.ReadVersionAsync(connection, cancellationToken);
+            if (version == 0 && mode == StorageOpenMode.ExistingOnly)
+            {
+                throw new StorageNotFoundException(location);
+            }
+
+            var schemaVersion = await PostgresMigrator.MigrateAsync(connection, migrations, where, cancellationToken);
+            return new PostgresStorage(dataSource, location, schemaVersion, created: version == 0);
+        }
+        catch
+        {
+            await dataSource.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Connects without changing anything, for <c>parley config check</c>: where the database is, the server's version and
+    /// the database's schema version (0: no Parley schema yet). Fails as <see cref="OpenAsync(string, StorageOpenMode, CancellationToken)"/> does.
+    /// </summary>
+    public static async Task<(string Location, string ServerVersion, int SchemaVersion)> ProbeAsync(string connectionString, CancellationToken cancellationToken = default)
+    {
+        var settings = Parse(connectionString);
+        var location = LocationOf(settings);
+        await using var dataSource = NpgsqlDataSource.Create(settings);
+        await using var connection = await OpenConnectionAsync(dataSource, settings, location, cancellationToken);
+        return (location, connection.PostgreSqlVersion.ToString(), await PostgresMigrator.ReadVersionAsync(connection, cancellationToken));
+    }
+
+    internal ValueTask<NpgsqlConnection> OpenConnectionAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        return _dataSource.OpenConnectionAsync(cancellationToken);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            await _notices.DisposeAsync();
+            await _dataSource.DisposeAsync();
+        }
+    }
+
+    private static NpgsqlConnectionStringBuilder Parse(string connectionString)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        try
+        {
+            return new NpgsqlConnectionStringBuilder(connectionString);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"The PostgreSQL connection string does not parse: {e.Message}", nameof(connectionString), e);
+        }
+    }
+
+    private static string LocationOf(NpgsqlConnectionStringBuilder settings) =>
+        $"database '{settings.Database ?? settings.Username}' on {settings.Host}:{settings.Port} as user '{settings.Username}'";
+
+    /// <summary>Opens the first connection, turning the ways it fails into messages that say what to fix.</summary>
+    private static async Task<NpgsqlConnection> OpenConnectionAsync(
+        NpgsqlDataSource dataSource, NpgsqlConnectionStringBuilder settings, string location, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await dataSource.OpenConnectionAsync(cancellationToken);
+        }
+        catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.InvalidPassword or PostgresErrorCodes.InvalidAuthorizationSpecification)
+        {
+            throw new InvalidOperationException(
+                $"PostgreSQL on {settings.Host}:{settings.Port} refused user '{settings.Username}': {e.MessageText}. Check the user and its password.", e);
+        }
+        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.InvalidCatalogName)
+        {
+            throw new InvalidOperationException(
+                $"PostgreSQL on {settings.Host}:{settings.Port} has no database '{settings.Database ?? settings.Username}'. " +
+                $"Create it first, e.g. createdb -O {settings.Username} {settings.Database ?? settings.Username}.", e);
+        }
+        catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.CannotConnectNow or PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.TooManyConnections)
+        {
+            throw new StorageUnavailableException($"PostgreSQL {location} is not accepting connections: {e.MessageText}", e);
+        }
+        catch (NpgsqlException e) when (e.InnerException is SocketException or TimeoutException || e is NpgsqlException { IsTransient: true })
+        {
+            throw new StorageUnavailableException($"cannot reach PostgreSQL {location}: {(e.InnerException ?? e).Message}", e);
+        }
+        catch (NpgsqlException e) when (e.Message.Contains("password", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new InvalidOperationException(
+                $"PostgreSQL on {settings.Host}:{settings.Port} wants a password for user '{settings.Username}' and none was given " +
+                $"(put it in the connection string or in the {PasswordVariable} environment variable).", e);
+        }
+    }
+}

@@ -1,0 +1,135 @@
+using Npgsql;
+using Parley.Storage;
+using Parley.Storage.Postgres;
+using Parley.Tests.Shared;
+
+namespace Parley.Cli.Tests;
+
+/// <summary><c>parley storage migrate</c>: a node's SQLite data, every kind of it, copied into PostgreSQL with its ids.</summary>
+public sealed class StorageMigrateTests : IDisposable
+{
+    private const string Alice = "alice@example.com";
+    private const string Bob = "bob@example.com";
+    private const string Room = "team@conference.example.com";
+
+    private readonly CliTestNode _node = new();
+
+    public void Dispose() => _node.Dispose();
+
+    [Fact]
+    public async Task Everything_a_node_keeps_arrives_in_postgres_with_its_ids_and_credentials()
+    {
+        var archiveIds = await FillAsync();
+        var database = await NewDatabaseAsync();
+
+        var migrate = await MigrateAsync(database);
+
+        Assert.True(migrate.ExitCode == 0, migrate.ToString());
+        Assert.Contains(migrate.OutputLines, line => Copied(line, "archive_messages", 3, 3));
+        Assert.Contains(migrate.OutputLines, line => line.StartsWith("done: ", StringComparison.Ordinal) && line.Contains("verified in PostgreSQL"));
+        await using var sqlite = await _node.OpenStorageAsync();
+        await using var postgres = await PostgresStorage.OpenAsync(database, StorageOpenMode.ExistingOnly);
+
+        var before = await sqlite.Accounts.GetCredentialsAsync(Alice);
+        var after = await postgres.Accounts.GetCredentialsAsync(Alice);
+        Assert.Equal(before!.Sha256.StoredKey, after!.Sha256.StoredKey);
+        Assert.Equal(before.Sha256.Salt, after.Sha256.Salt);
+        Assert.Equal(before.Sha1.ServerKey, after.Sha1.ServerKey);
+        Assert.Equal(await sqlite.Accounts.ListAsync(null, 0, 10), await postgres.Accounts.ListAsync(null, 0, 10));
+
+        var roster = await postgres.Rosters.GetAsync(Alice);
+        Assert.Equal((await sqlite.Rosters.GetAsync(Alice)).Version, roster.Version);
+        var item = Assert.Single(roster.Items);
+        Assert.Equal((Bob, "Bob", Subscription.Both, "Friends,Work"), (item.Contact, item.Name, item.Subscription, string.Join(",", item.Groups)));
+        Assert.Equal("<presence type='subscribe'/>", Assert.Single(await postgres.Rosters.GetPendingAsync(Bob)).StanzaXml);
+        Assert.Equal(["<message>while you were out</message>"], (await postgres.Offline.GetAsync(Bob)).Select(message => message.Xml));
+        Assert.Equal(["mallory@example.net"], await postgres.Blocklists.GetAsync(Alice));
+        Assert.Equal("<vCard/>", (await postgres.Documents.GetAsync(Alice, "vcard", ""))?.Xml);
+
+        var page = await postgres.Archive.QueryAsync(new ArchiveQuery(Alice));
+        Assert.Equal(archiveIds, page.Messages.Select(message => message.Id));
+        Assert.Equal(3, page.Count);
+        Assert.Equal("never", (await postgres.Archive.GetPreferencesAsync(Alice))?.Default);
+
+        Assert.Equal("<x/>", (await postgres.Rooms.GetAsync(Room))?.ConfigXml);
+        Assert.Equal([new RoomAffiliation(Alice, "owner", "al")], await postgres.Rooms.GetAffiliationsAsync(Room));
+        Assert.Equal(["<item id='1'/>"], (await postgres.Pep.GetItemsAsync(Alice, "urn:xmpp:avatar:data", 10)).Select(i => i.Xml));
+
+        // New messages continue after the copied ids: an id a client holds never comes to mean another message.
+        var next = await postgres.Archive.AppendAsync(Alice, Bob, DateTimeOffset.UtcNow, "<message>new</message>");
+        Assert.True(string.CompareOrdinal(next, archiveIds[^1]) > 0, $"{next} after {archiveIds[^1]}");
+    }
+
+    [Fact]
+    public async Task A_target_with_data_is_refused_unless_told_and_running_again_duplicates_nothing()
+    {
+        await FillAsync();
+        var database = await NewDatabaseAsync();
+        Assert.Equal(0, (await MigrateAsync(database)).ExitCode);
+
+        var refused = await MigrateAsync(database);
+        // As an interrupted copy leaves it: some rows there, others not yet.
+        await ExecuteAsync(database, "DELETE FROM archive_messages WHERE id = (SELECT MAX(id) FROM archive_messages); DELETE FROM rooms");
+        var again = await MigrateAsync(database, "--into-non-empty");
+
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("already holds data (table accounts has rows). Nothing was copied. Give --into-non-empty", refused.Error);
+        Assert.True(again.ExitCode == 0, again.ToString());
+        Assert.Contains(again.OutputLines, line => Copied(line, "archive_messages", 3, 1));
+        Assert.Contains(again.OutputLines, line => Copied(line, "accounts", 2, 0));
+        await using var postgres = await PostgresStorage.OpenAsync(database, StorageOpenMode.ExistingOnly);
+        Assert.Equal(3, (await postgres.Archive.QueryAsync(new ArchiveQuery(Alice))).Count);
+        Assert.NotNull(await postgres.Rooms.GetAsync(Room));
+        Assert.Equal(2, await postgres.Accounts.CountAsync(null));
+    }
+
+    [Fact]
+    public async Task A_data_dir_without_a_database_is_refused_naming_it()
+    {
+        var migrate = await CliResult.RunAsync("storage", "migrate", "--from-data-dir", Path.Combine(_node.Folder, "dta"), "--to-postgres", "Host=127.0.0.1");
+
+        Assert.Equal(1, migrate.ExitCode);
+        Assert.Contains($"no Parley database at {Path.Combine(_node.Folder, "dta", "parley.db")} (check --from-data-dir)", migrate.Error);
+    }
+
+    /// <summary>Fills the node's SQLite database with one of everything; returns Alice's archive ids, oldest first.</summary>
+    private async Task<string[]> FillAsync()
+    {
+        Assert.Equal(0, (await _node.RunAsync("user", "add", Alice, "--password", "correct horse")).ExitCode);
+        Assert.Equal(0, (await _node.RunAsync("user", "add", Bob, "--password", "battery staple")).ExitCode);
+        await using var storage = await _node.OpenStorageAsync();
+        await storage.Rosters.SetItemAsync(Alice, new RosterItem(Bob, "Bob", Subscription.Both, false, false, ["Friends", "Work"]));
+        await storage.Rosters.SetPendingAsync(Bob, "carol@example.net", "<presence type='subscribe'/>");
+        await storage.Offline.StoreAsync(Bob, "<message>while you were out</message>", DateTimeOffset.UtcNow, 100);
+        await storage.Blocklists.AddAsync(Alice, ["mallory@example.net"]);
+        await storage.Documents.SetAsync(Alice, "vcard", "", "<vCard/>");
+        var ids = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            ids.Add(await storage.Archive.AppendAsync(Alice, Bob + "/phone", DateTimeOffset.UnixEpoch.AddMinutes(i), $"<message>{i}</message>"));
+        }
+
+        await storage.Archive.SetPreferencesAsync(Alice, new ArchivePreferences("never", [], [Bob]));
+        await storage.Rooms.SaveAsync(new StoredRoom(Room, "<x/>", "Plans", "al", DateTimeOffset.UnixEpoch));
+        await storage.Rooms.SetAffiliationAsync(Room, new RoomAffiliation(Alice, "owner", "al"));
+        await storage.Pep.CreateNodeAsync(Alice, "urn:xmpp:avatar:data", "<config/>");
+        await storage.Pep.PublishAsync(Alice, "urn:xmpp:avatar:data", new PepItem("1", DateTimeOffset.UnixEpoch, "<item id='1'/>"), 10);
+        return [.. ids];
+    }
+
+    private static bool Copied(string line, string table, int read, int written) =>
+        System.Text.RegularExpressions.Regex.IsMatch(line, $@"^{table}:\s+{read} rows read,\s+{written} written$");
+
+    private Task<CliResult> MigrateAsync(string database, params string[] more) =>
+        CliResult.RunAsync(["storage", "migrate", "--from-data-dir", _node.DataDir, "--to-postgres", database, .. more]);
+
+    private static async Task<string> NewDatabaseAsync() => await (await PostgresCluster.Shared).CreateDatabaseAsync("migrate");
+
+    private static async Task ExecuteAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+}

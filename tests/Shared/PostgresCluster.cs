@@ -1,0 +1,215 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Npgsql;
+
+namespace Parley.Tests.Shared;
+
+/// <summary>
+/// A throwaway PostgreSQL cluster for tests: its own data directory, on 127.0.0.1 on a free port, stopped by its
+/// postmaster's PID. <see cref="Shared"/> is started once per test process and stopped when the process ends; a test
+/// that stops or restarts PostgreSQL starts a cluster of its own. PostgreSQL missing is a failure, never a skip.
+/// </summary>
+public sealed class PostgresCluster : IAsyncDisposable
+{
+    /// <summary>The superuser's password; the cluster checks passwords on TCP (scram-sha-256), so a wrong one is refused.</summary>
+    public const string Password = "parley-test";
+
+    private const int SigInt = 2;
+    private static readonly Lazy<Task<PostgresCluster>> s_shared = new(StartSharedAsync);
+    private static int s_databases;
+
+    private readonly string _folder;
+    private readonly string _bin;
+
+    private PostgresCluster(string folder, string bin, int port)
+    {
+        _folder = folder;
+        _bin = bin;
+        Port = port;
+    }
+
+    public int Port { get; private set; }
+
+    public string DataDirectory => Path.Combine(_folder, "data");
+
+    /// <summary>The cluster every test of this process shares; each test class makes its own database in it.</summary>
+    public static Task<PostgresCluster> Shared => s_shared.Value;
+
+    /// <summary>A connection string for <paramref name="database"/> as the superuser.</summary>
+    public string ConnectionString(string database, string password = Password) =>
+        new NpgsqlConnectionStringBuilder
+        {
+            Host = "127.0.0.1",
+            Port = Port,
+            Username = "postgres",
+            Password = password,
+            Database = database,
+
+            // A test that restarts the cluster must not find broken connections in the pool afterwards.
+            Pooling = true,
+            Timeout = 5,
+        }.ConnectionString;
+
+    /// <summary>Creates a new, empty database and returns its connection string.</summary>
+    public async Task<string> CreateDatabaseAsync(string prefix = "parley")
+    {
+        var name = $"{prefix}_{Environment.ProcessId}_{Interlocked.Increment(ref s_databases)}".ToLowerInvariant();
+        await using var connection = new NpgsqlConnection(ConnectionString("postgres") + ";Pooling=false");
+        await connection.OpenAsync();
+        await using var create = new NpgsqlCommand($"CREATE DATABASE \"{name}\"", connection);
+        await create.ExecuteNonQueryAsync();
+        return ConnectionString(name);
+    }
+
+    /// <summary>Starts a new cluster (initdb, then the server) and waits until it accepts connections.</summary>
+    public static async Task<PostgresCluster> StartAsync()
+    {
+        var bin = FindBinaries();
+        var folder = Directory.CreateTempSubdirectory("parley-pg-").FullName;
+        // initdb and the server run as user postgres, who must reach the data directory.
+        SetMode(folder, (UnixFileMode)0b111_101_101);
+        var cluster = new PostgresCluster(folder, bin, FreePort());
+        try
+        {
+            var passwordFile = Path.Combine(folder, "password");
+            await File.WriteAllTextAsync(passwordFile, Password);
+            SetMode(passwordFile, (UnixFileMode)0b110_100_100);
+            Directory.CreateDirectory(cluster.DataDirectory);
+            SetMode(cluster.DataDirectory, (UnixFileMode)0b111_000_000);
+            ChownToPostgres(cluster.DataDirectory);
+            await cluster.RunAsync("initdb", "-D", cluster.DataDirectory, "-U", "postgres", "--pwfile", passwordFile,
+                "--auth-local", "trust", "--auth-host", "scram-sha-256", "--no-sync", "--no-instructions", "-E", "UTF8", "--locale", "C.UTF-8");
+            await cluster.StartServerAsync();
+            return cluster;
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Starts the stopped server again, on the same port.</summary>
+    public Task StartServerAsync() => RunAsync("pg_ctl", "-D", DataDirectory, "-w", "-t", "30", "-l", Path.Combine(DataDirectory, "server.log"), "-o",
+        $"-c listen_addresses=127.0.0.1 -p {Port} -k {DataDirectory} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",
+        "start");
+
+    /// <summary>Stops the server with a fast shutdown (SIGINT to the postmaster) and waits until it is gone.</summary>
+    public async Task StopServerAsync()
+    {
+        var pidFile = Path.Combine(DataDirectory, "postmaster.pid");
+        if (!File.Exists(pidFile))
+        {
+            return;
+        }
+
+        var pid = int.Parse(File.ReadLines(pidFile).First());
+        if (kill(pid, SigInt) != 0)
+        {
+            return;
+        }
+
+        var deadline = Environment.TickCount64 + 30_000;
+        while (File.Exists(pidFile) && Environment.TickCount64 < deadline)
+        {
+            await Task.Delay(20);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopServerAsync();
+        NpgsqlConnection.ClearAllPools();
+        try
+        {
+            Directory.Delete(_folder, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A server that would not stop keeps files open; the temporary folder is left for the OS to clean.
+        }
+    }
+
+    private static async Task<PostgresCluster> StartSharedAsync()
+    {
+        var cluster = await StartAsync();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => cluster.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        return cluster;
+    }
+
+    private static string FindBinaries()
+    {
+        var versions = Directory.Exists("/usr/lib/postgresql") ? Directory.GetDirectories("/usr/lib/postgresql") : [];
+        var bin = versions.Select(version => Path.Combine(version, "bin")).Where(dir => File.Exists(Path.Combine(dir, "initdb"))).Order().LastOrDefault();
+        return bin ?? throw new InvalidOperationException(
+            "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb). The PostgreSQL tests need it: run scripts/test.sh, " +
+            "which installs Debian's postgresql package, or apt-get install postgresql.");
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static void SetMode(string path, UnixFileMode mode)
+    {
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(path, mode);
+        }
+    }
+
+    private static bool IsRoot => geteuid() == 0;
+
+    private static void ChownToPostgres(string path)
+    {
+        if (IsRoot)
+        {
+            using var chown = Process.Start("chown", ["postgres:postgres", path]);
+            chown.WaitForExit();
+        }
+    }
+
+    /// <summary>Runs a PostgreSQL program (as user postgres when the tests run as root, which initdb refuses).</summary>
+    private async Task RunAsync(string program, params string[] arguments)
+    {
+        var start = new ProcessStartInfo { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (IsRoot)
+        {
+            start.FileName = "runuser";
+            foreach (var argument in (string[])["-u", "postgres", "--", Path.Combine(_bin, program), .. arguments])
+            {
+                start.ArgumentList.Add(argument);
+            }
+        }
+        else
+        {
+            start.FileName = Path.Combine(_bin, program);
+            foreach (var argument in arguments)
+            {
+                start.ArgumentList.Add(argument);
+            }
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            var log = Path.Combine(DataDirectory, "server.log");
+            throw new InvalidOperationException(
+                $"{program} failed with exit code {process.ExitCode}: {await output}{await error}{(File.Exists(log) ? File.ReadAllText(log) : "")}");
+        }
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int sig);
+
+    [DllImport("libc")]
+    private static extern uint geteuid();
+}
