@@ -17,8 +17,6 @@ public sealed class SqliteStorage : IParleyStorage
     private readonly string _connectionString;
     private int _disposed;
 
-    static SqliteStorage() => SQLitePCL.Batteries_V2.Init();
-
     private SqliteStorage(string connectionString, string databasePath, int schemaVersion, bool created)
     {
         _connectionString = connectionString;
