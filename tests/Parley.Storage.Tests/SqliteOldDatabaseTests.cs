@@ -54,6 +54,18 @@ public sealed class SqliteOldDatabaseTests : IDisposable
     }
 
     [Fact]
+    public async Task Messages_archived_before_the_upgrade_are_found_by_full_text_search()
+    {
+        await using var storage = await SqliteStorage.OpenAsync(_database.Path, StorageOpenMode.ExistingOnly);
+
+        var found = await storage.Archive.QueryAsync(new ArchiveQuery("alice@example.org", FullText: "munchen"));
+        Assert.Equal("0000000000000002", Assert.Single(found.Messages).Id);
+        Assert.Equal("0000000000000004", Assert.Single((await storage.Archive.QueryAsync(new ArchiveQuery("alice@example.org", FullText: "\"quoted\""))).Messages).Id);
+        Assert.Single((await storage.Archive.QueryAsync(new ArchiveQuery("team@conference.example.org", FullText: "kickoff"))).Messages);
+        Assert.Empty((await storage.Archive.QueryAsync(new ArchiveQuery("alice@example.org", FullText: "kickoff"))).Messages);
+    }
+
+    [Fact]
     public async Task New_rows_continue_the_old_ids()
     {
         await using var storage = await SqliteStorage.OpenAsync(_database.Path, StorageOpenMode.ExistingOnly);

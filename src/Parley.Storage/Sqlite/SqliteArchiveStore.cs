@@ -8,7 +8,8 @@ namespace Parley.Storage.Sqlite;
 /// <summary>
 /// Archives in one table, read in (stamp, id) order through the index that matches the query's filters
 /// (see migration 3). <see cref="ArchivePage.Count"/> counts every message that matches the filters (with, start,
-/// end, ids), wherever the page is: RSM's size of the whole result set, which the after/before ids only page through.
+/// end, ids, full text), wherever the page is: RSM's size of the whole result set, which the after/before ids only page
+/// through. Full-text search goes through the FTS5 table archive_search (migration 8).
 /// </summary>
 internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
 {
@@ -20,6 +21,9 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
         VALUES ($archive, $with_bare, $with_resource, $stamp, $xml);
         SELECT last_insert_rowid();
         """;
+
+    internal const string InsertSearchSql = "INSERT INTO archive_search (rowid, archive_key, body) VALUES ($id, '0' || hex($archive), $body)";
+    internal const string DeleteSearchSql = "DELETE FROM archive_search WHERE rowid = $id";
 
     internal const string SelectCountSql = "SELECT messages FROM archive_counts WHERE archive = $archive";
     internal const string SelectPositionSql = "SELECT stamp FROM archive_messages WHERE id = $id AND archive = $archive";
@@ -57,7 +61,14 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
         Ids = 16,
         After = 32,
         Before = 64,
+        FullText = 128,
     }
+
+    public bool SupportsFullTextSearch => true;
+
+    /// <summary>What migration 8 calls to index the messages archived before it.</summary>
+    internal static void AddMigrationFunctions(SqliteConnection connection) =>
+        connection.CreateFunction<string, string>("parley_message_body", ArchiveText.BodyOf, isDeterministic: true);
 
     /// <summary>
     /// Appends go through one writer that commits whatever has queued up in one transaction (group commit):
@@ -71,7 +82,8 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
         UserDataArguments.CheckXml(xml);
         cancellationToken.ThrowIfCancellationRequested();
         var (withBare, withResource) = ArchiveArguments.SplitJid(with);
-        var append = new PendingAppend(archive, withBare, withResource, stamp.ToUnixTimeMilliseconds(), xml);
+        // The body is read here, on the caller's thread, so the one writer only writes.
+        var append = new PendingAppend(archive, withBare, withResource, stamp.ToUnixTimeMilliseconds(), xml, ArchiveText.BodyOf(xml));
         _appends.Writer.TryWrite(append);
         if (Interlocked.CompareExchange(ref _writerRunning, 1, 0) == 0)
         {
@@ -134,6 +146,12 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
         var withResource = insert.Parameters.Add("$with_resource", SqliteType.Text);
         var stamp = insert.Parameters.Add("$stamp", SqliteType.Integer);
         var xml = insert.Parameters.Add("$xml", SqliteType.Text);
+        using var index = connection.CreateCommand();
+        index.Transaction = transaction;
+        index.CommandText = InsertSearchSql;
+        var indexId = index.Parameters.Add("$id", SqliteType.Integer);
+        var indexArchive = index.Parameters.Add("$archive", SqliteType.Text);
+        var indexBody = index.Parameters.Add("$body", SqliteType.Text);
         var ids = new long[batch.Count];
         for (var i = 0; i < batch.Count; i++)
         {
@@ -144,12 +162,19 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
             stamp.Value = append.Stamp;
             xml.Value = append.Xml;
             ids[i] = (long)(await insert.ExecuteScalarAsync())!;
+            if (append.Body.Length > 0)
+            {
+                indexId.Value = ids[i];
+                indexArchive.Value = append.Archive;
+                indexBody.Value = append.Body;
+                await index.ExecuteNonQueryAsync();
+            }
         }
         transaction.Commit();
         return ids;
     }
 
-    private sealed record PendingAppend(string Archive, string WithBare, string WithResource, long Stamp, string Xml)
+    private sealed record PendingAppend(string Archive, string WithBare, string WithResource, long Stamp, string Xml, string Body)
     {
         public TaskCompletionSource<string> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
@@ -169,10 +194,21 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
         }
 
         var filters = FiltersOf(query);
+        string? match = null;
+        if (filters.HasFlag(Filters.FullText))
+        {
+            match = MatchOf(query.FullText!);
+            if (match is null)
+            {
+                // Nothing to search for (only punctuation): no message has that text.
+                return new ArchivePage([], Complete: true, Count: 0);
+            }
+        }
+
         using var select = connection.CreateCommand();
         select.Transaction = transaction;
         select.CommandText = SelectPageSql(filters, query.FromEnd);
-        BindFilters(select, query);
+        BindFilters(select, query, match);
         if (after is { } afterPosition)
         {
             select.Parameters.AddWithValue("$after_stamp", afterPosition.Stamp);
@@ -217,7 +253,7 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
         count.Transaction = transaction;
         var countFilters = filters & ~(Filters.After | Filters.Before);
         count.CommandText = countFilters == Filters.None ? SelectCountSql : CountSql(countFilters);
-        BindFilters(count, query);
+        BindFilters(count, query, match);
         var total = await count.ExecuteScalarAsync(cancellationToken) is long counted ? checked((int)counted) : 0;
         transaction.Commit();
         return new ArchivePage(messages, complete, total);
@@ -234,13 +270,34 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
             return false;
         }
 
+        // A retracted or moderated message must no longer be found by the words it had.
+        var body = ArchiveText.BodyOf(xml);
         await using var connection = await storage.OpenConnectionAsync(cancellationToken);
+        using var transaction = connection.BeginTransaction();
         using var update = connection.CreateCommand();
+        update.Transaction = transaction;
         update.CommandText = ReplaceXmlSql;
         update.Parameters.AddWithValue("$xml", xml);
         update.Parameters.AddWithValue("$id", rowId);
         update.Parameters.AddWithValue("$archive", archive);
-        return await update.ExecuteNonQueryAsync(cancellationToken) == 1;
+        if (await update.ExecuteNonQueryAsync(cancellationToken) != 1)
+        {
+            return false;
+        }
+
+        using var reindex = connection.CreateCommand();
+        reindex.Transaction = transaction;
+        reindex.CommandText = body.Length > 0 ? DeleteSearchSql + ";" + InsertSearchSql : DeleteSearchSql;
+        reindex.Parameters.AddWithValue("$id", rowId);
+        if (body.Length > 0)
+        {
+            reindex.Parameters.AddWithValue("$archive", archive);
+            reindex.Parameters.AddWithValue("$body", body);
+        }
+
+        await reindex.ExecuteNonQueryAsync(cancellationToken);
+        transaction.Commit();
+        return true;
     }
 
     public async Task<int> DeleteArchiveAsync(string archive, CancellationToken cancellationToken = default)
@@ -336,12 +393,13 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
 
     /// <summary>
     /// The index is named rather than left to the planner: without statistics SQLite would rather range over stamps
-    /// than look up a peer, and would walk a whole archive in order instead of fetching a few ids by key.
+    /// than look up a peer, and would walk a whole archive in order instead of fetching a few ids (or the messages a
+    /// search found) by key.
     /// </summary>
     private static void AppendFromWhere(StringBuilder sql, Filters filters)
     {
         sql.Append(
-            filters.HasFlag(Filters.Ids) ? "archive_messages NOT INDEXED"
+            (filters & (Filters.Ids | Filters.FullText)) != 0 ? "archive_messages NOT INDEXED"
             : filters.HasFlag(Filters.With) ? "archive_messages INDEXED BY archive_messages_by_with"
             : "archive_messages INDEXED BY archive_messages_by_stamp");
         sql.Append(" WHERE archive = $archive");
@@ -370,6 +428,41 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
             // Ids are bound into a JSON array: one SQL text, whatever their number.
             sql.Append(" AND id IN (SELECT value FROM json_each($ids))");
         }
+
+        if (filters.HasFlag(Filters.FullText))
+        {
+            sql.Append(" AND id IN (SELECT rowid FROM archive_search WHERE archive_search MATCH 'archive_key : 0' || hex($archive) || ' AND body : (' || $match || ')')");
+        }
+    }
+
+    /// <summary>
+    /// The words of a search as an FTS5 expression that finds messages with all of them: each word a quoted string (so
+    /// nothing in it is an operator), matched as a whole word or, from three letters on, also as a word's beginning.
+    /// Null when the text has no words.
+    /// </summary>
+    internal static string? MatchOf(string text)
+    {
+        var words = ArchiveText.SearchWords(text);
+        if (words.Count == 0)
+        {
+            return null;
+        }
+
+        var match = new StringBuilder();
+        foreach (var word in words)
+        {
+            if (match.Length > 0)
+            {
+                match.Append(" AND ");
+            }
+            match.Append('"').Append(word.Replace("\"", "\"\"", StringComparison.Ordinal)).Append('"');
+            if (ArchiveText.LetterCount(word) >= 3)
+            {
+                match.Append('*');
+            }
+        }
+
+        return match.ToString();
     }
 
     private static Filters FiltersOf(ArchiveQuery query)
@@ -405,10 +498,15 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
             filters |= Filters.Before;
         }
 
+        if (!string.IsNullOrWhiteSpace(query.FullText))
+        {
+            filters |= Filters.FullText;
+        }
+
         return filters;
     }
 
-    private static void BindFilters(SqliteCommand command, ArchiveQuery query)
+    private static void BindFilters(SqliteCommand command, ArchiveQuery query, string? match)
     {
         command.Parameters.AddWithValue("$archive", query.Archive);
         if (query.With is not null)
@@ -434,6 +532,11 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
         if (query.Ids is { } ids)
         {
             command.Parameters.AddWithValue("$ids", IdsJson(ids));
+        }
+
+        if (match is not null)
+        {
+            command.Parameters.AddWithValue("$match", match);
         }
     }
 

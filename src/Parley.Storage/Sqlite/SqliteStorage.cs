@@ -101,6 +101,7 @@ public sealed class SqliteStorage : IParleyStorage
         }.ToString();
 
         await using var connection = await OpenConnectionAsync(connectionString, cancellationToken);
+        SqliteArchiveStore.AddMigrationFunctions(connection);
         try
         {
             var schemaVersion = await SqliteMigrator.MigrateAsync(connection, migrations, cancellationToken);
