@@ -22,7 +22,7 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
         SELECT last_insert_rowid();
         """;
 
-    internal const string InsertSearchSql = "INSERT INTO archive_search (rowid, archive_key, body) VALUES ($id, '0' || hex($archive), $body)";
+    internal const string InsertSearchSql = "INSERT INTO archive_search (rowid, body) VALUES ($id, $body)";
     internal const string DeleteSearchSql = "DELETE FROM archive_search WHERE rowid = $id";
 
     internal const string SelectCountSql = "SELECT messages FROM archive_counts WHERE archive = $archive";
@@ -68,7 +68,9 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
 
     /// <summary>What migration 8 calls to index the messages archived before it.</summary>
     internal static void AddMigrationFunctions(SqliteConnection connection) =>
-        connection.CreateFunction<string, string>("parley_message_body", ArchiveText.BodyOf, isDeterministic: true);
+        connection.CreateFunction<string, string, string>("parley_search_text", SearchTextOf, isDeterministic: true);
+
+    private static string SearchTextOf(string archive, string xml) => SqliteSearchText.Of(archive, ArchiveText.BodyOf(xml));
 
     /// <summary>
     /// Appends go through one writer that commits whatever has queued up in one transaction (group commit):
@@ -82,8 +84,8 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
         UserDataArguments.CheckXml(xml);
         cancellationToken.ThrowIfCancellationRequested();
         var (withBare, withResource) = ArchiveArguments.SplitJid(with);
-        // The body is read here, on the caller's thread, so the one writer only writes.
-        var append = new PendingAppend(archive, withBare, withResource, stamp.ToUnixTimeMilliseconds(), xml, ArchiveText.BodyOf(xml));
+        // The text to search is made here, on the caller's thread, so the one writer only writes.
+        var append = new PendingAppend(archive, withBare, withResource, stamp.ToUnixTimeMilliseconds(), xml, SearchTextOf(archive, xml));
         _appends.Writer.TryWrite(append);
         if (Interlocked.CompareExchange(ref _writerRunning, 1, 0) == 0)
         {
@@ -150,7 +152,6 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
         index.Transaction = transaction;
         index.CommandText = InsertSearchSql;
         var indexId = index.Parameters.Add("$id", SqliteType.Integer);
-        var indexArchive = index.Parameters.Add("$archive", SqliteType.Text);
         var indexBody = index.Parameters.Add("$body", SqliteType.Text);
         var ids = new long[batch.Count];
         for (var i = 0; i < batch.Count; i++)
@@ -162,11 +163,10 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
             stamp.Value = append.Stamp;
             xml.Value = append.Xml;
             ids[i] = (long)(await insert.ExecuteScalarAsync())!;
-            if (append.Body.Length > 0)
+            if (append.SearchText.Length > 0)
             {
                 indexId.Value = ids[i];
-                indexArchive.Value = append.Archive;
-                indexBody.Value = append.Body;
+                indexBody.Value = append.SearchText;
                 await index.ExecuteNonQueryAsync();
             }
         }
@@ -174,7 +174,7 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
         return ids;
     }
 
-    private sealed record PendingAppend(string Archive, string WithBare, string WithResource, long Stamp, string Xml, string Body)
+    private sealed record PendingAppend(string Archive, string WithBare, string WithResource, long Stamp, string Xml, string SearchText)
     {
         public TaskCompletionSource<string> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
@@ -197,7 +197,7 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
         string? match = null;
         if (filters.HasFlag(Filters.FullText))
         {
-            match = MatchOf(query.FullText!);
+            match = SqliteSearchText.MatchOf(query.Archive, query.FullText!);
             if (match is null)
             {
                 // Nothing to search for (only punctuation): no message has that text.
@@ -271,7 +271,7 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
         }
 
         // A retracted or moderated message must no longer be found by the words it had.
-        var body = ArchiveText.BodyOf(xml);
+        var searchText = SearchTextOf(archive, xml);
         await using var connection = await storage.OpenConnectionAsync(cancellationToken);
         using var transaction = connection.BeginTransaction();
         using var update = connection.CreateCommand();
@@ -287,12 +287,11 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
 
         using var reindex = connection.CreateCommand();
         reindex.Transaction = transaction;
-        reindex.CommandText = body.Length > 0 ? DeleteSearchSql + ";" + InsertSearchSql : DeleteSearchSql;
+        reindex.CommandText = searchText.Length > 0 ? DeleteSearchSql + ";" + InsertSearchSql : DeleteSearchSql;
         reindex.Parameters.AddWithValue("$id", rowId);
-        if (body.Length > 0)
+        if (searchText.Length > 0)
         {
-            reindex.Parameters.AddWithValue("$archive", archive);
-            reindex.Parameters.AddWithValue("$body", body);
+            reindex.Parameters.AddWithValue("$body", searchText);
         }
 
         await reindex.ExecuteNonQueryAsync(cancellationToken);
@@ -431,38 +430,8 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
 
         if (filters.HasFlag(Filters.FullText))
         {
-            sql.Append(" AND id IN (SELECT rowid FROM archive_search WHERE archive_search MATCH 'archive_key : 0' || hex($archive) || ' AND body : (' || $match || ')')");
+            sql.Append(" AND id IN (SELECT rowid FROM archive_search WHERE archive_search MATCH $match)");
         }
-    }
-
-    /// <summary>
-    /// The words of a search as an FTS5 expression that finds messages with all of them: each word a quoted string (so
-    /// nothing in it is an operator), matched as a whole word or, from three letters on, also as a word's beginning.
-    /// Null when the text has no words.
-    /// </summary>
-    internal static string? MatchOf(string text)
-    {
-        var words = ArchiveText.SearchWords(text);
-        if (words.Count == 0)
-        {
-            return null;
-        }
-
-        var match = new StringBuilder();
-        foreach (var word in words)
-        {
-            if (match.Length > 0)
-            {
-                match.Append(" AND ");
-            }
-            match.Append('"').Append(word.Replace("\"", "\"\"", StringComparison.Ordinal)).Append('"');
-            if (ArchiveText.LetterCount(word) >= 3)
-            {
-                match.Append('*');
-            }
-        }
-
-        return match.ToString();
     }
 
     private static Filters FiltersOf(ArchiveQuery query)

@@ -181,15 +181,15 @@ internal static class SqliteMigrations
             CREATE INDEX node_notices_by_age ON node_notices (created_at);
             """),
         // Full-text search (XEP-0431) over the bodies of archived messages, rowid = archive_messages.id. Contentless: the
-        // text is in archive_messages.xml already. archive_key ('0' and the archive's UTF-8 in hex, one token) lets a
-        // search read only one archive's entries. The store adds a row with each message that has a body; deleting a
-        // message, however it happens (retention, an archive or account removed), removes its row by the trigger.
-        // Messages archived before this migration are indexed here; parley_message_body is registered by SqliteStorage.
+        // text is in archive_messages.xml already. Each word is stored behind its archive's key (SqliteSearchText), so a
+        // search reads one archive's part of the index. The store adds a row with each message that has a body; deleting
+        // a message, however it happens (retention, an archive or account removed), removes its row by the trigger.
+        // Messages archived before this migration are indexed here; parley_search_text is registered by SqliteStorage.
         new(8, "full-text search of archived messages", """
             CREATE VIRTUAL TABLE archive_search USING fts5 (
-                archive_key, body, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2');
-            INSERT INTO archive_search (rowid, archive_key, body)
-                SELECT id, '0' || hex(archive), body FROM (SELECT id, archive, parley_message_body(xml) AS body FROM archive_messages)
+                body, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2');
+            INSERT INTO archive_search (rowid, body)
+                SELECT id, body FROM (SELECT id, parley_search_text(archive, xml) AS body FROM archive_messages)
                 WHERE body <> '';
             CREATE TRIGGER archive_messages_unsearchable AFTER DELETE ON archive_messages BEGIN
                 DELETE FROM archive_search WHERE rowid = OLD.id;
