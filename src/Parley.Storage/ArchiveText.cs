@@ -18,6 +18,12 @@ internal static class ArchiveText
     /// </summary>
     public static string BodyOf(string xml)
     {
+        // Chat states, receipts and markers have no body: most of them are not parsed at all.
+        if (!xml.Contains("body", StringComparison.Ordinal))
+        {
+            return "";
+        }
+
         Element message;
         try
         {
