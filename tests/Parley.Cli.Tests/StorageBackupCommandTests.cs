@@ -209,6 +209,17 @@ public sealed class StorageBackupCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task A_backup_into_a_folder_that_does_not_exist_says_so()
+    {
+        await _node.CreateDatabaseAsync();
+
+        var backup = await _node.RunAsync("storage", "backup", BackupPath);
+
+        Assert.Equal(1, backup.ExitCode);
+        Assert.Equal($"parley: the folder {Path.GetDirectoryName(BackupPath)} does not exist; create it or give another path for the backup.", backup.Error.Trim());
+    }
+
+    [Fact]
     public async Task Without_a_file_each_command_is_a_usage_error()
     {
         Assert.Equal(2, (await _node.RunAsync("storage", "backup")).ExitCode);

@@ -23,7 +23,7 @@ public static class SqliteBackup
     /// (rollback journal mode), written under a temporary name and renamed when complete.
     /// </summary>
     /// <exception cref="StorageNotFoundException">There is no database at <paramref name="databasePath"/>.</exception>
-    /// <exception cref="InvalidOperationException">The backup file exists, or the database is not a Parley database.</exception>
+    /// <exception cref="InvalidOperationException">The backup file exists or its folder does not, or the database is not a Parley database.</exception>
     public static async Task<SqliteBackupResult> BackupAsync(string databasePath, string backupPath, CancellationToken cancellationToken = default)
     {
         var source = Path.GetFullPath(databasePath);
@@ -35,6 +35,10 @@ public static class SqliteBackup
         if (File.Exists(target) || Directory.Exists(target))
         {
             throw new InvalidOperationException($"{target} exists; give the backup a new file name.");
+        }
+        if (!Directory.Exists(Path.GetDirectoryName(target)))
+        {
+            throw new InvalidOperationException($"the folder {Path.GetDirectoryName(target)} does not exist; create it or give another path for the backup.");
         }
 
         // Shared, as a node holds it: a restore must not swap the file in the middle of the copy.
