@@ -31,6 +31,21 @@ public sealed class SqliteArchiveSearchTests : ArchiveSearchContract, IDisposabl
         Assert.Equal(1, IndexRows());
     }
 
+    [Theory]
+    [InlineData("Cafe\u0301 au lait", "café")]
+    [InlineData("café au lait", "Cafe\u0301")]
+    [InlineData("Ｆｕｌｌｗｉｄｔｈ text", "ｆｕｌｌｗｉｄｔｈ")]
+    [InlineData("naïve 𝒳-ray", "NAIVE 𝒳")]
+    public async Task Words_are_split_and_folded_as_sqlite_does_whether_stored_or_searched(string body, string search)
+    {
+        var t0 = new DateTimeOffset(2024, 5, 1, 12, 0, 0, TimeSpan.Zero);
+        var id = await Storage.Archive.AppendAsync("alice@example.org", "bob@example.org", t0, $"<message><body>{body}</body></message>");
+
+        var page = await Storage.Archive.QueryAsync(new ArchiveQuery("alice@example.org", FullText: search));
+
+        Assert.Equal(id, Assert.Single(page.Messages).Id);
+    }
+
     private long IndexRows()
     {
         using var connection = _database.OpenRawConnection();
