@@ -7,9 +7,10 @@ using Parley.Storage.Sqlite;
 namespace Parley.Benchmarks;
 
 /// <summary>
-/// The message archive (XEP-0313) on SQLite: pages of 50 out of a large archive, and appends one at a time as
-/// MamModule writes them. The databases are built once into the temp folder (minutes for the large one) and reused
-/// by later runs; delete parley-archive-bench/ there to rebuild.
+/// The message archive (XEP-0313) on SQLite: pages of 50 out of a large archive, full-text searches (XEP-0431), and
+/// appends one at a time as MamModule writes them. The databases are built once into the temp folder (minutes for the
+/// large one) and reused by later runs; delete parley-archive-bench/ there to rebuild. PARLEY_BENCH_ARCHIVES picks
+/// other sizes, e.g. PARLEY_BENCH_ARCHIVES=10000/10 for a quick check that the benchmark works.
 /// </summary>
 [MemoryDiagnoser]
 public class ArchiveBenchmarks
@@ -19,6 +20,16 @@ public class ArchiveBenchmarks
     private const int BatchSize = 100_000;
     private const string AppendingUser = "appender@" + Domain;
 
+    /// <summary>A word in one message of 1,000, for a search that finds few.</summary>
+    private const string RareWord = "kaleidoscope";
+
+    /// <summary>Every message talks about one of these, in turn: a search for one finds 1 in 20 of a user's messages.</summary>
+    private static readonly string[] Topics =
+    [
+        "design", "budget", "release", "hiring", "roadmap", "incident", "migration", "security", "customer", "invoice",
+        "travel", "offsite", "training", "benchmark", "database", "network", "printer", "lunch", "holiday", "contract",
+    ];
+
     private SqliteStorage _storage = null!;
     private string _user = null!;
     private string _peer = null!;
@@ -26,8 +37,12 @@ public class ArchiveBenchmarks
     private int _appended;
 
     /// <summary>"messages/users": 1,000,000 messages of one user, or 10,000,000 of 10,000 users (1,000 each).</summary>
-    [Params("1000000/1", "10000000/10000")]
+    [ParamsSource(nameof(Archives))]
     public string Archive { get; set; } = "";
+
+    public static IEnumerable<string> Archives() =>
+        Environment.GetEnvironmentVariable("PARLEY_BENCH_ARCHIVES")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        ?? ["1000000/1", "10000000/10000"];
 
     [GlobalSetup]
     public void Setup()
@@ -35,7 +50,8 @@ public class ArchiveBenchmarks
         var parts = Archive.Split('/');
         var messages = int.Parse(parts[0]);
         var users = int.Parse(parts[1]);
-        var path = Path.Combine(Path.GetTempPath(), "parley-archive-bench", $"{messages}-{users}.db");
+        // "-fts": built with the search index (a database built before it would be indexed by the migration when opened).
+        var path = Path.Combine(Path.GetTempPath(), "parley-archive-bench", $"{messages}-{users}-fts.db");
         if (!File.Exists(path + ".complete"))
         {
             Build(path, messages, users);
@@ -56,6 +72,12 @@ public class ArchiveBenchmarks
         {
             throw new InvalidOperationException($"The archive of {_user} holds {check.Count} messages; expected {perUser}.");
         }
+
+        var topic = SearchTopicLastPage().GetAwaiter().GetResult();
+        if (topic.Count != perUser / Topics.Length || topic.Messages.Count != Math.Min(50, topic.Count))
+        {
+            throw new InvalidOperationException($"A search for '{Topics[7]}' found {topic.Count} messages; expected {perUser / Topics.Length}.");
+        }
     }
 
     [GlobalCleanup]
@@ -73,24 +95,40 @@ public class ArchiveBenchmarks
     [Benchmark]
     public Task<ArchivePage> LastPageWithOneContact() => _storage.Archive.QueryAsync(new ArchiveQuery(_user, With: _peer, Max: 50, FromEnd: true));
 
+    /// <summary>A full-text search (XEP-0431) for a word in 1 of 20 messages: the newest 50 matches, with their count.</summary>
+    [Benchmark]
+    public Task<ArchivePage> SearchTopicLastPage() => _storage.Archive.QueryAsync(new ArchiveQuery(_user, Max: 50, FromEnd: true, FullText: Topics[7]));
+
+    /// <summary>Two words that occur together in 1 of 20 messages, the second typed half-way (a prefix).</summary>
+    [Benchmark]
+    public Task<ArchivePage> SearchTwoWordsLastPage() => _storage.Archive.QueryAsync(new ArchiveQuery(_user, Max: 50, FromEnd: true, FullText: "security revi"));
+
+    /// <summary>A full-text search for a word in 1 message of 1,000.</summary>
+    [Benchmark]
+    public Task<ArchivePage> SearchRareWord() => _storage.Archive.QueryAsync(new ArchiveQuery(_user, Max: 50, FromEnd: true, FullText: RareWord));
+
     /// <summary>
     /// One message archived, as MamModule does for each message sent or received (one statement, one commit). It goes
     /// to another user's archive, so the databases the other benchmarks query stay as built.
     /// </summary>
     [Benchmark]
     public Task<string> Append() => _storage.Archive.AppendAsync(
-        AppendingUser, $"peer{_appended++ % PeersPerUser}@{Domain}/phone", DateTimeOffset.UtcNow, ArchivedXml(AppendingUser, "benchmark"));
+        AppendingUser, $"peer{_appended++ % PeersPerUser}@{Domain}/phone", DateTimeOffset.UtcNow, ArchivedXml(AppendingUser, Body(_appended, _appended)));
 
     private static string UserJid(int index) => $"user{index}@{Domain}";
 
     private static string ArchivedXml(string user, string body) =>
         $"<message xmlns='jabber:client' from='{user}/laptop' to='peer@{Domain}' type='chat' id='6f1c0a8e-4b2d-4f3a-9c71-2d5e8b0a9f44'>" +
-        $"<body>{body} — are we still on for the design review at three? It moved to the large room.</body>" +
-        "<active xmlns='http://jabber.org/protocol/chatstates'/></message>";
+        $"<body>{body}</body><active xmlns='http://jabber.org/protocol/chatstates'/></message>";
+
+    /// <summary>The body of message <paramref name="i"/>, its user's message <paramref name="k"/>: each user's topics in turn, the rare word in one of 1,000.</summary>
+    private static string Body(int i, int k) =>
+        $"{i} — are we still on for the {Topics[k % Topics.Length]} review at three? It moved to the large room{(k % 1000 == 999 ? " " + RareWord : "")}.";
 
     /// <summary>
-    /// Fills a new database through the schema SqliteStorage creates, in big transactions. Users' messages are
-    /// interleaved in time, as on a real server, so each user's rows are spread over the whole table.
+    /// Fills a new database through the schema SqliteStorage creates, in big transactions, each message with its row in
+    /// the search index as the store writes it. Users' messages are interleaved in time, as on a real server, so each
+    /// user's rows are spread over the whole table.
     /// </summary>
     private static void Build(string path, int messages, int users)
     {
@@ -104,6 +142,8 @@ public class ArchiveBenchmarks
         var stopwatch = Stopwatch.StartNew();
         using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
         connection.Open();
+        // The store's own function for the search index's text, as migration 8 uses it.
+        SqliteArchiveStore.AddMigrationFunctions(connection);
         using (var pragmas = connection.CreateCommand())
         {
             pragmas.CommandText = "PRAGMA synchronous = OFF; PRAGMA cache_size = -1000000;";
@@ -111,7 +151,10 @@ public class ArchiveBenchmarks
         }
 
         using var insert = connection.CreateCommand();
-        insert.CommandText = "INSERT INTO archive_messages (archive, with_bare, with_resource, stamp, xml) VALUES ($archive, $with_bare, 'phone', $stamp, $xml)";
+        insert.CommandText = """
+            INSERT INTO archive_messages (archive, with_bare, with_resource, stamp, xml) VALUES ($archive, $with_bare, 'phone', $stamp, $xml);
+            INSERT INTO archive_search (rowid, body) VALUES (last_insert_rowid(), parley_search_text($archive, $xml));
+            """;
         var archive = insert.Parameters.Add("$archive", SqliteType.Text);
         var withBare = insert.Parameters.Add("$with_bare", SqliteType.Text);
         var stamp = insert.Parameters.Add("$stamp", SqliteType.Integer);
@@ -127,7 +170,7 @@ public class ArchiveBenchmarks
             archive.Value = user;
             withBare.Value = $"peer{i / users % PeersPerUser}@{Domain}";
             stamp.Value = start + i * 100L;
-            xml.Value = ArchivedXml(user, i.ToString());
+            xml.Value = ArchivedXml(user, System.Security.SecurityElement.Escape(Body(i, i / users)));
             insert.ExecuteNonQuery();
             if ((i + 1) % BatchSize == 0)
             {
@@ -140,6 +183,7 @@ public class ArchiveBenchmarks
 
         transaction.Commit();
         transaction.Dispose();
-        Console.WriteLine($"// Built {path}: {messages:N0} messages of {users:N0} users in {stopwatch.Elapsed.TotalSeconds:N0} s");
+        Console.WriteLine(
+            $"// Built {path}: {messages:N0} messages of {users:N0} users in {stopwatch.Elapsed.TotalSeconds:N0} s ({messages / stopwatch.Elapsed.TotalSeconds:N0} messages/s)");
     }
 }

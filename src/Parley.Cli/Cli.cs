@@ -99,7 +99,7 @@ public static class Cli
         root.Subcommands.Add(RoomCommands.Create(console));
         root.Subcommands.Add(ConfigCommands.Create(console));
         root.Subcommands.Add(ArchiveCommands.Create(console));
-        root.Subcommands.Add(StorageMigrateCommand.Create(console));
+        root.Subcommands.Add(StorageCommands.Create(console));
         return root;
     }
 

@@ -12,13 +12,6 @@ namespace Parley.Cli;
 /// </summary>
 internal static class StorageMigrateCommand
 {
-    public static Command Create(CliConsole console)
-    {
-        var command = new Command("storage", "Move a node's data between storage providers.");
-        command.Subcommands.Add(CreateMigrate(console));
-        return command;
-    }
-
     public static Command CreateMigrate(CliConsole console)
     {
         var from = new Option<string>("--from-data-dir")

@@ -37,6 +37,7 @@ public static class Ns
     public const string RegisterFeature = "http://jabber.org/features/iq-register";
     public const string Mam = "urn:xmpp:mam:2";
     public const string MamExtended = "urn:xmpp:mam:2#extended";
+    public const string FullTextSearch = "urn:xmpp:fulltext:0";
     public const string StanzaId = "urn:xmpp:sid:0";
     public const string Rsm = "http://jabber.org/protocol/rsm";
     public const string MessageCorrection = "urn:xmpp:message-correct:0";

@@ -10,7 +10,9 @@ public sealed record ArchivedMessage(string Id, string Archive, string With, Dat
 /// A query on one archive: the XEP-0313 filters (with: a bare JID matches every resource, a full
 /// JID only itself; start and end inclusive; after/before an id) and XEP-0059 paging: at most
 /// <see cref="Max"/> messages, the oldest first, or the newest ones when <see cref="FromEnd"/>
-/// (RSM &lt;before/&gt;: the last page).
+/// (RSM &lt;before/&gt;: the last page). <see cref="FullText"/> (XEP-0431), where the store supports it, keeps the
+/// messages whose bodies contain every word of the text (see <see cref="ArchiveText.SearchWords"/>); null or blank
+/// for no text filter.
 /// </summary>
 public sealed record ArchiveQuery(
     string Archive,
@@ -21,7 +23,8 @@ public sealed record ArchiveQuery(
     string? BeforeId = null,
     int Max = 50,
     bool FromEnd = false,
-    IReadOnlyList<string>? Ids = null);
+    IReadOnlyList<string>? Ids = null,
+    string? FullText = null);
 
 /// <summary>A page of results in chronological order; <see cref="Complete"/> when no more match in the paging direction.</summary>
 public sealed record ArchivePage(IReadOnlyList<ArchivedMessage> Messages, bool Complete, int Count);
@@ -35,6 +38,9 @@ public sealed record ArchivePreferences(string Default, IReadOnlyList<string> Al
 /// </summary>
 public interface IArchiveStore
 {
+    /// <summary>Whether <see cref="ArchiveQuery.FullText"/> is answered; MAM offers the field only then.</summary>
+    bool SupportsFullTextSearch => false;
+
     /// <summary>Appends a message and returns its new id; ids of one archive sort in the order messages were appended.</summary>
     Task<string> AppendAsync(string archive, string with, DateTimeOffset stamp, string xml, CancellationToken cancellationToken = default);
 

@@ -52,6 +52,11 @@ internal static class ArchiveArguments
         {
             throw new ArgumentException($"The query names {query.Ids.Count} ids; at most {MaxIds} are allowed.", parameterName);
         }
+
+        if (query.FullText is { Length: > ArchiveText.MaxSearchLength })
+        {
+            throw new ArgumentException($"The search text has {query.FullText.Length} characters; at most {ArchiveText.MaxSearchLength} are allowed.", parameterName);
+        }
     }
 
     public static void CheckPreferences(ArchivePreferences preferences, [CallerArgumentExpression(nameof(preferences))] string? parameterName = null)

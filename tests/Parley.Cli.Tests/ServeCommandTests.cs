@@ -174,7 +174,7 @@ public sealed class ServeCommandTests : IDisposable
         }
     }
 
-    private static int FreeLoopbackPort()
+    internal static int FreeLoopbackPort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
@@ -182,7 +182,7 @@ public sealed class ServeCommandTests : IDisposable
     }
 
     /// <summary>Polls /health until it answers; fails at once if the node has stopped instead.</summary>
-    private static async Task<string> WaitForHealthAsync(int port, Task<CliResult> serve)
+    internal static async Task<string> WaitForHealthAsync(int port, Task<CliResult> serve)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         var deadline = DateTime.UtcNow + s_deadline;

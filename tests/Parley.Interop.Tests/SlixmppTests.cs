@@ -43,6 +43,32 @@ public sealed class SlixmppTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Slixmpp_finds_full_text_search_advertised_and_pages_through_the_messages_with_a_word()
+    {
+        string[] conversation =
+        [
+            "Meet me on the balcony", "What light through yonder window breaks?", "The Balcony at nine.",
+            "Parting is such sweet sorrow", "balcony, then garden", "Bring a ladder for the BALCONY", "Good night",
+        ];
+        var script = Path.Combine(AppContext.BaseDirectory, "Clients", "slixmpp_search.py");
+
+        var (exitCode, output) = await ExternalProcess.RunAsync("/usr/bin/python3",
+            [script, "127.0.0.1", _node.C2sPort.ToString(), "alice@localhost", "alice-secret", "bob@localhost", "bob-secret", "Balcony", "2", .. conversation],
+            TimeSpan.FromSeconds(60));
+
+        Assert.True(exitCode == 0, $"slixmpp_search.py failed:\n{output}\nnode log:\n{_node.Output}");
+        var result = JsonDocument.Parse(output.Split('\n').Last(line => line.StartsWith('{'))).RootElement;
+        Assert.Contains("urn:xmpp:fulltext:0", result.GetProperty("features").EnumerateArray().Select(f => f.GetString()));
+        Assert.Contains("{urn:xmpp:fulltext:0}fulltext", result.GetProperty("fields").EnumerateArray().Select(f => f.GetString()));
+        var pages = result.GetProperty("pages").EnumerateArray().ToArray();
+        Assert.Equal(
+            [["Meet me on the balcony", "The Balcony at nine."], ["balcony, then garden", "Bring a ladder for the BALCONY"]],
+            pages.Select(page => page.GetProperty("bodies").EnumerateArray().Select(b => b.GetString()).ToArray()));
+        Assert.All(pages, page => Assert.Equal("4", page.GetProperty("count").GetString()));
+        Assert.Equal("true", pages[^1].GetProperty("complete").GetString());
+    }
+
+    [Fact]
     public async Task Slixmpp_with_a_wrong_password_is_refused()
     {
         var script = Path.Combine(AppContext.BaseDirectory, "Clients", "slixmpp_chat.py");

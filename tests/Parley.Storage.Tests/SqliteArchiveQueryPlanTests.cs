@@ -108,6 +108,32 @@ public sealed class SqliteArchiveQueryPlanTests : IDisposable
     }
 
     [Theory]
+    [InlineData((int)Filters.FullText, false)]
+    [InlineData((int)(Filters.FullText | Filters.With | Filters.Start | Filters.End | Filters.After), false)]
+    [InlineData((int)(Filters.FullText | Filters.Before), true)]
+    [InlineData((int)(Filters.FullText | Filters.Ids), false)]
+    public async Task A_search_reads_the_full_text_index_and_looks_up_only_the_messages_it_found(int bits, bool fromEnd)
+    {
+        var filters = (Filters)bits;
+        var page = await PlanAsync(SqliteArchiveStore.SelectPageSql(filters, fromEnd));
+        var count = await PlanAsync(SqliteArchiveStore.CountSql(filters & ~(Filters.After | Filters.Before)));
+
+        foreach (var plan in new[] { page, count })
+        {
+            Assert.Contains("archive_search VIRTUAL TABLE INDEX 0:M", plan);
+            Assert.Contains("archive_messages USING INTEGER PRIMARY KEY (rowid=?)", plan);
+            Assert.DoesNotContain("SCAN archive_messages", plan);
+        }
+    }
+
+    [Fact]
+    public async Task A_messages_entry_in_the_full_text_index_is_deleted_by_its_rowid()
+    {
+        // FTS5 names a rowid lookup "=" in its index string; a plain scan would have none.
+        Assert.Contains("archive_search VIRTUAL TABLE INDEX 0:=", await PlanAsync(SqliteArchiveStore.DeleteSearchSql));
+    }
+
+    [Theory]
     [InlineData(SqliteArchiveStore.SelectPositionSql, "USING INTEGER PRIMARY KEY (rowid=?)")]
     [InlineData(SqliteArchiveStore.ReplaceXmlSql, "USING INTEGER PRIMARY KEY (rowid=?)")]
     [InlineData(SqliteArchiveStore.DeleteArchiveSql, "(archive=?)")]

@@ -7,7 +7,8 @@ namespace Parley.Storage.Sqlite;
 /// <summary>
 /// Archives in one table, read in (stamp, id) order through the index that matches the query's filters
 /// (see migration 3). <see cref="ArchivePage.Count"/> counts every message that matches the filters (with, start,
-/// end, ids), wherever the page is: RSM's size of the whole result set, which the after/before ids only page through.
+/// end, ids, full text), wherever the page is: RSM's size of the whole result set, which the after/before ids only page
+/// through. Full-text search goes through the FTS5 table archive_search (migration 9).
 /// </summary>
 internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
 {
@@ -19,6 +20,9 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
         VALUES ($archive, $with_bare, $with_resource, $stamp, $xml);
         SELECT last_insert_rowid();
         """;
+
+    internal const string InsertSearchSql = "INSERT INTO archive_search (rowid, body) VALUES ($id, $body)";
+    internal const string DeleteSearchSql = "DELETE FROM archive_search WHERE rowid = $id";
 
     internal const string SelectCountSql = "SELECT messages FROM archive_counts WHERE archive = $archive";
     internal const string SelectPositionSql = "SELECT stamp FROM archive_messages WHERE id = $id AND archive = $archive";
@@ -56,7 +60,16 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
         Ids = 16,
         After = 32,
         Before = 64,
+        FullText = 128,
     }
+
+    public bool SupportsFullTextSearch => true;
+
+    /// <summary>What migration 9 calls to index the messages archived before it.</summary>
+    internal static void AddMigrationFunctions(SqliteConnection connection) =>
+        connection.CreateFunction<string, string, string>("parley_search_text", SearchTextOf, isDeterministic: true);
+
+    private static string SearchTextOf(string archive, string xml) => SqliteSearchText.Of(archive, ArchiveText.BodyOf(xml));
 
     private readonly ArchiveAppendQueue _appends = new(batch => InsertAsync(storage, batch));
 
@@ -76,6 +89,11 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
         var withResource = insert.Parameters.Add("$with_resource", SqliteType.Text);
         var stamp = insert.Parameters.Add("$stamp", SqliteType.Integer);
         var xml = insert.Parameters.Add("$xml", SqliteType.Text);
+        using var index = connection.CreateCommand();
+        index.Transaction = transaction;
+        index.CommandText = InsertSearchSql;
+        var indexId = index.Parameters.Add("$id", SqliteType.Integer);
+        var indexBody = index.Parameters.Add("$body", SqliteType.Text);
         var ids = new long[batch.Count];
         for (var i = 0; i < batch.Count; i++)
         {
@@ -86,6 +104,13 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
             stamp.Value = append.Stamp;
             xml.Value = append.Xml;
             ids[i] = (long)(await insert.ExecuteScalarAsync())!;
+            var searchText = SearchTextOf(append.Archive, append.Xml);
+            if (searchText.Length > 0)
+            {
+                indexId.Value = ids[i];
+                indexBody.Value = searchText;
+                await index.ExecuteNonQueryAsync();
+            }
         }
         transaction.Commit();
         return ids;
@@ -106,10 +131,21 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
         }
 
         var filters = FiltersOf(query);
+        string? match = null;
+        if (filters.HasFlag(Filters.FullText))
+        {
+            match = SqliteSearchText.MatchOf(query.Archive, query.FullText!);
+            if (match is null)
+            {
+                // Nothing to search for (only punctuation): no message has that text.
+                return new ArchivePage([], Complete: true, Count: 0);
+            }
+        }
+
         using var select = connection.CreateCommand();
         select.Transaction = transaction;
         select.CommandText = SelectPageSql(filters, query.FromEnd);
-        BindFilters(select, query);
+        BindFilters(select, query, match);
         if (after is { } afterPosition)
         {
             select.Parameters.AddWithValue("$after_stamp", afterPosition.Stamp);
@@ -154,7 +190,7 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
         count.Transaction = transaction;
         var countFilters = filters & ~(Filters.After | Filters.Before);
         count.CommandText = countFilters == Filters.None ? SelectCountSql : CountSql(countFilters);
-        BindFilters(count, query);
+        BindFilters(count, query, match);
         var total = await count.ExecuteScalarAsync(cancellationToken) is long counted ? checked((int)counted) : 0;
         transaction.Commit();
         return new ArchivePage(messages, complete, total);
@@ -171,13 +207,33 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
             return false;
         }
 
+        // A retracted or moderated message must no longer be found by the words it had.
+        var searchText = SearchTextOf(archive, xml);
         await using var connection = await storage.OpenConnectionAsync(cancellationToken);
+        using var transaction = connection.BeginTransaction();
         using var update = connection.CreateCommand();
+        update.Transaction = transaction;
         update.CommandText = ReplaceXmlSql;
         update.Parameters.AddWithValue("$xml", xml);
         update.Parameters.AddWithValue("$id", rowId);
         update.Parameters.AddWithValue("$archive", archive);
-        return await update.ExecuteNonQueryAsync(cancellationToken) == 1;
+        if (await update.ExecuteNonQueryAsync(cancellationToken) != 1)
+        {
+            return false;
+        }
+
+        using var reindex = connection.CreateCommand();
+        reindex.Transaction = transaction;
+        reindex.CommandText = searchText.Length > 0 ? DeleteSearchSql + ";" + InsertSearchSql : DeleteSearchSql;
+        reindex.Parameters.AddWithValue("$id", rowId);
+        if (searchText.Length > 0)
+        {
+            reindex.Parameters.AddWithValue("$body", searchText);
+        }
+
+        await reindex.ExecuteNonQueryAsync(cancellationToken);
+        transaction.Commit();
+        return true;
     }
 
     public async Task<int> DeleteArchiveAsync(string archive, CancellationToken cancellationToken = default)
@@ -273,12 +329,13 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
 
     /// <summary>
     /// The index is named rather than left to the planner: without statistics SQLite would rather range over stamps
-    /// than look up a peer, and would walk a whole archive in order instead of fetching a few ids by key.
+    /// than look up a peer, and would walk a whole archive in order instead of fetching a few ids (or the messages a
+    /// search found) by key.
     /// </summary>
     private static void AppendFromWhere(StringBuilder sql, Filters filters)
     {
         sql.Append(
-            filters.HasFlag(Filters.Ids) ? "archive_messages NOT INDEXED"
+            (filters & (Filters.Ids | Filters.FullText)) != 0 ? "archive_messages NOT INDEXED"
             : filters.HasFlag(Filters.With) ? "archive_messages INDEXED BY archive_messages_by_with"
             : "archive_messages INDEXED BY archive_messages_by_stamp");
         sql.Append(" WHERE archive = $archive");
@@ -306,6 +363,11 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
         {
             // Ids are bound into a JSON array: one SQL text, whatever their number.
             sql.Append(" AND id IN (SELECT value FROM json_each($ids))");
+        }
+
+        if (filters.HasFlag(Filters.FullText))
+        {
+            sql.Append(" AND id IN (SELECT rowid FROM archive_search WHERE archive_search MATCH $match)");
         }
     }
 
@@ -342,10 +404,15 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
             filters |= Filters.Before;
         }
 
+        if (!string.IsNullOrWhiteSpace(query.FullText))
+        {
+            filters |= Filters.FullText;
+        }
+
         return filters;
     }
 
-    private static void BindFilters(SqliteCommand command, ArchiveQuery query)
+    private static void BindFilters(SqliteCommand command, ArchiveQuery query, string? match)
     {
         command.Parameters.AddWithValue("$archive", query.Archive);
         if (query.With is not null)
@@ -371,6 +438,11 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
         if (query.Ids is { } ids)
         {
             command.Parameters.AddWithValue("$ids", IdsJson(ids));
+        }
+
+        if (match is not null)
+        {
+            command.Parameters.AddWithValue("$match", match);
         }
     }
 

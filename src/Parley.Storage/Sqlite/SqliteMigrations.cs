@@ -184,6 +184,21 @@ internal static class SqliteMigrations
         new(8, "accounts can be disabled", """
             ALTER TABLE accounts ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
             """),
+        // Full-text search (XEP-0431) over the bodies of archived messages, rowid = archive_messages.id. Contentless: the
+        // text is in archive_messages.xml already. Each word is stored behind its archive's key (SqliteSearchText), so a
+        // search reads one archive's part of the index. The store adds a row with each message that has a body; deleting
+        // a message, however it happens (retention, an archive or account removed), removes its row by the trigger.
+        // Messages archived before this migration are indexed here; parley_search_text is registered by SqliteStorage.
+        new(9, "full-text search of archived messages", """
+            CREATE VIRTUAL TABLE archive_search USING fts5 (
+                body, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2');
+            INSERT INTO archive_search (rowid, body)
+                SELECT id, body FROM (SELECT id, parley_search_text(archive, xml) AS body FROM archive_messages)
+                WHERE body <> '';
+            CREATE TRIGGER archive_messages_unsearchable AFTER DELETE ON archive_messages BEGIN
+                DELETE FROM archive_search WHERE rowid = OLD.id;
+            END;
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

@@ -15,13 +15,13 @@ public sealed class SqliteStorage : IParleyStorage
     private const string ConnectionPragmasSql = "PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;";
 
     private readonly string _connectionString;
+    private readonly SqliteDatabaseLock _lock;
     private int _disposed;
 
-    static SqliteStorage() => SQLitePCL.Batteries_V2.Init();
-
-    private SqliteStorage(string connectionString, string databasePath, int schemaVersion, bool created)
+    private SqliteStorage(string connectionString, string databasePath, int schemaVersion, bool created, SqliteDatabaseLock databaseLock)
     {
         _connectionString = connectionString;
+        _lock = databaseLock;
         DatabasePath = databasePath;
         SchemaVersion = schemaVersion;
         Created = created;
@@ -70,7 +70,8 @@ public sealed class SqliteStorage : IParleyStorage
     /// </summary>
     /// <exception cref="StorageNotFoundException">The mode is <see cref="StorageOpenMode.ExistingOnly"/> and there is no file.</exception>
     /// <exception cref="InvalidOperationException">
-    /// The file is not a SQLite database or not Parley's, or a newer Parley has migrated it past what this build knows.
+    /// The file is not a SQLite database or not Parley's, or a newer Parley has migrated it past what this build knows,
+    /// or a restore is replacing it.
     /// </exception>
     public static Task<SqliteStorage> OpenAsync(string databasePath, StorageOpenMode mode = StorageOpenMode.CreateIfMissing, CancellationToken cancellationToken = default)
         => OpenAsync(databasePath, SqliteMigrations.All, mode, cancellationToken);
@@ -91,6 +92,22 @@ public sealed class SqliteStorage : IParleyStorage
         }
 
         Directory.CreateDirectory(Path.GetDirectoryName(fullPath)!);
+        var databaseLock = SqliteDatabaseLock.TryShared(fullPath)
+            ?? throw new InvalidOperationException($"{fullPath} is being restored from a backup (parley storage restore); open it when the restore has finished.");
+        try
+        {
+            return await OpenLockedAsync(fullPath, exists, migrations, mode, databaseLock, cancellationToken);
+        }
+        catch
+        {
+            databaseLock.Dispose();
+            throw;
+        }
+    }
+
+    private static async Task<SqliteStorage> OpenLockedAsync(
+        string fullPath, bool exists, IReadOnlyList<SqliteMigration> migrations, StorageOpenMode mode, SqliteDatabaseLock databaseLock, CancellationToken cancellationToken)
+    {
         var connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = fullPath,
@@ -103,11 +120,12 @@ public sealed class SqliteStorage : IParleyStorage
         }.ToString();
 
         await using var connection = await OpenConnectionAsync(connectionString, cancellationToken);
+        SqliteArchiveStore.AddMigrationFunctions(connection);
         try
         {
             var schemaVersion = await SqliteMigrator.MigrateAsync(connection, migrations, cancellationToken);
             await SwitchToWalAsync(connection, cancellationToken);
-            return new SqliteStorage(connectionString, fullPath, schemaVersion, created: !exists);
+            return new SqliteStorage(connectionString, fullPath, schemaVersion, created: !exists, databaseLock);
         }
         catch (SqliteException e) when (e.SqliteErrorCode == SqliteNotADatabase)
         {
@@ -134,6 +152,7 @@ public sealed class SqliteStorage : IParleyStorage
             // Closes the idle pooled connections, so the last one out checkpoints the WAL into the database file.
             using var connection = new SqliteConnection(_connectionString);
             SqliteConnection.ClearPool(connection);
+            _lock.Dispose();
         }
 
         return ValueTask.CompletedTask;

@@ -1,6 +1,7 @@
 """Helpers shared by the interop scenarios: a deadline-bound wait and result reporting."""
 import asyncio
 import json
+import ssl
 import sys
 import time
 
@@ -19,3 +20,30 @@ async def wait_until(predicate, what, timeout=TIMEOUT):
 def report(result, ok):
     print(json.dumps(result), flush=True)
     sys.exit(0 if ok else 1)
+
+
+def accept_self_signed(client):
+    """The node under test has a self-signed certificate."""
+    client.ssl_context.check_hostname = False
+    client.ssl_context.verify_mode = ssl.CERT_NONE
+
+
+def run_scenario(scenario):
+    """
+    Runs scenario(result, clients, step): it fills the dict result, appends every client it starts to clients, and
+    sets step[0] to what it is doing, for the error. Then every client disconnects, and the result line is printed.
+    """
+    async def main():
+        result, clients, step, ok = {}, [], ["start"], True
+        try:
+            await scenario(result, clients, step)
+        except Exception as e:
+            result["error"] = f"step '{step[0]}': {type(e).__name__}: {e}"
+            ok = False
+        finally:
+            for client in clients:
+                client.disconnect()
+            await asyncio.sleep(0)
+        report(result, ok)
+
+    asyncio.get_event_loop().run_until_complete(main())

@@ -306,7 +306,7 @@ public sealed class MamTests : IAsyncLifetime
         var disco = await juliet.ReceiveAsync(e => e.Name == "iq" && e.GetAttribute("id") == "disco");
 
         var fields = form.Child("query", Ns.Mam)!.Child("x", Ns.DataForms)!.Children("field", Ns.DataForms).Select(f => f.GetAttribute("var"));
-        Assert.Equal(["FORM_TYPE", "with", "start", "end", "before-id", "after-id", "ids"], fields);
+        Assert.Equal(["FORM_TYPE", "with", "start", "end", "before-id", "after-id", "ids", MamQueryParser.FullTextField], fields);
         Assert.Equal(ids[0], metadata.Child("start", Ns.Mam)!.GetAttribute("id"));
         Assert.Equal("2024-05-01T12:00:00.000Z", metadata.Child("start", Ns.Mam)!.GetAttribute("timestamp"));
         Assert.Equal(ids[2], metadata.Child("end", Ns.Mam)!.GetAttribute("id"));
@@ -314,6 +314,100 @@ public sealed class MamTests : IAsyncLifetime
         Assert.Contains("urn:xmpp:mam:2", features);
         Assert.Contains("urn:xmpp:mam:2#extended", features);
         Assert.Contains("urn:xmpp:sid:0", features);
+        Assert.Contains("urn:xmpp:fulltext:0", features);
+    }
+
+    [Fact]
+    public async Task A_full_text_search_through_the_form_finds_the_messages_with_the_words_and_pages_with_rsm()
+    {
+        var matching = new List<string>();
+        for (var i = 0; i < 12; i++)
+        {
+            var body = i % 3 == 0 ? $"Lunch {i}?" : $"The Deployment {i} is done";
+            var id = await Archive.AppendAsync(Juliet, Romeo, T0.AddMinutes(i), $"<message xmlns='jabber:client' type='chat'><body>{body}</body></message>");
+            if (i % 3 != 0)
+            {
+                matching.Add(id);
+            }
+        }
+        await using var juliet = await OnlineAsync("juliet");
+        const string search = "<field var='{urn:xmpp:fulltext:0}fulltext'><value>deploy DONE</value></field>";
+
+        var (first, firstAnswer) = await QueryAsync(juliet, search, "<max>5</max>");
+        var (second, secondAnswer) = await QueryAsync(juliet, search, $"<max>5</max><after>{Rsm(firstAnswer, "last")}</after>");
+        var (last, lastAnswer) = await QueryAsync(juliet, search, "<max>2</max><before/>");
+
+        Assert.Equal(matching.Take(5), ResultIds(first));
+        Assert.All(Bodies(first), body => Assert.Contains("Deployment", body));
+        Assert.Equal("8", Rsm(firstAnswer, "count"));
+        Assert.Equal("false", Fin(firstAnswer).GetAttribute("complete"));
+        Assert.Equal(matching.Skip(5), ResultIds(second));
+        Assert.Equal("true", Fin(secondAnswer).GetAttribute("complete"));
+        Assert.Equal(matching.TakeLast(2), ResultIds(last));
+        Assert.Equal("6", Fin(lastAnswer).Child("set", Ns.Rsm)!.Child("first", Ns.Rsm)!.GetAttribute("index"));
+    }
+
+    [Fact]
+    public async Task Search_text_is_words_whatever_it_holds_and_only_overlong_text_is_refused()
+    {
+        await Archive.AppendAsync(Juliet, Romeo, T0, "<message xmlns='jabber:client' type='chat'><body>fish AND chips near the sea</body></message>");
+        await using var juliet = await OnlineAsync("juliet");
+
+        static string Search(string text) =>
+            $"<field var='{{urn:xmpp:fulltext:0}}fulltext'><value>{System.Security.SecurityElement.Escape(text)}</value></field>";
+
+        var (found, foundAnswer) = await QueryAsync(juliet, Search("\"fish\" AND -chips* NEAR("));
+        var (none, noneAnswer) = await QueryAsync(juliet, Search("\"*\""));
+        var (all, _) = await QueryAsync(juliet, Search(""));
+
+        Assert.Equal(["fish AND chips near the sea"], Bodies(found));
+        Assert.Equal("result", foundAnswer.GetAttribute("type"));
+        Assert.Empty(none);
+        Assert.Equal("true", Fin(noneAnswer).GetAttribute("complete"));
+        Assert.Single(all);
+        Assert.Equal("bad-request", ErrorCondition((await QueryAsync(juliet, Search(new string('x', 1001)))).Answer));
+    }
+
+    [Fact]
+    public async Task A_store_without_full_text_search_offers_no_field_and_refuses_it_as_an_unknown_field()
+    {
+        var store = new ArchiveWithoutSearch(Archive);
+        var sent = new List<Element>();
+        var juliet = Jid.Parse(Juliet + "/home");
+        var getForm = ElementParser.Parse("<iq type='get' id='f'><query xmlns='urn:xmpp:mam:2'/></iq>", Ns.Client);
+        var search = ElementParser.Parse(
+            "<iq type='set' id='s'><query xmlns='urn:xmpp:mam:2'><x xmlns='jabber:x:data' type='submit'>" +
+            "<field var='FORM_TYPE' type='hidden'><value>urn:xmpp:mam:2</value></field>" +
+            "<field var='{urn:xmpp:fulltext:0}fulltext'><value>love</value></field></x></query></iq>", Ns.Client);
+
+        var form = await MamQueryHandler.AnswerAsync(getForm, getForm.Child("query", Ns.Mam)!, juliet.Bare, juliet, store, 50, sent.Add);
+        var answer = await MamQueryHandler.AnswerAsync(search, search.Child("query", Ns.Mam)!, juliet.Bare, juliet, store, 50, sent.Add);
+
+        Assert.DoesNotContain(form.Child("query", Ns.Mam)!.Child("x", Ns.DataForms)!.Children("field", Ns.DataForms), f => f.GetAttribute("var") == MamQueryParser.FullTextField);
+        Assert.Equal("feature-not-implemented", ErrorCondition(answer));
+        Assert.Empty(sent);
+    }
+
+    /// <summary>An archive store as one without full-text search is (a store that leaves the capability at its default).</summary>
+    private sealed class ArchiveWithoutSearch(IArchiveStore inner) : IArchiveStore
+    {
+        public Task<string> AppendAsync(string archive, string with, DateTimeOffset stamp, string xml, CancellationToken cancellationToken = default) =>
+            inner.AppendAsync(archive, with, stamp, xml, cancellationToken);
+
+        public Task<ArchivePage> QueryAsync(ArchiveQuery query, CancellationToken cancellationToken = default) => inner.QueryAsync(query, cancellationToken);
+
+        public Task<bool> ReplaceXmlAsync(string archive, string id, string xml, CancellationToken cancellationToken = default) =>
+            inner.ReplaceXmlAsync(archive, id, xml, cancellationToken);
+
+        public Task<int> DeleteArchiveAsync(string archive, CancellationToken cancellationToken = default) => inner.DeleteArchiveAsync(archive, cancellationToken);
+
+        public Task<int> DeleteOlderThanAsync(DateTimeOffset cutoff, CancellationToken cancellationToken = default) => inner.DeleteOlderThanAsync(cutoff, cancellationToken);
+
+        public Task<ArchivePreferences?> GetPreferencesAsync(string archive, CancellationToken cancellationToken = default) =>
+            inner.GetPreferencesAsync(archive, cancellationToken);
+
+        public Task SetPreferencesAsync(string archive, ArchivePreferences preferences, CancellationToken cancellationToken = default) =>
+            inner.SetPreferencesAsync(archive, preferences, cancellationToken);
     }
 
     [Fact]

@@ -120,9 +120,32 @@ public sealed class MucHistoryTests : IAsyncLifetime
         Assert.DoesNotContain(archived.Children("stanza-id", Ns.StanzaId), s => s.GetAttribute("id") == "forged");
     }
 
-    private static async Task<(Parley.Xml.Element fin, List<Parley.Xml.Element> results)> MamAsync(XmppTestClient client, string room)
+    [Fact]
+    public async Task A_rooms_archive_answers_full_text_search_and_its_disco_says_so()
     {
-        await client.SendAsync($"<iq type='set' id='mam1' to='{room}'><query xmlns='{Ns.Mam}' queryid='q1'/></iq>");
+        await using var alice = await OnlineAsync(_node, "alice");
+        var room = Room("searchable");
+        await CreateAsync(alice, room, "Alice", ("muc#roomconfig_persistentroom", "1"));
+        foreach (var body in new[] { "Standup moves to ten", "lunch?", "standup notes are in the wiki" })
+        {
+            await SayAsync(alice, room, body);
+            await GroupchatAsync(alice, body);
+        }
+
+        var info = (await IqAsync(alice, room, $"<query xmlns='{Ns.DiscoInfo}'/>", "get")).Child("query", Ns.DiscoInfo)!;
+        var (fin, results) = await MamAsync(alice, room,
+            "<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>urn:xmpp:mam:2</value></field>"
+            + "<field var='{urn:xmpp:fulltext:0}fulltext'><value>STANDUP</value></field></x><set xmlns='http://jabber.org/protocol/rsm'><max>1</max></set>");
+
+        Assert.Contains(info.Children("feature", Ns.DiscoInfo), f => f.GetAttribute("var") == Ns.FullTextSearch);
+        Assert.Equal("Standup moves to ten", Assert.Single(results).ChildText("body"));
+        Assert.Equal("2", fin.Child("set", Ns.Rsm)!.ChildText("count", Ns.Rsm));
+        Assert.Equal("false", fin.GetAttribute("complete"));
+    }
+
+    private static async Task<(Parley.Xml.Element fin, List<Parley.Xml.Element> results)> MamAsync(XmppTestClient client, string room, string query = "")
+    {
+        await client.SendAsync($"<iq type='set' id='mam1' to='{room}'><query xmlns='{Ns.Mam}' queryid='q1'>{query}</query></iq>");
         var results = new List<Parley.Xml.Element>();
         while (true)
         {

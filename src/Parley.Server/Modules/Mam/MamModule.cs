@@ -29,6 +29,10 @@ public sealed class MamModule(ArchiveOptions options, IParleyStorage storage, Se
         registry.AddFeature(Ns.Mam, server: true, account: true);
         registry.AddFeature(Ns.MamExtended, server: false, account: true);
         registry.AddFeature(Ns.StanzaId, server: false, account: true);
+        if (_archive.SupportsFullTextSearch)
+        {
+            registry.AddFeature(Ns.FullTextSearch, server: false, account: true);
+        }
         registry.HandleIq(Ns.Mam, IqTarget.Account, HandleIqAsync);
         registry.OnClientStanza("message", HookPhase.Archive, ArchiveSentAsync);
         registry.OnInbound("message", HookPhase.Archive, ArchiveReceivedAsync);

@@ -21,7 +21,7 @@ public static class MamQueryHandler
         var type = iq.GetAttribute("type");
         if (type == "get")
         {
-            return Stanzas.IqResult(iq, MamQueryParser.Form());
+            return Stanzas.IqResult(iq, MamQueryParser.Form(store.SupportsFullTextSearch));
         }
         if (type != "set")
         {
@@ -32,7 +32,7 @@ public static class MamQueryHandler
         ArchivePage page;
         try
         {
-            parsed = MamQueryParser.Parse(query, archive.ToString(), maxPageSize);
+            parsed = MamQueryParser.Parse(query, archive.ToString(), maxPageSize, store.SupportsFullTextSearch);
             foreach (var id in parsed.OtherIds)
             {
                 // Only to learn whether the archive holds it: the store answers item-not-found when not.

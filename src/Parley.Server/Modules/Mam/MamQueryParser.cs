@@ -33,10 +33,19 @@ public static class MamQueryParser
     /// <summary>The most ids one query may name, which is what the archive stores accept.</summary>
     public const int MaxIds = 1000;
 
+    /// <summary>The XEP-0431 field, in Clark notation (XEP-0068) as Prosody and Conversations name it.</summary>
+    public const string FullTextField = "{" + Ns.FullTextSearch + "}fulltext";
+
+    /// <summary>Longer search text is refused, as the archive stores refuse it.</summary>
+    public const int MaxFullTextLength = 1000;
+
     private const string XDataValidate = "http://jabber.org/protocol/xdata-validate";
 
-    /// <summary>The answer to &lt;iq type='get'&gt;&lt;query xmlns='urn:xmpp:mam:2'/&gt;: the fields this server understands.</summary>
-    public static Element Form()
+    /// <summary>
+    /// The answer to &lt;iq type='get'&gt;&lt;query xmlns='urn:xmpp:mam:2'/&gt;: the fields this server understands, with
+    /// the full-text field only when the archive store answers it (<paramref name="fullTextSearch"/>).
+    /// </summary>
+    public static Element Form(bool fullTextSearch = false)
     {
         var form = DataForm.Create("form", Ns.Mam);
         DataForm.AddField(form, "with", FieldType.JidSingle);
@@ -48,14 +57,21 @@ public static class MamQueryParser
         DataForm.AddField(form, "ids", FieldType.ListMulti)
             .AddChild("validate", XDataValidate).SetAttribute("datatype", "xs:string")
             .AddChild("open", XDataValidate);
+        if (fullTextSearch)
+        {
+            DataForm.AddField(form, FullTextField, FieldType.TextSingle, "Search for");
+        }
         return new Element("query", Ns.Mam).Add(form);
     }
 
-    /// <summary>Parses a query on <paramref name="archive"/>; a client's &lt;max/&gt; above <paramref name="maxPageSize"/> is lowered to it.</summary>
+    /// <summary>
+    /// Parses a query on <paramref name="archive"/>; a client's &lt;max/&gt; above <paramref name="maxPageSize"/> is lowered
+    /// to it. The full-text field is known only when <paramref name="fullTextSearch"/>.
+    /// </summary>
     /// <exception cref="MamQueryException">The query has an unknown field, a bad value, or paging this server does not do.</exception>
-    public static MamQuery Parse(Element query, string archive, int maxPageSize)
+    public static MamQuery Parse(Element query, string archive, int maxPageSize, bool fullTextSearch = false)
     {
-        string? with = null, afterId = null, beforeId = null;
+        string? with = null, afterId = null, beforeId = null, fullText = null;
         DateTimeOffset? start = null, end = null;
         List<string>? ids = null;
         if (DataForm.Find(query) is { } form)
@@ -95,6 +111,14 @@ public static class MamQueryParser
                         if (ids.Count > MaxIds)
                         {
                             throw BadRequest($"'ids' names {ids.Count} messages; at most {MaxIds} are allowed.");
+                        }
+                        break;
+                    case FullTextField when fullTextSearch:
+                        // XEP-0431 §2.2: only a non-empty value is searched for; an empty one is no filter.
+                        fullText = field.FirstValue;
+                        if (fullText is { Length: > MaxFullTextLength })
+                        {
+                            throw BadRequest($"The search text has {fullText.Length} characters; at most {MaxFullTextLength} are allowed.");
                         }
                         break;
                     default:
@@ -137,7 +161,7 @@ public static class MamQueryParser
         }
 
         var flip = query.Child("flip-page", Ns.Mam) is not null;
-        return new MamQuery(new ArchiveQuery(archive, with, start, end, afterId, beforeId, max, fromEnd, ids), query.GetAttribute("queryid"), flip)
+        return new MamQuery(new ArchiveQuery(archive, with, start, end, afterId, beforeId, max, fromEnd, ids, fullText), query.GetAttribute("queryid"), flip)
         {
             OtherIds = otherIds,
         };

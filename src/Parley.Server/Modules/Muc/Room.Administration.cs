@@ -747,6 +747,10 @@ public sealed partial class Room
         if (configuration.IsArchived)
         {
             query.AddChild("feature").SetAttribute("var", Ns.Mam);
+            if (_service.Storage.Archive.SupportsFullTextSearch)
+            {
+                query.AddChild("feature").SetAttribute("var", Ns.FullTextSearch);
+            }
         }
         var form = DataForm.Create("result", Ns.MucRoomInfo);
         DataForm.AddField(form, "muc#roominfo_description", null, "Description", configuration.Description);
