@@ -26,6 +26,7 @@ public sealed class TestNode : IAsyncDisposable
     public int C2sPort => Options.Network.C2sPort;
     public int C2sTlsPort => Options.Network.C2sTlsPort;
     public int HttpPort => Options.Network.HttpPort;
+    public int HttpsPort => Options.Network.HttpsPort;
     public IAccountStore Accounts => App.Node.Storage.Accounts;
 
     /// <summary>What the node logged from its own (Parley.*) categories, at Information and above.</summary>
@@ -48,6 +49,7 @@ public sealed class TestNode : IAsyncDisposable
         options.Network.C2sPort = FreePort.Next();
         options.Network.C2sTlsPort = FreePort.Next();
         options.Network.HttpPort = FreePort.Next();
+        options.Network.HttpsPort = FreePort.Next();
         options.Auth.FailureDelayMilliseconds = 50;
         options.Auth.MaxFailureDelayMilliseconds = 400;
         configure?.Invoke(options);
@@ -72,6 +74,7 @@ public sealed class TestNode : IAsyncDisposable
                 options.Network.C2sPort = FreePort.Next();
                 options.Network.C2sTlsPort = FreePort.Next();
                 options.Network.HttpPort = FreePort.Next();
+                options.Network.HttpsPort = FreePort.Next();
             }
         }
     }

@@ -1,0 +1,14 @@
+using Microsoft.Extensions.DependencyInjection;
+using Parley.Server.Http;
+
+namespace Parley.Server.Web;
+
+/// <summary>The web clients' endpoints, behind the node's <see cref="IHttpEndpoints"/> seam.</summary>
+public static class WebServices
+{
+    public static void AddToNode(IServiceCollection services)
+    {
+        services.AddSingleton<IHttpEndpoints, WebSocketEndpoint>();
+        services.AddSingleton<IHttpEndpoints, HostMetaEndpoint>();
+    }
+}
