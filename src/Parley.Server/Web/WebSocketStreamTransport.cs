@@ -18,6 +18,8 @@ public sealed class WebSocketStreamTransport : IStreamTransport
 
     /// <summary>Fed to the reader once, so that each frame's element is read as a child of a stream in jabber:client.</summary>
     private static readonly byte[] ReaderStreamHeader = Encoding.UTF8.GetBytes($"<stream:stream xmlns='{Ns.Client}' xmlns:stream='{Ns.Streams}'>");
+    private static readonly byte[] StreamsPrefix = "<stream:"u8.ToArray();
+    private static readonly byte[] StreamsPrefixDeclaration = Encoding.UTF8.GetBytes($" xmlns:stream='{Ns.Streams}'");
     private static readonly byte[] CloseElement = Encoding.UTF8.GetBytes($"<close xmlns='{Ns.Framing}'/>");
 
     private readonly WebSocket _socket;
@@ -172,13 +174,32 @@ public sealed class WebSocketStreamTransport : IStreamTransport
 
     public void Write(Element element)
     {
+        if (element.Namespace == Ns.Streams)
+        {
+            var serialized = new ArrayBufferWriter<byte>();
+            element.WriteTo(serialized, null);
+            Write(serialized.WrittenSpan);
+            return;
+        }
         element.WriteTo(_output, null);
         EndFrame();
     }
 
     public void Write(ReadOnlySpan<byte> element)
     {
-        _output.Write(element);
+        if (element.StartsWith(StreamsPrefix))
+        {
+            // Features and stream errors come as <stream:NAME> for the prefix a TCP stream's header declares; here each
+            // message is a document of its own (a browser parses it alone), so it declares the prefix itself.
+            var nameEnd = element.IndexOfAny(" />"u8);
+            _output.Write(element[..nameEnd]);
+            _output.Write(StreamsPrefixDeclaration);
+            _output.Write(element[nameEnd..]);
+        }
+        else
+        {
+            _output.Write(element);
+        }
         EndFrame();
     }
 

@@ -147,7 +147,7 @@ public sealed class WebSocketTestClient : IAsyncDisposable
     public async Task<Element> ReceiveAsync()
     {
         var text = await ReceiveTextAsync() ?? throw new InvalidOperationException("The node closed the WebSocket.");
-        return ElementParser.Parse(text, "");
+        return Parse(text);
     }
 
     public async Task<Element> ReceiveAsync(Func<Element, bool> match)
@@ -168,13 +168,20 @@ public sealed class WebSocketTestClient : IAsyncDisposable
         string? condition = null;
         while (await ReceiveTextAsync() is { } text)
         {
-            var element = ElementParser.Parse(text, "");
+            var element = Parse(text);
             if (element.Name == "error" && element.Namespace == Ns.Streams)
             {
                 condition = element.Children().First(c => c.Namespace == Ns.StreamErrors).Name;
             }
         }
         return (condition, _socket.CloseStatus);
+    }
+
+    /// <summary>A message as a browser reads it: a document of its own, every prefix declared in it.</summary>
+    private static Element Parse(string text)
+    {
+        System.Xml.Linq.XElement.Parse(text);
+        return ElementParser.Parse(text, "");
     }
 
     /// <summary>Drops the connection without a &lt;close/&gt; or a close frame.</summary>
