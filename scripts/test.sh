@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(python3-slixmpp python3-aioxmpp go-sendxmpp)
+packages=(python3-slixmpp python3-aioxmpp go-sendxmpp chromium)
 
 missing=()
 for package in "${packages[@]}"; do

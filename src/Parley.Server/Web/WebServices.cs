@@ -10,5 +10,6 @@ public static class WebServices
     {
         services.AddSingleton<IHttpEndpoints, WebSocketEndpoint>();
         services.AddSingleton<IHttpEndpoints, HostMetaEndpoint>();
+        services.AddSingleton<IHttpEndpoints, WebClientEndpoint>();
     }
 }

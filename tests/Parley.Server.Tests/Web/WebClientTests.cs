@@ -1,0 +1,30 @@
+using System.Net;
+using Parley.Server.Tests.Support;
+using Parley.Server.Web;
+
+namespace Parley.Server.Tests.Web;
+
+/// <summary>The bundled web client at /chat: Converse.js, configured for this node, served from files the build fetched with npm.</summary>
+public sealed class WebClientTests
+{
+    [Fact]
+    public async Task Chat_serves_converse_configured_with_the_nodes_domain_and_websocket_url()
+    {
+        Assert.True(WebClientEndpoint.IsInstalled, "the build fetched Converse.js with npm (web/package-lock.json)");
+        await using var node = await TestNode.StartAsync();
+        using var http = new HttpClient();
+
+        var page = await http.GetStringAsync($"http://127.0.0.1:{node.HttpPort}/chat");
+        Assert.Contains(".initialize(", page);
+        Assert.Contains($"\"websocket_url\":\"ws://127.0.0.1:{node.HttpPort}/xmpp-websocket\"", page);
+        Assert.Contains("\"locked_domain\":\"localhost\"", page);
+        Assert.Contains("\"muc_domain\":\"conference.localhost\"", page);
+
+        var script = await http.GetAsync($"http://127.0.0.1:{node.HttpPort}/chat/dist/converse.min.js");
+        Assert.Equal(HttpStatusCode.OK, script.StatusCode);
+        Assert.Equal("text/javascript", script.Content.Headers.ContentType!.MediaType);
+        Assert.True((await script.Content.ReadAsByteArrayAsync()).Length > 100_000);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"http://127.0.0.1:{node.HttpPort}/chat/dist/../../parley.db")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"http://127.0.0.1:{node.HttpPort}/chat/dist/%2e%2e/%2e%2e/Parley.Server.dll")).StatusCode);
+    }
+}
