@@ -61,6 +61,7 @@ public sealed class WebClientEndpoint(ParleyOptions options) : IHttpEndpoints
             ["default_domain"] = domain,
             ["locked_domain"] = domain,
             ["muc_domain"] = options.IsEnabled("Muc") ? $"{options.Module<MucOptions>().Subdomain}.{domain}" : null,
+            ["muc_nickname_from_jid"] = true,
             ["view_mode"] = "fullscreen",
             ["play_sounds"] = false,
             ["show_send_button"] = true,

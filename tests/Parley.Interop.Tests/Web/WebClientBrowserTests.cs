@@ -19,7 +19,8 @@ public sealed class WebClientBrowserTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _node = await ParleyProcess.StartAsync();
+        // A closed tab leaves a stream-management session waiting to be resumed: a short wait lets the test see Bob go.
+        _node = await ParleyProcess.StartAsync(new Dictionary<string, string> { ["PARLEY__SESSIONS__RESUMETIMEOUTSECONDS"] = "2" });
         await _node.AddUsersAsync("alice", "bob");
         _playwright = await Playwright.CreateAsync();
         _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = "/usr/bin/chromium", Args = ChromiumArgs, Headless = true });
@@ -77,4 +78,86 @@ public sealed class WebClientBrowserTests : IAsyncLifetime
         Assert.Equal("Hello from the browser", answered.GetProperty("body").GetString());
         Assert.StartsWith("alice@localhost/", answered.GetProperty("from").GetString());
     }
+
+    [Fact]
+    public async Task Two_web_users_add_each_other_see_presence_chat_talk_in_a_room_and_find_the_chat_again_from_the_archive()
+    {
+        var shots = Screenshots(nameof(Two_web_users_add_each_other_see_presence_chat_talk_in_a_room_and_find_the_chat_again_from_the_archive));
+        var step = 0;
+        async Task ShotAsync(IPage page, string name) =>
+            await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, $"{++step:00}-{name}.png") });
+
+        var alice = await SignInAsync("alice", shots);
+        var bob = await SignInAsync("bob", shots);
+
+        // Alice adds Bob from a chat with him and Bob accepts: Alice sees Bob's presence (Converse 14 does not ask back on accepting).
+        await OpenChatAsync(alice, "bob@localhost");
+        await alice.GetByText("Add", new() { Exact = true }).First.ClickAsync();
+        await alice.Locator(".modal.show form [type=submit]").ClickAsync();
+        await ShotAsync(alice, "alice-asks-bob");
+        var request = bob.Locator("li.requesting-xmpp-contact", new() { Has = bob.Locator("[data-jid='alice@localhost']") });
+        await request.Locator(".dropdown-toggle").ClickAsync();
+        await request.Locator(".accept-xmpp-request").ClickAsync();
+        await bob.Locator(".modal.show form [type=submit]").ClickAsync();
+        await ShotAsync(bob, "bob-accepts");
+        await Contact(alice, "bob@localhost", "online").WaitForAsync();
+        await ShotAsync(alice, "alice-sees-bob-online");
+
+        // Both ways in a one-to-one chat.
+        await SendAsync(alice, "Hi Bob, lunch at noon?");
+        await OpenChatAsync(bob, "alice@localhost");
+        await bob.Locator(".chat-msg__text", new() { HasText = "Hi Bob, lunch at noon?" }).First.WaitForAsync();
+        await SendAsync(bob, "Noon works, Alice.");
+        await alice.Locator(".chat-msg__text", new() { HasText = "Noon works, Alice." }).First.WaitForAsync();
+        await ShotAsync(alice, "alice-chat");
+        await ShotAsync(bob, "bob-chat");
+
+        // A room, both talking in it.
+        await JoinRoomAsync(alice, "lunch@conference.localhost");
+        await JoinRoomAsync(bob, "lunch@conference.localhost");
+        await alice.Locator("converse-muc .occupant-list", new() { HasText = "bob" }).First.WaitForAsync();
+        await SendAsync(alice, "Who else is coming?", "converse-muc");
+        await bob.Locator("converse-muc .chat-msg__text", new() { HasText = "Who else is coming?" }).First.WaitForAsync();
+        await SendAsync(bob, "Carol and Dave.", "converse-muc");
+        await alice.Locator("converse-muc .chat-msg__text", new() { HasText = "Carol and Dave." }).First.WaitForAsync();
+        await ShotAsync(alice, "alice-room");
+        await ShotAsync(bob, "bob-room");
+
+        // Bob closes his browser: once his session is not resumed, Alice sees him offline.
+        await bob.Context.CloseAsync();
+        await Contact(alice, "bob@localhost", "offline").WaitForAsync();
+        await ShotAsync(alice, "alice-sees-bob-offline");
+
+        // Alice's page again, in a fresh browser profile (nothing cached): the chat comes back from the archive.
+        await alice.Context.CloseAsync();
+        // Converse rejoins the room from the bookmark it keeps on the server; then Alice opens Bob from her contacts.
+        var again = await SignInAsync("alice", shots);
+        await again.Locator("converse-muc textarea.chat-textarea").First.WaitForAsync();
+        await again.Locator("converse-roster a.open-chat[data-jid='bob@localhost']").ClickAsync();
+        await again.Locator("converse-chat .chat-msg__text", new() { HasText = "Noon works, Alice." }).First.WaitForAsync();
+        await again.Locator("converse-chat .chat-msg__text", new() { HasText = "Hi Bob, lunch at noon?" }).First.WaitForAsync();
+        await ShotAsync(again, "alice-history-from-archive");
+    }
+
+    private async Task OpenChatAsync(IPage page, string jid)
+    {
+        await page.GotoAsync($"http://127.0.0.1:{_node.HttpPort}/chat#converse/chat?jid={jid}");
+        await page.Locator("textarea.chat-textarea").First.WaitForAsync();
+    }
+
+    private async Task JoinRoomAsync(IPage page, string room)
+    {
+        await page.GotoAsync($"http://127.0.0.1:{_node.HttpPort}/chat#converse/room?jid={room}");
+        await page.Locator("converse-muc textarea.chat-textarea").First.WaitForAsync();
+    }
+
+    private static async Task SendAsync(IPage page, string text, string view = "converse-chat")
+    {
+        var textarea = page.Locator($"{view} textarea.chat-textarea:visible").First;
+        await textarea.FillAsync(text);
+        await textarea.PressAsync("Enter");
+    }
+
+    private static ILocator Contact(IPage page, string jid, string status) =>
+        page.Locator($"li.current-xmpp-contact[data-status='{status}']", new() { Has = page.Locator($"[data-jid='{jid}']") });
 }
