@@ -109,6 +109,15 @@ public sealed class WebOptions
 
     /// <summary>How often the node pings an XMPP WebSocket (RFC 6455 ping); a peer that does not answer within as long again is dropped. 0 disables.</summary>
     public int WebSocketPingSeconds { get; set; } = 30;
+
+    /// <summary>The longest a BOSH request is held waiting for something to send (a client may ask for less).</summary>
+    public int BoshMaxWaitSeconds { get; set; } = 60;
+
+    /// <summary>A BOSH session with no request held for this long ends (XEP-0124 'inactivity').</summary>
+    public int BoshInactivitySeconds { get; set; } = 60;
+
+    /// <summary>Open BOSH sessions from one IP address; more get the terminate condition policy-violation.</summary>
+    public int BoshMaxSessionsPerIp { get; set; } = 100;
 }
 
 public sealed class TlsOptions

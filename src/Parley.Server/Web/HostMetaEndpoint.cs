@@ -16,6 +16,7 @@ namespace Parley.Server.Web;
 public sealed class HostMetaEndpoint(ParleyOptions options) : IHttpEndpoints
 {
     public const string WebSocketRel = "urn:xmpp:alt-connections:websocket";
+    public const string BoshRel = "urn:xmpp:alt-connections:xbosh";
 
     public void Map(IEndpointRouteBuilder routes)
     {
@@ -43,5 +44,6 @@ public sealed class HostMetaEndpoint(ParleyOptions options) : IHttpEndpoints
     private IEnumerable<(string Rel, string Href)> Links(HttpContext context)
     {
         yield return (WebSocketRel, WebRequests.WebSocketUrl(context, options.Web));
+        yield return (BoshRel, WebRequests.BoshUrl(context, options.Web));
     }
 }

@@ -54,6 +54,7 @@ public sealed class WebClientEndpoint(ParleyOptions options) : IHttpEndpoints
         {
             ["assets_path"] = Path + "/dist/",
             ["websocket_url"] = WebRequests.WebSocketUrl(context, options.Web),
+            ["bosh_service_url"] = WebRequests.BoshUrl(context, options.Web),
             ["discover_connection_methods"] = false,
             ["authentication"] = "login",
             ["auto_login"] = false,

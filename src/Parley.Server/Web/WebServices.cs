@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Parley.Server.Http;
+using Parley.Server.Web.Bosh;
 
 namespace Parley.Server.Web;
 
@@ -11,5 +12,8 @@ public static class WebServices
         services.AddSingleton<IHttpEndpoints, WebSocketEndpoint>();
         services.AddSingleton<IHttpEndpoints, HostMetaEndpoint>();
         services.AddSingleton<IHttpEndpoints, WebClientEndpoint>();
+        services.AddSingleton<BoshSessions>();
+        services.AddHostedService(sp => sp.GetRequiredService<BoshSessions>());
+        services.AddSingleton<IHttpEndpoints, BoshEndpoint>();
     }
 }

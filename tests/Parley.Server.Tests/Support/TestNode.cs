@@ -88,6 +88,16 @@ public sealed class TestNode : IAsyncDisposable
         Assert.Equal(CreateAccountResult.Created, result);
     }
 
+    /// <summary>Nothing else on the node was disturbed: a TCP client still signs in and is answered.</summary>
+    public async Task AssertStillServesAsync()
+    {
+        var user = "bystander-" + Guid.NewGuid().ToString("N")[..8];
+        await CreateUserAsync(user, "bystander-password");
+        await using var client = await XmppTestClient.LoginAsync(this, user, "bystander-password");
+        await client.SendAsync("<iq to='localhost' type='get' id='still'><ping xmlns='urn:xmpp:ping'/></iq>");
+        Assert.Equal("result", (await client.ReceiveAsync(e => e.GetAttribute("id") == "still")).GetAttribute("type"));
+    }
+
     /// <summary>Stops this node and starts a new one on the same data directory; dispose the new one, this one is spent.</summary>
     public async Task<TestNode> RestartAsync(Action<ParleyOptions>? configure = null)
     {

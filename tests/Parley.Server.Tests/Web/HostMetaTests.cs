@@ -23,6 +23,8 @@ public sealed class HostMetaTests
         Assert.Equal(xrdNs + "XRD", xrd.Name);
         var link = xrd.Elements(xrdNs + "Link").Single(l => (string?)l.Attribute("rel") == WebSocketRel);
         Assert.Equal($"ws://127.0.0.1:{node.HttpPort}/xmpp-websocket", (string?)link.Attribute("href"));
+        var bosh = xrd.Elements(xrdNs + "Link").Single(l => (string?)l.Attribute("rel") == "urn:xmpp:alt-connections:xbosh");
+        Assert.Equal($"http://127.0.0.1:{node.HttpPort}/http-bind", (string?)bosh.Attribute("href"));
 
         using var json = JsonDocument.Parse(await http.GetStringAsync($"http://127.0.0.1:{node.HttpPort}/.well-known/host-meta.json"));
         var links = json.RootElement.GetProperty("links").EnumerateArray();

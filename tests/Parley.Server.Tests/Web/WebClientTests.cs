@@ -17,6 +17,7 @@ public sealed class WebClientTests
         var page = await http.GetStringAsync($"http://127.0.0.1:{node.HttpPort}/chat");
         Assert.Contains(".initialize(", page);
         Assert.Contains($"\"websocket_url\":\"ws://127.0.0.1:{node.HttpPort}/xmpp-websocket\"", page);
+        Assert.Contains($"\"bosh_service_url\":\"http://127.0.0.1:{node.HttpPort}/http-bind\"", page);
         Assert.Contains("\"locked_domain\":\"localhost\"", page);
         Assert.Contains("\"muc_domain\":\"conference.localhost\"", page);
 

@@ -55,7 +55,7 @@ public sealed class WebSocketTests : IAsyncLifetime
         Assert.Equal(Ns.Framing, close.Namespace);
         Assert.Null(await web.ReceiveTextAsync());
         Assert.Equal(WebSocketCloseStatus.NormalClosure, web.Socket.CloseStatus);
-        await WaitUntilAsync(() => _node.App.Node.Sessions.Find(Parley.Protocol.Jid.Parse("juliet@localhost/browser")) is null);
+        await Eventually.TrueAsync(() => _node.App.Node.Sessions.Find(Parley.Protocol.Jid.Parse("juliet@localhost/browser")) is null);
     }
 
     [Fact]
@@ -123,7 +123,7 @@ public sealed class WebSocketTests : IAsyncLifetime
     {
         var status = await WebSocketTestClient.RefusedHandshakeAsync(_node, o => o.AddSubProtocol("mqtt"));
         Assert.Equal(HttpStatusCode.NotImplemented, status);
-        await AssertNodeStillServesAsync();
+        await _node.AssertStillServesAsync();
     }
 
     [Fact]
@@ -135,7 +135,7 @@ public sealed class WebSocketTests : IAsyncLifetime
             o.SetRequestHeader("Origin", "https://evil.example.org");
         });
         Assert.Equal(HttpStatusCode.Forbidden, status);
-        await AssertNodeStillServesAsync();
+        await _node.AssertStillServesAsync();
     }
 
     [Theory]
@@ -159,7 +159,7 @@ public sealed class WebSocketTests : IAsyncLifetime
         await web.OpenAsync();
         await web.SendAsync(Encoding.UTF8.GetBytes($"<auth xmlns='{Ns.Sasl}' mechanism='PLAIN'/>"), WebSocketMessageType.Binary);
         Assert.Equal(("policy-violation", WebSocketCloseStatus.InvalidMessageType), await web.ReadUntilClosedAsync());
-        await AssertNodeStillServesAsync();
+        await _node.AssertStillServesAsync();
     }
 
     [Theory]
@@ -170,7 +170,7 @@ public sealed class WebSocketTests : IAsyncLifetime
         await using var web = await WebSocketTestClient.LoginAsync(_node, "juliet", "juliet-password", "browser");
         await web.SendAsync(message);
         Assert.Equal(("not-well-formed", WebSocketCloseStatus.NormalClosure), await web.ReadUntilClosedAsync());
-        await AssertNodeStillServesAsync();
+        await _node.AssertStillServesAsync();
     }
 
     [Fact]
@@ -179,7 +179,7 @@ public sealed class WebSocketTests : IAsyncLifetime
         await using var web = await WebSocketTestClient.LoginAsync(_node, "juliet", "juliet-password", "browser");
         await web.SendAsync($"<message xmlns='jabber:client' to='romeo@localhost'><body>{new string('x', _node.Options.Limits.MaxStanzaBytes)}</body></message>");
         Assert.Equal(("policy-violation", WebSocketCloseStatus.MessageTooBig), await web.ReadUntilClosedAsync());
-        await AssertNodeStillServesAsync();
+        await _node.AssertStillServesAsync();
     }
 
     [Theory]
@@ -195,7 +195,7 @@ public sealed class WebSocketTests : IAsyncLifetime
         var header = await web.ReceiveAsync();
         Assert.Equal(("open", Ns.Framing), (header.Name, header.Namespace));
         Assert.Equal((condition, WebSocketCloseStatus.NormalClosure), await web.ReadUntilClosedAsync());
-        await AssertNodeStillServesAsync();
+        await _node.AssertStillServesAsync();
     }
 
     [Fact]
@@ -214,22 +214,5 @@ public sealed class WebSocketTests : IAsyncLifetime
 
         var (condition, _) = await slow.ReadUntilClosedAsync();
         Assert.Equal("policy-violation", condition);
-    }
-
-    /// <summary>Nothing else on the node is disturbed: a TCP client still signs in and is answered.</summary>
-    private async Task AssertNodeStillServesAsync()
-    {
-        await using var romeo = await XmppTestClient.LoginAsync(_node, "romeo", "romeo-password");
-        await romeo.SendAsync("<iq to='localhost' type='get' id='still'><ping xmlns='urn:xmpp:ping'/></iq>");
-        Assert.Equal("result", (await romeo.ReceiveAsync(e => e.GetAttribute("id") == "still")).GetAttribute("type"));
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        using var deadline = new CancellationTokenSource(XmppTestClient.Deadline);
-        while (!condition())
-        {
-            await Task.Delay(10, deadline.Token);
-        }
     }
 }
