@@ -67,6 +67,23 @@ public sealed class BoshTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_stream_error_ends_the_session_with_remote_stream_error_and_the_error_inside()
+    {
+        using var bosh = new BoshTestClient(_node);
+        await bosh.LoginAsync("juliet", "juliet-password", "bosh");
+
+        var body = await bosh.SendAsync("<message xmlns='jabber:client' from='romeo@localhost' to='romeo@localhost'><body>forged</body></message>");
+        while (body.GetAttribute("type") != "terminate")
+        {
+            body = await bosh.SendAsync();
+        }
+
+        Assert.Equal("remote-stream-error", body.GetAttribute("condition"));
+        Assert.NotNull(body.Child("error", Ns.Streams)!.Child("invalid-from", Ns.StreamErrors));
+        await Eventually.TrueAsync(() => _node.App.Node.Sessions.Find(Jid.Parse("juliet@localhost/bosh")) is null);
+    }
+
+    [Fact]
     public async Task A_second_request_releases_the_held_one_and_output_goes_to_the_request_still_held()
     {
         using var bosh = new BoshTestClient(_node);
