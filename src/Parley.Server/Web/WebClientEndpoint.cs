@@ -16,14 +16,21 @@ namespace Parley.Server.Web;
 /// with a configuration that leaves the user only a name and a password to type. Where the build had no npm, /chat
 /// says how to get it.
 /// </summary>
-public sealed class WebClientEndpoint(ParleyOptions options) : IHttpEndpoints
+public sealed class WebClientEndpoint(ParleyOptions options, string filesDirectory) : IHttpEndpoints
 {
     public const string Path = "/chat";
 
-    private static readonly string FilesDirectory = System.IO.Path.Combine(AppContext.BaseDirectory, "webclient", "converse");
+    /// <summary>Where the build puts Converse.js: webclient/converse beside the node's assemblies.</summary>
+    public static readonly string BuiltDirectory = System.IO.Path.Combine(AppContext.BaseDirectory, "webclient", "converse");
+
     private static readonly FileExtensionContentTypeProvider ContentTypes = new();
 
-    public static bool IsInstalled => File.Exists(System.IO.Path.Combine(FilesDirectory, "converse.min.js"));
+    public WebClientEndpoint(ParleyOptions options)
+        : this(options, BuiltDirectory)
+    {
+    }
+
+    public bool IsInstalled => File.Exists(System.IO.Path.Combine(filesDirectory, "converse.min.js"));
 
     public void Map(IEndpointRouteBuilder endpoints)
     {
@@ -34,7 +41,7 @@ public sealed class WebClientEndpoint(ParleyOptions options) : IHttpEndpoints
         {
             return;
         }
-        var files = new PhysicalFileProvider(FilesDirectory);
+        var files = new PhysicalFileProvider(filesDirectory);
         endpoints.MapGet(Path + "/dist/{**file}", (string file) =>
         {
             var info = files.GetFileInfo(file);

@@ -11,7 +11,8 @@ public static class WebServices
     {
         services.AddSingleton<IHttpEndpoints, WebSocketEndpoint>();
         services.AddSingleton<IHttpEndpoints, HostMetaEndpoint>();
-        services.AddSingleton<IHttpEndpoints, WebClientEndpoint>();
+        services.AddSingleton(sp => new WebClientEndpoint(sp.GetRequiredService<Hosting.ParleyOptions>()));
+        services.AddSingleton<IHttpEndpoints>(sp => sp.GetRequiredService<WebClientEndpoint>());
         services.AddSingleton<BoshSessions>();
         services.AddHostedService(sp => sp.GetRequiredService<BoshSessions>());
         services.AddSingleton<IHttpEndpoints, BoshEndpoint>();

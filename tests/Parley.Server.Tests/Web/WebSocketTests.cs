@@ -90,6 +90,54 @@ public sealed class WebSocketTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Behind_a_trusted_proxy_the_client_is_the_one_it_names_and_https_there_makes_the_session_secure()
+    {
+        await using var node = await TestNode.StartAsync(o => o.Web.TrustedProxies = ["127.0.0.1"]);
+        await using var viaHttps = await WebSocketTestClient.ConnectAsync(node, o =>
+        {
+            o.AddSubProtocol("xmpp");
+            o.SetRequestHeader("X-Forwarded-For", "198.51.100.20, 203.0.113.7");
+            o.SetRequestHeader("X-Forwarded-Proto", "https");
+        });
+        Assert.NotNull((await viaHttps.OpenAsync()).Child("mechanisms", Ns.Sasl));
+        await node.Logs.WaitForAsync("from 203.0.113.7 opened (WebSocket, secure by its proxy or loopback)");
+
+        await using var viaHttp = await WebSocketTestClient.ConnectAsync(node, o =>
+        {
+            o.AddSubProtocol("xmpp");
+            o.SetRequestHeader("X-Forwarded-For", "203.0.113.8");
+            o.SetRequestHeader("X-Forwarded-Proto", "http");
+        });
+        Assert.Null((await viaHttp.OpenAsync()).Child("mechanisms", Ns.Sasl));
+        await node.Logs.WaitForAsync("from 203.0.113.8 opened (WebSocket over plain HTTP)");
+    }
+
+    [Fact]
+    public async Task Carbons_client_state_and_the_archive_work_over_websocket_as_over_tcp()
+    {
+        await using var romeo = await XmppTestClient.LoginAsync(_node, "romeo", "romeo-password", "garden");
+        await using var phone = await WebSocketTestClient.LoginAsync(_node, "juliet", "juliet-password", "phone");
+        await using var laptop = await WebSocketTestClient.LoginAsync(_node, "juliet", "juliet-password", "laptop");
+        foreach (var web in new[] { phone, laptop })
+        {
+            await web.SendAsync("<iq xmlns='jabber:client' type='set' id='carbons'><enable xmlns='urn:xmpp:carbons:2'/></iq>");
+            Assert.Equal("result", (await web.ReceiveAsync(e => e.GetAttribute("id") == "carbons")).GetAttribute("type"));
+        }
+        await laptop.SendAsync("<inactive xmlns='urn:xmpp:csi:0'/>");
+
+        await romeo.SendAsync("<message to='juliet@localhost/phone' type='chat' id='c1'><body>Carried to both</body></message>");
+        Assert.Equal("Carried to both", (await phone.ReceiveAsync(e => e.Name == "message")).ChildText("body"));
+        var carbon = await laptop.ReceiveAsync(e => e.Name == "message");
+        Assert.NotNull(carbon.Child("received", "urn:xmpp:carbons:2"));
+        await laptop.SendAsync("<active xmlns='urn:xmpp:csi:0'/>");
+
+        await laptop.SendAsync("<iq xmlns='jabber:client' type='set' id='mam'><query xmlns='urn:xmpp:mam:2' queryid='q'/></iq>");
+        var archived = await laptop.ReceiveAsync(e => e.Name == "message" && e.Child("result", "urn:xmpp:mam:2") is not null);
+        Assert.Contains("Carried to both", archived.ToString());
+        Assert.Equal("result", (await laptop.ReceiveAsync(e => e.GetAttribute("id") == "mam")).GetAttribute("type"));
+    }
+
+    [Fact]
     public async Task A_dropped_websocket_is_resumed_with_stream_management_and_nothing_is_lost()
     {
         await using var romeo = await XmppTestClient.LoginAsync(_node, "romeo", "romeo-password", "garden");
