@@ -89,6 +89,9 @@ public sealed class WebClientEndpoint(ParleyOptions options, string filesDirecto
               <noscript>The chat needs JavaScript.</noscript>
               <script type="module">
                 import bundled from "{{Path}}/dist/converse.min.js";
+                // Converse's full-screen footer shows its sponsors' logos from conversejs.org: defined empty here first
+                // (Converse skips elements that exist), so that the company's chat page calls no third party.
+                customElements.define("converse-footer", class extends HTMLElement {});
                 (window.converse ?? bundled).initialize({{json}});
               </script>
             </body>

@@ -17,6 +17,9 @@ public sealed class WebClientBrowserTests : IAsyncLifetime
     private IPlaywright _playwright = null!;
     private IBrowser _browser = null!;
 
+    /// <summary>Requests the pages made to anywhere but the node: there should be none.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _elsewhere = new();
+
     public async Task InitializeAsync()
     {
         // A closed tab leaves a stream-management session waiting to be resumed: a short wait lets the test see Bob go.
@@ -46,6 +49,13 @@ public sealed class WebClientBrowserTests : IAsyncLifetime
         var context = await _browser.NewContextAsync();
         var page = await context.NewPageAsync();
         page.SetDefaultTimeout(30_000);
+        page.Request += (_, request) =>
+        {
+            if (!request.Url.StartsWith($"http://127.0.0.1:{_node.HttpPort}/", StringComparison.Ordinal))
+            {
+                _elsewhere.Enqueue(request.Url);
+            }
+        };
         await page.GotoAsync($"http://127.0.0.1:{_node.HttpPort}/chat");
         await page.Locator("#converse-login-jid").FillAsync(user);
         await page.Locator("#converse-login-password").FillAsync($"{user}-secret");
@@ -77,6 +87,7 @@ public sealed class WebClientBrowserTests : IAsyncLifetime
         var answered = JsonDocument.Parse(bob.Output.Trim().Split('\n')[^1]).RootElement;
         Assert.Equal("Hello from the browser", answered.GetProperty("body").GetString());
         Assert.StartsWith("alice@localhost/", answered.GetProperty("from").GetString());
+        Assert.Empty(_elsewhere);
     }
 
     [Fact]
@@ -137,6 +148,7 @@ public sealed class WebClientBrowserTests : IAsyncLifetime
         await again.Locator("converse-chat .chat-msg__text", new() { HasText = "Noon works, Alice." }).First.WaitForAsync();
         await again.Locator("converse-chat .chat-msg__text", new() { HasText = "Hi Bob, lunch at noon?" }).First.WaitForAsync();
         await ShotAsync(again, "alice-history-from-archive");
+        Assert.Empty(_elsewhere);
     }
 
     private async Task OpenChatAsync(IPage page, string jid)
