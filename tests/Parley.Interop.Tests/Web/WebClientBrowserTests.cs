@@ -91,9 +91,9 @@ public sealed class WebClientBrowserTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Two_web_users_add_each_other_see_presence_chat_talk_in_a_room_and_find_the_chat_again_from_the_archive()
+    public async Task Two_web_users_one_adds_the_other_sees_presence_change_they_chat_talk_in_a_room_and_find_the_chat_again_from_the_archive()
     {
-        var shots = Screenshots(nameof(Two_web_users_add_each_other_see_presence_chat_talk_in_a_room_and_find_the_chat_again_from_the_archive));
+        var shots = Screenshots(nameof(Two_web_users_one_adds_the_other_sees_presence_change_they_chat_talk_in_a_room_and_find_the_chat_again_from_the_archive));
         var step = 0;
         async Task ShotAsync(IPage page, string name) =>
             await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, $"{++step:00}-{name}.png") });
