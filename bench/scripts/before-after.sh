@@ -12,7 +12,7 @@ ulimit -n $(ulimit -Hn)
 run_node() {
   local env=${1:-}
   rm -rf /tmp/pb/node-$label; cp -r /tmp/pb/setup /tmp/pb/node-$label
-  env ${env:-PARLEY_BENCH=1} dotnet $PARLEY serve --domain localhost --data-dir /tmp/pb/node-$label --bind 127.0.0.1 --c2s-port 15222 --c2s-tls-port 15223 --http-port 15280 > /tmp/pb/node-$label.log 2>&1 &
+  env ${env:-PARLEY_BENCH=1} dotnet $PARLEY serve --domain localhost --data-dir /tmp/pb/node-$label --bind 127.0.0.1 --c2s-port 15222 --c2s-tls-port 15223 --http-port 15280 --https-port 0 > /tmp/pb/node-$label.log 2>&1 &
   NODE=$!
   # Wait until the node accepts connections (up to 20 s).
   for i in $(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/15222) 2>/dev/null && break; sleep 0.2; done

@@ -49,6 +49,7 @@ internal sealed class CommonOptions
     private readonly Option<int?> _c2sPort = PortOption("--c2s-port", "Client connections with STARTTLS (Parley:Network:C2sPort); 0 disables.");
     private readonly Option<int?> _c2sTlsPort = PortOption("--c2s-tls-port", "Client connections with direct TLS (Parley:Network:C2sTlsPort); 0 disables.");
     private readonly Option<int?> _httpPort = PortOption("--http-port", "HTTP (Parley:Network:HttpPort); 0 disables.");
+    private readonly Option<int?> _httpsPort = PortOption("--https-port", "HTTPS (Parley:Network:HttpsPort); 0 disables.");
 
     /// <param name="servedDomainsFlag">
     /// Whether the command's <c>--domain</c> sets the served domains; false where the command gives
@@ -75,6 +76,7 @@ internal sealed class CommonOptions
         command.Options.Add(_c2sPort);
         command.Options.Add(_c2sTlsPort);
         command.Options.Add(_httpPort);
+        command.Options.Add(_httpsPort);
     }
 
     public string? ConfigFile(ParseResult parseResult) => parseResult.GetValue(_configFile);
@@ -111,6 +113,7 @@ internal sealed class CommonOptions
         AddIfGiven(overrides, "Network:C2sPort", parseResult.GetValue(_c2sPort)?.ToString(CultureInfo.InvariantCulture));
         AddIfGiven(overrides, "Network:C2sTlsPort", parseResult.GetValue(_c2sTlsPort)?.ToString(CultureInfo.InvariantCulture));
         AddIfGiven(overrides, "Network:HttpPort", parseResult.GetValue(_httpPort)?.ToString(CultureInfo.InvariantCulture));
+        AddIfGiven(overrides, "Network:HttpsPort", parseResult.GetValue(_httpsPort)?.ToString(CultureInfo.InvariantCulture));
         return overrides;
     }
 

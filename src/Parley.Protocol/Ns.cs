@@ -6,6 +6,9 @@ public static class Ns
     public const string Client = "jabber:client";
     public const string Server = "jabber:server";
     public const string Streams = "http://etherx.jabber.org/streams";
+
+    /// <summary>RFC 7395: the &lt;open/&gt; and &lt;close/&gt; that frame a stream over WebSocket.</summary>
+    public const string Framing = "urn:ietf:params:xml:ns:xmpp-framing";
     public const string StreamErrors = "urn:ietf:params:xml:ns:xmpp-streams";
     public const string Stanzas = "urn:ietf:params:xml:ns:xmpp-stanzas";
     public const string Tls = "urn:ietf:params:xml:ns:xmpp-tls";

@@ -68,7 +68,7 @@ public sealed class ConfigCommandTests : IDisposable
         const string Refusal = "Parley:Storage:Provider: 'mysql' is not 'sqlite' or 'postgres'.";
 
         var check = await CliResult.RunAsync("config", "check", "--config", config);
-        var serve = await CliResult.RunAsync("serve", "--config", config, "--c2s-port", "0", "--c2s-tls-port", "0", "--http-port", "0");
+        var serve = await CliResult.RunAsync("serve", "--config", config, "--c2s-port", "0", "--c2s-tls-port", "0", "--http-port", "0", "--https-port", "0");
 
         Assert.Equal(2, check.ExitCode);
         Assert.Contains(Refusal, check.Error);

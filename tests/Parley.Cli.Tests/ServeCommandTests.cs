@@ -19,7 +19,7 @@ public sealed class ServeCommandTests : IDisposable
     {
         var httpPort = FreeLoopbackPort();
         using var stop = new CancellationTokenSource();
-        var serve = CliResult.RunWithInputAsync("", ["serve", "--config", _node.ConfigFile, "--c2s-port", "0", "--c2s-tls-port", "0", "--http-port", httpPort.ToString()], stop.Token);
+        var serve = CliResult.RunWithInputAsync("", ["serve", "--config", _node.ConfigFile, "--c2s-port", "0", "--c2s-tls-port", "0", "--http-port", httpPort.ToString(), "--https-port", "0"], stop.Token);
 
         Assert.Equal("ok", await WaitForHealthAsync(httpPort, serve));
         await stop.CancelAsync();
@@ -43,7 +43,7 @@ public sealed class ServeCommandTests : IDisposable
     {
         Directory.CreateDirectory(_node.DatabasePath);
 
-        var serve = await _node.RunAsync("serve", "--c2s-port", "0", "--c2s-tls-port", "0", "--http-port", "0");
+        var serve = await _node.RunAsync("serve", "--c2s-port", "0", "--c2s-tls-port", "0", "--http-port", "0", "--https-port", "0");
 
         Assert.Equal(1, serve.ExitCode);
         Assert.Contains($"parley: cannot start the node with storage sqlite {_node.DatabasePath}:", serve.Error);
@@ -52,8 +52,8 @@ public sealed class ServeCommandTests : IDisposable
     [Fact]
     public async Task The_start_up_log_says_once_what_the_node_serves_and_no_http_request_is_logged()
     {
-        var (c2s, c2sTls, http) = (FreeLoopbackPort(), FreeLoopbackPort(), FreeLoopbackPort());
-        using var parley = StartParley("serve", "--config", _node.ConfigFile, "--c2s-port", $"{c2s}", "--c2s-tls-port", $"{c2sTls}", "--http-port", $"{http}");
+        var (c2s, c2sTls, http, https) = (FreeLoopbackPort(), FreeLoopbackPort(), FreeLoopbackPort(), FreeLoopbackPort());
+        using var parley = StartParley("serve", "--config", _node.ConfigFile, "--c2s-port", $"{c2s}", "--c2s-tls-port", $"{c2sTls}", "--http-port", $"{http}", "--https-port", $"{https}");
         var output = new ProcessOutput(parley);
 
         await output.WaitForAsync("  database:");
@@ -72,6 +72,7 @@ public sealed class ServeCommandTests : IDisposable
         Assert.Contains($"  c2s STARTTLS:   127.0.0.1:{c2s}", log);
         Assert.Contains($"  c2s direct TLS: 127.0.0.1:{c2sTls}", log);
         Assert.Contains($"  http:           127.0.0.1:{http}", log);
+        Assert.Contains($"  https:          127.0.0.1:{https}", log);
         Assert.Contains("  MUC service:    conference.example.com, conference.example.net", log);
         Assert.Contains($"  database:       SQLite {_node.DatabasePath}", log);
         Assert.Single(log.Split('\n'), line => line.Contains("is serving"));
@@ -87,7 +88,7 @@ public sealed class ServeCommandTests : IDisposable
         using var occupier = new TcpListener(IPAddress.Loopback, 0);
         occupier.Start();
         var port = ((IPEndPoint)occupier.LocalEndpoint).Port;
-        using var parley = StartParley("serve", "--config", _node.ConfigFile, "--c2s-port", $"{port}", "--c2s-tls-port", "0", "--http-port", "0");
+        using var parley = StartParley("serve", "--config", _node.ConfigFile, "--c2s-port", $"{port}", "--c2s-tls-port", "0", "--http-port", "0", "--https-port", "0");
         var output = new ProcessOutput(parley);
 
         await parley.WaitForExitAsync().WaitAsync(s_deadline);

@@ -38,6 +38,8 @@ public static class ConfigurationCheck
         CheckPort(problems, "C2sPort", options.Network.C2sPort);
         CheckPort(problems, "C2sTlsPort", options.Network.C2sTlsPort);
         CheckPort(problems, "HttpPort", options.Network.HttpPort);
+        CheckPort(problems, "HttpsPort", options.Network.HttpsPort);
+        problems.AddRange(Web.WebRequests.Problems(options.Web));
         if (options.Storage.Provider == "postgres")
         {
             if (string.IsNullOrWhiteSpace(options.Storage.ConnectionString))

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -10,6 +11,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Parley.Server.Administration;
 using Parley.Server.Auth;
+using Parley.Server.Http;
 using Parley.Server.ModuleContract;
 using Parley.Server.Modules;
 using Parley.Server.Modules.Muc;
@@ -17,6 +19,7 @@ using Parley.Server.Routing;
 using Parley.Server.Sessions;
 using Parley.Server.Streams;
 using Parley.Server.Transport;
+using Parley.Server.Web;
 using Parley.Storage;
 
 namespace Parley.Server.Hosting;
@@ -159,6 +162,7 @@ public static class ParleyHost
         services.AddSingleton<NodeNoticeListener>();
         services.AddHostedService(sp => sp.GetRequiredService<NodeNoticeListener>());
         AdministrationServices.AddToNode(services);
+        WebServices.AddToNode(services);
         foreach (var module in modules)
         {
             if (module.OptionsType is { } optionsType)
@@ -198,6 +202,20 @@ public static class ParleyHost
                     l.Protocols = HttpProtocols.Http1;
                 });
             }
+            if (options.Network.HttpsPort > 0)
+            {
+                kestrel.Listen(address, options.Network.HttpsPort, l =>
+                {
+                    // HTTP/1.1: RFC 7395 WebSockets upgrade an HTTP/1.1 request. The certificate is looked up per
+                    // handshake, so a renewed one is served without a restart, as on the XMPP ports.
+                    l.Protocols = HttpProtocols.Http1;
+                    l.UseHttps(new TlsHandshakeCallbackOptions
+                    {
+                        OnConnection = context => ValueTask.FromResult(
+                            kestrel.ApplicationServices.GetRequiredService<CertificateStore>().ServerOptionsFor(context.ClientHelloInfo.ServerName)),
+                    });
+                });
+            }
         });
 
         var app = builder.Build();
@@ -210,7 +228,12 @@ public static class ParleyHost
         node.Modules.Freeze();
         await node.Certificates.LoadAllAsync().ConfigureAwait(false);
 
+        app.UseWebSockets();
         app.MapGet("/health", () => Results.Text("ok"));
+        foreach (var endpoints in app.Services.GetServices<IHttpEndpoints>())
+        {
+            endpoints.Map(app);
+        }
         var startup = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Parley.Startup");
         if (storage.Created)
         {
@@ -226,6 +249,7 @@ public static class ParleyHost
         new("c2s STARTTLS", "--c2s-port", options.Network.Bind, options.Network.C2sPort),
         new("c2s direct TLS", "--c2s-tls-port", options.Network.Bind, options.Network.C2sTlsPort),
         new("http", "--http-port", options.Network.Bind, options.Network.HttpPort),
+        new("https", "--https-port", options.Network.Bind, options.Network.HttpsPort),
     ];
 
     /// <summary>One block, once the listeners are bound: what the node serves, where, and on which data.</summary>

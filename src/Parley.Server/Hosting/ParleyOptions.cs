@@ -20,6 +20,7 @@ public sealed class ParleyOptions
     public AuthOptions Auth { get; set; } = new();
     public SessionOptions Sessions { get; set; } = new();
     public LimitOptions Limits { get; set; } = new();
+    public WebOptions Web { get; set; } = new();
 
     /// <summary>
     /// Parley:Modules:&lt;Name&gt;:Enabled switches a module off (or on again); every module runs unless
@@ -78,8 +79,45 @@ public sealed class NetworkOptions
     /// <summary>Client connections with TLS from the first byte (XEP-0368); 0 disables.</summary>
     public int C2sTlsPort { get; set; } = 5223;
 
-    /// <summary>HTTP: health now; WebSocket, BOSH, admin and REST later. 0 disables.</summary>
+    /// <summary>Plain HTTP (web clients, /health), for loopback and a TLS-terminating reverse proxy. 0 disables.</summary>
     public int HttpPort { get; set; } = 5280;
+
+    /// <summary>HTTPS with the XMPP ports' certificates (picked up without a restart when they change). 0 disables.</summary>
+    public int HttpsPort { get; set; } = 5443;
+}
+
+/// <summary>The web endpoints (XMPP over WebSocket, BOSH, discovery, the bundled web client): section Parley:Web.</summary>
+public sealed class WebOptions
+{
+    /// <summary>
+    /// Browser origins ("https://intranet.example.com") whose pages may open XMPP sessions, besides the node's own
+    /// pages (same origin) and native clients (no Origin header); "*" allows every origin.
+    /// </summary>
+    public List<string> AllowedOrigins { get; set; } = [];
+
+    /// <summary>
+    /// Addresses of reverse proxies in front of the plain HTTP port: their X-Forwarded-For names the client, and
+    /// their X-Forwarded-Proto: https makes a session secure (sign-in is offered on secure sessions only).
+    /// </summary>
+    public List<string> TrustedProxies { get; set; } = [];
+
+    /// <summary>The WebSocket URL clients use (wss://chat.example.com/xmpp-websocket) when the node is behind a proxy; else the request's own.</summary>
+    public string? PublicWebSocketUrl { get; set; }
+
+    /// <summary>The BOSH URL clients use (https://chat.example.com/http-bind) when the node is behind a proxy; else the request's own.</summary>
+    public string? PublicBoshUrl { get; set; }
+
+    /// <summary>How often the node pings an XMPP WebSocket (RFC 6455 ping); a peer that does not answer within as long again is dropped. 0 disables.</summary>
+    public int WebSocketPingSeconds { get; set; } = 30;
+
+    /// <summary>The longest a BOSH request is held waiting for something to send (a client may ask for less).</summary>
+    public int BoshMaxWaitSeconds { get; set; } = 60;
+
+    /// <summary>A BOSH session with no request held for this long ends (XEP-0124 'inactivity').</summary>
+    public int BoshInactivitySeconds { get; set; } = 60;
+
+    /// <summary>Open BOSH sessions from one IP address; more get the terminate condition policy-violation.</summary>
+    public int BoshMaxSessionsPerIp { get; set; } = 100;
 }
 
 public sealed class TlsOptions

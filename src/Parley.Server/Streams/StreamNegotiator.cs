@@ -117,6 +117,11 @@ public sealed partial class StreamNegotiator
         }
         if (Account is null)
         {
+            if (!CanNegotiate)
+            {
+                // A plain-HTTP web session from outside (no TLS to start): sign-in is offered over HTTPS only.
+                return features;
+            }
             var mechanisms = features.AddChild("mechanisms", Ns.Sasl);
             foreach (var name in _node.Authentication.Mechanisms(Authentication))
             {

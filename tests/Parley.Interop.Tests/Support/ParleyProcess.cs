@@ -14,7 +14,7 @@ public sealed class ParleyProcess : IAsyncDisposable
     private readonly IReadOnlyDictionary<string, string> _environment;
     private readonly string[] _storageFlags;
 
-    private ParleyProcess(ExternalProcess process, IReadOnlyDictionary<string, string> environment, string[] storageFlags, string dataDir, int c2sPort, int c2sTlsPort)
+    private ParleyProcess(ExternalProcess process, IReadOnlyDictionary<string, string> environment, string[] storageFlags, string dataDir, int c2sPort, int c2sTlsPort, int httpPort, int httpsPort)
     {
         _process = process;
         _environment = environment;
@@ -22,11 +22,15 @@ public sealed class ParleyProcess : IAsyncDisposable
         DataDir = dataDir;
         C2sPort = c2sPort;
         C2sTlsPort = c2sTlsPort;
+        HttpPort = httpPort;
+        HttpsPort = httpsPort;
     }
 
     public string DataDir { get; }
     public int C2sPort { get; }
     public int C2sTlsPort { get; }
+    public int HttpPort { get; }
+    public int HttpsPort { get; }
     public string Output => _process.Output;
 
     /// <summary>The built parley.dll beside the tests (the test project references Parley.Cli).</summary>
@@ -39,19 +43,19 @@ public sealed class ParleyProcess : IAsyncDisposable
     /// <param name="postgres">A PostgreSQL connection string: the node and its CLI use that database (--postgres) instead of SQLite.</param>
     public static Task<ParleyProcess> StartAsync(IReadOnlyDictionary<string, string>? environment = null, string? postgres = null) =>
         StartAsync(environment ?? new Dictionary<string, string>(), postgres is null ? [] : ["--postgres", postgres],
-            Path.Combine(Path.GetTempPath(), "parley-interop-" + Guid.NewGuid().ToString("N")), FreePort(), FreePort());
+            Path.Combine(Path.GetTempPath(), "parley-interop-" + Guid.NewGuid().ToString("N")), FreePort(), FreePort(), FreePort(), FreePort());
 
-    private static async Task<ParleyProcess> StartAsync(IReadOnlyDictionary<string, string> environment, string[] storageFlags, string dataDir, int c2s, int c2sTls)
+    private static async Task<ParleyProcess> StartAsync(IReadOnlyDictionary<string, string> environment, string[] storageFlags, string dataDir, int c2s, int c2sTls, int http, int https)
     {
-        var http = FreePort();
         var process = ExternalProcess.Start("dotnet",
         [
             ParleyDll, "serve", "--domain", "localhost", "--data-dir", dataDir, "--bind", "127.0.0.1",
-            "--c2s-port", c2s.ToString(), "--c2s-tls-port", c2sTls.ToString(), "--http-port", http.ToString(), .. storageFlags,
+            "--c2s-port", c2s.ToString(), "--c2s-tls-port", c2sTls.ToString(), "--http-port", http.ToString(),
+            "--https-port", https.ToString(), .. storageFlags,
         ], environment: environment);
-        var node = new ParleyProcess(process, environment, storageFlags, dataDir, c2s, c2sTls);
+        var node = new ParleyProcess(process, environment, storageFlags, dataDir, c2s, c2sTls, http, https);
         using var deadline = new CancellationTokenSource(StartDeadline);
-        while (!await AcceptsAsync(c2s) || !await AcceptsAsync(c2sTls))
+        while (!await AcceptsAsync(c2s) || !await AcceptsAsync(c2sTls) || !await AcceptsAsync(http))
         {
             if (process.HasExited || deadline.IsCancellationRequested)
             {
@@ -76,7 +80,7 @@ public sealed class ParleyProcess : IAsyncDisposable
     public async Task<ParleyProcess> RestartAsync()
     {
         await _process.DisposeAsync();
-        return await StartAsync(_environment, _storageFlags, DataDir, C2sPort, C2sTlsPort);
+        return await StartAsync(_environment, _storageFlags, DataDir, C2sPort, C2sTlsPort, HttpPort, HttpsPort);
     }
 
     /// <summary>Runs `parley ARGS --data-dir DIR` against this node's data, as an administrator would.</summary>

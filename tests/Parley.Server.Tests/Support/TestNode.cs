@@ -26,6 +26,7 @@ public sealed class TestNode : IAsyncDisposable
     public int C2sPort => Options.Network.C2sPort;
     public int C2sTlsPort => Options.Network.C2sTlsPort;
     public int HttpPort => Options.Network.HttpPort;
+    public int HttpsPort => Options.Network.HttpsPort;
     public IAccountStore Accounts => App.Node.Storage.Accounts;
 
     /// <summary>What the node logged from its own (Parley.*) categories, at Information and above.</summary>
@@ -49,6 +50,7 @@ public sealed class TestNode : IAsyncDisposable
         options.Network.C2sPort = FreePort.Next();
         options.Network.C2sTlsPort = FreePort.Next();
         options.Network.HttpPort = FreePort.Next();
+        options.Network.HttpsPort = FreePort.Next();
         options.Auth.FailureDelayMilliseconds = 50;
         options.Auth.MaxFailureDelayMilliseconds = 400;
         configure?.Invoke(options);
@@ -73,6 +75,7 @@ public sealed class TestNode : IAsyncDisposable
                 options.Network.C2sPort = FreePort.Next();
                 options.Network.C2sTlsPort = FreePort.Next();
                 options.Network.HttpPort = FreePort.Next();
+                options.Network.HttpsPort = FreePort.Next();
             }
         }
     }
@@ -84,6 +87,16 @@ public sealed class TestNode : IAsyncDisposable
             ScramCredentialFactory.Create(ScramHash.Sha256, password));
         var result = await Accounts.CreateAsync($"{local}@{Domain}", credentials);
         Assert.Equal(CreateAccountResult.Created, result);
+    }
+
+    /// <summary>Nothing else on the node was disturbed: a TCP client still signs in and is answered.</summary>
+    public async Task AssertStillServesAsync()
+    {
+        var user = "bystander-" + Guid.NewGuid().ToString("N")[..8];
+        await CreateUserAsync(user, "bystander-password");
+        await using var client = await XmppTestClient.LoginAsync(this, user, "bystander-password");
+        await client.SendAsync("<iq to='localhost' type='get' id='still'><ping xmlns='urn:xmpp:ping'/></iq>");
+        Assert.Equal("result", (await client.ReceiveAsync(e => e.GetAttribute("id") == "still")).GetAttribute("type"));
     }
 
     /// <summary>Stops this node and starts a new one on the same data directory; dispose the new one, this one is spent.</summary>

@@ -9,6 +9,7 @@ namespace Parley.Server.Tests.Transport;
 
 public sealed class CertificateTests
 {
+    /// <summary>The certificate a TLS port serves: direct TLS for XMPP, or the HTTPS port.</summary>
     private static async Task<X509Certificate2> ServerCertificateAsync(int directTlsPort)
     {
         using var tcp = new TcpClient();
@@ -80,12 +81,20 @@ public sealed class CertificateTests
         {
             Assert.Equal(first.Thumbprint, served.Thumbprint);
         }
+        using (var served = await ServerCertificateAsync(node.HttpsPort))
+        {
+            Assert.Equal(first.Thumbprint, served.Thumbprint);
+        }
 
         var second = WritePem(folder, "second.localhost");
         File.SetLastWriteTimeUtc(second.CertPath, DateTime.UtcNow.AddSeconds(1));
         await node.App.Node.Certificates.ReloadChangedAsync();
 
         using (var served = await ServerCertificateAsync(node.C2sTlsPort))
+        {
+            Assert.Equal(second.Thumbprint, served.Thumbprint);
+        }
+        using (var served = await ServerCertificateAsync(node.HttpsPort))
         {
             Assert.Equal(second.Thumbprint, served.Thumbprint);
         }
