@@ -83,7 +83,12 @@ public sealed class AdministrationCommandTests : IDisposable
         await _node.RunAsync("banner", "set", _node.WriteFile("banner.txt", "Authorized use only."));
         await _node.RunAsync("banner", "clear");
         await _node.RunAsync("room", "create", "team@conference.example.com", "--owner", "alice@example.com");
+        await _node.RunAsync("room", "configure", "team@conference.example.com", "--password", "room secret", "--owner", "bob@example.com");
         await _node.RunAsync("room", "destroy", "team@conference.example.com");
+        await _node.RunAsync("user", "import", _node.WriteFile("users.csv", "jid,password\ncarol@example.com,carol " + Password + "\n"));
+        var rosters = await _node.RunAsync("roster", "import", _node.WriteFile("rosters.csv", "alice@example.com,carol@example.com\n"));
+        Assert.True(rosters.ExitCode == 0, rosters.ToString());
+        await _node.RunAsync("archive", "delete", "alice@example.com");
         await _node.RunAsync("user", "remove", "alice@example.com");
         // Refused and failed commands change nothing and leave no record.
         await _node.RunAsync("user", "add", "alice@example.com", "--password", "short");
@@ -98,13 +103,18 @@ public sealed class AdministrationCommandTests : IDisposable
                 ("account.create", "alice@example.com"), ("account.password", "alice@example.com"), ("account.disable", "alice@example.com"),
                 ("account.enable", "alice@example.com"), ("admin.grant", "alice@example.com"), ("admin.revoke", "alice@example.com"),
                 ("banner.set", "banner"), ("banner.clear", "banner"), ("room.create", "team@conference.example.com"),
-                ("room.destroy", "team@conference.example.com"), ("account.remove", "alice@example.com"),
+                ("room.configure", "team@conference.example.com"), ("room.destroy", "team@conference.example.com"),
+                ("account.import", "users.csv"), ("roster.import", "alice@example.com"), ("roster.import", "carol@example.com"),
+                ("archive.delete", "alice@example.com"), ("account.remove", "alice@example.com"),
             ],
             records.Select(fields => (fields[3], fields[4])));
         Assert.All(records, fields => Assert.Equal((Environment.UserName, "cli"), (fields[1], fields[2])));
         Assert.All(records, fields => Assert.InRange(DateTimeOffset.Parse(fields[0], CultureInfo.InvariantCulture), DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow));
         Assert.Equal("password changed", records[1][5]);
+        Assert.Equal("owners added: bob@example.com", records[9][5]);
+        Assert.Equal("1 created, 0 existing skipped", records[11][5]);
         Assert.DoesNotContain("horse", list.Output);
+        Assert.DoesNotContain("room secret", list.Output);
         Assert.DoesNotContain("short", list.Output);
     }
 

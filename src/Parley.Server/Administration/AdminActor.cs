@@ -18,7 +18,7 @@ public sealed record AdminActor(string Name, string Origin)
     /// there is no actor (a user's own change, such as in-band registration, is not administration).
     /// </summary>
     /// <param name="details">What changed, for a reader of the trail; never a password.</param>
-    internal static async Task RecordAsync(IParleyStorage storage, AdminActor? actor, string action, string subject, string details, CancellationToken cancellationToken)
+    public static async Task RecordAsync(IParleyStorage storage, AdminActor? actor, string action, string subject, string details, CancellationToken cancellationToken)
     {
         if (actor is not null)
         {
@@ -31,6 +31,9 @@ public sealed record AdminActor(string Name, string Origin)
 public static class AuditActions
 {
     public const string AccountCreate = "account.create";
+
+    /// <summary>Many accounts created from a file (<c>parley user import</c>); the details say how many.</summary>
+    public const string AccountImport = "account.import";
     public const string AccountPassword = "account.password";
     public const string AccountRemove = "account.remove";
     public const string AccountDisable = "account.disable";
@@ -41,6 +44,7 @@ public static class AuditActions
     public const string RoomConfigure = "room.configure";
     public const string RoomDestroy = "room.destroy";
     public const string RosterImport = "roster.import";
+    public const string ArchiveDelete = "archive.delete";
     public const string BannerSet = "banner.set";
     public const string BannerClear = "banner.clear";
     public const string Announcement = "announcement.send";
