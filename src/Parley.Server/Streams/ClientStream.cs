@@ -169,6 +169,7 @@ public sealed partial class ClientStream : IStanzaSink, IStreamHandler
             CountHandled(session);
             return;
         }
+        _node.Metrics.StanzaReceived(stanza.Name);
         await _node.Router.RouteFromClientAsync(stanza, session, to).ConfigureAwait(false);
         CountHandled(session);
     }
@@ -198,9 +199,13 @@ public sealed partial class ClientStream : IStanzaSink, IStreamHandler
         }
     }
 
+    /// <summary>Bytes queued for this client and not yet written (for metrics).</summary>
+    public long QueuedBytes => _writer.QueuedBytes;
+
     /// <summary>Queues a stanza for this client. False once the stream is closing or the client stopped reading.</summary>
     public bool Send(Element stanza)
     {
+        _node.Metrics.StanzaSent(stanza.Name);
         IStanzaSink? movedTo = null;
         lock (_sendLock)
         {
