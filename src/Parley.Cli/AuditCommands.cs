@@ -95,7 +95,8 @@ internal static class AuditCommands
                     output.Write(',');
                 }
 
-                Csv.WriteField(output, fields[i]);
+                // A spreadsheet would run a field that starts like a formula (an announcement's "=HYPERLINK(...)").
+                Csv.WriteField(output, fields[i].Length > 0 && fields[i][0] is '=' or '+' or '-' or '@' ? "'" + fields[i] : fields[i]);
             }
 
             output.WriteLine();

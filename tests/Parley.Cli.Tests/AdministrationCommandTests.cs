@@ -137,6 +137,16 @@ public sealed class AdministrationCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Audit_list_csv_defuses_a_field_a_spreadsheet_would_run_as_a_formula()
+    {
+        await _node.RunAsync("banner", "set", _node.WriteFile("banner.txt", "=HYPERLINK(\"http://evil.example\")"));
+
+        var csv = await _node.RunAsync("audit", "list", "--csv");
+
+        Assert.EndsWith(",banner.set,banner,\"'=HYPERLINK(\"\"http://evil.example\"\")\"", csv.Output.TrimEnd());
+    }
+
+    [Fact]
     public async Task Audit_list_refuses_a_time_it_cannot_read()
     {
         await _node.CreateDatabaseAsync();
