@@ -1,4 +1,5 @@
 using System.Security;
+using Microsoft.Extensions.DependencyInjection;
 using Parley.Protocol;
 using Parley.Protocol.Forms;
 using Parley.Server.Tests.Modules;
@@ -291,6 +292,39 @@ public sealed class ServiceAdministrationTests : IAsyncLifetime
         Assert.Equal("item-not-found", Condition(await IqAsync(boss, $"<command xmlns='{Ns.Commands}' node='{AdminNode}no-such-command'/>")));
         Assert.Equal("bad-request", Condition(await IqAsync(boss, $"<command xmlns='{Ns.Commands}' node='{AdminNode}add-user'/>", "get")));
         Assert.False(await Storage.Accounts.ExistsAsync("mallory@localhost"));
+    }
+
+    [Fact]
+    public async Task A_form_submitted_after_ten_minutes_gets_session_expired_and_a_requester_may_keep_twenty_forms_open()
+    {
+        var clock = new ManualClock();
+        await using var node = await TestNode.StartAsync(options => options.Admins = [Admin], services: s => s.AddSingleton<TimeProvider>(clock));
+        await node.CreateUserAsync("boss", "boss-password");
+        await using var boss = await Muc.OnlineAsync(node, "boss");
+        var sessionId = Command(await ExecuteAsync(boss, "add-user")).GetAttribute("sessionid")!;
+
+        clock.Advance(TimeSpan.FromMinutes(11));
+        var expired = await SubmitAsync(boss, "add-user", sessionId, ("accountjid", ["carol@localhost"]), ("password", ["carol-secret-1"]));
+
+        Assert.Equal(("not-allowed", "session-expired"), (Condition(expired), CommandCondition(expired)));
+        Assert.False(await node.Accounts.ExistsAsync("carol@localhost"));
+        for (var open = 0; open < 20; open++)
+        {
+            Assert.Equal("executing", Command(await ExecuteAsync(boss, "disable-user")).GetAttribute("status"));
+        }
+        Assert.Equal("resource-constraint", Condition(await ExecuteAsync(boss, "disable-user")));
+        // Commands without a form open no session and still run.
+        Assert.Equal("completed", Command(await ExecuteAsync(boss, "get-online-users-num")).GetAttribute("status"));
+    }
+
+    /// <summary>The node's clock, moved by the test; timers stay real.</summary>
+    private sealed class ManualClock : TimeProvider
+    {
+        private TimeSpan _offset;
+
+        public void Advance(TimeSpan by) => _offset += by;
+
+        public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + _offset;
     }
 
     [Fact]
