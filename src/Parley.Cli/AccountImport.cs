@@ -43,6 +43,9 @@ internal sealed class AccountImport(string path, ParleyOptions options, CliConso
         await using (var storage = await StorageAccess.OpenOrCreateAsync(options, console, cancellationToken))
         {
             result = await ImportAsync(storage.Accounts, cancellationToken);
+            // One record for the file: the accounts are in the database, and a million lines would drown the trail.
+            await AdminActor.RecordAsync(storage, AdminActor.Cli, AuditActions.AccountImport, Path.GetFileName(path),
+                $"{result.Created} created, {result.AlreadyExisted} existing skipped", cancellationToken);
         }
 
         var seconds = stopwatch.Elapsed.TotalSeconds;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Parley.Server.Administration;
 
 namespace Parley.Cli;
 
@@ -25,6 +26,7 @@ internal static class ArchiveCommands
             var archive = AccountInput.TryPrepareJid(text, out var bareJid, out var error) ? bareJid : throw new CliException(ExitCodes.Usage, error);
             await using var storage = await StorageAccess.OpenExistingAsync(options, cancellationToken);
             var deleted = await storage.Archive.DeleteArchiveAsync(archive, cancellationToken);
+            await AdminActor.RecordAsync(storage, AdminActor.Cli, AuditActions.ArchiveDelete, archive, $"{deleted} messages deleted", cancellationToken);
             console.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"deleted {deleted} {(deleted == 1 ? "message" : "messages")} from the archive of {archive}"));
             return ExitCodes.Ok;
         });

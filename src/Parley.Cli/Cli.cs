@@ -100,6 +100,9 @@ public static class Cli
         root.Subcommands.Add(ConfigCommands.Create(console));
         root.Subcommands.Add(ArchiveCommands.Create(console));
         root.Subcommands.Add(StorageCommands.Create(console));
+        root.Subcommands.Add(AdminCommands.Create(console));
+        root.Subcommands.Add(AuditCommands.Create(console));
+        root.Subcommands.Add(BannerCommands.Create(console));
         return root;
     }
 

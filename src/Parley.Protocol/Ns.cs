@@ -32,6 +32,8 @@ public static class Ns
     public const string BlockingErrors = "urn:xmpp:blocking:errors";
     public const string Last = "jabber:iq:last";
     public const string DataForms = "jabber:x:data";
+    public const string Commands = "http://jabber.org/protocol/commands";
+    public const string ServiceAdministration = "http://jabber.org/protocol/admin";
     public const string Xml = "http://www.w3.org/XML/1998/namespace";
     public const string VCard = "vcard-temp";
     public const string VCardUpdate = "vcard-temp:x:update";

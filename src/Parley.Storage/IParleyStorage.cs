@@ -15,6 +15,9 @@ public interface IParleyStorage : IAsyncDisposable
     IRoomStore Rooms { get; }
     IPepStore Pep { get; }
     INodeNoticeStore Notices { get; }
+    IAdminStore Admins { get; }
+    IAuditStore Audit { get; }
+    IServerSettingStore Settings { get; }
 
     /// <summary>What is open, for logs, e.g. "SQLite /srv/parley/data/parley.db (schema version 1)".</summary>
     string Description { get; }

@@ -58,6 +58,18 @@ public static class Stanzas
 {
     public static bool IsError(Element stanza) => stanza.GetAttribute("type") == "error";
 
+    /// <summary>A headline message (RFC 6121 §5.2.2) from a server to one client: an announcement, the message of the day.</summary>
+    public static Element Headline(string from, Jid to, string? subject, string body)
+    {
+        var message = new Element("message", Ns.Client).SetAttribute("from", from).SetAttribute("to", to.ToString()).SetAttribute("type", "headline");
+        if (subject is not null)
+        {
+            message.AddChild("subject", Ns.Client).AddText(subject);
+        }
+        message.AddChild("body", Ns.Client).AddText(body);
+        return message;
+    }
+
     /// <summary>An IQ result for <paramref name="request"/>, optionally carrying a payload.</summary>
     public static Element IqResult(Element request, Element? payload = null)
     {

@@ -8,10 +8,14 @@ namespace Parley.Server.Administration;
 
 /// <summary>
 /// Creating accounts, changing their passwords and removing them: the one place each happens, whoever asks
-/// (`parley user`, in-band registration; later the REST API, the console and XEP-0133).
+/// (`parley user`, in-band registration, XEP-0133; later the REST API and the console). With an actor
+/// (<see cref="By"/>) each change is also recorded in the audit trail.
 /// </summary>
-public sealed class AccountService(IParleyStorage storage, ParleyOptions options, IAdministrationEvents events)
+public sealed class AccountService(IParleyStorage storage, ParleyOptions options, IAdministrationEvents events, AdminActor? actor = null)
 {
+    /// <summary>The same service, recording each change it makes as done by <paramref name="by"/>.</summary>
+    public AccountService By(AdminActor by) => new(storage, options, events, by);
+
     /// <summary>
     /// What removing an account means besides its own data going: other users keep it on their rosters but no
     /// subscription with it, and it keeps no room affiliation — so that a new account of the same name inherits
@@ -50,9 +54,12 @@ public sealed class AccountService(IParleyStorage storage, ParleyOptions options
         {
             return AdministrationResult.Refused(passwordProblem);
         }
-        return await storage.Accounts.CreateAsync(account.ToString(), credentials, cancellationToken).ConfigureAwait(false) == CreateAccountResult.Created
-            ? AdministrationResult.Done
-            : AdministrationResult.AlreadyExists;
+        if (await storage.Accounts.CreateAsync(account.ToString(), credentials, cancellationToken).ConfigureAwait(false) != CreateAccountResult.Created)
+        {
+            return AdministrationResult.AlreadyExists;
+        }
+        await AdminActor.RecordAsync(storage, actor, AuditActions.AccountCreate, account.ToString(), "", cancellationToken).ConfigureAwait(false);
+        return AdministrationResult.Done;
     }
 
     /// <returns><see cref="AdministrationOutcome.NotFound"/> when the account has no password here (none, or authenticated elsewhere).</returns>
@@ -62,14 +69,18 @@ public sealed class AccountService(IParleyStorage storage, ParleyOptions options
         {
             return AdministrationResult.Refused(problem);
         }
-        return await storage.Accounts.SetCredentialsAsync(account.Bare.ToString(), credentials, cancellationToken).ConfigureAwait(false)
-            ? AdministrationResult.Done
-            : AdministrationResult.NotFound;
+        if (!await storage.Accounts.SetCredentialsAsync(account.Bare.ToString(), credentials, cancellationToken).ConfigureAwait(false))
+        {
+            return AdministrationResult.NotFound;
+        }
+        // That the password changed; what it is never leaves the credentials.
+        await AdminActor.RecordAsync(storage, actor, AuditActions.AccountPassword, account.Bare.ToString(), "password changed", cancellationToken).ConfigureAwait(false);
+        return AdministrationResult.Done;
     }
 
     /// <summary>
-    /// Removes the account, its data and what <see cref="RemovalEnds"/> says; a running node then forgets it and
-    /// ends its sessions with &lt;not-authorized/&gt;.
+    /// Removes the account, its data, its admin role and what <see cref="RemovalEnds"/> says; a running node then
+    /// forgets it and ends its sessions with &lt;not-authorized/&gt;.
     /// </summary>
     /// <param name="beforeSessionsEnd">Runs once modules have forgotten the account, before its sessions end.</param>
     /// <returns>False when there is no such account.</returns>
@@ -86,6 +97,9 @@ public sealed class AccountService(IParleyStorage storage, ParleyOptions options
         {
             return false;
         }
+        // A new account of the same name must not inherit the role.
+        await storage.Admins.RevokeAsync(jid, cancellationToken).ConfigureAwait(false);
+        await AdminActor.RecordAsync(storage, actor, AuditActions.AccountRemove, jid, "", cancellationToken).ConfigureAwait(false);
         await events.AccountRemovedAsync(account, beforeSessionsEnd, cancellationToken).ConfigureAwait(false);
         return true;
     }
@@ -101,6 +115,7 @@ public sealed class AccountService(IParleyStorage storage, ParleyOptions options
         {
             return AdministrationResult.NotFound;
         }
+        await AdminActor.RecordAsync(storage, actor, disabled ? AuditActions.AccountDisable : AuditActions.AccountEnable, account.ToString(), "", cancellationToken).ConfigureAwait(false);
         if (disabled)
         {
             await events.AccountDisabledAsync(account, cancellationToken).ConfigureAwait(false);

@@ -8,9 +8,13 @@ namespace Parley.Server.Administration;
 /// <summary>
 /// Creating, configuring and destroying persistent rooms as the administrator: in storage, then a running node's
 /// chat service takes the change (a room in memory reloads, or is destroyed for its occupants).
+/// With an actor (<see cref="By"/>) each change is also recorded in the audit trail.
 /// </summary>
-public sealed class RoomAdministration(IParleyStorage storage, ParleyOptions options, IAdministrationEvents events)
+public sealed class RoomAdministration(IParleyStorage storage, ParleyOptions options, IAdministrationEvents events, AdminActor? actor = null)
 {
+    /// <summary>The same service, recording each change it makes as done by <paramref name="by"/>.</summary>
+    public RoomAdministration By(AdminActor by) => new(storage, options, events, by);
+
     /// <summary>Why <paramref name="room"/> is not a room of this node's chat service, or null.</summary>
     public static string? RoomProblem(Jid room, ParleyOptions options)
     {
@@ -51,6 +55,7 @@ public sealed class RoomAdministration(IParleyStorage storage, ParleyOptions opt
         }
         await storage.Rooms.SaveAsync(new StoredRoom(jid, (settings with { Persistent = true }).ToStoredXml(), "", "", DateTimeOffset.UtcNow), cancellationToken).ConfigureAwait(false);
         await AddOwnersAsync(jid, owners, cancellationToken).ConfigureAwait(false);
+        await AdminActor.RecordAsync(storage, actor, AuditActions.RoomCreate, jid, OwnersDetail(owners), cancellationToken).ConfigureAwait(false);
         await events.RoomChangedAsync(room, cancellationToken).ConfigureAwait(false);
         return AdministrationResult.Done;
     }
@@ -72,6 +77,7 @@ public sealed class RoomAdministration(IParleyStorage storage, ParleyOptions opt
         var settings = change(RoomConfiguration.FromStoredXml(stored.ConfigXml)) with { Persistent = true };
         await storage.Rooms.SaveAsync(stored with { ConfigXml = settings.ToStoredXml() }, cancellationToken).ConfigureAwait(false);
         await AddOwnersAsync(jid, newOwners, cancellationToken).ConfigureAwait(false);
+        await AdminActor.RecordAsync(storage, actor, AuditActions.RoomConfigure, jid, OwnersDetail(newOwners), cancellationToken).ConfigureAwait(false);
         await events.RoomChangedAsync(room, cancellationToken).ConfigureAwait(false);
         return (AdministrationResult.Done, settings);
     }
@@ -87,9 +93,12 @@ public sealed class RoomAdministration(IParleyStorage storage, ParleyOptions opt
         {
             return AdministrationResult.NotFound;
         }
+        await AdminActor.RecordAsync(storage, actor, AuditActions.RoomDestroy, room.ToString(), "", cancellationToken).ConfigureAwait(false);
         await events.RoomChangedAsync(room, cancellationToken).ConfigureAwait(false);
         return AdministrationResult.Done;
     }
+
+    private static string OwnersDetail(IReadOnlyList<Jid> owners) => owners.Count == 0 ? "" : "owners added: " + string.Join(", ", owners);
 
     private string? Problem(Jid room, IReadOnlyList<Jid> owners)
     {

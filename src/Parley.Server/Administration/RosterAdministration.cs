@@ -3,9 +3,15 @@ using Parley.Storage;
 
 namespace Parley.Server.Administration;
 
-/// <summary>Writing rosters in bulk as the administrator (moving a company from another IM system).</summary>
-public sealed class RosterAdministration(IParleyStorage storage, IAdministrationEvents events)
+/// <summary>
+/// Writing rosters in bulk as the administrator (moving a company from another IM system). With an actor
+/// (<see cref="By"/>) each user's new roster is also recorded in the audit trail.
+/// </summary>
+public sealed class RosterAdministration(IParleyStorage storage, IAdministrationEvents events, AdminActor? actor = null)
 {
+    /// <summary>The same service, recording each change it makes as done by <paramref name="by"/>.</summary>
+    public RosterAdministration By(AdminActor by) => new(storage, events, by);
+
     /// <summary>
     /// Writes <paramref name="itemsInUserOrder"/>, replacing existing items for the same pairs, then tells the node of
     /// each user's new roster: an online user sees the new items, and the contacts' presence, at once.
@@ -18,6 +24,7 @@ public sealed class RosterAdministration(IParleyStorage storage, IAdministration
         var written = await storage.Rosters.ImportAsync(NoteUsers(itemsInUserOrder, users).ToAsyncEnumerable(), cancellationToken).ConfigureAwait(false);
         foreach (var user in users)
         {
+            await AdminActor.RecordAsync(storage, actor, AuditActions.RosterImport, user, "roster items imported", cancellationToken).ConfigureAwait(false);
             await events.RosterImportedAsync(Jid.Parse(user), cancellationToken).ConfigureAwait(false);
         }
         return (written, users.Count);

@@ -2,6 +2,7 @@ using System.Net;
 using System.Reflection;
 using System.Text.Json;
 using Microsoft.Extensions.Configuration;
+using Parley.Protocol;
 using Parley.Protocol.Precis;
 using Parley.Server.ModuleContract;
 using Parley.Server.Modules;
@@ -100,6 +101,17 @@ public static class ConfigurationCheck
         if (options.Limits.MaxRosterItems < 0)
         {
             problems.Add("Parley:Limits:MaxRosterItems: must be 0 (unlimited) or more.");
+        }
+        foreach (var admin in options.Admins)
+        {
+            if (!Jid.TryParse(admin, out var jid) || jid.Local is null || !jid.IsBare)
+            {
+                problems.Add($"Parley:Admins: '{admin}' is not an account's bare JID such as admin@{options.EffectiveDomains[0]}.");
+            }
+        }
+        if (options.Audit.RetentionDays < 0)
+        {
+            problems.Add("Parley:Audit:RetentionDays: must be 0 (keep forever) or more.");
         }
         if (options.Limits.MaxDepth < 8)
         {

@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Parley.Server.Administration;
+using Parley.Server.Diagnostics;
 using Parley.Server.Auth;
 using Parley.Server.Http;
 using Parley.Server.ModuleContract;
@@ -153,6 +154,8 @@ public static class ParleyHost
             sp.GetServices<IRemoteRoute>()));
         services.AddSingleton<AuthThrottle>();
         services.AddSingleton<IAuthenticationBackend, LocalAccountBackend>();
+        services.AddMetrics();
+        services.AddSingleton<ParleyMetrics>();
         services.AddSingleton<ConnectionMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<ConnectionMonitor>());
         services.AddSingleton<ConnectionLimiter>();

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Parley.Server.Auth;
+using Parley.Server.Diagnostics;
 using Parley.Server.ModuleContract;
 using Parley.Server.Routing;
 using Parley.Server.Sessions;
@@ -23,6 +24,7 @@ public sealed class ParleyNode(
     AuthThrottle authThrottle,
     IAuthenticationBackend authentication,
     ConnectionMonitor connections,
+    ParleyMetrics metrics,
     ILoggerFactory loggerFactory)
 {
     public ParleyOptions Options { get; } = options;
@@ -36,6 +38,7 @@ public sealed class ParleyNode(
     public AuthThrottle AuthThrottle { get; } = authThrottle;
     public IAuthenticationBackend Authentication { get; } = authentication;
     public ConnectionMonitor Connections { get; } = connections;
+    public ParleyMetrics Metrics { get; } = metrics;
     public ILoggerFactory LoggerFactory { get; } = loggerFactory;
 
     private volatile bool _stopping;

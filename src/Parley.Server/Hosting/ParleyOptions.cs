@@ -23,6 +23,14 @@ public sealed class ParleyOptions
     public WebOptions Web { get; set; } = new();
 
     /// <summary>
+    /// Accounts (bare JIDs) with the admin role besides those granted it with <c>parley admin grant</c>: they may run
+    /// the XEP-0133 service administration commands.
+    /// </summary>
+    public List<string> Admins { get; set; } = [];
+
+    public AuditOptions Audit { get; set; } = new();
+
+    /// <summary>
     /// Parley:Modules:&lt;Name&gt;:Enabled switches a module off (or on again); every module runs unless
     /// switched off here. Names are those of <see cref="Parley.Server.Modules.BuiltInModules"/>, in any case.
     /// </summary>
@@ -240,3 +248,9 @@ public sealed class LimitOptions
     public int MaxPepItemsPerNode { get; set; } = 1000;
 }
 
+
+public sealed class AuditOptions
+{
+    /// <summary>Days an audit record of an administrative change is kept; 0 keeps them forever.</summary>
+    public int RetentionDays { get; set; } = 365;
+}

@@ -87,6 +87,13 @@ public readonly record struct DeliveredMessage(Element Message, Jid From, Jid To
 /// </summary>
 public delegate ValueTask AccountItemsProvider(Jid account, Jid requester, Element query);
 
+/// <summary>
+/// Answers service discovery of one of the server's nodes (XEP-0030 §3.2, §4.2) for <paramref name="requester"/>:
+/// the disco#items query when <paramref name="items"/> is true, else the disco#info one; null when it has no such
+/// node, or none this requester may see.
+/// </summary>
+public delegate ValueTask<Element?> ServerNodeProvider(string node, bool items, Jid requester);
+
 /// <summary>A stanza addressed to a hosted service (e.g. conference.example.com) or to something under it.</summary>
 public sealed record ServiceStanza(Element Stanza, Jid From, Jid To);
 
@@ -126,6 +133,7 @@ public sealed class ModuleRegistry
     private readonly Dictionary<string, StreamElementHandler> _streamElements = [];
     private readonly List<(string Category, string Type)> _accountIdentities = [];
     private readonly List<AccountItemsProvider> _accountItems = [];
+    private readonly List<ServerNodeProvider> _serverNodes = [];
     private readonly SortedSet<string> _serverFeatures = new(StringComparer.Ordinal);
     private readonly SortedSet<string> _accountFeatures = new(StringComparer.Ordinal);
     private FrozenDictionary<(string, IqTarget), IqHandler>? _frozenIq;
@@ -307,6 +315,11 @@ public sealed class ModuleRegistry
     public void AddAccountItems(AccountItemsProvider provider) => _accountItems.Add(provider);
 
     public IReadOnlyList<AccountItemsProvider> AccountItems => _accountItems;
+
+    /// <summary>Nodes of the server's disco#info and disco#items (XEP-0050's commands); see <see cref="ServerNodeProvider"/>.</summary>
+    public void AddServerNodes(ServerNodeProvider provider) => _serverNodes.Add(provider);
+
+    public IReadOnlyList<ServerNodeProvider> ServerNodes => _serverNodes;
     public IReadOnlyCollection<string> ServerFeatures => _serverFeatures;
     public IReadOnlyCollection<string> AccountFeatures => _accountFeatures;
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Parley.Server.ModuleContract;
+using Parley.Server.Modules.AdHoc;
 using Parley.Server.Modules.Blocking;
 using Parley.Server.Modules.Bookmarks;
 using Parley.Server.Modules.Carbons;
@@ -8,6 +9,7 @@ using Parley.Server.Modules.Disco;
 using Parley.Server.Modules.LastActivity;
 using Parley.Server.Modules.LegacySession;
 using Parley.Server.Modules.Mam;
+using Parley.Server.Modules.MessageOfTheDay;
 using Parley.Server.Modules.Muc;
 using Parley.Server.Modules.Offline;
 using Parley.Server.Modules.Pep;
@@ -17,6 +19,7 @@ using Parley.Server.Modules.PrivateStorage;
 using Parley.Server.Modules.Push;
 using Parley.Server.Modules.Registration;
 using Parley.Server.Modules.Roster;
+using Parley.Server.Modules.ServiceAdministration;
 using Parley.Server.Modules.StreamManagement;
 using Parley.Server.Modules.Time;
 using Parley.Server.Modules.VCard;
@@ -62,5 +65,9 @@ public static class BuiltInModules
             .AddSingleton<PepNotifier>()
             .AddSingleton<IPersonalEventing>(sp => sp.GetRequiredService<PepModule>())),
         ModuleDefinition.For<BookmarksModule>("Bookmarks").DependsOn("PrivateStorage", "Pep"),
+        ModuleDefinition.For<AdHocModule>("AdHoc").WithServices(services => services
+            .AddSingleton<AdHocCommands>()),
+        ModuleDefinition.For<ServiceAdministrationModule>("ServiceAdministration").DependsOn("AdHoc"),
+        ModuleDefinition.For<MessageOfTheDayModule>("MessageOfTheDay"),
     ];
 }

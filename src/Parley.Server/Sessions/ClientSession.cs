@@ -30,17 +30,21 @@ public sealed class ClientSession
 
     private IStanzaSink _sink;
 
-    public ClientSession(Jid jid, IStanzaSink sink, string remoteAddress)
+    public ClientSession(Jid jid, IStanzaSink sink, string remoteAddress, string transport = "")
     {
         Jid = jid;
         _sink = sink;
         RemoteAddress = remoteAddress;
+        Transport = transport;
         Id = Interlocked.Increment(ref s_nextId);
     }
 
     public long Id { get; }
     public Jid Jid { get; }
     public string RemoteAddress { get; }
+
+    /// <summary>How the client reached the node when it bound the session ("STARTTLS", "direct TLS", ...), for metrics.</summary>
+    public string Transport { get; }
 
     /// <summary>The connection that carries the session now; a resumption (XEP-0198) moves it to another.</summary>
     public IStanzaSink Sink

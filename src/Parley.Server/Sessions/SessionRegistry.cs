@@ -10,6 +10,9 @@ public sealed class SessionRegistry
 
     public int Count => _byAccount.Values.Sum(sessions => sessions.Length);
 
+    /// <summary>Every bound session (a snapshot per account, taken as the enumeration reaches it).</summary>
+    public IEnumerable<ClientSession> All => _byAccount.Values.SelectMany(sessions => sessions);
+
     /// <summary>The account's sessions (a snapshot; empty when none).</summary>
     public ClientSession[] SessionsOf(Jid account) =>
         _byAccount.TryGetValue(account.Bare, out var sessions) ? sessions : [];

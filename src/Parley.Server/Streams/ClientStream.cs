@@ -170,6 +170,7 @@ public sealed partial class ClientStream : IStanzaSink, IStreamHandler
             CountHandled(session);
             return;
         }
+        _node.Metrics.StanzaReceived(stanza.Name);
         try
         {
             await _node.Router.RouteFromClientAsync(stanza, session, to).ConfigureAwait(false);
@@ -209,9 +210,13 @@ public sealed partial class ClientStream : IStanzaSink, IStreamHandler
         }
     }
 
+    /// <summary>Bytes queued for this client and not yet written (for metrics).</summary>
+    public long QueuedBytes => _writer.QueuedBytes;
+
     /// <summary>Queues a stanza for this client. False once the stream is closing or the client stopped reading.</summary>
     public bool Send(Element stanza)
     {
+        _node.Metrics.StanzaSent(stanza.Name);
         IStanzaSink? movedTo = null;
         lock (_sendLock)
         {

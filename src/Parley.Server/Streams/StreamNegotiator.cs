@@ -247,6 +247,7 @@ public sealed partial class StreamNegotiator
             case SaslOutcome.Success:
                 Account = Jid.Create(_sasl.AuthenticatedUser, Domain);
                 _node.AuthThrottle.RecordSuccess(Account.ToString());
+                _node.Metrics.LoginSucceeded();
                 LogAuthenticated(_logger, _transport.ConnectionId, Account.ToString(), _sasl.Name);
                 _sasl = null;
                 await _stream.WriteNowAsync(new Element("success", Ns.Sasl).AddText(Base64(step.Data))).ConfigureAwait(false);
@@ -279,6 +280,7 @@ public sealed partial class StreamNegotiator
             failure.AddChild("text").SetAttribute("xml:lang", "en").AddText(text);
         }
         await _stream.WriteNowAsync(failure).ConfigureAwait(false);
+        _node.Metrics.LoginFailed(condition);
         if (++_authFailures >= MaxAuthFailuresPerStream)
         {
             return await _stream.FailAsync("policy-violation", "Too many failed authentication attempts.").ConfigureAwait(false);
@@ -332,7 +334,7 @@ public sealed partial class StreamNegotiator
             return StreamAction.Continue;
         }
 
-        var session = new ClientSession(full, _stream, _transport.RemoteAddress);
+        var session = new ClientSession(full, _stream, _transport.RemoteAddress, _transport.Description);
         if (_node.Options.Sessions.ResourceConflict == "reject" && _node.Sessions.Find(full) is not null)
         {
             await _stream.WriteNowAsync(Stanzas.ErrorReply(iq, StanzaError.Conflict("That resource is in use."))).ConfigureAwait(false);

@@ -190,6 +190,31 @@ internal static class PostgresMigrations
         new(5, "accounts can be disabled", """
             ALTER TABLE accounts ADD COLUMN disabled boolean NOT NULL DEFAULT false;
             """),
+
+        // The admin role granted in the database, the audit trail of administrative changes, and the settings an
+        // administrator changes at run time (the login banner). No foreign keys: admins may be directory users.
+        new(6, "admins, audit trail and server settings", """
+            CREATE TABLE admins (
+                jid         text   COLLATE "C" NOT NULL PRIMARY KEY,
+                granted_at  bigint NOT NULL
+            );
+            CREATE TABLE audit_log (
+                id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                at       bigint NOT NULL,
+                actor    text   COLLATE "C" NOT NULL,
+                origin   text   NOT NULL,
+                action   text   NOT NULL,
+                subject  text   NOT NULL,
+                details  text   NOT NULL
+            );
+            CREATE INDEX audit_log_by_time ON audit_log (at);
+            CREATE INDEX audit_log_by_actor ON audit_log (actor, at);
+            CREATE TABLE server_settings (
+                name        text   COLLATE "C" NOT NULL PRIMARY KEY,
+                value       text   NOT NULL,
+                updated_at  bigint NOT NULL
+            );
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

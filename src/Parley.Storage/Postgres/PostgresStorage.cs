@@ -31,6 +31,9 @@ public sealed class PostgresStorage : IParleyStorage
         Archive = new PostgresArchiveStore(this);
         Rooms = new PostgresRoomStore(this);
         Pep = new PostgresPepStore(this);
+        Admins = new PostgresAdminStore(this);
+        Audit = new PostgresAuditStore(this);
+        Settings = new PostgresServerSettingStore(this);
         _notices = new PostgresNodeNoticeStore(this);
     }
 
@@ -51,6 +54,12 @@ public sealed class PostgresStorage : IParleyStorage
     public IPepStore Pep { get; }
 
     public INodeNoticeStore Notices => _notices;
+
+    public IAdminStore Admins { get; }
+
+    public IAuditStore Audit { get; }
+
+    public IServerSettingStore Settings { get; }
 
     public string Description => $"PostgreSQL {Location} (schema version {SchemaVersion})";
 

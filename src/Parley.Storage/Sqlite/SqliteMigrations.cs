@@ -199,6 +199,33 @@ internal static class SqliteMigrations
                 DELETE FROM archive_search WHERE rowid = OLD.id;
             END;
             """),
+        // The admin role granted in the database, the audit trail of administrative changes, and the settings an
+        // administrator changes at run time (the login banner). No foreign keys: admins may be directory users.
+        new(10, "admins, audit trail and server settings", """
+            CREATE TABLE admins (
+                jid         TEXT    NOT NULL PRIMARY KEY,
+                granted_at  INTEGER NOT NULL  -- Unix time, milliseconds, UTC
+            ) WITHOUT ROWID;
+
+            -- AUTOINCREMENT: ids keep growing after retention deleted the oldest records.
+            CREATE TABLE audit_log (
+                id       INTEGER PRIMARY KEY AUTOINCREMENT,
+                at       INTEGER NOT NULL, -- Unix time, milliseconds, UTC
+                actor    TEXT    NOT NULL, -- an admin's bare JID, or the CLI's operating-system user
+                origin   TEXT    NOT NULL, -- the client's IP address, or 'cli'
+                action   TEXT    NOT NULL, -- e.g. account.create
+                subject  TEXT    NOT NULL, -- what it was done to, e.g. a JID
+                details  TEXT    NOT NULL  -- what changed; never a password
+            );
+            CREATE INDEX audit_log_by_time ON audit_log (at);
+            CREATE INDEX audit_log_by_actor ON audit_log (actor, at);
+
+            CREATE TABLE server_settings (
+                name        TEXT    NOT NULL PRIMARY KEY,
+                value       TEXT    NOT NULL,
+                updated_at  INTEGER NOT NULL  -- Unix time, milliseconds, UTC
+            ) WITHOUT ROWID;
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

@@ -34,6 +34,9 @@ public sealed class SqliteStorage : IParleyStorage
         Rooms = new SqliteRoomStore(this);
         Pep = new SqlitePepStore(this);
         Notices = new SqliteNodeNoticeStore(this);
+        Admins = new SqliteAdminStore(this);
+        Audit = new SqliteAuditStore(this);
+        Settings = new SqliteServerSettingStore(this);
     }
 
     public IAccountStore Accounts { get; }
@@ -53,6 +56,12 @@ public sealed class SqliteStorage : IParleyStorage
     public IPepStore Pep { get; }
 
     public INodeNoticeStore Notices { get; }
+
+    public IAdminStore Admins { get; }
+
+    public IAuditStore Audit { get; }
+
+    public IServerSettingStore Settings { get; }
 
     public string Description => $"SQLite {DatabasePath} (schema version {SchemaVersion})";
 

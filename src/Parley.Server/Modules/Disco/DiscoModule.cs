@@ -27,18 +27,22 @@ public sealed class DiscoModule : IModule
         });
         registry.AddFeature(Ns.DiscoInfo, account: true);
         registry.AddFeature(Ns.DiscoItems, account: true);
-        registry.HandleIq(Ns.DiscoInfo, IqTarget.Server, request => ValueTask.FromResult(ServerInfo(request, registry)));
+        registry.HandleIq(Ns.DiscoInfo, IqTarget.Server, request => ServerInfoAsync(request, registry));
         registry.HandleIq(Ns.DiscoInfo, IqTarget.Account, request => ValueTask.FromResult(AccountInfo(request, registry)));
-        registry.HandleIq(Ns.DiscoItems, IqTarget.Server, request => ValueTask.FromResult(ServerItems(request, registry)));
+        registry.HandleIq(Ns.DiscoItems, IqTarget.Server, request => ServerItemsAsync(request, registry));
         registry.HandleIq(Ns.DiscoItems, IqTarget.Account, request => AccountItemsAsync(request, registry));
     }
 
-    private Element ServerInfo(IqRequest request, ModuleRegistry registry)
+    private async ValueTask<Element> ServerInfoAsync(IqRequest request, ModuleRegistry registry)
     {
         var node = request.Payload.GetAttribute("node");
-        if (!request.IsGet || (node is not null && node != _capsNode))
+        if (!request.IsGet)
         {
-            return request.Error(request.IsGet ? StanzaError.ItemNotFound() : StanzaError.BadRequest());
+            return request.Error(StanzaError.BadRequest());
+        }
+        if (node is not null && node != _capsNode)
+        {
+            return await ServerNodeAsync(request, registry, node, items: false).ConfigureAwait(false) ?? request.Error(StanzaError.ItemNotFound());
         }
         var query = new Element("query", Ns.DiscoInfo).SetAttribute("node", node);
         query.AddChild("identity").SetAttribute("category", "server").SetAttribute("type", "im").SetAttribute("name", "Parley");
@@ -74,11 +78,15 @@ public sealed class DiscoModule : IModule
     }
 
     /// <summary>The services hosted under the domain the request was sent to (XEP-0030 §4).</summary>
-    private static Element ServerItems(IqRequest request, ModuleRegistry registry)
+    private static async ValueTask<Element> ServerItemsAsync(IqRequest request, ModuleRegistry registry)
     {
         if (!request.IsGet)
         {
             return request.Error(StanzaError.BadRequest());
+        }
+        if (request.Payload.GetAttribute("node") is { } node && await ServerNodeAsync(request, registry, node, items: true).ConfigureAwait(false) is { } answer)
+        {
+            return answer;
         }
         var query = new Element("query", Ns.DiscoItems);
         foreach (var service in registry.Services)
@@ -86,6 +94,19 @@ public sealed class DiscoModule : IModule
             query.AddChild("item").SetAttribute("jid", $"{service.Subdomain}.{request.To.Domain}").SetAttribute("name", service.Name);
         }
         return request.Result(query);
+    }
+
+    /// <summary>The answer of the module that has the server's <paramref name="node"/> for this requester, or null.</summary>
+    private static async ValueTask<Element?> ServerNodeAsync(IqRequest request, ModuleRegistry registry, string node, bool items)
+    {
+        foreach (var provider in registry.ServerNodes)
+        {
+            if (await provider(node, items, request.From).ConfigureAwait(false) is { } query)
+            {
+                return request.Result(query.SetAttribute("node", node));
+            }
+        }
+        return null;
     }
 
     /// <summary>What the modules list on the account for this requester (PEP nodes); a node's items are none.</summary>

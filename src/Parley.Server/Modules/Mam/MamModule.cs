@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Parley.Protocol;
+using Parley.Server.Diagnostics;
 using Parley.Server.Hosting;
 using Parley.Server.ModuleContract;
 using Parley.Server.Modules.Roster;
@@ -15,7 +17,7 @@ namespace Parley.Server.Modules.Mam;
 /// account's archive (by its bare JID), subject to the user's preferences; a received copy carries the archive id as
 /// a XEP-0359 stanza-id; the user's clients query the archive with RSM (XEP-0059) paging.
 /// </summary>
-public sealed class MamModule(ArchiveOptions options, IParleyStorage storage, SessionRegistry sessions, Router router, RosterService rosters, TimeProvider time)
+public sealed class MamModule(ArchiveOptions options, IParleyStorage storage, SessionRegistry sessions, Router router, RosterService rosters, TimeProvider time, ParleyMetrics metrics)
     : IModule
 {
     private readonly IArchiveStore _archive = storage.Archive;
@@ -60,7 +62,7 @@ public sealed class MamModule(ArchiveOptions options, IParleyStorage storage, Se
         var account = client.Sender.Jid.Bare;
         if (await ShouldArchiveAsync(account, to).ConfigureAwait(false))
         {
-            await _archive.AppendAsync(account.ToString(), to.ToString(), time.GetUtcNow(), client.Stanza.ToXml(Ns.Client)).ConfigureAwait(false);
+            await AppendAsync(account.ToString(), to.ToString(), client.Stanza.ToXml(Ns.Client)).ConfigureAwait(false);
         }
         return false;
     }
@@ -92,12 +94,20 @@ public sealed class MamModule(ArchiveOptions options, IParleyStorage storage, Se
         }
         if (archive)
         {
-            var id = await _archive.AppendAsync(accountText, inbound.From.ToString(), time.GetUtcNow(), copy.ToXml(Ns.Client)).ConfigureAwait(false);
+            var id = await AppendAsync(accountText, inbound.From.ToString(), copy.ToXml(Ns.Client)).ConfigureAwait(false);
             copy.Add(new Element("stanza-id", Ns.StanzaId).SetAttribute("by", accountText).SetAttribute("id", id));
         }
 
         inbound.Stanza = copy;
         return false;
+    }
+
+    private async Task<string> AppendAsync(string archive, string with, string xml)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var id = await _archive.AppendAsync(archive, with, time.GetUtcNow(), xml).ConfigureAwait(false);
+        metrics.ArchiveAppended(started);
+        return id;
     }
 
     private async ValueTask<Element> HandleIqAsync(IqRequest request)
