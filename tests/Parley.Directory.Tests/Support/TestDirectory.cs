@@ -1,0 +1,242 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Parley.Directory.Tests.Support;
+
+/// <summary>
+/// A throwaway OpenLDAP server (Debian's slapd) on 127.0.0.1 and a free port, with a generated directory:
+/// people (one with a DN of commas, spaces and non-ASCII characters, one whose uid is no JID localpart),
+/// a disabled person, groups with spaces in their names and a nested group, photos, and a service account
+/// that is the only non-administrator allowed to read. Stopped by its PID. Shared by the test projects
+/// that need a directory (linked into each).
+/// </summary>
+public sealed class TestDirectory : IAsyncDisposable
+{
+    public const string Suffix = "dc=example,dc=test";
+    public const string RootDn = "cn=admin," + Suffix;
+    public const string RootPassword = "root-secret";
+    public const string ServiceDn = "cn=parley,ou=Services," + Suffix;
+    public const string ServicePassword = "service-secret";
+    public const string PeopleBase = "ou=People," + Suffix;
+    public const string GroupBase = "ou=Groups," + Suffix;
+
+    /// <summary>A tiny JPEG, the photo every person of the generated directory has (with its owner's uid appended, so photos differ).</summary>
+    public static readonly byte[] Photo = Convert.FromBase64String(
+        "/9j/4AAQSkZJRgABAQEASABIAAD/2wBDAP//////////////////////////////////////////////////////////////////////////////////////wgALCAABAAEBAREA/8QAFBABAAAAAAAAAAAAAAAAAAAAAP/aAAgBAQABPxA=");
+
+    private readonly string _dir;
+    private readonly Process _slapd;
+
+    private TestDirectory(string dir, Process slapd, int port)
+    {
+        _dir = dir;
+        _slapd = slapd;
+        Port = port;
+    }
+
+    public int Port { get; }
+    public string Url => $"ldap://127.0.0.1:{Port}";
+
+    /// <summary>The people of the generated directory: uid, DN, password.</summary>
+    public static IReadOnlyList<Person> People { get; } =
+    [
+        new("alice", "uid=alice," + PeopleBase, "alice-pw", "Alice", "Archer", "alice@example.test", "Engineering"),
+        new("bob", "uid=bob," + PeopleBase, "bob-pw", "Bob", "Baker", "bob@example.test", "Engineering"),
+        new("carol", "uid=carol," + PeopleBase, "carol-pw", "Carol", "Cooper", "carol@example.test", "Sales"),
+        // RFC 4514: the comma in the RDN value is escaped; spaces and non-ASCII characters are not.
+        new("zoe", @"cn=Zoë Çelik\, Jr.," + PeopleBase, "zoe-pw", "Zoë", "Çelik", "zoe@example.test", "R&D (Tools)"),
+        new("dave", "uid=dave," + PeopleBase, "dave-pw", "Dave", "Disabled", "dave@example.test", "Sales", Disabled: true),
+        new("not a localpart@", "uid=badname," + PeopleBase, "bad-pw", "Bad", "Name", "bad@example.test", "Sales"),
+    ];
+
+    public static Person Person(string uid) => People.Single(p => p.Uid == uid);
+
+    /// <summary>Engineering Team holds alice and the nested group Platform, R&amp;D, which holds zoe; Sales holds carol and dave.</summary>
+    public const string EngineeringGroupDn = "cn=Engineering Team," + GroupBase;
+    public const string PlatformGroupDn = @"cn=Platform\, R&D," + GroupBase;
+    public const string SalesGroupDn = "cn=Sales," + GroupBase;
+
+    public static async Task<TestDirectory> StartAsync()
+    {
+        var dir = System.IO.Directory.CreateTempSubdirectory("parley-slapd-").FullName;
+        var data = Path.Combine(dir, "data");
+        System.IO.Directory.CreateDirectory(data);
+        var config = Path.Combine(dir, "slapd.conf");
+        await File.WriteAllTextAsync(config, $"""
+            include /etc/ldap/schema/core.schema
+            include /etc/ldap/schema/cosine.schema
+            include /etc/ldap/schema/inetorgperson.schema
+            include /etc/ldap/schema/nis.schema
+            pidfile {dir}/slapd.pid
+            modulepath /usr/lib/ldap
+            moduleload back_mdb
+            database mdb
+            maxsize 104857600
+            suffix "{Suffix}"
+            rootdn "{RootDn}"
+            rootpw {RootPassword}
+            directory {data}
+            access to attrs=userPassword by self write by anonymous auth by * none
+            access to * by dn.exact="{ServiceDn}" read by self read by * none
+            """);
+        var ldif = Path.Combine(dir, "directory.ldif");
+        await File.WriteAllTextAsync(ldif, GeneratedLdif(), new UTF8Encoding(false));
+        await RunAsync("/usr/sbin/slapadd", ["-f", config, "-l", ldif], null);
+
+        var port = FreePort();
+        var start = new ProcessStartInfo("/usr/sbin/slapd") { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var arg in new[] { "-f", config, "-h", $"ldap://127.0.0.1:{port}/", "-d", "0" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+        var slapd = Process.Start(start)!;
+        slapd.ErrorDataReceived += (_, _) => { };
+        slapd.OutputDataReceived += (_, _) => { };
+        slapd.BeginErrorReadLine();
+        slapd.BeginOutputReadLine();
+        var directory = new TestDirectory(dir, slapd, port);
+        await directory.WaitUntilListeningAsync(TimeSpan.FromSeconds(20));
+        return directory;
+    }
+
+    /// <summary>Applies an LDIF change (add, delete, modify) as the directory's administrator, as an HR system would.</summary>
+    public Task ModifyAsync(string ldif) =>
+        RunAsync("/usr/bin/ldapmodify", ["-x", "-H", Url, "-D", RootDn, "-w", RootPassword], ldif);
+
+    /// <summary>Adds a person of inetOrgPerson under ou=People.</summary>
+    public Task AddPersonAsync(Person person) => ModifyAsync(PersonLdif(person, "changetype: add\n"));
+
+    public Task DeleteAsync(string dn) => ModifyAsync($"dn: {dn}\nchangetype: delete\n");
+
+    public static string PersonLdif(Person p, string changeType = "")
+    {
+        var photo = Photo.Concat(Encoding.UTF8.GetBytes(p.Uid)).ToArray();
+        var lines = new StringBuilder();
+        lines.Append(Line("dn", p.Dn)).Append(changeType)
+            .Append("objectClass: inetOrgPerson\n")
+            .Append(Line("uid", p.Uid))
+            .Append(Line("cn", p.Dn.StartsWith("cn=", StringComparison.Ordinal) ? CommonName(p.Dn) : $"{p.GivenName} {p.Surname}"))
+            .Append(Line("displayName", $"{p.GivenName} {p.Surname}"))
+            .Append(Line("givenName", p.GivenName))
+            .Append(Line("sn", p.Surname))
+            .Append(Line("mail", p.Mail))
+            .Append(Line("telephoneNumber", "+1 555 0100"))
+            .Append(Line("title", "Engineer"))
+            .Append(Line("departmentNumber", p.Department))
+            .Append(Line("userPassword", p.Password))
+            .Append("jpegPhoto:: ").Append(Convert.ToBase64String(photo)).Append('\n');
+        if (p.Disabled)
+        {
+            lines.Append("employeeType: disabled\n");
+        }
+        return lines.ToString();
+    }
+
+    /// <summary>The cn of a DN whose first RDN is cn=..., unescaped (the test DNs escape only commas).</summary>
+    private static string CommonName(string dn)
+    {
+        var end = dn.IndexOf(",ou=", StringComparison.Ordinal);
+        return dn[3..end].Replace(@"\,", ",", StringComparison.Ordinal);
+    }
+
+    private static string GeneratedLdif()
+    {
+        var ldif = new StringBuilder();
+        ldif.Append($"dn: {Suffix}\nobjectClass: dcObject\nobjectClass: organization\no: Example\ndc: example\n\n");
+        foreach (var ou in new[] { "People", "Groups", "Services" })
+        {
+            ldif.Append($"dn: ou={ou},{Suffix}\nobjectClass: organizationalUnit\nou: {ou}\n\n");
+        }
+        ldif.Append($"dn: {ServiceDn}\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\ncn: parley\nuserPassword: {ServicePassword}\n\n");
+        foreach (var person in People)
+        {
+            ldif.Append(PersonLdif(person)).Append('\n');
+        }
+        ldif.Append(GroupLdif(EngineeringGroupDn, "Engineering Team", Person("alice").Dn, PlatformGroupDn)).Append('\n');
+        ldif.Append(GroupLdif(PlatformGroupDn, "Platform, R&D", Person("zoe").Dn, Person("bob").Dn)).Append('\n');
+        ldif.Append(GroupLdif(SalesGroupDn, "Sales", Person("carol").Dn, Person("dave").Dn)).Append('\n');
+        return ldif.ToString();
+    }
+
+    public static string GroupLdif(string dn, string cn, params string[] members)
+    {
+        var ldif = new StringBuilder(Line("dn", dn)).Append("objectClass: groupOfNames\n").Append(Line("cn", cn));
+        foreach (var member in members)
+        {
+            ldif.Append(Line("member", member));
+        }
+        return ldif.ToString();
+    }
+
+    /// <summary>An LDIF line; values that are not plain ASCII go base64-encoded (RFC 2849).</summary>
+    private static string Line(string attribute, string value) =>
+        value.All(c => c is >= ' ' and < (char)127) && !value.StartsWith(' ') && !value.StartsWith(':') && !value.StartsWith('<')
+            ? $"{attribute}: {value}\n"
+            : $"{attribute}:: {Convert.ToBase64String(Encoding.UTF8.GetBytes(value))}\n";
+
+    private async Task WaitUntilListeningAsync(TimeSpan deadline)
+    {
+        var until = DateTime.UtcNow + deadline;
+        while (true)
+        {
+            if (_slapd.HasExited)
+            {
+                throw new InvalidOperationException($"slapd exited with {_slapd.ExitCode} before it listened on {Port}.");
+            }
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync(IPAddress.Loopback, Port);
+                return;
+            }
+            catch (SocketException) when (DateTime.UtcNow < until)
+            {
+                await Task.Delay(20);
+            }
+        }
+    }
+
+    private static async Task RunAsync(string program, string[] args, string? input)
+    {
+        var start = new ProcessStartInfo(program) { RedirectStandardError = true, RedirectStandardOutput = true, RedirectStandardInput = input is not null };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+        using var process = Process.Start(start)!;
+        if (input is not null)
+        {
+            await process.StandardInput.WriteAsync(input);
+            process.StandardInput.Close();
+        }
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{program} exited with {process.ExitCode}: {await output}{await error}");
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_slapd.HasExited)
+        {
+            _slapd.Kill();
+            await _slapd.WaitForExitAsync();
+        }
+        _slapd.Dispose();
+        System.IO.Directory.Delete(_dir, recursive: true);
+    }
+}
+
+public sealed record Person(string Uid, string Dn, string Password, string GivenName, string Surname, string Mail, string Department, bool Disabled = false);
