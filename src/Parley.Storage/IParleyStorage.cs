@@ -15,6 +15,7 @@ public interface IParleyStorage : IAsyncDisposable
     IRoomStore Rooms { get; }
     IPepStore Pep { get; }
     INodeNoticeStore Notices { get; }
+    IDirectoryUserStore DirectoryUsers { get; }
 
     /// <summary>What is open, for logs, e.g. "SQLite /srv/parley/data/parley.db (schema version 1)".</summary>
     string Description { get; }

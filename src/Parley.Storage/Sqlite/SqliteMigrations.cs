@@ -184,6 +184,16 @@ internal static class SqliteMigrations
         new(8, "accounts can be disabled", """
             ALTER TABLE accounts ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
             """),
+        // The accounts of LDAP directory people: their password is the directory's, so they have no row of their own
+        // in accounts' sense of credentials; the sync keeps this table and reads it to find who left.
+        new(9, "directory users", """
+            CREATE TABLE directory_users (
+                jid            TEXT    NOT NULL PRIMARY KEY,
+                dn             TEXT    NOT NULL,
+                fingerprint    TEXT    NOT NULL,
+                missing_since  INTEGER NULL -- Unix time, milliseconds, UTC
+            ) WITHOUT ROWID;
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

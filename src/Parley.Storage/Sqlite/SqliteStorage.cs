@@ -34,6 +34,7 @@ public sealed class SqliteStorage : IParleyStorage
         Rooms = new SqliteRoomStore(this);
         Pep = new SqlitePepStore(this);
         Notices = new SqliteNodeNoticeStore(this);
+        DirectoryUsers = new SqliteDirectoryUserStore(this);
     }
 
     public IAccountStore Accounts { get; }
@@ -53,6 +54,8 @@ public sealed class SqliteStorage : IParleyStorage
     public IPepStore Pep { get; }
 
     public INodeNoticeStore Notices { get; }
+
+    public IDirectoryUserStore DirectoryUsers { get; }
 
     public string Description => $"SQLite {DatabasePath} (schema version {SchemaVersion})";
 
