@@ -1,4 +1,4 @@
-namespace Parley.Directory;
+namespace Parley.Ldap;
 
 /// <summary>
 /// Parley:Directory — the LDAP directory (Active Directory or OpenLDAP) whose people sign in with their

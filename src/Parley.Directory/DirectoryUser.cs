@@ -1,4 +1,4 @@
-namespace Parley.Directory;
+namespace Parley.Ldap;
 
 /// <summary>A person as the directory has them, with the attributes the mapping names.</summary>
 public sealed record DirectoryUser(

@@ -1,7 +1,7 @@
-using Parley.Directory.Ldap;
-using Parley.Directory.Tests.Support;
+using Parley.Ldap;
+using Parley.Ldap.Tests.Support;
 
-namespace Parley.Directory.Tests;
+namespace Parley.Ldap.Tests;
 
 public sealed class SlapdFixture : IAsyncLifetime
 {
@@ -123,7 +123,7 @@ public sealed class LdapDirectoryTests(SlapdFixture slapd) : IClassFixture<Slapd
     [Fact]
     public async Task An_unreachable_server_is_reported_and_the_next_one_is_used()
     {
-        var dead = $"ldap://127.0.0.1:{ClosedPort()}";
+        var dead = TestDirectory.UnreachableUrl();
         var unreachable = new LdapDirectory(slapd.Options(o => o.Servers = [dead]));
         var failover = new LdapDirectory(slapd.Options(o => o.Servers = [dead, slapd.Directory.Url]));
 
@@ -154,12 +154,5 @@ public sealed class LdapDirectoryTests(SlapdFixture slapd) : IClassFixture<Slapd
         var people = await directory.ListUsersAsync();
 
         Assert.Equal(TestDirectory.People.Select(p => p.Uid).Order(), people.Select(p => p.UserId).Order());
-    }
-
-    private static int ClosedPort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -6,6 +6,7 @@ using Parley.Server.Modules.Carbons;
 using Parley.Server.Modules.ClientState;
 using Parley.Server.Modules.Disco;
 using Parley.Server.Modules.LastActivity;
+using Parley.Server.Modules.Ldap;
 using Parley.Server.Modules.LegacySession;
 using Parley.Server.Modules.Mam;
 using Parley.Server.Modules.Muc;
@@ -62,5 +63,6 @@ public static class BuiltInModules
             .AddSingleton<PepNotifier>()
             .AddSingleton<IPersonalEventing>(sp => sp.GetRequiredService<PepModule>())),
         ModuleDefinition.For<BookmarksModule>("Bookmarks").DependsOn("PrivateStorage", "Pep"),
+        ModuleDefinition.For<DirectoryModule>("Directory").WithOptions<DirectoryModuleOptions>("Directory").WithServices(DirectoryModule.AddServices),
     ];
 }

@@ -3,7 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace Parley.Directory.Tests.Support;
+namespace Parley.Ldap.Tests.Support;
 
 /// <summary>
 /// A throwaway OpenLDAP server (Debian's slapd) on 127.0.0.1 and a free port, with a generated directory:
@@ -60,9 +60,9 @@ public sealed class TestDirectory : IAsyncDisposable
 
     public static async Task<TestDirectory> StartAsync()
     {
-        var dir = System.IO.Directory.CreateTempSubdirectory("parley-slapd-").FullName;
+        var dir = Directory.CreateTempSubdirectory("parley-slapd-").FullName;
         var data = Path.Combine(dir, "data");
-        System.IO.Directory.CreateDirectory(data);
+        Directory.CreateDirectory(data);
         var config = Path.Combine(dir, "slapd.conf");
         await File.WriteAllTextAsync(config, $"""
             include /etc/ldap/schema/core.schema
@@ -220,6 +220,9 @@ public sealed class TestDirectory : IAsyncDisposable
         }
     }
 
+    /// <summary>An ldap:// URL on a loopback port that was free a moment ago: a directory server that is down.</summary>
+    public static string UnreachableUrl() => $"ldap://127.0.0.1:{FreePort()}";
+
     private static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
@@ -235,7 +238,7 @@ public sealed class TestDirectory : IAsyncDisposable
             await _slapd.WaitForExitAsync();
         }
         _slapd.Dispose();
-        System.IO.Directory.Delete(_dir, recursive: true);
+        Directory.Delete(_dir, recursive: true);
     }
 }
 

@@ -2,7 +2,7 @@ using System.DirectoryServices.Protocols;
 using System.Net;
 using System.Text;
 
-namespace Parley.Directory.Ldap;
+namespace Parley.Ldap;
 
 /// <summary>
 /// The directory as Parley uses it: find a person with the service account, check a password by binding as

@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Parley.Directory.Ldap;
+namespace Parley.Ldap;
 
 /// <summary>Builds LDAP search filters from untrusted values (RFC 4515).</summary>
 public static class LdapFilter

@@ -1,0 +1,33 @@
+using Microsoft.Extensions.DependencyInjection;
+using Parley.Ldap;
+using Parley.Server.Auth;
+using Parley.Server.ModuleContract;
+using Parley.Storage;
+
+namespace Parley.Server.Modules.Ldap;
+
+/// <summary>
+/// An LDAP directory (Active Directory, OpenLDAP) as the source of people: sign-in with the directory password.
+/// Does nothing while Parley:Directory:Servers is empty.
+/// </summary>
+public sealed class DirectoryModule : IModule
+{
+    public void Register(ModuleRegistry registry)
+    {
+    }
+
+    /// <summary>The module's services; the directory's sign-in replaces the local accounts' only when a directory is configured.</summary>
+    public static void AddServices(IServiceCollection services)
+    {
+        services.AddSingleton<DirectoryOptions>(sp => sp.GetRequiredService<DirectoryModuleOptions>());
+        services.AddSingleton<LdapDirectory>();
+        services.AddSingleton<LocalAccountBackend>();
+        services.AddSingleton<IAuthenticationBackend>(sp => sp.GetRequiredService<DirectoryOptions>().IsConfigured
+            ? new DirectoryAuthenticationBackend(
+                sp.GetRequiredService<LocalAccountBackend>(),
+                sp.GetRequiredService<LdapDirectory>(),
+                sp.GetRequiredService<IParleyStorage>(),
+                sp.GetRequiredService<DirectoryOptions>())
+            : sp.GetRequiredService<LocalAccountBackend>());
+    }
+}
