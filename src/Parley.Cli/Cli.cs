@@ -99,6 +99,7 @@ public static class Cli
         root.Subcommands.Add(RoomCommands.Create(console));
         root.Subcommands.Add(ConfigCommands.Create(console));
         root.Subcommands.Add(ArchiveCommands.Create(console));
+        root.Subcommands.Add(DirectoryCommands.Create(console));
         return root;
     }
 

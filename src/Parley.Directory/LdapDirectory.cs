@@ -113,10 +113,8 @@ public sealed class LdapDirectory
 
     /// <summary>Binds with the service account and reads the user base: for `parley directory test`. Says which server answered.</summary>
     public Task<string> ProbeAsync(CancellationToken cancellationToken = default) =>
-        RunOnServerAsync(server =>
+        RunAsync((connection, server) =>
         {
-            using var connection = Connect(server, ServiceCredential());
-            connection.Bind();
             Search(connection, _options.UserBase!, "(objectClass=*)", 1, ["objectClass"], SearchScope.Base);
             return server;
         }, cancellationToken);
@@ -253,6 +251,10 @@ public sealed class LdapDirectory
     }
 
     private Task<T> RunAsync<T>(Func<LdapConnection, T> operation, CancellationToken cancellationToken) =>
+        RunAsync((connection, _) => operation(connection), cancellationToken);
+
+    /// <summary>Runs <paramref name="operation"/> bound as the service account, on the first server that answers.</summary>
+    private Task<T> RunAsync<T>(Func<LdapConnection, string, T> operation, CancellationToken cancellationToken) =>
         RunOnServerAsync(server =>
         {
             using var connection = Connect(server, ServiceCredential());
@@ -264,7 +266,7 @@ public sealed class LdapDirectory
             {
                 throw new DirectoryUnavailableException($"The directory at {server} refused the service account {_options.BindDn}: wrong Parley:Directory:BindDn or BindPassword.", e, serviceAccountRefused: true);
             }
-            return operation(connection);
+            return operation(connection, server);
         }, cancellationToken);
 
     private NetworkCredential ServiceCredential() => new(_options.BindDn, _options.BindPassword);

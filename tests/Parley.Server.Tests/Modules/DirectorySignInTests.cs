@@ -32,6 +32,27 @@ public sealed class SlapdForNodes : IAsyncLifetime
         directory.GroupFilter = "(|(cn=Engineering Team)(cn=Sales))";
         directory.DisabledFilter = "(employeeType=disabled)";
         directory.TimeoutSeconds = 2;
+        directory.SyncIntervalMinutes = 0;
+    }
+
+    /// <summary>A SASL PLAIN exchange; the server's answer (success or failure).</summary>
+    public static async Task<Element> PlainAsync(XmppTestClient client, string user, string password)
+    {
+        var message = Convert.ToBase64String(Encoding.UTF8.GetBytes($"\0{user}\0{password}"));
+        await client.SendAsync($"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{message}</auth>");
+        return await client.ReceiveAsync();
+    }
+
+    /// <summary>Signs in with PLAIN over direct TLS and binds.</summary>
+    public static async Task<XmppTestClient> SignInAsync(TestNode node, string user, string password)
+    {
+        var client = await XmppTestClient.ConnectAsync(node.C2sTlsPort, directTls: true);
+        await client.OpenStreamAsync();
+        var outcome = await PlainAsync(client, user, password);
+        Assert.True(outcome.Name == "success", outcome.ToXml());
+        await client.RestartStreamAsync();
+        await client.BindAsync();
+        return client;
     }
 }
 
@@ -44,7 +65,7 @@ public sealed class DirectorySignInTests(SlapdForNodes slapd) : IClassFixture<Sl
         await using var client = await XmppTestClient.ConnectAsync(node.C2sTlsPort, directTls: true);
 
         var features = await client.OpenStreamAsync();
-        var outcome = await PlainAsync(client, "alice", "alice-pw");
+        var outcome = await SlapdForNodes.PlainAsync(client, "alice", "alice-pw");
 
         Assert.Equal(["PLAIN"], features.Child("mechanisms", Ns.Sasl)!.Children().Select(m => m.Text));
         Assert.Equal("success", outcome.Name);
@@ -64,7 +85,7 @@ public sealed class DirectorySignInTests(SlapdForNodes slapd) : IClassFixture<Sl
         await using var client = await XmppTestClient.ConnectAsync(node.C2sTlsPort, directTls: true);
         await client.OpenStreamAsync();
 
-        var outcome = await PlainAsync(client, user, password);
+        var outcome = await SlapdForNodes.PlainAsync(client, user, password);
 
         Assert.Equal("failure", outcome.Name);
         Assert.True(outcome.Child("not-authorized", Ns.Sasl) is not null || outcome.Child("malformed-request", Ns.Sasl) is not null, outcome.ToXml());
@@ -77,7 +98,7 @@ public sealed class DirectorySignInTests(SlapdForNodes slapd) : IClassFixture<Sl
         await using var client = await XmppTestClient.ConnectAsync(node.C2sTlsPort, directTls: true);
         await client.OpenStreamAsync();
 
-        Assert.Equal("success", (await PlainAsync(client, "zoe", "zoe-pw")).Name);
+        Assert.Equal("success", (await SlapdForNodes.PlainAsync(client, "zoe", "zoe-pw")).Name);
     }
 
     [Fact]
@@ -87,7 +108,7 @@ public sealed class DirectorySignInTests(SlapdForNodes slapd) : IClassFixture<Sl
         await using var client = await XmppTestClient.ConnectAsync(node.C2sTlsPort, directTls: true);
         await client.OpenStreamAsync();
 
-        var outcome = await PlainAsync(client, "dave", "dave-pw");
+        var outcome = await SlapdForNodes.PlainAsync(client, "dave", "dave-pw");
 
         Assert.NotNull(outcome.Child("account-disabled", Ns.Sasl));
     }
@@ -100,8 +121,8 @@ public sealed class DirectorySignInTests(SlapdForNodes slapd) : IClassFixture<Sl
         await using var client = await XmppTestClient.ConnectAsync(node.C2sTlsPort, directTls: true);
         await client.OpenStreamAsync();
 
-        Assert.NotNull((await PlainAsync(client, "admin", "wrong-password")).Child("not-authorized", Ns.Sasl));
-        Assert.Equal("success", (await PlainAsync(client, "admin", "admin-password")).Name);
+        Assert.NotNull((await SlapdForNodes.PlainAsync(client, "admin", "wrong-password")).Child("not-authorized", Ns.Sasl));
+        Assert.Equal("success", (await SlapdForNodes.PlainAsync(client, "admin", "admin-password")).Name);
     }
 
     [Fact]
@@ -112,8 +133,8 @@ public sealed class DirectorySignInTests(SlapdForNodes slapd) : IClassFixture<Sl
         await using var client = await XmppTestClient.ConnectAsync(node.C2sTlsPort, directTls: true);
         await client.OpenStreamAsync();
 
-        Assert.NotNull((await PlainAsync(client, "alice", "alice-pw")).Child("temporary-auth-failure", Ns.Sasl));
-        Assert.Equal("success", (await PlainAsync(client, "admin", "admin-password")).Name);
+        Assert.NotNull((await SlapdForNodes.PlainAsync(client, "alice", "alice-pw")).Child("temporary-auth-failure", Ns.Sasl));
+        Assert.Equal("success", (await SlapdForNodes.PlainAsync(client, "admin", "admin-password")).Name);
     }
 
     [Fact]
@@ -138,8 +159,8 @@ public sealed class DirectorySignInTests(SlapdForNodes slapd) : IClassFixture<Sl
         await local.OpenStreamAsync();
 
         var clock = Stopwatch.StartNew();
-        var directoryAnswer = PlainAsync(waiting, "alice", "alice-pw");
-        Assert.Equal("success", (await PlainAsync(local, "admin", "admin-password")).Name);
+        var directoryAnswer = SlapdForNodes.PlainAsync(waiting, "alice", "alice-pw");
+        Assert.Equal("success", (await SlapdForNodes.PlainAsync(local, "admin", "admin-password")).Name);
         var localTook = clock.Elapsed;
         var outcome = await directoryAnswer;
 
@@ -150,12 +171,5 @@ public sealed class DirectorySignInTests(SlapdForNodes slapd) : IClassFixture<Sl
         {
             socket.Dispose();
         }
-    }
-
-    private static async Task<Element> PlainAsync(XmppTestClient client, string user, string password)
-    {
-        var message = Convert.ToBase64String(Encoding.UTF8.GetBytes($"\0{user}\0{password}"));
-        await client.SendAsync($"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{message}</auth>");
-        return await client.ReceiveAsync();
     }
 }

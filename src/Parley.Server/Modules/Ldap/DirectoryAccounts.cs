@@ -18,19 +18,19 @@ public static class DirectoryAccounts
         {
             if (person.Mail is not { } mail || !mail.EndsWith("@" + domain, StringComparison.OrdinalIgnoreCase))
             {
-                problem = $"{person.Dn}: no mail address in {domain} ({person.Mail ?? "none"})";
+                problem = $"no mail address in {domain} ({person.Mail ?? "none"})";
                 return false;
             }
         }
         var source = person.LocalpartSource(options);
         if (source is null)
         {
-            problem = $"{person.Dn}: no {(options.UsesMailAsJid ? "mail address" : "user id")}";
+            problem = $"no {(options.UsesMailAsJid ? "mail address" : "user id")}";
             return false;
         }
         if (!Precis.TryPrepareLocalpart(source, out var local, out var error))
         {
-            problem = $"{person.Dn}: '{source}' is not a valid JID localpart ({error})";
+            problem = $"'{source}' is not a valid JID localpart ({error})";
             return false;
         }
         jid = Jid.Create(local, domain);

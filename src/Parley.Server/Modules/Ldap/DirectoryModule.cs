@@ -7,7 +7,8 @@ using Parley.Storage;
 namespace Parley.Server.Modules.Ldap;
 
 /// <summary>
-/// An LDAP directory (Active Directory, OpenLDAP) as the source of people: sign-in with the directory password.
+/// An LDAP directory (Active Directory, OpenLDAP) as the source of people: sign-in with the directory password,
+/// accounts and vCards kept by the directory sync.
 /// Does nothing while Parley:Directory:Servers is empty.
 /// </summary>
 public sealed class DirectoryModule : IModule
@@ -29,5 +30,7 @@ public sealed class DirectoryModule : IModule
                 sp.GetRequiredService<IParleyStorage>(),
                 sp.GetRequiredService<DirectoryOptions>())
             : sp.GetRequiredService<LocalAccountBackend>());
+        services.AddSingleton<DirectorySyncService>();
+        services.AddHostedService(sp => sp.GetRequiredService<DirectorySyncService>());
     }
 }

@@ -1,0 +1,175 @@
+using System.Security.Cryptography;
+using System.Text;
+using Parley.Ldap;
+using Parley.Protocol;
+using Parley.Server.Administration;
+using Parley.Server.Modules.VCard;
+using Parley.Storage;
+
+namespace Parley.Server.Modules.Ldap;
+
+/// <summary>
+/// Makes the accounts match the directory, as Cisco's Sync Agent does: an account for every person the user filter
+/// matches (with a vCard from the directory's attributes), disabled while the directory says so, disabled at once
+/// when the person has left (their sessions end) and removed after <see cref="DirectoryOptions.RemoveAfterDays"/>.
+/// If the directory cannot be read, nothing is changed. The node runs it at start-up and on a schedule;
+/// `parley directory sync` runs it from the command line. Accounts go through <see cref="AccountService"/>, the one
+/// place an account is created, disabled or removed.
+/// </summary>
+public sealed class DirectorySync(LdapDirectory directory, DirectoryOptions options, IParleyStorage storage, AccountService accounts, string domain, TimeProvider time)
+{
+    public async Task<DirectorySyncSummary> RunAsync(IProgress<(int Done, int Total)>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var summary = new DirectorySyncSummary();
+        IReadOnlyList<DirectoryUser> people;
+        try
+        {
+            people = await directory.ListUsersAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (DirectoryUnavailableException e)
+        {
+            summary.Failure = e.Message + " Nothing was changed.";
+            return summary;
+        }
+
+        var present = Accounts(people, summary);
+        var known = (await storage.DirectoryUsers.ListAsync(cancellationToken).ConfigureAwait(false)).ToDictionary(r => r.BareJid, StringComparer.Ordinal);
+        var done = 0;
+        foreach (var (jid, person) in present)
+        {
+            await SyncPersonAsync(jid, person, known.GetValueOrDefault(jid.ToString()), summary, cancellationToken).ConfigureAwait(false);
+            progress?.Report((++done, present.Count + known.Count));
+        }
+        foreach (var record in known.Values.Where(r => !present.ContainsKey(Jid.Parse(r.BareJid))))
+        {
+            await SyncDepartedAsync(record, summary, cancellationToken).ConfigureAwait(false);
+            progress?.Report((++done, present.Count + known.Count));
+        }
+        return summary;
+    }
+
+    /// <summary>Each person's account; people without a valid JID, or sharing one with another person, are skipped with the reason.</summary>
+    private Dictionary<Jid, DirectoryUser> Accounts(IReadOnlyList<DirectoryUser> people, DirectorySyncSummary summary)
+    {
+        var byJid = new Dictionary<Jid, List<DirectoryUser>>();
+        foreach (var person in people)
+        {
+            if (!DirectoryAccounts.TryGetJid(person, options, domain, out var jid, out var problem))
+            {
+                summary.Skipped.Add((person.Dn, problem));
+                continue;
+            }
+            if (!byJid.TryGetValue(jid, out var same))
+            {
+                byJid[jid] = same = [];
+            }
+            same.Add(person);
+        }
+        var accounts = new Dictionary<Jid, DirectoryUser>();
+        foreach (var (jid, same) in byJid)
+        {
+            if (same.Count == 1)
+            {
+                accounts[jid] = same[0];
+                continue;
+            }
+            // Which of them would be the account's owner is not for the sync to guess.
+            foreach (var person in same)
+            {
+                summary.Skipped.Add((person.Dn, $"{same.Count} people map to {jid}: {string.Join("; ", same.Select(p => p.Dn))}"));
+            }
+        }
+        return accounts;
+    }
+
+    private async Task SyncPersonAsync(Jid jid, DirectoryUser person, DirectoryUserRecord? record, DirectorySyncSummary summary, CancellationToken cancellationToken)
+    {
+        var account = jid.ToString();
+        var vCard = DirectoryVCard.For(person).ToXml(Ns.Client);
+        var fingerprint = Fingerprint(person, vCard);
+        if (record is null)
+        {
+            if (await storage.Accounts.ExistsAsync(account, cancellationToken).ConfigureAwait(false))
+            {
+                // A local account (an administrator, a bot) keeps its name and password; the directory does not take it over.
+                summary.Skipped.Add((person.Dn, $"{account} is a local account"));
+                return;
+            }
+            // Nobody knows this password: the person signs in with the directory's.
+            var result = await accounts.CreateAsync(jid, Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)), cancellationToken).ConfigureAwait(false);
+            if (result.Outcome is AdministrationOutcome.Refused)
+            {
+                summary.Skipped.Add((person.Dn, result.Problem!));
+                return;
+            }
+            summary.Added++;
+        }
+        else if (record.Fingerprint == fingerprint && record.MissingSince is null)
+        {
+            summary.Unchanged++;
+            return;
+        }
+        else
+        {
+            summary.Updated++;
+        }
+        await storage.Documents.SetAsync(account, VCardModule.DocumentKind, "", vCard, cancellationToken).ConfigureAwait(false);
+        var wasDisabled = record is null ? false : record.MissingSince is not null || RecordedDisabled(record);
+        if (person.Disabled != wasDisabled)
+        {
+            await accounts.SetDisabledAsync(jid, person.Disabled, cancellationToken).ConfigureAwait(false);
+            if (person.Disabled)
+            {
+                summary.Disabled++;
+            }
+        }
+        await storage.DirectoryUsers.SetAsync(new DirectoryUserRecord(account, person.Dn, fingerprint, null), cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task SyncDepartedAsync(DirectoryUserRecord record, DirectorySyncSummary summary, CancellationToken cancellationToken)
+    {
+        var jid = Jid.Parse(record.BareJid);
+        var now = time.GetUtcNow();
+        if (record.MissingSince is null)
+        {
+            // Gone from the directory: no more sign-ins, and the sessions end now rather than at the next sign-in.
+            await accounts.SetDisabledAsync(jid, true, cancellationToken).ConfigureAwait(false);
+            record = record with { MissingSince = now };
+            await storage.DirectoryUsers.SetAsync(record, cancellationToken).ConfigureAwait(false);
+            summary.Disabled++;
+        }
+        if (now - record.MissingSince >= TimeSpan.FromDays(options.RemoveAfterDays))
+        {
+            await accounts.RemoveAsync(jid, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await storage.DirectoryUsers.DeleteAsync(record.BareJid, cancellationToken).ConfigureAwait(false);
+            summary.Removed++;
+        }
+    }
+
+    /// <summary>The fingerprint ends in "|disabled" when the directory had the person disabled.</summary>
+    private static bool RecordedDisabled(DirectoryUserRecord record) => record.Fingerprint.EndsWith("|disabled", StringComparison.Ordinal);
+
+    private static string Fingerprint(DirectoryUser person, string vCard) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(person.Dn + "\n" + vCard))) + (person.Disabled ? "|disabled" : "");
+}
+
+/// <summary>What a sync did, for the log and `parley directory sync`.</summary>
+public sealed class DirectorySyncSummary
+{
+    public int Added { get; set; }
+    public int Updated { get; set; }
+    public int Unchanged { get; set; }
+    public int Disabled { get; set; }
+    public int Removed { get; set; }
+
+    /// <summary>People the sync left alone: their DN and why.</summary>
+    public List<(string Dn, string Reason)> Skipped { get; } = [];
+
+    /// <summary>Why the sync could not run (the directory unreachable, the service account refused); nothing was changed then.</summary>
+    public string? Failure { get; set; }
+
+    public override string ToString() => Failure is not null
+        ? $"Directory sync failed: {Failure}"
+        : $"Directory sync: {Added} added, {Updated} updated, {Disabled} disabled, {Removed} removed, {Unchanged} unchanged, {Skipped.Count} skipped"
+            + string.Concat(Skipped.Select(s => $"{Environment.NewLine}  skipped {s.Dn}: {s.Reason}"));
+}
