@@ -61,8 +61,8 @@ internal static class DirectoryCommands
             var options = Configured(node);
             await using var storage = await StorageAccess.OpenExistingAsync(node, cancellationToken);
             // A running node ends the sessions of people disabled here when it reads the notices this leaves.
-            var accounts = AdministrationServices.WithoutNode(storage, node).Accounts;
-            var sync = new DirectorySync(new LdapDirectory(options), options, storage, accounts, node.EffectiveDomains[0], TimeProvider.System);
+            var administration = AdministrationServices.WithoutNode(storage, node);
+            var sync = new DirectorySync(new LdapDirectory(options), options, storage, administration, node.EffectiveDomains[0], TimeProvider.System);
             var summary = await sync.RunAsync(new ProgressBar(console.Error), cancellationToken);
             if (summary.Failure is not null)
             {

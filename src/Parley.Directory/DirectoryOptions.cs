@@ -57,6 +57,9 @@ public class DirectoryOptions
     /// <summary>Days an account whose person left the directory stays disabled before it is removed.</summary>
     public int RemoveAfterDays { get; set; } = 30;
 
+    /// <summary>Largest group shared on rosters; a larger one is skipped with the reason in the sync's summary.</summary>
+    public int MaxSharedGroupMembers { get; set; } = 500;
+
     /// <summary>Most results one contact search returns.</summary>
     public int SearchResultLimit { get; set; } = 50;
 

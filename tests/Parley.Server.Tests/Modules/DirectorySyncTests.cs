@@ -4,6 +4,7 @@ using Parley.Protocol;
 using Parley.Server.Modules.Ldap;
 using Parley.Server.Modules.VCard;
 using Parley.Server.Tests.Support;
+using Parley.Storage;
 using Parley.Xml;
 
 namespace Parley.Server.Tests.Modules;
@@ -134,6 +135,93 @@ public sealed class DirectorySyncTests(SlapdForNodes slapd) : IClassFixture<Slap
 
         Assert.Equal(2, summary.Skipped.Count(s => s.Reason.Contains("2 people map to twin@localhost", StringComparison.Ordinal)));
         Assert.False(await node.Accounts.ExistsAsync("twin@localhost"));
+    }
+
+    [Fact]
+    public async Task Members_of_a_directory_group_see_each_other_with_both_subscriptions_under_the_groups_name_nested_groups_included()
+    {
+        await using var node = await TestNode.StartAsync(o => slapd.Configure(o));
+        await StartupSyncAsync(node);
+
+        var alice = await node.App.Node.Storage.Rosters.GetAsync("alice@localhost");
+        var carol = await node.App.Node.Storage.Rosters.GetAsync("carol@localhost");
+
+        var engineering = alice.Items.Where(i => i.Contact is "bob@localhost" or "zoe@localhost").ToList();
+        Assert.Equal(2, engineering.Count);
+        Assert.All(engineering, i => Assert.Equal((Subscription.Both, "Engineering Team"), (i.Subscription, Assert.Single(i.Groups))));
+        Assert.DoesNotContain(alice.Items, i => i.Contact is "carol@localhost" or "dave@localhost");
+        Assert.Equal("Zoë Çelik", alice.Items.Single(i => i.Contact == "zoe@localhost").Name);
+        var dave = Assert.Single(carol.Items, i => i.Contact == "dave@localhost");
+        Assert.Equal("Sales", Assert.Single(dave.Groups));
+        Assert.DoesNotContain(carol.Items, i => i.Contact is "alice@localhost" or "bob@localhost" or "zoe@localhost");
+    }
+
+    [Fact]
+    public async Task A_person_moved_between_groups_leaves_the_old_groups_rosters_and_an_online_member_sees_it_at_once()
+    {
+        var hank = await AddPersonAsync("hank");
+        await slapd.Directory.ModifyAsync($"dn: {TestDirectory.SalesGroupDn}\nchangetype: modify\nadd: member\nmember: {hank.Dn}\n");
+        await using var node = await TestNode.StartAsync(o => slapd.Configure(o));
+        await StartupSyncAsync(node);
+        await using var carol = await SlapdForNodes.SignInAsync(node, "carol", "carol-pw");
+        await carol.SendAsync("<iq type='get' id='roster1'><query xmlns='jabber:iq:roster'/></iq>");
+        var roster = await carol.ReceiveAsync(e => e.GetAttribute("id") == "roster1");
+        Assert.Contains("hank@localhost", roster.Child("query", Ns.Roster)!.Children().Select(i => i.GetAttribute("jid")));
+
+        await slapd.Directory.ModifyAsync($"dn: {TestDirectory.SalesGroupDn}\nchangetype: modify\ndelete: member\nmember: {hank.Dn}\n");
+        await slapd.Directory.ModifyAsync($"dn: {TestDirectory.EngineeringGroupDn}\nchangetype: modify\nadd: member\nmember: {hank.Dn}\n");
+        await SyncAsync(node);
+
+        var push = await carol.ReceiveAsync(e => e.Name == "iq" && e.Child("query", Ns.Roster) is not null);
+        Assert.Equal(("hank@localhost", "remove"), (push.Child("query", Ns.Roster)!.Child("item", Ns.Roster)!.GetAttribute("jid"), push.Child("query", Ns.Roster)!.Child("item", Ns.Roster)!.GetAttribute("subscription")));
+        Assert.DoesNotContain("hank@localhost", (await node.App.Node.Storage.Rosters.GetAsync("carol@localhost")).Items.Select(i => i.Contact));
+        var aliceSees = (await node.App.Node.Storage.Rosters.GetAsync("alice@localhost")).Items.Single(i => i.Contact == "hank@localhost");
+        Assert.Equal("Engineering Team", Assert.Single(aliceSees.Groups));
+        await slapd.Directory.ModifyAsync($"dn: {TestDirectory.EngineeringGroupDn}\nchangetype: modify\ndelete: member\nmember: {hank.Dn}\n");
+        await slapd.Directory.DeleteAsync(hank.Dn);
+    }
+
+    [Fact]
+    public async Task A_personal_contact_and_a_users_own_group_survive_the_sync()
+    {
+        await using var node = await TestNode.StartAsync(o => slapd.Configure(o));
+        await StartupSyncAsync(node);
+        var rosters = node.App.Node.Storage.Rosters;
+        await rosters.SetItemAsync("alice@localhost", new RosterItem("carol@localhost", "Carol", Subscription.None, false, false, ["Friends"]));
+        await rosters.SetItemAsync("alice@localhost", new RosterItem("bob@localhost", "Bobby", Subscription.Both, false, false, ["Engineering Team", "Lunch"]));
+
+        await SyncAsync(node);
+
+        var alice = await rosters.GetAsync("alice@localhost");
+        Assert.Equal(["Friends"], alice.Items.Single(i => i.Contact == "carol@localhost").Groups);
+        var bob = alice.Items.Single(i => i.Contact == "bob@localhost");
+        Assert.Equal("Bobby", bob.Name);
+        Assert.Equal(["Engineering Team", "Lunch"], bob.Groups.Order());
+    }
+
+    [Fact]
+    public async Task A_group_of_10000_members_is_not_shared_and_the_summary_says_why()
+    {
+        const string dn = "cn=Everyone," + TestDirectory.GroupBase;
+        var members = Enumerable.Range(0, 10_000).Select(i => $"uid=user{i},{TestDirectory.PeopleBase}").Append(TestDirectory.Person("alice").Dn).ToArray();
+        await slapd.Directory.ModifyAsync(TestDirectory.GroupLdif(dn, "Everyone", members).Replace("objectClass:", "changetype: add\nobjectClass:", StringComparison.Ordinal));
+        try
+        {
+            await using var node = await TestNode.StartAsync(o =>
+            {
+                slapd.Configure(o);
+                o.Module<DirectoryModuleOptions>().GroupFilter = "(|(cn=Engineering Team)(cn=Everyone))";
+            });
+
+            var summary = await StartupSyncAsync(node);
+
+            Assert.Contains(summary.Skipped, s => s.Dn == dn && s.Reason.Contains("10001 members, more than Parley:Directory:MaxSharedGroupMembers (500)", StringComparison.Ordinal));
+            Assert.DoesNotContain((await node.App.Node.Storage.Rosters.GetAsync("alice@localhost")).Items, i => i.Groups.Contains("Everyone"));
+        }
+        finally
+        {
+            await slapd.Directory.DeleteAsync(dn);
+        }
     }
 
     private static Task<DirectorySyncSummary> StartupSyncAsync(TestNode node) =>

@@ -16,15 +16,20 @@ namespace Parley.Server.Modules.Ldap;
 /// `parley directory sync` runs it from the command line. Accounts go through <see cref="AccountService"/>, the one
 /// place an account is created, disabled or removed.
 /// </summary>
-public sealed class DirectorySync(LdapDirectory directory, DirectoryOptions options, IParleyStorage storage, AccountService accounts, string domain, TimeProvider time)
+public sealed class DirectorySync(LdapDirectory directory, DirectoryOptions options, IParleyStorage storage, AdministrationServices administration, string domain, TimeProvider time)
 {
+    private readonly AccountService _accounts = administration.Accounts;
+    private readonly SharedRosterGroups _sharedGroups = new(options, storage, administration.Rosters);
+
     public async Task<DirectorySyncSummary> RunAsync(IProgress<(int Done, int Total)>? progress = null, CancellationToken cancellationToken = default)
     {
         var summary = new DirectorySyncSummary();
         IReadOnlyList<DirectoryUser> people;
+        IReadOnlyList<DirectoryGroup> groups;
         try
         {
             people = await directory.ListUsersAsync(cancellationToken).ConfigureAwait(false);
+            groups = await directory.ListGroupsAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (DirectoryUnavailableException e)
         {
@@ -45,6 +50,11 @@ public sealed class DirectorySync(LdapDirectory directory, DirectoryOptions opti
             await SyncDepartedAsync(record, summary, cancellationToken).ConfigureAwait(false);
             progress?.Report((++done, present.Count + known.Count));
         }
+        // Those who have a directory account now: not the people skipped (a local account of the same name).
+        var synced = (await storage.DirectoryUsers.ListAsync(cancellationToken).ConfigureAwait(false)).Select(r => r.BareJid).ToHashSet(StringComparer.Ordinal);
+        var byDn = present.Where(p => synced.Contains(p.Key.ToString()))
+            .ToDictionary(p => LdapDirectory.Normalize(p.Value.Dn), p => (p.Key, p.Value.DisplayName), StringComparer.Ordinal);
+        await _sharedGroups.SyncAsync(groups, byDn, summary, cancellationToken).ConfigureAwait(false);
         return summary;
     }
 
@@ -96,7 +106,7 @@ public sealed class DirectorySync(LdapDirectory directory, DirectoryOptions opti
                 return;
             }
             // Nobody knows this password: the person signs in with the directory's.
-            var result = await accounts.CreateAsync(jid, Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)), cancellationToken).ConfigureAwait(false);
+            var result = await _accounts.CreateAsync(jid, Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)), cancellationToken).ConfigureAwait(false);
             if (result.Outcome is AdministrationOutcome.Refused)
             {
                 summary.Skipped.Add((person.Dn, result.Problem!));
@@ -117,7 +127,7 @@ public sealed class DirectorySync(LdapDirectory directory, DirectoryOptions opti
         var wasDisabled = record is null ? false : record.MissingSince is not null || RecordedDisabled(record);
         if (person.Disabled != wasDisabled)
         {
-            await accounts.SetDisabledAsync(jid, person.Disabled, cancellationToken).ConfigureAwait(false);
+            await _accounts.SetDisabledAsync(jid, person.Disabled, cancellationToken).ConfigureAwait(false);
             if (person.Disabled)
             {
                 summary.Disabled++;
@@ -133,14 +143,14 @@ public sealed class DirectorySync(LdapDirectory directory, DirectoryOptions opti
         if (record.MissingSince is null)
         {
             // Gone from the directory: no more sign-ins, and the sessions end now rather than at the next sign-in.
-            await accounts.SetDisabledAsync(jid, true, cancellationToken).ConfigureAwait(false);
+            await _accounts.SetDisabledAsync(jid, true, cancellationToken).ConfigureAwait(false);
             record = record with { MissingSince = now };
             await storage.DirectoryUsers.SetAsync(record, cancellationToken).ConfigureAwait(false);
             summary.Disabled++;
         }
         if (now - record.MissingSince >= TimeSpan.FromDays(options.RemoveAfterDays))
         {
-            await accounts.RemoveAsync(jid, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await _accounts.RemoveAsync(jid, cancellationToken: cancellationToken).ConfigureAwait(false);
             await storage.DirectoryUsers.DeleteAsync(record.BareJid, cancellationToken).ConfigureAwait(false);
             summary.Removed++;
         }
@@ -162,6 +172,10 @@ public sealed class DirectorySyncSummary
     public int Disabled { get; set; }
     public int Removed { get; set; }
 
+    /// <summary>Roster items of shared groups written (added or changed) and removed.</summary>
+    public int SharedItemsWritten { get; set; }
+    public int SharedItemsRemoved { get; set; }
+
     /// <summary>People the sync left alone: their DN and why.</summary>
     public List<(string Dn, string Reason)> Skipped { get; } = [];
 
@@ -170,6 +184,7 @@ public sealed class DirectorySyncSummary
 
     public override string ToString() => Failure is not null
         ? $"Directory sync failed: {Failure}"
-        : $"Directory sync: {Added} added, {Updated} updated, {Disabled} disabled, {Removed} removed, {Unchanged} unchanged, {Skipped.Count} skipped"
+        : $"Directory sync: {Added} added, {Updated} updated, {Disabled} disabled, {Removed} removed, {Unchanged} unchanged, {Skipped.Count} skipped; "
+            + $"shared roster groups: {SharedItemsWritten} items written, {SharedItemsRemoved} removed"
             + string.Concat(Skipped.Select(s => $"{Environment.NewLine}  skipped {s.Dn}: {s.Reason}"));
 }

@@ -9,10 +9,10 @@ namespace Parley.Server.Modules.Ldap;
 
 /// <summary>Runs the directory sync in the node: once at start-up, then every <see cref="DirectoryOptions.SyncIntervalMinutes"/>.</summary>
 public sealed partial class DirectorySyncService(
-    LdapDirectory directory, DirectoryOptions options, ParleyOptions node, IParleyStorage storage, AccountService accounts, TimeProvider time, ILogger<DirectorySyncService> logger)
+    LdapDirectory directory, DirectoryOptions options, ParleyOptions node, IParleyStorage storage, AdministrationServices administration, TimeProvider time, ILogger<DirectorySyncService> logger)
     : BackgroundService
 {
-    private readonly DirectorySync _sync = new(directory, options, storage, accounts, node.EffectiveDomains[0], time);
+    private readonly DirectorySync _sync = new(directory, options, storage, administration, node.EffectiveDomains[0], time);
     private readonly SemaphoreSlim _oneAtATime = new(1);
     private readonly TaskCompletionSource<DirectorySyncSummary> _startup = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

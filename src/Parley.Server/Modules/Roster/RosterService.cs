@@ -161,8 +161,8 @@ public sealed class RosterService(IParleyStorage storage, SessionRegistry sessio
     }
 
     /// <summary>
-    /// The account's roster was written behind the node's back (`parley roster import`): if it is online, its roster
-    /// is read again, every item that changed is pushed, and the contacts it now receives presence from are returned
+    /// The account's roster was written behind the node's back (`parley roster import`, the directory sync): if it is
+    /// online, its roster is read again, every item that changed or went is pushed, and the contacts it now receives presence from are returned
     /// (empty when the account is not online).
     /// </summary>
     public async ValueTask<List<Jid>> ReloadAsync(Jid account)
@@ -193,6 +193,15 @@ public sealed class RosterService(IParleyStorage storage, SessionRegistry sessio
                 if (!hadTo && item.Subscription is Subscription.To or Subscription.Both && Jid.TryParse(item.Contact, out var contact))
                 {
                     newlySubscribed.Add(contact);
+                }
+            }
+            // Items removed behind the node's back (the directory sync ending a shared group) are pushed as removals.
+            var kept = roster.Items.Select(i => i.Contact).ToHashSet(StringComparer.Ordinal);
+            foreach (var before in cached.Snapshot().Items)
+            {
+                if (!kept.Contains(before.Contact))
+                {
+                    Push(account, RosterXml.Removal(before.Contact), roster.Version);
                 }
             }
         }
