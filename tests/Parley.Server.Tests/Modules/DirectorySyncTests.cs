@@ -35,6 +35,26 @@ public sealed class DirectorySyncTests(SlapdForNodes slapd) : IClassFixture<Slap
     }
 
     [Fact]
+    public async Task A_colleagues_vcard_carries_the_directory_photo_and_their_presence_its_avatar_hash()
+    {
+        await using var node = await TestNode.StartAsync(o => slapd.Configure(o));
+        await StartupSyncAsync(node);
+        await using var bob = await SlapdForNodes.SignInAsync(node, "bob", "bob-pw");
+        await using var alice = await SlapdForNodes.SignInAsync(node, "alice", "alice-pw");
+        var photo = TestDirectory.Photo.Concat(System.Text.Encoding.UTF8.GetBytes("alice")).ToArray();
+
+        await bob.SendAsync("<iq type='get' id='v1' to='alice@localhost'><vCard xmlns='vcard-temp'/></iq>");
+        var vCard = (await bob.ReceiveAsync(e => e.GetAttribute("id") == "v1")).Child("vCard", Ns.VCard)!;
+        await bob.AnnounceAsync();
+        await alice.AnnounceAsync();
+        var presence = await bob.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from")?.StartsWith("alice@localhost/", StringComparison.Ordinal) == true);
+
+        Assert.Equal("Alice Archer", vCard.ChildText("FN", Ns.VCard));
+        Assert.Equal(photo, Convert.FromBase64String(vCard.Child("PHOTO", Ns.VCard)!.ChildText("BINVAL", Ns.VCard)!));
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA1.HashData(photo)), presence.Child("x", Ns.VCardUpdate)!.ChildText("photo", Ns.VCardUpdate));
+    }
+
+    [Fact]
     public async Task A_second_sync_changes_nothing_and_a_changed_attribute_updates_the_vcard()
     {
         var person = await AddPersonAsync("frank");

@@ -8,14 +8,12 @@ namespace Parley.Server.Modules.Ldap;
 
 /// <summary>
 /// An LDAP directory (Active Directory, OpenLDAP) as the source of people: sign-in with the directory password,
-/// accounts and vCards kept by the directory sync.
-/// Does nothing while Parley:Directory:Servers is empty.
+/// accounts, vCards and shared roster groups kept by the directory sync, contact search (XEP-0055) at search.DOMAIN
+/// (over the local accounts while no directory is configured).
 /// </summary>
-public sealed class DirectoryModule : IModule
+public sealed class DirectoryModule(ContactSearchService search) : IModule
 {
-    public void Register(ModuleRegistry registry)
-    {
-    }
+    public void Register(ModuleRegistry registry) => registry.AddService(ContactSearchService.Subdomain, "Contact search", search.HandleAsync);
 
     /// <summary>The module's services; the directory's sign-in replaces the local accounts' only when a directory is configured.</summary>
     public static void AddServices(IServiceCollection services)
@@ -30,6 +28,7 @@ public sealed class DirectoryModule : IModule
                 sp.GetRequiredService<IParleyStorage>(),
                 sp.GetRequiredService<DirectoryOptions>())
             : sp.GetRequiredService<LocalAccountBackend>());
+        services.AddSingleton<ContactSearchService>();
         services.AddSingleton<DirectorySyncService>();
         services.AddHostedService(sp => sp.GetRequiredService<DirectorySyncService>());
     }
