@@ -311,10 +311,23 @@ public sealed class LdapDirectory
         var uri = new Uri(server);
         var ldaps = uri.Scheme == "ldaps" || _options.Tls == "ldaps";
         var port = uri.IsDefaultPort || uri.Port <= 0 ? (ldaps ? 636 : 389) : uri.Port;
-        var connection = new LdapConnection(new LdapDirectoryIdentifier(uri.Host, port), credential, AuthType.Basic)
+        var connection = new LdapConnection(new LdapDirectoryIdentifier(uri.Host, port)) { AuthType = AuthType.Anonymous, Timeout = _timeout };
+        try
         {
-            Timeout = _timeout,
-        };
+            Secure(connection, ldaps);
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+        connection.AuthType = AuthType.Basic;
+        connection.Credential = credential;
+        return connection;
+    }
+
+    private void Secure(LdapConnection connection, bool ldaps)
+    {
         connection.SessionOptions.ProtocolVersion = 3;
         connection.SessionOptions.ReferralChasing = ReferralChasingOptions.None;
         if (_options.CaDirectory is { } ca && !OperatingSystem.IsWindows())
@@ -328,9 +341,11 @@ public sealed class LdapDirectory
         }
         else if (_options.Tls == "starttls")
         {
+            // On Linux the library hands libldap the server only at the first bind (dotnet/runtime#96988), and
+            // StartTLS before it fails as "server unavailable": an anonymous bind opens the connection first.
+            connection.Bind();
             connection.SessionOptions.StartTransportLayerSecurity(null);
         }
-        return connection;
     }
 }
 

@@ -156,3 +156,58 @@ public sealed class LdapDirectoryTests(SlapdFixture slapd) : IClassFixture<Slapd
         Assert.Equal(TestDirectory.People.Select(p => p.Uid).Order(), people.Select(p => p.UserId).Order());
     }
 }
+
+public sealed class SlapdWithTlsFixture : IAsyncLifetime
+{
+    public TestDirectory Directory { get; private set; } = null!;
+
+    public async Task InitializeAsync() => Directory = await TestDirectory.StartAsync(tls: true);
+
+    public async Task DisposeAsync() => await Directory.DisposeAsync();
+}
+
+public sealed class LdapDirectoryTlsTests(SlapdWithTlsFixture slapd) : IClassFixture<SlapdWithTlsFixture>
+{
+    private DirectoryOptions Options(string server, string tls, bool trustCa) => new()
+    {
+        Servers = [server],
+        Tls = tls,
+        CaDirectory = trustCa ? slapd.Directory.CaDirectory : null,
+        BindDn = TestDirectory.ServiceDn,
+        BindPassword = TestDirectory.ServicePassword,
+        UserBase = TestDirectory.PeopleBase,
+        TimeoutSeconds = 3,
+    };
+
+    [Fact]
+    public async Task StartTLS_with_the_directorys_CA_finds_people_and_checks_passwords()
+    {
+        var directory = new LdapDirectory(Options(slapd.Directory.Url, "starttls", trustCa: true));
+
+        var alice = await directory.FindUserAsync("alice");
+
+        Assert.NotNull(alice);
+        Assert.True(await directory.CheckPasswordAsync(alice.Dn, "alice-pw"));
+    }
+
+    [Fact]
+    public async Task Ldaps_with_the_directorys_CA_finds_people_and_checks_passwords()
+    {
+        var directory = new LdapDirectory(Options(slapd.Directory.LdapsUrl, "ldaps", trustCa: true));
+
+        var alice = await directory.FindUserAsync("alice");
+
+        Assert.NotNull(alice);
+        Assert.True(await directory.CheckPasswordAsync(alice.Dn, "alice-pw"));
+    }
+
+    [Theory]
+    [InlineData("starttls")]
+    [InlineData("ldaps")]
+    public async Task A_certificate_from_an_untrusted_CA_is_refused(string tls)
+    {
+        var directory = new LdapDirectory(Options(tls == "ldaps" ? slapd.Directory.LdapsUrl : slapd.Directory.Url, tls, trustCa: false));
+
+        await Assert.ThrowsAsync<DirectoryUnavailableException>(() => directory.FindUserAsync("alice"));
+    }
+}

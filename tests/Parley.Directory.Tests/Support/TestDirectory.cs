@@ -29,15 +29,23 @@ public sealed class TestDirectory : IAsyncDisposable
     private readonly string _dir;
     private readonly Process _slapd;
 
-    private TestDirectory(string dir, Process slapd, int port)
+    private TestDirectory(string dir, Process slapd, int port, int? ldapsPort)
     {
         _dir = dir;
         _slapd = slapd;
         Port = port;
+        LdapsPort = ldapsPort;
     }
 
     public int Port { get; }
     public string Url => $"ldap://127.0.0.1:{Port}";
+
+    /// <summary>With TLS: the ldaps:// port (StartTLS is on <see cref="Port"/>).</summary>
+    public int? LdapsPort { get; }
+    public string LdapsUrl => $"ldaps://127.0.0.1:{LdapsPort}";
+
+    /// <summary>With TLS: a folder holding only the CA certificate (PEM) that signed the server's certificate.</summary>
+    public string CaDirectory => Path.Combine(_dir, "ca");
 
     /// <summary>The people of the generated directory: uid, DN, password.</summary>
     public static IReadOnlyList<Person> People { get; } =
@@ -58,18 +66,21 @@ public sealed class TestDirectory : IAsyncDisposable
     public const string PlatformGroupDn = @"cn=Platform\, R&D," + GroupBase;
     public const string SalesGroupDn = "cn=Sales," + GroupBase;
 
-    public static async Task<TestDirectory> StartAsync()
+    /// <param name="tls">Also StartTLS and ldaps://, with a certificate for 127.0.0.1 from a CA generated for this directory.</param>
+    public static async Task<TestDirectory> StartAsync(bool tls = false)
     {
         var dir = Directory.CreateTempSubdirectory("parley-slapd-").FullName;
         var data = Path.Combine(dir, "data");
         Directory.CreateDirectory(data);
         var config = Path.Combine(dir, "slapd.conf");
+        var tlsConfig = tls ? WriteCertificates(dir) : "";
         await File.WriteAllTextAsync(config, $"""
             include /etc/ldap/schema/core.schema
             include /etc/ldap/schema/cosine.schema
             include /etc/ldap/schema/inetorgperson.schema
             include /etc/ldap/schema/nis.schema
             pidfile {dir}/slapd.pid
+            {tlsConfig}
             modulepath /usr/lib/ldap
             moduleload back_mdb
             database mdb
@@ -86,8 +97,10 @@ public sealed class TestDirectory : IAsyncDisposable
         await RunAsync("/usr/sbin/slapadd", ["-f", config, "-l", ldif], null);
 
         var port = FreePort();
+        int? ldapsPort = tls ? FreePort() : null;
+        var urls = tls ? $"ldap://127.0.0.1:{port}/ ldaps://127.0.0.1:{ldapsPort}/" : $"ldap://127.0.0.1:{port}/";
         var start = new ProcessStartInfo("/usr/sbin/slapd") { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var arg in new[] { "-f", config, "-h", $"ldap://127.0.0.1:{port}/", "-d", "0" })
+        foreach (var arg in new[] { "-f", config, "-h", urls, "-d", "0" })
         {
             start.ArgumentList.Add(arg);
         }
@@ -96,9 +109,36 @@ public sealed class TestDirectory : IAsyncDisposable
         slapd.OutputDataReceived += (_, _) => { };
         slapd.BeginErrorReadLine();
         slapd.BeginOutputReadLine();
-        var directory = new TestDirectory(dir, slapd, port);
+        var directory = new TestDirectory(dir, slapd, port, ldapsPort);
         await directory.WaitUntilListeningAsync(TimeSpan.FromSeconds(20));
         return directory;
+    }
+
+    /// <summary>A CA and a server certificate for 127.0.0.1 signed by it, as PEM files; returns slapd's TLS directives.</summary>
+    private static string WriteCertificates(string dir)
+    {
+        using var caKey = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var caRequest = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=Parley Test Directory CA", caKey, System.Security.Cryptography.HashAlgorithmName.SHA256);
+        caRequest.CertificateExtensions.Add(new System.Security.Cryptography.X509Certificates.X509BasicConstraintsExtension(true, false, 0, true));
+        caRequest.CertificateExtensions.Add(new System.Security.Cryptography.X509Certificates.X509KeyUsageExtension(
+            System.Security.Cryptography.X509Certificates.X509KeyUsageFlags.KeyCertSign | System.Security.Cryptography.X509Certificates.X509KeyUsageFlags.CrlSign, true));
+        using var ca = caRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(2));
+        using var serverKey = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        var serverRequest = new System.Security.Cryptography.X509Certificates.CertificateRequest("CN=127.0.0.1", serverKey, System.Security.Cryptography.HashAlgorithmName.SHA256);
+        var names = new System.Security.Cryptography.X509Certificates.SubjectAlternativeNameBuilder();
+        names.AddIpAddress(IPAddress.Loopback);
+        names.AddDnsName("localhost");
+        serverRequest.CertificateExtensions.Add(names.Build());
+        using var server = serverRequest.Create(ca, DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(1), [1, 2, 3, 4]);
+        Directory.CreateDirectory(Path.Combine(dir, "ca"));
+        File.WriteAllText(Path.Combine(dir, "ca", "ca.pem"), ca.ExportCertificatePem());
+        File.WriteAllText(Path.Combine(dir, "server.pem"), server.ExportCertificatePem());
+        File.WriteAllText(Path.Combine(dir, "server.key"), serverKey.ExportPkcs8PrivateKeyPem());
+        return $"""
+            TLSCACertificateFile {dir}/ca/ca.pem
+            TLSCertificateFile {dir}/server.pem
+            TLSCertificateKeyFile {dir}/server.key
+            """;
     }
 
     /// <summary>Applies an LDIF change (add, delete, modify) as the directory's administrator, as an HR system would.</summary>

@@ -32,6 +32,7 @@ public sealed class DirectorySyncTests(SlapdForNodes slapd) : IClassFixture<Slap
         Assert.Equal("zoe@example.test", vCard.Child("EMAIL", Ns.VCard)!.ChildText("USERID", Ns.VCard));
         Assert.Equal("R&D (Tools)", vCard.Child("ORG", Ns.VCard)!.ChildText("ORGUNIT", Ns.VCard));
         Assert.Equal("image/jpeg", vCard.Child("PHOTO", Ns.VCard)!.ChildText("TYPE", Ns.VCard));
+        Assert.Contains(node.Logs.Lines, l => l.Contains("Parley:Directory:Tls is none", StringComparison.Ordinal));
     }
 
     [Fact]

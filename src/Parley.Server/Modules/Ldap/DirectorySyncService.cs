@@ -25,6 +25,10 @@ public sealed partial class DirectorySyncService(
         {
             return;
         }
+        if (options.Tls == "none")
+        {
+            LogPlainLdap(logger, string.Join(", ", options.Servers));
+        }
         var interval = options.SyncIntervalMinutes > 0 ? TimeSpan.FromMinutes(options.SyncIntervalMinutes) : Timeout.InfiniteTimeSpan;
         _startup.TrySetResult(await RunOnceAsync(stoppingToken).ConfigureAwait(false));
         while (!stoppingToken.IsCancellationRequested)
@@ -61,6 +65,9 @@ public sealed partial class DirectorySyncService(
         }
         return summary;
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Parley:Directory:Tls is none: passwords go to the directory ({Servers}) unencrypted. Use it only for a directory on this host.")]
+    private static partial void LogPlainLdap(ILogger logger, string servers);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Summary}")]
     private static partial void LogSynced(ILogger logger, string summary);
