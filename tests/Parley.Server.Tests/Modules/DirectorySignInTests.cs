@@ -92,6 +92,42 @@ public sealed class DirectorySignInTests(SlapdForNodes slapd) : IClassFixture<Sl
     }
 
     [Fact]
+    public async Task Under_the_mail_scheme_a_person_signs_in_with_the_local_part_of_their_mail_address()
+    {
+        await slapd.Directory.AddPersonAsync(new Person("ivy.uid", $"uid=ivy.uid,{TestDirectory.PeopleBase}", "ivy-pw", "Ivy", "Irons", "ivy@localhost", "QA"));
+        await using var node = await TestNode.StartAsync(o =>
+        {
+            slapd.Configure(o);
+            o.Module<DirectoryModuleOptions>().JidScheme = "mail";
+        });
+        await using var client = await XmppTestClient.ConnectAsync(node.C2sTlsPort, directTls: true);
+        await client.OpenStreamAsync();
+
+        Assert.Equal("failure", (await SlapdForNodes.PlainAsync(client, "ivy.uid", "ivy-pw")).Name);
+        Assert.Equal("success", (await SlapdForNodes.PlainAsync(client, "ivy", "ivy-pw")).Name);
+    }
+
+    [Fact]
+    public async Task Wrong_directory_passwords_are_throttled_like_local_ones()
+    {
+        await using var node = await TestNode.StartAsync(o => slapd.Configure(o));
+        await using var client = await XmppTestClient.ConnectAsync(node.C2sTlsPort, directTls: true);
+        await client.OpenStreamAsync();
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await SlapdForNodes.PlainAsync(client, "bob", "wrong-1");
+        var first = clock.Elapsed;
+        clock.Restart();
+        await SlapdForNodes.PlainAsync(client, "bob", "wrong-2");
+        var second = clock.Elapsed;
+
+        // TestNode sets 50 ms, doubling: the second wrong password waits at least 100 ms.
+        Assert.True(first >= TimeSpan.FromMilliseconds(45), $"first failure after {first}");
+        Assert.True(second >= TimeSpan.FromMilliseconds(90), $"second failure after {second}");
+        Assert.Contains(node.Logs.Lines, l => l.Contains("authentication of bob@localhost", StringComparison.Ordinal) && l.Contains("counted as a failed password", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_person_whose_dn_has_an_escaped_comma_and_non_ascii_characters_signs_in()
     {
         await using var node = await TestNode.StartAsync(o => slapd.Configure(o));

@@ -139,6 +139,7 @@ public sealed class DirectorySyncTests(SlapdForNodes slapd) : IClassFixture<Slap
 
         Assert.Contains("refused the service account", summary.Failure);
         Assert.Contains("BindPassword", summary.Failure);
+        Assert.Contains(node.Logs.Lines, l => l.Contains("Directory sync failed", StringComparison.Ordinal) && l.Contains("refused the service account", StringComparison.Ordinal));
     }
 
     [Fact]
