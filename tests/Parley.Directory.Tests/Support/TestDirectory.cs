@@ -67,7 +67,8 @@ public sealed class TestDirectory : IAsyncDisposable
     public const string SalesGroupDn = "cn=Sales," + GroupBase;
 
     /// <param name="tls">Also StartTLS and ldaps://, with a certificate for 127.0.0.1 from a CA generated for this directory.</param>
-    public static async Task<TestDirectory> StartAsync(bool tls = false)
+    /// <param name="moreLdif">More entries for the generated directory (a benchmark's thousands of people), loaded before slapd starts.</param>
+    public static async Task<TestDirectory> StartAsync(bool tls = false, string? moreLdif = null)
     {
         var dir = Directory.CreateTempSubdirectory("parley-slapd-").FullName;
         var data = Path.Combine(dir, "data");
@@ -84,7 +85,7 @@ public sealed class TestDirectory : IAsyncDisposable
             modulepath /usr/lib/ldap
             moduleload back_mdb
             database mdb
-            maxsize 104857600
+            maxsize 1073741824
             suffix "{Suffix}"
             rootdn "{RootDn}"
             rootpw {RootPassword}
@@ -93,7 +94,7 @@ public sealed class TestDirectory : IAsyncDisposable
             access to * by dn.exact="{ServiceDn}" read by self read by * none
             """);
         var ldif = Path.Combine(dir, "directory.ldif");
-        await File.WriteAllTextAsync(ldif, GeneratedLdif(), new UTF8Encoding(false));
+        await File.WriteAllTextAsync(ldif, GeneratedLdif() + moreLdif, new UTF8Encoding(false));
         await RunAsync("/usr/sbin/slapadd", ["-f", config, "-l", ldif], null);
 
         var port = FreePort();
