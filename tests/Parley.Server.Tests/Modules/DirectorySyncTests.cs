@@ -56,6 +56,21 @@ public sealed class DirectorySyncTests(SlapdForNodes slapd) : IClassFixture<Slap
     }
 
     [Fact]
+    public async Task A_person_who_joined_after_the_last_sync_gets_an_account_and_vcard_at_their_first_sign_in()
+    {
+        await using var node = await TestNode.StartAsync(o => slapd.Configure(o));
+        await StartupSyncAsync(node);
+        var person = await AddPersonAsync("jack");
+
+        await using var jack = await SlapdForNodes.SignInAsync(node, "jack", person.Password);
+
+        Assert.True(await node.Accounts.ExistsAsync("jack@localhost"));
+        Assert.NotNull(await node.App.Node.Storage.DirectoryUsers.GetAsync("jack@localhost"));
+        Assert.Contains("jack@example.test", (await node.App.Node.Storage.Documents.GetAsync("jack@localhost", VCardModule.DocumentKind, ""))!.Xml);
+        Assert.Equal(0, (await SyncAsync(node)).Added);
+    }
+
+    [Fact]
     public async Task A_second_sync_changes_nothing_and_a_changed_attribute_updates_the_vcard()
     {
         var person = await AddPersonAsync("frank");

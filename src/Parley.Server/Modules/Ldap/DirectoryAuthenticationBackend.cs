@@ -14,7 +14,7 @@ namespace Parley.Server.Modules.Ldap;
 /// binding as that person. While the directory cannot be reached, its people get a temporary failure
 /// (<see cref="DirectoryUnavailableException"/>), never a wrong-password answer.
 /// </summary>
-public sealed class DirectoryAuthenticationBackend(LocalAccountBackend local, LdapDirectory directory, IParleyStorage storage, DirectoryOptions options) : IAuthenticationBackend
+public sealed class DirectoryAuthenticationBackend(LocalAccountBackend local, LdapDirectory directory, IParleyStorage storage, DirectoryOptions options, DirectorySyncService sync) : IAuthenticationBackend
 {
     public IReadOnlyList<string> Mechanisms(AuthenticationContext context)
     {
@@ -54,7 +54,15 @@ public sealed class DirectoryAuthenticationBackend(LocalAccountBackend local, Ld
             return false;
         }
         context.AccountDisabled = person.Disabled;
-        return await directory.CheckPasswordAsync(person.Dn, password, cancellationToken).ConfigureAwait(false);
+        if (!await directory.CheckPasswordAsync(person.Dn, password, cancellationToken).ConfigureAwait(false))
+        {
+            return false;
+        }
+        if (!person.Disabled)
+        {
+            await sync.ProvisionAsync(person, cancellationToken).ConfigureAwait(false);
+        }
+        return true;
     }
 
     /// <summary>Whether the person's directory entry maps to exactly this account (a uid that is no valid localpart maps to none).</summary>

@@ -26,7 +26,8 @@ public sealed class DirectoryModule(ContactSearchService search) : IModule
                 sp.GetRequiredService<LocalAccountBackend>(),
                 sp.GetRequiredService<LdapDirectory>(),
                 sp.GetRequiredService<IParleyStorage>(),
-                sp.GetRequiredService<DirectoryOptions>())
+                sp.GetRequiredService<DirectoryOptions>(),
+                sp.GetRequiredService<DirectorySyncService>())
             : sp.GetRequiredService<LocalAccountBackend>());
         services.AddSingleton<ContactSearchService>();
         services.AddSingleton<DirectorySyncService>();

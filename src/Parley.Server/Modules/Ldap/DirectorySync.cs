@@ -58,6 +58,19 @@ public sealed class DirectorySync(LdapDirectory directory, DirectoryOptions opti
         return summary;
     }
 
+    /// <summary>
+    /// At a person's first sign-in before any sync has seen them: their account, vCard and record now, so that
+    /// others can reach them at once. Their shared roster groups come with the next sync.
+    /// </summary>
+    public async Task ProvisionAsync(DirectoryUser person, CancellationToken cancellationToken = default)
+    {
+        if (DirectoryAccounts.TryGetJid(person, options, domain, out var jid, out _)
+            && await storage.DirectoryUsers.GetAsync(jid.ToString(), cancellationToken).ConfigureAwait(false) is null)
+        {
+            await SyncPersonAsync(jid, person, null, new DirectorySyncSummary(), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>Each person's account; people without a valid JID, or sharing one with another person, are skipped with the reason.</summary>
     private Dictionary<Jid, DirectoryUser> Accounts(IReadOnlyList<DirectoryUser> people, DirectorySyncSummary summary)
     {

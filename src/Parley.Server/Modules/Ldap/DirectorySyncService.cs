@@ -38,6 +38,9 @@ public sealed partial class DirectorySyncService(
         }
     }
 
+    /// <inheritdoc cref="DirectorySync.ProvisionAsync"/>
+    public Task ProvisionAsync(DirectoryUser person, CancellationToken cancellationToken) => _sync.ProvisionAsync(person, cancellationToken);
+
     /// <summary>One sync now (after the one running, if any): what the schedule runs.</summary>
     public async Task<DirectorySyncSummary> RunOnceAsync(CancellationToken cancellationToken)
     {
