@@ -88,6 +88,22 @@ public sealed class DirectorySyncTests(SlapdForNodes slapd) : IClassFixture<Slap
     }
 
     [Fact]
+    public async Task The_directory_decides_who_is_disabled_an_account_enabled_or_disabled_by_hand_follows_it_at_the_next_sync()
+    {
+        await using var node = await TestNode.StartAsync(o => slapd.Configure(o));
+        await StartupSyncAsync(node);
+        var accounts = node.App.Web.Services.GetRequiredService<Parley.Server.Administration.AccountService>();
+        await accounts.SetDisabledAsync(Jid.Parse("dave@localhost"), false);
+        await accounts.SetDisabledAsync(Jid.Parse("carol@localhost"), true);
+
+        var summary = await SyncAsync(node);
+
+        Assert.True((await node.Accounts.GetCredentialsAsync("dave@localhost"))!.Disabled);
+        Assert.False((await node.Accounts.GetCredentialsAsync("carol@localhost"))!.Disabled);
+        Assert.Equal((1, 1), (summary.Disabled, summary.Updated));
+    }
+
+    [Fact]
     public async Task A_person_removed_from_the_directory_while_online_is_disabled_by_the_next_sync_and_their_session_ends()
     {
         var person = await AddPersonAsync("erin");

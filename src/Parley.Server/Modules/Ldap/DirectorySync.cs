@@ -39,10 +39,13 @@ public sealed class DirectorySync(LdapDirectory directory, DirectoryOptions opti
 
         var present = Accounts(people, summary);
         var known = (await storage.DirectoryUsers.ListAsync(cancellationToken).ConfigureAwait(false)).ToDictionary(r => r.BareJid, StringComparer.Ordinal);
+        var disabled = (await storage.Accounts.ListAsync(domain, 0, int.MaxValue, cancellationToken).ConfigureAwait(false))
+            .Where(a => a.Disabled).Select(a => a.Jid).ToHashSet(StringComparer.Ordinal);
         var done = 0;
         foreach (var (jid, person) in present)
         {
-            await SyncPersonAsync(jid, person, known.GetValueOrDefault(jid.ToString()), summary, cancellationToken).ConfigureAwait(false);
+            var account = jid.ToString();
+            await SyncPersonAsync(jid, person, known.GetValueOrDefault(account), disabled.Contains(account), summary, cancellationToken).ConfigureAwait(false);
             progress?.Report((++done, present.Count + known.Count));
         }
         foreach (var record in known.Values.Where(r => !present.ContainsKey(Jid.Parse(r.BareJid))))
@@ -67,7 +70,7 @@ public sealed class DirectorySync(LdapDirectory directory, DirectoryOptions opti
         if (DirectoryAccounts.TryGetJid(person, options, domain, out var jid, out _)
             && await storage.DirectoryUsers.GetAsync(jid.ToString(), cancellationToken).ConfigureAwait(false) is null)
         {
-            await SyncPersonAsync(jid, person, null, new DirectorySyncSummary(), cancellationToken).ConfigureAwait(false);
+            await SyncPersonAsync(jid, person, null, isDisabled: false, new DirectorySyncSummary(), cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -105,11 +108,19 @@ public sealed class DirectorySync(LdapDirectory directory, DirectoryOptions opti
         return accounts;
     }
 
-    private async Task SyncPersonAsync(Jid jid, DirectoryUser person, DirectoryUserRecord? record, DirectorySyncSummary summary, CancellationToken cancellationToken)
+    /// <param name="isDisabled">Whether the account is disabled now (false for one that does not exist yet).</param>
+    private async Task SyncPersonAsync(Jid jid, DirectoryUser person, DirectoryUserRecord? record, bool isDisabled, DirectorySyncSummary summary, CancellationToken cancellationToken)
     {
         var account = jid.ToString();
         var vCard = DirectoryVCard.For(person).ToXml(Ns.Client);
         var fingerprint = Fingerprint(person, vCard);
+        var changed = record is null || record.Fingerprint != fingerprint || record.MissingSince is not null;
+        // The directory decides: an account enabled or disabled by hand follows the directory again at the next sync.
+        if (!changed && isDisabled == person.Disabled)
+        {
+            summary.Unchanged++;
+            return;
+        }
         if (record is null)
         {
             if (await storage.Accounts.ExistsAsync(account, cancellationToken).ConfigureAwait(false))
@@ -127,26 +138,30 @@ public sealed class DirectorySync(LdapDirectory directory, DirectoryOptions opti
             }
             summary.Added++;
         }
-        else if (record.Fingerprint == fingerprint && record.MissingSince is null)
-        {
-            summary.Unchanged++;
-            return;
-        }
-        else
+        else if (changed)
         {
             summary.Updated++;
         }
-        await storage.Documents.SetAsync(account, VCardModule.DocumentKind, "", vCard, cancellationToken).ConfigureAwait(false);
-        var wasDisabled = record is null ? false : record.MissingSince is not null || RecordedDisabled(record);
-        if (person.Disabled != wasDisabled)
+        if (changed)
+        {
+            await storage.Documents.SetAsync(account, VCardModule.DocumentKind, "", vCard, cancellationToken).ConfigureAwait(false);
+        }
+        if (person.Disabled != isDisabled)
         {
             await _accounts.SetDisabledAsync(jid, person.Disabled, cancellationToken).ConfigureAwait(false);
             if (person.Disabled)
             {
                 summary.Disabled++;
             }
+            else if (!changed)
+            {
+                summary.Updated++;
+            }
         }
-        await storage.DirectoryUsers.SetAsync(new DirectoryUserRecord(account, person.Dn, fingerprint, null), cancellationToken).ConfigureAwait(false);
+        if (changed)
+        {
+            await storage.DirectoryUsers.SetAsync(new DirectoryUserRecord(account, person.Dn, fingerprint, null), cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private async Task SyncDepartedAsync(DirectoryUserRecord record, DirectorySyncSummary summary, CancellationToken cancellationToken)
@@ -169,11 +184,8 @@ public sealed class DirectorySync(LdapDirectory directory, DirectoryOptions opti
         }
     }
 
-    /// <summary>The fingerprint ends in "|disabled" when the directory had the person disabled.</summary>
-    private static bool RecordedDisabled(DirectoryUserRecord record) => record.Fingerprint.EndsWith("|disabled", StringComparison.Ordinal);
-
     private static string Fingerprint(DirectoryUser person, string vCard) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(person.Dn + "\n" + vCard))) + (person.Disabled ? "|disabled" : "");
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(person.Dn + "\n" + vCard)));
 }
 
 /// <summary>What a sync did, for the log and `parley directory sync`.</summary>
