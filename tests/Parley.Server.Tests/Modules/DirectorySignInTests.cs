@@ -128,6 +128,20 @@ public sealed class DirectorySignInTests(SlapdForNodes slapd) : IClassFixture<Sl
     }
 
     [Fact]
+    public async Task Directory_people_sign_in_only_in_the_nodes_first_domain()
+    {
+        await using var node = await TestNode.StartAsync(o =>
+        {
+            slapd.Configure(o);
+            o.Domains = ["localhost", "other.localhost"];
+        });
+        await using var client = await XmppTestClient.ConnectAsync(node.C2sTlsPort, directTls: true);
+        await client.OpenStreamAsync("other.localhost");
+
+        Assert.NotNull((await SlapdForNodes.PlainAsync(client, "alice", "alice-pw")).Child("not-authorized", Ns.Sasl));
+    }
+
+    [Fact]
     public async Task A_person_whose_dn_has_an_escaped_comma_and_non_ascii_characters_signs_in()
     {
         await using var node = await TestNode.StartAsync(o => slapd.Configure(o));

@@ -48,6 +48,11 @@ public sealed class DirectoryAuthenticationBackend(LocalAccountBackend local, Ld
         {
             return await CheckLocalAsync(context, username, preparedUsername, password, cancellationToken).ConfigureAwait(false);
         }
+        if (context.Domain != sync.Domain)
+        {
+            // Directory people have their accounts in the node's first domain only.
+            return false;
+        }
         var person = await directory.FindUserAsync(options.UsesMailAsJid ? account : preparedUsername, cancellationToken).ConfigureAwait(false);
         if (person is null || !BelongsTo(person, preparedUsername, context.Domain))
         {

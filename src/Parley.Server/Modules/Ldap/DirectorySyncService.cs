@@ -16,6 +16,9 @@ public sealed partial class DirectorySyncService(
     private readonly SemaphoreSlim _oneAtATime = new(1);
     private readonly TaskCompletionSource<DirectorySyncSummary> _startup = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>The domain of the directory people's accounts: the node's first.</summary>
+    public string Domain { get; } = node.EffectiveDomains[0];
+
     /// <summary>The summary of the sync at start-up, once it has run.</summary>
     public Task<DirectorySyncSummary> StartupSync => _startup.Task;
 
