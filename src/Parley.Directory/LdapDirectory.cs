@@ -14,6 +14,7 @@ public sealed class LdapDirectory
 {
     private const int InvalidCredentials = 49;
     private const int SizeLimitExceeded = 4;
+    private const int PageSize = 500;
 
     private readonly DirectoryOptions _options;
     private readonly SemaphoreSlim _turns;
@@ -71,7 +72,7 @@ public sealed class LdapDirectory
         RunAsync<IReadOnlyList<DirectoryUser>>(connection =>
         {
             var disabled = DisabledDns(connection);
-            return Search(connection, _options.UserBase!, _options.EffectiveUserFilter, 0, UserAttributes())
+            return SearchAll(connection, _options.UserBase!, _options.EffectiveUserFilter, UserAttributes())
                 .Select(entry => ToUser(entry, disabled.Contains(entry.DistinguishedName)))
                 .Where(user => user is not null)
                 .ToList()!;
@@ -98,10 +99,10 @@ public sealed class LdapDirectory
             var nameAttribute = _options.EffectiveGroupNameAttribute;
             var groupBase = _options.GroupBase ?? _options.UserBase!;
             // Every group under the base, so that nested groups outside the filter still count.
-            var all = Search(connection, groupBase, $"({memberAttribute}=*)", 0, [memberAttribute, nameAttribute])
+            var all = SearchAll(connection, groupBase, $"({memberAttribute}=*)", [memberAttribute, nameAttribute])
                 .ToDictionary(e => Normalize(e.DistinguishedName), e => Values(e, memberAttribute), StringComparer.OrdinalIgnoreCase);
             var groups = new List<DirectoryGroup>();
-            foreach (var entry in Search(connection, groupBase, _options.GroupFilter, 0, [memberAttribute, nameAttribute]))
+            foreach (var entry in SearchAll(connection, groupBase, _options.GroupFilter, [memberAttribute, nameAttribute]))
             {
                 var people = new List<string>();
                 Expand(entry.DistinguishedName, all, people, new HashSet<string>(StringComparer.OrdinalIgnoreCase));
@@ -197,7 +198,7 @@ public sealed class LdapDirectory
 
     private HashSet<string> DisabledDns(LdapConnection connection) =>
         _options.EffectiveDisabledFilter is { } filter
-            ? Search(connection, _options.UserBase!, $"(&{_options.EffectiveUserFilter}{filter})", 0, ["1.1"]).Select(e => e.DistinguishedName).ToHashSet(StringComparer.OrdinalIgnoreCase)
+            ? SearchAll(connection, _options.UserBase!, $"(&{_options.EffectiveUserFilter}{filter})", ["1.1"]).Select(e => e.DistinguishedName).ToHashSet(StringComparer.OrdinalIgnoreCase)
             : [];
 
     private DirectoryUser? ToUser(LdapConnection connection, SearchResultEntry entry)
@@ -231,6 +232,44 @@ public sealed class LdapDirectory
 
     private static List<string> Values(SearchResultEntry entry, string attribute) =>
         entry.Attributes[attribute] is { Count: > 0 } values ? values.GetValues(typeof(string)).Cast<string>().ToList() : [];
+
+    /// <summary>
+    /// Every entry, a page at a time (RFC 2696): Active Directory returns at most 1,000 entries to one search and
+    /// OpenLDAP 500 by default. A listing the directory still cuts short is an error, never a partial answer: the
+    /// sync would take the missing people for people who left.
+    /// </summary>
+    private List<SearchResultEntry> SearchAll(LdapConnection connection, string searchBase, string filter, string[] attributes)
+    {
+        var request = new SearchRequest(searchBase, filter, SearchScope.Subtree, attributes) { TimeLimit = _timeout };
+        var paging = new PageResultRequestControl(PageSize);
+        request.Controls.Add(paging);
+        var entries = new List<SearchResultEntry>();
+        while (true)
+        {
+            SearchResponse response;
+            try
+            {
+                response = (SearchResponse)connection.SendRequest(request, _timeout);
+            }
+            catch (DirectoryOperationException e) when (e.Response?.ResultCode is ResultCode.SizeLimitExceeded or ResultCode.AdminLimitExceeded)
+            {
+                throw new DirectoryUnavailableException(
+                    $"The directory stopped listing {filter} under {searchBase} after {entries.Count + ((e.Response as SearchResponse)?.Entries.Count ?? 0)} entries (a size limit): "
+                    + $"allow the service account {_options.BindDn} unlimited (paged) searches.", e);
+            }
+            catch (DirectoryOperationException e) when (e.Response?.ResultCode == ResultCode.NoSuchObject)
+            {
+                return entries;
+            }
+            entries.AddRange(response.Entries.Cast<SearchResultEntry>());
+            var page = response.Controls.OfType<PageResultResponseControl>().FirstOrDefault();
+            if (page is null || page.Cookie.Length == 0)
+            {
+                return entries;
+            }
+            paging.Cookie = page.Cookie;
+        }
+    }
 
     private List<SearchResultEntry> Search(LdapConnection connection, string searchBase, string filter, int limit, string[] attributes, SearchScope scope = SearchScope.Subtree)
     {
@@ -284,18 +323,26 @@ public sealed class LdapDirectory
             var failures = new List<string>();
             foreach (var server in _options.Servers)
             {
-                var attempt = Task.Run(() => operation(server), CancellationToken.None);
-                try
+                // A refused or reset connection is tried once more before the next server: libldap reports the
+                // odd connection under load as "server unavailable" although the server answers the next one.
+                for (var attempt = 1; attempt <= 2; attempt++)
                 {
-                    return await attempt.WaitAsync(_timeout, cancellationToken).ConfigureAwait(false);
-                }
-                catch (TimeoutException)
-                {
-                    failures.Add($"{server}: no answer within {_options.TimeoutSeconds} s");
-                }
-                catch (LdapException e) when (e.ErrorCode is 81 or 85 or 91)
-                {
-                    failures.Add($"{server}: {e.Message}");
+                    try
+                    {
+                        return await Task.Run(() => operation(server), CancellationToken.None).WaitAsync(_timeout, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (TimeoutException)
+                    {
+                        failures.Add($"{server}: no answer within {_options.TimeoutSeconds} s");
+                        break;
+                    }
+                    catch (LdapException e) when (e.ErrorCode is 81 or 85 or 91)
+                    {
+                        if (attempt == 2)
+                        {
+                            failures.Add($"{server}: {e.Message}");
+                        }
+                    }
                 }
             }
             throw new DirectoryUnavailableException($"No directory server answered: {string.Join("; ", failures)}.", null);

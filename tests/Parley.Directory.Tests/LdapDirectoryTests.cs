@@ -211,3 +211,39 @@ public sealed class LdapDirectoryTlsTests(SlapdWithTlsFixture slapd) : IClassFix
         await Assert.ThrowsAsync<DirectoryUnavailableException>(() => directory.FindUserAsync("alice"));
     }
 }
+
+public sealed class LdapDirectoryLimitTests
+{
+    private static DirectoryOptions Options(TestDirectory directory) => new()
+    {
+        Servers = [directory.Url],
+        Tls = "none",
+        BindDn = TestDirectory.ServiceDn,
+        BindPassword = TestDirectory.ServicePassword,
+        UserBase = TestDirectory.PeopleBase,
+        TimeoutSeconds = 10,
+    };
+
+    private static string ManyPeople(int count) => string.Concat(Enumerable.Range(0, count).Select(i =>
+        TestDirectory.PersonLdif(new Person($"many{i}", $"uid=many{i},{TestDirectory.PeopleBase}", "pw", "Many", $"{i}", $"many{i}@example.test", "Bulk")) + "\n"));
+
+    [Fact]
+    public async Task A_listing_larger_than_the_directorys_size_limit_comes_a_page_at_a_time_and_is_complete()
+    {
+        await using var slapd = await TestDirectory.StartAsync(moreLdif: ManyPeople(1200), sizeLimit: 500);
+
+        var people = await new LdapDirectory(Options(slapd)).ListUsersAsync();
+
+        Assert.Equal(1200 + TestDirectory.People.Count, people.Count);
+    }
+
+    [Fact]
+    public async Task A_listing_the_directory_cuts_short_is_an_error_not_a_partial_answer()
+    {
+        await using var slapd = await TestDirectory.StartAsync(moreLdif: ManyPeople(600), sizeLimit: 500, pagedUnlimited: false);
+
+        var error = await Assert.ThrowsAsync<DirectoryUnavailableException>(() => new LdapDirectory(Options(slapd)).ListUsersAsync());
+
+        Assert.Contains("size limit", error.Message);
+    }
+}

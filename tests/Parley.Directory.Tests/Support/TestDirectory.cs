@@ -68,7 +68,9 @@ public sealed class TestDirectory : IAsyncDisposable
 
     /// <param name="tls">Also StartTLS and ldaps://, with a certificate for 127.0.0.1 from a CA generated for this directory.</param>
     /// <param name="moreLdif">More entries for the generated directory (a benchmark's thousands of people), loaded before slapd starts.</param>
-    public static async Task<TestDirectory> StartAsync(bool tls = false, string? moreLdif = null)
+    /// <param name="sizeLimit">Entries one search by the service account returns, as Active Directory's 1,000 or slapd's default 500.</param>
+    /// <param name="pagedUnlimited">Whether paged searches (RFC 2696) may return everything despite <paramref name="sizeLimit"/>.</param>
+    public static async Task<TestDirectory> StartAsync(bool tls = false, string? moreLdif = null, int sizeLimit = 500, bool pagedUnlimited = true)
     {
         var dir = Directory.CreateTempSubdirectory("parley-slapd-").FullName;
         var data = Path.Combine(dir, "data");
@@ -90,6 +92,7 @@ public sealed class TestDirectory : IAsyncDisposable
             rootdn "{RootDn}"
             rootpw {RootPassword}
             directory {data}
+            limits dn.exact="{ServiceDn}" size.soft={sizeLimit} size.hard={sizeLimit} size.pr=500 size.prtotal={(pagedUnlimited ? "unlimited" : sizeLimit.ToString())}
             access to attrs=userPassword by self write by anonymous auth by * none
             access to * by dn.exact="{ServiceDn}" read by self read by * none
             """);
@@ -264,11 +267,24 @@ public sealed class TestDirectory : IAsyncDisposable
     /// <summary>An ldap:// URL on a loopback port that was free a moment ago: a directory server that is down.</summary>
     public static string UnreachableUrl() => $"ldap://127.0.0.1:{FreePort()}";
 
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, byte> GivenPorts = new();
+
+    /// <summary>
+    /// A loopback port that was free a moment ago and was never given out before in this process: two directories
+    /// started in parallel on one port would have the second test talk to the first one's slapd until it stops.
+    /// </summary>
     private static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        while (true)
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            if (GivenPorts.TryAdd(port, 0))
+            {
+                return port;
+            }
+        }
     }
 
     public async ValueTask DisposeAsync()
