@@ -158,6 +158,19 @@ public sealed class DirectorySyncTests(SlapdForNodes slapd) : IClassFixture<Slap
     }
 
     [Fact]
+    public async Task A_user_base_or_filter_that_finds_no_one_fails_the_sync_instead_of_disabling_everyone()
+    {
+        await using var node = await TestNode.StartAsync(o => slapd.Configure(o));
+        await StartupSyncAsync(node);
+        node.App.Node.Options.Module<DirectoryModuleOptions>().UserFilter = "(objectClass=mistyped)";
+
+        var summary = await SyncAsync(node);
+
+        Assert.Contains("has no one matching (objectClass=mistyped)", summary.Failure);
+        Assert.False((await node.Accounts.GetCredentialsAsync("alice@localhost"))!.Disabled);
+    }
+
+    [Fact]
     public async Task A_wrong_service_account_password_fails_the_sync_with_a_clear_reason()
     {
         await using var node = await TestNode.StartAsync(o =>

@@ -39,6 +39,13 @@ public sealed class DirectorySync(LdapDirectory directory, DirectoryOptions opti
 
         var present = Accounts(people, summary);
         var known = (await storage.DirectoryUsers.ListAsync(cancellationToken).ConfigureAwait(false)).ToDictionary(r => r.BareJid, StringComparer.Ordinal);
+        if (people.Count == 0 && known.Count > 0)
+        {
+            // A mistyped base or filter looks like everyone having left; disabling them all is not the sync's to do.
+            summary.Failure = $"The directory has no one matching {options.EffectiveUserFilter} under {options.UserBase}, but {known.Count} directory accounts exist: "
+                + "check Parley:Directory:UserBase and UserFilter. Nothing was changed.";
+            return summary;
+        }
         var disabled = (await storage.Accounts.ListAsync(domain, 0, int.MaxValue, cancellationToken).ConfigureAwait(false))
             .Where(a => a.Disabled).Select(a => a.Jid).ToHashSet(StringComparer.Ordinal);
         var done = 0;
