@@ -53,7 +53,8 @@ public static class BuiltInModules
             .AddHostedService(sp => sp.GetRequiredService<ArchiveRetentionService>())),
         ModuleDefinition.For<CarbonsModule>("Carbons"),
         ModuleDefinition.For<LastActivityModule>("LastActivity").DependsOn("Roster", "Presence"),
-        ModuleDefinition.For<VCardModule>("VCard"),
+        ModuleDefinition.For<VCardModule>("VCard").WithServices(services => services
+            .AddSingleton<IVCards>(sp => sp.GetRequiredService<VCardModule>())),
         ModuleDefinition.For<PrivateStorageModule>("PrivateStorage").WithServices(services => services
             .AddSingleton<IPrivateXml>(sp => sp.GetRequiredService<PrivateStorageModule>())),
         ModuleDefinition.For<RegistrationModule>("Registration").WithOptions<RegistrationOptions>("Registration"),

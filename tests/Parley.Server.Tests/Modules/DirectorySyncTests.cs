@@ -71,6 +71,35 @@ public sealed class DirectorySyncTests(SlapdForNodes slapd) : IClassFixture<Slap
     }
 
     [Fact]
+    public async Task A_photo_changed_in_the_directory_reaches_contacts_with_the_next_presence_of_a_person_online()
+    {
+        var kim = await AddPersonAsync("kim");
+        await slapd.Directory.ModifyAsync($"dn: {TestDirectory.SalesGroupDn}\nchangetype: modify\nadd: member\nmember: {kim.Dn}\n");
+        try
+        {
+            await using var node = await TestNode.StartAsync(o => slapd.Configure(o));
+            await StartupSyncAsync(node);
+            await using var carol = await SlapdForNodes.SignInAsync(node, "carol", "carol-pw");
+            await carol.AnnounceAsync();
+            await using var online = await SlapdForNodes.SignInAsync(node, "kim", kim.Password);
+            await online.AnnounceAsync();
+            await carol.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from")?.StartsWith("kim@localhost/", StringComparison.Ordinal) == true);
+            var newPhoto = new byte[] { 0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3, 4 };
+
+            await slapd.Directory.ModifyAsync($"dn: {kim.Dn}\nchangetype: modify\nreplace: jpegPhoto\njpegPhoto:: {Convert.ToBase64String(newPhoto)}\n");
+            await SyncAsync(node);
+            await online.AnnounceAsync("<presence><show>away</show></presence>");
+            var presence = await carol.ReceiveAsync(e => e.Name == "presence" && e.ChildText("show") == "away");
+
+            Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA1.HashData(newPhoto)), presence.Child("x", Ns.VCardUpdate)!.ChildText("photo", Ns.VCardUpdate));
+        }
+        finally
+        {
+            await slapd.Directory.ModifyAsync($"dn: {TestDirectory.SalesGroupDn}\nchangetype: modify\ndelete: member\nmember: {kim.Dn}\n");
+        }
+    }
+
+    [Fact]
     public async Task A_second_sync_changes_nothing_and_a_changed_attribute_updates_the_vcard()
     {
         var person = await AddPersonAsync("frank");

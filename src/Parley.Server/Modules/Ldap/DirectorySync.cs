@@ -16,7 +16,8 @@ namespace Parley.Server.Modules.Ldap;
 /// `parley directory sync` runs it from the command line. Accounts go through <see cref="AccountService"/>, the one
 /// place an account is created, disabled or removed.
 /// </summary>
-public sealed class DirectorySync(LdapDirectory directory, DirectoryOptions options, IParleyStorage storage, AdministrationServices administration, string domain, TimeProvider time)
+/// <param name="vCards">The node's vCard module, which also refreshes the avatar hash of people online; null outside a node (the CLI).</param>
+public sealed class DirectorySync(LdapDirectory directory, DirectoryOptions options, IParleyStorage storage, AdministrationServices administration, string domain, TimeProvider time, IVCards? vCards = null)
 {
     private readonly AccountService _accounts = administration.Accounts;
     private readonly SharedRosterGroups _sharedGroups = new(options, storage, administration.Rosters);
@@ -119,7 +120,8 @@ public sealed class DirectorySync(LdapDirectory directory, DirectoryOptions opti
     private async Task SyncPersonAsync(Jid jid, DirectoryUser person, DirectoryUserRecord? record, bool isDisabled, DirectorySyncSummary summary, CancellationToken cancellationToken)
     {
         var account = jid.ToString();
-        var vCard = DirectoryVCard.For(person).ToXml(Ns.Client);
+        var vCardElement = DirectoryVCard.For(person);
+        var vCard = vCardElement.ToXml(Ns.Client);
         var fingerprint = Fingerprint(person, vCard);
         var changed = record is null || record.Fingerprint != fingerprint || record.MissingSince is not null;
         // The directory decides: an account enabled or disabled by hand follows the directory again at the next sync.
@@ -154,7 +156,14 @@ public sealed class DirectorySync(LdapDirectory directory, DirectoryOptions opti
         }
         if (changed)
         {
-            await storage.Documents.SetAsync(account, VCardModule.DocumentKind, "", vCard, cancellationToken).ConfigureAwait(false);
+            if (vCards is not null)
+            {
+                await vCards.SetAsync(account, vCardElement, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await storage.Documents.SetAsync(account, VCardModule.DocumentKind, "", vCard, cancellationToken).ConfigureAwait(false);
+            }
         }
         if (person.Disabled != isDisabled)
         {

@@ -3,16 +3,17 @@ using Microsoft.Extensions.Logging;
 using Parley.Ldap;
 using Parley.Server.Administration;
 using Parley.Server.Hosting;
+using Parley.Server.Modules.VCard;
 using Parley.Storage;
 
 namespace Parley.Server.Modules.Ldap;
 
 /// <summary>Runs the directory sync in the node: once at start-up, then every <see cref="DirectoryOptions.SyncIntervalMinutes"/>.</summary>
 public sealed partial class DirectorySyncService(
-    LdapDirectory directory, DirectoryOptions options, ParleyOptions node, IParleyStorage storage, AdministrationServices administration, TimeProvider time, ILogger<DirectorySyncService> logger)
+    LdapDirectory directory, DirectoryOptions options, ParleyOptions node, IParleyStorage storage, AdministrationServices administration, TimeProvider time, ILogger<DirectorySyncService> logger, IVCards? vCards = null)
     : BackgroundService
 {
-    private readonly DirectorySync _sync = new(directory, options, storage, administration, node.EffectiveDomains[0], time);
+    private readonly DirectorySync _sync = new(directory, options, storage, administration, node.EffectiveDomains[0], time, vCards);
     private readonly SemaphoreSlim _oneAtATime = new(1);
     private readonly TaskCompletionSource<DirectorySyncSummary> _startup = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
