@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(python3-slixmpp python3-aioxmpp go-sendxmpp postgresql chromium)
+packages=(python3-slixmpp python3-aioxmpp go-sendxmpp postgresql chromium slapd ldap-utils)
 
 missing=()
 for package in "${packages[@]}"; do
@@ -16,7 +16,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # env, not a prefix: sudo would drop the variable, and slapd's debconf questions would wait for an answer.
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
 # One closing line for all test projects, in the plain "N passed, N failed" form CI reads.

@@ -5,20 +5,31 @@ using System.Text.Unicode;
 namespace Parley.Protocol.Sasl;
 
 /// <summary>
+/// Whether <paramref name="password"/> (as the client sent it) is the password of <paramref name="username"/>;
+/// <paramref name="preparedUsername"/> is its PRECIS form, or null when it has none (and so belongs to no one).
+/// </summary>
+public delegate ValueTask<bool> PlainPasswordCheck(string username, string? preparedUsername, string password, CancellationToken cancellationToken);
+
+/// <summary>
 /// The server side of PLAIN (RFC 4616): "[authzid] NUL authcid NUL passwd", checked against the
-/// user's stored SCRAM-SHA-256 credentials, since the server keeps no password. Offer it only
-/// inside TLS.
+/// user's stored SCRAM-SHA-256 credentials, since the server keeps no password, or by another
+/// check (a directory's bind). Offer it only inside TLS.
 /// </summary>
 public sealed class PlainServer : ISaslServerMechanism
 {
-    private readonly ScramCredentialLookup _lookup;
+    private readonly PlainPasswordCheck _check;
     private bool _sentEmptyChallenge;
     private bool _finished;
 
     public PlainServer(ScramCredentialLookup lookup)
+        : this(ScramCheck(lookup))
     {
-        ArgumentNullException.ThrowIfNull(lookup);
-        _lookup = lookup;
+    }
+
+    public PlainServer(PlainPasswordCheck check)
+    {
+        ArgumentNullException.ThrowIfNull(check);
+        _check = check;
     }
 
     public string Name => "PLAIN";
@@ -67,28 +78,40 @@ public sealed class PlainServer : ISaslServerMechanism
 
         AuthorizationId = authorizationId.Length > 0 ? authorizationId : null;
 
-        // A name that cannot be prepared belongs to no one; it is checked like an unknown user.
-        ScramCredentials? credentials = null;
-        if (Precis.Precis.TryPrepareLocalpart(username, out string? preparedUsername, out _))
-        {
-            credentials = await _lookup(preparedUsername, ScramHash.Sha256, cancellationToken).ConfigureAwait(false);
-        }
-
-        bool userExists = credentials is { Hash: ScramHash.Sha256 };
-        if (!userExists)
-        {
-            credentials = UnknownUserCredentials.For(preparedUsername ?? username, ScramHash.Sha256);
-        }
-
-        bool passwordMatches = Precis.Precis.TryPreparePassword(password, out string? preparedPassword, out _)
-            && MatchesStoredKey(credentials!, preparedPassword);
-        if (!passwordMatches || !userExists)
+        string? preparedUsername = Precis.Precis.TryPrepareLocalpart(username, out string? prepared, out _) ? prepared : null;
+        bool passwordMatches = await _check(username, preparedUsername, password, cancellationToken).ConfigureAwait(false);
+        if (!passwordMatches || preparedUsername is null)
         {
             return SaslStep.WrongCredentials();
         }
 
         AuthenticatedUser = preparedUsername;
         return SaslStep.Success(null);
+    }
+
+    /// <summary>The check against stored SCRAM-SHA-256 credentials: as slow for an unknown user as for a known one.</summary>
+    public static PlainPasswordCheck ScramCheck(ScramCredentialLookup lookup)
+    {
+        ArgumentNullException.ThrowIfNull(lookup);
+        return async (username, preparedUsername, password, cancellationToken) =>
+        {
+            // A name that cannot be prepared belongs to no one; it is checked like an unknown user.
+            ScramCredentials? credentials = null;
+            if (preparedUsername is not null)
+            {
+                credentials = await lookup(preparedUsername, ScramHash.Sha256, cancellationToken).ConfigureAwait(false);
+            }
+
+            bool userExists = credentials is { Hash: ScramHash.Sha256 };
+            if (!userExists)
+            {
+                credentials = UnknownUserCredentials.For(preparedUsername ?? username, ScramHash.Sha256);
+            }
+
+            bool passwordMatches = Precis.Precis.TryPreparePassword(password, out string? preparedPassword, out _)
+                && MatchesStoredKey(credentials!, preparedPassword);
+            return passwordMatches && userExists;
+        };
     }
 
     private static bool MatchesStoredKey(ScramCredentials credentials, string preparedPassword)

@@ -30,6 +30,23 @@ public sealed class RosterAdministration(IParleyStorage storage, IAdministration
         return (written, users.Count);
     }
 
+    /// <summary>Removes the items (user, contact), then tells the node of each user's new roster: online users see the removals.</summary>
+    public async Task RemoveAsync(IEnumerable<(string User, string Contact)> items, CancellationToken cancellationToken = default)
+    {
+        var users = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (user, contact) in items)
+        {
+            if (await storage.Rosters.RemoveItemAsync(user, contact, cancellationToken).ConfigureAwait(false) is not null)
+            {
+                users.Add(user);
+            }
+        }
+        foreach (var user in users)
+        {
+            await events.RosterImportedAsync(Jid.Parse(user), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>The items as they are written, noting each user once (they come in user order).</summary>
     private static IEnumerable<(string User, RosterItem Item)> NoteUsers(IEnumerable<(string User, RosterItem Item)> items, List<string> users)
     {

@@ -7,6 +7,7 @@ using Parley.Server.Modules.Carbons;
 using Parley.Server.Modules.ClientState;
 using Parley.Server.Modules.Disco;
 using Parley.Server.Modules.LastActivity;
+using Parley.Server.Modules.Ldap;
 using Parley.Server.Modules.LegacySession;
 using Parley.Server.Modules.Mam;
 using Parley.Server.Modules.MessageOfTheDay;
@@ -55,7 +56,8 @@ public static class BuiltInModules
             .AddHostedService(sp => sp.GetRequiredService<ArchiveRetentionService>())),
         ModuleDefinition.For<CarbonsModule>("Carbons"),
         ModuleDefinition.For<LastActivityModule>("LastActivity").DependsOn("Roster", "Presence"),
-        ModuleDefinition.For<VCardModule>("VCard"),
+        ModuleDefinition.For<VCardModule>("VCard").WithServices(services => services
+            .AddSingleton<IVCards>(sp => sp.GetRequiredService<VCardModule>())),
         ModuleDefinition.For<PrivateStorageModule>("PrivateStorage").WithServices(services => services
             .AddSingleton<IPrivateXml>(sp => sp.GetRequiredService<PrivateStorageModule>())),
         ModuleDefinition.For<RegistrationModule>("Registration").WithOptions<RegistrationOptions>("Registration"),
@@ -69,5 +71,6 @@ public static class BuiltInModules
             .AddSingleton<AdHocCommands>()),
         ModuleDefinition.For<ServiceAdministrationModule>("ServiceAdministration").DependsOn("AdHoc"),
         ModuleDefinition.For<MessageOfTheDayModule>("MessageOfTheDay"),
+        ModuleDefinition.For<DirectoryModule>("Directory").WithOptions<DirectoryModuleOptions>("Directory").WithServices(DirectoryModule.AddServices),
     ];
 }

@@ -215,6 +215,16 @@ internal static class PostgresMigrations
                 updated_at  bigint NOT NULL
             );
             """),
+
+        // The accounts of LDAP directory people (their password is the directory's); the sync reads it to find who left.
+        new(7, "directory users", """
+            CREATE TABLE directory_users (
+                jid            text   COLLATE "C" NOT NULL PRIMARY KEY,
+                dn             text   NOT NULL,
+                fingerprint    text   NOT NULL,
+                missing_since  bigint NULL
+            );
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

@@ -34,6 +34,7 @@ public sealed class PostgresStorage : IParleyStorage
         Admins = new PostgresAdminStore(this);
         Audit = new PostgresAuditStore(this);
         Settings = new PostgresServerSettingStore(this);
+        DirectoryUsers = new PostgresDirectoryUserStore(this);
         _notices = new PostgresNodeNoticeStore(this);
     }
 
@@ -60,6 +61,8 @@ public sealed class PostgresStorage : IParleyStorage
     public IAuditStore Audit { get; }
 
     public IServerSettingStore Settings { get; }
+
+    public IDirectoryUserStore DirectoryUsers { get; }
 
     public string Description => $"PostgreSQL {Location} (schema version {SchemaVersion})";
 

@@ -72,6 +72,10 @@ public static class SqliteToPostgresCopy
         new("room_affiliations", "room_jid, jid", [Text("room_jid"), Text("jid"), Text("affiliation"), Text("nick"), Text("reason")]),
         new("pep_nodes", "user_jid, node", [Text("user_jid"), Text("node"), Text("config_xml")]),
         new("pep_items", "seq", [Bigint("seq"), Text("user_jid"), Text("node"), Text("item_id"), Bigint("published_at"), Text("xml")], "seq"),
+        new("admins", "jid", [Text("jid"), Bigint("granted_at")]),
+        new("audit_log", "id", [Bigint("id"), Bigint("at"), Text("actor"), Text("origin"), Text("action"), Text("subject"), Text("details")], "id"),
+        new("server_settings", "name", [Text("name"), Text("value"), Bigint("updated_at")]),
+        new("directory_users", "jid", [Text("jid"), Text("dn"), Text("fingerprint"), Bigint("missing_since")]),
     ];
 
     /// <summary>Copies the node's SQLite database at <paramref name="sqlitePath"/> into the PostgreSQL database.</summary>

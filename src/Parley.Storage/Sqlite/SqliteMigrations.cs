@@ -226,6 +226,16 @@ internal static class SqliteMigrations
                 updated_at  INTEGER NOT NULL  -- Unix time, milliseconds, UTC
             ) WITHOUT ROWID;
             """),
+        // The accounts of LDAP directory people: their password is the directory's, so they have no row of their own
+        // in accounts' sense of credentials; the sync keeps this table and reads it to find who left.
+        new(11, "directory users", """
+            CREATE TABLE directory_users (
+                jid            TEXT    NOT NULL PRIMARY KEY,
+                dn             TEXT    NOT NULL,
+                fingerprint    TEXT    NOT NULL,
+                missing_since  INTEGER NULL -- Unix time, milliseconds, UTC
+            ) WITHOUT ROWID;
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

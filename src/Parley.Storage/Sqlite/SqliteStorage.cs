@@ -37,6 +37,7 @@ public sealed class SqliteStorage : IParleyStorage
         Admins = new SqliteAdminStore(this);
         Audit = new SqliteAuditStore(this);
         Settings = new SqliteServerSettingStore(this);
+        DirectoryUsers = new SqliteDirectoryUserStore(this);
     }
 
     public IAccountStore Accounts { get; }
@@ -62,6 +63,8 @@ public sealed class SqliteStorage : IParleyStorage
     public IAuditStore Audit { get; }
 
     public IServerSettingStore Settings { get; }
+
+    public IDirectoryUserStore DirectoryUsers { get; }
 
     public string Description => $"SQLite {DatabasePath} (schema version {SchemaVersion})";
 

@@ -76,6 +76,9 @@ public sealed class ParleyProcess : IAsyncDisposable
 
     public int ExitCode => _process.ExitCode;
 
+    /// <summary>Waits until the node logged a line containing <paramref name="text"/>, or fails at the deadline.</summary>
+    public Task WaitForOutputAsync(string text, TimeSpan deadline) => _process.WaitForOutputAsync(text, deadline);
+
     /// <summary>Stops this node (as a crash would: the process is killed, unless it already exited) and starts a new one on the same data, ports and environment.</summary>
     public async Task<ParleyProcess> RestartAsync()
     {

@@ -161,9 +161,9 @@ public sealed class RosterService(IParleyStorage storage, SessionRegistry sessio
     }
 
     /// <summary>
-    /// The account's roster was written behind the node's back (`parley roster import`): if it is online, its roster
-    /// is read again, every item that changed is pushed, and the contacts it now receives presence from and sends
-    /// presence to are returned (both empty when the account is not online).
+    /// The account's roster was written behind the node's back (`parley roster import`, the directory sync): if it is
+    /// online, its roster is read again, every item that changed or went is pushed, and the contacts it now receives
+    /// presence from and sends presence to are returned (both empty when the account is not online).
     /// </summary>
     public async ValueTask<RosterReload> ReloadAsync(Jid account)
     {
@@ -200,6 +200,15 @@ public sealed class RosterService(IParleyStorage storage, SessionRegistry sessio
                 if (before?.Subscription is not (Subscription.From or Subscription.Both) && item.Subscription is Subscription.From or Subscription.Both)
                 {
                     newlySubscribed.From.Add(contact);
+                }
+            }
+            // Items removed behind the node's back (the directory sync ending a shared group) are pushed as removals.
+            var kept = roster.Items.Select(i => i.Contact).ToHashSet(StringComparer.Ordinal);
+            foreach (var before in cached.Snapshot().Items)
+            {
+                if (!kept.Contains(before.Contact))
+                {
+                    Push(account, RosterXml.Removal(before.Contact), roster.Version);
                 }
             }
         }

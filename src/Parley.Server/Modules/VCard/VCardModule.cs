@@ -15,7 +15,7 @@ namespace Parley.Server.Modules.VCard;
 /// may change. The server also advertises the vCard photo's hash in the account's broadcast presence
 /// (XEP-0153), so contacts know when to fetch a new avatar.
 /// </summary>
-public sealed class VCardModule(IParleyStorage storage, SessionRegistry sessions, ParleyOptions options) : IModule
+public sealed class VCardModule(IParleyStorage storage, SessionRegistry sessions, ParleyOptions options) : IModule, IVCards
 {
     /// <summary>Where the vCard is kept: storage.Documents (account, "vcard", "").</summary>
     public const string DocumentKind = "vcard";
@@ -74,6 +74,16 @@ public sealed class VCardModule(IParleyStorage storage, SessionRegistry sessions
         await storage.Documents.SetAsync(account, DocumentKind, "", xml).ConfigureAwait(false);
         _photoHashes[account] = PhotoHash(request.Payload);
         return request.Result();
+    }
+
+    public async ValueTask SetAsync(string account, Element vCard, CancellationToken cancellationToken = default)
+    {
+        await storage.Documents.SetAsync(account, DocumentKind, "", vCard.ToXml(Ns.Client), cancellationToken).ConfigureAwait(false);
+        // Only accounts online have a cached hash; the others read the new vCard when they come online.
+        if (_photoHashes.ContainsKey(account))
+        {
+            _photoHashes[account] = PhotoHash(vCard);
+        }
     }
 
     /// <summary>XEP-0153 §4.1: an available broadcast presence without an update element gets the server's hash.</summary>

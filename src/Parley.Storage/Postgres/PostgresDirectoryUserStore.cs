@@ -1,0 +1,64 @@
+using Npgsql;
+
+namespace Parley.Storage.Postgres;
+
+internal sealed class PostgresDirectoryUserStore(PostgresStorage storage) : IDirectoryUserStore
+{
+    private const string SelectSql = "SELECT jid, dn, fingerprint, missing_since FROM directory_users WHERE jid = @jid";
+    private const string SelectAllSql = "SELECT jid, dn, fingerprint, missing_since FROM directory_users ORDER BY jid";
+    private const string UpsertSql = """
+        INSERT INTO directory_users (jid, dn, fingerprint, missing_since) VALUES (@jid, @dn, @fingerprint, @missing)
+        ON CONFLICT (jid) DO UPDATE SET dn = excluded.dn, fingerprint = excluded.fingerprint, missing_since = excluded.missing_since
+        """;
+    private const string DeleteSql = "DELETE FROM directory_users WHERE jid = @jid";
+
+    public async Task<DirectoryUserRecord?> GetAsync(string bareJid, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(bareJid);
+        await using var connection = await storage.OpenConnectionAsync(cancellationToken);
+        await using var select = new NpgsqlCommand(SelectSql, connection);
+        select.Parameters.AddWithValue("jid", bareJid);
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? Read(reader) : null;
+    }
+
+    public async Task<IReadOnlyList<DirectoryUserRecord>> ListAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await storage.OpenConnectionAsync(cancellationToken);
+        await using var select = new NpgsqlCommand(SelectAllSql, connection);
+        var records = new List<DirectoryUserRecord>();
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            records.Add(Read(reader));
+        }
+        return records;
+    }
+
+    public async Task SetAsync(DirectoryUserRecord record, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        ArgumentException.ThrowIfNullOrEmpty(record.BareJid);
+        ArgumentException.ThrowIfNullOrEmpty(record.Dn);
+        ArgumentNullException.ThrowIfNull(record.Fingerprint);
+        await using var connection = await storage.OpenConnectionAsync(cancellationToken);
+        await using var upsert = new NpgsqlCommand(UpsertSql, connection);
+        upsert.Parameters.AddWithValue("jid", record.BareJid);
+        upsert.Parameters.AddWithValue("dn", record.Dn);
+        upsert.Parameters.AddWithValue("fingerprint", record.Fingerprint);
+        upsert.Parameters.Add(new NpgsqlParameter<long?>("missing", record.MissingSince?.ToUnixTimeMilliseconds()));
+        await upsert.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    public async Task<bool> DeleteAsync(string bareJid, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(bareJid);
+        return await PostgresCommands.ExecuteAsync(storage, DeleteSql, cancellationToken, ("jid", bareJid)) > 0;
+    }
+
+    private static DirectoryUserRecord Read(NpgsqlDataReader reader) => new(
+        reader.GetString(0),
+        reader.GetString(1),
+        reader.GetString(2),
+        reader.IsDBNull(3) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)));
+}
