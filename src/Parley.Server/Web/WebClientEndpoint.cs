@@ -42,16 +42,23 @@ public sealed class WebClientEndpoint(ParleyOptions options, string filesDirecto
             return;
         }
         var files = new PhysicalFileProvider(filesDirectory);
-        endpoints.MapGet(Path + "/dist/{**file}", (string file) =>
+        endpoints.MapGet(Path + "/dist/{**file}", (string file) => Serve(files, file));
+        // Converse's OMEMO library fetches its WebAssembly relative to the page, and /chat resolves that to the root:
+        // without this, OMEMO fails to start in every browser.
+        endpoints.MapGet("/" + OmemoWasm, () => Serve(files, OmemoWasm));
+    }
+
+    private const string OmemoWasm = "curve25519_compiled.wasm";
+
+    private static IResult Serve(PhysicalFileProvider files, string file)
+    {
+        var info = files.GetFileInfo(file);
+        if (!info.Exists || info.IsDirectory || info.PhysicalPath is null)
         {
-            var info = files.GetFileInfo(file);
-            if (!info.Exists || info.IsDirectory || info.PhysicalPath is null)
-            {
-                return Results.NotFound();
-            }
-            var contentType = ContentTypes.TryGetContentType(info.Name, out var type) ? type : "application/octet-stream";
-            return Results.File(info.PhysicalPath, contentType, lastModified: info.LastModified, enableRangeProcessing: true);
-        });
+            return Results.NotFound();
+        }
+        var contentType = ContentTypes.TryGetContentType(info.Name, out var type) ? type : "application/octet-stream";
+        return Results.File(info.PhysicalPath, contentType, lastModified: info.LastModified, enableRangeProcessing: true);
     }
 
     private string Page(HttpContext context)

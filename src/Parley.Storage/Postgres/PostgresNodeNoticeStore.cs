@@ -94,6 +94,8 @@ internal sealed class PostgresNodeNoticeStore(PostgresStorage storage) : INodeNo
             catch (Exception) when (!_stopping.IsCancellationRequested)
             {
                 // PostgreSQL restarted or unreachable: the node's poll goes on meanwhile; listen again when it is back.
+                // The pool's idle connections broke with this one: dropped now, each would otherwise fail one operation.
+                storage.ForgetIdleConnections();
                 try
                 {
                     await Task.Delay(delay, _stopping.Token);

@@ -132,6 +132,9 @@ public sealed class PostgresStorage : IParleyStorage
         return _dataSource.OpenConnectionAsync(cancellationToken);
     }
 
+    /// <summary>Closes the pool's idle connections, for when the server is known to have dropped them (a restart).</summary>
+    internal void ForgetIdleConnections() => _dataSource.Clear();
+
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
