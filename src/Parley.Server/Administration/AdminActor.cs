@@ -48,4 +48,5 @@ public static class AuditActions
     public const string BannerSet = "banner.set";
     public const string BannerClear = "banner.clear";
     public const string Announcement = "announcement.send";
+    public const string SessionEnd = "session.end";
 }

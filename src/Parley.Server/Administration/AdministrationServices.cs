@@ -41,6 +41,7 @@ public sealed class AdministrationServices(AccountService accounts, RoomAdminist
         services.AddSingleton<RosterAdministration>();
         services.AddSingleton<AdminRoles>();
         services.AddSingleton<LoginBanner>();
+        services.AddSingleton<SessionAdministration>();
         services.AddSingleton<AdministrationServices>();
         services.AddSingleton<AuditRetentionService>();
         services.AddHostedService(sp => sp.GetRequiredService<AuditRetentionService>());

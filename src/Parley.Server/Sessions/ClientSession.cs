@@ -37,7 +37,11 @@ public sealed class ClientSession
         RemoteAddress = remoteAddress;
         Transport = transport;
         Id = Interlocked.Increment(ref s_nextId);
+        Since = DateTimeOffset.UtcNow;
     }
+
+    /// <summary>When the resource was bound, for administrators' session lists.</summary>
+    public DateTimeOffset Since { get; }
 
     public long Id { get; }
     public Jid Jid { get; }
@@ -78,6 +82,9 @@ public sealed class ClientSession
     }
 
     /// <summary>An administrator disabled the account: the session ends as any other, with a stream error saying why.</summary>
+    /// <summary>Ends the session at an administrator's request; the client may sign in again.</summary>
+    public void EndByAdministrator() => Sink.CloseWithError("policy-violation", "The session was ended by an administrator.");
+
     public void EndForDisabledAccount() => Sink.CloseWithError("not-authorized", "The account was disabled by an administrator.");
 
     private ISendGate? _gate;
