@@ -6,8 +6,11 @@ using Parley.Storage.Sqlite;
 
 namespace Parley.Storage.Postgres;
 
-/// <summary>How far a copy is: rows of <paramref name="Table"/> read from SQLite so far, and newly written to PostgreSQL.</summary>
-public sealed record CopyProgress(string Table, long Read, long Written, bool TableDone);
+/// <summary>
+/// How far a copy is: rows of <paramref name="Table"/> read from SQLite so far of its <paramref name="Total"/>, and newly
+/// written to PostgreSQL.
+/// </summary>
+public sealed record CopyProgress(string Table, long Read, long Total, long Written, bool TableDone);
 
 /// <summary>What one table holds after a copy, on each side.</summary>
 public sealed record CopiedTable(string Table, long SourceRows, long TargetRows);
@@ -134,9 +137,9 @@ public static class SqliteToPostgresCopy
         // Copied messages are indexed for full-text search here, not by the first node that opens the database.
         await using (var connection = await target.OpenConnectionAsync(cancellationToken))
         {
+            var unsearched = await CountUnsearchedAsync(connection, cancellationToken);
             await PostgresArchiveStore.IndexUnsearchedAsync(
-                connection, indexed => progress?.Report(new CopyProgress(SearchIndexProgress, indexed, indexed, TableDone: false)), cancellationToken);
-            progress?.Report(new CopyProgress(SearchIndexProgress, 0, 0, TableDone: true));
+                connection, indexed => progress?.Report(new CopyProgress(SearchIndexProgress, indexed, unsearched, indexed, TableDone: indexed >= unsearched)), cancellationToken);
         }
 
         return copied;
@@ -150,6 +153,7 @@ public static class SqliteToPostgresCopy
         using var select = source.CreateCommand();
         select.Transaction = snapshot;
         select.CommandText = $"SELECT {sourceColumns} FROM {spec.Name} ORDER BY {spec.Order}";
+        var total = await CountAsync(source, snapshot, spec.Name, cancellationToken);
         await using var reader = await select.ExecuteReaderAsync(cancellationToken);
 
         await using var connection = await target.OpenConnectionAsync(cancellationToken);
@@ -190,7 +194,7 @@ public static class SqliteToPostgresCopy
                 cancellationToken);
             await ExecuteAsync(connection, "TRUNCATE staging", cancellationToken);
             read += rows;
-            progress?.Report(new CopyProgress(spec.Name, read, written, TableDone: !more));
+            progress?.Report(new CopyProgress(spec.Name, read, Math.Max(total, read), written, TableDone: !more));
         }
 
         await ExecuteAsync(connection, "DROP TABLE staging", cancellationToken);
@@ -230,6 +234,12 @@ public static class SqliteToPostgresCopy
     {
         await using var connection = await target.OpenConnectionAsync(cancellationToken);
         await using var count = new NpgsqlCommand($"SELECT COUNT(*) FROM {table}", connection);
+        return (long)(await count.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    private static async Task<long> CountUnsearchedAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using var count = new NpgsqlCommand("SELECT COUNT(*) FROM archive_messages WHERE search IS NULL", connection);
         return (long)(await count.ExecuteScalarAsync(cancellationToken))!;
     }
 
