@@ -143,15 +143,25 @@ public sealed class PostgresCluster : IAsyncDisposable
     }
 
     /// <summary>
-    /// Stops the server and deletes its folder in a process of its own: the test host is ended soon after its exit
-    /// handlers start, often before a data directory of 40 MB is deleted; rm outlives it. A folder left all the same is
-    /// deleted by the next run (<see cref="RemoveAbandonedFolders"/>).
+    /// Asks the server to stop and leaves the deletion of its folder to a process of its own that waits for the server
+    /// to be gone: the test host is ended soon after its exit handlers start, often before PostgreSQL's shutdown
+    /// checkpoint is written, let alone a data directory of 40 MB deleted. A folder left all the same is deleted by the
+    /// next run (<see cref="RemoveAbandonedFolders"/>).
     /// </summary>
-    private async Task StopAndLeaveForRemovalAsync()
+    private void StopAndLeaveForRemoval()
     {
-        await StopServerAsync();
-        // setsid -f: rm is nobody's child, so ending the test host's process tree does not end it.
-        using var remove = Process.Start(new ProcessStartInfo("setsid", ["-f", "rm", "-rf", _folder]) { UseShellExecute = false });
+        var pidFile = Path.Combine(DataDirectory, "postmaster.pid");
+        var waitForServer = "";
+        if (File.Exists(pidFile) && int.TryParse(File.ReadLines(pidFile).First(), CultureInfo.InvariantCulture, out var pid) && pid > 0)
+        {
+            kill(pid, SigInt);
+            // tail --pid returns when the postmaster has exited.
+            waitForServer = string.Create(CultureInfo.InvariantCulture, $"tail --pid={pid} -f /dev/null; ");
+        }
+
+        // setsid -f: the remover is nobody's child, so ending the test host's process tree does not end it.
+        using var remove = Process.Start(new ProcessStartInfo("setsid",
+            ["-f", "sh", "-c", waitForServer + "rm -rf \"$1\"", "parley-pg-cleanup", _folder]) { UseShellExecute = false });
     }
 
     /// <summary>
@@ -216,7 +226,7 @@ public sealed class PostgresCluster : IAsyncDisposable
     private static async Task<PostgresCluster> StartSharedAsync()
     {
         var cluster = await StartAsync();
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => cluster.StopAndLeaveForRemovalAsync().GetAwaiter().GetResult();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => cluster.StopAndLeaveForRemoval();
         return cluster;
     }
 
