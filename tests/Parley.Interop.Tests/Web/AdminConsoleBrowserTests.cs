@@ -10,17 +10,17 @@ namespace Parley.Interop.Tests.Web;
 /// </summary>
 public sealed class AdminConsoleBrowserTests : IAsyncLifetime
 {
-    private static readonly string[] ChromiumArgs =
-        ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
-
     private const string Banner = "Authorized use only.\nActivity on this system is recorded.";
 
     private ParleyProcess _node = null!;
     private IPlaywright _playwright = null!;
     private IBrowser _browser = null!;
 
-    /// <summary>Requests the console made to anywhere but the node, or answered with an error: there should be none.</summary>
-    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _wrong = new();
+    /// <summary>Requests the console made to anywhere but the node: there should be none.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _elsewhere = new();
+
+    /// <summary>Requests the node answered with an error: there should be none.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _failed = new();
 
     public async Task InitializeAsync()
     {
@@ -31,7 +31,7 @@ public sealed class AdminConsoleBrowserTests : IAsyncLifetime
         var banner = await _node.CliAsync(["banner", "set", "-"], Banner);
         Assert.True(banner.ExitCode == 0, banner.Output);
         _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = "/usr/bin/chromium", Args = ChromiumArgs, Headless = true });
+        _browser = await Chromium.LaunchAsync(_playwright);
     }
 
     public async Task DisposeAsync()
@@ -52,20 +52,7 @@ public sealed class AdminConsoleBrowserTests : IAsyncLifetime
         var context = await _browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
         var page = await context.NewPageAsync();
         page.SetDefaultTimeout(30_000);
-        page.Response += (_, response) =>
-        {
-            if (response.Status >= 400)
-            {
-                _wrong.Enqueue($"{response.Status} {response.Url}");
-            }
-        };
-        page.Request += (_, request) =>
-        {
-            if (!request.Url.StartsWith($"http://127.0.0.1:{_node.HttpPort}/", StringComparison.Ordinal))
-            {
-                _wrong.Enqueue(request.Url);
-            }
-        };
+        Chromium.Watch(page, $"http://127.0.0.1:{_node.HttpPort}/", _elsewhere, _failed);
         async Task ShotAsync(string name) => await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, $"{++step:00}-{name}.png"), FullPage = true });
 
         // Any console page sends a visitor to the sign-in page, which shows the banner.
@@ -159,6 +146,7 @@ public sealed class AdminConsoleBrowserTests : IAsyncLifetime
         await ShotAsync("audit-search");
 
         alice.Terminate();
-        Assert.Empty(_wrong);
+        Assert.Empty(_elsewhere);
+        Assert.Empty(_failed);
     }
 }
