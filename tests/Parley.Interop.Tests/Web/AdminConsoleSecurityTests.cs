@@ -80,6 +80,12 @@ public sealed partial class AdminConsoleSecurityTests : IAsyncLifetime
         var users = await _node.CliAsync(["user", "list"]);
         Assert.DoesNotContain("mallory", users.Output);
 
+        // The role is asked on every request: granted, Bob's same session opens the console; revoked, it is closed again.
+        Assert.Equal(0, (await _node.CliAsync(["admin", "grant", "bob@localhost"])).ExitCode);
+        Assert.Equal(HttpStatusCode.OK, (await bob.Client.GetAsync(bob.Console + "/users")).StatusCode);
+        Assert.Equal(0, (await _node.CliAsync(["admin", "revoke", "bob@localhost"])).ExitCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await bob.Client.GetAsync(bob.Console + "/users")).StatusCode);
+
         // Without signing in at all, every page sends the visitor to the sign-in form.
         using var stranger = Plain();
         foreach (var page in Pages)
@@ -134,6 +140,27 @@ public sealed partial class AdminConsoleSecurityTests : IAsyncLifetime
         var real = await root.PostAsync("/users?handler=Add", new() { ["jid"] = "eve@localhost", ["password"] = "eve-secret-1", ["__RequestVerificationToken"] = await root.FormTokenAsync("/users") });
         Assert.Equal(HttpStatusCode.OK, real.StatusCode);
         Assert.Contains("eve@localhost was added.", await real.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task The_audit_log_exports_what_the_console_did_as_csv_with_who_and_from_where_and_formulas_as_text()
+    {
+        using var root = Plain();
+        Assert.Equal(HttpStatusCode.Redirect, (await root.SignInAsync("root", "root-secret")).StatusCode);
+        var add = await root.PostAsync("/users?handler=Add", new() { ["jid"] = "dave@localhost", ["password"] = "dave-secret-1", ["__RequestVerificationToken"] = await root.FormTokenAsync("/users") });
+        Assert.Contains("dave@localhost was added.", await add.Content.ReadAsStringAsync());
+        var banner = await root.PostAsync("/settings?handler=Banner", new() { ["banner"] = "=HYPERLINK(\"http://x\", \"y\")", ["__RequestVerificationToken"] = await root.FormTokenAsync("/settings") });
+        Assert.Contains("The banner was saved.", await banner.Content.ReadAsStringAsync());
+
+        var csv = await root.Client.GetAsync(root.Console + "/audit?handler=csv&actor=root%40localhost");
+        Assert.Equal(HttpStatusCode.OK, csv.StatusCode);
+        Assert.Equal("text/csv", csv.Content.Headers.ContentType?.MediaType);
+        var lines = (await csv.Content.ReadAsStringAsync()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("at,actor,origin,action,subject,details", lines[0]);
+        Assert.Equal(2, lines.Length - 1);
+        Assert.EndsWith(",root@localhost,127.0.0.1,account.create,dave@localhost,", lines[1]);
+        Assert.EndsWith(",root@localhost,127.0.0.1,banner.set,banner,\"'=HYPERLINK(\"\"http://x\"\", \"\"y\"\")\"", lines[2]);
+        Assert.DoesNotContain("dave-secret-1", string.Join("\n", lines));
     }
 
     [Fact]
