@@ -164,6 +164,46 @@ public sealed partial class AdminConsoleSecurityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_admin_resets_a_password_disables_enables_and_removes_an_account_and_each_counts_at_once()
+    {
+        using var root = Plain();
+        Assert.Equal(HttpStatusCode.Redirect, (await root.SignInAsync("root", "root-secret")).StatusCode);
+        const string Alice = "/users/alice%40localhost";
+        async Task<string> PostAsync(string handler, Dictionary<string, string> fields)
+        {
+            fields["__RequestVerificationToken"] = await root.FormTokenAsync(Alice);
+            var response = await root.PostAsync($"{Alice}?handler={handler}", fields);
+            Assert.True(response.StatusCode is HttpStatusCode.OK or HttpStatusCode.Redirect, $"{handler}: {response.StatusCode}");
+            return await response.Content.ReadAsStringAsync();
+        }
+        async Task<HttpStatusCode> AliceSignsInAsync(string password)
+        {
+            using var alice = Plain();
+            return (await alice.SignInAsync("alice", password)).StatusCode;
+        }
+
+        Assert.Contains("at least", await PostAsync("Password", new() { ["password"] = "short" }));
+        Assert.Contains("The password was changed.", await PostAsync("Password", new() { ["password"] = "alice-new-secret" }));
+        Assert.Equal(HttpStatusCode.Redirect, await AliceSignsInAsync("alice-new-secret"));
+        Assert.Equal(HttpStatusCode.Unauthorized, await AliceSignsInAsync("alice-secret"));
+
+        Assert.Contains("alice@localhost is disabled", await PostAsync("Disable", new() { ["disabled"] = "true" }));
+        Assert.Equal(HttpStatusCode.Unauthorized, await AliceSignsInAsync("alice-new-secret"));
+        Assert.Contains("alice@localhost is enabled.", await PostAsync("Disable", new() { ["disabled"] = "false" }));
+        Assert.Equal(HttpStatusCode.Redirect, await AliceSignsInAsync("alice-new-secret"));
+
+        await PostAsync("Remove", []);
+        Assert.Contains("There is no account alice@localhost.", await root.Client.GetStringAsync(root.Console + Alice));
+        Assert.DoesNotContain("alice@localhost", (await _node.CliAsync(["user", "list"])).Output);
+        var audit = await root.Client.GetStringAsync(root.Console + "/audit?handler=csv&actor=root%40localhost");
+        foreach (var action in new[] { "account.password", "account.disable", "account.enable", "account.remove" })
+        {
+            Assert.Contains($",{action},alice@localhost,", audit);
+        }
+        Assert.DoesNotContain("alice-new-secret", audit);
+    }
+
+    [Fact]
     public async Task Markup_and_quotes_in_a_banner_a_typed_name_and_a_search_are_shown_as_text()
     {
         const string Hostile = "<script>alert(\"x\")</script>' onmouseover='alert(1)";
