@@ -1,7 +1,8 @@
 """A slixmpp client on TCP that stays online until the server ends its session, optionally chatting meanwhile.
 
-Usage: slixmpp_online.py HOST PORT JID PASSWORD [SEND_TO]
-Prints "online" once signed in; with SEND_TO, sends it a chat message every 0.2 s. Prints "ended" and exits 0
+Usage: slixmpp_online.py HOST PORT JID PASSWORD [SEND_TO|-] [ROOM/NICK]
+Prints "online" once signed in; with SEND_TO, sends it a chat message every 0.2 s; with ROOM/NICK, joins that room
+and prints "joined". Prints "ended" and exits 0
 when the server closes the stream; exits 1 if that does not happen within the timeout.
 """
 import asyncio
@@ -11,7 +12,8 @@ import sys
 import slixmpp
 
 host, port, jid, password = sys.argv[1:5]
-send_to = sys.argv[5] if len(sys.argv) > 5 else None
+send_to = sys.argv[5] if len(sys.argv) > 5 and sys.argv[5] != "-" else None
+room = sys.argv[6] if len(sys.argv) > 6 else None
 TIMEOUT = 120
 
 
@@ -24,10 +26,15 @@ class Client(slixmpp.ClientXMPP):
         self.add_event_handler("session_start", self.on_start)
         self.add_event_handler("disconnected", self.on_disconnected)
         self.add_event_handler("failed_auth", lambda _: print("failed_auth", flush=True))
+        self.register_plugin("xep_0045")
 
     async def on_start(self, _):
         self.send_presence()
         print("online", flush=True)
+        if room:
+            room_jid, nick = room.split("/", 1)
+            await self.plugin["xep_0045"].join_muc_wait(room_jid, nick, maxstanzas=0)
+            print("joined", flush=True)
         count = 0
         while send_to and not self.ended.done():
             count += 1

@@ -25,7 +25,7 @@ public sealed class AdminConsoleBrowserTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _node = await ParleyProcess.StartAsync();
-        await _node.AddUsersAsync("root", "alice");
+        await _node.AddUsersAsync("root", "alice", "bob");
         var grant = await _node.CliAsync(["admin", "grant", "root@localhost"]);
         Assert.True(grant.ExitCode == 0, grant.Output);
         var banner = await _node.CliAsync(["banner", "set", "-"], Banner);
@@ -116,6 +116,15 @@ public sealed class AdminConsoleBrowserTests : IAsyncLifetime
         var room = page.Locator("#rooms tr[data-jid='team@conference.localhost']");
         await room.WaitForAsync();
         await ShotAsync("room-created");
+        await using var bob = ExternalProcess.Start("/usr/bin/python3",
+            [Path.Combine(AppContext.BaseDirectory, "Clients", "slixmpp_online.py"), "127.0.0.1", _node.C2sPort.ToString(), "bob@localhost/phone", "bob-secret", "-", "team@conference.localhost/bobby"]);
+        await bob.WaitForOutputAsync("joined", TimeSpan.FromSeconds(30));
+        await room.Locator("a", new() { HasText = "Occupants" }).ClickAsync();
+        var occupant = page.Locator("#occupants tbody tr", new() { HasText = "bobby" });
+        await occupant.WaitForAsync();
+        Assert.Contains("bob@localhost", await occupant.InnerTextAsync());
+        await ShotAsync("room-occupants");
+        await page.GotoAsync(Console + "/rooms");
         await room.Locator("button", new() { HasText = "Destroy" }).ClickAsync();
         await page.Locator(".notice", new() { HasText = "team@conference.localhost was destroyed." }).WaitForAsync();
         Assert.Equal(0, await page.Locator("#rooms tr[data-jid='team@conference.localhost']").CountAsync());
@@ -146,6 +155,7 @@ public sealed class AdminConsoleBrowserTests : IAsyncLifetime
         await ShotAsync("audit-search");
 
         alice.Terminate();
+        bob.Terminate();
         Assert.Empty(_elsewhere);
         Assert.Empty(_failed);
     }
