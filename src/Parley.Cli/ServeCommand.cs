@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Parley.Admin;
 using Parley.Server.Hosting;
 
 namespace Parley.Cli;
@@ -16,7 +17,7 @@ internal static class ServeCommand
             ParleyApp app;
             try
             {
-                app = await ParleyHost.BuildAsync(options, cancellationToken: cancellationToken);
+                app = await ParleyHost.BuildAsync(options, configureServices: AdminConsole.AddToNode, cancellationToken: cancellationToken);
             }
             catch (Exception e) when (e is not (OperationCanceledException or ConfigurationException))
             {

@@ -17,14 +17,34 @@ public interface IAuthenticationBackend
     ISaslServerMechanism Start(string mechanism, AuthenticationContext context);
 }
 
-/// <summary>What a backend may know of the stream it authenticates.</summary>
-public sealed class AuthenticationContext(IStreamTransport transport, string domain)
+/// <summary>What a backend may know of the stream (or the web form) it authenticates.</summary>
+public sealed class AuthenticationContext
 {
-    public string Domain { get; } = domain;
-    public string RemoteAddress => transport.RemoteAddress;
-    public bool IsSecure => transport.IsSecure;
-    public IReadOnlyList<string> ChannelBindingTypes => transport.ChannelBindingTypes;
-    public ChannelBindingProvider ChannelBinding => transport.ChannelBinding;
+    private readonly IStreamTransport? _transport;
+    private readonly string _remoteAddress = "";
+    private readonly bool _isSecure;
+
+    public AuthenticationContext(IStreamTransport transport, string domain)
+    {
+        _transport = transport;
+        Domain = domain;
+    }
+
+    /// <summary>A sign-in outside any XMPP stream (the administration console's form), which has no channel binding.</summary>
+    public AuthenticationContext(string domain, string remoteAddress, bool isSecure)
+    {
+        Domain = domain;
+        _remoteAddress = remoteAddress;
+        _isSecure = isSecure;
+    }
+
+    public string Domain { get; }
+
+    // A stream's transport is asked each time: STARTTLS makes it secure after the context exists.
+    public string RemoteAddress => _transport?.RemoteAddress ?? _remoteAddress;
+    public bool IsSecure => _transport?.IsSecure ?? _isSecure;
+    public IReadOnlyList<string> ChannelBindingTypes => _transport?.ChannelBindingTypes ?? [];
+    public ChannelBindingProvider ChannelBinding => _transport is null ? static _ => null : _transport.ChannelBinding;
 
     /// <summary>The account the client named (local@domain), once a mechanism has read it: for the throttle and the log.</summary>
     public string? AttemptedAccount { get; set; }

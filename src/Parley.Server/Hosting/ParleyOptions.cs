@@ -126,6 +126,9 @@ public sealed class WebOptions
 
     /// <summary>Open BOSH sessions from one IP address; more get the terminate condition policy-violation.</summary>
     public int BoshMaxSessionsPerIp { get; set; } = 100;
+
+    /// <summary>An administrator signed in to the console at /admin is signed out after this long without a request.</summary>
+    public int ConsoleSessionTimeoutMinutes { get; set; } = 30;
 }
 
 public sealed class TlsOptions

@@ -42,6 +42,10 @@ public static class WebRequests
         {
             yield return "Parley:Web:WebSocketPingSeconds: must be 0 (no pings) or more.";
         }
+        if (options.ConsoleSessionTimeoutMinutes < 1)
+        {
+            yield return "Parley:Web:ConsoleSessionTimeoutMinutes: must be 1 or more.";
+        }
     }
 
     /// <summary>The request came through a proxy the operator trusts.</summary>

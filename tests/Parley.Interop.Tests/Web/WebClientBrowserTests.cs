@@ -10,9 +10,6 @@ namespace Parley.Interop.Tests.Web;
 /// </summary>
 public sealed class WebClientBrowserTests : IAsyncLifetime
 {
-    private static readonly string[] ChromiumArgs =
-        ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"];
-
     private ParleyProcess _node = null!;
     private IPlaywright _playwright = null!;
     private IBrowser _browser = null!;
@@ -32,7 +29,7 @@ public sealed class WebClientBrowserTests : IAsyncLifetime
         _node = await ParleyProcess.StartAsync(new Dictionary<string, string> { ["PARLEY__SESSIONS__RESUMETIMEOUTSECONDS"] = "2" });
         await _node.AddUsersAsync("alice", "bob");
         _playwright = await Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = "/usr/bin/chromium", Args = ChromiumArgs, Headless = true });
+        _browser = await Chromium.LaunchAsync(_playwright);
     }
 
     public async Task DisposeAsync()
@@ -55,20 +52,10 @@ public sealed class WebClientBrowserTests : IAsyncLifetime
         var context = await _browser.NewContextAsync();
         var page = await context.NewPageAsync();
         page.SetDefaultTimeout(30_000);
+        Chromium.Watch(page, $"http://127.0.0.1:{_node.HttpPort}/", _elsewhere, _failed);
         page.WebSocket += (_, webSocket) => _webSockets.Enqueue(webSocket.Url);
-        page.Response += (_, response) =>
-        {
-            if (response.Status >= 400)
-            {
-                _failed.Enqueue($"{response.Status} {response.Url}");
-            }
-        };
         page.Request += (_, request) =>
         {
-            if (!request.Url.StartsWith($"http://127.0.0.1:{_node.HttpPort}/", StringComparison.Ordinal))
-            {
-                _elsewhere.Enqueue(request.Url);
-            }
             if (request.Url.EndsWith("/http-bind", StringComparison.Ordinal))
             {
                 _boshRequests.Enqueue(request.Url);

@@ -182,6 +182,21 @@ public sealed partial class MucService(MucOptions options, IParleyStorage storag
         }
     }
 
+    /// <summary>Who is in a room now, for administrators; none when the room is not in memory (no one is in it).</summary>
+    public async ValueTask<IReadOnlyList<RoomOccupant>> OccupantsAsync(Jid roomJid)
+    {
+        IReadOnlyList<RoomOccupant> occupants = [];
+        if (_rooms.TryGetValue(roomJid.Bare, out var room))
+        {
+            await UnderGateAsync(room, () =>
+            {
+                occupants = room.ListOccupants();
+                return ValueTask.CompletedTask;
+            }).ConfigureAwait(false);
+        }
+        return occupants;
+    }
+
     /// <summary>Runs <paramref name="action"/> on a room in memory under its gate, unless it was closed meanwhile.</summary>
     private static async ValueTask UnderGateAsync(Room room, Func<ValueTask> action)
     {

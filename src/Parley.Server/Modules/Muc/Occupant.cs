@@ -50,3 +50,6 @@ public sealed class OccupantSession(Jid fullJid, Element presence)
     public Jid FullJid { get; } = fullJid;
     public Element Presence { get; set; } = presence;
 }
+
+/// <summary>An occupant as the administration console lists it: nickname, the account behind it, role and affiliation.</summary>
+public sealed record RoomOccupant(string Nick, string Account, Role Role, Affiliation Affiliation);

@@ -60,6 +60,10 @@ public sealed partial class Room
 
     public int OccupantCount => _occupants.Count;
 
+    /// <summary>The occupants as administrators see them, ordered by nickname; call under <see cref="Gate"/>.</summary>
+    public IReadOnlyList<RoomOccupant> ListOccupants() =>
+        [.. _occupants.Values.OrderBy(o => o.Nick, StringComparer.Ordinal).Select(o => new RoomOccupant(o.Nick, o.RealBareJid.ToString(), o.Role, o.Affiliation))];
+
     /// <summary>Listed in the service's disco#items.</summary>
     public bool IsListed => Configuration.Public && !IsLocked && !IsClosed;
 

@@ -1,0 +1,62 @@
+using Microsoft.AspNetCore.Mvc;
+using Parley.Protocol;
+using Parley.Server.Administration;
+using Parley.Storage;
+
+namespace Parley.Admin.Pages;
+
+/// <summary>The accounts, searched by a part of their JID, and a form that adds one.</summary>
+public sealed class UsersModel(IParleyStorage storage, SessionAdministration sessions) : ConsolePage
+{
+    /// <summary>Rows a page shows; a search narrows them.</summary>
+    private const int MaxShown = 200;
+    private const int Batch = 1000;
+
+    [BindProperty(SupportsGet = true, Name = "q")]
+    public string? Query { get; set; }
+
+    public IReadOnlyList<AccountInfo> Users { get; private set; } = [];
+    public int Total { get; private set; }
+    public bool Truncated { get; private set; }
+    public string Domain => Options.EffectiveDomains[0];
+
+    public int SessionCount(string jid) => Jid.TryParse(jid, out var account) ? sessions.List(account).Count : 0;
+
+    public Task OnGetAsync(CancellationToken cancellationToken) => LoadAsync(cancellationToken);
+
+    public async Task OnPostAddAsync(string? jid, string? password, CancellationToken cancellationToken)
+    {
+        if (!Jid.TryParse(jid?.Trim(), out var account))
+        {
+            Problem = $"'{jid}' is not a JID such as alice@{Domain}.";
+        }
+        else
+        {
+            Report(await Administration.Accounts.CreateAsync(account, password ?? "", cancellationToken),
+                $"{account} was added.", "", $"{account} exists already.");
+        }
+        await LoadAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// The accounts whose JID contains the search text (plain text: nothing in it is a pattern), read in batches so a
+    /// large directory never sits in memory whole.
+    /// </summary>
+    private async Task LoadAsync(CancellationToken cancellationToken)
+    {
+        Total = await storage.Accounts.CountAsync(null, cancellationToken);
+        var query = Query?.Trim() ?? "";
+        var found = new List<AccountInfo>();
+        for (var offset = 0; offset < Total && found.Count <= MaxShown; offset += Batch)
+        {
+            var batch = await storage.Accounts.ListAsync(null, offset, Batch, cancellationToken);
+            found.AddRange(batch.Where(a => a.Jid.Contains(query, StringComparison.OrdinalIgnoreCase)));
+            if (batch.Count < Batch)
+            {
+                break;
+            }
+        }
+        Truncated = found.Count > MaxShown;
+        Users = found.Take(MaxShown).ToList();
+    }
+}

@@ -1,0 +1,250 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.RegularExpressions;
+using Parley.Interop.Tests.Support;
+
+namespace Parley.Interop.Tests.Web;
+
+/// <summary>The console's defences, over plain HTTP requests to the node as the README runs it.</summary>
+public sealed partial class AdminConsoleSecurityTests : IAsyncLifetime
+{
+    private static readonly string[] Pages =
+        ["", "/status", "/users", "/users/alice%40localhost", "/rooms", "/rooms/team%40conference.localhost", "/settings", "/audit", "/audit?handler=csv", "?handler=samples"];
+
+    private ParleyProcess _node = null!;
+
+    public async Task InitializeAsync()
+    {
+        _node = await ParleyProcess.StartAsync();
+        await _node.AddUsersAsync("root", "alice", "bob");
+        var grant = await _node.CliAsync(["admin", "grant", "root@localhost"]);
+        Assert.True(grant.ExitCode == 0, grant.Output);
+    }
+
+    public async Task DisposeAsync() => await _node.DisposeAsync();
+
+    private sealed class Browser(string console, bool https = false) : IDisposable
+    {
+        private readonly HttpClientHandler _handler = new()
+        {
+            AllowAutoRedirect = false,
+            CookieContainer = new CookieContainer(),
+            // The node's own self-signed certificate, as an administrator's browser accepts it once.
+            ServerCertificateCustomValidationCallback = https ? HttpClientHandler.DangerousAcceptAnyServerCertificateValidator : null,
+        };
+
+        private HttpClient? _http;
+
+        public string Console { get; } = console;
+
+        public HttpClient Client => _http ??= new HttpClient(_handler) { Timeout = TimeSpan.FromSeconds(60) };
+
+        /// <summary>The anti-forgery token of the form on <paramref name="path"/>.</summary>
+        public async Task<string> FormTokenAsync(string path)
+        {
+            var html = await Client.GetStringAsync(Console + path);
+            return TokenPattern().Match(html).Groups[1].Value;
+        }
+
+        public async Task<HttpResponseMessage> PostAsync(string path, Dictionary<string, string> fields) =>
+            await Client.PostAsync(Console + path, new FormUrlEncodedContent(fields));
+
+        public async Task<HttpResponseMessage> SignInAsync(string name, string password) =>
+            await PostAsync("/sign-in", new() { ["name"] = name, ["password"] = password, ["__RequestVerificationToken"] = await FormTokenAsync("/sign-in") });
+
+        public void Dispose()
+        {
+            _http?.Dispose();
+            _handler.Dispose();
+        }
+    }
+
+    [GeneratedRegex("name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"")]
+    private static partial Regex TokenPattern();
+
+    private Browser Plain() => new($"http://127.0.0.1:{_node.HttpPort}/admin");
+
+    [Fact]
+    public async Task A_signed_in_account_that_is_not_an_administrator_gets_403_on_every_page_and_form()
+    {
+        using var bob = Plain();
+        var signIn = await bob.SignInAsync("bob@localhost", "bob-secret");
+        Assert.Equal(HttpStatusCode.Redirect, signIn.StatusCode);
+        foreach (var page in Pages)
+        {
+            var response = await bob.Client.GetAsync(bob.Console + page);
+            Assert.True(response.StatusCode == HttpStatusCode.Forbidden, $"{page}: {response.StatusCode}");
+        }
+        var add = await bob.PostAsync("/users?handler=Add", new() { ["jid"] = "mallory@localhost", ["password"] = "mallory-secret" });
+        Assert.Equal(HttpStatusCode.Forbidden, add.StatusCode);
+        var users = await _node.CliAsync(["user", "list"]);
+        Assert.DoesNotContain("mallory", users.Output);
+
+        // The role is asked on every request: granted, Bob's same session opens the console; revoked, it is closed again.
+        Assert.Equal(0, (await _node.CliAsync(["admin", "grant", "bob@localhost"])).ExitCode);
+        Assert.Equal(HttpStatusCode.OK, (await bob.Client.GetAsync(bob.Console + "/users")).StatusCode);
+        Assert.Equal(0, (await _node.CliAsync(["admin", "revoke", "bob@localhost"])).ExitCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await bob.Client.GetAsync(bob.Console + "/users")).StatusCode);
+
+        // Without signing in at all, every page sends the visitor to the sign-in form.
+        using var stranger = Plain();
+        foreach (var page in Pages)
+        {
+            var response = await stranger.Client.GetAsync(stranger.Console + page);
+            Assert.True(response.StatusCode == HttpStatusCode.Redirect && response.Headers.Location!.ToString().Contains("/admin/sign-in"), $"{page}: {response.StatusCode}");
+        }
+    }
+
+    [Fact]
+    public async Task Each_wrong_password_is_answered_more_slowly_than_the_one_before_and_the_right_one_still_signs_in()
+    {
+        using var browser = Plain();
+        var times = new List<TimeSpan>();
+        for (var i = 0; i < 3; i++)
+        {
+            var token = await browser.FormTokenAsync("/sign-in");
+            var clock = Stopwatch.StartNew();
+            var response = await browser.PostAsync("/sign-in", new() { ["name"] = "root", ["password"] = "guess-" + i, ["__RequestVerificationToken"] = token });
+            times.Add(clock.Elapsed);
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+            Assert.Contains("The name or the password is wrong.", await response.Content.ReadAsStringAsync());
+        }
+        // The XMPP logins' delays (Parley:Auth:FailureDelayMilliseconds, doubling): 0.5 s, 1 s, 2 s.
+        Assert.True(times[0] >= TimeSpan.FromMilliseconds(450), string.Join(", ", times));
+        Assert.True(times[1] >= TimeSpan.FromMilliseconds(950) && times[1] > times[0], string.Join(", ", times));
+        Assert.True(times[2] >= TimeSpan.FromMilliseconds(1950) && times[2] > times[1], string.Join(", ", times));
+
+        var signIn = await browser.SignInAsync("root", "root-secret");
+        Assert.Equal(HttpStatusCode.Redirect, signIn.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await browser.Client.GetAsync(browser.Console + "/users")).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_form_posted_without_its_anti_forgery_token_or_with_a_forged_one_is_refused_and_changes_nothing()
+    {
+        using var root = Plain();
+        Assert.Equal(HttpStatusCode.Redirect, (await root.SignInAsync("root", "root-secret")).StatusCode);
+        var none = await root.PostAsync("/users?handler=Add", new() { ["jid"] = "eve@localhost", ["password"] = "eve-secret-1" });
+        Assert.Equal(HttpStatusCode.BadRequest, none.StatusCode);
+        var forged = await root.PostAsync("/users?handler=Add", new() { ["jid"] = "eve@localhost", ["password"] = "eve-secret-1", ["__RequestVerificationToken"] = "CfDJ8forged" + new string('A', 80) });
+        Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode);
+        // Another session's valid token is no good either: it belongs to that session's cookie.
+        using var other = Plain();
+        var othersToken = await other.FormTokenAsync("/sign-in");
+        var stolen = await root.PostAsync("/users?handler=Add", new() { ["jid"] = "eve@localhost", ["password"] = "eve-secret-1", ["__RequestVerificationToken"] = othersToken });
+        Assert.Equal(HttpStatusCode.BadRequest, stolen.StatusCode);
+        var users = await _node.CliAsync(["user", "list"]);
+        Assert.DoesNotContain("eve", users.Output);
+
+        // With the form's own token the same request is done.
+        var real = await root.PostAsync("/users?handler=Add", new() { ["jid"] = "eve@localhost", ["password"] = "eve-secret-1", ["__RequestVerificationToken"] = await root.FormTokenAsync("/users") });
+        Assert.Equal(HttpStatusCode.OK, real.StatusCode);
+        Assert.Contains("eve@localhost was added.", await real.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task The_audit_log_exports_what_the_console_did_as_csv_with_who_and_from_where_and_formulas_as_text()
+    {
+        using var root = Plain();
+        Assert.Equal(HttpStatusCode.Redirect, (await root.SignInAsync("root", "root-secret")).StatusCode);
+        var add = await root.PostAsync("/users?handler=Add", new() { ["jid"] = "dave@localhost", ["password"] = "dave-secret-1", ["__RequestVerificationToken"] = await root.FormTokenAsync("/users") });
+        Assert.Contains("dave@localhost was added.", await add.Content.ReadAsStringAsync());
+        var banner = await root.PostAsync("/settings?handler=Banner", new() { ["banner"] = "=HYPERLINK(\"http://x\", \"y\")", ["__RequestVerificationToken"] = await root.FormTokenAsync("/settings") });
+        Assert.Contains("The banner was saved.", await banner.Content.ReadAsStringAsync());
+
+        var csv = await root.Client.GetAsync(root.Console + "/audit?handler=csv&actor=root%40localhost");
+        Assert.Equal(HttpStatusCode.OK, csv.StatusCode);
+        Assert.Equal("text/csv", csv.Content.Headers.ContentType?.MediaType);
+        var lines = (await csv.Content.ReadAsStringAsync()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("at,actor,origin,action,subject,details", lines[0]);
+        Assert.Equal(2, lines.Length - 1);
+        Assert.EndsWith(",root@localhost,127.0.0.1,account.create,dave@localhost,", lines[1]);
+        Assert.EndsWith(",root@localhost,127.0.0.1,banner.set,banner,\"'=HYPERLINK(\"\"http://x\"\", \"\"y\"\")\"", lines[2]);
+        Assert.DoesNotContain("dave-secret-1", string.Join("\n", lines));
+    }
+
+    [Fact]
+    public async Task An_admin_resets_a_password_disables_enables_and_removes_an_account_and_each_counts_at_once()
+    {
+        using var root = Plain();
+        Assert.Equal(HttpStatusCode.Redirect, (await root.SignInAsync("root", "root-secret")).StatusCode);
+        const string Alice = "/users/alice%40localhost";
+        async Task<string> PostAsync(string handler, Dictionary<string, string> fields)
+        {
+            fields["__RequestVerificationToken"] = await root.FormTokenAsync(Alice);
+            var response = await root.PostAsync($"{Alice}?handler={handler}", fields);
+            Assert.True(response.StatusCode is HttpStatusCode.OK or HttpStatusCode.Redirect, $"{handler}: {response.StatusCode}");
+            return await response.Content.ReadAsStringAsync();
+        }
+        async Task<HttpStatusCode> AliceSignsInAsync(string password)
+        {
+            using var alice = Plain();
+            return (await alice.SignInAsync("alice", password)).StatusCode;
+        }
+
+        Assert.Contains("at least", await PostAsync("Password", new() { ["password"] = "short" }));
+        Assert.Contains("The password was changed.", await PostAsync("Password", new() { ["password"] = "alice-new-secret" }));
+        Assert.Equal(HttpStatusCode.Redirect, await AliceSignsInAsync("alice-new-secret"));
+        Assert.Equal(HttpStatusCode.Unauthorized, await AliceSignsInAsync("alice-secret"));
+
+        Assert.Contains("alice@localhost is disabled", await PostAsync("Disable", new() { ["disabled"] = "true" }));
+        Assert.Equal(HttpStatusCode.Unauthorized, await AliceSignsInAsync("alice-new-secret"));
+        Assert.Contains("alice@localhost is enabled.", await PostAsync("Disable", new() { ["disabled"] = "false" }));
+        Assert.Equal(HttpStatusCode.Redirect, await AliceSignsInAsync("alice-new-secret"));
+
+        await PostAsync("Remove", []);
+        Assert.Contains("There is no account alice@localhost.", await root.Client.GetStringAsync(root.Console + Alice));
+        Assert.DoesNotContain("alice@localhost", (await _node.CliAsync(["user", "list"])).Output);
+        var audit = await root.Client.GetStringAsync(root.Console + "/audit?handler=csv&actor=root%40localhost");
+        foreach (var action in new[] { "account.password", "account.disable", "account.enable", "account.remove" })
+        {
+            Assert.Contains($",{action},alice@localhost,", audit);
+        }
+        Assert.DoesNotContain("alice-new-secret", audit);
+    }
+
+    [Fact]
+    public async Task Markup_and_quotes_in_a_banner_a_typed_name_and_a_search_are_shown_as_text()
+    {
+        const string Hostile = "<script>alert(\"x\")</script>' onmouseover='alert(1)";
+        const string Escaped = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#x27; onmouseover=&#x27;alert(1)";
+        using var root = Plain();
+        Assert.Equal(HttpStatusCode.Redirect, (await root.SignInAsync("root", "root-secret")).StatusCode);
+        var set = await root.PostAsync("/settings?handler=Banner", new() { ["banner"] = Hostile, ["__RequestVerificationToken"] = await root.FormTokenAsync("/settings") });
+        Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+
+        using var anonymous = Plain();
+        foreach (var html in new[]
+        {
+            await (await anonymous.Client.GetAsync(root.Console + "/sign-in")).Content.ReadAsStringAsync(),
+            await root.Client.GetStringAsync(root.Console + "/settings"),
+            await root.Client.GetStringAsync(root.Console + "/users?q=" + Uri.EscapeDataString(Hostile)),
+            await root.Client.GetStringAsync(root.Console + "/audit"),
+        })
+        {
+            Assert.DoesNotContain("<script>", html);
+            Assert.Contains(Escaped, html);
+        }
+        using var stranger = Plain();
+        var typed = await stranger.SignInAsync(Hostile, "whatever");
+        var page = await typed.Content.ReadAsStringAsync();
+        Assert.DoesNotContain("<script>", page);
+        Assert.Contains(Escaped, page);
+    }
+
+    [Fact]
+    public async Task The_console_works_over_the_nodes_self_signed_https_with_secure_http_only_same_site_strict_cookies()
+    {
+        using var root = new Browser($"https://127.0.0.1:{_node.HttpsPort}/admin", https: true);
+        var signIn = await root.SignInAsync("root", "root-secret");
+        Assert.Equal(HttpStatusCode.Redirect, signIn.StatusCode);
+        var cookie = Assert.Single(signIn.Headers.GetValues("Set-Cookie"), c => c.StartsWith("parley-admin=", StringComparison.Ordinal));
+        Assert.Contains("secure", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("httponly", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("samesite=strict", cookie, StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("path=/admin", cookie, StringComparison.OrdinalIgnoreCase);
+        var status = await root.Client.GetAsync(root.Console + "/status");
+        Assert.Equal(HttpStatusCode.OK, status.StatusCode);
+        Assert.Contains("Certificates", await status.Content.ReadAsStringAsync());
+    }
+}
