@@ -91,6 +91,8 @@ public sealed class PostgresNodeTests
         }
 
         await alice.SendAsync("<message to='bob@localhost' id='up' type='chat'><body>after the restart</body></message>");
+        // Stored before Bob comes online: a message bounced by a broken connection would fail here, not as a missing delivery.
+        await Eventually.TrueAsync(async () => (await node.App.Node.Storage.Offline.GetAsync("bob@localhost")).Count == 1);
         await using var bob = await Muc.OnlineAsync(node, "bob");
         var offline = await bob.ReceiveAsync(e => e.Name == "message" && e.GetAttribute("from")?.StartsWith("alice@localhost", StringComparison.Ordinal) == true);
         Assert.Equal("after the restart", offline.ChildText("body"));

@@ -11,4 +11,13 @@ public static class Eventually
             await Task.Delay(10, deadline.Token);
         }
     }
+
+    public static async Task TrueAsync(Func<Task<bool>> condition)
+    {
+        using var deadline = new CancellationTokenSource(XmppTestClient.Deadline);
+        while (!await condition())
+        {
+            await Task.Delay(10, deadline.Token);
+        }
+    }
 }

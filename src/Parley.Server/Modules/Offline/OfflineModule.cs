@@ -14,7 +14,8 @@ namespace Parley.Server.Modules.Offline;
 /// could take is stored, and handed to the first session that sends initial presence with a
 /// non-negative priority (RFC 6121 §8.5.2.2.1), stamped with when it arrived (XEP-0203).
 /// </summary>
-public sealed class OfflineModule(ParleyOptions options, IParleyStorage storage, Router router, ModuleRegistry modules, TimeProvider time) : IModule
+public sealed class OfflineModule(
+    ParleyOptions options, IParleyStorage storage, Router router, ModuleRegistry modules, SessionRegistry sessions, TimeProvider time) : IModule
 {
     /// <summary>The disco#info feature of offline storage (XEP-0160 §6, registered with XEP-0030).</summary>
     public const string Feature = "msgoffline";
@@ -51,6 +52,18 @@ public sealed class OfflineModule(ParleyOptions options, IParleyStorage storage,
         if (!await storage.Offline.StoreAsync(user, kept.ToXml(Ns.Client), arrived, _limit).ConfigureAwait(false))
         {
             await router.BounceAsync(message, from, StanzaError.ServiceUnavailable("The recipient's offline storage is full.")).ConfigureAwait(false);
+            return true;
+        }
+
+        // A session that became reachable while this message was on its way here may already have read its offline
+        // messages: it is handed what was just stored now rather than at its next login (the gate keeps it once).
+        foreach (var session in sessions.SessionsOf(to.Bare))
+        {
+            if (session.IsAvailable && session.Priority >= 0)
+            {
+                await DeliverAsync(session).ConfigureAwait(false);
+                break;
+            }
         }
         return true;
     }
