@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.StaticFiles;
 using Microsoft.Extensions.FileProviders;
+using Parley.Server.Administration;
 using Parley.Server.Hosting;
 using Parley.Server.Http;
 using Parley.Server.Modules.Muc;
@@ -14,9 +15,10 @@ namespace Parley.Server.Web;
 /// <summary>
 /// The bundled web client at /chat: Converse.js (fetched by npm at build time into webclient/converse beside the node)
 /// with a configuration that leaves the user only a name and a password to type. It connects over WebSocket, or over
-/// BOSH alone at /chat?transport=bosh. Where the build had no npm, /chat says how to get it.
+/// BOSH alone at /chat?transport=bosh. The login banner, when one is set, is shown above the sign-in form until the
+/// user is signed in. Where the build had no npm, /chat says how to get it.
 /// </summary>
-public sealed class WebClientEndpoint(ParleyOptions options, string filesDirectory) : IHttpEndpoints
+public sealed class WebClientEndpoint(ParleyOptions options, LoginBanner banner, string filesDirectory) : IHttpEndpoints
 {
     public const string Path = "/chat";
 
@@ -25,8 +27,8 @@ public sealed class WebClientEndpoint(ParleyOptions options, string filesDirecto
 
     private static readonly FileExtensionContentTypeProvider ContentTypes = new();
 
-    public WebClientEndpoint(ParleyOptions options)
-        : this(options, BuiltDirectory)
+    public WebClientEndpoint(ParleyOptions options, LoginBanner banner)
+        : this(options, banner, BuiltDirectory)
     {
     }
 
@@ -34,8 +36,8 @@ public sealed class WebClientEndpoint(ParleyOptions options, string filesDirecto
 
     public void Map(IEndpointRouteBuilder endpoints)
     {
-        endpoints.MapGet(Path, (HttpContext context) => IsInstalled
-            ? Results.Content(Page(context), "text/html; charset=utf-8")
+        endpoints.MapGet(Path, async (HttpContext context) => IsInstalled
+            ? Results.Content(Page(context, await banner.GetAsync(context.RequestAborted)), "text/html; charset=utf-8")
             : Results.Content(NotInstalledPage, "text/html; charset=utf-8", statusCode: StatusCodes.Status404NotFound));
         if (!IsInstalled)
         {
@@ -61,7 +63,7 @@ public sealed class WebClientEndpoint(ParleyOptions options, string filesDirecto
         return Results.File(info.PhysicalPath, contentType, lastModified: info.LastModified, enableRangeProcessing: true);
     }
 
-    private string Page(HttpContext context)
+    private string Page(HttpContext context, string? bannerText)
     {
         var domain = options.EffectiveDomains[0];
         var settings = new Dictionary<string, object?>
@@ -82,6 +84,7 @@ public sealed class WebClientEndpoint(ParleyOptions options, string filesDirecto
             ["play_sounds"] = false,
             ["show_send_button"] = true,
             ["loglevel"] = "warn",
+            ["whitelisted_plugins"] = new[] { "parley-banner" },
         };
         var json = JsonSerializer.Serialize(settings).Replace("</", "<\\/", StringComparison.Ordinal);
         return $$"""
@@ -95,17 +98,33 @@ public sealed class WebClientEndpoint(ParleyOptions options, string filesDirecto
             </head>
             <body class="converse-fullscreen">
               <noscript>The chat needs JavaScript.</noscript>
+              {{BannerMarkup(bannerText)}}
               <script type="module">
                 import bundled from "{{Path}}/dist/converse.min.js";
+                const converse = window.converse ?? bundled;
                 // Converse's full-screen footer shows its sponsors' logos from conversejs.org: defined empty here first
                 // (Converse skips elements that exist), so that the company's chat page calls no third party.
                 customElements.define("converse-footer", class extends HTMLElement {});
-                (window.converse ?? bundled).initialize({{json}});
+                // The banner is for the sign-in screen: once the user is in, it gives the chat its space back.
+                converse.plugins.add("parley-banner", {
+                  initialize() {
+                    const banner = document.getElementById("login-banner");
+                    this._converse.api.listen.on("connected", () => banner?.remove());
+                  }
+                });
+                converse.initialize({{json}});
               </script>
             </body>
             </html>
             """;
     }
+
+    /// <summary>The banner as the administrator wrote it: escaped, its lines kept, above Converse's full-screen view.</summary>
+    private static string BannerMarkup(string? text) => text is null
+        ? ""
+        : $$"""
+            <div id="login-banner" role="note" style="position:relative;z-index:2000;white-space:pre-line;margin:0;padding:.75em 1em;background:#fff3cd;color:#3d2f00;border-bottom:1px solid #e0c36c;font:15px/1.4 system-ui,sans-serif">{{WebUtility.HtmlEncode(text)}}</div>
+            """;
 
     private static bool UsesBoshOnly(HttpContext context) =>
         string.Equals(context.Request.Query["transport"], "bosh", StringComparison.OrdinalIgnoreCase);

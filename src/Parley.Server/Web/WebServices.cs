@@ -11,7 +11,7 @@ public static class WebServices
     {
         services.AddSingleton<IHttpEndpoints, WebSocketEndpoint>();
         services.AddSingleton<IHttpEndpoints, HostMetaEndpoint>();
-        services.AddSingleton(sp => new WebClientEndpoint(sp.GetRequiredService<Hosting.ParleyOptions>()));
+        services.AddSingleton(sp => new WebClientEndpoint(sp.GetRequiredService<Hosting.ParleyOptions>(), sp.GetRequiredService<Administration.LoginBanner>()));
         services.AddSingleton<IHttpEndpoints>(sp => sp.GetRequiredService<WebClientEndpoint>());
         services.AddSingleton<BoshSessions>();
         services.AddHostedService(sp => sp.GetRequiredService<BoshSessions>());

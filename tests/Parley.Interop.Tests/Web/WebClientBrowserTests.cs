@@ -47,7 +47,7 @@ public sealed class WebClientBrowserTests : IAsyncLifetime
     }
 
     /// <summary>Opens /chat in a new browser context and signs in with the name and password alone.</summary>
-    private async Task<IPage> SignInAsync(string user, string shots, string query = "")
+    private async Task<IPage> SignInAsync(string user, string shots, string query = "", string? banner = null)
     {
         var context = await _browser.NewContextAsync();
         var page = await context.NewPageAsync();
@@ -62,12 +62,20 @@ public sealed class WebClientBrowserTests : IAsyncLifetime
             }
         };
         await page.GotoAsync($"http://127.0.0.1:{_node.HttpPort}/chat{query}");
+        if (banner is not null)
+        {
+            Assert.Equal(banner, (await page.Locator("#login-banner").InnerTextAsync()).Trim());
+        }
         await page.Locator("#converse-login-jid").FillAsync(user);
         await page.Locator("#converse-login-password").FillAsync($"{user}-secret");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, $"1-{user}-sign-in.png") });
         await page.Locator("#converse-login-password").PressAsync("Enter");
         await page.Locator("converse-roster").First.WaitForAsync(new() { State = WaitForSelectorState.Attached });
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, $"2-{user}-signed-in.png") });
+        if (banner is not null)
+        {
+            await page.Locator("#login-banner").WaitForAsync(new() { State = WaitForSelectorState.Detached });
+        }
         return page;
     }
 
@@ -79,7 +87,11 @@ public sealed class WebClientBrowserTests : IAsyncLifetime
             [Path.Combine(AppContext.BaseDirectory, "Clients", "slixmpp_answer.py"), "127.0.0.1", _node.C2sPort.ToString(), "bob@localhost/tcp", "bob-secret", "Hello from slixmpp"]);
         await bob.WaitForOutputAsync("online", TimeSpan.FromSeconds(30));
 
-        var alice = await SignInAsync("alice", shots);
+        // The login banner is shown as written above the sign-in form (markup in it is text), and goes once she is in.
+        const string banner = "Authorized use only. <script>alert(\"x\")</script>\nChats are archived.";
+        var set = await _node.CliAsync(["banner", "set", "-"], banner);
+        Assert.True(set.ExitCode == 0, set.Output);
+        var alice = await SignInAsync("alice", shots, banner: banner);
         await alice.GotoAsync($"http://127.0.0.1:{_node.HttpPort}/chat#converse/chat?jid=bob@localhost");
         var textarea = alice.Locator("converse-chat textarea.chat-textarea, textarea.chat-textarea").First;
         await textarea.FillAsync("Hello from the browser");
