@@ -84,7 +84,7 @@ public sealed class WebClientEndpoint(ParleyOptions options, LoginBanner banner,
             ["play_sounds"] = false,
             ["show_send_button"] = true,
             ["loglevel"] = "warn",
-            ["whitelisted_plugins"] = new[] { "parley-banner" },
+            ["whitelisted_plugins"] = new[] { "parley" },
         };
         var json = JsonSerializer.Serialize(settings).Replace("</", "<\\/", StringComparison.Ordinal);
         return $$"""
@@ -105,11 +105,19 @@ public sealed class WebClientEndpoint(ParleyOptions options, LoginBanner banner,
                 // Converse's full-screen footer shows its sponsors' logos from conversejs.org: defined empty here first
                 // (Converse skips elements that exist), so that the company's chat page calls no third party.
                 customElements.define("converse-footer", class extends HTMLElement {});
-                // The banner is for the sign-in screen: once the user is in, it gives the chat its space back.
-                converse.plugins.add("parley-banner", {
+                converse.plugins.add("parley", {
                   initialize() {
+                    // The banner is for the sign-in screen: once the user is in, it gives the chat its space back.
                     const banner = document.getElementById("login-banner");
                     this._converse.api.listen.on("connected", () => banner?.remove());
+                    // Converse 14.0.0's accept dialog asks back with contact.subscribe(), which now names the model's
+                    // event subscription, so nothing is sent and the other person's presence stays hidden. Called
+                    // without arguments (only that dialog does), it asks for the contact's presence as intended.
+                    const { RosterContact } = this._converse.exports;
+                    const subscribe = RosterContact.prototype.subscribe;
+                    RosterContact.prototype.subscribe = function (...args) {
+                      return args.length === 0 ? this.subscribeToPresence() : subscribe.apply(this, args);
+                    };
                   }
                 });
                 converse.initialize({{json}});

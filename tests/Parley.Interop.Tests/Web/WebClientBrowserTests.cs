@@ -144,7 +144,7 @@ public sealed class WebClientBrowserTests : IAsyncLifetime
         var alice = await SignInAsync("alice", shots);
         var bob = await SignInAsync("bob", shots);
 
-        // Alice adds Bob from a chat with him and Bob accepts: Alice sees Bob's presence (Converse 14 does not ask back on accepting).
+        // Alice adds Bob from a chat with him and Bob accepts: Alice sees Bob's presence.
         await OpenChatAsync(alice, "bob@localhost");
         await alice.GetByText("Add", new() { Exact = true }).First.ClickAsync();
         await alice.Locator(".modal.show form [type=submit]").ClickAsync();
@@ -156,6 +156,10 @@ public sealed class WebClientBrowserTests : IAsyncLifetime
         await ShotAsync(bob, "bob-accepts");
         await Contact(alice, "bob@localhost", "online").WaitForAsync();
         await ShotAsync(alice, "alice-sees-bob-online");
+
+        // Accepting asks back, so Bob sees Alice's presence too.
+        await Contact(bob, "alice@localhost", "online").WaitForAsync();
+        await ShotAsync(bob, "bob-sees-alice-online");
 
         // Both ways in a one-to-one chat.
         await SendAsync(alice, "Hi Bob, lunch at noon?");

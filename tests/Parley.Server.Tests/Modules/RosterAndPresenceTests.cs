@@ -90,6 +90,14 @@ public sealed class RosterAndPresenceTests : IAsyncLifetime
         await juliet.SendAsync("<presence><show>away</show><status>at the balcony</status></presence>");
         var away = await romeo.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == "juliet@localhost/home" && e.ChildText("show") == "away");
         Assert.Equal("at the balcony", away.ChildText("status"));
+
+        // Juliet asks back (as a client does on accepting): Romeo, who follows her, gets the request and approves it.
+        await juliet.SendAsync("<presence to='romeo@localhost' type='subscribe'/>");
+        var back = await romeo.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("type") == "subscribe");
+        Assert.Equal("juliet@localhost", back.GetAttribute("from"));
+        await romeo.SendAsync("<presence to='juliet@localhost' type='subscribed'/>");
+        Assert.Equal("both", (await RosterPushAsync(romeo, "juliet@localhost")).GetAttribute("subscription"));
+        await juliet.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == "romeo@localhost/home" && e.GetAttribute("type") is null);
     }
 
     [Fact]

@@ -37,7 +37,7 @@ public sealed class WebClientTests
         var missing = Path.Combine(Path.GetTempPath(), "parley-no-webclient-" + Guid.NewGuid().ToString("N"));
         await using var node = await TestNode.StartAsync(services: services =>
         {
-            services.AddSingleton(sp => new WebClientEndpoint(sp.GetRequiredService<ParleyOptions>(), missing));
+            services.AddSingleton(sp => new WebClientEndpoint(sp.GetRequiredService<ParleyOptions>(), sp.GetRequiredService<Parley.Server.Administration.LoginBanner>(), missing));
         });
         using var http = new HttpClient();
 
