@@ -103,6 +103,7 @@ public static class Cli
         root.Subcommands.Add(AdminCommands.Create(console));
         root.Subcommands.Add(AuditCommands.Create(console));
         root.Subcommands.Add(BannerCommands.Create(console));
+        root.Subcommands.Add(SettingsCommands.Create(console));
         root.Subcommands.Add(DirectoryCommands.Create(console));
         return root;
     }

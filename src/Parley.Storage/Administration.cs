@@ -62,6 +62,15 @@ public static class ServerSettings
 {
     /// <summary>The login banner, which XMPP clients also get as the message of the day.</summary>
     public const string Banner = "banner";
+
+    /// <summary>The most contacts a user's roster may hold (0: no limit); overrides Parley:Limits:MaxRosterItems.</summary>
+    public const string MaxContacts = "max-contacts";
+
+    /// <summary>Days archived messages are kept (0: forever); overrides Parley:Archive:RetentionDays.</summary>
+    public const string ArchiveRetentionDays = "archive-retention-days";
+
+    /// <summary>Whether anyone may create an account in-band; overrides Parley:Registration:AllowRegistration.</summary>
+    public const string Registration = "registration";
 }
 
 /// <summary>Argument checks the administration stores share.</summary>

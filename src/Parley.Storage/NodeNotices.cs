@@ -20,6 +20,9 @@ public static class NodeNoticeKinds
 
     /// <summary>A user's roster was written in bulk (<c>parley roster import</c>); the subject is the user's bare JID.</summary>
     public const string RosterChanged = "roster-changed";
+
+    /// <summary>A runtime setting was changed or reset; the subject is its name.</summary>
+    public const string SettingChanged = "setting-changed";
 }
 
 /// <summary>

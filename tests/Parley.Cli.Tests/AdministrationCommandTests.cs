@@ -173,6 +173,42 @@ public sealed class AdministrationCommandTests : IDisposable
         Assert.Equal("", (await _node.RunAsync("banner", "show")).Output);
     }
 
+    [Fact]
+    public async Task Settings_set_list_and_reset_say_where_each_value_comes_from_and_are_audited()
+    {
+        await _node.CreateDatabaseAsync();
+
+        Assert.Contains("max-contacts = 0 (configured): ", (await _node.RunAsync("settings", "list")).Output);
+        Assert.Equal(["set max-contacts = 200"], (await _node.RunAsync("settings", "set", "max-contacts", "200")).OutputLines);
+        Assert.Equal(["set registration = on"], (await _node.RunAsync("settings", "set", "registration", "on")).OutputLines);
+        var list = (await _node.RunAsync("settings", "list")).OutputLines;
+        Assert.Contains(list, line => line.StartsWith("max-contacts = 200 (set): ", StringComparison.Ordinal));
+        Assert.Contains(list, line => line.StartsWith("registration = on (set): ", StringComparison.Ordinal));
+        Assert.Contains(list, line => line.StartsWith("archive-retention-days = 0 (configured): ", StringComparison.Ordinal));
+
+        Assert.Equal(["max-contacts is as configured again"], (await _node.RunAsync("settings", "reset", "max-contacts")).OutputLines);
+        Assert.Equal(["max-contacts was not set; it is as configured"], (await _node.RunAsync("settings", "reset", "max-contacts")).OutputLines);
+        Assert.Contains("max-contacts = 0 (configured): ", (await _node.RunAsync("settings", "list")).Output);
+        var audit = (await _node.RunAsync("audit", "list")).Output;
+        Assert.Contains("setting.set", audit);
+        Assert.Contains("setting.reset", audit);
+    }
+
+    [Theory]
+    [InlineData("max-contacts", "-5", "max-contacts takes a whole number")]
+    [InlineData("registration", "maybe", "registration is on or off")]
+    [InlineData("max-kittens", "3", "there is no setting 'max-kittens'; the settings are max-contacts")]
+    public async Task Settings_set_refuses_an_unknown_setting_or_a_value_it_cannot_take_and_changes_nothing(string name, string value, string expected)
+    {
+        await _node.CreateDatabaseAsync();
+
+        var set = await _node.RunAsync("settings", "set", name, value);
+
+        Assert.Equal(2, set.ExitCode);
+        Assert.Contains(expected, set.Error);
+        Assert.DoesNotContain("(set)", (await _node.RunAsync("settings", "list")).Output);
+    }
+
     [Theory]
     [InlineData("   \n", "The banner is empty")]
     [InlineData("bell\u0007", "control character U+0007")]

@@ -49,4 +49,6 @@ public static class AuditActions
     public const string BannerClear = "banner.clear";
     public const string Announcement = "announcement.send";
     public const string SessionEnd = "session.end";
+    public const string SettingSet = "setting.set";
+    public const string SettingReset = "setting.reset";
 }

@@ -8,17 +8,19 @@ namespace Parley.Server.Administration;
 /// The application services, composed: in the node through its services (<see cref="AddToNode"/>), in a process
 /// without a node — the CLI — over storage and options alone (<see cref="WithoutNode"/>).
 /// </summary>
-public sealed class AdministrationServices(AccountService accounts, RoomAdministration rooms, RosterAdministration rosters, AdminRoles admins, LoginBanner banner)
+public sealed class AdministrationServices(
+    AccountService accounts, RoomAdministration rooms, RosterAdministration rosters, AdminRoles admins, LoginBanner banner, SettingsAdministration settings)
 {
     public AccountService Accounts { get; } = accounts;
     public RoomAdministration Rooms { get; } = rooms;
     public RosterAdministration Rosters { get; } = rosters;
     public AdminRoles Admins { get; } = admins;
     public LoginBanner Banner { get; } = banner;
+    public SettingsAdministration Settings { get; } = settings;
 
     /// <summary>The same services, recording each change in the audit trail as done by <paramref name="actor"/>.</summary>
     public AdministrationServices By(AdminActor actor) =>
-        new(Accounts.By(actor), Rooms.By(actor), Rosters.By(actor), Admins.By(actor), Banner.By(actor));
+        new(Accounts.By(actor), Rooms.By(actor), Rosters.By(actor), Admins.By(actor), Banner.By(actor), Settings.By(actor));
 
     /// <summary>
     /// For a process beside the node: what a running node must hear is left to it as node notices, and every change
@@ -28,7 +30,8 @@ public sealed class AdministrationServices(AccountService accounts, RoomAdminist
     {
         var events = new NodeNoticeWriter(storage.Notices);
         return new AdministrationServices(new AccountService(storage, options, events), new RoomAdministration(storage, options, events),
-            new RosterAdministration(storage, events), new AdminRoles(storage, options), new LoginBanner(storage)).By(AdminActor.Cli);
+            new RosterAdministration(storage, events), new AdminRoles(storage, options), new LoginBanner(storage),
+            new SettingsAdministration(storage, options, events)).By(AdminActor.Cli);
     }
 
     /// <summary>The node's own: the services raise the module registry's events directly.</summary>
@@ -41,6 +44,9 @@ public sealed class AdministrationServices(AccountService accounts, RoomAdminist
         services.AddSingleton<RosterAdministration>();
         services.AddSingleton<AdminRoles>();
         services.AddSingleton<LoginBanner>();
+        services.AddSingleton<RuntimeSettings>();
+        services.AddSingleton(sp => new SettingsAdministration(
+            sp.GetRequiredService<IParleyStorage>(), sp.GetRequiredService<ParleyOptions>(), sp.GetRequiredService<IAdministrationEvents>()));
         services.AddSingleton<SessionAdministration>();
         services.AddSingleton<AdministrationServices>();
         services.AddSingleton<AuditRetentionService>();

@@ -9,7 +9,7 @@ namespace Parley.Server.Administration;
 /// nothing when retention is 0 (keep forever).
 /// </summary>
 public sealed class AuditRetentionService(ParleyOptions options, IParleyStorage storage, TimeProvider time, ILogger<AuditRetentionService> logger)
-    : RetentionService(options.Audit.RetentionDays, "audit records", time, logger)
+    : RetentionService(() => options.Audit.RetentionDays, "audit records", time, logger)
 {
     protected override Task<int> DeleteOlderThanAsync(DateTimeOffset cutoff, CancellationToken cancellationToken) =>
         storage.Audit.DeleteOlderThanAsync(cutoff, cancellationToken);

@@ -27,4 +27,7 @@ public interface IAdministrationEvents
 
     /// <summary>A user's roster was written in bulk.</summary>
     ValueTask RosterImportedAsync(Jid user, CancellationToken cancellationToken);
+
+    /// <summary>A runtime setting was changed or reset.</summary>
+    ValueTask SettingChangedAsync(string name, CancellationToken cancellationToken);
 }

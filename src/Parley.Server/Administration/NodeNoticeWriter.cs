@@ -26,4 +26,7 @@ public sealed class NodeNoticeWriter(INodeNoticeStore notices) : IAdministration
 
     public async ValueTask RosterImportedAsync(Jid user, CancellationToken cancellationToken) =>
         await notices.PublishAsync(NodeNoticeKinds.RosterChanged, user.ToString(), cancellationToken).ConfigureAwait(false);
+
+    public async ValueTask SettingChangedAsync(string name, CancellationToken cancellationToken) =>
+        await notices.PublishAsync(NodeNoticeKinds.SettingChanged, name, cancellationToken).ConfigureAwait(false);
 }

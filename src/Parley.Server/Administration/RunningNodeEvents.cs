@@ -11,7 +11,8 @@ namespace Parley.Server.Administration;
 /// The administrative events inside the node: the module registry's events, raised the same way whether the action
 /// ran in this process (in-band registration, later the REST API) or in another one that left a node notice (the CLI).
 /// </summary>
-public sealed partial class RunningNodeEvents(ModuleRegistry modules, SessionRegistry sessions, ILogger<RunningNodeEvents> logger) : IAdministrationEvents
+public sealed partial class RunningNodeEvents(ModuleRegistry modules, SessionRegistry sessions, RuntimeSettings settings, ILogger<RunningNodeEvents> logger)
+    : IAdministrationEvents
 {
     /// <summary>Turns the notices of the administration's actions in other processes into the same events.</summary>
     public void HearNotices()
@@ -20,6 +21,7 @@ public sealed partial class RunningNodeEvents(ModuleRegistry modules, SessionReg
         modules.OnNodeNotice(NodeNoticeKinds.AccountDisabled, AccountDisabledElsewhereAsync);
         modules.OnNodeNotice(NodeNoticeKinds.RoomChanged, subject => Raise(modules.RoomChanged, subject));
         modules.OnNodeNotice(NodeNoticeKinds.RosterChanged, subject => Raise(modules.RosterImported, subject));
+        modules.OnNodeNotice(NodeNoticeKinds.SettingChanged, _ => new ValueTask(settings.ReloadAsync()));
     }
 
     public ValueTask AccountRemovingAsync(Jid account, CancellationToken cancellationToken) => modules.AccountRemoving.RaiseAsync(account);
@@ -41,6 +43,8 @@ public sealed partial class RunningNodeEvents(ModuleRegistry modules, SessionReg
     public ValueTask RoomChangedAsync(Jid room, CancellationToken cancellationToken) => modules.RoomChanged.RaiseAsync(room);
 
     public ValueTask RosterImportedAsync(Jid user, CancellationToken cancellationToken) => modules.RosterImported.RaiseAsync(user);
+
+    public ValueTask SettingChangedAsync(string name, CancellationToken cancellationToken) => new(settings.ReloadAsync(cancellationToken));
 
     /// <summary>Modules forget the account before its clients hear that it is gone (one may look at a room at once). Returns how many sessions ended.</summary>
     private async ValueTask<int> AccountGoneAsync(Jid account, Action? beforeSessionsEnd)

@@ -225,6 +225,7 @@ public static class ParleyHost
         var app = builder.Build();
         var node = app.Services.GetRequiredService<ParleyNode>();
         app.Services.GetRequiredService<RunningNodeEvents>().HearNotices();
+        await app.Services.GetRequiredService<RuntimeSettings>().ReloadAsync(cancellationToken).ConfigureAwait(false);
         foreach (var module in app.Services.GetServices<IModule>())
         {
             module.Register(node.Modules);

@@ -5,24 +5,26 @@ namespace Parley.Server.Hosting;
 
 /// <summary>
 /// Keeps what a store holds for a configured number of days: at start and then every hour, deletes what is older.
-/// Does nothing when the retention is 0 (keep forever).
+/// Does nothing while the retention is 0 (keep forever).
 /// </summary>
+/// <param name="retentionDays">The days now: asked at every run, so a runtime setting counts from the next hour.</param>
 /// <param name="what">What is deleted, for the log: "archived messages", "audit records".</param>
-public abstract partial class RetentionService(int retentionDays, string what, TimeProvider time, ILogger logger) : BackgroundService
+public abstract partial class RetentionService(Func<int> retentionDays, string what, TimeProvider time, ILogger logger) : BackgroundService
 {
     private static readonly TimeSpan Interval = TimeSpan.FromHours(1);
 
     /// <summary>Deletes what is older than the retention period as of <paramref name="now"/>; returns how many went.</summary>
     public async Task<int> DeleteExpiredAsync(DateTimeOffset now, CancellationToken cancellationToken = default)
     {
-        if (retentionDays <= 0)
+        var days = retentionDays();
+        if (days <= 0)
         {
             return 0;
         }
-        var deleted = await DeleteOlderThanAsync(now.AddDays(-retentionDays), cancellationToken).ConfigureAwait(false);
+        var deleted = await DeleteOlderThanAsync(now.AddDays(-days), cancellationToken).ConfigureAwait(false);
         if (deleted > 0)
         {
-            LogDeleted(logger, deleted, what, retentionDays);
+            LogDeleted(logger, deleted, what, days);
         }
         return deleted;
     }
@@ -32,10 +34,6 @@ public abstract partial class RetentionService(int retentionDays, string what, T
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (retentionDays <= 0)
-        {
-            return;
-        }
         using var timer = new PeriodicTimer(Interval, time);
         do
         {

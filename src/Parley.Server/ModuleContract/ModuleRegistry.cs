@@ -128,7 +128,7 @@ public sealed class ModuleRegistry
     private readonly List<Element> _streamFeatures = [];
     private readonly List<HostedService> _services = [];
     private readonly List<Action> _registered = [];
-    private readonly List<Element> _unauthenticatedStreamFeatures = [];
+    private readonly List<(Element Feature, Func<bool> Offered)> _unauthenticatedStreamFeatures = [];
     private readonly Dictionary<string, UnauthenticatedIqHandler> _unauthenticatedIq = [];
     private readonly Dictionary<string, StreamElementHandler> _streamElements = [];
     private readonly List<(string Category, string Type)> _accountIdentities = [];
@@ -289,9 +289,10 @@ public sealed class ModuleRegistry
 
     /// <summary>
     /// Answers IQs in <paramref name="ns"/> before authentication, on a stream that is already
-    /// encrypted (or where TLS is not required), and offers <paramref name="feature"/> with the SASL mechanisms.
+    /// encrypted (or where TLS is not required), and offers <paramref name="feature"/> with the SASL mechanisms
+    /// whenever <paramref name="offered"/> says so (always when it is null).
     /// </summary>
-    public void HandleUnauthenticatedIq(string ns, Element? feature, UnauthenticatedIqHandler handler)
+    public void HandleUnauthenticatedIq(string ns, Element? feature, UnauthenticatedIqHandler handler, Func<bool>? offered = null)
     {
         if (!_unauthenticatedIq.TryAdd(ns, handler))
         {
@@ -299,11 +300,24 @@ public sealed class ModuleRegistry
         }
         if (feature is not null)
         {
-            _unauthenticatedStreamFeatures.Add(feature);
+            _unauthenticatedStreamFeatures.Add((feature, offered ?? (() => true)));
         }
     }
 
-    public IReadOnlyList<Element> UnauthenticatedStreamFeatures => _unauthenticatedStreamFeatures;
+    /// <summary>The stream features offered before authentication now.</summary>
+    public IEnumerable<Element> UnauthenticatedStreamFeatures
+    {
+        get
+        {
+            foreach (var (feature, offered) in _unauthenticatedStreamFeatures)
+            {
+                if (offered())
+                {
+                    yield return feature;
+                }
+            }
+        }
+    }
 
     public UnauthenticatedIqHandler? FindUnauthenticatedIqHandler(string ns) => _unauthenticatedIq.GetValueOrDefault(ns);
     /// <summary>A disco#info identity of accounts' bare JIDs besides account/registered, e.g. pubsub/pep (XEP-0163 §2).</summary>

@@ -204,6 +204,33 @@ public sealed partial class AdminConsoleSecurityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_admin_changes_and_resets_a_runtime_setting_on_the_settings_page_and_a_bad_value_is_refused_saying_why()
+    {
+        using var root = Plain();
+        Assert.Equal(HttpStatusCode.Redirect, (await root.SignInAsync("root", "root-secret")).StatusCode);
+        async Task<string> PostAsync(string handler, Dictionary<string, string> fields)
+        {
+            fields["__RequestVerificationToken"] = await root.FormTokenAsync("/settings");
+            var response = await root.PostAsync($"/settings?handler={handler}", fields);
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{handler}: {response.StatusCode}");
+            return await response.Content.ReadAsStringAsync();
+        }
+
+        Assert.Contains("max-contacts is 50 on every node.", await PostAsync("Setting", new() { ["name"] = "max-contacts", ["value"] = "50" }));
+        Assert.Contains("max-contacts = 50 (set)", (await _node.CliAsync(["settings", "list"])).Output);
+
+        var refused = await PostAsync("Setting", new() { ["name"] = "max-contacts", ["value"] = "<b>many</b>" });
+        Assert.Contains("max-contacts takes a whole number, 0 or more; &#x27;&lt;b&gt;many&lt;/b&gt;&#x27; is not one.", refused);
+        Assert.Contains("max-contacts = 50 (set)", (await _node.CliAsync(["settings", "list"])).Output);
+
+        Assert.Contains("max-contacts is as configured again.", await PostAsync("ResetSetting", new() { ["name"] = "max-contacts" }));
+        Assert.Contains("max-contacts = 0 (configured)", (await _node.CliAsync(["settings", "list"])).Output);
+        var audit = await root.Client.GetStringAsync(root.Console + "/audit?handler=csv&actor=root%40localhost");
+        Assert.Contains(",setting.set,max-contacts,", audit);
+        Assert.Contains(",setting.reset,max-contacts,", audit);
+    }
+
+    [Fact]
     public async Task Markup_and_quotes_in_a_banner_a_typed_name_and_a_search_are_shown_as_text()
     {
         const string Hostile = "<script>alert(\"x\")</script>' onmouseover='alert(1)";

@@ -10,10 +10,11 @@ namespace Parley.Server.Modules.Registration;
 /// <summary>
 /// In-band registration (XEP-0077): creating an account before logging in, and, once logged in,
 /// changing one's password and cancelling one's account. Creating and cancelling are off unless
-/// Parley:Registration:AllowRegistration is set; password changes are on unless turned off.
+/// Parley:Registration:AllowRegistration (or the runtime setting "registration") is on; password changes are on unless turned off.
 /// </summary>
 public sealed partial class RegistrationModule(
     RegistrationOptions settings,
+    RuntimeSettings runtime,
     AccountService accounts,
     TimeProvider time,
     ILogger<RegistrationModule> logger) : IModule
@@ -23,8 +24,8 @@ public sealed partial class RegistrationModule(
     public void Register(ModuleRegistry registry)
     {
         // Registration stays answered when it is off, so clients get a clear not-allowed instead of a stream error.
-        var feature = settings.AllowRegistration ? new Element("register", Ns.RegisterFeature) : null;
-        registry.HandleUnauthenticatedIq(Ns.Register, feature, RegisterAsync);
+        // Whether it is on is a runtime setting: the stream feature is offered while it is.
+        registry.HandleUnauthenticatedIq(Ns.Register, new Element("register", Ns.RegisterFeature), RegisterAsync, () => runtime.Current.RegistrationOpen);
         registry.HandleIq(Ns.Register, IqTarget.Server | IqTarget.Account, ManageAsync);
         if (settings.AllowRegistration || settings.AllowPasswordChange)
         {
@@ -35,7 +36,7 @@ public sealed partial class RegistrationModule(
     private async ValueTask<Element> RegisterAsync(UnauthenticatedIq request)
     {
         var stanza = request.Stanza;
-        if (!settings.AllowRegistration)
+        if (!runtime.Current.RegistrationOpen)
         {
             return Refuse(stanza, StanzaError.NotAllowed("This server does not create accounts in-band; ask your administrator for one."));
         }
@@ -140,7 +141,7 @@ public sealed partial class RegistrationModule(
         {
             return Refuse(request.Stanza, StanzaError.BadRequest("<remove/> must be the only element of the query."));
         }
-        if (!settings.AllowRegistration)
+        if (!runtime.Current.RegistrationOpen)
         {
             return Refuse(request.Stanza, StanzaError.NotAllowed("Accounts are removed by the administrator on this server."));
         }

@@ -1,6 +1,6 @@
 using System.Globalization;
 using Parley.Protocol;
-using Parley.Server.Hosting;
+using Parley.Server.Administration;
 using Parley.Server.ModuleContract;
 using Parley.Storage;
 using Parley.Xml;
@@ -12,7 +12,7 @@ namespace Parley.Server.Modules.Roster;
 /// also cancels the subscriptions both ways (§2.5.2), by telling presence through
 /// <see cref="RosterService.OnContactLeaving"/> — and the administrator's limit on contacts.
 /// </summary>
-public sealed class RosterModule(RosterService rosters, ParleyOptions options) : IModule
+public sealed class RosterModule(RosterService rosters, RuntimeSettings settings) : IModule
 {
     public void Register(ModuleRegistry registry)
     {
@@ -92,7 +92,7 @@ public sealed class RosterModule(RosterService rosters, ParleyOptions options) :
         using (await rosters.LockAsync(request.To).ConfigureAwait(false))
         {
             var existing = await rosters.GetItemAsync(request.To, contact).ConfigureAwait(false);
-            var limit = options.Limits.MaxRosterItems;
+            var limit = settings.Current.MaxContacts;
             if (existing is null && limit > 0 && await rosters.CountAsync(request.To).ConfigureAwait(false) >= limit)
             {
                 return request.Error(StanzaError.NotAllowed($"This server allows at most {limit} contacts per user."));
