@@ -2,21 +2,76 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
 using Parley.Protocol;
 using Parley.Server.Modules.Muc;
+using Parley.Storage;
 
 namespace Parley.Admin.Pages;
 
-/// <summary>Who is in a room now (on this node's chat service).</summary>
-public sealed class RoomModel : ConsolePage
+/// <summary>A persistent room: its settings, changed through the application services, and who is in it now (on this node's chat service).</summary>
+public sealed class RoomModel(IParleyStorage storage) : ConsolePage
 {
     [BindProperty(SupportsGet = true, Name = "jid")]
     public string Room { get; set; } = "";
 
+    /// <summary>The room's settings; null when no persistent room has this address.</summary>
+    public RoomConfiguration? Settings { get; private set; }
+
     public IReadOnlyList<RoomOccupant> Occupants { get; private set; } = [];
 
-    public async Task OnGetAsync()
+    public string Domain => Options.EffectiveDomains[0];
+
+    public Task OnGetAsync(CancellationToken cancellationToken) => LoadAsync(cancellationToken);
+
+    /// <param name="password">Empty keeps the password; <paramref name="removePassword"/> removes it.</param>
+    public async Task OnPostConfigureAsync(
+        string? name, string? description, bool isPublic, bool membersOnly, bool moderated, int maxUsers, string? password, bool removePassword,
+        string? owner, CancellationToken cancellationToken)
     {
+        List<Jid> owners = [];
+        if (!Jid.TryParse(Room, out var room))
+        {
+            Problem = $"'{Room}' is not a room JID.";
+        }
+        else if (!string.IsNullOrWhiteSpace(owner) && !Jid.TryParse(owner.Trim(), out var newOwner))
+        {
+            Problem = $"'{owner}' is not a JID.";
+        }
+        else if (maxUsers < 0)
+        {
+            Problem = "The most occupants is 0 (the service's limit) or more.";
+        }
+        else
+        {
+            if (Jid.TryParse(owner?.Trim(), out var added))
+            {
+                owners.Add(added);
+            }
+            var (result, _) = await Administration.Rooms.ConfigureAsync(room, settings => settings with
+            {
+                Name = name?.Trim() ?? "",
+                Description = description?.Trim() ?? "",
+                Public = isPublic,
+                MembersOnly = membersOnly,
+                Moderated = moderated,
+                MaxUsers = maxUsers,
+                Password = removePassword ? "" : string.IsNullOrEmpty(password) ? settings.Password : password,
+            }, owners, cancellationToken);
+            Report(result, $"{room}'s settings were saved; its occupants see them at once.", $"There is no persistent room {room}.");
+        }
+        await LoadAsync(cancellationToken);
+    }
+
+    private async Task LoadAsync(CancellationToken cancellationToken)
+    {
+        if (!Jid.TryParse(Room, out var jid))
+        {
+            return;
+        }
+        if (await storage.Rooms.GetAsync(jid.ToString(), cancellationToken) is { } stored)
+        {
+            Settings = RoomConfiguration.FromStoredXml(stored.ConfigXml);
+        }
         // No chat service when the Muc module is switched off.
-        if (Jid.TryParse(Room, out var jid) && HttpContext.RequestServices.GetService<MucService>() is { } service)
+        if (HttpContext.RequestServices.GetService<MucService>() is { } service)
         {
             Occupants = await service.OccupantsAsync(jid);
         }

@@ -231,6 +231,43 @@ public sealed partial class AdminConsoleSecurityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_admin_configures_a_persistent_room_adds_an_owner_and_a_bad_owner_changes_nothing()
+    {
+        Assert.Equal(0, (await _node.CliAsync(["room", "create", "team@conference.localhost", "--owner", "root@localhost"])).ExitCode);
+        using var root = Plain();
+        Assert.Equal(HttpStatusCode.Redirect, (await root.SignInAsync("root", "root-secret")).StatusCode);
+        const string Team = "/rooms/team%40conference.localhost";
+        async Task<string> ConfigureAsync(Dictionary<string, string> fields)
+        {
+            fields["__RequestVerificationToken"] = await root.FormTokenAsync(Team);
+            var response = await root.PostAsync($"{Team}?handler=Configure", fields);
+            Assert.True(response.StatusCode == HttpStatusCode.OK, response.StatusCode.ToString());
+            return await response.Content.ReadAsStringAsync();
+        }
+
+        var saved = await ConfigureAsync(new()
+        {
+            ["name"] = "Team <room>", ["description"] = "Where the team meets", ["isPublic"] = "false", ["membersOnly"] = "true",
+            ["moderated"] = "true", ["maxUsers"] = "40", ["password"] = "s3cret", ["owner"] = "alice@localhost",
+        });
+        Assert.Contains("team@conference.localhost&#x27;s settings were saved", saved);
+        Assert.Contains("value=\"Team &lt;room&gt;\"", saved);
+        var listed = (await _node.CliAsync(["room", "list"])).Output;
+        Assert.Contains("team@conference.localhost\tTeam <room>\thidden,members-only,moderated,password\towners: ", listed);
+        Assert.Contains("alice@localhost", listed);
+
+        Assert.Contains("&#x27;not a jid@@&#x27; is not a JID.", await ConfigureAsync(new() { ["name"] = "Renamed", ["owner"] = "not a jid@@" }));
+        Assert.Contains("team@conference.localhost\tTeam <room>\thidden,members-only,moderated,password", (await _node.CliAsync(["room", "list"])).Output);
+
+        // An empty password keeps it; removing it is said so.
+        await ConfigureAsync(new() { ["name"] = "Team", ["isPublic"] = "true", ["maxUsers"] = "0", ["password"] = "", ["removePassword"] = "true" });
+        Assert.Contains("team@conference.localhost\tTeam\tpublic,open,unmoderated,no-password", (await _node.CliAsync(["room", "list"])).Output);
+        var audit = await root.Client.GetStringAsync(root.Console + "/audit?handler=csv&actor=root%40localhost");
+        Assert.Contains(",room.configure,team@conference.localhost,", audit);
+        Assert.DoesNotContain("s3cret", audit);
+    }
+
+    [Fact]
     public async Task Markup_and_quotes_in_a_banner_a_typed_name_and_a_search_are_shown_as_text()
     {
         const string Hostile = "<script>alert(\"x\")</script>' onmouseover='alert(1)";
