@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Parley.Interop.Tests.Support;
+using Parley.Interop.Tests.Web;
 using Parley.Ldap.Tests.Support;
 
 namespace Parley.Interop.Tests;
@@ -72,5 +73,18 @@ public sealed class DirectoryInteropTests : IAsyncLifetime
         Assert.Equal(Convert.ToHexStringLower(SHA1.HashData(photo)), result.GetProperty("vcard_photo_sha1").GetString());
         Assert.True(result.GetProperty("session_ended").GetBoolean());
         Assert.False(result.GetProperty("signed_in_again").GetBoolean());
+    }
+
+    [Fact]
+    public async Task The_consoles_status_page_says_when_the_directory_was_last_synced_and_what_it_did()
+    {
+        await _node.AddUsersAsync("root");
+        Assert.Equal(0, (await _node.CliAsync(["admin", "grant", "root@localhost"])).ExitCode);
+        using var root = new ConsoleBrowser($"http://127.0.0.1:{_node.HttpPort}/admin");
+        Assert.Equal(System.Net.HttpStatusCode.Redirect, (await root.SignInAsync("root", "root-secret")).StatusCode);
+
+        var status = await root.Client.GetStringAsync(root.Console + "/status");
+
+        Assert.Matches("<dd id=\"directory-sync\">[0-9-]+ [0-9:]+Z: Directory sync: [1-9][0-9]* added, ", status);
     }
 }

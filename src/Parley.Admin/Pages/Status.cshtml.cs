@@ -1,11 +1,13 @@
 using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Parley.Server.Modules.Ldap;
 using Parley.Server.Modules.Version;
 using Parley.Server.Transport;
 using Parley.Storage;
 
 namespace Parley.Admin.Pages;
 
-/// <summary>What this node runs: version, uptime, storage, and the certificates it serves with their expiry.</summary>
+/// <summary>What this node runs: version, uptime, storage, the directory sync, and the certificates it serves with their expiry.</summary>
 public sealed class StatusModel(IParleyStorage storage, CertificateStore certificates) : ConsolePage
 {
     public sealed record CertificateRow(string Domain, string Subject, string Issuer, DateTimeOffset Expires, bool ExpiresSoon);
@@ -19,8 +21,21 @@ public sealed class StatusModel(IParleyStorage storage, CertificateStore certifi
     public string StorageDescription => storage.Description;
     public IReadOnlyList<CertificateRow> Certificates { get; private set; } = [];
 
+    /// <summary>"not configured", "not run yet", or when the last sync ended and what it did or why it failed.</summary>
+    public string DirectorySync { get; private set; } = "not configured";
+
+    /// <summary>Whether the last directory sync failed.</summary>
+    public bool DirectorySyncFailed { get; private set; }
+
     public void OnGet()
     {
+        if (HttpContext.RequestServices.GetService<DirectorySyncService>() is { IsConfigured: true } sync)
+        {
+            DirectorySync = sync.LastSync is { } last
+                ? $"{last.At:u}: {last.Summary}"
+                : "not run yet";
+            DirectorySyncFailed = sync.LastSync?.Summary.Failure is not null;
+        }
         Certificates = [.. Options.EffectiveDomains.Select(domain =>
         {
             var certificate = certificates.CertificateFor(domain);

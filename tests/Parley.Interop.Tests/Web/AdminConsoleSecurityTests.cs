@@ -23,46 +23,7 @@ public sealed partial class AdminConsoleSecurityTests : IAsyncLifetime
 
     public async Task DisposeAsync() => await _node.DisposeAsync();
 
-    private sealed class Browser(string console, bool https = false) : IDisposable
-    {
-        private readonly HttpClientHandler _handler = new()
-        {
-            AllowAutoRedirect = false,
-            CookieContainer = new CookieContainer(),
-            // The node's own self-signed certificate, as an administrator's browser accepts it once.
-            ServerCertificateCustomValidationCallback = https ? HttpClientHandler.DangerousAcceptAnyServerCertificateValidator : null,
-        };
-
-        private HttpClient? _http;
-
-        public string Console { get; } = console;
-
-        public HttpClient Client => _http ??= new HttpClient(_handler) { Timeout = TimeSpan.FromSeconds(60) };
-
-        /// <summary>The anti-forgery token of the form on <paramref name="path"/>.</summary>
-        public async Task<string> FormTokenAsync(string path)
-        {
-            var html = await Client.GetStringAsync(Console + path);
-            return TokenPattern().Match(html).Groups[1].Value;
-        }
-
-        public async Task<HttpResponseMessage> PostAsync(string path, Dictionary<string, string> fields) =>
-            await Client.PostAsync(Console + path, new FormUrlEncodedContent(fields));
-
-        public async Task<HttpResponseMessage> SignInAsync(string name, string password) =>
-            await PostAsync("/sign-in", new() { ["name"] = name, ["password"] = password, ["__RequestVerificationToken"] = await FormTokenAsync("/sign-in") });
-
-        public void Dispose()
-        {
-            _http?.Dispose();
-            _handler.Dispose();
-        }
-    }
-
-    [GeneratedRegex("name=\"__RequestVerificationToken\" type=\"hidden\" value=\"([^\"]+)\"")]
-    private static partial Regex TokenPattern();
-
-    private Browser Plain() => new($"http://127.0.0.1:{_node.HttpPort}/admin");
+    private ConsoleBrowser Plain() => new($"http://127.0.0.1:{_node.HttpPort}/admin");
 
     [Fact]
     public async Task A_signed_in_account_that_is_not_an_administrator_gets_403_on_every_page_and_form()
@@ -299,7 +260,7 @@ public sealed partial class AdminConsoleSecurityTests : IAsyncLifetime
     [Fact]
     public async Task The_console_works_over_the_nodes_self_signed_https_with_secure_http_only_same_site_strict_cookies()
     {
-        using var root = new Browser($"https://127.0.0.1:{_node.HttpsPort}/admin", https: true);
+        using var root = new ConsoleBrowser($"https://127.0.0.1:{_node.HttpsPort}/admin", https: true);
         var signIn = await root.SignInAsync("root", "root-secret");
         Assert.Equal(HttpStatusCode.Redirect, signIn.StatusCode);
         var cookie = Assert.Single(signIn.Headers.GetValues("Set-Cookie"), c => c.StartsWith("parley-admin=", StringComparison.Ordinal));

@@ -23,6 +23,12 @@ public sealed partial class DirectorySyncService(
     /// <summary>The summary of the sync at start-up, once it has run.</summary>
     public Task<DirectorySyncSummary> StartupSync => _startup.Task;
 
+    /// <summary>When the last sync ended and what it did (or why it failed); null before the first, or with no directory.</summary>
+    public (DateTimeOffset At, DirectorySyncSummary Summary)? LastSync { get; private set; }
+
+    /// <summary>Whether a directory is configured, so that syncs run.</summary>
+    public bool IsConfigured => options.IsConfigured;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!options.IsConfigured)
@@ -62,6 +68,7 @@ public sealed partial class DirectorySyncService(
         {
             _oneAtATime.Release();
         }
+        LastSync = (time.GetUtcNow(), summary);
         if (summary.Failure is not null)
         {
             LogSyncFailed(logger, summary.Failure);
