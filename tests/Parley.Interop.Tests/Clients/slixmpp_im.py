@@ -21,7 +21,7 @@ class Client(slixmpp.ClientXMPP):
         super().__init__(jid, password, sasl_mech="SCRAM-SHA-256")
         self.ssl_context.check_hostname = False
         self.ssl_context.verify_mode = ssl.CERT_NONE
-        for plugin in ("xep_0030", "xep_0191", "xep_0203"):
+        for plugin in ("xep_0030", "xep_0191", "xep_0199", "xep_0203"):
             self.register_plugin(plugin)
         # slixmpp: True accepts requests by itself, False refuses them by itself, None leaves them to us.
         self.roster.auto_authorize = True if approve_automatically else None
@@ -94,6 +94,8 @@ async def main():
         step = "offline messages"
         alice.send_message(mto=bob_jid, mbody="first while you were out", mtype="chat")
         alice.send_message(mto=bob_jid, mbody="second while you were out", mtype="chat")
+        # The server answers a ping after it has handled what Alice sent before: both messages are stored by then.
+        await alice["xep_0199"].ping(alice.boundjid.domain)
         bob2 = Client(bob_jid, bob_pw, approve_automatically=False)
         await bob2.online()
         await wait_until(lambda: len(bob2.messages) >= 2, "Bob to get both offline messages")
