@@ -19,6 +19,8 @@ public sealed class LdapDirectory
     private readonly DirectoryOptions _options;
     private readonly SemaphoreSlim _turns;
     private readonly TimeSpan _timeout;
+    private long _binds;
+    private long _searches;
 
     public LdapDirectory(DirectoryOptions options)
     {
@@ -28,6 +30,9 @@ public sealed class LdapDirectory
     }
 
     public DirectoryOptions Options => _options;
+
+    /// <summary>LDAP operations sent so far: binds (the service account's, people's, StartTLS's anonymous one) and search requests (one per page).</summary>
+    public (long Binds, long Searches) OperationsSent => (Interlocked.Read(ref _binds), Interlocked.Read(ref _searches));
 
     /// <summary>The person whose user id (or mail, under the mail scheme) is <paramref name="name"/>, or null.</summary>
     /// <exception cref="DirectoryUnavailableException">No server answered, or the service account was refused.</exception>
@@ -57,6 +62,7 @@ public sealed class LdapDirectory
             using var connection = Connect(server, new NetworkCredential(dn, password));
             try
             {
+                Interlocked.Increment(ref _binds);
                 connection.Bind();
                 return true;
             }
@@ -299,6 +305,7 @@ public sealed class LdapDirectory
             SearchResponse response;
             try
             {
+                Interlocked.Increment(ref _searches);
                 response = (SearchResponse)connection.SendRequest(request, _timeout);
             }
             catch (DirectoryOperationException e) when (e.Response?.ResultCode is ResultCode.SizeLimitExceeded or ResultCode.AdminLimitExceeded)
@@ -326,6 +333,7 @@ public sealed class LdapDirectory
         var request = new SearchRequest(searchBase, filter, scope, attributes) { SizeLimit = limit, TimeLimit = _timeout };
         try
         {
+            Interlocked.Increment(ref _searches);
             var response = (SearchResponse)connection.SendRequest(request, _timeout);
             return response.Entries.Cast<SearchResultEntry>().ToList();
         }
@@ -349,6 +357,7 @@ public sealed class LdapDirectory
             using var connection = Connect(server, ServiceCredential());
             try
             {
+                Interlocked.Increment(ref _binds);
                 connection.Bind();
             }
             catch (LdapException e) when (e.ErrorCode == InvalidCredentials)
@@ -440,6 +449,7 @@ public sealed class LdapDirectory
         {
             // On Linux the library hands libldap the server only at the first bind (dotnet/runtime#96988), and
             // StartTLS before it fails as "server unavailable": an anonymous bind opens the connection first.
+            Interlocked.Increment(ref _binds);
             connection.Bind();
             connection.SessionOptions.StartTransportLayerSecurity(null);
         }

@@ -23,12 +23,11 @@ public sealed class SlapdForNodes : IAsyncLifetime
     public void Configure(ParleyOptions options, params string[] servers)
     {
         var directory = options.Module<DirectoryModuleOptions>();
-        directory.Servers = servers.Length > 0 ? [.. servers] : [Directory.Url];
-        directory.Tls = "none";
-        directory.BindDn = TestDirectory.ServiceDn;
-        directory.BindPassword = TestDirectory.ServicePassword;
-        directory.UserBase = TestDirectory.PeopleBase;
-        directory.GroupBase = TestDirectory.GroupBase;
+        Directory.Configure(directory);
+        if (servers.Length > 0)
+        {
+            directory.Servers = [.. servers];
+        }
         directory.GroupFilter = "(|(cn=Engineering Team)(cn=Sales))";
         directory.DisabledFilter = "(employeeType=disabled)";
         directory.TimeoutSeconds = 2;
