@@ -107,6 +107,26 @@ public sealed class DirectorySignInTests(SlapdForNodes slapd) : IClassFixture<Sl
     }
 
     [Fact]
+    public async Task Under_the_mail_scheme_two_people_with_one_mail_address_cannot_sign_in_as_it_and_neither_gets_the_account()
+    {
+        await slapd.Directory.AddPersonAsync(new Person("kim1", $"uid=kim1,{TestDirectory.PeopleBase}", "kim1-pw", "Kim", "One", "kim@localhost", "QA"));
+        await slapd.Directory.AddPersonAsync(new Person("kim2", $"uid=kim2,{TestDirectory.PeopleBase}", "kim2-pw", "Kim", "Two", "kim@localhost", "QA"));
+        await using var node = await TestNode.StartAsync(o =>
+        {
+            slapd.Configure(o);
+            o.Module<DirectoryModuleOptions>().JidScheme = "mail";
+        });
+
+        foreach (var password in new[] { "kim1-pw", "kim2-pw" })
+        {
+            await using var client = await XmppTestClient.ConnectAsync(node.C2sTlsPort, directTls: true);
+            await client.OpenStreamAsync();
+            Assert.NotNull((await SlapdForNodes.PlainAsync(client, "kim", password)).Child("not-authorized", Ns.Sasl));
+        }
+        Assert.False(await node.Accounts.ExistsAsync("kim@localhost"));
+    }
+
+    [Fact]
     public async Task Wrong_directory_passwords_are_throttled_like_local_ones()
     {
         await using var node = await TestNode.StartAsync(o => slapd.Configure(o));
