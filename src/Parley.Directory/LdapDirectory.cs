@@ -19,6 +19,8 @@ public sealed class LdapDirectory
     private readonly DirectoryOptions _options;
     private readonly SemaphoreSlim _turns;
     private readonly TimeSpan _timeout;
+    private long _binds;
+    private long _searches;
 
     public LdapDirectory(DirectoryOptions options)
     {
@@ -28,6 +30,9 @@ public sealed class LdapDirectory
     }
 
     public DirectoryOptions Options => _options;
+
+    /// <summary>LDAP operations sent so far: binds (the service account's, people's, StartTLS's anonymous one) and search requests (one per page).</summary>
+    public (long Binds, long Searches) OperationsSent => (Interlocked.Read(ref _binds), Interlocked.Read(ref _searches));
 
     /// <summary>The person whose user id (or mail, under the mail scheme) is <paramref name="name"/>, or null.</summary>
     /// <exception cref="DirectoryUnavailableException">No server answered, or the service account was refused.</exception>
@@ -57,6 +62,7 @@ public sealed class LdapDirectory
             using var connection = Connect(server, new NetworkCredential(dn, password));
             try
             {
+                Interlocked.Increment(ref _binds);
                 connection.Bind();
                 return true;
             }
@@ -121,13 +127,20 @@ public sealed class LdapDirectory
         }, cancellationToken);
 
     /// <summary>
-    /// A DN's comparable form (RFC 4514): attribute types and values lower-cased, escapes (\, and \2C alike)
-    /// resolved, spaces around RDNs dropped — directories return the same DN in different spellings.
+    /// A DN's comparable form: directories return the same DN in different spellings (RFC 4514 and the older
+    /// RFC 2253/1779 forms: `\,` or `\2C`, upper-case types, spaces around separators, `;`, UTF-8 in hex, RDN
+    /// parts in any order). Each value is unescaped, compatibility-normalized and lower-cased as LDAP's matching
+    /// rules for names do (RFC 4518), then escaped again one way; escaped spaces and separators stay in the value.
     /// </summary>
     public static string Normalize(string dn)
     {
-        var normalized = new StringBuilder(dn.Length);
+        var rdns = new List<string>();
+        var parts = new List<string>();
+        var text = new StringBuilder(dn.Length);
         var bytes = new List<byte>(4);
+        string? type = null;
+        // Where the escaped text ends: spaces after it are around a separator, spaces up to it are the value's.
+        var escapedEnd = 0;
         for (var i = 0; i < dn.Length; i++)
         {
             var c = dn[i];
@@ -139,44 +152,87 @@ public sealed class LdapDirectory
                     i += 2;
                     continue;
                 }
-                FlushBytes(normalized, bytes);
-                // An escaped separator stays distinct from a real one.
-                normalized.Append(dn[++i] is ',' or '+' or '=' ? '\u0001' : char.ToLowerInvariant(dn[i]));
+                FlushBytes(text, bytes);
+                text.Append(dn[++i]);
+                escapedEnd = text.Length;
                 continue;
             }
-            FlushBytes(normalized, bytes);
-            if (c is ',' or '+')
+            if (FlushBytes(text, bytes))
             {
-                TrimEndSpaces(normalized);
-                normalized.Append(c);
-                while (i + 1 < dn.Length && dn[i + 1] == ' ')
-                {
-                    i++;
-                }
-                continue;
+                escapedEnd = text.Length;
             }
-            normalized.Append(char.ToLowerInvariant(c));
+            if (c == '=' && type is null)
+            {
+                type = text.ToString().Trim().ToLowerInvariant();
+                text.Clear();
+                escapedEnd = 0;
+            }
+            else if (c is ',' or ';' or '+')
+            {
+                parts.Add(Part(type, text, escapedEnd));
+                if (c != '+')
+                {
+                    rdns.Add(Rdn(parts));
+                }
+                type = null;
+                text.Clear();
+                escapedEnd = 0;
+            }
+            else if (c != ' ' || text.Length > 0)
+            {
+                text.Append(c);
+            }
         }
-        FlushBytes(normalized, bytes);
-        TrimEndSpaces(normalized);
-        return normalized.ToString().Trim();
+        if (FlushBytes(text, bytes))
+        {
+            escapedEnd = text.Length;
+        }
+        if (type is not null || text.Length > 0)
+        {
+            parts.Add(Part(type, text, escapedEnd));
+            rdns.Add(Rdn(parts));
+        }
+        return string.Join(',', rdns);
     }
 
-    private static void FlushBytes(StringBuilder text, List<byte> bytes)
+    private static string Part(string? type, StringBuilder value, int escapedEnd)
     {
-        if (bytes.Count > 0)
+        while (value.Length > escapedEnd && value[^1] == ' ')
         {
-            text.Append(Encoding.UTF8.GetString([.. bytes]).ToLowerInvariant().Replace(',', '\u0001').Replace('+', '\u0001').Replace('=', '\u0001'));
-            bytes.Clear();
+            value.Length--;
         }
+        var text = value.ToString().Normalize(NormalizationForm.FormKC).ToLowerInvariant();
+        var escaped = new StringBuilder(type).Append('=');
+        foreach (var c in text)
+        {
+            if (c is '\\' or ',' or '+' or '=' or ';' or ' ')
+            {
+                escaped.Append('\\');
+            }
+            escaped.Append(c);
+        }
+        return escaped.ToString();
     }
 
-    private static void TrimEndSpaces(StringBuilder text)
+    /// <summary>A multi-valued RDN's parts in one order: `uid=x+cn=y` is `cn=y+uid=x`.</summary>
+    private static string Rdn(List<string> parts)
     {
-        while (text.Length > 0 && text[^1] == ' ')
+        parts.Sort(StringComparer.Ordinal);
+        var rdn = string.Join('+', parts);
+        parts.Clear();
+        return rdn;
+    }
+
+    /// <returns>Whether there were bytes (hex escapes, UTF-8) to decode.</returns>
+    private static bool FlushBytes(StringBuilder text, List<byte> bytes)
+    {
+        if (bytes.Count == 0)
         {
-            text.Length--;
+            return false;
         }
+        text.Append(Encoding.UTF8.GetString([.. bytes]));
+        bytes.Clear();
+        return true;
     }
 
     private static void Expand(string dn, Dictionary<string, List<string>> groups, List<string> people, HashSet<string> seen)
@@ -249,6 +305,7 @@ public sealed class LdapDirectory
             SearchResponse response;
             try
             {
+                Interlocked.Increment(ref _searches);
                 response = (SearchResponse)connection.SendRequest(request, _timeout);
             }
             catch (DirectoryOperationException e) when (e.Response?.ResultCode is ResultCode.SizeLimitExceeded or ResultCode.AdminLimitExceeded)
@@ -276,6 +333,7 @@ public sealed class LdapDirectory
         var request = new SearchRequest(searchBase, filter, scope, attributes) { SizeLimit = limit, TimeLimit = _timeout };
         try
         {
+            Interlocked.Increment(ref _searches);
             var response = (SearchResponse)connection.SendRequest(request, _timeout);
             return response.Entries.Cast<SearchResultEntry>().ToList();
         }
@@ -299,6 +357,7 @@ public sealed class LdapDirectory
             using var connection = Connect(server, ServiceCredential());
             try
             {
+                Interlocked.Increment(ref _binds);
                 connection.Bind();
             }
             catch (LdapException e) when (e.ErrorCode == InvalidCredentials)
@@ -390,6 +449,7 @@ public sealed class LdapDirectory
         {
             // On Linux the library hands libldap the server only at the first bind (dotnet/runtime#96988), and
             // StartTLS before it fails as "server unavailable": an anonymous bind opens the connection first.
+            Interlocked.Increment(ref _binds);
             connection.Bind();
             connection.SessionOptions.StartTransportLayerSecurity(null);
         }

@@ -15,16 +15,11 @@ public sealed class SlapdFixture : IAsyncLifetime
     {
         var options = new DirectoryOptions
         {
-            Servers = [Directory.Url],
-            Tls = "none",
-            BindDn = TestDirectory.ServiceDn,
-            BindPassword = TestDirectory.ServicePassword,
-            UserBase = TestDirectory.PeopleBase,
-            GroupBase = TestDirectory.GroupBase,
             GroupFilter = "(|(cn=Engineering Team)(cn=Sales))",
             DisabledFilter = "(employeeType=disabled)",
             TimeoutSeconds = 3,
         };
+        Directory.Configure(options);
         change?.Invoke(options);
         return options;
     }
@@ -58,6 +53,19 @@ public sealed class LdapDirectoryTests(SlapdFixture slapd) : IClassFixture<Slapd
         Assert.False(await directory.CheckPasswordAsync(dn, "bob-pw"));
         // An empty password would be an anonymous bind, which LDAP lets succeed.
         Assert.False(await directory.CheckPasswordAsync(dn, ""));
+    }
+
+    [Fact]
+    public async Task The_operations_sent_are_counted_a_sign_in_is_two_binds_and_one_search_and_a_listing_a_search_a_page()
+    {
+        var directory = new LdapDirectory(slapd.Options(o => o.DisabledFilter = null));
+
+        var person = await directory.FindUserAsync("bob");
+        Assert.True(await directory.CheckPasswordAsync(person!.Dn, "bob-pw"));
+        Assert.Equal((2L, 1L), directory.OperationsSent);
+
+        await directory.ListUsersAsync();
+        Assert.Equal((3L, 2L), directory.OperationsSent);
     }
 
     [Fact]

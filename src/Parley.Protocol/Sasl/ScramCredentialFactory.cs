@@ -29,6 +29,14 @@ public static class ScramCredentialFactory
         return new ScramCredentials(hash, salt.ToArray(), iterations, storedKey, serverKey);
     }
 
+    /// <summary>
+    /// Credentials that no password matches, for an account whose password is checked elsewhere (a directory):
+    /// random keys are as unguessable as those of a random password, without the PBKDF2 work of deriving them.
+    /// </summary>
+    public static ScramCredentials Unusable(ScramHash hash, int iterations = DefaultIterations) =>
+        new(hash, RandomNumberGenerator.GetBytes(SaltLength), iterations,
+            RandomNumberGenerator.GetBytes(Scram.HashLength(hash)), RandomNumberGenerator.GetBytes(Scram.HashLength(hash)));
+
     /// <summary>Derives credentials with a fresh random 16-byte salt.</summary>
     public static ScramCredentials Create(ScramHash hash, string password, int iterations = DefaultIterations) =>
         Derive(hash, password, RandomNumberGenerator.GetBytes(SaltLength), iterations);

@@ -54,12 +54,33 @@ public sealed class AccountService(IParleyStorage storage, ParleyOptions options
         {
             return AdministrationResult.Refused(passwordProblem);
         }
+        return await CreateAsync(account, credentials, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<AdministrationResult> CreateAsync(Jid account, AccountCredentials credentials, CancellationToken cancellationToken)
+    {
         if (await storage.Accounts.CreateAsync(account.ToString(), credentials, cancellationToken).ConfigureAwait(false) != CreateAccountResult.Created)
         {
             return AdministrationResult.AlreadyExists;
         }
         await AdminActor.RecordAsync(storage, actor, AuditActions.AccountCreate, account.ToString(), "", cancellationToken).ConfigureAwait(false);
         return AdministrationResult.Done;
+    }
+
+    /// <summary>
+    /// An account that signs in with a password checked elsewhere (the directory's): no password of this node
+    /// matches its credentials. Cheap, unlike <see cref="CreateAsync(Jid, string, CancellationToken)"/>: a directory sync creates thousands.
+    /// </summary>
+    public async Task<AdministrationResult> CreateWithoutPasswordAsync(Jid account, CancellationToken cancellationToken = default)
+    {
+        if (NewAccountProblem(account, options.EffectiveDomains) is { } problem)
+        {
+            return AdministrationResult.Refused(problem);
+        }
+        var credentials = new AccountCredentials(
+            ScramCredentialFactory.Unusable(ScramHash.Sha1, options.Auth.ScramIterations),
+            ScramCredentialFactory.Unusable(ScramHash.Sha256, options.Auth.ScramIterations));
+        return await CreateAsync(account, credentials, cancellationToken).ConfigureAwait(false);
     }
 
     /// <returns><see cref="AdministrationOutcome.NotFound"/> when the account has no password here (none, or authenticated elsewhere).</returns>

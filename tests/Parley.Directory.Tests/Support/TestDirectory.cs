@@ -40,6 +40,17 @@ public sealed class TestDirectory : IAsyncDisposable
     public int Port { get; }
     public string Url => $"ldap://127.0.0.1:{Port}";
 
+    /// <summary>Points <paramref name="options"/> at this directory as its service account, over plain LDAP (it is on this host).</summary>
+    public void Configure(DirectoryOptions options)
+    {
+        options.Servers = [Url];
+        options.Tls = "none";
+        options.BindDn = ServiceDn;
+        options.BindPassword = ServicePassword;
+        options.UserBase = PeopleBase;
+        options.GroupBase = GroupBase;
+    }
+
     /// <summary>With TLS: the ldaps:// port (StartTLS is on <see cref="Port"/>).</summary>
     public int? LdapsPort { get; }
     public string LdapsUrl => $"ldaps://127.0.0.1:{LdapsPort}";

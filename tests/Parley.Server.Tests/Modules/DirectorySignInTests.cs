@@ -23,12 +23,11 @@ public sealed class SlapdForNodes : IAsyncLifetime
     public void Configure(ParleyOptions options, params string[] servers)
     {
         var directory = options.Module<DirectoryModuleOptions>();
-        directory.Servers = servers.Length > 0 ? [.. servers] : [Directory.Url];
-        directory.Tls = "none";
-        directory.BindDn = TestDirectory.ServiceDn;
-        directory.BindPassword = TestDirectory.ServicePassword;
-        directory.UserBase = TestDirectory.PeopleBase;
-        directory.GroupBase = TestDirectory.GroupBase;
+        Directory.Configure(directory);
+        if (servers.Length > 0)
+        {
+            directory.Servers = [.. servers];
+        }
         directory.GroupFilter = "(|(cn=Engineering Team)(cn=Sales))";
         directory.DisabledFilter = "(employeeType=disabled)";
         directory.TimeoutSeconds = 2;
@@ -105,6 +104,26 @@ public sealed class DirectorySignInTests(SlapdForNodes slapd) : IClassFixture<Sl
 
         Assert.Equal("failure", (await SlapdForNodes.PlainAsync(client, "ivy.uid", "ivy-pw")).Name);
         Assert.Equal("success", (await SlapdForNodes.PlainAsync(client, "ivy", "ivy-pw")).Name);
+    }
+
+    [Fact]
+    public async Task Under_the_mail_scheme_two_people_with_one_mail_address_cannot_sign_in_as_it_and_neither_gets_the_account()
+    {
+        await slapd.Directory.AddPersonAsync(new Person("kim1", $"uid=kim1,{TestDirectory.PeopleBase}", "kim1-pw", "Kim", "One", "kim@localhost", "QA"));
+        await slapd.Directory.AddPersonAsync(new Person("kim2", $"uid=kim2,{TestDirectory.PeopleBase}", "kim2-pw", "Kim", "Two", "kim@localhost", "QA"));
+        await using var node = await TestNode.StartAsync(o =>
+        {
+            slapd.Configure(o);
+            o.Module<DirectoryModuleOptions>().JidScheme = "mail";
+        });
+
+        foreach (var password in new[] { "kim1-pw", "kim2-pw" })
+        {
+            await using var client = await XmppTestClient.ConnectAsync(node.C2sTlsPort, directTls: true);
+            await client.OpenStreamAsync();
+            Assert.NotNull((await SlapdForNodes.PlainAsync(client, "kim", password)).Child("not-authorized", Ns.Sasl));
+        }
+        Assert.False(await node.Accounts.ExistsAsync("kim@localhost"));
     }
 
     [Fact]

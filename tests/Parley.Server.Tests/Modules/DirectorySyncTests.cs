@@ -295,28 +295,51 @@ public sealed class DirectorySyncTests(SlapdForNodes slapd) : IClassFixture<Slap
     }
 
     [Fact]
-    public async Task A_group_of_10000_members_is_not_shared_and_the_summary_says_why()
+    public async Task A_group_of_10000_people_is_not_shared_the_sync_stays_bounded_and_every_members_roster_is_right()
     {
-        const string dn = "cn=Everyone," + TestDirectory.GroupBase;
-        var members = Enumerable.Range(0, 10_000).Select(i => $"uid=user{i},{TestDirectory.PeopleBase}").Append(TestDirectory.Person("alice").Dn).ToArray();
-        await slapd.Directory.ModifyAsync(TestDirectory.GroupLdif(dn, "Everyone", members).Replace("objectClass:", "changetype: add\nobjectClass:", StringComparison.Ordinal));
-        try
+        // 10,000 real people (slapadd of one generated LDIF) in a directory of this test alone: the shared one stays small.
+        const string everyone = "cn=Everyone," + TestDirectory.GroupBase;
+        const string smallTeam = "cn=Small Team," + TestDirectory.GroupBase;
+        var uids = Enumerable.Range(0, 10_000).Select(i => $"user{i}").ToArray();
+        var ldif = new System.Text.StringBuilder();
+        foreach (var uid in uids)
         {
-            await using var node = await TestNode.StartAsync(o =>
-            {
-                slapd.Configure(o);
-                o.Module<DirectoryModuleOptions>().GroupFilter = "(|(cn=Engineering Team)(cn=Everyone))";
-            });
-
-            var summary = await StartupSyncAsync(node);
-
-            Assert.Contains(summary.Skipped, s => s.Dn == dn && s.Reason.Contains("10001 members, more than Parley:Directory:MaxSharedGroupMembers (500)", StringComparison.Ordinal));
-            Assert.DoesNotContain((await node.App.Node.Storage.Rosters.GetAsync("alice@localhost")).Items, i => i.Groups.Contains("Everyone"));
+            ldif.Append(TestDirectory.PersonLdif(new Person(uid, $"uid={uid},{TestDirectory.PeopleBase}", uid + "-pw", "Given", uid, $"{uid}@example.test", "Everywhere"))).Append('\n');
         }
-        finally
+        ldif.Append(TestDirectory.GroupLdif(everyone, "Everyone", [.. uids.Select(u => $"uid={u},{TestDirectory.PeopleBase}"), TestDirectory.Person("alice").Dn])).Append('\n');
+        ldif.Append(TestDirectory.GroupLdif(smallTeam, "Small Team", [.. uids.Take(5).Select(u => $"uid={u},{TestDirectory.PeopleBase}")])).Append('\n');
+        await using var directory = await TestDirectory.StartAsync(moreLdif: ldif.ToString());
+        await using var node = await TestNode.StartAsync(o =>
         {
-            await slapd.Directory.DeleteAsync(dn);
+            slapd.Configure(o, directory.Url);
+            o.Module<DirectoryModuleOptions>().GroupFilter = "(|(cn=Engineering Team)(cn=Everyone)(cn=Small Team))";
+            o.Module<DirectoryModuleOptions>().TimeoutSeconds = 30;
+        });
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var summary = await node.App.Web.Services.GetRequiredService<DirectorySyncService>().StartupSync.WaitAsync(TimeSpan.FromSeconds(90));
+        var took = clock.Elapsed;
+
+        Assert.Null(summary.Failure);
+        Assert.True(summary.Added >= 10_000, summary.ToString());
+        Assert.Contains(summary.Skipped, s => s.Dn == everyone && s.Reason.Contains("10001 members, more than Parley:Directory:MaxSharedGroupMembers (500)", StringComparison.Ordinal));
+        // Shared items: Engineering Team (alice, bob, zoe: 3×2) and Small Team (5×4) — not the 10,001×10,000 of Everyone.
+        Assert.Equal(6 + 20, summary.SharedItemsWritten);
+        Assert.True(took < TimeSpan.FromSeconds(30), $"the sync of 10,000 people took {took}");
+        var rosters = node.App.Node.Storage.Rosters;
+        foreach (var (uid, i) in uids.Select((u, i) => (u, i)))
+        {
+            var contacts = (await rosters.GetAsync($"{uid}@localhost")).Items.Select(c => c.Contact).Order(StringComparer.Ordinal);
+            Assert.Equal(i < 5 ? uids.Take(5).Where(u => u != uid).Select(u => $"{u}@localhost").Order(StringComparer.Ordinal) : [], contacts);
         }
+        Assert.Equal(["bob@localhost", "zoe@localhost"], (await rosters.GetAsync("alice@localhost")).Items.Select(c => c.Contact).Order(StringComparer.Ordinal));
+
+        // What a member's sign-in sends: the small team, not ten thousand people.
+        await using var member = await SlapdForNodes.SignInAsync(node, "user3", "user3-pw");
+        await member.SendAsync("<iq type='get' id='roster1'><query xmlns='jabber:iq:roster'/></iq>");
+        var roster = await member.ReceiveAsync(e => e.GetAttribute("id") == "roster1");
+        Assert.Equal(["user0@localhost", "user1@localhost", "user2@localhost", "user4@localhost"],
+            roster.Child("query", Ns.Roster)!.Children().Select(c => c.GetAttribute("jid")).Order(StringComparer.Ordinal));
     }
 
     private static Task<DirectorySyncSummary> StartupSyncAsync(TestNode node) =>

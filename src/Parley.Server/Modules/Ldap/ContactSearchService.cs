@@ -106,16 +106,8 @@ public sealed partial class ContactSearchService(DirectoryOptions options, LdapD
 
     private async Task<List<Found>> SearchDirectoryAsync(Dictionary<string, string> criteria, string domain)
     {
-        var a = options.Attributes;
-        var filter = string.Concat(criteria.Select(c => c.Key switch
-        {
-            "first" => Contains(a.GivenName, c.Value),
-            "last" => Contains(a.Surname, c.Value),
-            "nick" => $"(|{Contains(options.UserIdAttribute, c.Value)}{Contains(a.DisplayName, c.Value)})",
-            "email" => Contains(a.Mail, c.Value),
-            _ => $"(|{Contains(a.GivenName, c.Value)}{Contains(a.Surname, c.Value)}{Contains(a.DisplayName, c.Value)}{Contains(a.Mail, c.Value)}{Contains(options.UserIdAttribute, c.Value)}{Contains(options.DepartmentAttribute, c.Value)})",
-        }));
-        var people = await directory.SearchUsersAsync($"(&{filter})", options.SearchResultLimit).ConfigureAwait(false);
+        var filter = DirectoryFilter(options, criteria);
+        var people = await directory.SearchUsersAsync(filter, options.SearchResultLimit).ConfigureAwait(false);
         var found = new List<Found>();
         foreach (var person in people)
         {
@@ -125,6 +117,21 @@ public sealed partial class ContactSearchService(DirectoryOptions options, LdapD
             }
         }
         return found;
+    }
+
+    /// <summary>The directory filter of a search's fields (`first`, `last`, `nick`, `email`; any other field is free text), each a substring match.</summary>
+    public static string DirectoryFilter(DirectoryOptions options, IEnumerable<KeyValuePair<string, string>> criteria)
+    {
+        var a = options.Attributes;
+        var filter = string.Concat(criteria.Select(c => c.Key switch
+        {
+            "first" => Contains(a.GivenName, c.Value),
+            "last" => Contains(a.Surname, c.Value),
+            "nick" => $"(|{Contains(options.UserIdAttribute, c.Value)}{Contains(a.DisplayName, c.Value)})",
+            "email" => Contains(a.Mail, c.Value),
+            _ => $"(|{Contains(a.GivenName, c.Value)}{Contains(a.Surname, c.Value)}{Contains(a.DisplayName, c.Value)}{Contains(a.Mail, c.Value)}{Contains(options.UserIdAttribute, c.Value)}{Contains(options.DepartmentAttribute, c.Value)})",
+        }));
+        return $"(&{filter})";
     }
 
     private static string Contains(string attribute, string value) => $"({attribute}=*{LdapFilter.Escape(value)}*)";

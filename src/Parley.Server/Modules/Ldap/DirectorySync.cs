@@ -140,8 +140,8 @@ public sealed class DirectorySync(LdapDirectory directory, DirectoryOptions opti
             }
             // The record first: from the moment the account exists, sign-in must know it for a directory account.
             await storage.DirectoryUsers.SetAsync(new DirectoryUserRecord(account, person.Dn, "", null), cancellationToken).ConfigureAwait(false);
-            // Nobody knows this password: the person signs in with the directory's.
-            var result = await _accounts.CreateAsync(jid, Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)), cancellationToken).ConfigureAwait(false);
+            // The person signs in with the directory's password; no password of this node opens the account.
+            var result = await _accounts.CreateWithoutPasswordAsync(jid, cancellationToken).ConfigureAwait(false);
             if (result.Outcome is AdministrationOutcome.Refused)
             {
                 await storage.DirectoryUsers.DeleteAsync(account, cancellationToken).ConfigureAwait(false);
