@@ -49,4 +49,6 @@ public static class AuditActions
     public const string BannerClear = "banner.clear";
     public const string Announcement = "announcement.send";
     public const string SessionEnd = "session.end";
+    public const string TokenCreate = "token.create";
+    public const string TokenRevoke = "token.revoke";
 }

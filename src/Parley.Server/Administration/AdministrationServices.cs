@@ -42,6 +42,7 @@ public sealed class AdministrationServices(AccountService accounts, RoomAdminist
         services.AddSingleton<AdminRoles>();
         services.AddSingleton<LoginBanner>();
         services.AddSingleton<SessionAdministration>();
+        services.AddSingleton<ApiTokens>();
         services.AddSingleton<AdministrationServices>();
         services.AddSingleton<AuditRetentionService>();
         services.AddHostedService(sp => sp.GetRequiredService<AuditRetentionService>());

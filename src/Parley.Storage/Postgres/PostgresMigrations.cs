@@ -226,6 +226,17 @@ internal static class PostgresMigrations
             );
             """),
 
+        // The REST API's tokens: the secret is kept only as its SHA-256 hash; a request's token is found by its public id.
+        new(8, "REST API tokens", """
+            CREATE TABLE api_tokens (
+                name         text    COLLATE "C" NOT NULL PRIMARY KEY,
+                token_id     text    COLLATE "C" NOT NULL UNIQUE,
+                token_hash  text    NOT NULL,
+                read_only    boolean NOT NULL,
+                created_at   bigint  NOT NULL
+            );
+            """),
+
         // Full-text search (XEP-0431) over the bodies of archived messages: the store writes each message's lexemes
         // (PostgresSearchText; empty for a message without a body) with the message. NULL is "not indexed yet": messages
         // archived before this migration, and rows a copy from SQLite brought, are indexed when storage opens and by the
