@@ -24,13 +24,13 @@ public sealed class MetricsEndpoint(ParleyOptions options) : IHttpEndpoints
         services.AddOpenTelemetry().WithMetrics(metrics =>
         {
             metrics.AddMeter([.. ParleyMetrics.MeterNames]).AddPrometheusExporter();
-            if (options.Metrics.OtlpEndpoint.Length > 0)
+            if (options.Metrics.OtlpEndpoint is { Length: > 0 } collector)
             {
                 metrics.AddOtlpExporter((exporter, reader) =>
                 {
                     exporter.Protocol = OtlpExportProtocol.HttpProtobuf;
                     // The exporter appends /v1/metrics only to an endpoint it was not given; a site names the collector.
-                    exporter.Endpoint = new Uri(new Uri(options.Metrics.OtlpEndpoint), "v1/metrics");
+                    exporter.Endpoint = new Uri(new Uri(collector), "v1/metrics");
                     reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = options.Metrics.OtlpIntervalSeconds * 1000;
                 });
             }

@@ -113,10 +113,10 @@ public static class ConfigurationCheck
         {
             problems.Add("Parley:Audit:RetentionDays: must be 0 (keep forever) or more.");
         }
-        if (options.Metrics.OtlpEndpoint.Length > 0
-            && (!Uri.TryCreate(options.Metrics.OtlpEndpoint, UriKind.Absolute, out var otlp) || otlp.Scheme is not ("http" or "https")))
+        if (options.Metrics.OtlpEndpoint is { Length: > 0 } otlpEndpoint
+            && (!Uri.TryCreate(otlpEndpoint, UriKind.Absolute, out var otlp) || otlp.Scheme is not ("http" or "https")))
         {
-            problems.Add($"Parley:Metrics:OtlpEndpoint: '{options.Metrics.OtlpEndpoint}' is not an http:// or https:// address.");
+            problems.Add($"Parley:Metrics:OtlpEndpoint: '{otlpEndpoint}' is not an http:// or https:// address.");
         }
         if (options.Metrics.OtlpIntervalSeconds < 1)
         {

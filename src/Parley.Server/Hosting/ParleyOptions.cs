@@ -263,7 +263,7 @@ public sealed class MetricsOptions
     public bool RequireToken { get; set; }
 
     /// <summary>An OpenTelemetry collector's OTLP/HTTP address (e.g. http://collector:4318) to push the metrics to as well; none when empty.</summary>
-    public string OtlpEndpoint { get; set; } = "";
+    public string? OtlpEndpoint { get; set; }
 
     /// <summary>Seconds between two OTLP exports.</summary>
     public int OtlpIntervalSeconds { get; set; } = 60;

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using Parley.Server.Hosting;
 using Parley.Server.Tests.Support;
 
 namespace Parley.Server.Tests.Api;
@@ -47,5 +48,25 @@ public sealed class MetricsExportTests
         Assert.Equal(("POST", "/v1/metrics", "application/x-protobuf"), (context.Request.HttpMethod, context.Request.Url!.AbsolutePath, context.Request.ContentType));
         // The protobuf names the instruments as plain strings.
         Assert.Contains("parley.send_queue.bytes", Encoding.UTF8.GetString(body.ToArray()));
+    }
+
+    [Theory]
+    [InlineData("collector:4318")]
+    [InlineData("ftp://collector")]
+    [InlineData("not an address")]
+    public void An_otlp_endpoint_that_is_not_an_http_address_is_a_configuration_problem_naming_the_key(string endpoint)
+    {
+        var options = new ParleyOptions();
+        options.Metrics.OtlpEndpoint = endpoint;
+        options.Metrics.OtlpIntervalSeconds = 0;
+
+        var problems = ConfigurationCheck.Problems(options).Where(p => p.StartsWith("Parley:Metrics:", StringComparison.Ordinal));
+
+        Assert.Equal(
+            [
+                $"Parley:Metrics:OtlpEndpoint: '{endpoint}' is not an http:// or https:// address.",
+                "Parley:Metrics:OtlpIntervalSeconds: must be 1 or more.",
+            ],
+            problems);
     }
 }
