@@ -5,7 +5,8 @@ internal sealed record PostgresMigration(int Version, string Name, string Sql);
 
 /// <summary>
 /// The PostgreSQL schema, as the ordered list of migrations that build it. Never edit a released migration:
-/// a new table or column is a new entry at the end with the next version.
+/// a new table or column is a new entry with the next free version (a branch's reserved number may sit below a
+/// later one; the migrator applies whatever a database lacks, in this order).
 /// </summary>
 /// <remarks>
 /// The tables and their meaning follow the SQLite schema (Sqlite/SqliteMigrations.cs), so both stores keep the same
