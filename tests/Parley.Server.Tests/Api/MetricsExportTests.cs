@@ -6,6 +6,7 @@ using Parley.Server.Tests.Support;
 namespace Parley.Server.Tests.Api;
 
 /// <summary>/metrics behind an API token when Parley:Metrics:RequireToken says so, and the OTLP push to a collector.</summary>
+[Collection(NodeMetricsCollection.Name)]
 public sealed class MetricsExportTests
 {
     [Fact]
