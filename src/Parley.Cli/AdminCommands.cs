@@ -5,7 +5,7 @@ using Parley.Server.Administration;
 namespace Parley.Cli;
 
 /// <summary>
-/// <c>parley admin grant|revoke|list</c>: the admin role in the database, through <see cref="AdminRoles"/>. A running
+/// <c>parley admin grant|revoke|list</c> (and <c>token</c>, <see cref="TokenCommands"/>): the admin role in the database, through <see cref="AdminRoles"/>. A running
 /// node asks the database at every use, so a change counts there at once.
 /// </summary>
 internal static class AdminCommands
@@ -16,6 +16,7 @@ internal static class AdminCommands
         command.Subcommands.Add(CreateChange(console, grant: true));
         command.Subcommands.Add(CreateChange(console, grant: false));
         command.Subcommands.Add(CreateList(console));
+        command.Subcommands.Add(TokenCommands.Create(console));
         return command;
     }
 

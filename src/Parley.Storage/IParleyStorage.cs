@@ -18,6 +18,7 @@ public interface IParleyStorage : IAsyncDisposable
     IAdminStore Admins { get; }
     IAuditStore Audit { get; }
     IServerSettingStore Settings { get; }
+    IApiTokenStore ApiTokens { get; }
     IDirectoryUserStore DirectoryUsers { get; }
 
     /// <summary>What is open, for logs, e.g. "SQLite /srv/parley/data/parley.db (schema version 1)".</summary>

@@ -56,6 +56,8 @@ public sealed class StorageMigrateTests : IDisposable
         Assert.Equal([new RoomAffiliation(Alice, "owner", "al")], await postgres.Rooms.GetAffiliationsAsync(Room));
         Assert.Equal(["<item id='1'/>"], (await postgres.Pep.GetItemsAsync(Alice, "urn:xmpp:avatar:data", 10)).Select(i => i.Xml));
 
+        Assert.Equal((new ApiToken("monitoring", "0123456789abcdef", true, DateTimeOffset.UnixEpoch), "ab12"), await postgres.ApiTokens.FindAsync("0123456789abcdef"));
+
         // New messages continue after the copied ids: an id a client holds never comes to mean another message.
         var next = await postgres.Archive.AppendAsync(Alice, Bob, DateTimeOffset.UtcNow, "<message>new</message>");
         Assert.True(string.CompareOrdinal(next, archiveIds[^1]) > 0, $"{next} after {archiveIds[^1]}");
@@ -170,6 +172,7 @@ public sealed class StorageMigrateTests : IDisposable
         await storage.Rooms.SetAffiliationAsync(Room, new RoomAffiliation(Alice, "owner", "al"));
         await storage.Pep.CreateNodeAsync(Alice, "urn:xmpp:avatar:data", "<config/>");
         await storage.Pep.PublishAsync(Alice, "urn:xmpp:avatar:data", new PepItem("1", DateTimeOffset.UnixEpoch, "<item id='1'/>"), 10);
+        await storage.ApiTokens.CreateAsync(new ApiToken("monitoring", "0123456789abcdef", ReadOnly: true, DateTimeOffset.UnixEpoch), "ab12");
         return [.. ids];
     }
 

@@ -85,6 +85,21 @@ public sealed class PostgresStorageTests
     }
 
     [Fact]
+    public async Task A_migration_numbered_below_the_latest_that_the_database_lacks_is_applied_once()
+    {
+        var third = new PostgresMigration(3, "third", "CREATE TABLE third (id integer PRIMARY KEY)");
+        var connectionString = await NewDatabaseAsync();
+        await (await PostgresStorage.OpenAsync(connectionString, [FirstTestMigration, third], StorageOpenMode.CreateIfMissing, CancellationToken.None)).DisposeAsync();
+
+        await (await PostgresStorage.OpenAsync(connectionString, [FirstTestMigration, SecondTestMigration, third], StorageOpenMode.CreateIfMissing, CancellationToken.None)).DisposeAsync();
+        await using var reopened = await PostgresStorage.OpenAsync(connectionString, [FirstTestMigration, SecondTestMigration, third], StorageOpenMode.CreateIfMissing, CancellationToken.None);
+
+        Assert.EndsWith("(schema version 3)", reopened.Description);
+        Assert.Equal("1,2,3", await ScalarAsync(connectionString, "SELECT string_agg(version::text, ',' ORDER BY version) FROM schema_migrations"));
+        Assert.Equal(true, await ScalarAsync(connectionString, "SELECT to_regclass('second') IS NOT NULL"));
+    }
+
+    [Fact]
     public async Task A_database_migrated_by_a_newer_Parley_is_refused_and_left_unchanged()
     {
         var connectionString = await NewDatabaseAsync();

@@ -51,4 +51,6 @@ public static class AuditActions
     public const string SessionEnd = "session.end";
     public const string SettingSet = "setting.set";
     public const string SettingReset = "setting.reset";
+    public const string TokenCreate = "token.create";
+    public const string TokenRevoke = "token.revoke";
 }

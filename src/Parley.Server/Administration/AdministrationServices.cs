@@ -48,6 +48,7 @@ public sealed class AdministrationServices(
         services.AddSingleton(sp => new SettingsAdministration(
             sp.GetRequiredService<IParleyStorage>(), sp.GetRequiredService<ParleyOptions>(), sp.GetRequiredService<IAdministrationEvents>()));
         services.AddSingleton<SessionAdministration>();
+        services.AddSingleton<ApiTokens>();
         services.AddSingleton<AdministrationServices>();
         services.AddSingleton<AuditRetentionService>();
         services.AddHostedService(sp => sp.GetRequiredService<AuditRetentionService>());

@@ -113,6 +113,15 @@ public static class ConfigurationCheck
         {
             problems.Add("Parley:Audit:RetentionDays: must be 0 (keep forever) or more.");
         }
+        if (options.Metrics.OtlpEndpoint is { Length: > 0 } otlpEndpoint
+            && (!Uri.TryCreate(otlpEndpoint, UriKind.Absolute, out var otlp) || otlp.Scheme is not ("http" or "https")))
+        {
+            problems.Add($"Parley:Metrics:OtlpEndpoint: '{otlpEndpoint}' is not an http:// or https:// address.");
+        }
+        if (options.Metrics.OtlpIntervalSeconds < 1)
+        {
+            problems.Add("Parley:Metrics:OtlpIntervalSeconds: must be 1 or more.");
+        }
         if (options.Limits.MaxDepth < 8)
         {
             problems.Add("Parley:Limits:MaxDepth: must be at least 8.");

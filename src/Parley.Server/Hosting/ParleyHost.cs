@@ -166,7 +166,8 @@ public static class ParleyHost
         services.AddHostedService(sp => sp.GetRequiredService<NodeNoticeListener>());
         AdministrationServices.AddToNode(services);
         WebServices.AddToNode(services);
-        Api.MetricsEndpoint.AddToNode(services);
+        Api.MetricsEndpoint.AddToNode(services, options);
+        Api.RestApi.AddToNode(services);
         foreach (var module in modules)
         {
             if (module.OptionsType is { } optionsType)

@@ -30,6 +30,8 @@ public sealed class ParleyOptions
 
     public AuditOptions Audit { get; set; } = new();
 
+    public MetricsOptions Metrics { get; set; } = new();
+
     /// <summary>
     /// Parley:Modules:&lt;Name&gt;:Enabled switches a module off (or on again); every module runs unless
     /// switched off here. Names are those of <see cref="Parley.Server.Modules.BuiltInModules"/>, in any case.
@@ -256,4 +258,16 @@ public sealed class AuditOptions
 {
     /// <summary>Days an audit record of an administrative change is kept; 0 keeps them forever.</summary>
     public int RetentionDays { get; set; } = 365;
+}
+
+public sealed class MetricsOptions
+{
+    /// <summary>Whether /metrics needs an API token (<c>Authorization: Bearer</c>), as the REST API does; open by default, as Prometheus expects.</summary>
+    public bool RequireToken { get; set; }
+
+    /// <summary>An OpenTelemetry collector's OTLP/HTTP address (e.g. http://collector:4318) to push the metrics to as well; none when empty.</summary>
+    public string? OtlpEndpoint { get; set; }
+
+    /// <summary>Seconds between two OTLP exports.</summary>
+    public int OtlpIntervalSeconds { get; set; } = 60;
 }

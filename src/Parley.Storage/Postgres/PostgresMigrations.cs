@@ -5,7 +5,8 @@ internal sealed record PostgresMigration(int Version, string Name, string Sql);
 
 /// <summary>
 /// The PostgreSQL schema, as the ordered list of migrations that build it. Never edit a released migration:
-/// a new table or column is a new entry at the end with the next version.
+/// a new table or column is a new entry with the next free version (a branch's reserved number may sit below a
+/// later one; the migrator applies whatever a database lacks, in this order).
 /// </summary>
 /// <remarks>
 /// The tables and their meaning follow the SQLite schema (Sqlite/SqliteMigrations.cs), so both stores keep the same
@@ -223,6 +224,17 @@ internal static class PostgresMigrations
                 dn             text   NOT NULL,
                 fingerprint    text   NOT NULL,
                 missing_since  bigint NULL
+            );
+            """),
+
+        // The REST API's tokens: the secret is kept only as its SHA-256 hash; a request's token is found by its public id.
+        new(8, "REST API tokens", """
+            CREATE TABLE api_tokens (
+                name         text    COLLATE "C" NOT NULL PRIMARY KEY,
+                token_id     text    COLLATE "C" NOT NULL UNIQUE,
+                token_hash  text    NOT NULL,
+                read_only    boolean NOT NULL,
+                created_at   bigint  NOT NULL
             );
             """),
 

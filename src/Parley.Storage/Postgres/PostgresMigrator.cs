@@ -5,7 +5,8 @@ namespace Parley.Storage.Postgres;
 /// <summary>
 /// Applies forward-only migrations under a session advisory lock, each in its own transaction together with its row
 /// in schema_migrations. Nodes that start at the same moment on an empty database queue on the lock: the first
-/// migrates, the others then find the schema current.
+/// migrates, the others then find the schema current. A migration is applied when its version is not recorded, also
+/// below the database's latest: branches reserve numbers, so one may land after a higher one was released.
 /// </summary>
 internal static class PostgresMigrator
 {
@@ -24,6 +25,8 @@ internal static class PostgresMigrator
 
     private const string CurrentVersionSql = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
     private const string RecordVersionSql = "INSERT INTO schema_migrations (version, applied_at) VALUES (@version, @applied_at)";
+    private const string AppliedVersionsSql = "SELECT COALESCE(array_agg(version), '{}') FROM schema_migrations";
+    private const string IsAppliedSql = "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = @version)";
 
     /// <summary>The schema version of the database, 0 when it has no Parley schema; never changes anything.</summary>
     public static async Task<int> ReadVersionAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
@@ -54,7 +57,11 @@ internal static class PostgresMigrator
         ThrowIfNewer(where, current, latestKnown);
         if (current == latestKnown)
         {
-            return current;
+            var applied = await ScalarAsync<int[]>(connection, AppliedVersionsSql, cancellationToken);
+            if (migrations.All(migration => applied.Contains(migration.Version)))
+            {
+                return current;
+            }
         }
 
         await ExecuteAsync(connection, null, $"SELECT pg_advisory_lock({MigrationLockKey})", cancellationToken);
@@ -80,9 +87,13 @@ internal static class PostgresMigrator
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var current = await ScalarAsync<int>(connection, CurrentVersionSql, cancellationToken);
         ThrowIfNewer(where, current, latestKnown);
-        if (current >= migration.Version)
+        await using (var applied = new NpgsqlCommand(IsAppliedSql, connection, transaction))
         {
-            return current;
+            applied.Parameters.AddWithValue("version", migration.Version);
+            if ((bool)(await applied.ExecuteScalarAsync(cancellationToken))!)
+            {
+                return current;
+            }
         }
 
         try
@@ -104,7 +115,7 @@ internal static class PostgresMigrator
         }
 
         await transaction.CommitAsync(cancellationToken);
-        return migration.Version;
+        return Math.Max(current, migration.Version);
     }
 
     private static void ThrowIfNewer(string where, int current, int latestKnown)

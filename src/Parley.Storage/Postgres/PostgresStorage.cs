@@ -34,6 +34,7 @@ public sealed class PostgresStorage : IParleyStorage
         Admins = new PostgresAdminStore(this);
         Audit = new PostgresAuditStore(this);
         Settings = new PostgresServerSettingStore(this);
+        ApiTokens = new PostgresApiTokenStore(this);
         DirectoryUsers = new PostgresDirectoryUserStore(this);
         _notices = new PostgresNodeNoticeStore(this);
     }
@@ -61,6 +62,8 @@ public sealed class PostgresStorage : IParleyStorage
     public IAuditStore Audit { get; }
 
     public IServerSettingStore Settings { get; }
+
+    public IApiTokenStore ApiTokens { get; }
 
     public IDirectoryUserStore DirectoryUsers { get; }
 

@@ -85,6 +85,11 @@ public static class SqliteToPostgresCopy
         new("audit_log", "id", [Bigint("id"), Bigint("at"), Text("actor"), Text("origin"), Text("action"), Text("subject"), Text("details")], "id"),
         new("server_settings", "name", [Text("name"), Text("value"), Bigint("updated_at")]),
         new("directory_users", "jid", [Text("jid"), Text("dn"), Text("fingerprint"), Bigint("missing_since")]),
+        new("api_tokens", "name",
+        [
+            Text("name"), Text("token_id"), Text("token_hash"),
+            new("read_only", "read_only", NpgsqlDbType.Boolean, Boolean), Bigint("created_at"),
+        ]),
     ];
 
     /// <summary>Copies the node's SQLite database at <paramref name="sqlitePath"/> into the PostgreSQL database.</summary>

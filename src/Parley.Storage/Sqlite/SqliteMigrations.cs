@@ -236,6 +236,16 @@ internal static class SqliteMigrations
                 missing_since  INTEGER NULL -- Unix time, milliseconds, UTC
             ) WITHOUT ROWID;
             """),
+        // The REST API's tokens: the secret is kept only as its SHA-256 hash; a request's token is found by its public id.
+        new(12, "REST API tokens", """
+            CREATE TABLE api_tokens (
+                name         TEXT    NOT NULL PRIMARY KEY,
+                token_id     TEXT    NOT NULL UNIQUE, -- the token's public part
+                token_hash  TEXT    NOT NULL,        -- SHA-256 of the secret part, lower-case hex
+                read_only    INTEGER NOT NULL,
+                created_at   INTEGER NOT NULL         -- Unix time, milliseconds, UTC
+            ) WITHOUT ROWID;
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

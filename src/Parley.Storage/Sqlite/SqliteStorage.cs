@@ -37,6 +37,7 @@ public sealed class SqliteStorage : IParleyStorage
         Admins = new SqliteAdminStore(this);
         Audit = new SqliteAuditStore(this);
         Settings = new SqliteServerSettingStore(this);
+        ApiTokens = new SqliteApiTokenStore(this);
         DirectoryUsers = new SqliteDirectoryUserStore(this);
     }
 
@@ -63,6 +64,8 @@ public sealed class SqliteStorage : IParleyStorage
     public IAuditStore Audit { get; }
 
     public IServerSettingStore Settings { get; }
+
+    public IApiTokenStore ApiTokens { get; }
 
     public IDirectoryUserStore DirectoryUsers { get; }
 

@@ -5,6 +5,7 @@ using Parley.Server.Tests.Support;
 namespace Parley.Server.Tests.Api;
 
 /// <summary>/metrics serves the node's instruments in Prometheus text format, without a token, as a scraper reads it.</summary>
+[Collection(NodeMetricsCollection.Name)]
 public sealed class MetricsEndpointTests
 {
     [Fact]

@@ -182,16 +182,9 @@ public sealed class NodeNoticeTests
 
     private static void FastNotices(ParleyOptions options) => options.Storage.NoticePollMilliseconds = 50;
 
-    /// <summary>Runs the real `parley` command in-process on the node's data, as an administrator would beside it.</summary>
     internal static async Task ParleyAsync(TestNode node, params string[] args)
     {
-        var config = Path.Combine(node.Options.DataDir, "parley-cli.json");
-        await File.WriteAllTextAsync(config, $$"""
-            { "Parley": { "Domains": ["{{TestNode.Domain}}"], "DataDir": "{{node.Options.DataDir.Replace("\\", "\\\\")}}" } }
-            """);
-        using var output = new StringWriter();
-        using var error = new StringWriter();
-        var exitCode = await Parley.Cli.Cli.RunAsync([.. args, "--config", config], new StringReader(""), output, error);
+        var (exitCode, output, error) = await node.RunParleyAsync(args);
         Assert.True(exitCode == 0, $"parley {string.Join(' ', args)}: exit {exitCode}\n{output}\n{error}");
     }
 

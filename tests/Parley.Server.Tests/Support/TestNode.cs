@@ -89,6 +89,19 @@ public sealed class TestNode : IAsyncDisposable
         Assert.Equal(CreateAccountResult.Created, result);
     }
 
+    /// <summary>Runs the real `parley` command in-process on the node's data, as an administrator would beside it.</summary>
+    public async Task<(int ExitCode, string Output, string Error)> RunParleyAsync(params string[] args)
+    {
+        var config = Path.Combine(Options.DataDir, "parley-cli.json");
+        await File.WriteAllTextAsync(config, $$"""
+            { "Parley": { "Domains": ["{{Domain}}"], "DataDir": "{{Options.DataDir.Replace("\\", "\\\\")}}" } }
+            """);
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var exitCode = await Parley.Cli.Cli.RunAsync([.. args, "--config", config], new StringReader(""), output, error);
+        return (exitCode, output.ToString(), error.ToString());
+    }
+
     /// <summary>Nothing else on the node was disturbed: a TCP client still signs in and is answered.</summary>
     public async Task AssertStillServesAsync()
     {

@@ -1,0 +1,56 @@
+using Microsoft.Data.Sqlite;
+
+namespace Parley.Storage.Sqlite;
+
+internal sealed class SqliteApiTokenStore(SqliteStorage storage) : IApiTokenStore
+{
+    internal const string InsertSql = """
+        INSERT INTO api_tokens (name, token_id, token_hash, read_only, created_at) VALUES ($name, $id, $hash, $read_only, $at)
+        ON CONFLICT DO NOTHING
+        """;
+    internal const string FindSql = "SELECT name, token_id, read_only, created_at, token_hash FROM api_tokens WHERE token_id = $id";
+    internal const string ListSql = "SELECT name, token_id, read_only, created_at FROM api_tokens ORDER BY name";
+    internal const string DeleteSql = "DELETE FROM api_tokens WHERE name = $name";
+
+    public async Task<bool> CreateAsync(ApiToken token, string secretHash, CancellationToken cancellationToken = default)
+    {
+        ApiTokenArguments.Check(token, secretHash);
+        return await SqliteCommands.ExecuteAsync(storage, InsertSql, cancellationToken, ("$name", token.Name), ("$id", token.Id), ("$hash", secretHash),
+            ("$read_only", token.ReadOnly ? 1 : 0), ("$at", token.CreatedAt.ToUnixTimeMilliseconds())) == 1;
+    }
+
+    public async Task<(ApiToken Token, string TokenHash)?> FindAsync(string id, CancellationToken cancellationToken = default)
+    {
+        AdministrationArguments.CheckNotEmpty(id, nameof(id));
+        await using var connection = await storage.OpenConnectionAsync(cancellationToken);
+        using var select = connection.CreateCommand();
+        select.CommandText = FindSql;
+        select.Parameters.AddWithValue("$id", id);
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? (Read(reader), reader.GetString(4)) : null;
+    }
+
+    public async Task<IReadOnlyList<ApiToken>> ListAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await storage.OpenConnectionAsync(cancellationToken);
+        using var select = connection.CreateCommand();
+        select.CommandText = ListSql;
+        var tokens = new List<ApiToken>();
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            tokens.Add(Read(reader));
+        }
+
+        return tokens;
+    }
+
+    public async Task<bool> RevokeAsync(string name, CancellationToken cancellationToken = default)
+    {
+        AdministrationArguments.CheckNotEmpty(name, nameof(name));
+        return await SqliteCommands.ExecuteAsync(storage, DeleteSql, cancellationToken, ("$name", name)) == 1;
+    }
+
+    private static ApiToken Read(SqliteDataReader reader) =>
+        new(reader.GetString(0), reader.GetString(1), reader.GetInt64(2) != 0, DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)));
+}
