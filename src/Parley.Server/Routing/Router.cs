@@ -251,6 +251,10 @@ public sealed partial class Router
         }
 
         var sessions = _sessions.SessionsOf(account);
+        if (type != "headline" && AwaitsStoredMessages(sessions) && await KeepAsync(stanza, from, account).ConfigureAwait(false))
+        {
+            return;
+        }
         var highest = int.MinValue;
         foreach (var session in sessions)
         {
@@ -274,20 +278,38 @@ public sealed partial class Router
             await DeliveredAsync(stanza, from, account, recipients).ConfigureAwait(false);
             return;
         }
-        if (type == "headline")
+        if (type == "headline" || await KeepAsync(stanza, from, account).ConfigureAwait(false))
         {
             return;
         }
+        // The same answer whether or not the account exists, so presence is not revealed (RFC 6121 §8.5.2.2.1).
+        await BounceAsync(stanza, from, StanzaError.ServiceUnavailable()).ConfigureAwait(false);
+    }
+
+    /// <summary>Offers the message to the modules that keep messages (offline storage); true when one kept it.</summary>
+    private async ValueTask<bool> KeepAsync(Element stanza, Jid from, Jid account)
+    {
         foreach (var keep in _modules.UndeliverableMessage)
         {
             if (await keep(stanza, from, account).ConfigureAwait(false))
             {
                 await DeliveredAsync(stanza, from, account, []).ConfigureAwait(false);
-                return;
+                return true;
             }
         }
-        // The same answer whether or not the account exists, so presence is not revealed (RFC 6121 §8.5.2.2.1).
-        await BounceAsync(stanza, from, StanzaError.ServiceUnavailable()).ConfigureAwait(false);
+        return false;
+    }
+
+    private static bool AwaitsStoredMessages(ClientSession[] sessions)
+    {
+        foreach (var session in sessions)
+        {
+            if (session.AwaitsStoredMessages)
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     /// <summary>

@@ -71,6 +71,19 @@ public sealed class ClientSession
 
     public bool IsAvailable => Presence is not null;
 
+    private volatile bool _awaitsStoredMessages;
+
+    /// <summary>
+    /// From the presence that makes the session a place for messages to the bare JID until what was stored for the
+    /// account has been handed to it: such messages are stored meanwhile rather than sent at once, so that none
+    /// overtakes one stored before it.
+    /// </summary>
+    public bool AwaitsStoredMessages
+    {
+        get => _awaitsStoredMessages;
+        set => _awaitsStoredMessages = value;
+    }
+
     /// <summary>The session ends because its account was deleted: nothing may be stored for the account any more.</summary>
     public bool AccountRemoved { get; private set; }
 
@@ -81,10 +94,10 @@ public sealed class ClientSession
         Sink.CloseWithError("not-authorized", "The account was removed.");
     }
 
-    /// <summary>An administrator disabled the account: the session ends as any other, with a stream error saying why.</summary>
     /// <summary>Ends the session at an administrator's request; the client may sign in again.</summary>
     public void EndByAdministrator() => Sink.CloseWithError("policy-violation", "The session was ended by an administrator.");
 
+    /// <summary>An administrator disabled the account: the session ends as any other, with a stream error saying why.</summary>
     public void EndForDisabledAccount() => Sink.CloseWithError("not-authorized", "The account was disabled by an administrator.");
 
     private ISendGate? _gate;

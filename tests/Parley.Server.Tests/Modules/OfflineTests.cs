@@ -1,5 +1,8 @@
 using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
 using Parley.Protocol;
+using Parley.Server.ModuleContract;
+using Parley.Server.Modules;
 using Parley.Server.Tests.Support;
 using Parley.Xml;
 
@@ -85,6 +88,49 @@ public sealed class OfflineTests : IAsyncLifetime
         }
         Assert.DoesNotContain(await UntilPongAsync(juliet), e => e.Name == "message");
         Assert.Equal(0, await StoredForAsync("juliet"));
+    }
+
+    [Fact]
+    public async Task A_message_that_comes_while_the_recipient_is_logging_in_arrives_after_the_one_stored_before_it()
+    {
+        await using var node = await TestNode.StartAsync(modules: [.. BuiltInModules.All, LoginHoldModule.Definition]);
+        await CreateUsersAsync(node);
+        var hold = node.App.Web.Services.GetRequiredService<LoginHold>();
+        await using var romeo = await LoginAsync(node, "romeo");
+        await romeo.SendAsync("<message to='juliet@localhost' type='chat'><body>one</body></message>");
+        await UntilPongAsync(romeo);
+
+        // Juliet's login stops after her presence went out and before her stored messages are handed over.
+        await using var juliet = await OnlineAsync(node, "juliet");
+        await hold.Entered.Task.WaitAsync(XmppTestClient.Deadline);
+        await romeo.SendAsync("<message to='juliet@localhost' type='chat'><body>two</body></message>");
+        await UntilPongAsync(romeo);
+        hold.Release.SetResult();
+
+        Assert.Equal("one", (await juliet.ReceiveAsync(e => e.Name == "message")).ChildText("body"));
+        Assert.Equal("two", (await juliet.ReceiveAsync(e => e.Name == "message")).ChildText("body"));
+        Assert.Equal(0, await node.App.Node.Storage.Offline.CountAsync("juliet@localhost"));
+    }
+
+    /// <summary>Stops the first login that becomes available until the test lets it go on.</summary>
+    public sealed class LoginHold
+    {
+        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    public sealed class LoginHoldModule(LoginHold hold) : IModule
+    {
+        public static ModuleDefinition Definition { get; } =
+            ModuleDefinition.For<LoginHoldModule>("LoginHold").WithServices(services => services.AddSingleton<LoginHold>());
+
+        public void Register(ModuleRegistry registry) => registry.OnSessionAvailable(async session =>
+        {
+            if (session.Jid.Local == "juliet" && hold.Entered.TrySetResult())
+            {
+                await hold.Release.Task;
+            }
+        });
     }
 
     [Fact]

@@ -131,9 +131,23 @@ public sealed class PresenceModule(
     {
         var initial = !session.IsAvailable;
         var wasReachable = !initial && session.Priority >= 0;
-        session.Priority = PriorityOf(presence);
+        var priority = PriorityOf(presence);
+        // Until the stored messages are handed over (the reachable event below), new ones are stored behind them.
+        session.AwaitsStoredMessages = priority >= 0 && !wasReachable;
+        session.Priority = priority;
         session.Presence = presence;
+        try
+        {
+            await AnnounceAsync(session, presence, initial, wasReachable).ConfigureAwait(false);
+        }
+        finally
+        {
+            session.AwaitsStoredMessages = false;
+        }
+    }
 
+    private async ValueTask AnnounceAsync(ClientSession session, Element presence, bool initial, bool wasReachable)
+    {
         var roster = await rosters.GetAsync(session.Jid).ConfigureAwait(false);
         await BroadcastAsync(session, presence, roster).ConfigureAwait(false);
         if (!initial)
