@@ -15,8 +15,8 @@ namespace Parley.Benchmarks;
 [MemoryDiagnoser]
 public class ArchiveBenchmarks
 {
-    private const string Domain = "localhost";
-    private const int PeersPerUser = 50;
+    internal const string Domain = "localhost";
+    internal const int PeersPerUser = 50;
     private const int BatchSize = 100_000;
     private const string AppendingUser = "appender@" + Domain;
 
@@ -24,7 +24,7 @@ public class ArchiveBenchmarks
     private const string RareWord = "kaleidoscope";
 
     /// <summary>Every message talks about one of these, in turn: a search for one finds 1 in 20 of a user's messages.</summary>
-    private static readonly string[] Topics =
+    internal static readonly string[] Topics =
     [
         "design", "budget", "release", "hiring", "roadmap", "incident", "migration", "security", "customer", "invoice",
         "travel", "offsite", "training", "benchmark", "database", "network", "printer", "lunch", "holiday", "contract",
@@ -115,14 +115,14 @@ public class ArchiveBenchmarks
     public Task<string> Append() => _storage.Archive.AppendAsync(
         AppendingUser, $"peer{_appended++ % PeersPerUser}@{Domain}/phone", DateTimeOffset.UtcNow, ArchivedXml(AppendingUser, Body(_appended, _appended)));
 
-    private static string UserJid(int index) => $"user{index}@{Domain}";
+    internal static string UserJid(int index) => $"user{index}@{Domain}";
 
-    private static string ArchivedXml(string user, string body) =>
+    internal static string ArchivedXml(string user, string body) =>
         $"<message xmlns='jabber:client' from='{user}/laptop' to='peer@{Domain}' type='chat' id='6f1c0a8e-4b2d-4f3a-9c71-2d5e8b0a9f44'>" +
         $"<body>{body}</body><active xmlns='http://jabber.org/protocol/chatstates'/></message>";
 
     /// <summary>The body of message <paramref name="i"/>, its user's message <paramref name="k"/>: each user's topics in turn, the rare word in one of 1,000.</summary>
-    private static string Body(int i, int k) =>
+    internal static string Body(int i, int k) =>
         $"{i} — are we still on for the {Topics[k % Topics.Length]} review at three? It moved to the large room{(k % 1000 == 999 ? " " + RareWord : "")}.";
 
     /// <summary>
@@ -130,7 +130,7 @@ public class ArchiveBenchmarks
     /// the search index as the store writes it. Users' messages are interleaved in time, as on a real server, so each
     /// user's rows are spread over the whole table.
     /// </summary>
-    private static void Build(string path, int messages, int users)
+    internal static void Build(string path, int messages, int users)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         foreach (var file in new[] { path, path + "-wal", path + "-shm" })

@@ -3,10 +3,14 @@ using System.Text;
 namespace Parley.Cli;
 
 /// <summary>The standard streams a command uses; tests give their own.</summary>
-public sealed class CliConsole(TextReader input, TextWriter output, TextWriter error, bool inputIsTerminal = false)
+public sealed class CliConsole(TextReader input, TextWriter output, TextWriter error, bool inputIsTerminal = false, bool outputIsTerminal = false)
 {
     /// <summary>The process's console.</summary>
-    public static CliConsole System => new(Console.In, Console.Out, Console.Error, inputIsTerminal: !Console.IsInputRedirected);
+    public static CliConsole System => new(
+        Console.In, Console.Out, Console.Error, inputIsTerminal: !Console.IsInputRedirected, outputIsTerminal: !Console.IsOutputRedirected);
+
+    /// <summary>Whether a person watches the output (progress bars), rather than a file or a pipe (plain lines).</summary>
+    public bool OutputIsTerminal { get; } = outputIsTerminal;
 
     public TextReader Input { get; } = input;
 

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Parley.Storage;
 using Parley.Storage.Postgres;
+using Spectre.Console;
 
 namespace Parley.Cli;
 
@@ -43,22 +44,13 @@ internal static class StorageMigrateCommand
             }
 
             var started = Stopwatch.StartNew();
-            var progress = new SynchronousProgress(report =>
-            {
-                if (report.TableDone)
-                {
-                    console.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {report.Table + ":",-21}{report.Read,10} rows read, {report.Written,10} written"));
-                }
-                else
-                {
-                    console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {report.Table}: {report.Read} rows so far..."));
-                }
-            });
             console.Output.WriteLine($"copying {sqlitePath} into PostgreSQL");
             IReadOnlyList<CopiedTable> tables;
             try
             {
-                tables = await SqliteToPostgresCopy.CopyAsync(sqlitePath, parseResult.GetRequiredValue(to), parseResult.GetValue(intoNonEmpty), progress, cancellationToken);
+                Task<IReadOnlyList<CopiedTable>> CopyAsync(IProgress<CopyProgress> progress) => SqliteToPostgresCopy.CopyAsync(
+                    sqlitePath, parseResult.GetRequiredValue(to), parseResult.GetValue(intoNonEmpty), progress, cancellationToken);
+                tables = console.OutputIsTerminal ? await CopyWithBarsAsync(console, CopyAsync) : await CopyWithLinesAsync(console, CopyAsync);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -80,6 +72,60 @@ internal static class StorageMigrateCommand
         });
         return command;
     }
+
+    /// <summary>
+    /// Output to a file or a pipe: a line on standard error after each batch, and each table's summary on standard
+    /// output when it is done, so a log shows how far a long copy came.
+    /// </summary>
+    private static Task<IReadOnlyList<CopiedTable>> CopyWithLinesAsync(CliConsole console, Func<IProgress<CopyProgress>, Task<IReadOnlyList<CopiedTable>>> copy) =>
+        copy(new SynchronousProgress(report =>
+        {
+            if (report.TableDone)
+            {
+                WriteSummary(console.Output, report);
+            }
+            else
+            {
+                console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {report.Table}: {report.Read} of {report.Total} rows..."));
+            }
+        }));
+
+    /// <summary>A terminal: a progress bar per table while it is copied, then each table's summary.</summary>
+    private static async Task<IReadOnlyList<CopiedTable>> CopyWithBarsAsync(CliConsole console, Func<IProgress<CopyProgress>, Task<IReadOnlyList<CopiedTable>>> copy)
+    {
+        var terminal = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(console.Output) });
+        var done = new List<CopyProgress>();
+        var tables = await terminal.Progress()
+            .AutoClear(true)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .StartAsync(async context =>
+            {
+                var bars = new Dictionary<string, ProgressTask>();
+                return await copy(new SynchronousProgress(report =>
+                {
+                    if (!bars.TryGetValue(report.Table, out var bar))
+                    {
+                        bars[report.Table] = bar = context.AddTask(Markup.Escape(report.Table), maxValue: Math.Max(report.Total, 1));
+                    }
+
+                    bar.MaxValue = Math.Max(report.Total, 1);
+                    bar.Value = report.TableDone ? bar.MaxValue : report.Read;
+                    if (report.TableDone)
+                    {
+                        done.Add(report);
+                    }
+                }));
+            });
+        foreach (var report in done)
+        {
+            WriteSummary(console.Output, report);
+        }
+
+        return tables;
+    }
+
+    private static void WriteSummary(TextWriter output, CopyProgress report) =>
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {report.Table + ":",-21}{report.Read,10} rows read, {report.Written,10} written"));
 
     /// <summary>Reports on the copying thread, so the lines come out in order (Progress&lt;T&gt; would post them elsewhere).</summary>
     private sealed class SynchronousProgress(Action<CopyProgress> report) : IProgress<CopyProgress>

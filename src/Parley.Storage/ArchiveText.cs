@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Security.Cryptography;
 using System.Text;
 using Parley.Xml;
 
@@ -9,6 +11,8 @@ namespace Parley.Storage;
 /// </summary>
 internal static class ArchiveText
 {
+    private const int KeyBytes = 4;
+
     /// <summary>Longer search text is not a person looking for a message.</summary>
     public const int MaxSearchLength = 1000;
 
@@ -98,6 +102,62 @@ internal static class ArchiveText
 
         return count;
     }
+
+    /// <summary>
+    /// Eight hex digits from the archive's JID, put in front of each of its indexed words so one archive's words are a
+    /// range of their own in the index; two archives that share a key are told apart by the archive column.
+    /// </summary>
+    public static string KeyOf(string archive)
+    {
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(Encoding.UTF8.GetBytes(archive), hash);
+        return Convert.ToHexStringLower(hash[..KeyBytes]);
+    }
+
+    /// <summary>
+    /// Runs of the characters a word is made of, those SQLite's unicode61 tokenizer keeps in a token (letters, digits,
+    /// private-use characters, and the combining marks it strips as accents); everything else separates words. Both
+    /// stores split text with it, so both find the same messages.
+    /// </summary>
+    public static List<(int Start, int Length)> Words(string text)
+    {
+        var words = new List<(int, int)>();
+        var start = -1;
+        var index = 0;
+        foreach (var rune in text.EnumerateRunes())
+        {
+            if (IsWordCharacter(rune))
+            {
+                if (start < 0)
+                {
+                    start = index;
+                }
+            }
+            else if (start >= 0)
+            {
+                words.Add((start, index - start));
+                start = -1;
+            }
+            index += rune.Utf16SequenceLength;
+        }
+
+        if (start >= 0)
+        {
+            words.Add((start, index - start));
+        }
+
+        return words;
+    }
+
+    private static bool IsWordCharacter(Rune rune) => Rune.GetUnicodeCategory(rune) switch
+    {
+        UnicodeCategory.UppercaseLetter or UnicodeCategory.LowercaseLetter or UnicodeCategory.TitlecaseLetter
+            or UnicodeCategory.ModifierLetter or UnicodeCategory.OtherLetter => true,
+        UnicodeCategory.DecimalDigitNumber or UnicodeCategory.LetterNumber or UnicodeCategory.OtherNumber => true,
+        UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark or UnicodeCategory.EnclosingMark => true,
+        UnicodeCategory.PrivateUse => true,
+        _ => false,
+    };
 
     private static bool HasLetterOrDigit(ReadOnlySpan<char> text)
     {

@@ -1,3 +1,4 @@
+using Microsoft.Data.Sqlite;
 using Npgsql;
 using Parley.Storage;
 using Parley.Storage.Postgres;
@@ -84,6 +85,61 @@ public sealed class StorageMigrateTests : IDisposable
     }
 
     [Fact]
+    public async Task Redirected_output_shows_progress_as_plain_lines_and_the_copied_archive_is_searchable()
+    {
+        await FillAsync();
+        using (var connection = new SqliteConnection($"Data Source={_node.DatabasePath};Pooling=False"))
+        {
+            connection.Open();
+            using var insert = connection.CreateCommand();
+            insert.CommandText = """
+                WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 24997)
+                INSERT INTO archive_messages (archive, with_bare, with_resource, stamp, xml)
+                SELECT 'bob@example.com', 'alice@example.com', '', i, '<message><body>bulk message ' || i || '</body></message>' FROM n
+                """;
+            insert.ExecuteNonQuery();
+        }
+
+        var database = await NewDatabaseAsync();
+
+        var migrate = await MigrateAsync(database);
+
+        Assert.True(migrate.ExitCode == 0, migrate.ToString());
+        var progress = migrate.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Equal(["archive_messages: 10000 of 25000 rows...", "archive_messages: 20000 of 25000 rows..."],
+            progress.Where(line => line.StartsWith("archive_messages:", StringComparison.Ordinal)));
+        Assert.Contains("archive search index: 1000 of 25000 rows...", progress);
+        Assert.Contains(migrate.OutputLines, line => Copied(line, "archive_messages", 25000, 25000));
+        Assert.Contains(migrate.OutputLines, line => Copied(line, "archive search index", 25000, 25000));
+        Assert.DoesNotContain(migrate.Output, "\u001b");
+        await using var postgres = await PostgresStorage.OpenAsync(database, StorageOpenMode.ExistingOnly);
+        var found = await postgres.Archive.QueryAsync(new ArchiveQuery(Bob, Max: 10, FullText: "bulk 12345"));
+        Assert.Equal("<message><body>bulk message 12345</body></message>", Assert.Single(found.Messages).Xml);
+    }
+
+    [Fact]
+    public async Task A_source_node_that_still_runs_is_refused_and_nothing_is_copied()
+    {
+        await FillAsync();
+        var database = await NewDatabaseAsync();
+
+        CliResult migrate;
+        // What a running node holds for its whole run: the database opened (and its lock taken shared).
+        await using (await _node.OpenStorageAsync())
+        {
+            migrate = await MigrateAsync(database);
+        }
+
+        Assert.Equal(1, migrate.ExitCode);
+        Assert.Contains($"The SQLite database {_node.DatabasePath} is in use: its node is still running", migrate.Error);
+        Assert.Contains("Stop the node, then run the migration again. Nothing was copied.", migrate.Error);
+        Assert.Equal(0L, await ScalarAsync(database, "SELECT COUNT(*) FROM pg_tables WHERE schemaname = current_schema()"));
+
+        var after = await MigrateAsync(database);
+        Assert.True(after.ExitCode == 0, after.ToString());
+    }
+
+    [Fact]
     public async Task A_data_dir_without_a_database_is_refused_naming_it()
     {
         var migrate = await CliResult.RunAsync("storage", "migrate", "--from-data-dir", Path.Combine(_node.Folder, "dta"), "--to-postgres", "Host=127.0.0.1");
@@ -124,6 +180,14 @@ public sealed class StorageMigrateTests : IDisposable
         CliResult.RunAsync(["storage", "migrate", "--from-data-dir", _node.DataDir, "--to-postgres", database, .. more]);
 
     private static async Task<string> NewDatabaseAsync() => await (await PostgresCluster.Shared).CreateDatabaseAsync("migrate");
+
+    private static async Task<object?> ScalarAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return await command.ExecuteScalarAsync();
+    }
 
     private static async Task ExecuteAsync(string connectionString, string sql)
     {

@@ -87,6 +87,22 @@ public sealed class PostgresInteropTests : IAsyncLifetime
         Assert.Equal("Team room", after.GetProperty("name").GetString());
     }
 
+    [Fact]
+    public async Task Slixmpp_finds_full_text_search_on_postgres_with_operators_and_4_byte_characters()
+    {
+        var result = await RunAsync("slixmpp_search.py", "alice@localhost", "alice-secret", "bob@localhost", "bob-secret", "BALCONY 𠮷", "2",
+            "Meet me on the balcony & bring 𠮷 🎻", "What light | through yonder window!", "balcony: 'quoted' \\ back*slash 𠮷",
+            "the balcony without music 🎻", "𠮷 balcony-violin <-> duet", "Good night");
+
+        Assert.Contains("urn:xmpp:fulltext:0", result.GetProperty("features").EnumerateArray().Select(f => f.GetString()));
+        Assert.Contains("{urn:xmpp:fulltext:0}fulltext", result.GetProperty("fields").EnumerateArray().Select(f => f.GetString()));
+        var pages = result.GetProperty("pages").EnumerateArray().ToArray();
+        Assert.Equal(
+            [["Meet me on the balcony & bring 𠮷 🎻", "balcony: 'quoted' \\ back*slash 𠮷"], ["𠮷 balcony-violin <-> duet"]],
+            pages.Select(page => page.GetProperty("bodies").EnumerateArray().Select(b => b.GetString()).ToArray()));
+        Assert.All(pages, page => Assert.Equal("3", page.GetProperty("count").GetString()));
+    }
+
     private async Task<JsonElement> RunAsync(string script, params string[] arguments)
     {
         var path = Path.Combine(AppContext.BaseDirectory, "Clients", script);

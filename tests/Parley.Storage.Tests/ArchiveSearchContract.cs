@@ -82,6 +82,17 @@ public abstract class ArchiveSearchContract : StorageContract
     [InlineData("report + quarterly")]
     [InlineData("'; DROP TABLE archive_messages; --")]
     [InlineData("\\report\\")]
+    [InlineData("report & quarterly")]
+    [InlineData("report | quarterly")]
+    [InlineData("!report")]
+    [InlineData("!!report")]
+    [InlineData("report:*")]
+    [InlineData("report:A")]
+    [InlineData("quarterly <-> report")]
+    [InlineData("'report'")]
+    [InlineData("\\'report")]
+    [InlineData("report' & '")]
+    [InlineData("(report & !quarterly)")]
     public async Task Search_syntax_in_the_text_is_searched_for_as_words_and_never_an_error(string text)
     {
         await AppendAsync(Alice, "The quarterly report and/or not near report; drop table archive_messages -- body:report archive_key:report");
@@ -89,6 +100,21 @@ public abstract class ArchiveSearchContract : StorageContract
         // Each text has only words the message has, so it finds it: none of them is an operator. Punctuation inside a
         // piece of text joins its words into a phrase ("near(report" is "near report").
         Assert.Single(await SearchAsync(Alice, text));
+    }
+
+    [Theory]
+    [InlineData("quoted")]
+    [InlineData("\"dq\"")]
+    [InlineData("back\\slash")]
+    [InlineData("total!")]
+    [InlineData("𝄞music")]
+    [InlineData("5€")]
+    public async Task A_body_full_of_awkward_characters_is_found_by_its_words(string text)
+    {
+        var awkward = await AppendAsync(Alice, "price: 5€ & tax | total! *star* 'quoted' \"dq\" back\\slash <-> 𝄞music");
+        await AppendAsync(Alice, "plain words");
+
+        Assert.Equal([awkward], await SearchAsync(Alice, text));
     }
 
     [Theory]

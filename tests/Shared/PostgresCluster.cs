@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
@@ -17,6 +18,15 @@ public sealed class PostgresCluster : IAsyncDisposable
     public const string Password = "parley-test";
 
     private const int SigInt = 2;
+    private const int NoSuchProcess = 3; // ESRCH
+    private const string FolderPrefix = "parley-pg-";
+
+    // The test process that made a folder; the folder is abandoned once that process is gone.
+    private const string OwnerFile = "owner";
+
+    // Folders from before the owner file: abandoned when no server runs in them and its log has been quiet this long
+    // (a test that restarts its server writes the log at each stop and start).
+    private static readonly TimeSpan UnownedFolderQuiet = TimeSpan.FromMinutes(15);
     private static readonly Lazy<Task<PostgresCluster>> s_shared = new(StartSharedAsync);
     private static int s_databases;
 
@@ -67,7 +77,9 @@ public sealed class PostgresCluster : IAsyncDisposable
     public static async Task<PostgresCluster> StartAsync()
     {
         var bin = FindBinaries();
-        var folder = Directory.CreateTempSubdirectory("parley-pg-").FullName;
+        RemoveAbandonedFolders();
+        var folder = Directory.CreateTempSubdirectory(FolderPrefix).FullName;
+        await File.WriteAllTextAsync(Path.Combine(folder, OwnerFile), Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
         // initdb and the server run as user postgres, who must reach the data directory.
         SetMode(folder, (UnixFileMode)0b111_101_101);
         var cluster = new PostgresCluster(folder, bin, FreePort());
@@ -122,20 +134,99 @@ public sealed class PostgresCluster : IAsyncDisposable
     {
         await StopServerAsync();
         NpgsqlConnection.ClearAllPools();
+        // The postmaster's last children may still write their files for a moment after it removed postmaster.pid.
+        var deadline = Environment.TickCount64 + 10_000;
+        while (!TryDelete(_folder) && Environment.TickCount64 < deadline)
+        {
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>
+    /// Asks the server to stop and leaves the deletion of its folder to a process of its own that waits for the server
+    /// to be gone: the test host is ended soon after its exit handlers start, often before PostgreSQL's shutdown
+    /// checkpoint is written, let alone a data directory of 40 MB deleted. A folder left all the same is deleted by the
+    /// next run (<see cref="RemoveAbandonedFolders"/>).
+    /// </summary>
+    private void StopAndLeaveForRemoval()
+    {
+        var pidFile = Path.Combine(DataDirectory, "postmaster.pid");
+        var waitForServer = "";
+        if (File.Exists(pidFile) && int.TryParse(File.ReadLines(pidFile).First(), CultureInfo.InvariantCulture, out var pid) && pid > 0)
+        {
+            kill(pid, SigInt);
+            // tail --pid returns when the postmaster has exited.
+            waitForServer = string.Create(CultureInfo.InvariantCulture, $"tail --pid={pid} -f /dev/null; ");
+        }
+
+        // setsid -f: the remover is nobody's child, so ending the test host's process tree does not end it.
+        using var remove = Process.Start(new ProcessStartInfo("setsid",
+            ["-f", "sh", "-c", waitForServer + "rm -rf \"$1\"", "parley-pg-cleanup", _folder]) { UseShellExecute = false });
+    }
+
+    /// <summary>
+    /// Deletes the folders of clusters whose test process is gone. The test host may be ended while its exit handler
+    /// still deletes the shared cluster's folder; the next run finishes the job.
+    /// </summary>
+    private static void RemoveAbandonedFolders()
+    {
+        foreach (var folder in Directory.EnumerateDirectories(Path.GetTempPath(), FolderPrefix + "*"))
+        {
+            var owner = Path.Combine(folder, OwnerFile);
+            var abandoned = File.Exists(owner)
+                ? int.TryParse(File.ReadAllText(owner), CultureInfo.InvariantCulture, out var pid) && !IsRunning(pid)
+                : !ServerRunsIn(Path.Combine(folder, "data")) && DateTime.UtcNow - LastWriteOf(folder) > UnownedFolderQuiet;
+            if (abandoned)
+            {
+                TryDelete(folder);
+            }
+        }
+    }
+
+    private static DateTime LastWriteOf(string folder)
+    {
+        var log = Path.Combine(folder, "data", "server.log");
+        var folderWritten = Directory.GetLastWriteTimeUtc(folder);
+        return File.Exists(log) && File.GetLastWriteTimeUtc(log) > folderWritten ? File.GetLastWriteTimeUtc(log) : folderWritten;
+    }
+
+    private static bool ServerRunsIn(string dataDirectory)
+    {
+        var pidFile = Path.Combine(dataDirectory, "postmaster.pid");
         try
         {
-            Directory.Delete(_folder, recursive: true);
+            return File.Exists(pidFile) && int.TryParse(File.ReadLines(pidFile).First(), CultureInfo.InvariantCulture, out var pid) && IsRunning(pid);
         }
         catch (IOException)
         {
-            // A server that would not stop keeps files open; the temporary folder is left for the OS to clean.
+            return true;
+        }
+    }
+
+    // Signal 0 checks that the process exists without signalling it.
+    private static bool IsRunning(int pid) => kill(pid, 0) == 0 || Marshal.GetLastPInvokeError() != NoSuchProcess;
+
+    private static bool TryDelete(string folder)
+    {
+        try
+        {
+            Directory.Delete(folder, recursive: true);
+            return true;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
         }
     }
 
     private static async Task<PostgresCluster> StartSharedAsync()
     {
         var cluster = await StartAsync();
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => cluster.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => cluster.StopAndLeaveForRemoval();
         return cluster;
     }
 

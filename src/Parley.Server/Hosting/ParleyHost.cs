@@ -167,6 +167,7 @@ public static class ParleyHost
         services.AddHostedService(sp => sp.GetRequiredService<NodeNoticeListener>());
         AdministrationServices.AddToNode(services);
         WebServices.AddToNode(services);
+        Api.MetricsEndpoint.AddToNode(services);
         foreach (var module in modules)
         {
             if (module.OptionsType is { } optionsType)

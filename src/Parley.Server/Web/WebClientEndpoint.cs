@@ -13,8 +13,8 @@ namespace Parley.Server.Web;
 
 /// <summary>
 /// The bundled web client at /chat: Converse.js (fetched by npm at build time into webclient/converse beside the node)
-/// with a configuration that leaves the user only a name and a password to type. Where the build had no npm, /chat
-/// says how to get it.
+/// with a configuration that leaves the user only a name and a password to type. It connects over WebSocket, or over
+/// BOSH alone at /chat?transport=bosh. Where the build had no npm, /chat says how to get it.
 /// </summary>
 public sealed class WebClientEndpoint(ParleyOptions options, string filesDirectory) : IHttpEndpoints
 {
@@ -67,7 +67,8 @@ public sealed class WebClientEndpoint(ParleyOptions options, string filesDirecto
         var settings = new Dictionary<string, object?>
         {
             ["assets_path"] = Path + "/dist/",
-            ["websocket_url"] = WebRequests.WebSocketUrl(context, options.Web),
+            // ?transport=bosh: for networks whose proxies break WebSockets (Converse uses WebSocket when it has both).
+            ["websocket_url"] = UsesBoshOnly(context) ? null : WebRequests.WebSocketUrl(context, options.Web),
             ["bosh_service_url"] = WebRequests.BoshUrl(context, options.Web),
             ["discover_connection_methods"] = false,
             ["authentication"] = "login",
@@ -105,6 +106,9 @@ public sealed class WebClientEndpoint(ParleyOptions options, string filesDirecto
             </html>
             """;
     }
+
+    private static bool UsesBoshOnly(HttpContext context) =>
+        string.Equals(context.Request.Query["transport"], "bosh", StringComparison.OrdinalIgnoreCase);
 
     private const string NotInstalledPage = """
         <!DOCTYPE html>

@@ -15,10 +15,13 @@ internal sealed class PostgresArchiveStore(PostgresStorage storage) : IArchiveSt
     private const int RetentionBatchSize = 5000;
 
     private const string InsertSql = """
-        INSERT INTO archive_messages (archive, with_bare, with_resource, stamp, xml)
-        VALUES (@archive, @with_bare, @with_resource, @stamp, @xml)
+        INSERT INTO archive_messages (archive, with_bare, with_resource, stamp, xml, search)
+        VALUES (@archive, @with_bare, @with_resource, @stamp, @xml, @search::tsvector)
         RETURNING id
         """;
+
+    /// <summary>The schema version (migration 10) from which messages have a search column.</summary>
+    internal const int SearchVersion = 10;
 
     private const string SelectCountSql = "SELECT messages FROM archive_counts WHERE archive = @archive";
     private const string SelectPositionSql = "SELECT stamp FROM archive_messages WHERE id = @id AND archive = @archive";
@@ -28,7 +31,16 @@ internal sealed class PostgresArchiveStore(PostgresStorage storage) : IArchiveSt
         LIMIT 1
         """;
 
-    private const string ReplaceXmlSql = "UPDATE archive_messages SET xml = @xml WHERE id = @id AND archive = @archive";
+    private const string ReplaceXmlSql = "UPDATE archive_messages SET xml = @xml, search = @search::tsvector WHERE id = @id AND archive = @archive";
+
+    // Small batches: a node that opens storage serves while the rest waits for the next one.
+    private const int IndexBatchSize = 1000;
+    private const string SelectUnsearchedSql = "SELECT id, archive, xml FROM archive_messages WHERE search IS NULL ORDER BY id LIMIT @limit";
+    private const string UpdateSearchSql = """
+        UPDATE archive_messages SET search = indexed.search::tsvector
+        FROM unnest(@ids, @searches) AS indexed (id, search)
+        WHERE archive_messages.id = indexed.id
+        """;
     private const string DeleteArchiveSql = "DELETE FROM archive_messages WHERE archive = @archive";
     private const string DeleteOldBatchSql = """
         DELETE FROM archive_messages WHERE id IN (
@@ -55,7 +67,10 @@ internal sealed class PostgresArchiveStore(PostgresStorage storage) : IArchiveSt
         Ids = 16,
         After = 32,
         Before = 64,
+        FullText = 128,
     }
+
+    public bool SupportsFullTextSearch => true;
 
     private readonly ArchiveAppendQueue _appends = new(batch => InsertAsync(storage, batch));
 
@@ -77,6 +92,7 @@ internal sealed class PostgresArchiveStore(PostgresStorage storage) : IArchiveSt
             command.Parameters.Add(new NpgsqlParameter<string>("with_resource", NpgsqlDbType.Text) { TypedValue = append.WithResource });
             command.Parameters.Add(new NpgsqlParameter<long>("stamp", NpgsqlDbType.Bigint) { TypedValue = append.Stamp });
             command.Parameters.Add(new NpgsqlParameter<string>("xml", NpgsqlDbType.Text) { TypedValue = append.Xml });
+            command.Parameters.Add(new NpgsqlParameter<string>("search", NpgsqlDbType.Text) { TypedValue = SearchOf(append.Archive, append.Xml) });
             insert.BatchCommands.Add(command);
         }
 
@@ -110,10 +126,21 @@ internal sealed class PostgresArchiveStore(PostgresStorage storage) : IArchiveSt
         }
 
         var filters = FiltersOf(query);
+        string? search = null;
+        if (filters.HasFlag(Filters.FullText))
+        {
+            search = PostgresSearchText.QueryOf(query.Archive, query.FullText!);
+            if (search is null)
+            {
+                // Nothing to search for (only punctuation): no message has that text.
+                return new ArchivePage([], Complete: true, Count: 0);
+            }
+        }
+
         var messages = new List<ArchivedMessage>(Math.Min(query.Max + 1, 256));
         await using (var select = new NpgsqlCommand(SelectPageSql(filters, query.FromEnd), connection))
         {
-            BindFilters(select, query);
+            BindFilters(select, query, search);
             if (after is { } afterPosition)
             {
                 select.Parameters.AddWithValue("after_stamp", afterPosition.Stamp);
@@ -155,7 +182,7 @@ internal sealed class PostgresArchiveStore(PostgresStorage storage) : IArchiveSt
 
         var countFilters = filters & ~(Filters.After | Filters.Before);
         await using var count = new NpgsqlCommand(countFilters == Filters.None ? SelectCountSql : CountSql(countFilters), connection);
-        BindFilters(count, query);
+        BindFilters(count, query, search);
         await count.PrepareAsync(cancellationToken);
         var total = await count.ExecuteScalarAsync(cancellationToken) is long counted ? checked((int)counted) : 0;
         await transaction.CommitAsync(cancellationToken);
@@ -176,6 +203,7 @@ internal sealed class PostgresArchiveStore(PostgresStorage storage) : IArchiveSt
         await using var connection = await storage.OpenConnectionAsync(cancellationToken);
         await using var update = new NpgsqlCommand(ReplaceXmlSql, connection);
         update.Parameters.AddWithValue("xml", xml);
+        update.Parameters.AddWithValue("search", SearchOf(archive, xml));
         update.Parameters.AddWithValue("id", rowId);
         update.Parameters.AddWithValue("archive", archive);
         return await update.ExecuteNonQueryAsync(cancellationToken) == 1;
@@ -292,6 +320,11 @@ internal sealed class PostgresArchiveStore(PostgresStorage storage) : IArchiveSt
         {
             sql.Append(" AND id = ANY(@ids)");
         }
+
+        if (filters.HasFlag(Filters.FullText))
+        {
+            sql.Append(" AND search @@ @search::tsquery");
+        }
     }
 
     private static Filters FiltersOf(ArchiveQuery query)
@@ -307,10 +340,12 @@ internal sealed class PostgresArchiveStore(PostgresStorage storage) : IArchiveSt
         filters |= query.Ids is null ? Filters.None : Filters.Ids;
         filters |= query.AfterId is null ? Filters.None : Filters.After;
         filters |= query.BeforeId is null ? Filters.None : Filters.Before;
+        filters |= string.IsNullOrWhiteSpace(query.FullText) ? Filters.None : Filters.FullText;
         return filters;
     }
 
-    private static void BindFilters(NpgsqlCommand command, ArchiveQuery query)
+    /// <param name="search">The tsquery of the query's full text (<see cref="PostgresSearchText.QueryOf"/>), if it has one.</param>
+    private static void BindFilters(NpgsqlCommand command, ArchiveQuery query, string? search)
     {
         command.Parameters.AddWithValue("archive", query.Archive);
         if (query.With is not null)
@@ -336,6 +371,57 @@ internal sealed class PostgresArchiveStore(PostgresStorage storage) : IArchiveSt
         if (query.Ids is { } ids)
         {
             command.Parameters.AddWithValue("ids", ParseIds(ids));
+        }
+
+        if (search is not null)
+        {
+            command.Parameters.AddWithValue("search", search);
+        }
+    }
+
+    private static string SearchOf(string archive, string xml) => PostgresSearchText.VectorOf(archive, ArchiveText.BodyOf(xml));
+
+    /// <summary>
+    /// Indexes for search the messages that are not yet (archived before migration 10, or copied from SQLite), in
+    /// batches of their own transactions, so an interruption loses nothing done. Nodes that open storage at once index
+    /// the same rows to the same value.
+    /// </summary>
+    /// <param name="progress">Told the number of messages indexed so far after each batch.</param>
+    /// <returns>How many messages were indexed.</returns>
+    internal static async Task<long> IndexUnsearchedAsync(NpgsqlConnection connection, Action<long>? progress, CancellationToken cancellationToken)
+    {
+        long indexed = 0;
+        var ids = new List<long>(IndexBatchSize);
+        var searches = new List<string>(IndexBatchSize);
+        while (true)
+        {
+            ids.Clear();
+            searches.Clear();
+            await using (var select = new NpgsqlCommand(SelectUnsearchedSql, connection))
+            {
+                select.Parameters.AddWithValue("limit", (long)IndexBatchSize);
+                await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    ids.Add(reader.GetInt64(0));
+                    searches.Add(SearchOf(reader.GetString(1), reader.GetString(2)));
+                }
+            }
+
+            if (ids.Count == 0)
+            {
+                return indexed;
+            }
+
+            await using (var update = new NpgsqlCommand(UpdateSearchSql, connection))
+            {
+                update.Parameters.AddWithValue("ids", ids.ToArray());
+                update.Parameters.AddWithValue("searches", searches.ToArray());
+                await update.ExecuteNonQueryAsync(cancellationToken);
+            }
+
+            indexed += ids.Count;
+            progress?.Invoke(indexed);
         }
     }
 

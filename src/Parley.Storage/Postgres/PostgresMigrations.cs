@@ -283,6 +283,16 @@ internal static class PostgresMigrations
             CREATE TRIGGER accounts_assigned AFTER INSERT ON accounts
                 FOR EACH ROW EXECUTE FUNCTION cluster_assign_account();
             """),
+
+        // Full-text search (XEP-0431) over the bodies of archived messages: the store writes each message's lexemes
+        // (PostgresSearchText; empty for a message without a body) with the message. NULL is "not indexed yet": messages
+        // archived before this migration, and rows a copy from SQLite brought, are indexed when storage opens and by the
+        // copy (PostgresArchiveStore.IndexUnsearchedAsync), found through the small partial index.
+        new(10, "full-text search of archived messages", """
+            ALTER TABLE archive_messages ADD COLUMN search tsvector;
+            CREATE INDEX archive_messages_search ON archive_messages USING gin (search);
+            CREATE INDEX archive_messages_unsearched ON archive_messages (id) WHERE search IS NULL;
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

@@ -104,6 +104,11 @@ public sealed class PostgresStorage : IParleyStorage
             }
 
             var schemaVersion = await PostgresMigrator.MigrateAsync(connection, migrations, where, cancellationToken);
+            if (schemaVersion >= PostgresArchiveStore.SearchVersion)
+            {
+                await PostgresArchiveStore.IndexUnsearchedAsync(connection, progress: null, cancellationToken);
+            }
+
             return new PostgresStorage(dataSource, location, schemaVersion, created: version == 0);
         }
         catch

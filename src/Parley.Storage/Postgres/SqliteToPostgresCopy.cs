@@ -6,11 +6,17 @@ using Parley.Storage.Sqlite;
 
 namespace Parley.Storage.Postgres;
 
-/// <summary>How far a copy is: rows of <paramref name="Table"/> read from SQLite so far, and newly written to PostgreSQL.</summary>
-public sealed record CopyProgress(string Table, long Read, long Written, bool TableDone);
+/// <summary>
+/// How far a copy is: rows of <paramref name="Table"/> read from SQLite so far of its <paramref name="Total"/>, and newly
+/// written to PostgreSQL.
+/// </summary>
+public sealed record CopyProgress(string Table, long Read, long Total, long Written, bool TableDone);
 
 /// <summary>What one table holds after a copy, on each side.</summary>
 public sealed record CopiedTable(string Table, long SourceRows, long TargetRows);
+
+/// <summary>The source database is in use by a running node (or command); nothing was copied.</summary>
+public sealed class SourceInUseException(string message) : Exception(message);
 
 /// <summary>The target database already holds Parley data; nothing was copied.</summary>
 public sealed class TargetNotEmptyException(string message) : Exception(message);
@@ -25,6 +31,9 @@ public sealed class TargetNotEmptyException(string message) : Exception(message)
 public static class SqliteToPostgresCopy
 {
     private const int BatchSize = 10_000;
+
+    /// <summary>The name progress reports give the indexing of copied messages for full-text search.</summary>
+    public const string SearchIndexProgress = "archive search index";
 
     private static readonly Func<object, object> Boolean = value => (long)value != 0;
     private static readonly Func<object, object> JsonArray = value => JsonSerializer.Deserialize<string[]>((string)value)!;
@@ -80,11 +89,24 @@ public static class SqliteToPostgresCopy
 
     /// <summary>Copies the node's SQLite database at <paramref name="sqlitePath"/> into the PostgreSQL database.</summary>
     /// <param name="intoNonEmpty">Copy also when the target holds data (to finish an interrupted copy, or merge).</param>
+    /// <exception cref="SourceInUseException">A node (or command) has the SQLite database open.</exception>
     /// <exception cref="TargetNotEmptyException">The target holds data and <paramref name="intoNonEmpty"/> is false.</exception>
     /// <returns>Every table's rows on both sides after the copy.</returns>
     public static async Task<IReadOnlyList<CopiedTable>> CopyAsync(
         string sqlitePath, string postgresConnectionString, bool intoNonEmpty, IProgress<CopyProgress>? progress, CancellationToken cancellationToken)
     {
+        // A running node writes while it runs: what it wrote after the snapshot would be lost. It holds the database's
+        // lock shared for its whole run, so the lock cannot be had alone while it runs.
+        using (var alone = SqliteDatabaseLock.TryExclusive(sqlitePath))
+        {
+            if (alone is null)
+            {
+                throw new SourceInUseException(
+                    $"The SQLite database {sqlitePath} is in use: its node is still running (or a parley command uses it). " +
+                    "Stop the node, then run the migration again. Nothing was copied.");
+            }
+        }
+
         // Opening both brings each schema up to this build's, so the columns below are there on both sides.
         await using (await SqliteStorage.OpenAsync(sqlitePath, StorageOpenMode.ExistingOnly, cancellationToken))
         {
@@ -112,6 +134,14 @@ public static class SqliteToPostgresCopy
                 await CountAsync(target, spec.Name, cancellationToken)));
         }
 
+        // Copied messages are indexed for full-text search here, not by the first node that opens the database.
+        await using (var connection = await target.OpenConnectionAsync(cancellationToken))
+        {
+            var unsearched = await CountUnsearchedAsync(connection, cancellationToken);
+            await PostgresArchiveStore.IndexUnsearchedAsync(
+                connection, indexed => progress?.Report(new CopyProgress(SearchIndexProgress, indexed, unsearched, indexed, TableDone: indexed >= unsearched)), cancellationToken);
+        }
+
         return copied;
     }
 
@@ -123,6 +153,7 @@ public static class SqliteToPostgresCopy
         using var select = source.CreateCommand();
         select.Transaction = snapshot;
         select.CommandText = $"SELECT {sourceColumns} FROM {spec.Name} ORDER BY {spec.Order}";
+        var total = await CountAsync(source, snapshot, spec.Name, cancellationToken);
         await using var reader = await select.ExecuteReaderAsync(cancellationToken);
 
         await using var connection = await target.OpenConnectionAsync(cancellationToken);
@@ -163,7 +194,7 @@ public static class SqliteToPostgresCopy
                 cancellationToken);
             await ExecuteAsync(connection, "TRUNCATE staging", cancellationToken);
             read += rows;
-            progress?.Report(new CopyProgress(spec.Name, read, written, TableDone: !more));
+            progress?.Report(new CopyProgress(spec.Name, read, Math.Max(total, read), written, TableDone: !more));
         }
 
         await ExecuteAsync(connection, "DROP TABLE staging", cancellationToken);
@@ -203,6 +234,12 @@ public static class SqliteToPostgresCopy
     {
         await using var connection = await target.OpenConnectionAsync(cancellationToken);
         await using var count = new NpgsqlCommand($"SELECT COUNT(*) FROM {table}", connection);
+        return (long)(await count.ExecuteScalarAsync(cancellationToken))!;
+    }
+
+    private static async Task<long> CountUnsearchedAsync(NpgsqlConnection connection, CancellationToken cancellationToken)
+    {
+        await using var count = new NpgsqlCommand("SELECT COUNT(*) FROM archive_messages WHERE search IS NULL", connection);
         return (long)(await count.ExecuteScalarAsync(cancellationToken))!;
     }
 

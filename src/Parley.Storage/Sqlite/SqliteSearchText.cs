@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 
 namespace Parley.Storage.Sqlite;
@@ -13,8 +11,6 @@ namespace Parley.Storage.Sqlite;
 /// </summary>
 internal static class SqliteSearchText
 {
-    private const int KeyBytes = 4;
-
     /// <summary>The indexed text of a body in an archive: its words, each behind the archive's key; "" for no words.</summary>
     public static string Of(string archive, string body)
     {
@@ -23,9 +19,9 @@ internal static class SqliteSearchText
             return "";
         }
 
-        var key = KeyOf(archive);
+        var key = ArchiveText.KeyOf(archive);
         var text = new StringBuilder(body.Length + 16);
-        foreach (var (start, length) in Words(body))
+        foreach (var (start, length) in ArchiveText.Words(body))
         {
             if (text.Length > 0)
             {
@@ -50,7 +46,7 @@ internal static class SqliteSearchText
             return null;
         }
 
-        var key = KeyOf(archive);
+        var key = ArchiveText.KeyOf(archive);
         var match = new StringBuilder();
         foreach (var word in words)
         {
@@ -60,7 +56,7 @@ internal static class SqliteSearchText
             }
             match.Append('"');
             var first = true;
-            foreach (var (start, length) in Words(word))
+            foreach (var (start, length) in ArchiveText.Words(word))
             {
                 match.Append(first ? "" : " ").Append(key).Append(word, start, length);
                 first = false;
@@ -74,56 +70,4 @@ internal static class SqliteSearchText
 
         return match.ToString();
     }
-
-    /// <summary>Eight hex digits from the archive's JID; two archives that share a key are told apart by the archive column.</summary>
-    private static string KeyOf(string archive)
-    {
-        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
-        SHA256.HashData(Encoding.UTF8.GetBytes(archive), hash);
-        return Convert.ToHexStringLower(hash[..KeyBytes]);
-    }
-
-    /// <summary>
-    /// Runs of the characters unicode61 keeps in a token (letters, digits, private-use characters, and the combining
-    /// marks it strips as accents); everything else separates words.
-    /// </summary>
-    private static List<(int Start, int Length)> Words(string text)
-    {
-        var words = new List<(int, int)>();
-        var start = -1;
-        var index = 0;
-        foreach (var rune in text.EnumerateRunes())
-        {
-            if (IsWordCharacter(rune))
-            {
-                if (start < 0)
-                {
-                    start = index;
-                }
-            }
-            else if (start >= 0)
-            {
-                words.Add((start, index - start));
-                start = -1;
-            }
-            index += rune.Utf16SequenceLength;
-        }
-
-        if (start >= 0)
-        {
-            words.Add((start, index - start));
-        }
-
-        return words;
-    }
-
-    private static bool IsWordCharacter(Rune rune) => Rune.GetUnicodeCategory(rune) switch
-    {
-        UnicodeCategory.UppercaseLetter or UnicodeCategory.LowercaseLetter or UnicodeCategory.TitlecaseLetter
-            or UnicodeCategory.ModifierLetter or UnicodeCategory.OtherLetter => true,
-        UnicodeCategory.DecimalDigitNumber or UnicodeCategory.LetterNumber or UnicodeCategory.OtherNumber => true,
-        UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark or UnicodeCategory.EnclosingMark => true,
-        UnicodeCategory.PrivateUse => true,
-        _ => false,
-    };
 }

@@ -23,6 +23,9 @@ public sealed class WebClientBrowserTests : IAsyncLifetime
     /// <summary>Requests the node answered with an error (a missing file breaks part of the client, e.g. OMEMO's WebAssembly).</summary>
     private readonly System.Collections.Concurrent.ConcurrentQueue<string> _failed = new();
 
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _boshRequests = new();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _webSockets = new();
+
     public async Task InitializeAsync()
     {
         // A closed tab leaves a stream-management session waiting to be resumed: a short wait lets the test see Bob go.
@@ -47,11 +50,12 @@ public sealed class WebClientBrowserTests : IAsyncLifetime
     }
 
     /// <summary>Opens /chat in a new browser context and signs in with the name and password alone.</summary>
-    private async Task<IPage> SignInAsync(string user, string shots)
+    private async Task<IPage> SignInAsync(string user, string shots, string query = "")
     {
         var context = await _browser.NewContextAsync();
         var page = await context.NewPageAsync();
         page.SetDefaultTimeout(30_000);
+        page.WebSocket += (_, webSocket) => _webSockets.Enqueue(webSocket.Url);
         page.Response += (_, response) =>
         {
             if (response.Status >= 400)
@@ -65,8 +69,12 @@ public sealed class WebClientBrowserTests : IAsyncLifetime
             {
                 _elsewhere.Enqueue(request.Url);
             }
+            if (request.Url.EndsWith("/http-bind", StringComparison.Ordinal))
+            {
+                _boshRequests.Enqueue(request.Url);
+            }
         };
-        await page.GotoAsync($"http://127.0.0.1:{_node.HttpPort}/chat");
+        await page.GotoAsync($"http://127.0.0.1:{_node.HttpPort}/chat{query}");
         await page.Locator("#converse-login-jid").FillAsync(user);
         await page.Locator("#converse-login-password").FillAsync($"{user}-secret");
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, $"1-{user}-sign-in.png") });
@@ -97,6 +105,31 @@ public sealed class WebClientBrowserTests : IAsyncLifetime
         var answered = JsonDocument.Parse(bob.Output.Trim().Split('\n')[^1]).RootElement;
         Assert.Equal("Hello from the browser", answered.GetProperty("body").GetString());
         Assert.StartsWith("alice@localhost/", answered.GetProperty("from").GetString());
+        Assert.Empty(_elsewhere);
+        Assert.Empty(_failed);
+    }
+
+    [Fact]
+    public async Task Over_bosh_alone_a_web_user_signs_in_and_chats_both_ways_with_a_slixmpp_user_and_no_websocket_is_opened()
+    {
+        var shots = Screenshots(nameof(Over_bosh_alone_a_web_user_signs_in_and_chats_both_ways_with_a_slixmpp_user_and_no_websocket_is_opened));
+        await using var bob = ExternalProcess.Start("/usr/bin/python3",
+            [Path.Combine(AppContext.BaseDirectory, "Clients", "slixmpp_answer.py"), "127.0.0.1", _node.C2sPort.ToString(), "bob@localhost/tcp", "bob-secret", "Hello over BOSH"]);
+        await bob.WaitForOutputAsync("online", TimeSpan.FromSeconds(30));
+
+        var alice = await SignInAsync("alice", shots, "?transport=bosh");
+        await alice.GotoAsync($"http://127.0.0.1:{_node.HttpPort}/chat?transport=bosh#converse/chat?jid=bob@localhost");
+        var textarea = alice.Locator("converse-chat textarea.chat-textarea").First;
+        await textarea.FillAsync("Hello from a browser on BOSH");
+        await textarea.PressAsync("Enter");
+        await alice.Locator(".chat-msg__text", new() { HasText = "Hello over BOSH" }).First.WaitForAsync();
+        await alice.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "3-alice-chat-over-bosh.png") });
+
+        Assert.True(await bob.WaitForExitAsync(TimeSpan.FromSeconds(30)), bob.Output);
+        var answered = JsonDocument.Parse(bob.Output.Trim().Split('\n')[^1]).RootElement;
+        Assert.Equal("Hello from a browser on BOSH", answered.GetProperty("body").GetString());
+        Assert.Contains(_boshRequests, url => url.EndsWith("/http-bind", StringComparison.Ordinal));
+        Assert.Empty(_webSockets);
         Assert.Empty(_elsewhere);
         Assert.Empty(_failed);
     }
