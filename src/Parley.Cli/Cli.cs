@@ -104,6 +104,7 @@ public static class Cli
         root.Subcommands.Add(AuditCommands.Create(console));
         root.Subcommands.Add(BannerCommands.Create(console));
         root.Subcommands.Add(DirectoryCommands.Create(console));
+        root.Subcommands.Add(ClusterCommands.Create(console));
         return root;
     }
 

@@ -1,4 +1,7 @@
 using System.CommandLine;
+using Parley.Cluster;
+using Parley.Cluster.Bus;
+using Parley.Cluster.Membership;
 using Parley.Server.Hosting;
 
 namespace Parley.Cli;
@@ -9,14 +12,14 @@ internal static class ServeCommand
     public static Command Create(CliConsole console)
     {
         var command = new Command("serve", "Run a node until Ctrl-C or SIGTERM.");
-        var configuration = new CommonOptions(command);
+        var configuration = new CommonOptions(command, clusterFlags: true);
         Cli.SetAction(command, console, async (parseResult, cancellationToken) =>
         {
             var options = configuration.Load(parseResult);
             ParleyApp app;
             try
             {
-                app = await ParleyHost.BuildAsync(options, cancellationToken: cancellationToken);
+                app = await ParleyHost.BuildAsync(options, configureServices: services => ClusterServices.AddToNode(services, options), cancellationToken: cancellationToken);
             }
             catch (Exception e) when (e is not (OperationCanceledException or ConfigurationException))
             {
@@ -32,6 +35,10 @@ internal static class ServeCommand
                 catch (PortInUseException e)
                 {
                     throw new CliException(ExitCodes.Failed, e.Message);
+                }
+                catch (Exception e) when (e is ClusterJoinException or ClusterBusException)
+                {
+                    throw new CliException(ExitCodes.Failed, $"cannot join the cluster: {e.Message}");
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {

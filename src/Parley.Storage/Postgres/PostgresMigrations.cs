@@ -242,8 +242,10 @@ internal static class PostgresMigrations
                 address         text        NOT NULL DEFAULT '',
                 instance        uuid        NULL,
                 started_at      timestamptz NULL,
+                renewed_at      timestamptz NULL,
                 lease_until     timestamptz NOT NULL DEFAULT '-infinity',
                 sessions        integer     NOT NULL DEFAULT 0,
+                users_served    integer     NOT NULL DEFAULT 0,
                 users_assigned  integer     NOT NULL DEFAULT 0
             );
             CREATE SEQUENCE cluster_assignment_revisions;
