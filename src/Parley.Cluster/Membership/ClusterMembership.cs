@@ -149,20 +149,27 @@ public sealed partial class ClusterMembership(
         view.SetNodes(nodes);
 
         var seen = full ? new HashSet<string>(StringComparer.Ordinal) : null;
-        await using (var read = database.CreateCommand("SELECT jid, node, revision FROM cluster_assignments WHERE revision > $1"))
+        var changed = 0;
+        (string Account, string Node) latest = ("", "");
+        await using (var read = database.CreateCommand("SELECT jid, node, revision FROM cluster_assignments WHERE revision > $1 ORDER BY revision"))
         {
             read.Parameters.Add(new() { Value = full ? 0L : view.Revision });
             await using var reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                var account = reader.GetString(0);
-                view.SetHome(account, reader.GetString(1), reader.GetInt64(2));
-                seen?.Add(account);
+                latest = (reader.GetString(0), reader.GetString(1));
+                view.SetHome(latest.Account, latest.Node, reader.GetInt64(2));
+                seen?.Add(latest.Account);
+                changed++;
             }
         }
         if (seen is not null)
         {
             view.ForgetHomesExcept(seen);
+        }
+        else if (changed > 0)
+        {
+            LogHomesChanged(logger, changed, latest.Account, latest.Node);
         }
     }
 
@@ -190,6 +197,9 @@ public sealed partial class ClusterMembership(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Count} accounts created before the cluster existed are now homed on node {Node}")]
     private static partial void LogHomedExisting(ILogger logger, int count, string node);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Home nodes changed for {Count} accounts, the latest {Account} on node {Node}")]
+    private static partial void LogHomesChanged(ILogger logger, int count, string account, string node);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Node} could not renew its cluster lease: {Reason}")]
     private static partial void LogRenewalFailed(ILogger logger, string node, string reason);
