@@ -27,6 +27,10 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
 {
     private const string FromHeader = "Parley-From";
     private const string ToHeader = "Parley-To";
+    private const string AskerHeader = "Parley-Node";
+
+    /// <summary>The cluster-wide subject on which a node that cannot renew its lease asks whether the others can.</summary>
+    private const string RenewingSubject = "parley.cluster.renewing";
 
     /// <summary>How long a node waits for another to acknowledge a stanza before the sender gets remote-server-timeout.</summary>
     private static readonly TimeSpan AcknowledgeTimeout = TimeSpan.FromSeconds(5);
@@ -55,7 +59,50 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(ReceiveAsync(stoppingToken), RouteArrivalsAsync(stoppingToken));
+        Task.WhenAll(ReceiveAsync(stoppingToken), RouteArrivalsAsync(stoppingToken), AnswerRenewingAsync(stoppingToken));
+
+    /// <summary>Says "I can" to another node's question while this node's own lease is being renewed; else stays silent.</summary>
+    private async Task AnswerRenewingAsync(CancellationToken stoppingToken)
+    {
+        var lease = options.Cluster.LeaseMilliseconds;
+        await foreach (var question in _nats.SubscribeAsync<byte[]>(RenewingSubject, cancellationToken: stoppingToken).ConfigureAwait(false))
+        {
+            var fromSelf = question.Headers is { } headers && headers.TryGetValue(AskerHeader, out var asker) && asker == view.Self;
+            if (!fromSelf && view.LastRenewed > 0 && Environment.TickCount64 - view.LastRenewed < lease)
+            {
+                await question.ReplyAsync(cancellationToken: stoppingToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Asked by a node that cannot renew its lease: true when another node still renews its own (the database is
+    /// lost to this node alone, so it must stop serving), false when none answers (the database is down for every
+    /// node: all keep serving what they serve).
+    /// </summary>
+    /// <exception cref="NatsException">The bus is lost too.</exception>
+    public async Task<bool> OthersRenewAsync(TimeSpan wait)
+    {
+        using var timeout = new CancellationTokenSource(wait);
+        try
+        {
+            var answer = await _nats.RequestAsync<byte[], byte[]>(RenewingSubject, [], new NatsHeaders { [AskerHeader] = view.Self },
+                replyOpts: new NatsSubOpts { ThrowIfNoResponders = true }, cancellationToken: timeout.Token).ConfigureAwait(false);
+            return !answer.HasNoResponders;
+        }
+        catch (NatsNoRespondersException)
+        {
+            return false;
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            if (_nats.ConnectionState != NatsConnectionState.Open)
+            {
+                throw new NatsException("the bus is not connected");
+            }
+            return false;
+        }
+    }
 
     private async Task ReceiveAsync(CancellationToken stoppingToken)
     {

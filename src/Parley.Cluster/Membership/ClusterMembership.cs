@@ -1,7 +1,9 @@
 using System.Globalization;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
 using Npgsql;
+using Parley.Cluster.Bus;
 using Parley.Server.Hosting;
 using Parley.Server.Sessions;
 
@@ -13,20 +15,26 @@ public sealed class ClusterJoinException(string message) : Exception(message);
 /// <summary>
 /// This node's membership: it claims its row of cluster_nodes at start (refused while another node of the same name
 /// holds a live lease), renews the lease every heartbeat by the database's clock (so no node's own clock decides who
-/// is up), reads the cluster's nodes and home assignments into the <see cref="ClusterView"/>, and gives the lease up
-/// when it stops so that the name is free at once.
+/// is up), reads the cluster's nodes and home assignments into the <see cref="ClusterView"/>, sends the clients of
+/// accounts now served by another node there (fallback, reassignment), fences itself when it alone cannot renew, and
+/// gives the lease up when it stops so that the name is free at once.
 /// </summary>
 public sealed partial class ClusterMembership(
     ParleyOptions options,
     NpgsqlDataSource database,
     ClusterView view,
     SessionRegistry sessions,
+    ClusterBus bus,
+    NodeShutdown shutdown,
     IHostApplicationLifetime lifetime,
     ILogger<ClusterMembership> logger) : BackgroundService
 {
     // Assignments are read by revision at each heartbeat; every so often all of them, for those committed out of
     // revision order and for deleted accounts.
     private const int FullReadEvery = 10;
+
+    // Clients sent to another node per heartbeat, so that a node coming back is not flooded with logins at once.
+    private const int SentAwayPerHeartbeat = 200;
 
     private readonly Guid _instance = Guid.NewGuid();
     private readonly TimeSpan _lease = TimeSpan.FromMilliseconds(options.Cluster.LeaseMilliseconds);
@@ -60,6 +68,7 @@ public sealed partial class ClusterMembership(
             {
                 throw new ClusterJoinException(await RefusalAsync(cancellationToken).ConfigureAwait(false));
             }
+            view.LastRenewed = Environment.TickCount64;
         }
         await HomeAccountsWithoutOneAsync(cancellationToken).ConfigureAwait(false);
         await ReadClusterAsync(full: true, cancellationToken).ConfigureAwait(false);
@@ -113,11 +122,67 @@ public sealed partial class ClusterMembership(
                     lifetime.StopApplication();
                     return;
                 }
+                view.LastRenewed = Environment.TickCount64;
                 await ReadClusterAsync(full: ++_beats % FullReadEvery == 0, stoppingToken).ConfigureAwait(false);
+                SendAwayServedElsewhere();
             }
             catch (Exception e) when (e is NpgsqlException or TimeoutException)
             {
                 LogRenewalFailed(logger, Name, e.Message);
+                if (await MustFenceAsync().ConfigureAwait(false))
+                {
+                    // Clients first, at once: stopping the host could take longer than the lease has left.
+                    await shutdown.StoppingAsync(stoppingToken).ConfigureAwait(false);
+                    lifetime.StopApplication();
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Half a lease without renewal: if the other nodes still renew theirs (the database is lost to this node alone),
+    /// or the bus is lost too, this node stops serving (its clients get &lt;system-shutdown/&gt;) before its lease can run
+    /// out and a peer takes its users. If no node renews, the database is down for all and every node keeps serving.
+    /// </summary>
+    private async Task<bool> MustFenceAsync()
+    {
+        var unrenewed = Environment.TickCount64 - view.LastRenewed;
+        if (unrenewed < _lease.TotalMilliseconds / 2)
+        {
+            return false;
+        }
+        try
+        {
+            if (!await bus.OthersRenewAsync(_heartbeat / 2).ConfigureAwait(false))
+            {
+                LogDatabaseDownForAll(logger, Name);
+                return false;
+            }
+            LogFencing(logger, Name, "the other nodes still renew theirs");
+        }
+        catch (NatsException e)
+        {
+            LogFencing(logger, Name, $"the bus is lost too ({e.Message})");
+        }
+        return true;
+    }
+
+    /// <summary>Sends the clients of accounts that another live node serves now (their home came back, or was changed) there.</summary>
+    private void SendAwayServedElsewhere()
+    {
+        var sent = 0;
+        foreach (var session in sessions.All.ToArray())
+        {
+            if (sent == SentAwayPerHeartbeat)
+            {
+                return;
+            }
+            if (view.ServedElsewhere(session.Jid) is { } node)
+            {
+                LogSentAway(logger, session.Jid.ToString(), node.Name);
+                session.SendToOtherHost(node.Address);
+                sent++;
             }
         }
     }
@@ -138,12 +203,12 @@ public sealed partial class ClusterMembership(
     private async Task ReadClusterAsync(bool full, CancellationToken cancellationToken)
     {
         var nodes = new List<ClusterNodeState>();
-        await using (var read = database.CreateCommand("SELECT name, address, lease_until > now() FROM cluster_nodes"))
+        await using (var read = database.CreateCommand("SELECT name, address, lease_until > now(), group_name FROM cluster_nodes"))
         await using (var reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                nodes.Add(new(reader.GetString(0), reader.GetString(1), reader.GetBoolean(2)));
+                nodes.Add(new(reader.GetString(0), reader.GetString(1), reader.GetBoolean(2), reader.IsDBNull(3) ? null : reader.GetString(3)));
             }
         }
         view.SetNodes(nodes);
@@ -203,6 +268,15 @@ public sealed partial class ClusterMembership(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Node} could not renew its cluster lease: {Reason}")]
     private static partial void LogRenewalFailed(ILogger logger, string node, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Jid} is served by node {Node} now; its client is sent there")]
+    private static partial void LogSentAway(ILogger logger, string jid, string node);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Node} cannot renew its lease and no other node can: the database is down for all, every node keeps serving")]
+    private static partial void LogDatabaseDownForAll(ILogger logger, string node);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Node {Node} cannot renew its lease and {Reason}: it stops serving before its lease runs out (fencing)")]
+    private static partial void LogFencing(ILogger logger, string node, string reason);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "Node {Node} lost its name to another node after its lease ran out; stopping so that two nodes never serve one user")]
     private static partial void LogLostName(ILogger logger, string node);

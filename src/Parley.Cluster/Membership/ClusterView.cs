@@ -4,8 +4,8 @@ using Parley.Protocol;
 
 namespace Parley.Cluster.Membership;
 
-/// <summary>A node of the cluster as this node last read it: whether its lease is live, and where clients reach it.</summary>
-public sealed record ClusterNodeState(string Name, string Address, bool Up);
+/// <summary>A node of the cluster as this node last read it: whether its lease is live, where clients reach it, its redundancy group.</summary>
+public sealed record ClusterNodeState(string Name, string Address, bool Up, string? Group);
 
 /// <summary>
 /// What this node knows of the cluster, read from the database at every heartbeat (<see cref="ClusterMembership"/>):
@@ -29,11 +29,38 @@ public sealed class ClusterView(string self)
     public ClusterNodeState? Node(string name) => _nodes.GetValueOrDefault(name);
 
     /// <summary>
-    /// The live node other than this one that serves <paramref name="account"/>, or null when this node serves it: it
-    /// is homed here, it has no home, or its home is down (then this node serves it from the shared database).
+    /// The live node other than this one that serves <paramref name="account"/>, or null when this node serves it.
+    /// An account is served by its home node while that is up; while it is down, by the live peer of its redundancy
+    /// group (failover); with neither, or without a home, by whichever node has it in hand, from the shared database.
     /// </summary>
-    public ClusterNodeState? ServedElsewhere(Jid account) =>
-        HomeOf(account) is { } home && home != Self && Node(home) is { Up: true } node ? node : null;
+    public ClusterNodeState? ServedElsewhere(Jid account)
+    {
+        if (HomeOf(account) is not { } home || Node(home) is not { } node)
+        {
+            return null;
+        }
+        var serving = node.Up ? node : PeerOf(node);
+        return serving is not null && serving.Name != Self ? serving : null;
+    }
+
+    private ClusterNodeState? PeerOf(ClusterNodeState node)
+    {
+        if (node.Group is null)
+        {
+            return null;
+        }
+        foreach (var other in _nodes.Values)
+        {
+            if (other.Up && other.Group == node.Group && other.Name != node.Name)
+            {
+                return other;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>When this node last renewed its lease (<see cref="Environment.TickCount64"/>); 0 before it joined.</summary>
+    public long LastRenewed { get; internal set; }
 
     internal void SetNodes(IEnumerable<ClusterNodeState> nodes) =>
         _nodes = nodes.ToFrozenDictionary(node => node.Name, StringComparer.Ordinal);

@@ -272,12 +272,6 @@ public sealed class ClusterOptions
     /// <summary>The host name clients are sent to for this node (redirects); default: the bind address.</summary>
     public string? Advertise { get; set; }
 
-    /// <summary>
-    /// A client signed in on a node that is not its home node is sent there with RFC 6120 &lt;see-other-host/&gt;;
-    /// off, the node serves it and routes its stanzas through the bus.
-    /// </summary>
-    public bool Redirect { get; set; } = true;
-
     /// <summary>How long a node's membership lasts without a heartbeat (kept by the database's clock); a node whose lease ran out is down.</summary>
     public int LeaseMilliseconds { get; set; } = 3000;
 

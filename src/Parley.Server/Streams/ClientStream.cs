@@ -276,7 +276,7 @@ public sealed partial class ClientStream : IStanzaSink, IStreamHandler
         }
     }
 
-    public void CloseWithError(string condition, string? text = null) => _ = FailAsync(condition, text).AsTask();
+    public void CloseWithError(string condition, string? text = null, string? conditionContent = null) => _ = FailAsync(condition, text, conditionContent).AsTask();
 
     /// <summary>
     /// The node is stopping: a bound session gets &lt;system-shutdown/&gt; and ends (no resumption here);
