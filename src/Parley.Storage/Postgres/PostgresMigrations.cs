@@ -229,7 +229,8 @@ internal static class PostgresMigrations
         // The cluster (Parley.Cluster): its nodes with their leases, kept by the database's clock so that no node's own
         // clock decides who is up; presence redundancy groups; and each account's home node. An account is given the
         // node that takes users with the fewest accounts when it is created, whichever way it is created; with no
-        // nodes (a single node) it has none. The revision tells running nodes which assignments changed since they last looked.
+        // nodes (a single node) it has none. The revision tells running nodes which assignments changed since they last looked;
+        // a change of home sets a new one. Each node writes its session and served-user counts with every renewal.
         new(9, "cluster nodes, redundancy groups, home nodes", """
             CREATE TABLE cluster_groups (
                 name  text COLLATE "C" NOT NULL PRIMARY KEY,

@@ -46,7 +46,7 @@ public sealed class ClusterTopologyTests : IAsyncLifetime
     public async Task Accounts_created_on_a_running_cluster_are_spread_over_the_nodes_and_status_json_shows_each_node()
     {
         await using var a = await _cluster.StartNodeAsync("a");
-        var b = await _cluster.StartNodeAsync("b");
+        var b = await _cluster.StartNodeAsync("b", options => options.Cluster.Advertise = "b.cluster.example");
         foreach (var user in new[] { "u1", "u2", "u3", "u4" })
         {
             var add = await _cluster.ParleyAsync("user", "add", $"{user}@localhost", "--password", "secret-1234");
@@ -69,6 +69,7 @@ public sealed class ClusterTopologyTests : IAsyncLifetime
         Assert.Equal($"127.0.0.1:{a.C2sPort}", nodes[0].GetProperty("address").GetString());
         Assert.InRange(nodes[0].GetProperty("leaseAgeSeconds").GetDouble(), 0, 5);
         Assert.Equal(JsonValueKind.Null, nodes[0].GetProperty("reason").ValueKind);
+        Assert.Equal($"b.cluster.example:{b.C2sPort}", nodes[1].GetProperty("address").GetString());
         Assert.Equal("down", nodes[1].GetProperty("state").GetString());
         Assert.StartsWith("its lease ran out ", nodes[1].GetProperty("reason").GetString());
         Assert.Equal([1, 0], nodes.Select(n => n.GetProperty("sessions").GetInt32()));
