@@ -23,7 +23,7 @@ public sealed class ClusterCommandTests : IDisposable
     public async Task Serve_with_a_bus_nobody_listens_on_exits_1_naming_the_bus()
     {
         var database = await (await PostgresCluster.Shared).CreateDatabaseAsync("nobus");
-        var nobody = FreeLoopbackPort();
+        var nobody = ServeCommandTests.FreeLoopbackPort();
 
         var serve = await _node.RunAsync("serve", "--postgres", database, "--bus", $"nats://127.0.0.1:{nobody}", "--node", "a",
             "--c2s-port", "0", "--c2s-tls-port", "0", "--http-port", "0", "--https-port", "0");
@@ -39,12 +39,5 @@ public sealed class ClusterCommandTests : IDisposable
 
         Assert.Equal(2, status.ExitCode);
         Assert.Contains("a cluster keeps its topology in its PostgreSQL database: add --postgres CONNECTION_STRING.", status.Error);
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
