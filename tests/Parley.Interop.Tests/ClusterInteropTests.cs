@@ -22,7 +22,9 @@ public sealed class ClusterInteropTests : IAsyncLifetime
         _database = await (await PostgresCluster.Shared).CreateDatabaseAsync("clusterinterop");
         _a = await ParleyProcess.StartAsync(postgres: _database, serveFlags: NodeFlags("a"));
         _b = await ParleyProcess.StartAsync(postgres: _database, serveFlags: NodeFlags("b"));
-        // Accounts created on a running cluster are spread over the nodes: alice on a, bob on b.
+        await BothUpAsync();
+        // Accounts created on a running cluster are spread over the nodes: alice on a, bob on b. A node logs the
+        // change at the heartbeat that reads it, after it has read the nodes, so both then see the other up too.
         await _a.AddUsersAsync("alice", "bob");
         foreach (var node in new[] { _a, _b })
         {
@@ -38,6 +40,23 @@ public sealed class ClusterInteropTests : IAsyncLifetime
     }
 
     private string[] NodeFlags(string name) => ["--bus", _nats.Url, "--node", name];
+
+    private async Task BothUpAsync()
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var status = await _a.CliAsync(["cluster", "status", "--json"]);
+            Assert.True(status.ExitCode == 0, status.Output);
+            var states = JsonDocument.Parse(status.Output[status.Output.IndexOf('{')..]).RootElement.GetProperty("nodes").EnumerateArray()
+                .Select(node => node.GetProperty("state").GetString());
+            if (states.SequenceEqual(["up", "up"]))
+            {
+                return;
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"the nodes are not both up: {status.Output}");
+        }
+    }
 
     [Fact]
     public async Task Slixmpp_clients_on_two_nodes_subscribe_and_chat_and_bob_follows_see_other_host_to_his_node()

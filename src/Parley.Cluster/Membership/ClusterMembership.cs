@@ -53,9 +53,9 @@ public sealed partial class ClusterMembership(
     {
         await using (var claim = database.CreateCommand("""
             INSERT INTO cluster_nodes AS n (name, address, instance, started_at, renewed_at, lease_until)
-            VALUES ($1, $2, $3, now(), now(), now() + $4)
+            VALUES ($1, $2, $3, NULL, now(), now() + $4)
             ON CONFLICT (name) DO UPDATE SET address = EXCLUDED.address, instance = EXCLUDED.instance,
-                started_at = EXCLUDED.started_at, renewed_at = EXCLUDED.renewed_at, lease_until = EXCLUDED.lease_until, sessions = 0, users_served = 0
+                started_at = NULL, renewed_at = EXCLUDED.renewed_at, lease_until = EXCLUDED.lease_until, sessions = 0, users_served = 0
             WHERE n.lease_until < now()
             RETURNING true
             """))
@@ -190,20 +190,25 @@ public sealed partial class ClusterMembership(
     private async Task<bool> RenewAsync(CancellationToken cancellationToken)
     {
         var all = sessions.All.ToArray();
-        await using var renew = database.CreateCommand(
-            "UPDATE cluster_nodes SET renewed_at = now(), lease_until = now() + $3, sessions = $4, users_served = $5 WHERE name = $1 AND instance = $2");
+        // started_at is set once the node's listeners are open: until then the others send no client here.
+        await using var renew = database.CreateCommand("""
+            UPDATE cluster_nodes SET renewed_at = now(), lease_until = now() + $3, sessions = $4, users_served = $5,
+                started_at = coalesce(started_at, CASE WHEN $6 THEN now() END)
+            WHERE name = $1 AND instance = $2
+            """);
         renew.Parameters.Add(new() { Value = Name });
         renew.Parameters.Add(new() { Value = _instance });
         renew.Parameters.Add(new() { Value = _lease });
         renew.Parameters.Add(new() { Value = all.Length });
         renew.Parameters.Add(new() { Value = all.Select(session => session.Jid.Bare).Distinct().Count() });
+        renew.Parameters.Add(new() { Value = lifetime.ApplicationStarted.IsCancellationRequested });
         return await renew.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
     }
 
     private async Task ReadClusterAsync(bool full, CancellationToken cancellationToken)
     {
         var nodes = new List<ClusterNodeState>();
-        await using (var read = database.CreateCommand("SELECT name, address, lease_until > now(), group_name FROM cluster_nodes"))
+        await using (var read = database.CreateCommand("SELECT name, address, lease_until > now() AND started_at IS NOT NULL, group_name FROM cluster_nodes"))
         await using (var reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))

@@ -4,7 +4,10 @@ using Parley.Protocol;
 
 namespace Parley.Cluster.Membership;
 
-/// <summary>A node of the cluster as this node last read it: whether its lease is live, where clients reach it, its redundancy group.</summary>
+/// <summary>
+/// A node of the cluster as this node last read it: whether it is up (its lease is live and its listeners are open),
+/// where clients reach it, its redundancy group.
+/// </summary>
 public sealed record ClusterNodeState(string Name, string Address, bool Up, string? Group);
 
 /// <summary>
@@ -35,7 +38,8 @@ public sealed class ClusterView(string self)
     /// </summary>
     public ClusterNodeState? ServedElsewhere(Jid account)
     {
-        if (HomeOf(account) is not { } home || Node(home) is not { } node)
+        // A node serves its own users even before the others see it up.
+        if (HomeOf(account) is not { } home || home == Self || Node(home) is not { } node)
         {
             return null;
         }

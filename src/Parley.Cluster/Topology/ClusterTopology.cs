@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json.Serialization;
 using Npgsql;
 
@@ -48,7 +49,7 @@ public sealed class ClusterTopology(NpgsqlDataSource database)
         await using (var read = database.CreateCommand($"""
             SELECT n.name, n.lease_until > now(), n.group_name, g.mode, {TakesUsers}, n.address,
                    extract(epoch FROM now() - n.renewed_at)::float8, n.users_assigned, n.users_served, n.sessions,
-                   extract(epoch FROM now() - n.lease_until)::float8
+                   extract(epoch FROM now() - n.lease_until)::float8, n.started_at IS NOT NULL
             FROM cluster_nodes n LEFT JOIN cluster_groups g ON g.name = n.group_name
             ORDER BY n.name
             """))
@@ -56,11 +57,12 @@ public sealed class ClusterTopology(NpgsqlDataSource database)
         {
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                var up = reader.GetBoolean(1);
+                var live = reader.GetBoolean(1);
+                var up = live && reader.GetBoolean(11);
                 var leaseAge = reader.IsDBNull(6) ? (double?)null : Math.Round(reader.GetDouble(6), 1);
                 nodes.Add(new(
                     reader.GetString(0),
-                    up ? "up" : "down",
+                    up ? "up" : live ? "waiting" : "down",
                     reader.IsDBNull(2) ? null : reader.GetString(2),
                     reader.IsDBNull(3) ? null : reader.GetString(3),
                     reader.GetBoolean(4),
@@ -69,7 +71,10 @@ public sealed class ClusterTopology(NpgsqlDataSource database)
                     reader.GetInt32(7),
                     up ? reader.GetInt32(8) : 0,
                     up ? reader.GetInt32(9) : 0,
-                    up ? null : leaseAge is null ? "has never run" : $"its lease ran out {reader.GetDouble(10):F1} s ago"));
+                    up ? null
+                        : live ? "starting: its listeners are not open yet"
+                        : leaseAge is null ? "has never run"
+                        : string.Create(CultureInfo.InvariantCulture, $"its lease ran out {reader.GetDouble(10):F1} s ago")));
             }
         }
         var groups = new List<ClusterGroupStatus>();

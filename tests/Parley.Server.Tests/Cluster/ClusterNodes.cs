@@ -50,7 +50,7 @@ public sealed class ClusterNodes : IAsyncLifetime
         return await work(new ClusterTopology(database));
     }
 
-    /// <summary>Homes each account on its node and waits until every node in <paramref name="nodes"/> knows it.</summary>
+    /// <summary>Homes each account on its node and waits until every node in <paramref name="nodes"/> knows it and sees the others up.</summary>
     public async Task AssignAsync(IReadOnlyList<TestNode> nodes, params (string Account, string Node)[] homes)
     {
         await WithTopologyAsync(async topology =>
@@ -61,7 +61,9 @@ public sealed class ClusterNodes : IAsyncLifetime
             }
             return true;
         });
-        await Eventually.TrueAsync(() => nodes.All(node => homes.All(home => View(node).HomeOf(Jid.Parse(home.Account)) == home.Node)));
+        await Eventually.TrueAsync(() => nodes.All(node =>
+            homes.All(home => View(node).HomeOf(Jid.Parse(home.Account)) == home.Node)
+            && nodes.All(other => View(node).Node(View(other).Self) is { Up: true })));
     }
 
     /// <summary>Runs the real `parley` command in-process on the cluster's database, as an administrator would.</summary>

@@ -127,6 +127,27 @@ public sealed class ClusterTopologyTests : IAsyncLifetime
         Assert.Equal([true, false], status.GetProperty("nodes").EnumerateArray().Select(n => n.GetProperty("takesUsers").GetBoolean()));
     }
 
+    [Fact]
+    public async Task A_node_that_claimed_its_name_but_has_not_opened_its_listeners_is_waiting_and_no_client_is_sent_there()
+    {
+        await using var a = await _cluster.StartNodeAsync("a");
+        await a.CreateUserAsync("carol", "carol-password");
+        await using (var database = Npgsql.NpgsqlDataSource.Create(_cluster.Database))
+        await using (var starting = database.CreateCommand("INSERT INTO cluster_nodes (name, address, lease_until) VALUES ('c', '127.0.0.1:1', now() + interval '1 hour')"))
+        {
+            await starting.ExecuteNonQueryAsync();
+        }
+        await _cluster.AssignAsync([a], ("carol@localhost", "c"));
+
+        await using var carol = await XmppTestClient.LoginAsync(a, "carol", "carol-password");
+        var c = (await Status()).GetProperty("nodes")[1];
+
+        Assert.Single(a.App.Node.Sessions.All);
+        Assert.Equal("waiting", c.GetProperty("state").GetString());
+        Assert.Equal("starting: its listeners are not open yet", c.GetProperty("reason").GetString());
+        Assert.Equal(1, c.GetProperty("usersAssigned").GetInt32());
+    }
+
     private async Task<XmppTestClient> LoginAfterCreatingAsync(TestNode node, string user)
     {
         await node.CreateUserAsync(user, user + "-password");
