@@ -111,12 +111,9 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
             await foreach (var message in _nats.SubscribeAsync<byte[]>(SubjectOf(view.Self), cancellationToken: stoppingToken).ConfigureAwait(false))
             {
                 await message.ReplyAsync(cancellationToken: stoppingToken).ConfigureAwait(false);
-                if (message.Data is { } data
-                    && message.Headers is { } headers
-                    && headers.TryGetValue(FromHeader, out var from) && Jid.TryParse(from, out var fromJid)
-                    && headers.TryGetValue(ToHeader, out var to) && Jid.TryParse(to, out var toJid))
+                if (Arrival(message) is { } arrival)
                 {
-                    _arrivals.Writer.TryWrite((ElementParser.Parse(Encoding.UTF8.GetString(data), Ns.Client), fromJid, toJid));
+                    _arrivals.Writer.TryWrite(arrival);
                 }
                 else
                 {
@@ -127,6 +124,26 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
         finally
         {
             _arrivals.Writer.TryComplete();
+        }
+    }
+
+    /// <summary>The stanza and its routing addresses, or null for a message that is not one (nothing else sends here).</summary>
+    private static (Element Stanza, Jid From, Jid To)? Arrival(NatsMsg<byte[]> message)
+    {
+        if (message.Data is not { } data
+            || message.Headers is not { } headers
+            || !headers.TryGetValue(FromHeader, out var from) || !Jid.TryParse(from, out var fromJid)
+            || !headers.TryGetValue(ToHeader, out var to) || !Jid.TryParse(to, out var toJid))
+        {
+            return null;
+        }
+        try
+        {
+            return (ElementParser.Parse(Encoding.UTF8.GetString(data), Ns.Client), fromJid, toJid);
+        }
+        catch (Exception e) when (e is XmlStreamException or DecoderFallbackException or ArgumentException)
+        {
+            return null;
         }
     }
 

@@ -1,3 +1,4 @@
+using NATS.Client.Core;
 using Parley.Protocol;
 using Parley.Server.Tests.Support;
 
@@ -56,6 +57,26 @@ public sealed class TwoNodeClusterTests : IAsyncLifetime
         Assert.Equal("bob@localhost/phone", atAlice.GetAttribute("from"));
         Assert.Single(_a.App.Node.Sessions.All);
         Assert.Single(_b.App.Node.Sessions.All);
+    }
+
+    [Fact]
+    public async Task A_message_on_a_nodes_subject_that_is_not_a_stanza_is_dropped_and_the_node_keeps_routing()
+    {
+        await using (var stranger = new NatsConnection(NatsOpts.Default with { Url = _cluster.Nats.Url }))
+        {
+            await stranger.ConnectAsync();
+            var headers = new NatsHeaders { ["Parley-From"] = "mallory@localhost", ["Parley-To"] = "bob@localhost" };
+            await stranger.RequestAsync<byte[], byte[]>("parley.node.b", "<message to='bob@localhost'><body>cut"u8.ToArray(), headers);
+            await stranger.RequestAsync<byte[], byte[]>("parley.node.b", "<message/>"u8.ToArray());
+        }
+        await using var alice = await OnlineAsync(_a, "alice", "desk");
+        await using var bob = await OnlineAsync(_b, "bob", "phone");
+
+        await alice.SendAsync("<message to='bob@localhost' type='chat' id='after'><body>still there?</body></message>");
+
+        Assert.Equal("still there?", (await bob.ReceiveAsync(e => e.Name == "message" && e.GetAttribute("id") == "after")).ChildText("body"));
+        Assert.Equal(2, _b.Logs.Lines.Count(line => line.Contains("A message on parley.node.b is not a stanza with its routing headers; dropped", StringComparison.Ordinal)));
+        Assert.DoesNotContain(_b.Logs.Lines, line => line.Contains("mallory", StringComparison.Ordinal));
     }
 
     [Fact]
