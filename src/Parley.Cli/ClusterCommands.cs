@@ -8,7 +8,7 @@ using Parley.Server.Hosting;
 namespace Parley.Cli;
 
 /// <summary>
-/// <c>parley cluster status|assign|balance|group create</c>: the cluster's topology in the shared PostgreSQL database,
+/// <c>parley cluster status|assign|balance|failover|fallback|group create</c>: the cluster's topology in the shared PostgreSQL database,
 /// through <see cref="ClusterTopology"/>. They need no bus; running nodes see a change at their next heartbeat.
 /// </summary>
 internal static class ClusterCommands
@@ -21,6 +21,8 @@ internal static class ClusterCommands
         command.Subcommands.Add(CreateStatus(console));
         command.Subcommands.Add(CreateAssign(console));
         command.Subcommands.Add(CreateBalance(console));
+        command.Subcommands.Add(CreateFailover(console, "failover", "Let a node's group peer serve its users while the node keeps running (maintenance).", failedOver: true));
+        command.Subcommands.Add(CreateFailover(console, "fallback", "Let a node serve its own users again after a failover by hand.", failedOver: false));
         var group = new Command("group", "Presence redundancy groups.");
         group.Subcommands.Add(CreateGroupCreate(console));
         command.Subcommands.Add(group);
@@ -89,6 +91,27 @@ internal static class ClusterCommands
         {
             var moved = await WithTopologyAsync(configuration.Load(parseResult), (topology, token) => topology.BalanceAsync(token), cancellationToken);
             console.Output.WriteLine($"moved {moved} accounts to another home node");
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command CreateFailover(CliConsole console, string name, string description, bool failedOver)
+    {
+        var nodeArgument = new Argument<string>("NODE") { Description = "The node's name." };
+        var command = new Command(name, description) { nodeArgument };
+        var configuration = new CommonOptions(command);
+        Cli.SetAction(command, console, async (parseResult, cancellationToken) =>
+        {
+            var node = parseResult.GetRequiredValue(nodeArgument);
+            await WithTopologyAsync(configuration.Load(parseResult), async (topology, token) =>
+            {
+                await topology.SetFailedOverAsync(node, failedOver, token);
+                return true;
+            }, cancellationToken);
+            console.Output.WriteLine(failedOver
+                ? $"node {node} is failed over: its group peer serves its users (their clients move at the next heartbeats)"
+                : $"node {node} serves its users again (their clients move back at the next heartbeats)");
             return ExitCodes.Ok;
         });
         return command;

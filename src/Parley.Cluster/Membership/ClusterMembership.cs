@@ -208,12 +208,12 @@ public sealed partial class ClusterMembership(
     private async Task ReadClusterAsync(bool full, CancellationToken cancellationToken)
     {
         var nodes = new List<ClusterNodeState>();
-        await using (var read = database.CreateCommand("SELECT name, address, lease_until > now() AND started_at IS NOT NULL, group_name FROM cluster_nodes"))
+        await using (var read = database.CreateCommand("SELECT name, address, lease_until > now() AND started_at IS NOT NULL AND NOT failed_over, group_name, failed_over FROM cluster_nodes"))
         await using (var reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                nodes.Add(new(reader.GetString(0), reader.GetString(1), reader.GetBoolean(2), reader.IsDBNull(3) ? null : reader.GetString(3)));
+                nodes.Add(new(reader.GetString(0), reader.GetString(1), reader.GetBoolean(2), reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetBoolean(4)));
             }
         }
         view.SetNodes(nodes);

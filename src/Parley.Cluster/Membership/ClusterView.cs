@@ -5,10 +5,10 @@ using Parley.Protocol;
 namespace Parley.Cluster.Membership;
 
 /// <summary>
-/// A node of the cluster as this node last read it: whether it is up (its lease is live and its listeners are open),
-/// where clients reach it, its redundancy group.
+/// A node of the cluster as this node last read it: whether it is up (its lease is live, its listeners are open and it
+/// is not failed over by hand), where clients reach it, its redundancy group.
 /// </summary>
-public sealed record ClusterNodeState(string Name, string Address, bool Up, string? Group);
+public sealed record ClusterNodeState(string Name, string Address, bool Up, string? Group, bool FailedOver);
 
 /// <summary>
 /// What this node knows of the cluster, read from the database at every heartbeat (<see cref="ClusterMembership"/>):
@@ -33,14 +33,18 @@ public sealed class ClusterView(string self)
 
     /// <summary>
     /// The live node other than this one that serves <paramref name="account"/>, or null when this node serves it.
-    /// An account is served by its home node while that is up; while it is down, by the live peer of its redundancy
-    /// group (failover); with neither, or without a home, by whichever node has it in hand, from the shared database.
+    /// An account is served by its home node while that is up; while it is down or failed over by hand, by the live
+    /// peer of its redundancy group (failover); with neither, or without a home, by whichever node has it in hand, from the shared database.
     /// </summary>
     public ClusterNodeState? ServedElsewhere(Jid account)
     {
-        // A node serves its own users even before the others see it up.
-        if (HomeOf(account) is not { } home || home == Self || Node(home) is not { } node)
+        if (HomeOf(account) is not { } home || Node(home) is not { } node)
         {
+            return null;
+        }
+        if (home == Self && !node.FailedOver)
+        {
+            // A node serves its own users even before the others see it up.
             return null;
         }
         var serving = node.Up ? node : PeerOf(node);

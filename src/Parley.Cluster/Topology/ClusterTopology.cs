@@ -49,7 +49,7 @@ public sealed class ClusterTopology(NpgsqlDataSource database)
         await using (var read = database.CreateCommand($"""
             SELECT n.name, n.lease_until > now(), n.group_name, g.mode, {TakesUsers}, n.address,
                    extract(epoch FROM now() - n.renewed_at)::float8, n.users_assigned, n.users_served, n.sessions,
-                   extract(epoch FROM now() - n.lease_until)::float8, n.started_at IS NOT NULL
+                   extract(epoch FROM now() - n.lease_until)::float8, n.started_at IS NOT NULL, n.failed_over
             FROM cluster_nodes n LEFT JOIN cluster_groups g ON g.name = n.group_name
             ORDER BY n.name
             """))
@@ -71,7 +71,8 @@ public sealed class ClusterTopology(NpgsqlDataSource database)
                     reader.GetInt32(7),
                     up ? reader.GetInt32(8) : 0,
                     up ? reader.GetInt32(9) : 0,
-                    up ? null
+                    reader.GetBoolean(12) ? "failed over by hand: its group peer serves its users"
+                        : up ? null
                         : live ? "starting: its listeners are not open yet"
                         : leaseAge is null ? "has never run"
                         : string.Create(CultureInfo.InvariantCulture, $"its lease ran out {reader.GetDouble(10):F1} s ago")));
@@ -189,6 +190,32 @@ public sealed class ClusterTopology(NpgsqlDataSource database)
         }
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return moves.Count;
+    }
+
+    /// <summary>
+    /// For maintenance: the node keeps running but its users are served by its live group peer (their clients are sent
+    /// there at the next heartbeats), or, with <paramref name="failedOver"/> false, by the node again (fallback).
+    /// </summary>
+    /// <exception cref="ClusterTopologyException">No such node, or (for failover) no group peer that is up to take its users.</exception>
+    public async Task SetFailedOverAsync(string node, bool failedOver, CancellationToken cancellationToken)
+    {
+        await ThrowIfUnknownNodesAsync([node], cancellationToken).ConfigureAwait(false);
+        if (failedOver)
+        {
+            await using var peer = database.CreateCommand("""
+                SELECT p.name FROM cluster_nodes n JOIN cluster_nodes p ON p.group_name = n.group_name AND p.name <> n.name
+                WHERE n.name = $1 AND p.lease_until > now() AND p.started_at IS NOT NULL AND NOT p.failed_over
+                """);
+            peer.Parameters.Add(new() { Value = node });
+            if (await peer.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is null)
+            {
+                throw new ClusterTopologyException($"node {node} has no redundancy-group peer that is up to take its users (parley cluster group create).");
+            }
+        }
+        await using var set = database.CreateCommand("UPDATE cluster_nodes SET failed_over = $2 WHERE name = $1");
+        set.Parameters.Add(new() { Value = node });
+        set.Parameters.Add(new() { Value = failedOver });
+        await set.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

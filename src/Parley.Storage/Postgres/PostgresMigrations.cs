@@ -230,7 +230,8 @@ internal static class PostgresMigrations
         // clock decides who is up; presence redundancy groups; and each account's home node. An account is given the
         // node that takes users with the fewest accounts when it is created, whichever way it is created; with no
         // nodes (a single node) it has none. The revision tells running nodes which assignments changed since they last looked;
-        // a change of home sets a new one. Each node writes its session and served-user counts with every renewal.
+        // a change of home sets a new one. Each node writes its session and served-user counts with every renewal. A node
+        // failed over by hand (parley cluster failover) keeps running while its group peer serves its users.
         new(9, "cluster nodes, redundancy groups, home nodes", """
             CREATE TABLE cluster_groups (
                 name  text COLLATE "C" NOT NULL PRIMARY KEY,
@@ -247,7 +248,8 @@ internal static class PostgresMigrations
                 lease_until     timestamptz NOT NULL DEFAULT '-infinity',
                 sessions        integer     NOT NULL DEFAULT 0,
                 users_served    integer     NOT NULL DEFAULT 0,
-                users_assigned  integer     NOT NULL DEFAULT 0
+                users_assigned  integer     NOT NULL DEFAULT 0,
+                failed_over     boolean     NOT NULL DEFAULT false
             );
             CREATE SEQUENCE cluster_assignment_revisions;
             CREATE TABLE cluster_assignments (

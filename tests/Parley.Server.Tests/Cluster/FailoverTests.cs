@@ -56,6 +56,40 @@ public sealed class FailoverTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Failover_by_hand_moves_a_running_nodes_users_to_its_peer_and_fallback_brings_them_back()
+    {
+        await using var a = await _cluster.StartNodeAsync("a");
+        await using var b = await _cluster.StartNodeAsync("b");
+        await a.CreateUserAsync("alice", "alice-password");
+        var alone = await _cluster.ParleyAsync("cluster", "failover", "a");
+        Assert.Equal(1, alone.ExitCode);
+        Assert.Contains("node a has no redundancy-group peer that is up to take its users (parley cluster group create).", alone.Error);
+        Assert.Equal(0, (await _cluster.ParleyAsync("cluster", "group", "create", "g1", "--nodes", "a,b", "--mode", "balanced")).ExitCode);
+        await _cluster.AssignAsync([a, b], ("alice@localhost", "a"));
+        var onA = await XmppTestClient.LoginAsync(a, "alice", "alice-password", "desk");
+
+        var failover = await _cluster.ParleyAsync("cluster", "failover", "a");
+
+        Assert.True(failover.ExitCode == 0, failover.Error);
+        var sent = await onA.ReceiveAsync(e => e.Name == "error" && e.Namespace == Ns.Streams);
+        Assert.Equal($"127.0.0.1:{b.C2sPort}", sent.ChildText("see-other-host", Ns.StreamErrors));
+        await onA.DisposeAsync();
+        await using (var onB = await XmppTestClient.LoginAsync(b, "alice", "alice-password", "desk"))
+        {
+            Assert.Single(b.App.Node.Sessions.All);
+
+            Assert.Equal(0, (await _cluster.ParleyAsync("cluster", "fallback", "a")).ExitCode);
+
+            var home = await onB.ReceiveAsync(e => e.Name == "error" && e.Namespace == Ns.Streams);
+            Assert.Equal($"127.0.0.1:{a.C2sPort}", home.ChildText("see-other-host", Ns.StreamErrors));
+        }
+        // Nodes read the change at their own heartbeats; within one, a client may be sent on once more.
+        await Eventually.TrueAsync(() => ClusterNodes.View(a).Node("a") is { FailedOver: false });
+        await using var back = await XmppTestClient.LoginAsync(a, "alice", "alice-password", "desk");
+        Assert.Single(a.App.Node.Sessions.All);
+    }
+
+    [Fact]
     public async Task A_node_that_alone_lost_the_database_closes_its_sessions_with_system_shutdown_before_its_lease_runs_out()
     {
         await using var b = await _cluster.StartNodeAsync("b");
