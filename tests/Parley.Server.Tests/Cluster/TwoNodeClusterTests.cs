@@ -1,5 +1,7 @@
 using NATS.Client.Core;
 using Parley.Protocol;
+using Parley.Server.Modules.Disco;
+using Parley.Storage;
 using Parley.Server.Tests.Support;
 
 namespace Parley.Server.Tests.Cluster;
@@ -108,7 +110,35 @@ public sealed class TwoNodeClusterTests : IAsyncLifetime
         var probed = await tablet.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == "alice@localhost/desk");
         Assert.Equal("away", probed.ChildText("show"));
         var roster = await _b.App.Node.Storage.Rosters.GetAsync("bob@localhost");
-        Assert.Equal(Parley.Storage.Subscription.Both, Assert.Single(roster.Items).Subscription);
+        Assert.Equal(Subscription.Both, Assert.Single(roster.Items).Subscription);
+    }
+
+    [Fact]
+    public async Task A_pep_item_alice_publishes_on_her_node_reaches_bob_on_his_whose_caps_ask_for_it()
+    {
+        const string Nick = "http://jabber.org/protocol/nick";
+        var rosters = _a.App.Node.Storage.Rosters;
+        await rosters.SetItemAsync("alice@localhost", new RosterItem("bob@localhost", null, Subscription.Both, false, false, []));
+        await rosters.SetItemAsync("bob@localhost", new RosterItem("alice@localhost", null, Subscription.Both, false, false, []));
+        await using var alice = await OnlineAsync(_a, "alice", "desk");
+        await using var bob = await XmppTestClient.LoginAsync(_b, "bob", "bob-password", "phone");
+        string[] features = [Ns.DiscoInfo, Ns.Caps, Nick + "+notify"];
+        var ver = EntityCapabilities.Ver("client", "pc", "Parley Test", features);
+        await bob.SendAsync($"<presence><c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='https://parley.test/client' ver='{ver}'/></presence>");
+        var query = await bob.ReceiveAsync(e => e.Name == "iq" && e.GetAttribute("type") == "get" && e.Child("query", Ns.DiscoInfo) is not null);
+        await bob.SendAsync(
+            $"<iq type='result' id='{query.GetAttribute("id")}' to='{query.GetAttribute("from")}'><query xmlns='{Ns.DiscoInfo}' node='https://parley.test/client#{ver}'>" +
+            $"<identity category='client' type='pc' name='Parley Test'/>{string.Concat(features.Select(f => $"<feature var='{f}'/>"))}</query></iq>");
+        await bob.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == "alice@localhost/desk");
+
+        await alice.SendAsync($"<iq type='set' id='pub1'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='{Nick}'><item id='current'><nick xmlns='{Nick}'>Ali</nick></item></publish></pubsub></iq>");
+        await alice.ReceiveAsync(e => e.Name == "iq" && e.GetAttribute("id") == "pub1");
+        var message = await bob.ReceiveAsync(e => e.Name == "message" && e.Child("event", Ns.PubSubEvent) is not null);
+
+        Assert.Equal("alice@localhost", message.GetAttribute("from"));
+        Assert.Equal("headline", message.GetAttribute("type"));
+        var item = message.Child("event", Ns.PubSubEvent)!.Child("items", Ns.PubSubEvent)!.Child("item", Ns.PubSubEvent)!;
+        Assert.Equal("Ali", item.ChildText("nick", Nick));
     }
 
     [Fact]
