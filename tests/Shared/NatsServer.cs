@@ -12,7 +12,7 @@ public sealed class NatsServer : IAsyncDisposable
 {
     private static readonly TimeSpan StartDeadline = TimeSpan.FromSeconds(20);
 
-    private readonly Process _process;
+    private Process _process;
 
     private NatsServer(Process process, int port)
     {
@@ -27,6 +27,30 @@ public sealed class NatsServer : IAsyncDisposable
     public static async Task<NatsServer> StartAsync()
     {
         var port = FreePort();
+        var server = new NatsServer(Launch(port), port);
+        await server.WaitUntilListeningAsync();
+        return server;
+    }
+
+    /// <summary>Stops the server (as a crash would); <see cref="StartAgainAsync"/> brings it back on the same port.</summary>
+    public async Task StopAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync();
+        }
+    }
+
+    public async Task StartAgainAsync()
+    {
+        _process.Dispose();
+        _process = Launch(Port);
+        await WaitUntilListeningAsync();
+    }
+
+    private static Process Launch(int port)
+    {
         var process = Process.Start(new ProcessStartInfo("/usr/sbin/nats-server", ["-a", "127.0.0.1", "-p", port.ToString()])
         {
             RedirectStandardOutput = true,
@@ -37,18 +61,21 @@ public sealed class NatsServer : IAsyncDisposable
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var server = new NatsServer(process, port);
+        return process;
+    }
+
+    private async Task WaitUntilListeningAsync()
+    {
         var deadline = Stopwatch.StartNew();
-        while (!await AcceptsAsync(port))
+        while (!await AcceptsAsync(Port))
         {
-            if (process.HasExited || deadline.Elapsed > StartDeadline)
+            if (_process.HasExited || deadline.Elapsed > StartDeadline)
             {
-                await server.DisposeAsync();
-                throw new InvalidOperationException($"nats-server did not listen on 127.0.0.1:{port} within {StartDeadline.TotalSeconds} s.");
+                await DisposeAsync();
+                throw new InvalidOperationException($"nats-server did not listen on 127.0.0.1:{Port} within {StartDeadline.TotalSeconds} s.");
             }
             await Task.Delay(20);
         }
-        return server;
     }
 
     private static async Task<bool> AcceptsAsync(int port)

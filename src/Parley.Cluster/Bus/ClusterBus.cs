@@ -43,6 +43,9 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
 
     public static string SubjectOf(string node) => "parley.node." + node;
 
+    /// <summary>Whether the node is connected to the bus now (the client reconnects by itself after a loss).</summary>
+    public bool Connected => _nats.ConnectionState == NatsConnectionState.Open;
+
     /// <summary>Connects and subscribes before any listener opens, so that a node without its bus never takes clients.</summary>
     /// <exception cref="ClusterBusException">The bus cannot be reached.</exception>
     public override async Task StartAsync(CancellationToken cancellationToken)
@@ -96,7 +99,7 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested)
         {
-            if (_nats.ConnectionState != NatsConnectionState.Open)
+            if (!Connected)
             {
                 throw new NatsException("the bus is not connected");
             }
