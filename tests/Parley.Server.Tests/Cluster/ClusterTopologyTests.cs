@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Parley.Cluster.Membership;
+using Parley.Server.Modules.Registration;
 using Parley.Server.Tests.Support;
 
 namespace Parley.Server.Tests.Cluster;
@@ -76,6 +77,36 @@ public sealed class ClusterTopologyTests : IAsyncLifetime
         Assert.Equal([1, 0], nodes.Select(n => n.GetProperty("usersServed").GetInt32()));
         Assert.Equal([2, 2], nodes.Select(n => n.GetProperty("usersAssigned").GetInt32()));
         Assert.Empty(status.GetProperty("groups").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task Accounts_imported_from_a_file_or_registered_in_band_get_a_home_when_they_are_created()
+    {
+        await using var a = await _cluster.StartNodeAsync("a", options => options.Module<RegistrationOptions>().AllowRegistration = true);
+        await using var b = await _cluster.StartNodeAsync("b");
+        var file = Path.Combine(Path.GetTempPath(), $"parley-import-{Guid.NewGuid():N}.csv");
+        await File.WriteAllTextAsync(file, "jid,password\nu1@localhost,secret-1234\nu2@localhost,secret-1234\n");
+        try
+        {
+            var import = await _cluster.ParleyAsync("user", "import", file);
+            Assert.True(import.ExitCode == 0, import.Error);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+
+        await using (var client = await XmppTestClient.ConnectAsync(a.C2sPort))
+        {
+            await client.OpenStreamAsync();
+            await client.StartTlsAsync();
+            await client.SendAsync("<iq type='set' id='reg'><query xmlns='jabber:iq:register'><username>u3</username><password>secret-1234</password></query></iq>");
+            Assert.Equal("result", (await client.ReceiveAsync(e => e.Name == "iq" && e.GetAttribute("id") == "reg")).GetAttribute("type"));
+        }
+
+        Assert.Equal("a", await HomeAsync("u1@localhost"));
+        Assert.Equal("b", await HomeAsync("u2@localhost"));
+        Assert.Equal("a", await HomeAsync("u3@localhost"));
     }
 
     [Fact]
