@@ -61,17 +61,27 @@ public sealed class ClusterInteropTests : IAsyncLifetime
     [Fact]
     public async Task Slixmpp_clients_on_two_nodes_subscribe_and_chat_and_bob_follows_see_other_host_to_his_node()
     {
-        var path = Path.Combine(AppContext.BaseDirectory, "Clients", "slixmpp_cluster_chat.py");
-        var (exitCode, output) = await ExternalProcess.RunAsync("/usr/bin/python3",
-            [path, "127.0.0.1", Port(_a), "alice@localhost", "alice-secret", Port(_a), "bob@localhost", "bob-secret"], TimeSpan.FromSeconds(120));
-        Assert.True(exitCode == 0, $"slixmpp_cluster_chat.py failed:\n{output}\nnode a:\n{_a.Output}\nnode b:\n{_b.Output}");
-        var result = JsonDocument.Parse(output.Split('\n').Last(line => line.StartsWith('{'))).RootElement;
+        var result = await RunChatAsync(_a, _a);
 
         Assert.Equal(["see-other-host"], result.GetProperty("bob_stream_errors").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal(_b.C2sPort, result.GetProperty("bob_port").GetInt32());
         Assert.Equal(_a.C2sPort, result.GetProperty("alice_port").GetInt32());
         Assert.StartsWith("bob@localhost/", result.GetProperty("alice_saw").GetString());
         Assert.StartsWith("alice@localhost/", result.GetProperty("bob_saw").GetString());
+        Assert.Equal("hello from node one", result.GetProperty("received_by_bob").GetProperty("body").GetString());
+        Assert.Equal("hello from node two", result.GetProperty("received_by_alice").GetProperty("body").GetString());
+    }
+
+    [Fact]
+    public async Task After_a_sigkill_of_alices_node_slixmpp_alice_is_served_by_the_other_node_and_chats_with_bob()
+    {
+        await _a.DisposeAsync();
+        await _b.WaitForOutputAsync("Cluster node a is down", TimeSpan.FromSeconds(30));
+
+        var result = await RunChatAsync(_b, _b);
+
+        Assert.Equal([], result.GetProperty("bob_stream_errors").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(_b.C2sPort, result.GetProperty("alice_port").GetInt32());
         Assert.Equal("hello from node one", result.GetProperty("received_by_bob").GetProperty("body").GetString());
         Assert.Equal("hello from node two", result.GetProperty("received_by_alice").GetProperty("body").GetString());
     }
@@ -96,6 +106,16 @@ public sealed class ClusterInteropTests : IAsyncLifetime
                 Directory.Delete(dataDir, recursive: true);
             }
         }
+    }
+
+    /// <summary>Runs slixmpp_cluster_chat.py with alice connecting to <paramref name="aliceNode"/> and bob first to <paramref name="bobNode"/>.</summary>
+    private async Task<JsonElement> RunChatAsync(ParleyProcess aliceNode, ParleyProcess bobNode)
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "Clients", "slixmpp_cluster_chat.py");
+        var (exitCode, output) = await ExternalProcess.RunAsync("/usr/bin/python3",
+            [path, "127.0.0.1", Port(aliceNode), "alice@localhost", "alice-secret", Port(bobNode), "bob@localhost", "bob-secret"], TimeSpan.FromSeconds(120));
+        Assert.True(exitCode == 0, $"slixmpp_cluster_chat.py failed:\n{output}\nnode a:\n{_a.Output}\nnode b:\n{_b.Output}");
+        return JsonDocument.Parse(output.Split('\n').Last(line => line.StartsWith('{'))).RootElement;
     }
 
     private static string Port(ParleyProcess node) => node.C2sPort.ToString(CultureInfo.InvariantCulture);

@@ -216,6 +216,13 @@ public sealed partial class ClusterMembership(
                 nodes.Add(new(reader.GetString(0), reader.GetString(1), reader.GetBoolean(2), reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetBoolean(4)));
             }
         }
+        foreach (var node in nodes)
+        {
+            if (node.Name != Name && view.Node(node.Name) is { } before && before.Up != node.Up)
+            {
+                LogNodeChanged(logger, node.Name, node.Up ? "up" : "down");
+            }
+        }
         view.SetNodes(nodes);
 
         var seen = full ? new HashSet<string>(StringComparer.Ordinal) : null;
@@ -273,6 +280,9 @@ public sealed partial class ClusterMembership(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Node} could not renew its cluster lease: {Reason}")]
     private static partial void LogRenewalFailed(ILogger logger, string node, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Cluster node {Node} is {State}")]
+    private static partial void LogNodeChanged(ILogger logger, string node, string state);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Jid} is served by node {Node} now; its client is sent there")]
     private static partial void LogSentAway(ILogger logger, string jid, string node);
