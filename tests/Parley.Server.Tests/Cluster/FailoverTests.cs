@@ -74,6 +74,8 @@ public sealed class FailoverTests : IAsyncLifetime
         var sent = await onA.ReceiveAsync(e => e.Name == "error" && e.Namespace == Ns.Streams);
         Assert.Equal($"127.0.0.1:{b.C2sPort}", sent.ChildText("see-other-host", Ns.StreamErrors));
         await onA.DisposeAsync();
+        // Nodes read the change at their own heartbeats; within one, a client may be sent on once more.
+        await Eventually.TrueAsync(() => ClusterNodes.View(b).Node("a") is { FailedOver: true });
         await using (var onB = await XmppTestClient.LoginAsync(b, "alice", "alice-password", "desk"))
         {
             Assert.Single(b.App.Node.Sessions.All);
@@ -83,7 +85,6 @@ public sealed class FailoverTests : IAsyncLifetime
             var home = await onB.ReceiveAsync(e => e.Name == "error" && e.Namespace == Ns.Streams);
             Assert.Equal($"127.0.0.1:{a.C2sPort}", home.ChildText("see-other-host", Ns.StreamErrors));
         }
-        // Nodes read the change at their own heartbeats; within one, a client may be sent on once more.
         await Eventually.TrueAsync(() => ClusterNodes.View(a).Node("a") is { FailedOver: false });
         await using var back = await XmppTestClient.LoginAsync(a, "alice", "alice-password", "desk");
         Assert.Single(a.App.Node.Sessions.All);
