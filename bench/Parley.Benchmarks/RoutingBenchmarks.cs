@@ -99,7 +99,7 @@ public class RoutingBenchmarks
             return true;
         }
 
-        public void CloseWithError(string condition, string? text = null) =>
+        public void CloseWithError(string condition, string? text = null, string? conditionContent = null) =>
             throw new InvalidOperationException($"The router closed a benchmark session: {condition} {text}");
     }
 }

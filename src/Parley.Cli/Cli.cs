@@ -105,6 +105,7 @@ public static class Cli
         root.Subcommands.Add(BannerCommands.Create(console));
         root.Subcommands.Add(SettingsCommands.Create(console));
         root.Subcommands.Add(DirectoryCommands.Create(console));
+        root.Subcommands.Add(ClusterCommands.Create(console));
         return root;
     }
 

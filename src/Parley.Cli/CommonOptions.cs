@@ -51,11 +51,16 @@ internal sealed class CommonOptions
     private readonly Option<int?> _httpPort = PortOption("--http-port", "HTTP (Parley:Network:HttpPort); 0 disables.");
     private readonly Option<int?> _httpsPort = PortOption("--https-port", "HTTPS (Parley:Network:HttpsPort); 0 disables.");
 
+    private readonly Option<string?>? _bus;
+    private readonly Option<string?>? _node;
+    private readonly Option<string?>? _advertise;
+
     /// <param name="servedDomainsFlag">
     /// Whether the command's <c>--domain</c> sets the served domains; false where the command gives
     /// <c>--domain</c> another meaning (<c>user list</c> filters by it).
     /// </param>
-    public CommonOptions(Command command, bool servedDomainsFlag = true)
+    /// <param name="clusterFlags">Whether the command takes a node's cluster membership (<c>parley serve</c>).</param>
+    public CommonOptions(Command command, bool servedDomainsFlag = true, bool clusterFlags = false)
     {
         command.Options.Add(_configFile);
         command.Options.Add(_dataDir);
@@ -77,6 +82,27 @@ internal sealed class CommonOptions
         command.Options.Add(_c2sTlsPort);
         command.Options.Add(_httpPort);
         command.Options.Add(_httpsPort);
+        if (clusterFlags)
+        {
+            _bus = new Option<string?>("--bus")
+            {
+                Description = "The NATS server of the cluster this node joins (Parley:Cluster:Bus), e.g. nats://127.0.0.1:4222; needs --postgres and --node.",
+                HelpName = "URL",
+            };
+            _node = new Option<string?>("--node")
+            {
+                Description = "This node's name in the cluster (Parley:Cluster:Node): letters, digits, '-' and '_'.",
+                HelpName = "NAME",
+            };
+            _advertise = new Option<string?>("--advertise")
+            {
+                Description = "The host clients are sent to for this node (Parley:Cluster:Advertise); default: the bind address.",
+                HelpName = "HOST",
+            };
+            command.Options.Add(_bus);
+            command.Options.Add(_node);
+            command.Options.Add(_advertise);
+        }
     }
 
     public string? ConfigFile(ParseResult parseResult) => parseResult.GetValue(_configFile);
@@ -114,6 +140,12 @@ internal sealed class CommonOptions
         AddIfGiven(overrides, "Network:C2sTlsPort", parseResult.GetValue(_c2sTlsPort)?.ToString(CultureInfo.InvariantCulture));
         AddIfGiven(overrides, "Network:HttpPort", parseResult.GetValue(_httpPort)?.ToString(CultureInfo.InvariantCulture));
         AddIfGiven(overrides, "Network:HttpsPort", parseResult.GetValue(_httpsPort)?.ToString(CultureInfo.InvariantCulture));
+        if (_bus is not null && _node is not null && _advertise is not null)
+        {
+            AddIfGiven(overrides, "Cluster:Bus", parseResult.GetValue(_bus));
+            AddIfGiven(overrides, "Cluster:Node", parseResult.GetValue(_node));
+            AddIfGiven(overrides, "Cluster:Advertise", parseResult.GetValue(_advertise));
+        }
         return overrides;
     }
 

@@ -1,5 +1,8 @@
 using System.CommandLine;
 using Parley.Admin;
+using Parley.Cluster;
+using Parley.Cluster.Bus;
+using Parley.Cluster.Membership;
 using Parley.Server.Hosting;
 
 namespace Parley.Cli;
@@ -10,14 +13,18 @@ internal static class ServeCommand
     public static Command Create(CliConsole console)
     {
         var command = new Command("serve", "Run a node until Ctrl-C or SIGTERM.");
-        var configuration = new CommonOptions(command);
+        var configuration = new CommonOptions(command, clusterFlags: true);
         Cli.SetAction(command, console, async (parseResult, cancellationToken) =>
         {
             var options = configuration.Load(parseResult);
             ParleyApp app;
             try
             {
-                app = await ParleyHost.BuildAsync(options, configureServices: AdminConsole.AddToNode, cancellationToken: cancellationToken);
+                app = await ParleyHost.BuildAsync(options, configureServices: services =>
+                {
+                    AdminConsole.AddToNode(services);
+                    ClusterServices.AddToNode(services, options);
+                }, cancellationToken: cancellationToken);
             }
             catch (Exception e) when (e is not (OperationCanceledException or ConfigurationException))
             {
@@ -33,6 +40,10 @@ internal static class ServeCommand
                 catch (PortInUseException e)
                 {
                     throw new CliException(ExitCodes.Failed, e.Message);
+                }
+                catch (Exception e) when (e is ClusterJoinException or ClusterBusException)
+                {
+                    throw new CliException(ExitCodes.Failed, $"cannot join the cluster: {e.Message}");
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {

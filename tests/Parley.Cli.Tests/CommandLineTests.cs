@@ -44,7 +44,7 @@ public sealed class CommandLineTests
 
         Assert.Equal(2, result.ExitCode);
         Assert.Equal(
-            ["parley: unknown command 'status'; the commands of 'parley' are: serve, user, roster, room, config, archive, storage, admin, audit, banner, settings, directory.", "Try 'parley --help'."],
+            ["parley: unknown command 'status'; the commands of 'parley' are: serve, user, roster, room, config, archive, storage, admin, audit, banner, settings, directory, cluster.", "Try 'parley --help'."],
             result.Error.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries));
         Assert.DoesNotContain("Required command", result.Error);
         Assert.DoesNotContain("Unrecognized", result.Error);

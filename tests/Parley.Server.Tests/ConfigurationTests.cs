@@ -22,6 +22,26 @@ public sealed class ConfigurationTests : IDisposable
     }
 
     [Fact]
+    public void A_cluster_bus_needs_postgres_a_node_name_and_a_nats_url()
+    {
+        var options = new ParleyOptions();
+        options.Cluster.Bus = "http://127.0.0.1:4222";
+        options.Cluster.Node = "node.a";
+
+        var problems = ConfigurationCheck.Problems(options);
+
+        Assert.Contains("Parley:Cluster:Bus: 'http://127.0.0.1:4222' is not a NATS URL such as nats://127.0.0.1:4222.", problems);
+        Assert.Contains("Parley:Cluster:Bus: a cluster's nodes share one PostgreSQL database; add --storage postgres --postgres CONNECTION_STRING.", problems);
+        Assert.Contains("Parley:Cluster:Node: 'node.a' may hold only letters, digits, '-' and '_'.", problems);
+
+        options.Cluster.Bus = "nats://127.0.0.1:4222";
+        options.Cluster.Node = "a";
+        options.Storage.Provider = "postgres";
+        options.Storage.ConnectionString = "Host=127.0.0.1;Username=parley";
+        Assert.Empty(ConfigurationCheck.Problems(options));
+    }
+
+    [Fact]
     public void Flags_win_over_environment_which_wins_over_the_file()
     {
         File.WriteAllText(_file, """{ "Parley": { "Domains": ["file.example"], "DataDir": "/from-file", "Network": { "C2sPort": 1111, "Bind": "10.0.0.1" } } }""");

@@ -108,18 +108,7 @@ public sealed class PostgresNodeTests
     /// <summary>Runs the real `parley` command in-process on the database, as an administrator would beside the node.</summary>
     internal static async Task ParleyAsync(string connectionString, params string[] args)
     {
-        var config = Path.Combine(Path.GetTempPath(), $"parley-cli-{Guid.NewGuid():N}.json");
-        await File.WriteAllTextAsync(config, $$"""{ "Parley": { "Domains": ["{{TestNode.Domain}}"] } }""");
-        try
-        {
-            using var output = new StringWriter();
-            using var error = new StringWriter();
-            var exitCode = await Parley.Cli.Cli.RunAsync([.. args, "--postgres", connectionString, "--config", config], new StringReader(""), output, error);
-            Assert.True(exitCode == 0, $"parley {string.Join(' ', args)}: exit {exitCode}\n{output}\n{error}");
-        }
-        finally
-        {
-            File.Delete(config);
-        }
+        var (exitCode, output, error) = await ParleyCli.RunAsync(connectionString, args);
+        Assert.True(exitCode == 0, $"parley {string.Join(' ', args)}: exit {exitCode}\n{output}\n{error}");
     }
 }

@@ -28,6 +28,7 @@ public readonly record struct StanzaError(string Condition, ErrorType Type, stri
     public static StanzaError PolicyViolation(string? text = null) => new("policy-violation", ErrorType.Modify, text);
     public static StanzaError RecipientUnavailable(string? text = null) => new("recipient-unavailable", ErrorType.Wait, text);
     public static StanzaError RemoteServerNotFound(string? text = null) => new("remote-server-not-found", ErrorType.Cancel, text);
+    public static StanzaError RemoteServerTimeout(string? text = null) => new("remote-server-timeout", ErrorType.Wait, text);
     public static StanzaError ResourceConstraint(string? text = null) => new("resource-constraint", ErrorType.Wait, text);
     public static StanzaError ServiceUnavailable(string? text = null) => new("service-unavailable", ErrorType.Cancel, text);
     public static StanzaError UnexpectedRequest(string? text = null) => new("unexpected-request", ErrorType.Wait, text);

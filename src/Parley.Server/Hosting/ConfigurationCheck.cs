@@ -52,6 +52,7 @@ public static class ConfigurationCheck
         {
             problems.Add($"Parley:Storage:Provider: '{options.Storage.Provider}' is not 'sqlite' or 'postgres'.");
         }
+        problems.AddRange(ClusterProblems(options));
         if (options.Storage.NoticePollMilliseconds < 1)
         {
             problems.Add("Parley:Storage:NoticePollMilliseconds: must be at least 1.");
@@ -292,6 +293,36 @@ public static class ConfigurationCheck
             }
         }
         return $"The configuration file {Path.GetFullPath(configFile)} is not valid JSON: {error.Message}";
+    }
+
+    private static IEnumerable<string> ClusterProblems(ParleyOptions options)
+    {
+        var cluster = options.Cluster;
+        if (cluster.Bus is null)
+        {
+            yield break;
+        }
+        if (!Uri.TryCreate(cluster.Bus, UriKind.Absolute, out var bus) || bus.Scheme != "nats")
+        {
+            yield return $"Parley:Cluster:Bus: '{cluster.Bus}' is not a NATS URL such as nats://127.0.0.1:4222.";
+        }
+        if (options.Storage.Provider != "postgres")
+        {
+            yield return "Parley:Cluster:Bus: a cluster's nodes share one PostgreSQL database; add --storage postgres --postgres CONNECTION_STRING.";
+        }
+        if (string.IsNullOrWhiteSpace(cluster.Node))
+        {
+            yield return "Parley:Cluster:Node: a node of a cluster needs a name (--node NAME).";
+        }
+        else if (!cluster.Node.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+        {
+            // The name is part of the node's bus subject, where dots and wildcards have a meaning.
+            yield return $"Parley:Cluster:Node: '{cluster.Node}' may hold only letters, digits, '-' and '_'.";
+        }
+        if (cluster.HeartbeatMilliseconds < 100 || cluster.LeaseMilliseconds < 2 * cluster.HeartbeatMilliseconds)
+        {
+            yield return "Parley:Cluster:LeaseMilliseconds: must be at least twice HeartbeatMilliseconds, which must be at least 100.";
+        }
     }
 
     private static void CheckPort(List<string> problems, string name, int port)

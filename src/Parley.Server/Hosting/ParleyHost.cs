@@ -159,6 +159,7 @@ public static class ParleyHost
         services.AddSingleton<ConnectionMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<ConnectionMonitor>());
         services.AddSingleton<ConnectionLimiter>();
+        services.AddSingleton<ISessionPlacement, ServedHere>();
         services.AddSingleton<ParleyNode>();
         services.AddSingleton<NodeShutdown>();
         services.AddHostedService(sp => sp.GetRequiredService<NodeShutdown>());

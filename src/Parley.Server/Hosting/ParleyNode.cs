@@ -25,6 +25,7 @@ public sealed class ParleyNode(
     IAuthenticationBackend authentication,
     ConnectionMonitor connections,
     ParleyMetrics metrics,
+    ISessionPlacement placement,
     ILoggerFactory loggerFactory)
 {
     public ParleyOptions Options { get; } = options;
@@ -39,6 +40,7 @@ public sealed class ParleyNode(
     public IAuthenticationBackend Authentication { get; } = authentication;
     public ConnectionMonitor Connections { get; } = connections;
     public ParleyMetrics Metrics { get; } = metrics;
+    public ISessionPlacement Placement { get; } = placement;
     public ILoggerFactory LoggerFactory { get; } = loggerFactory;
 
     private volatile bool _stopping;

@@ -31,6 +31,7 @@ public sealed class ParleyOptions
     public AuditOptions Audit { get; set; } = new();
 
     public MetricsOptions Metrics { get; set; } = new();
+    public ClusterOptions Cluster { get; set; } = new();
 
     /// <summary>
     /// Parley:Modules:&lt;Name&gt;:Enabled switches a module off (or on again); every module runs unless
@@ -270,4 +271,26 @@ public sealed class MetricsOptions
 
     /// <summary>Seconds between two OTLP exports.</summary>
     public int OtlpIntervalSeconds { get; set; } = 60;
+}
+
+/// <summary>
+/// Section Parley:Cluster: the nodes of a cluster share the PostgreSQL database and talk through a NATS bus. Without
+/// <see cref="Bus"/> the node is a single node and the other keys are not used.
+/// </summary>
+public sealed class ClusterOptions
+{
+    /// <summary>The NATS server's URL (nats://127.0.0.1:4222), or null for a single node.</summary>
+    public string? Bus { get; set; }
+
+    /// <summary>This node's name in the cluster, unique among the running nodes; needed with <see cref="Bus"/>.</summary>
+    public string? Node { get; set; }
+
+    /// <summary>The host name clients are sent to for this node (redirects); default: the bind address.</summary>
+    public string? Advertise { get; set; }
+
+    /// <summary>How long a node's membership lasts without a heartbeat (kept by the database's clock); a node whose lease ran out is down.</summary>
+    public int LeaseMilliseconds { get; set; } = 3000;
+
+    /// <summary>How often the node renews its lease; well below <see cref="LeaseMilliseconds"/>.</summary>
+    public int HeartbeatMilliseconds { get; set; } = 1000;
 }

@@ -96,7 +96,16 @@ public sealed partial class Router
     }
 
     /// <summary>Routes a stanza from <paramref name="from"/> to <paramref name="to"/>.</summary>
-    public async ValueTask RouteAsync(Element stanza, Jid from, Jid to, ClientSession? sender = null)
+    public ValueTask RouteAsync(Element stanza, Jid from, Jid to, ClientSession? sender = null) =>
+        RouteAsync(stanza, from, to, sender, mayLeaveNode: true);
+
+    /// <summary>
+    /// A stanza another node of the cluster sent here for a user it found homed on this node: it is handled here
+    /// even if this node's view of the user's home has changed meanwhile, so that two nodes never pass it back and forth.
+    /// </summary>
+    public ValueTask RouteArrivedAsync(Element stanza, Jid from, Jid to) => RouteAsync(stanza, from, to, null, mayLeaveNode: false);
+
+    private async ValueTask RouteAsync(Element stanza, Jid from, Jid to, ClientSession? sender, bool mayLeaveNode)
     {
         if (_services.Value.TryGetValue(to.Domain, out var service))
         {
@@ -123,6 +132,12 @@ public sealed partial class Router
         if (to.Local is null)
         {
             await ToServerAsync(stanza, from, to, sender).ConfigureAwait(false);
+            return;
+        }
+        if (mayLeaveNode && RemoteRouteTo(to) is { } home)
+        {
+            // A user of a served domain whose home is another node of the cluster: that node runs the user's side.
+            await home.SendAsync(stanza, from, to).ConfigureAwait(false);
             return;
         }
 
@@ -397,6 +412,11 @@ public sealed partial class Router
                 _ = ReplyToServiceAsync(service, new ServiceStanza(reply, from, to));
             }
             return ValueTask.CompletedTask;
+        }
+        if (to.Local is not null && RemoteRouteTo(to) is { } home)
+        {
+            var from = Jid.TryParse(reply.GetAttribute("from"), out var replier) ? replier : Jid.Create(null, to.Domain);
+            return home.SendAsync(reply, from, to);
         }
         Deliver(reply, to);
         return ValueTask.CompletedTask;

@@ -10,7 +10,8 @@ public interface IStanzaSink
     bool Send(Element stanza);
 
     /// <summary>Ends the stream with a stream error (RFC 6120 §4.9) and closes the connection.</summary>
-    void CloseWithError(string condition, string? text = null);
+    /// <param name="conditionContent">The condition's own text: the address of &lt;see-other-host/&gt;.</param>
+    void CloseWithError(string condition, string? text = null, string? conditionContent = null);
 }
 
 /// <summary>Holds back, for one session, stanzas that can wait; installed as the session's <see cref="ClientSession.Gate"/>.</summary>
@@ -99,6 +100,10 @@ public sealed class ClientSession
 
     /// <summary>An administrator disabled the account: the session ends as any other, with a stream error saying why.</summary>
     public void EndForDisabledAccount() => Sink.CloseWithError("not-authorized", "The account was disabled by an administrator.");
+
+    /// <summary>Another node of the cluster serves the account now: the client is sent there (RFC 6120 &lt;see-other-host/&gt;).</summary>
+    public void SendToOtherHost(string address) =>
+        Sink.CloseWithError("see-other-host", $"{Jid.Bare} is served by the node at {address} now.", address);
 
     private ISendGate? _gate;
 

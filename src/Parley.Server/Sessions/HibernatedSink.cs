@@ -32,5 +32,5 @@ public sealed class HibernatedSink(ClientSession session, int maxQueued, Session
         return movedTo.Send(stanza);
     }
 
-    public void CloseWithError(string condition, string? text = null) => closer.BeginEnd(session);
+    public void CloseWithError(string condition, string? text = null, string? conditionContent = null) => closer.BeginEnd(session);
 }

@@ -276,7 +276,7 @@ public sealed partial class ClientStream : IStanzaSink, IStreamHandler
         }
     }
 
-    public void CloseWithError(string condition, string? text = null) => _ = FailAsync(condition, text).AsTask();
+    public void CloseWithError(string condition, string? text = null, string? conditionContent = null) => _ = FailAsync(condition, text, conditionContent).AsTask();
 
     /// <summary>
     /// The node is stopping: a bound session gets &lt;system-shutdown/&gt; and ends (no resumption here);
@@ -294,7 +294,8 @@ public sealed partial class ClientStream : IStanzaSink, IStreamHandler
     }
 
     /// <summary>Closes with a stream error; before the writer runs, the answer is written here.</summary>
-    internal async ValueTask<StreamAction> FailAsync(string condition, string? text)
+    /// <param name="conditionContent">The condition's own text: the address of &lt;see-other-host/&gt;.</param>
+    internal async ValueTask<StreamAction> FailAsync(string condition, string? text, string? conditionContent = null)
     {
         _streamClosed = true;
         if (Interlocked.Exchange(ref _closing, 1) != 0)
@@ -304,7 +305,11 @@ public sealed partial class ClientStream : IStanzaSink, IStreamHandler
         ClosingSince = Environment.TickCount64;
         LogStreamError(_logger, ConnectionId, condition, text ?? "");
         var error = new Element("error", Ns.Streams);
-        error.AddChild(condition, Ns.StreamErrors);
+        var conditionElement = error.AddChild(condition, Ns.StreamErrors);
+        if (conditionContent is not null)
+        {
+            conditionElement.AddText(conditionContent);
+        }
         if (text is not null)
         {
             error.AddChild("text", Ns.StreamErrors).SetAttribute("xml:lang", "en").AddText(text);

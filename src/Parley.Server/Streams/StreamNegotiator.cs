@@ -322,6 +322,12 @@ public sealed partial class StreamNegotiator
             return await _stream.FailAsync("not-authorized", "Bind a resource before sending other stanzas.").ConfigureAwait(false);
         }
 
+        if (_node.Placement.OtherHostFor(account) is { } otherHost)
+        {
+            LogSentElsewhere(_logger, _transport.ConnectionId, account.ToString(), otherHost);
+            return await _stream.FailAsync("see-other-host", $"{account} is served by the node at {otherHost}.", otherHost).ConfigureAwait(false);
+        }
+
         var requested = bind.ChildText("resource", Ns.Bind);
         Jid full;
         try
@@ -360,6 +366,9 @@ public sealed partial class StreamNegotiator
         await _node.Modules.SessionStarted.RaiseAsync(session).ConfigureAwait(false);
         return StreamAction.Continue;
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Connection {ConnectionId}: {Account} is served by another node; sent to {OtherHost}")]
+    private static partial void LogSentElsewhere(ILogger logger, string connectionId, string account, string otherHost);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Connection {ConnectionId} authenticated as {Account} with {Mechanism}")]
     private static partial void LogAuthenticated(ILogger logger, string connectionId, string account, string mechanism);

@@ -238,6 +238,69 @@ internal static class PostgresMigrations
             );
             """),
 
+        // The cluster (Parley.Cluster): its nodes with their leases, kept by the database's clock so that no node's own
+        // clock decides who is up; presence redundancy groups; and each account's home node. An account is given the
+        // node that takes users with the fewest accounts when it is created, whichever way it is created; with no
+        // nodes (a single node) it has none. The revision tells running nodes which assignments changed since they last looked;
+        // a change of home sets a new one. Each node writes its session and served-user counts with every renewal. A node
+        // failed over by hand (parley cluster failover) keeps running while its group peer serves its users.
+        new(9, "cluster nodes, redundancy groups, home nodes", """
+            CREATE TABLE cluster_groups (
+                name  text COLLATE "C" NOT NULL PRIMARY KEY,
+                mode  text NOT NULL CHECK (mode IN ('balanced', 'active-standby'))
+            );
+            CREATE TABLE cluster_nodes (
+                name            text COLLATE "C" NOT NULL PRIMARY KEY,
+                group_name      text COLLATE "C" NULL REFERENCES cluster_groups (name),
+                group_position  integer     NOT NULL DEFAULT 0,
+                address         text        NOT NULL DEFAULT '',
+                instance        uuid        NULL,
+                started_at      timestamptz NULL,
+                renewed_at      timestamptz NULL,
+                lease_until     timestamptz NOT NULL DEFAULT '-infinity',
+                sessions        integer     NOT NULL DEFAULT 0,
+                users_served    integer     NOT NULL DEFAULT 0,
+                users_assigned  integer     NOT NULL DEFAULT 0,
+                failed_over     boolean     NOT NULL DEFAULT false
+            );
+            CREATE SEQUENCE cluster_assignment_revisions;
+            CREATE TABLE cluster_assignments (
+                jid       text   COLLATE "C" NOT NULL PRIMARY KEY REFERENCES accounts (jid) ON DELETE CASCADE,
+                node      text   COLLATE "C" NOT NULL REFERENCES cluster_nodes (name),
+                revision  bigint NOT NULL DEFAULT nextval('cluster_assignment_revisions')
+            );
+            CREATE INDEX cluster_assignments_by_revision ON cluster_assignments (revision);
+            CREATE INDEX cluster_assignments_by_node ON cluster_assignments (node);
+
+            CREATE FUNCTION cluster_count_assignments() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_OP IN ('UPDATE', 'DELETE') THEN
+                    UPDATE cluster_nodes SET users_assigned = users_assigned - 1 WHERE name = OLD.node;
+                END IF;
+                IF TG_OP IN ('INSERT', 'UPDATE') THEN
+                    UPDATE cluster_nodes SET users_assigned = users_assigned + 1 WHERE name = NEW.node;
+                END IF;
+                RETURN NULL;
+            END $$;
+            CREATE TRIGGER cluster_assignments_counted AFTER INSERT OR UPDATE OF node OR DELETE ON cluster_assignments
+                FOR EACH ROW EXECUTE FUNCTION cluster_count_assignments();
+
+            CREATE FUNCTION cluster_assign_account() RETURNS trigger LANGUAGE plpgsql AS $$
+            DECLARE
+                chosen text;
+            BEGIN
+                SELECT n.name INTO chosen FROM cluster_nodes n LEFT JOIN cluster_groups g ON g.name = n.group_name
+                    WHERE g.mode IS DISTINCT FROM 'active-standby' OR n.group_position = 0
+                    ORDER BY n.users_assigned, n.name LIMIT 1;
+                IF chosen IS NOT NULL THEN
+                    INSERT INTO cluster_assignments (jid, node) VALUES (NEW.jid, chosen);
+                END IF;
+                RETURN NULL;
+            END $$;
+            CREATE TRIGGER accounts_assigned AFTER INSERT ON accounts
+                FOR EACH ROW EXECUTE FUNCTION cluster_assign_account();
+            """),
+
         // Full-text search (XEP-0431) over the bodies of archived messages: the store writes each message's lexemes
         // (PostgresSearchText; empty for a message without a body) with the message. NULL is "not indexed yet": messages
         // archived before this migration, and rows a copy from SQLite brought, are indexed when storage opens and by the

@@ -8,6 +8,7 @@ public sealed class ExternalProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly StringBuilder _output = new();
+    private int _disposed;
 
     private ExternalProcess(Process process)
     {
@@ -129,8 +130,13 @@ public sealed class ExternalProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Kills the process (SIGKILL) unless it has exited; a second call does nothing.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);

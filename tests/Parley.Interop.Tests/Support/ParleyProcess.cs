@@ -13,12 +13,14 @@ public sealed class ParleyProcess : IAsyncDisposable
     private readonly ExternalProcess _process;
     private readonly IReadOnlyDictionary<string, string> _environment;
     private readonly string[] _storageFlags;
+    private readonly string[] _serveFlags;
 
-    private ParleyProcess(ExternalProcess process, IReadOnlyDictionary<string, string> environment, string[] storageFlags, string dataDir, int c2sPort, int c2sTlsPort, int httpPort, int httpsPort)
+    private ParleyProcess(ExternalProcess process, IReadOnlyDictionary<string, string> environment, string[] storageFlags, string[] serveFlags, string dataDir, int c2sPort, int c2sTlsPort, int httpPort, int httpsPort)
     {
         _process = process;
         _environment = environment;
         _storageFlags = storageFlags;
+        _serveFlags = serveFlags;
         DataDir = dataDir;
         C2sPort = c2sPort;
         C2sTlsPort = c2sTlsPort;
@@ -41,19 +43,20 @@ public sealed class ParleyProcess : IAsyncDisposable
     /// (docs/configuration.md), e.g. PARLEY__SESSIONS__RESUMETIMEOUTSECONDS=2.
     /// </param>
     /// <param name="postgres">A PostgreSQL connection string: the node and its CLI use that database (--postgres) instead of SQLite.</param>
-    public static Task<ParleyProcess> StartAsync(IReadOnlyDictionary<string, string>? environment = null, string? postgres = null) =>
-        StartAsync(environment ?? new Dictionary<string, string>(), postgres is null ? [] : ["--postgres", postgres],
+    /// <param name="serveFlags">More flags for `parley serve` alone, e.g. a cluster node's --bus and --node.</param>
+    public static Task<ParleyProcess> StartAsync(IReadOnlyDictionary<string, string>? environment = null, string? postgres = null, string[]? serveFlags = null) =>
+        StartAsync(environment ?? new Dictionary<string, string>(), postgres is null ? [] : ["--postgres", postgres], serveFlags ?? [],
             Path.Combine(Path.GetTempPath(), "parley-interop-" + Guid.NewGuid().ToString("N")), FreePort(), FreePort(), FreePort(), FreePort());
 
-    private static async Task<ParleyProcess> StartAsync(IReadOnlyDictionary<string, string> environment, string[] storageFlags, string dataDir, int c2s, int c2sTls, int http, int https)
+    private static async Task<ParleyProcess> StartAsync(IReadOnlyDictionary<string, string> environment, string[] storageFlags, string[] serveFlags, string dataDir, int c2s, int c2sTls, int http, int https)
     {
         var process = ExternalProcess.Start("dotnet",
         [
             ParleyDll, "serve", "--domain", "localhost", "--data-dir", dataDir, "--bind", "127.0.0.1",
             "--c2s-port", c2s.ToString(), "--c2s-tls-port", c2sTls.ToString(), "--http-port", http.ToString(),
-            "--https-port", https.ToString(), .. storageFlags,
+            "--https-port", https.ToString(), .. storageFlags, .. serveFlags,
         ], environment: environment);
-        var node = new ParleyProcess(process, environment, storageFlags, dataDir, c2s, c2sTls, http, https);
+        var node = new ParleyProcess(process, environment, storageFlags, serveFlags, dataDir, c2s, c2sTls, http, https);
         using var deadline = new CancellationTokenSource(StartDeadline);
         while (!await AcceptsAsync(c2s) || !await AcceptsAsync(c2sTls) || !await AcceptsAsync(http))
         {
@@ -83,7 +86,7 @@ public sealed class ParleyProcess : IAsyncDisposable
     public async Task<ParleyProcess> RestartAsync()
     {
         await _process.DisposeAsync();
-        return await StartAsync(_environment, _storageFlags, DataDir, C2sPort, C2sTlsPort, HttpPort, HttpsPort);
+        return await StartAsync(_environment, _storageFlags, _serveFlags, DataDir, C2sPort, C2sTlsPort, HttpPort, HttpsPort);
     }
 
     /// <summary>Runs `parley ARGS --data-dir DIR` against this node's data, as an administrator would.</summary>

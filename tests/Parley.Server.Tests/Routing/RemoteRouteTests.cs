@@ -56,6 +56,22 @@ public sealed class RemoteRouteTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_user_of_a_served_domain_homed_on_another_node_is_reached_through_the_route_and_the_servers_answers_too()
+    {
+        await using var juliet = await XmppTestClient.LoginAsync(_node, "juliet", "juliet-password", "balcony");
+        await juliet.SendAsync("<message to='mercutio@localhost' type='chat' id='m1'><body>a plague</body></message>");
+        var message = await _remote.ReceiveAsync(s => s.Name == "message");
+        Assert.Equal("a plague", message.ChildText("body"));
+
+        // A ping from mercutio's node to this server: the result goes back through the route, not to a local session.
+        var ping = ElementParser.Parse("<iq from='mercutio@localhost/verona' to='localhost' type='get' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>", Ns.Client);
+        await Router.RouteArrivedAsync(ping, Jid.Parse("mercutio@localhost/verona"), Jid.Parse("localhost"));
+        var result = await _remote.ReceiveAsync(s => s.Name == "iq" && s.GetAttribute("id") == "p1");
+        Assert.Equal("result", result.GetAttribute("type"));
+        Assert.Equal("mercutio@localhost/verona", result.GetAttribute("to"));
+    }
+
+    [Fact]
     public async Task Messages_and_iqs_go_out_and_their_answers_come_back()
     {
         await using var juliet = await XmppTestClient.LoginAsync(_node, "juliet", "juliet-password", "balcony");
@@ -130,7 +146,8 @@ public sealed class RemoteRouteTests : IAsyncLifetime
     {
         private readonly Channel<Element> _sent = Channel.CreateUnbounded<Element>();
 
-        public bool Serves(Jid to) => to.Domain == Elsewhere;
+        // Mercutio is a user of this node's domain homed on another node of its cluster.
+        public bool Serves(Jid to) => to.Domain == Elsewhere || to.Local == "mercutio";
 
         public ValueTask SendAsync(Element stanza, Jid from, Jid to)
         {

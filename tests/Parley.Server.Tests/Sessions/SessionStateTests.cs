@@ -48,7 +48,7 @@ public sealed class SessionStateTests
     {
         public bool Send(Element stanza) => true;
 
-        public void CloseWithError(string condition, string? text = null)
+        public void CloseWithError(string condition, string? text = null, string? conditionContent = null)
         {
         }
     }

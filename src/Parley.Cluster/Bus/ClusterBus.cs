@@ -1,0 +1,221 @@
+using System.Buffers;
+using System.Text;
+using System.Threading.Channels;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
+using Parley.Cluster.Membership;
+using Parley.Protocol;
+using Parley.Server.Hosting;
+using Parley.Server.Routing;
+using Parley.Xml;
+
+namespace Parley.Cluster.Bus;
+
+/// <summary>The bus cannot be reached when the node starts.</summary>
+public sealed class ClusterBusException(string message) : Exception(message);
+
+/// <summary>
+/// The NATS bus between the nodes: each node listens on its own subject, <c>parley.node.&lt;name&gt;</c>, for stanzas
+/// to the users it serves (the stanza's XML, with its routing 'from' and 'to' in headers) and acknowledges each on
+/// receipt, before routing it, so that no node waits on another's routing. Arrivals are routed one at a time in the
+/// order they came, so that two stanzas from one sender keep their order.
+/// </summary>
+public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, IServiceProvider services, ILogger<ClusterBus> logger)
+    : BackgroundService
+{
+    private const string FromHeader = "Parley-From";
+    private const string ToHeader = "Parley-To";
+    private const string AskerHeader = "Parley-Node";
+
+    /// <summary>The cluster-wide subject on which a node that cannot renew its lease asks whether the others can.</summary>
+    private const string RenewingSubject = "parley.cluster.renewing";
+
+    /// <summary>How long a node waits for another to acknowledge a stanza before the sender gets remote-server-timeout.</summary>
+    private static readonly TimeSpan AcknowledgeTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly NatsConnection _nats = new(NatsOpts.Default with { Url = options.Cluster.Bus!, Name = $"parley-{view.Self}" });
+    private readonly Channel<(Element Stanza, Jid From, Jid To)> _arrivals = Channel.CreateUnbounded<(Element, Jid, Jid)>(new() { SingleReader = true, SingleWriter = true });
+    private Router? _router;
+
+    private Router Router => _router ??= services.GetRequiredService<Router>();
+
+    public static string SubjectOf(string node) => "parley.node." + node;
+
+    /// <summary>Whether the node is connected to the bus now (the client reconnects by itself after a loss).</summary>
+    public bool Connected => _nats.ConnectionState == NatsConnectionState.Open;
+
+    /// <summary>Connects and subscribes before any listener opens, so that a node without its bus never takes clients.</summary>
+    /// <exception cref="ClusterBusException">The bus cannot be reached.</exception>
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _nats.ConnectAsync().ConfigureAwait(false);
+        }
+        catch (NatsException e)
+        {
+            throw new ClusterBusException($"cannot reach the cluster bus at {options.Cluster.Bus}: {e.Message}");
+        }
+        await base.StartAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(ReceiveAsync(stoppingToken), RouteArrivalsAsync(stoppingToken), AnswerRenewingAsync(stoppingToken));
+
+    /// <summary>Says "I can" to another node's question while this node's own lease is being renewed; else stays silent.</summary>
+    private async Task AnswerRenewingAsync(CancellationToken stoppingToken)
+    {
+        var lease = options.Cluster.LeaseMilliseconds;
+        await foreach (var question in _nats.SubscribeAsync<byte[]>(RenewingSubject, cancellationToken: stoppingToken).ConfigureAwait(false))
+        {
+            var fromSelf = question.Headers is { } headers && headers.TryGetValue(AskerHeader, out var asker) && asker == view.Self;
+            if (!fromSelf && view.LastRenewed > 0 && Environment.TickCount64 - view.LastRenewed < lease)
+            {
+                await question.ReplyAsync(cancellationToken: stoppingToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Asked by a node that cannot renew its lease: true when another node still renews its own (the database is
+    /// lost to this node alone, so it must stop serving), false when none answers (the database is down for every
+    /// node: all keep serving what they serve).
+    /// </summary>
+    /// <exception cref="NatsException">The bus is lost too.</exception>
+    public async Task<bool> OthersRenewAsync(TimeSpan wait)
+    {
+        using var timeout = new CancellationTokenSource(wait);
+        try
+        {
+            var answer = await _nats.RequestAsync<byte[], byte[]>(RenewingSubject, [], new NatsHeaders { [AskerHeader] = view.Self },
+                replyOpts: new NatsSubOpts { ThrowIfNoResponders = true }, cancellationToken: timeout.Token).ConfigureAwait(false);
+            return !answer.HasNoResponders;
+        }
+        catch (NatsNoRespondersException)
+        {
+            return false;
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            if (!Connected)
+            {
+                throw new NatsException("the bus is not connected");
+            }
+            return false;
+        }
+    }
+
+    private async Task ReceiveAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var message in _nats.SubscribeAsync<byte[]>(SubjectOf(view.Self), cancellationToken: stoppingToken).ConfigureAwait(false))
+            {
+                await message.ReplyAsync(cancellationToken: stoppingToken).ConfigureAwait(false);
+                if (Arrival(message) is { } arrival)
+                {
+                    _arrivals.Writer.TryWrite(arrival);
+                }
+                else
+                {
+                    LogMalformed(logger, message.Subject);
+                }
+            }
+        }
+        finally
+        {
+            _arrivals.Writer.TryComplete();
+        }
+    }
+
+    /// <summary>The stanza and its routing addresses, or null for a message that is not one (nothing else sends here).</summary>
+    private static (Element Stanza, Jid From, Jid To)? Arrival(NatsMsg<byte[]> message)
+    {
+        if (message.Data is not { } data
+            || message.Headers is not { } headers
+            || !headers.TryGetValue(FromHeader, out var from) || !Jid.TryParse(from, out var fromJid)
+            || !headers.TryGetValue(ToHeader, out var to) || !Jid.TryParse(to, out var toJid))
+        {
+            return null;
+        }
+        try
+        {
+            return (ElementParser.Parse(Encoding.UTF8.GetString(data), Ns.Client), fromJid, toJid);
+        }
+        catch (Exception e) when (e is XmlStreamException or DecoderFallbackException or ArgumentException)
+        {
+            return null;
+        }
+    }
+
+    private async Task RouteArrivalsAsync(CancellationToken stoppingToken)
+    {
+        await foreach (var (stanza, from, to) in _arrivals.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+        {
+            try
+            {
+                await Router.RouteArrivedAsync(stanza, from, to).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogArrivalFailed(logger, stanza.Name, to.ToString(), e);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Sends a stanza to the node that serves <paramref name="to"/>. A node that is not running (no one listens on its
+    /// subject) cannot serve it: this node handles it from the shared database (offline storage, stored subscriptions);
+    /// a node that does not acknowledge in time, or a bus that is down, gets the sender remote-server-timeout.
+    /// </summary>
+    public async ValueTask SendAsync(string node, Element stanza, Jid from, Jid to)
+    {
+        var xml = new ArrayBufferWriter<byte>();
+        stanza.WriteTo(xml, Ns.Client);
+        var headers = new NatsHeaders { [FromHeader] = from.ToString(), [ToHeader] = to.ToString() };
+        using var timeout = new CancellationTokenSource(AcknowledgeTimeout);
+        try
+        {
+            var acknowledgement = await _nats.RequestAsync<ReadOnlyMemory<byte>, byte[]>(SubjectOf(node), xml.WrittenMemory, headers,
+                replyOpts: new NatsSubOpts { ThrowIfNoResponders = true }, cancellationToken: timeout.Token).ConfigureAwait(false);
+            if (!acknowledgement.HasNoResponders)
+            {
+                return;
+            }
+        }
+        catch (NatsNoRespondersException)
+        {
+        }
+        catch (Exception e) when (e is NatsException or OperationCanceledException)
+        {
+            LogNotAcknowledged(logger, stanza.Name, to.ToString(), node, e.Message);
+            await Router.BounceAsync(stanza, from, StanzaError.RemoteServerTimeout($"The cluster node serving {to.Bare} did not answer.")).ConfigureAwait(false);
+            return;
+        }
+        LogNodeNotRunning(logger, node, to.ToString());
+        await Router.RouteArrivedAsync(stanza, from, to).ConfigureAwait(false);
+    }
+
+    /// <summary>Routes a stanza as one that arrived for a user this node serves.</summary>
+    public ValueTask RouteHereAsync(Element stanza, Jid from, Jid to) => Router.RouteArrivedAsync(stanza, from, to);
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        await _nats.DisposeAsync().ConfigureAwait(false);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A message on {Subject} is not a stanza with its routing headers; dropped")]
+    private static partial void LogMalformed(ILogger logger, string subject);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Routing a {Stanza} for {To} that came over the bus failed")]
+    private static partial void LogArrivalFailed(ILogger logger, string stanza, string to, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Node} did not acknowledge a {Stanza} for {To}: {Reason}")]
+    private static partial void LogNotAcknowledged(ILogger logger, string stanza, string to, string node, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {Node} is not running; a stanza for {To} is handled here")]
+    private static partial void LogNodeNotRunning(ILogger logger, string node, string to);
+}

@@ -1,0 +1,298 @@
+using System.Globalization;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
+using Npgsql;
+using Parley.Cluster.Bus;
+using Parley.Server.Hosting;
+using Parley.Server.Sessions;
+
+namespace Parley.Cluster.Membership;
+
+/// <summary>A node cannot join the cluster: another running node has its name.</summary>
+public sealed class ClusterJoinException(string message) : Exception(message);
+
+/// <summary>
+/// This node's membership: it claims its row of cluster_nodes at start (refused while another node of the same name
+/// holds a live lease), renews the lease every heartbeat by the database's clock (so no node's own clock decides who
+/// is up), reads the cluster's nodes and home assignments into the <see cref="ClusterView"/>, sends the clients of
+/// accounts now served by another node there (fallback, reassignment), fences itself when it alone cannot renew, and
+/// gives the lease up when it stops so that the name is free at once.
+/// </summary>
+public sealed partial class ClusterMembership(
+    ParleyOptions options,
+    NpgsqlDataSource database,
+    ClusterView view,
+    SessionRegistry sessions,
+    ClusterBus bus,
+    NodeShutdown shutdown,
+    IHostApplicationLifetime lifetime,
+    ILogger<ClusterMembership> logger) : BackgroundService
+{
+    // Assignments are read by revision at each heartbeat; every so often all of them, for those committed out of
+    // revision order and for deleted accounts.
+    private const int FullReadEvery = 10;
+
+    // Clients sent to another node per heartbeat, so that a node coming back is not flooded with logins at once.
+    private const int SentAwayPerHeartbeat = 200;
+
+    private readonly Guid _instance = Guid.NewGuid();
+    private readonly TimeSpan _lease = TimeSpan.FromMilliseconds(options.Cluster.LeaseMilliseconds);
+    private readonly TimeSpan _heartbeat = TimeSpan.FromMilliseconds(options.Cluster.HeartbeatMilliseconds);
+    private int _beats;
+
+    private string Name => view.Self;
+
+    /// <summary>The address clients are sent to for this node: the advertised host (else the bind address) and its client port.</summary>
+    public static string AddressOf(ParleyOptions options) =>
+        $"{options.Cluster.Advertise ?? options.Network.Bind}:{options.Network.C2sPort.ToString(CultureInfo.InvariantCulture)}";
+
+    /// <summary>Claims the node's name before any listener opens, so that a refused node never serves anyone.</summary>
+    /// <exception cref="ClusterJoinException">Another node of this name holds a live lease.</exception>
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await using (var claim = database.CreateCommand("""
+            INSERT INTO cluster_nodes AS n (name, address, instance, started_at, renewed_at, lease_until)
+            VALUES ($1, $2, $3, NULL, now(), now() + $4)
+            ON CONFLICT (name) DO UPDATE SET address = EXCLUDED.address, instance = EXCLUDED.instance,
+                started_at = NULL, renewed_at = EXCLUDED.renewed_at, lease_until = EXCLUDED.lease_until, sessions = 0, users_served = 0
+            WHERE n.lease_until < now()
+            RETURNING true
+            """))
+        {
+            claim.Parameters.Add(new() { Value = Name });
+            claim.Parameters.Add(new() { Value = AddressOf(options) });
+            claim.Parameters.Add(new() { Value = _instance });
+            claim.Parameters.Add(new() { Value = _lease });
+            if (await claim.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is null)
+            {
+                throw new ClusterJoinException(await RefusalAsync(cancellationToken).ConfigureAwait(false));
+            }
+            view.LastRenewed = Environment.TickCount64;
+        }
+        await HomeAccountsWithoutOneAsync(cancellationToken).ConfigureAwait(false);
+        await ReadClusterAsync(full: true, cancellationToken).ConfigureAwait(false);
+        LogJoined(logger, Name, AddressOf(options), (int)_lease.TotalMilliseconds);
+        await base.StartAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<string> RefusalAsync(CancellationToken cancellationToken)
+    {
+        await using var holder = database.CreateCommand("SELECT address, extract(epoch FROM lease_until - now())::float8 FROM cluster_nodes WHERE name = $1");
+        holder.Parameters.Add(new() { Value = Name });
+        await using var reader = await holder.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        var (address, seconds) = await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? (reader.GetString(0), reader.GetDouble(1)) : ("?", 0.0);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"another node named '{Name}' is running (at {address}, its lease runs {seconds:F1} s more); stop it first or give this node another --node name.");
+    }
+
+    /// <summary>
+    /// Accounts created before there was a cluster have no home; the first node that takes users gets them (parley
+    /// cluster balance spreads them afterwards). A standby node of an active/standby group takes none.
+    /// </summary>
+    private async Task HomeAccountsWithoutOneAsync(CancellationToken cancellationToken)
+    {
+        await using var homing = database.CreateCommand("""
+            INSERT INTO cluster_assignments (jid, node)
+            SELECT a.jid, $1 FROM accounts a
+            WHERE NOT EXISTS (SELECT 1 FROM cluster_assignments c WHERE c.jid = a.jid)
+              AND EXISTS (SELECT 1 FROM cluster_nodes n LEFT JOIN cluster_groups g ON g.name = n.group_name
+                          WHERE n.name = $1 AND (g.mode IS DISTINCT FROM 'active-standby' OR n.group_position = 0))
+            ON CONFLICT (jid) DO NOTHING
+            """);
+        homing.Parameters.Add(new() { Value = Name });
+        var homed = await homing.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        if (homed > 0)
+        {
+            LogHomedExisting(logger, homed, Name);
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(_heartbeat);
+        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+        {
+            try
+            {
+                if (!await RenewAsync(stoppingToken).ConfigureAwait(false))
+                {
+                    // Another node took this name after this node's lease ran out: two nodes must never serve as one.
+                    LogLostName(logger, Name);
+                    lifetime.StopApplication();
+                    return;
+                }
+                view.LastRenewed = Environment.TickCount64;
+                await ReadClusterAsync(full: ++_beats % FullReadEvery == 0, stoppingToken).ConfigureAwait(false);
+                SendAwayServedElsewhere();
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException)
+            {
+                LogRenewalFailed(logger, Name, e.Message);
+                if (await MustFenceAsync().ConfigureAwait(false))
+                {
+                    // Clients first, at once: stopping the host could take longer than the lease has left.
+                    await shutdown.StoppingAsync(stoppingToken).ConfigureAwait(false);
+                    lifetime.StopApplication();
+                    return;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Half a lease without renewal: if the other nodes still renew theirs (the database is lost to this node alone),
+    /// or the bus is lost too, this node stops serving (its clients get &lt;system-shutdown/&gt;) before its lease can run
+    /// out and a peer takes its users. If no node renews, the database is down for all and every node keeps serving.
+    /// </summary>
+    private async Task<bool> MustFenceAsync()
+    {
+        var unrenewed = Environment.TickCount64 - view.LastRenewed;
+        if (unrenewed < _lease.TotalMilliseconds / 2)
+        {
+            return false;
+        }
+        try
+        {
+            if (!await bus.OthersRenewAsync(_heartbeat / 2).ConfigureAwait(false))
+            {
+                LogDatabaseDownForAll(logger, Name);
+                return false;
+            }
+            LogFencing(logger, Name, "the other nodes still renew theirs");
+        }
+        catch (NatsException e)
+        {
+            LogFencing(logger, Name, $"the bus is lost too ({e.Message})");
+        }
+        return true;
+    }
+
+    /// <summary>Sends the clients of accounts that another live node serves now (their home came back, or was changed) there.</summary>
+    private void SendAwayServedElsewhere()
+    {
+        var sent = 0;
+        foreach (var session in sessions.All.ToArray())
+        {
+            if (sent == SentAwayPerHeartbeat)
+            {
+                return;
+            }
+            if (view.ServedElsewhere(session.Jid) is { } node)
+            {
+                LogSentAway(logger, session.Jid.ToString(), node.Name);
+                session.SendToOtherHost(node.Address);
+                sent++;
+            }
+        }
+    }
+
+    private async Task<bool> RenewAsync(CancellationToken cancellationToken)
+    {
+        var all = sessions.All.ToArray();
+        // started_at is set once the node's listeners are open: until then the others send no client here.
+        await using var renew = database.CreateCommand("""
+            UPDATE cluster_nodes SET renewed_at = now(), lease_until = now() + $3, sessions = $4, users_served = $5,
+                started_at = coalesce(started_at, CASE WHEN $6 THEN now() END)
+            WHERE name = $1 AND instance = $2
+            """);
+        renew.Parameters.Add(new() { Value = Name });
+        renew.Parameters.Add(new() { Value = _instance });
+        renew.Parameters.Add(new() { Value = _lease });
+        renew.Parameters.Add(new() { Value = all.Length });
+        renew.Parameters.Add(new() { Value = all.Select(session => session.Jid.Bare).Distinct().Count() });
+        renew.Parameters.Add(new() { Value = lifetime.ApplicationStarted.IsCancellationRequested });
+        return await renew.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+    }
+
+    private async Task ReadClusterAsync(bool full, CancellationToken cancellationToken)
+    {
+        var nodes = new List<ClusterNodeState>();
+        await using (var read = database.CreateCommand("SELECT name, address, lease_until > now() AND started_at IS NOT NULL AND NOT failed_over, group_name, failed_over FROM cluster_nodes"))
+        await using (var reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        {
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                nodes.Add(new(reader.GetString(0), reader.GetString(1), reader.GetBoolean(2), reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetBoolean(4)));
+            }
+        }
+        foreach (var node in nodes)
+        {
+            if (node.Name != Name && view.Node(node.Name) is { } before && before.Up != node.Up)
+            {
+                LogNodeChanged(logger, node.Name, node.Up ? "up" : "down");
+            }
+        }
+        view.SetNodes(nodes);
+
+        var seen = full ? new HashSet<string>(StringComparer.Ordinal) : null;
+        var changed = 0;
+        (string Account, string Node) latest = ("", "");
+        await using (var read = database.CreateCommand("SELECT jid, node, revision FROM cluster_assignments WHERE revision > $1 ORDER BY revision"))
+        {
+            read.Parameters.Add(new() { Value = full ? 0L : view.Revision });
+            await using var reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                latest = (reader.GetString(0), reader.GetString(1));
+                view.SetHome(latest.Account, latest.Node, reader.GetInt64(2));
+                seen?.Add(latest.Account);
+                changed++;
+            }
+        }
+        if (seen is not null)
+        {
+            view.ForgetHomesExcept(seen);
+        }
+        else if (changed > 0)
+        {
+            LogHomesChanged(logger, changed, latest.Account, latest.Node);
+        }
+    }
+
+    /// <summary>Gives the lease up: the node is down for the others at once, and its name free for its next start.</summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await using var leave = database.CreateCommand(
+                "UPDATE cluster_nodes SET lease_until = now(), sessions = 0, users_served = 0 WHERE name = $1 AND instance = $2");
+            leave.Parameters.Add(new() { Value = Name });
+            leave.Parameters.Add(new() { Value = _instance });
+            await leave.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or OperationCanceledException)
+        {
+            // The lease runs out by itself.
+            LogRenewalFailed(logger, Name, e.Message);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Joined the cluster as node {Node} (clients are sent to {Address}; lease {LeaseMilliseconds} ms)")]
+    private static partial void LogJoined(ILogger logger, string node, string address, int leaseMilliseconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Count} accounts created before the cluster existed are now homed on node {Node}")]
+    private static partial void LogHomedExisting(ILogger logger, int count, string node);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Home nodes changed for {Count} accounts, the latest {Account} on node {Node}")]
+    private static partial void LogHomesChanged(ILogger logger, int count, string account, string node);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Node} could not renew its cluster lease: {Reason}")]
+    private static partial void LogRenewalFailed(ILogger logger, string node, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Cluster node {Node} is {State}")]
+    private static partial void LogNodeChanged(ILogger logger, string node, string state);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Jid} is served by node {Node} now; its client is sent there")]
+    private static partial void LogSentAway(ILogger logger, string jid, string node);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Node} cannot renew its lease and no other node can: the database is down for all, every node keeps serving")]
+    private static partial void LogDatabaseDownForAll(ILogger logger, string node);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Node {Node} cannot renew its lease and {Reason}: it stops serving before its lease runs out (fencing)")]
+    private static partial void LogFencing(ILogger logger, string node, string reason);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "Node {Node} lost its name to another node after its lease ran out; stopping so that two nodes never serve one user")]
+    private static partial void LogLostName(ILogger logger, string node);
+}

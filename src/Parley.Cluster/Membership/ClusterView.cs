@@ -1,0 +1,92 @@
+using System.Collections.Concurrent;
+using System.Collections.Frozen;
+using Parley.Protocol;
+
+namespace Parley.Cluster.Membership;
+
+/// <summary>
+/// A node of the cluster as this node last read it: whether it is up (its lease is live, its listeners are open and it
+/// is not failed over by hand), where clients reach it, its redundancy group.
+/// </summary>
+public sealed record ClusterNodeState(string Name, string Address, bool Up, string? Group, bool FailedOver);
+
+/// <summary>
+/// What this node knows of the cluster, read from the database at every heartbeat (<see cref="ClusterMembership"/>):
+/// each node's state and address, and each account's home node. Routing asks it on every stanza, so it answers from
+/// memory; a change made elsewhere is seen here within one heartbeat.
+/// </summary>
+public sealed class ClusterView(string self)
+{
+    private volatile FrozenDictionary<string, ClusterNodeState> _nodes = FrozenDictionary<string, ClusterNodeState>.Empty;
+    private readonly ConcurrentDictionary<string, string> _homes = new(StringComparer.Ordinal);
+
+    /// <summary>This node's name.</summary>
+    public string Self { get; } = self;
+
+    /// <summary>The highest assignment revision read so far.</summary>
+    public long Revision { get; private set; }
+
+    /// <summary>The node an account is homed on, or null when it has none (created before the cluster, or a directory user).</summary>
+    public string? HomeOf(Jid account) => _homes.TryGetValue(account.Bare.ToString(), out var node) ? node : null;
+
+    public ClusterNodeState? Node(string name) => _nodes.GetValueOrDefault(name);
+
+    /// <summary>
+    /// The live node other than this one that serves <paramref name="account"/>, or null when this node serves it.
+    /// An account is served by its home node while that is up; while it is down or failed over by hand, by the live
+    /// peer of its redundancy group (failover); with neither, or without a home, by whichever node has it in hand, from the shared database.
+    /// </summary>
+    public ClusterNodeState? ServedElsewhere(Jid account)
+    {
+        if (HomeOf(account) is not { } home || Node(home) is not { } node)
+        {
+            return null;
+        }
+        if (home == Self && !node.FailedOver)
+        {
+            // A node serves its own users even before the others see it up.
+            return null;
+        }
+        var serving = node.Up ? node : PeerOf(node);
+        return serving is not null && serving.Name != Self ? serving : null;
+    }
+
+    private ClusterNodeState? PeerOf(ClusterNodeState node)
+    {
+        if (node.Group is null)
+        {
+            return null;
+        }
+        foreach (var other in _nodes.Values)
+        {
+            if (other.Up && other.Group == node.Group && other.Name != node.Name)
+            {
+                return other;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>When this node last renewed its lease (<see cref="Environment.TickCount64"/>); 0 before it joined.</summary>
+    public long LastRenewed { get; internal set; }
+
+    internal void SetNodes(IEnumerable<ClusterNodeState> nodes) =>
+        _nodes = nodes.ToFrozenDictionary(node => node.Name, StringComparer.Ordinal);
+
+    internal void SetHome(string account, string node, long revision)
+    {
+        _homes[account] = node;
+        Revision = Math.Max(Revision, revision);
+    }
+
+    internal void ForgetHomesExcept(IReadOnlySet<string> accounts)
+    {
+        foreach (var account in _homes.Keys)
+        {
+            if (!accounts.Contains(account))
+            {
+                _homes.TryRemove(account, out _);
+            }
+        }
+    }
+}

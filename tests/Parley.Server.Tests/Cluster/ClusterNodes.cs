@@ -1,0 +1,84 @@
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using Parley.Cluster;
+using Parley.Cluster.Membership;
+using Parley.Cluster.Topology;
+using Parley.Protocol;
+using Parley.Server.Hosting;
+using Parley.Server.Tests.Support;
+using Parley.Tests.Shared;
+
+namespace Parley.Server.Tests.Cluster;
+
+/// <summary>
+/// A cluster for one test class: nats-server and a PostgreSQL database of its own, and in-process nodes that join it
+/// with a short heartbeat and lease.
+/// </summary>
+public sealed class ClusterNodes : IAsyncLifetime
+{
+    public NatsServer Nats { get; private set; } = null!;
+    public string Database { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Nats = await NatsServer.StartAsync();
+        Database = await (await PostgresCluster.Shared).CreateDatabaseAsync("cluster");
+    }
+
+    public async Task DisposeAsync() => await Nats.DisposeAsync();
+
+    /// <summary>Starts node <paramref name="name"/> of the cluster; it has joined when this returns.</summary>
+    public Task<TestNode> StartNodeAsync(string name, Action<ParleyOptions>? configure = null)
+    {
+        ParleyOptions? nodeOptions = null;
+        return TestNode.StartAsync(options =>
+        {
+            options.Storage.Provider = "postgres";
+            options.Storage.ConnectionString = Database;
+            options.Cluster.Bus = Nats.Url;
+            options.Cluster.Node = name;
+            options.Cluster.HeartbeatMilliseconds = 200;
+            options.Cluster.LeaseMilliseconds = 1000;
+            configure?.Invoke(options);
+            nodeOptions = options;
+        }, services: services => ClusterServices.AddToNode(services, nodeOptions!));
+    }
+
+    public async Task<T> WithTopologyAsync<T>(Func<ClusterTopology, Task<T>> work)
+    {
+        await using var database = NpgsqlDataSource.Create(Database);
+        return await work(new ClusterTopology(database));
+    }
+
+    /// <summary>Homes each account on its node and waits until every node in <paramref name="nodes"/> knows it and sees the others up.</summary>
+    public async Task AssignAsync(IReadOnlyList<TestNode> nodes, params (string Account, string Node)[] homes)
+    {
+        await WithTopologyAsync(async topology =>
+        {
+            foreach (var (account, node) in homes)
+            {
+                await topology.AssignAsync(account, node, CancellationToken.None);
+            }
+            return true;
+        });
+        await Eventually.TrueAsync(() => nodes.All(node =>
+            homes.All(home => View(node).HomeOf(Jid.Parse(home.Account)) == home.Node)
+            && nodes.All(other => View(node).Node(View(other).Self) is { Up: true })));
+    }
+
+    /// <summary>Runs the real `parley` command in-process on the cluster's database, as an administrator would.</summary>
+    public Task<(int ExitCode, string Output, string Error)> ParleyAsync(params string[] args) => ParleyCli.RunAsync(Database, args);
+
+    /// <summary>Polls an asynchronous condition until it holds, failing at the deadline.</summary>
+    public static async Task UntilAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + XmppTestClient.Deadline;
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"not within {XmppTestClient.Deadline.TotalSeconds} s: {what}");
+            await Task.Delay(20);
+        }
+    }
+
+    public static ClusterView View(TestNode node) => node.App.Web.Services.GetRequiredService<ClusterView>();
+}

@@ -1,0 +1,156 @@
+using Npgsql;
+using Parley.Protocol;
+using Parley.Server.Tests.Support;
+using Parley.Storage;
+
+namespace Parley.Server.Tests.Cluster;
+
+/// <summary>
+/// A node that goes away: its redundancy-group peer serves its users until it is back, then sends them home; a node
+/// that alone has lost the database stops serving before its lease runs out.
+/// </summary>
+public sealed class FailoverTests : IAsyncLifetime
+{
+    private readonly ClusterNodes _cluster = new();
+
+    public Task InitializeAsync() => _cluster.InitializeAsync();
+
+    public Task DisposeAsync() => _cluster.DisposeAsync();
+
+    [Fact]
+    public async Task While_a_node_is_down_its_group_peer_serves_its_users_and_sends_them_home_when_it_is_back()
+    {
+        var a = await _cluster.StartNodeAsync("a");
+        await using var b = await _cluster.StartNodeAsync("b");
+        await a.CreateUserAsync("alice", "alice-password");
+        await a.CreateUserAsync("bob", "bob-password");
+        await SubscribedBothWaysAsync(a, "alice@localhost", "bob@localhost");
+        var group = await _cluster.ParleyAsync("cluster", "group", "create", "g1", "--nodes", "a,b", "--mode", "balanced");
+        Assert.True(group.ExitCode == 0, group.Error);
+        await _cluster.AssignAsync([a, b], ("alice@localhost", "a"), ("bob@localhost", "b"));
+        await using var bob = await XmppTestClient.LoginAsync(b, "bob", "bob-password", "phone");
+        await bob.AnnounceAsync();
+
+        await a.DisposeAsync();
+        await Eventually.TrueAsync(() => ClusterNodes.View(b).Node("a") is { Up: false });
+
+        // Failover: b accepts alice, and bob sees her come back.
+        await using (var alice = await XmppTestClient.LoginAsync(b, "alice", "alice-password", "desk"))
+        {
+            await alice.AnnounceAsync();
+            await bob.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == "alice@localhost/desk" && e.GetAttribute("type") is null);
+            await bob.SendAsync("<message to='alice@localhost' type='chat' id='f1'><body>you moved</body></message>");
+            Assert.Equal("you moved", (await alice.ReceiveAsync(e => e.Name == "message" && e.GetAttribute("id") == "f1")).ChildText("body"));
+
+            // Fallback: a is back, and b sends alice home.
+            await using var back = await _cluster.StartNodeAsync("a");
+            var error = await alice.ReceiveAsync(e => e.Name == "error" && e.Namespace == Ns.Streams);
+            Assert.Equal($"127.0.0.1:{back.C2sPort}", error.ChildText("see-other-host", Ns.StreamErrors));
+            Assert.Contains(b.Logs.Lines, line => line.Contains("alice@localhost/desk is served by node a now; its client is sent there", StringComparison.Ordinal));
+
+            await using var home = await XmppTestClient.LoginAsync(back, "alice", "alice-password", "desk");
+            await home.AnnounceAsync();
+            await bob.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == "alice@localhost/desk" && e.GetAttribute("type") is null);
+            Assert.Single(back.App.Node.Sessions.All);
+        }
+    }
+
+    [Fact]
+    public async Task Failover_by_hand_moves_a_running_nodes_users_to_its_peer_and_fallback_brings_them_back()
+    {
+        await using var a = await _cluster.StartNodeAsync("a");
+        await using var b = await _cluster.StartNodeAsync("b");
+        await a.CreateUserAsync("alice", "alice-password");
+        var alone = await _cluster.ParleyAsync("cluster", "failover", "a");
+        Assert.Equal(1, alone.ExitCode);
+        Assert.Contains("node a has no redundancy-group peer that is up to take its users (parley cluster group create).", alone.Error);
+        Assert.Equal(0, (await _cluster.ParleyAsync("cluster", "group", "create", "g1", "--nodes", "a,b", "--mode", "balanced")).ExitCode);
+        await _cluster.AssignAsync([a, b], ("alice@localhost", "a"));
+        var onA = await XmppTestClient.LoginAsync(a, "alice", "alice-password", "desk");
+
+        var failover = await _cluster.ParleyAsync("cluster", "failover", "a");
+
+        Assert.True(failover.ExitCode == 0, failover.Error);
+        var sent = await onA.ReceiveAsync(e => e.Name == "error" && e.Namespace == Ns.Streams);
+        Assert.Equal($"127.0.0.1:{b.C2sPort}", sent.ChildText("see-other-host", Ns.StreamErrors));
+        await onA.DisposeAsync();
+        // Nodes read the change at their own heartbeats; within one, a client may be sent on once more.
+        await Eventually.TrueAsync(() => ClusterNodes.View(b).Node("a") is { FailedOver: true });
+        await using (var onB = await XmppTestClient.LoginAsync(b, "alice", "alice-password", "desk"))
+        {
+            Assert.Single(b.App.Node.Sessions.All);
+
+            Assert.Equal(0, (await _cluster.ParleyAsync("cluster", "fallback", "a")).ExitCode);
+
+            var home = await onB.ReceiveAsync(e => e.Name == "error" && e.Namespace == Ns.Streams);
+            Assert.Equal($"127.0.0.1:{a.C2sPort}", home.ChildText("see-other-host", Ns.StreamErrors));
+        }
+        await Eventually.TrueAsync(() => ClusterNodes.View(a).Node("a") is { FailedOver: false });
+        await using var back = await XmppTestClient.LoginAsync(a, "alice", "alice-password", "desk");
+        Assert.Single(a.App.Node.Sessions.All);
+    }
+
+    [Fact]
+    public async Task A_node_that_alone_lost_the_database_closes_its_sessions_with_system_shutdown_before_its_lease_runs_out()
+    {
+        await using var b = await _cluster.StartNodeAsync("b");
+        var cut = await RoleAsync("node_a");
+        var a = await _cluster.StartNodeAsync("a", options => options.Storage.ConnectionString = cut.ConnectionString);
+        await b.CreateUserAsync("alice", "alice-password");
+        await _cluster.AssignAsync([a, b], ("alice@localhost", "a"));
+        await using var alice = await XmppTestClient.LoginAsync(a, "alice", "alice-password", "desk");
+
+        await cut.RevokeAsync();
+        var fenced = System.Diagnostics.Stopwatch.StartNew();
+
+        var error = await alice.ReceiveAsync(e => e.Name == "error" && e.Namespace == Ns.Streams);
+        Assert.NotNull(error.Child("system-shutdown", Ns.StreamErrors));
+        Assert.True(fenced.Elapsed < TimeSpan.FromMilliseconds(a.Options.Cluster.LeaseMilliseconds) + TimeSpan.FromSeconds(2),
+            $"fenced after {fenced.ElapsedMilliseconds} ms");
+        Assert.Contains(a.Logs.Lines, line => line.Contains("Node a cannot renew its lease and the other nodes still renew theirs: it stops serving before its lease runs out (fencing)", StringComparison.Ordinal));
+
+        // Once a's lease has run out, b serves alice: one node at a time.
+        await Eventually.TrueAsync(() => ClusterNodes.View(b).Node("a") is { Up: false });
+        await using var again = await XmppTestClient.LoginAsync(b, "alice", "alice-password", "desk");
+        Assert.Single(b.App.Node.Sessions.All);
+        await a.DisposeAsync();
+    }
+
+    private async Task SubscribedBothWaysAsync(TestNode node, string user, string contact)
+    {
+        var rosters = node.App.Node.Storage.Rosters;
+        await rosters.SetItemAsync(user, new RosterItem(contact, null, Subscription.Both, false, false, []));
+        await rosters.SetItemAsync(contact, new RosterItem(user, null, Subscription.Both, false, false, []));
+    }
+
+    /// <summary>A login role of the cluster's database that the test can lock out while others keep theirs.</summary>
+    private async Task<DatabaseRole> RoleAsync(string name)
+    {
+        await using var database = NpgsqlDataSource.Create(_cluster.Database);
+        await using (var create = database.CreateCommand($"""
+            CREATE ROLE {name} LOGIN PASSWORD '{name}-password';
+            GRANT ALL ON SCHEMA public TO {name};
+            GRANT ALL ON ALL TABLES IN SCHEMA public TO {name};
+            GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {name};
+            """))
+        {
+            await create.ExecuteNonQueryAsync();
+        }
+        var connection = new NpgsqlConnectionStringBuilder(_cluster.Database) { Username = name, Password = $"{name}-password" }.ConnectionString;
+        return new DatabaseRole(_cluster.Database, name, connection);
+    }
+
+    private sealed record DatabaseRole(string AdminConnection, string Name, string ConnectionString)
+    {
+        /// <summary>Refuses the role new connections and ends those it has: the database is lost to its node alone.</summary>
+        public async Task RevokeAsync()
+        {
+            await using var database = NpgsqlDataSource.Create(AdminConnection);
+            await using var revoke = database.CreateCommand($"""
+                ALTER ROLE {Name} NOLOGIN;
+                SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{Name}';
+                """);
+            await revoke.ExecuteNonQueryAsync();
+        }
+    }
+}

@@ -1,0 +1,220 @@
+using Microsoft.Extensions.DependencyInjection;
+using NATS.Client.Core;
+using Parley.Cluster.Bus;
+using Parley.Protocol;
+using Parley.Server.Modules.Disco;
+using Parley.Storage;
+using Parley.Server.Tests.Support;
+
+namespace Parley.Server.Tests.Cluster;
+
+/// <summary>
+/// Two nodes on one database and one NATS bus, alice homed on node a and bob on node b: what one user sends reaches
+/// the other across the bus with the semantics of a single node.
+/// </summary>
+public sealed class TwoNodeClusterTests : IAsyncLifetime
+{
+    private readonly ClusterNodes _cluster = new();
+    private TestNode _a = null!;
+    private TestNode _b = null!;
+
+    public async Task InitializeAsync()
+    {
+        await _cluster.InitializeAsync();
+        _a = await _cluster.StartNodeAsync("a");
+        _b = await _cluster.StartNodeAsync("b");
+        foreach (var user in new[] { "alice", "bob" })
+        {
+            await _a.CreateUserAsync(user, user + "-password");
+        }
+        await _cluster.AssignAsync([_a, _b], ("alice@localhost", "a"), ("bob@localhost", "b"));
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _b.DisposeAsync();
+        await _a.DisposeAsync();
+        await _cluster.DisposeAsync();
+    }
+
+    private static async Task<XmppTestClient> OnlineAsync(TestNode node, string user, string resource)
+    {
+        var client = await XmppTestClient.LoginAsync(node, user, user + "-password", resource);
+        await client.AnnounceAsync();
+        return client;
+    }
+
+    [Fact]
+    public async Task Alice_on_one_node_and_bob_on_the_other_chat_both_ways()
+    {
+        await using var alice = await OnlineAsync(_a, "alice", "desk");
+        await using var bob = await OnlineAsync(_b, "bob", "phone");
+
+        await alice.SendAsync("<message to='bob@localhost' type='chat' id='c1'><body>hello across nodes</body></message>");
+        var atBob = await bob.ReceiveAsync(e => e.Name == "message" && e.GetAttribute("id") == "c1");
+        await bob.SendAsync("<message to='alice@localhost/desk' type='chat' id='c2'><body>hello back</body></message>");
+        var atAlice = await alice.ReceiveAsync(e => e.Name == "message" && e.GetAttribute("id") == "c2");
+
+        Assert.Equal("hello across nodes", atBob.ChildText("body"));
+        Assert.Equal("alice@localhost/desk", atBob.GetAttribute("from"));
+        Assert.Equal("hello back", atAlice.ChildText("body"));
+        Assert.Equal("bob@localhost/phone", atAlice.GetAttribute("from"));
+        Assert.Single(_a.App.Node.Sessions.All);
+        Assert.Single(_b.App.Node.Sessions.All);
+    }
+
+    [Fact]
+    public async Task A_message_on_a_nodes_subject_that_is_not_a_stanza_is_dropped_and_the_node_keeps_routing()
+    {
+        await using (var stranger = new NatsConnection(NatsOpts.Default with { Url = _cluster.Nats.Url }))
+        {
+            await stranger.ConnectAsync();
+            var headers = new NatsHeaders { ["Parley-From"] = "mallory@localhost", ["Parley-To"] = "bob@localhost" };
+            await stranger.RequestAsync<byte[], byte[]>("parley.node.b", "<message to='bob@localhost'><body>cut"u8.ToArray(), headers);
+            await stranger.RequestAsync<byte[], byte[]>("parley.node.b", "<message/>"u8.ToArray());
+        }
+        await using var alice = await OnlineAsync(_a, "alice", "desk");
+        await using var bob = await OnlineAsync(_b, "bob", "phone");
+
+        await alice.SendAsync("<message to='bob@localhost' type='chat' id='after'><body>still there?</body></message>");
+
+        Assert.Equal("still there?", (await bob.ReceiveAsync(e => e.Name == "message" && e.GetAttribute("id") == "after")).ChildText("body"));
+        Assert.Equal(2, _b.Logs.Lines.Count(line => line.Contains("A message on parley.node.b is not a stanza with its routing headers; dropped", StringComparison.Ordinal)));
+        Assert.DoesNotContain(_b.Logs.Lines, line => line.Contains("mallory", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Subscriptions_both_ways_then_presence_crosses_and_a_probe_is_answered_by_the_other_node()
+    {
+        await using var alice = await OnlineAsync(_a, "alice", "desk");
+        await using (var bob = await OnlineAsync(_b, "bob", "phone"))
+        {
+            // Each approval brings the approver's presence across the bus (RFC 6121 §3.1.5).
+            await alice.SendAsync("<presence to='bob@localhost' type='subscribe'/>");
+            await bob.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("type") == "subscribe" && e.GetAttribute("from") == "alice@localhost");
+            await bob.SendAsync("<presence to='alice@localhost' type='subscribed'/>");
+            await alice.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == "bob@localhost/phone" && e.GetAttribute("type") is null);
+            await bob.SendAsync("<presence to='alice@localhost' type='subscribe'/>");
+            await alice.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("type") == "subscribe" && e.GetAttribute("from") == "bob@localhost");
+            await alice.SendAsync("<presence to='bob@localhost' type='subscribed'/>");
+            await bob.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == "alice@localhost/desk" && e.GetAttribute("type") is null);
+
+            // A change of presence is broadcast to the contact on the other node.
+            await alice.SendAsync("<presence><show>away</show></presence>");
+            var away = await bob.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == "alice@localhost/desk" && e.ChildText("show") == "away");
+            Assert.Null(away.GetAttribute("type"));
+        }
+
+        // bob's next session probes alice on node a; node a answers with her current presence.
+        await alice.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == "bob@localhost/phone" && e.GetAttribute("type") == "unavailable");
+        await using var tablet = await XmppTestClient.LoginAsync(_b, "bob", "bob-password", "tablet");
+        await tablet.SendAsync("<presence/>");
+        var probed = await tablet.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == "alice@localhost/desk");
+        Assert.Equal("away", probed.ChildText("show"));
+        var roster = await _b.App.Node.Storage.Rosters.GetAsync("bob@localhost");
+        Assert.Equal(Subscription.Both, Assert.Single(roster.Items).Subscription);
+    }
+
+    [Fact]
+    public async Task A_pep_item_alice_publishes_on_her_node_reaches_bob_on_his_whose_caps_ask_for_it()
+    {
+        const string Nick = "http://jabber.org/protocol/nick";
+        var rosters = _a.App.Node.Storage.Rosters;
+        await rosters.SetItemAsync("alice@localhost", new RosterItem("bob@localhost", null, Subscription.Both, false, false, []));
+        await rosters.SetItemAsync("bob@localhost", new RosterItem("alice@localhost", null, Subscription.Both, false, false, []));
+        await using var alice = await OnlineAsync(_a, "alice", "desk");
+        await using var bob = await XmppTestClient.LoginAsync(_b, "bob", "bob-password", "phone");
+        string[] features = [Ns.DiscoInfo, Ns.Caps, Nick + "+notify"];
+        var ver = EntityCapabilities.Ver("client", "pc", "Parley Test", features);
+        await bob.SendAsync($"<presence><c xmlns='http://jabber.org/protocol/caps' hash='sha-1' node='https://parley.test/client' ver='{ver}'/></presence>");
+        var query = await bob.ReceiveAsync(e => e.Name == "iq" && e.GetAttribute("type") == "get" && e.Child("query", Ns.DiscoInfo) is not null);
+        await bob.SendAsync(
+            $"<iq type='result' id='{query.GetAttribute("id")}' to='{query.GetAttribute("from")}'><query xmlns='{Ns.DiscoInfo}' node='https://parley.test/client#{ver}'>" +
+            $"<identity category='client' type='pc' name='Parley Test'/>{string.Concat(features.Select(f => $"<feature var='{f}'/>"))}</query></iq>");
+        await bob.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == "alice@localhost/desk");
+
+        await alice.SendAsync($"<iq type='set' id='pub1'><pubsub xmlns='http://jabber.org/protocol/pubsub'><publish node='{Nick}'><item id='current'><nick xmlns='{Nick}'>Ali</nick></item></publish></pubsub></iq>");
+        await alice.ReceiveAsync(e => e.Name == "iq" && e.GetAttribute("id") == "pub1");
+        var message = await bob.ReceiveAsync(e => e.Name == "message" && e.Child("event", Ns.PubSubEvent) is not null);
+
+        Assert.Equal("alice@localhost", message.GetAttribute("from"));
+        Assert.Equal("headline", message.GetAttribute("type"));
+        var item = message.Child("event", Ns.PubSubEvent)!.Child("items", Ns.PubSubEvent)!.Child("item", Ns.PubSubEvent)!;
+        Assert.Equal("Ali", item.ChildText("nick", Nick));
+    }
+
+    [Fact]
+    public async Task An_iq_to_a_full_jid_on_the_other_node_is_answered_and_a_vcard_is_read_from_the_users_node()
+    {
+        await using var alice = await OnlineAsync(_a, "alice", "desk");
+        await using var bob = await OnlineAsync(_b, "bob", "phone");
+
+        await bob.SendAsync("<iq to='alice@localhost/desk' type='get' id='ping1'><ping xmlns='urn:xmpp:ping'/></iq>");
+        var ping = await alice.ReceiveAsync(e => e.Name == "iq" && e.GetAttribute("id") == "ping1");
+        Assert.Equal("bob@localhost/phone", ping.GetAttribute("from"));
+        await alice.SendAsync("<iq to='bob@localhost/phone' type='result' id='ping1'/>");
+        var pong = await bob.ReceiveAsync(e => e.Name == "iq" && e.GetAttribute("id") == "ping1");
+        Assert.Equal("result", pong.GetAttribute("type"));
+        Assert.Equal("alice@localhost/desk", pong.GetAttribute("from"));
+
+        await alice.SendAsync("<iq type='set' id='v1'><vCard xmlns='vcard-temp'><FN>Alice Liddell</FN></vCard></iq>");
+        await alice.ReceiveAsync(e => e.GetAttribute("id") == "v1");
+        await bob.SendAsync("<iq to='alice@localhost' type='get' id='v2'><vCard xmlns='vcard-temp'/></iq>");
+        var card = await bob.ReceiveAsync(e => e.Name == "iq" && e.GetAttribute("id") == "v2");
+        Assert.Equal("result", card.GetAttribute("type"));
+        Assert.Equal("Alice Liddell", card.Child("vCard", "vcard-temp")?.ChildText("FN", "vcard-temp"));
+    }
+
+    [Fact]
+    public async Task A_message_to_bob_while_he_is_offline_everywhere_is_stored_and_delivered_when_he_comes_on_his_node()
+    {
+        await using var alice = await OnlineAsync(_a, "alice", "desk");
+        await alice.SendAsync("<message to='bob@localhost' type='chat' id='o1'><body>while you were out</body></message>");
+        var deadline = DateTime.UtcNow + XmppTestClient.Deadline;
+        while (await _b.App.Node.Storage.Offline.CountAsync("bob@localhost") != 1)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the message was not stored for bob");
+            await Task.Delay(20);
+        }
+
+        await using var bob = await XmppTestClient.LoginAsync(_b, "bob", "bob-password", "phone");
+        await bob.SendAsync("<presence/>");
+        var stored = await bob.ReceiveAsync(e => e.Name == "message" && e.GetAttribute("id") == "o1");
+
+        Assert.Equal("while you were out", stored.ChildText("body"));
+        Assert.NotNull(stored.Child("delay", "urn:xmpp:delay"));
+    }
+
+    [Fact]
+    public async Task While_the_bus_is_down_a_message_for_the_other_node_gets_remote_server_timeout_and_chat_resumes_when_it_is_back()
+    {
+        await using var alice = await OnlineAsync(_a, "alice", "desk");
+        await using var bob = await OnlineAsync(_b, "bob", "phone");
+
+        await _cluster.Nats.StopAsync();
+        await alice.SendAsync("<message to='bob@localhost' type='chat' id='lost'><body>anyone?</body></message>");
+        var error = await alice.ReceiveAsync(e => e.Name == "message" && e.GetAttribute("id") == "lost");
+        await _cluster.Nats.StartAgainAsync();
+
+        Assert.Equal("error", error.GetAttribute("type"));
+        Assert.NotNull(error.Child("error")?.Child("remote-server-timeout", "urn:ietf:params:xml:ns:xmpp-stanzas"));
+        // The nodes reconnect by themselves; a message sent once they have gets through.
+        await Eventually.TrueAsync(() => new[] { _a, _b }.All(node => node.App.Web.Services.GetRequiredService<ClusterBus>().Connected));
+        await alice.SendAsync("<message to='bob@localhost' type='chat' id='again'><body>back?</body></message>");
+        Assert.Equal("back?", (await bob.ReceiveAsync(e => e.Name == "message" && e.GetAttribute("id") == "again")).ChildText("body"));
+    }
+
+    [Fact]
+    public async Task A_client_signing_in_on_the_node_that_does_not_serve_it_is_sent_to_its_home_with_see_other_host()
+    {
+        await using var bob = await XmppTestClient.ConnectAsync(_a.C2sPort);
+        await bob.OpenStreamAsync();
+        await bob.StartTlsAsync();
+        await bob.AuthenticateAsync("bob", "bob-password");
+        await bob.SendAsync("<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>");
+
+        Assert.Equal("see-other-host", await bob.ExpectStreamErrorAsync());
+        Assert.Contains(_a.Logs.Lines, line => line.Contains($"bob@localhost is served by another node; sent to 127.0.0.1:{_b.C2sPort}", StringComparison.Ordinal));
+        Assert.Empty(_a.App.Node.Sessions.All);
+    }
+}
