@@ -2,6 +2,7 @@ using System.Buffers.Text;
 using System.Diagnostics;
 using System.Net;
 using System.Text;
+using Parley.Protocol;
 using Parley.Protocol.Sasl;
 using Parley.Xml;
 
@@ -17,7 +18,8 @@ internal static class ChatCommand
 {
     public const string Usage =
         "parley-loadgen chat --host 127.0.0.1 --port P --pairs P --rate MSG_PER_S --duration S --password PW --node-pid PID\n" +
-        "    [--warmup 5] [--user-prefix load] [--domain localhost] [--concurrency 100] [--direct-tls] [--tls-resume]";
+        "    [--warmup 5] [--user-prefix load] [--domain localhost] [--concurrency 100] [--direct-tls] [--tls-resume]\n" +
+        "    [--transport tcp|websocket|mixed --http-port P]  (mixed: the first user of each pair on WebSocket, the second on TCP)";
 
     // Stragglers: messages still in flight when the schedule ends are waited for this long before the count.
     private static readonly TimeSpan StragglerDeadline = TimeSpan.FromSeconds(10);
@@ -29,7 +31,7 @@ internal static class ChatCommand
     {
         var arguments = new Arguments(
             args,
-            new HashSet<string> { "--host", "--port", "--pairs", "--rate", "--duration", "--warmup", "--user-prefix", "--password", "--domain", "--concurrency", "--node-pid" },
+            new HashSet<string> { "--host", "--port", "--pairs", "--rate", "--duration", "--warmup", "--user-prefix", "--password", "--domain", "--concurrency", "--node-pid", "--transport", "--http-port" },
             new HashSet<string> { "--direct-tls", "--tls-resume" });
         var server = new IPEndPoint(ClientPool.LoopbackAddress(arguments.Text("--host")), arguments.Number("--port", 1, 65535));
         var pairs = arguments.Number("--pairs", 1, 100_000);
@@ -42,15 +44,34 @@ internal static class ChatCommand
         var concurrency = arguments.Number("--concurrency", 1, 10_000, fallback: 100);
         var node = new NodeProcess(arguments.Number("--node-pid", 1, int.MaxValue));
         var directTls = arguments.Flag("--direct-tls");
+        var transport = arguments.Text("--transport", "tcp");
+        if (transport is not ("tcp" or "websocket" or "mixed"))
+        {
+            throw new UsageException($"--transport must be tcp, websocket or mixed, not '{transport}'.");
+        }
+        var webSocket = transport == "tcp" ? null : new Uri($"ws://{server.Address}:{arguments.Number("--http-port", 1, 65535)}/xmpp-websocket");
         var warmCount = checked(rate * warmup);
         var measuredCount = checked(rate * duration);
 
         var output = Console.Out;
-        output.WriteLine($"node pid {node.Pid}, {server} {(directTls ? "direct TLS" : "STARTTLS")}, {pairs} pairs ({prefix}1..{prefix}{2 * pairs}), " +
+        var carriedBy = transport switch
+        {
+            "websocket" => $"{webSocket}",
+            "mixed" => $"{webSocket} and {server} {(directTls ? "direct TLS" : "STARTTLS")}",
+            _ => $"{server} {(directTls ? "direct TLS" : "STARTTLS")}",
+        };
+        output.WriteLine($"node pid {node.Pid}, {carriedBy}, {pairs} pairs ({prefix}1..{prefix}{2 * pairs}), " +
             $"{rate} msg/s offered, {warmup} s warm-up + {duration} s measured, {MessageBytes}-byte messages");
 
-        var target = new LoginTarget(server, domain, directTls, arguments.Flag("--tls-resume"), new SaltedPasswordCache(ScramHash.Sha256, password));
-        var login = await ClientPool.LogInAllAsync(target, prefix, password, 1, 2 * pairs, concurrency, sendInitialPresence: true, cancellationToken).ConfigureAwait(false);
+        var saltedPassword = new SaltedPasswordCache(ScramHash.Sha256, password);
+        var target = new LoginTarget(server, domain, directTls, arguments.Flag("--tls-resume"), saltedPassword);
+        // User i (from 0) is the first of its pair when i is even.
+        bool OnWebSocket(int index) => transport == "websocket" || (transport == "mixed" && index % 2 == 0);
+        var login = await ClientPool.LogInAllAsync<IChatClient>(2 * pairs, concurrency, index => prefix + (index + 1),
+            async (index, token) => OnWebSocket(index)
+                ? await WebSocketLoadClient.LoginAsync(webSocket!, domain, prefix + (index + 1), saltedPassword, token).ConfigureAwait(false)
+                : await LoadClient.LoginAsync(target, prefix + (index + 1), password, sendInitialPresence: true, token).ConfigureAwait(false),
+            cancellationToken).ConfigureAwait(false);
         if (login.Failed > 0)
         {
             output.WriteLine($"logins         {login.Failed} of {2 * pairs} failed{login.FirstErrorSuffix}");
@@ -97,9 +118,11 @@ internal static class ChatCommand
     /// Message i goes over pair i mod P, alternately from its first and its second user, so that both directions
     /// carry the same load; its id is "i:planned-timestamp", its body padding up to <see cref="MessageBytes"/>.
     /// </summary>
-    private sealed class ChatMessages(LoadClient[] clients, int pairs)
+    private sealed class ChatMessages(IChatClient[] clients, int pairs)
     {
-        private readonly byte[][] _prefixes = [.. clients.Select((_, i) => Encoding.UTF8.GetBytes($"<message type='chat' to='{clients[i ^ 1].BoundJid}' id='"))];
+        // RFC 7395 §3.4: a stanza in a WebSocket frame carries its namespace.
+        private readonly byte[][] _prefixes = [.. clients.Select((client, i) => Encoding.UTF8.GetBytes(
+            $"<message{(client is WebSocketLoadClient ? $" xmlns='{Ns.Client}'" : "")} type='chat' to='{clients[i ^ 1].BoundJid}' id='"))];
         private readonly byte[] _buffer = new byte[1024];
 
         /// <summary>Called by the schedule's single thread only: the buffer is reused.</summary>

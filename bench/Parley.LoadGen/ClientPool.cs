@@ -3,9 +3,9 @@ using System.Net;
 namespace Parley.LoadGen;
 
 /// <summary>The outcome of logging in many clients: the clients that made it (null where a login failed) and the first error.</summary>
-internal sealed class LoginRun(int count)
+internal sealed class LoginRun<T>(int count) where T : class
 {
-    public LoadClient?[] Clients { get; } = new LoadClient?[count];
+    public T?[] Clients { get; } = new T?[count];
     public int Failed;
     public string? FirstError;
 
@@ -33,13 +33,20 @@ internal static class ClientPool
     }
 
     /// <summary>
-    /// Logs in users prefix{first}..prefix{first+count-1} with <paramref name="concurrency"/> logins in flight at once;
-    /// Clients[i] is user prefix{first+i}.
+    /// Logs in users prefix{first}..prefix{first+count-1} over TCP with <paramref name="concurrency"/> logins in flight
+    /// at once; Clients[i] is user prefix{first+i}.
     /// </summary>
-    public static async Task<LoginRun> LogInAllAsync(
-        LoginTarget target, string prefix, string password, int first, int count, int concurrency, bool sendInitialPresence, CancellationToken cancellationToken)
+    public static Task<LoginRun<LoadClient>> LogInAllAsync(
+        LoginTarget target, string prefix, string password, int first, int count, int concurrency, bool sendInitialPresence, CancellationToken cancellationToken) =>
+        LogInAllAsync(count, concurrency, index => prefix + (first + index),
+            (index, token) => LoadClient.LoginAsync(target, prefix + (first + index), password, sendInitialPresence, token), cancellationToken);
+
+    /// <summary>Logs in users 0..count-1 (named by <paramref name="user"/> in errors), each by <paramref name="login"/> under its deadline.</summary>
+    public static async Task<LoginRun<T>> LogInAllAsync<T>(
+        int count, int concurrency, Func<int, string> user, Func<int, CancellationToken, Task<T>> login, CancellationToken cancellationToken)
+        where T : class
     {
-        var run = new LoginRun(count);
+        var run = new LoginRun<T>(count);
         var next = -1;
         async Task LogInSomeAsync()
         {
@@ -48,15 +55,14 @@ internal static class ClientPool
             {
                 using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 deadline.CancelAfter(LoginDeadline);
-                var user = prefix + (first + index);
                 try
                 {
-                    run.Clients[index] = await LoadClient.LoginAsync(target, user, password, sendInitialPresence, deadline.Token).ConfigureAwait(false);
+                    run.Clients[index] = await login(index, deadline.Token).ConfigureAwait(false);
                 }
                 catch (Exception e) when (!cancellationToken.IsCancellationRequested)
                 {
                     Interlocked.Increment(ref run.Failed);
-                    Interlocked.CompareExchange(ref run.FirstError, $"{user}: {e.GetType().Name}: {e.Message}", null);
+                    Interlocked.CompareExchange(ref run.FirstError, $"{user(index)}: {e.GetType().Name}: {e.Message}", null);
                 }
             }
         }
@@ -71,7 +77,7 @@ internal static class ClientPool
     }
 
     /// <summary>Closes every client; returns how many did not close cleanly (they are dropped all the same).</summary>
-    public static async Task<int> CloseAllAsync(LoadClient?[] clients, int concurrency, CancellationToken cancellationToken)
+    public static async Task<int> CloseAllAsync<T>(T?[] clients, int concurrency, CancellationToken cancellationToken) where T : class, IChatClient
     {
         var next = -1;
         var failed = 0;

@@ -36,7 +36,7 @@ internal sealed class LoginTarget(IPEndPoint server, string domain, bool directT
 /// presence (unless the caller sends its own); then it stays idle, reading nothing, until <see cref="CloseAsync"/>, or
 /// hands every element it receives to the handler given to <see cref="StartReceiving"/>.
 /// </summary>
-internal sealed class LoadClient : IAsyncDisposable
+internal sealed class LoadClient : IChatClient
 {
     private static readonly byte[] StartTls = Encoding.UTF8.GetBytes($"<starttls xmlns='{Ns.Tls}'/>");
     private static readonly byte[] Bind = Encoding.UTF8.GetBytes($"<iq type='set' id='bind'><bind xmlns='{Ns.Bind}'><resource>load</resource></bind></iq>");

@@ -1,9 +1,5 @@
 using System.Diagnostics;
-using System.Net.WebSockets;
-using System.Text;
-using Parley.Protocol;
 using Parley.Protocol.Sasl;
-using Parley.Xml;
 
 namespace Parley.LoadGen;
 
@@ -19,7 +15,6 @@ internal static class WebSocketIdleCommand
         "    [--user-prefix load] [--domain localhost] [--concurrency 100] [--hold SECONDS]";
 
     private static readonly TimeSpan SettleDeadline = TimeSpan.FromSeconds(60);
-    private static readonly TimeSpan StepDeadline = TimeSpan.FromSeconds(60);
 
     public static async Task<int> RunAsync(IEnumerable<string> args, CancellationToken cancellationToken)
     {
@@ -42,33 +37,12 @@ internal static class WebSocketIdleCommand
         var before = await node.SettledResidentKiBAsync(SettleDeadline, cancellationToken).ConfigureAwait(false);
         var nodeCpuBefore = node.CpuTime();
         var clock = Stopwatch.StartNew();
-        var sockets = new ClientWebSocket?[users];
-        var failed = 0;
-        string? firstError = null;
-        var next = -1;
-        async Task LogInSomeAsync()
-        {
-            int index;
-            while ((index = Interlocked.Increment(ref next)) < users)
-            {
-                using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                deadline.CancelAfter(StepDeadline);
-                try
-                {
-                    sockets[index] = await LogInAsync(uri, domain, prefix + (index + 1), password, deadline.Token).ConfigureAwait(false);
-                }
-                catch (Exception e) when (!cancellationToken.IsCancellationRequested)
-                {
-                    Interlocked.Increment(ref failed);
-                    Interlocked.CompareExchange(ref firstError, $"{prefix}{index + 1}: {e.GetType().Name}: {e.Message}", null);
-                }
-            }
-        }
-        await Task.WhenAll(Enumerable.Range(0, Math.Min(concurrency, users)).Select(_ => Task.Run(LogInSomeAsync, cancellationToken))).ConfigureAwait(false);
+        var login = await ClientPool.LogInAllAsync(users, concurrency, index => prefix + (index + 1),
+            (index, token) => WebSocketLoadClient.LoginAsync(uri, domain, prefix + (index + 1), password, token), cancellationToken).ConfigureAwait(false);
         var wall = clock.Elapsed;
         var nodeCpu = node.CpuTime() - nodeCpuBefore;
-        var loggedIn = users - failed;
-        output.WriteLine($"logins         {loggedIn} of {users} in {wall.TotalSeconds:0.00} s = {loggedIn / wall.TotalSeconds:0} logins/s; {failed} failed{(firstError is null ? "" : $" (first: {firstError})")}");
+        var loggedIn = users - login.Failed;
+        output.WriteLine($"logins         {loggedIn} of {users} in {wall.TotalSeconds:0.00} s = {loggedIn / wall.TotalSeconds:0} logins/s; {login.Failed} failed{login.FirstErrorSuffix}");
         output.WriteLine($"node CPU       {nodeCpu.TotalSeconds:0.00} s = {nodeCpu.TotalMilliseconds / Math.Max(loggedIn, 1):0.000} ms per login");
 
         var after = await node.SettledResidentKiBAsync(SettleDeadline, cancellationToken).ConfigureAwait(false);
@@ -83,78 +57,8 @@ internal static class WebSocketIdleCommand
             await Task.Delay(hold, cancellationToken).ConfigureAwait(false);
         }
 
-        var closeFailures = 0;
-        foreach (var socket in sockets.OfType<ClientWebSocket>())
-        {
-            try
-            {
-                using var deadline = new CancellationTokenSource(StepDeadline);
-                await SendAsync(socket, $"<close xmlns='{Ns.Framing}'/>", deadline.Token).ConfigureAwait(false);
-                await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, null, deadline.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is WebSocketException or OperationCanceledException)
-            {
-                closeFailures++;
-            }
-            socket.Dispose();
-        }
+        var closeFailures = await ClientPool.CloseAllAsync(login.Clients, concurrency, cancellationToken).ConfigureAwait(false);
         output.WriteLine($"close          {loggedIn - closeFailures} closed cleanly; {closeFailures} did not");
-        return failed == 0 && closeFailures == 0 ? 0 : 1;
-    }
-
-    /// <summary>Opens, signs in with SCRAM-SHA-256, opens again, binds and sends initial presence.</summary>
-    private static async Task<ClientWebSocket> LogInAsync(Uri uri, string domain, string user, SaltedPasswordCache password, CancellationToken cancellationToken)
-    {
-        var socket = new ClientWebSocket();
-        socket.Options.AddSubProtocol("xmpp");
-        await socket.ConnectAsync(uri, cancellationToken).ConfigureAwait(false);
-        var open = $"<open xmlns='{Ns.Framing}' to='{domain}' version='1.0'/>";
-        await SendAsync(socket, open, cancellationToken).ConfigureAwait(false);
-        await ExpectAsync(socket, "features", cancellationToken).ConfigureAwait(false);
-        var scram = new ScramClient(ScramHash.Sha256, user, password.Source);
-        await SendAsync(socket, $"<auth xmlns='{Ns.Sasl}' mechanism='SCRAM-SHA-256'>{Convert.ToBase64String(scram.ClientFirst())}</auth>", cancellationToken).ConfigureAwait(false);
-        var challenge = await ExpectAsync(socket, "challenge", cancellationToken).ConfigureAwait(false);
-        await SendAsync(socket, $"<response xmlns='{Ns.Sasl}'>{Convert.ToBase64String(scram.ClientFinal(Convert.FromBase64String(challenge.Text)))}</response>", cancellationToken).ConfigureAwait(false);
-        await ExpectAsync(socket, "success", cancellationToken).ConfigureAwait(false);
-        await SendAsync(socket, open, cancellationToken).ConfigureAwait(false);
-        await ExpectAsync(socket, "features", cancellationToken).ConfigureAwait(false);
-        await SendAsync(socket, $"<iq xmlns='{Ns.Client}' type='set' id='bind'><bind xmlns='{Ns.Bind}'><resource>load</resource></bind></iq>", cancellationToken).ConfigureAwait(false);
-        await ExpectAsync(socket, "iq", cancellationToken).ConfigureAwait(false);
-        await SendAsync(socket, $"<presence xmlns='{Ns.Client}'/>", cancellationToken).ConfigureAwait(false);
-        await ExpectAsync(socket, "presence", cancellationToken).ConfigureAwait(false);
-        return socket;
-    }
-
-    private static Task SendAsync(ClientWebSocket socket, string xml, CancellationToken cancellationToken) =>
-        socket.SendAsync(Encoding.UTF8.GetBytes(xml), WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
-
-    /// <summary>Reads messages until one is the element <paramref name="name"/>; a failure or a stream error throws.</summary>
-    private static async Task<Element> ExpectAsync(ClientWebSocket socket, string name, CancellationToken cancellationToken)
-    {
-        var buffer = new byte[16 * 1024];
-        while (true)
-        {
-            using var message = new MemoryStream();
-            ValueWebSocketReceiveResult received;
-            do
-            {
-                received = await socket.ReceiveAsync(buffer.AsMemory(), cancellationToken).ConfigureAwait(false);
-                if (received.MessageType == WebSocketMessageType.Close)
-                {
-                    throw new LoginException($"the node closed the WebSocket waiting for <{name}/>");
-                }
-                message.Write(buffer, 0, received.Count);
-            }
-            while (!received.EndOfMessage);
-            var element = ElementParser.Parse(Encoding.UTF8.GetString(message.GetBuffer(), 0, (int)message.Length), Ns.Client);
-            if (element.Name == name)
-            {
-                return element;
-            }
-            if (element.Name is "failure" or "error")
-            {
-                throw new LoginException($"<{element.Name}/> waiting for <{name}/>: {element.ToXml(Ns.Client)}");
-            }
-        }
+        return login.Failed == 0 && closeFailures == 0 ? 0 : 1;
     }
 }
