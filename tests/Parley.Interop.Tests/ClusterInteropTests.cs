@@ -87,6 +87,25 @@ public sealed class ClusterInteropTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Slixmpp_clients_on_two_nodes_share_one_room_and_read_each_others_groupchat()
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "Clients", "slixmpp_cluster_muc.py");
+        var (exitCode, output) = await ExternalProcess.RunAsync("/usr/bin/python3",
+            [path, "127.0.0.1", "team@conference.localhost", Port(_a), "alice@localhost", "alice-secret", Port(_b), "bob@localhost", "bob-secret"],
+            TimeSpan.FromSeconds(120));
+        Assert.True(exitCode == 0, $"slixmpp_cluster_muc.py failed:\n{output}\nnode a:\n{_a.Output}\nnode b:\n{_b.Output}");
+        var result = JsonDocument.Parse(output.Split('\n').Last(line => line.StartsWith('{'))).RootElement;
+
+        Assert.Equal(_a.C2sPort, result.GetProperty("alice_port").GetInt32());
+        Assert.Equal(_b.C2sPort, result.GetProperty("bob_port").GetInt32());
+        Assert.Equal(["Alice", "Bob"], result.GetProperty("alice_sees").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["Alice", "Bob"], result.GetProperty("bob_sees").EnumerateArray().Select(e => e.GetString()));
+        string[] both = ["hello from node a", "hello from node b"];
+        Assert.Equal(both, result.GetProperty("alice_read").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(both, result.GetProperty("bob_read").EnumerateArray().Select(e => e.GetString()));
+    }
+
+    [Fact]
     public async Task A_second_serve_with_a_running_nodes_name_exits_with_a_clear_message()
     {
         var dataDir = Path.Combine(Path.GetTempPath(), "parley-interop-" + Guid.NewGuid().ToString("N"));
