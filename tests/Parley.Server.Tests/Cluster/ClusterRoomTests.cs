@@ -65,6 +65,16 @@ public sealed class ClusterRoomTests : IAsyncLifetime
             Assert.Equal(all, (await GroupchatBodiesAsync(client, 3)).Order());
         }
         Assert.Equal(new[] { 0, 1, 0 }, new[] { _a, _b, _c }.Select(node => Rooms(node).LoadedRooms));
+
+        // A private message from c to a, through the room on b; then carol leaves and both others see it.
+        await carol.SendAsync($"<message to='{room}/alice' type='chat' id='pm'><body>just between us</body></message>");
+        var pm = await alice.ReceiveAsync(e => e.Name == "message" && e.GetAttribute("id") == "pm");
+        Assert.Equal(($"{room}/carol", "just between us"), (pm.GetAttribute("from"), pm.ChildText("body")));
+        await carol.SendAsync($"<presence to='{room}/carol' type='unavailable'/>");
+        foreach (var client in new[] { alice, bob })
+        {
+            await client.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == $"{room}/carol" && e.GetAttribute("type") == "unavailable");
+        }
     }
 
     [Fact]
@@ -99,6 +109,7 @@ public sealed class ClusterRoomTests : IAsyncLifetime
         Assert.Equal("Plans", again.Subject);
         Assert.Equal("Team room", info.Child("query", Ns.DiscoInfo)!.Child("identity", Ns.DiscoInfo)!.GetAttribute("name"));
         Assert.Equal("after the stop", (await Muc.GroupchatAsync(alice, "after the stop")).ChildText("body"));
+        Assert.Equal(["before the stop", "after the stop"], (await Muc.MamAsync(bob, room)).results.Select(message => message.ChildText("body")));
         var host = RoomPlacement.HostOf(room, ClusterNodes.View(_a).Nodes)!.Name;
         Assert.Equal(1, Rooms(host == "a" ? _a : _b).LoadedRooms);
 
