@@ -1,8 +1,9 @@
-"""Two slixmpp clients on two nodes of a Parley cluster in one room: alice creates it, bob joins, each sees the
-other's presence in the room and both read each other's groupchat. The room runs on one of the nodes, so one of
-them reaches it across the cluster's bus.
+"""Two slixmpp clients of a Parley cluster in one room: alice joins (creating the room if it is new), bob joins, each
+sees the other's presence in the room and both read each other's groupchat.
+PHASE "chat": on two nodes; the room runs on one of them, so one client reaches it across the cluster's bus.
+PHASE "after-kill": the room's node was killed; both join again (on the node that is left) with history.
 
-Usage: slixmpp_cluster_muc.py HOST ROOM ALICE_PORT ALICE_JID ALICE_PASSWORD BOB_PORT BOB_JID BOB_PASSWORD
+Usage: slixmpp_cluster_muc.py HOST ROOM PHASE ALICE_PORT ALICE_JID ALICE_PASSWORD BOB_PORT BOB_JID BOB_PASSWORD
 Prints one JSON line with what happened; exits 0 only if everything arrived.
 """
 import asyncio
@@ -12,7 +13,8 @@ import slixmpp
 
 from interop_common import TIMEOUT, accept_self_signed, run_scenario, wait_until
 
-host, room, alice_port, alice_jid, alice_pw, bob_port, bob_jid, bob_pw = sys.argv[1:9]
+host, room, phase, alice_port, alice_jid, alice_pw, bob_port, bob_jid, bob_pw = sys.argv[1:10]
+said = {"chat": ("hello from node a", "hello from node b"), "after-kill": ("alice after the kill", "bob after the kill")}[phase]
 
 
 class Client(slixmpp.ClientXMPP):
@@ -34,8 +36,8 @@ class Client(slixmpp.ClientXMPP):
         self.ready.set_result(True)
 
     def on_groupchat(self, message):
-        # Occupants' messages only, not the room's own notice that it is locked.
-        if message["from"].resource:
+        # Occupants' messages said now: not the room's own notice that it is locked, not the history (delayed).
+        if message["from"].resource and message.xml.find("{urn:xmpp:delay}delay") is None:
             self.groupchat.append(message["body"])
 
     def on_room_presence(self, presence):
@@ -60,9 +62,10 @@ async def scenario(result, clients, step):
     result["alice_port"] = alice.peer_port()
     result["bob_port"] = bob.peer_port()
 
-    step[0] = "alice creates the room"
-    await alice.muc.join_muc_wait(room, "Alice", maxstanzas=0, timeout=TIMEOUT)
-    # A client that speaks MUC gets a locked room; the default configuration unlocks it.
+    step[0] = "alice joins"
+    _, _, _, history = await alice.muc.join_muc_wait(room, "Alice", maxstanzas=10, timeout=TIMEOUT)
+    result["history"] = [m["body"] for m in history]
+    # A client that speaks MUC gets a new room locked; the default configuration unlocks it.
     await alice.muc.set_room_config(room, await alice.muc.get_room_config(room))
     step[0] = "bob joins"
     await bob.muc.join_muc_wait(room, "Bob", maxstanzas=0, timeout=TIMEOUT)
@@ -71,10 +74,9 @@ async def scenario(result, clients, step):
     result["bob_sees"] = sorted(bob.occupants)
 
     step[0] = "groupchat"
-    alice.send_message(mto=room, mbody="hello from node a", mtype="groupchat")
-    bob.send_message(mto=room, mbody="hello from node b", mtype="groupchat")
-    everything = {"hello from node a", "hello from node b"}
-    await wait_until(lambda: everything <= set(alice.groupchat) and everything <= set(bob.groupchat), "both messages at both")
+    alice.send_message(mto=room, mbody=said[0], mtype="groupchat")
+    bob.send_message(mto=room, mbody=said[1], mtype="groupchat")
+    await wait_until(lambda: set(said) <= set(alice.groupchat) and set(said) <= set(bob.groupchat), "both messages at both")
     result["alice_read"] = sorted(alice.groupchat)
     result["bob_read"] = sorted(bob.groupchat)
 
