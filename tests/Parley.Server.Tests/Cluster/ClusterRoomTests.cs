@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Parley.Cluster.Bus;
 using Parley.Cluster.Rooms;
 using Parley.Protocol;
 using Parley.Server.Modules.Muc;
@@ -122,6 +123,30 @@ public sealed class ClusterRoomTests : IAsyncLifetime
         Assert.Equal(["before the stop", "after the stop"], home.History);
         Assert.Equal(1, Rooms(_c).LoadedRooms);
         Assert.Equal(0, Rooms(_a).LoadedRooms + Rooms(_b).LoadedRooms);
+    }
+
+    [Fact]
+    public async Task While_the_bus_is_down_a_message_to_a_room_on_another_node_gets_remote_server_timeout_and_the_room_keeps_its_occupants()
+    {
+        var room = RoomRunningOn("b");
+        await using var alice = await Muc.OnlineAsync(_a, "alice");
+        await using var bob = await Muc.OnlineAsync(_b, "bob");
+        await Muc.CreateAsync(alice, room, "alice");
+        await JoinAsync(bob, room, "bob");
+
+        await _cluster.Nats.StopAsync();
+        await Muc.SayAsync(alice, room, "anyone?", "lost");
+        var error = await alice.ReceiveAsync(e => e.Name == "message" && e.GetAttribute("id") == "lost");
+        await _cluster.Nats.StartAgainAsync();
+
+        Assert.Equal("remote-server-timeout", Muc.Condition(error));
+        Assert.Equal(room, error.GetAttribute("from"));
+        await Eventually.TrueAsync(() => new[] { _a, _b }.All(node => node.App.Web.Services.GetRequiredService<ClusterBus>().Connected));
+        // Nothing reached the room, and both are still in it: self-ping says so, and the next message gets through.
+        Assert.Equal("result", (await Muc.IqAsync(alice, $"{room}/alice", $"<ping xmlns='{Ns.Ping}'/>", "get")).GetAttribute("type"));
+        await Muc.SayAsync(alice, room, "back again", "again");
+        Assert.Equal("back again", (await Muc.GroupchatAsync(bob, "back again")).ChildText("body"));
+        Assert.Equal(["back again"], (await GroupchatBodiesAsync(alice, 1)));
     }
 
     private sealed record Joined(List<string> Others, List<string> History, string Subject);
