@@ -5,7 +5,7 @@ public sealed partial class Room
 {
     /// <summary>
     /// The room runs on another node of the cluster now: each occupant's devices hear that they are out of it because
-    /// the service here shut down (§15.6.2, status 332), so that their clients join again, which reaches the room where
+    /// the service here shut down (XEP-0045 status code 332), so that their clients join again, which reaches the room where
     /// it runs now; then this copy closes. A persistent room's state is in storage already: each change is saved as it
     /// is made, and its messages are in the room's archive.
     /// </summary>
