@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
 using Parley.Cluster.Bus;
 using Parley.Cluster.Membership;
+using Parley.Cluster.Rooms;
 using Parley.Server.Hosting;
 using Parley.Server.Routing;
 using Parley.Server.Sessions;
@@ -26,6 +27,9 @@ public static class ClusterServices
         services.AddSingleton<ClusterBus>();
         services.AddHostedService(sp => sp.GetRequiredService<ClusterBus>());
         services.AddSingleton<IRemoteRoute, BusRoute>();
+        services.AddSingleton<RoomPlacement>();
+        services.AddSingleton<IRemoteRoute, RoomRoute>();
+        services.AddHostedService<RoomHandOff>();
         services.Replace(ServiceDescriptor.Singleton<ISessionPlacement, ClusterPlacement>());
     }
 }

@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
+using Parley.Cluster.Membership;
+using Parley.Cluster.Rooms;
 using Parley.Interop.Tests.Support;
 using Parley.Tests.Shared;
 
@@ -85,6 +87,53 @@ public sealed class ClusterInteropTests : IAsyncLifetime
         Assert.Equal("hello from node one", result.GetProperty("received_by_bob").GetProperty("body").GetString());
         Assert.Equal("hello from node two", result.GetProperty("received_by_alice").GetProperty("body").GetString());
     }
+
+    [Fact]
+    public async Task Slixmpp_clients_on_two_nodes_share_one_room_and_read_each_others_groupchat()
+    {
+        var result = await RunRoomAsync("team@conference.localhost", "chat", _a, _b);
+
+        Assert.Equal(_a.C2sPort, result.GetProperty("alice_port").GetInt32());
+        Assert.Equal(_b.C2sPort, result.GetProperty("bob_port").GetInt32());
+        Assert.Equal(["Alice", "Bob"], Strings(result, "alice_sees"));
+        Assert.Equal(["Alice", "Bob"], Strings(result, "bob_sees"));
+        Assert.Equal(["hello from node a", "hello from node b"], Strings(result, "alice_read"));
+        Assert.Equal(["hello from node a", "hello from node b"], Strings(result, "bob_read"));
+    }
+
+    [Fact]
+    public async Task After_a_sigkill_of_a_persistent_rooms_node_slixmpp_clients_find_it_with_its_history_on_the_other_node()
+    {
+        const string Room = "plans@conference.localhost";
+        var created = await _a.CliAsync(["room", "create", Room, "--owner", "alice@localhost", "--name", "Plans"]);
+        Assert.True(created.ExitCode == 0, created.Output);
+        await RunRoomAsync(Room, "chat", _a, _b);
+        var (runsRoom, left) = RoomPlacement.HostOf(Room, [NodeUp("a"), NodeUp("b")])!.Name == "a" ? (_a, _b) : (_b, _a);
+
+        await runsRoom.DisposeAsync();
+        await left.WaitForOutputAsync($"Cluster node {(runsRoom == _a ? "a" : "b")} is down", TimeSpan.FromSeconds(30));
+        var result = await RunRoomAsync(Room, "after-kill", left, left);
+
+        Assert.Equal(["hello from node a", "hello from node b"], Strings(result, "history").Order());
+        Assert.Equal(["alice after the kill", "bob after the kill"], Strings(result, "alice_read"));
+        Assert.Equal(["alice after the kill", "bob after the kill"], Strings(result, "bob_read"));
+    }
+
+    /// <summary>Runs slixmpp_cluster_muc.py: alice on <paramref name="aliceNode"/> and bob on <paramref name="bobNode"/> in <paramref name="room"/>.</summary>
+    private async Task<JsonElement> RunRoomAsync(string room, string phase, ParleyProcess aliceNode, ParleyProcess bobNode)
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "Clients", "slixmpp_cluster_muc.py");
+        var (exitCode, output) = await ExternalProcess.RunAsync("/usr/bin/python3",
+            [path, "127.0.0.1", room, phase, Port(aliceNode), "alice@localhost", "alice-secret", Port(bobNode), "bob@localhost", "bob-secret"],
+            TimeSpan.FromSeconds(120));
+        Assert.True(exitCode == 0, $"slixmpp_cluster_muc.py failed:\n{output}\nnode a:\n{_a.Output}\nnode b:\n{_b.Output}");
+        return JsonDocument.Parse(output.Split('\n').Last(line => line.StartsWith('{'))).RootElement;
+    }
+
+    private static ClusterNodeState NodeUp(string name) => new(name, "", Up: true, Group: null, FailedOver: false);
+
+    private static IEnumerable<string?> Strings(JsonElement result, string property) =>
+        result.GetProperty(property).EnumerateArray().Select(e => e.GetString());
 
     [Fact]
     public async Task A_second_serve_with_a_running_nodes_name_exits_with_a_clear_message()

@@ -31,6 +31,9 @@ public sealed class ClusterView(string self)
 
     public ClusterNodeState? Node(string name) => _nodes.GetValueOrDefault(name);
 
+    /// <summary>Every node as last read, up or not.</summary>
+    public ReadOnlySpan<ClusterNodeState> Nodes => _nodes.Values.AsSpan();
+
     /// <summary>
     /// The live node other than this one that serves <paramref name="account"/>, or null when this node serves it.
     /// An account is served by its home node while that is up; while it is down or failed over by hand, by the live

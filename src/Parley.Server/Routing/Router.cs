@@ -109,6 +109,12 @@ public sealed partial class Router
     {
         if (_services.Value.TryGetValue(to.Domain, out var service))
         {
+            if (mayLeaveNode && to.Local is not null && RemoteRouteTo(to) is { } host)
+            {
+                // A chat room that runs on another node of the cluster.
+                await host.SendAsync(stanza, from, to).ConfigureAwait(false);
+                return;
+            }
             await service(new ServiceStanza(stanza, from, to)).ConfigureAwait(false);
             return;
         }
@@ -403,6 +409,12 @@ public sealed partial class Router
     /// </summary>
     private ValueTask ReplyAsync(Element reply, Jid to)
     {
+        // A user or a chat room on another node of the cluster.
+        if (to.Local is not null && RemoteRouteTo(to) is { } remote)
+        {
+            var from = Jid.TryParse(reply.GetAttribute("from"), out var replier) ? replier : Jid.Create(null, to.Domain);
+            return remote.SendAsync(reply, from, to);
+        }
         if (_services.Value.TryGetValue(to.Domain, out var service))
         {
             if (Jid.TryParse(reply.GetAttribute("from"), out var from))
@@ -412,11 +424,6 @@ public sealed partial class Router
                 _ = ReplyToServiceAsync(service, new ServiceStanza(reply, from, to));
             }
             return ValueTask.CompletedTask;
-        }
-        if (to.Local is not null && RemoteRouteTo(to) is { } home)
-        {
-            var from = Jid.TryParse(reply.GetAttribute("from"), out var replier) ? replier : Jid.Create(null, to.Domain);
-            return home.SendAsync(reply, from, to);
         }
         Deliver(reply, to);
         return ValueTask.CompletedTask;

@@ -44,6 +44,22 @@ public sealed class ClusterNodes : IAsyncLifetime
         }, services: services => ClusterServices.AddToNode(services, nodeOptions!));
     }
 
+    /// <summary>Starts a node for each user, named <paramref name="nodes"/>[i], and homes users[i] (password "USER-password") on it.</summary>
+    public async Task<TestNode[]> StartHomesAsync(string[] nodes, string[] users)
+    {
+        var started = new TestNode[nodes.Length];
+        for (var i = 0; i < nodes.Length; i++)
+        {
+            started[i] = await StartNodeAsync(nodes[i]);
+        }
+        foreach (var user in users)
+        {
+            await started[0].CreateUserAsync(user, user + "-password");
+        }
+        await AssignAsync(started, [.. users.Select((user, i) => ($"{user}@{TestNode.Domain}", nodes[i]))]);
+        return started;
+    }
+
     public async Task<T> WithTopologyAsync<T>(Func<ClusterTopology, Task<T>> work)
     {
         await using var database = NpgsqlDataSource.Create(Database);

@@ -142,21 +142,4 @@ public sealed class MucHistoryTests : IAsyncLifetime
         Assert.Equal("2", fin.Child("set", Ns.Rsm)!.ChildText("count", Ns.Rsm));
         Assert.Equal("false", fin.GetAttribute("complete"));
     }
-
-    private static async Task<(Parley.Xml.Element fin, List<Parley.Xml.Element> results)> MamAsync(XmppTestClient client, string room, string query = "")
-    {
-        await client.SendAsync($"<iq type='set' id='mam1' to='{room}'><query xmlns='{Ns.Mam}' queryid='q1'>{query}</query></iq>");
-        var results = new List<Parley.Xml.Element>();
-        while (true)
-        {
-            var next = await client.ReceiveAsync(e => (e.Name == "message" && e.Child("result", Ns.Mam) is not null) || e.GetAttribute("id") == "mam1");
-            if (next.Name == "iq")
-            {
-                Assert.Equal("result", next.GetAttribute("type"));
-                return (next.Child("fin", Ns.Mam)!, results);
-            }
-            Assert.Equal("q1", next.Child("result", Ns.Mam)!.GetAttribute("queryid"));
-            results.Add(next.Child("result", Ns.Mam)!.Child("forwarded", Ns.Forward)!.Child("message")!);
-        }
-    }
 }

@@ -82,6 +82,24 @@ public static class Muc
     public static Task<Element> GroupchatAsync(XmppTestClient client, string body) =>
         client.ReceiveAsync(e => e.Name == "message" && e.GetAttribute("type") == "groupchat" && e.ChildText("body") == body);
 
+    /// <summary>Queries the room's archive (XEP-0313) and returns its fin and the archived messages.</summary>
+    public static async Task<(Element fin, List<Element> results)> MamAsync(XmppTestClient client, string room, string query = "")
+    {
+        await client.SendAsync($"<iq type='set' id='mam1' to='{room}'><query xmlns='{Ns.Mam}' queryid='q1'>{query}</query></iq>");
+        var results = new List<Element>();
+        while (true)
+        {
+            var next = await client.ReceiveAsync(e => (e.Name == "message" && e.Child("result", Ns.Mam) is not null) || e.GetAttribute("id") == "mam1");
+            if (next.Name == "iq")
+            {
+                Assert.Equal("result", next.GetAttribute("type"));
+                return (next.Child("fin", Ns.Mam)!, results);
+            }
+            Assert.Equal("q1", next.Child("result", Ns.Mam)!.GetAttribute("queryid"));
+            results.Add(next.Child("result", Ns.Mam)!.Child("forwarded", Ns.Forward)!.Child("message")!);
+        }
+    }
+
     public static List<int> Codes(Element stanza) =>
         stanza.Child("x", Ns.MucUser)?.Children("status", Ns.MucUser).Select(s => int.Parse(s.GetAttribute("code")!)).ToList() ?? [];
 

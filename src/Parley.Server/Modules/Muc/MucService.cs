@@ -147,6 +147,27 @@ public sealed partial class MucService(MucOptions options, IParleyStorage storag
     }
 
     /// <summary>
+    /// In a cluster, the rooms in memory that run on another node now (a node came up, or this one is failed over by
+    /// hand) leave this node: their occupants are told and join again there. Returns how many left.
+    /// </summary>
+    public async ValueTask<int> HandOffRoomsAsync(Func<Jid, bool> runsElsewhere)
+    {
+        var handedOff = 0;
+        foreach (var room in _rooms.Values)
+        {
+            if (runsElsewhere(room.Jid))
+            {
+                await UnderGateAsync(room, async () =>
+                {
+                    await room.HandOffAsync().ConfigureAwait(false);
+                    handedOff++;
+                }).ConfigureAwait(false);
+            }
+        }
+        return handedOff;
+    }
+
+    /// <summary>
     /// An account was deleted: rooms in memory drop its affiliations (stored rooms lose them with the account's
     /// data), so that a new account of the same name inherits no ownership, membership or ban.
     /// </summary>
