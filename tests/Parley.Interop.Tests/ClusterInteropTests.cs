@@ -108,6 +108,56 @@ public sealed class ClusterInteropTests : IAsyncLifetime
         }
     }
 
+    [Fact]
+    public async Task A_raw_client_whose_node_is_sigkilled_resumes_on_the_group_peer_and_gets_exactly_the_stanzas_it_had_not_acknowledged()
+    {
+        var location = $"127.0.0.1:{_a.C2sPort}";
+
+        var result = await KillAlicesNodeUnderAsync("resume");
+
+        Assert.Equal(location, result.GetProperty("location").GetString());
+        var resumed = result.GetProperty("resumed").GetString()!;
+        Assert.Matches("^<resumed [^>]*h=['\"]1['\"]", resumed);
+        Assert.Contains(result.GetProperty("previd").GetString()!, resumed);
+        // m1 and m2 were acknowledged on node a; m3 and m4 come again once each, then the chat goes on.
+        Assert.Equal(["m3", "m4", "m5"], Strings(result, "bodies"));
+        Assert.Equal(["before", "back on node b"], Strings(result, "bob_got"));
+    }
+
+    [Fact]
+    public async Task A_raw_client_that_signs_in_again_on_the_group_peer_after_a_sigkill_finds_the_messages_it_had_not_acknowledged_offline()
+    {
+        var result = await KillAlicesNodeUnderAsync("login");
+
+        Assert.Equal(["m3", "m4", "m5"], Strings(result, "bodies"));
+        Assert.Equal(2, result.GetProperty("delayed").GetInt32());
+        Assert.Equal(["before", "back on node b"], Strings(result, "bob_got"));
+    }
+
+    /// <summary>
+    /// Groups a and b, runs raw_resume.py in <paramref name="mode"/> and SIGKILLs node a once alice's acknowledgement has
+    /// been answered there (so node b holds it); returns the script's JSON line.
+    /// </summary>
+    private async Task<JsonElement> KillAlicesNodeUnderAsync(string mode)
+    {
+        var group = await _a.CliAsync(["cluster", "group", "create", "g1", "--nodes", "a,b", "--mode", "balanced"]);
+        Assert.True(group.ExitCode == 0, group.Output);
+        await _a.WaitForOutputAsync("copied to the group peer b", TimeSpan.FromSeconds(30));
+        var script = Path.Combine(AppContext.BaseDirectory, "Clients", "raw_resume.py");
+        await using var clients = ExternalProcess.Start("/usr/bin/python3",
+            [script, "127.0.0.1", _a.C2sTlsPort.ToString(CultureInfo.InvariantCulture), _b.C2sTlsPort.ToString(CultureInfo.InvariantCulture), mode]);
+        await clients.WaitForOutputAsync("KILL", TimeSpan.FromSeconds(60));
+
+        await _a.DisposeAsync();
+
+        Assert.True(await clients.WaitForExitAsync(TimeSpan.FromSeconds(90)) && clients.ExitCode == 0,
+            $"raw_resume.py failed:\n{clients.Output}\nnode a:\n{_a.Output}\nnode b:\n{_b.Output}");
+        return JsonDocument.Parse(clients.Output.Split('\n').Last(line => line.StartsWith('{'))).RootElement;
+    }
+
+    private static string[] Strings(JsonElement result, string property) =>
+        [.. result.GetProperty(property).EnumerateArray().Select(item => item.GetString()!)];
+
     /// <summary>Runs slixmpp_cluster_chat.py with alice connecting to <paramref name="aliceNode"/> and bob first to <paramref name="bobNode"/>.</summary>
     private async Task<JsonElement> RunChatAsync(ParleyProcess aliceNode, ParleyProcess bobNode)
     {
