@@ -134,6 +134,16 @@ public sealed class ClusterInteropTests : IAsyncLifetime
         Assert.Equal(["before", "back on node b"], Strings(result, "bob_got"));
     }
 
+    [Fact]
+    public async Task A_raw_client_that_could_resume_but_signs_in_again_on_the_group_peer_gets_the_messages_it_had_not_acknowledged_once()
+    {
+        var result = await KillAlicesNodeUnderAsync("fresh");
+
+        Assert.Equal(["m3", "m4", "m5"], Strings(result, "bodies"));
+        Assert.Equal(2, result.GetProperty("delayed").GetInt32());
+        Assert.Equal(["before", "back on node b"], Strings(result, "bob_got"));
+    }
+
     /// <summary>
     /// Groups a and b, runs raw_resume.py in <paramref name="mode"/> and SIGKILLs node a once alice's acknowledgement has
     /// been answered there (so node b holds it); returns the script's JSON line.

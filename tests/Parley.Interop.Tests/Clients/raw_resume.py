@@ -1,11 +1,12 @@
 """Clients for the resumption-on-the-group-peer test, so that acknowledgements are under the test's control.
 
 Usage: raw_resume.py HOST DIRECT_TLS_PORT_A DIRECT_TLS_PORT_B MODE
-bob signs in on node b, alice on node a; alice becomes available, enables stream management (MODE resume: with
-resumption; MODE login: acknowledgements only), sends bob one message and gets four from him (m1..m4). She
-acknowledges the first two, asks for the server's count, and prints KILL once it has answered. When her connection
-to node a is gone she resumes on node b with her previd (resume) or signs in there again and becomes available
-(login), retrying until node b has taken node a's users over; then bob sends m5 and alice answers him.
+bob signs in on node b, alice on node a; alice becomes available, enables stream management (MODE login:
+acknowledgements only; resume and fresh: with resumption), sends bob one message and gets four from him (m1..m4).
+She acknowledges the first two, asks for the server's count, and prints KILL once it has answered. When her
+connection to node a is gone she resumes on node b with her previd (resume) or signs in there again with the same
+resource and becomes available (login, fresh), retrying until node b has taken node a's users over; then bob sends
+m5 and alice answers him.
 Prints one JSON line: what alice was told in <enabled/> and <resumed/>, the message bodies she got on node b in
 order, and what bob got from her.
 """
@@ -34,7 +35,7 @@ bob.send("<presence/>")
 alice = Raw(host, port_a, "alice", "alice-secret", "phone")
 alice.send("<presence/>")
 wait_for(alice, r"<presence")
-alice.send(f"<enable xmlns='{SM}' resume='true'/>" if mode == "resume" else f"<enable xmlns='{SM}'/>")
+alice.send(f"<enable xmlns='{SM}'/>" if mode == "login" else f"<enable xmlns='{SM}' resume='true'/>")
 enabled = wait_for(alice, r"<enabled [^>]*/>").group(0)
 previd = re.search(r"id=['\"]([^'\"]+)", enabled)
 location = re.search(r"location=['\"]([^'\"]+)", enabled)
@@ -73,7 +74,7 @@ while True:
         raise TimeoutError(f"alice could not {mode} on node b in {tries} tries: {alice.text!r}")
     time.sleep(0.1)
 
-if mode == "login":
+if mode != "resume":
     wait_for(alice, r"<body>m4</body>")
 bob.send("<message to='alice@localhost/phone' type='chat' id='m5'><body>m5</body></message>")
 wait_for(alice, r"<body>m5</body>")
