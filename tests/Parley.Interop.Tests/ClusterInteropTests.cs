@@ -138,24 +138,56 @@ public sealed class ClusterInteropTests : IAsyncLifetime
         Assert.Equal(["before", "back on node b"], Strings(result, "bob_got"));
     }
 
+    [Fact]
+    public async Task Slixmpp_whose_node_is_sigkilled_resumes_its_stream_on_the_group_peer_gets_what_it_missed_once_and_its_contact_sees_it_again()
+    {
+        var go = Path.Combine(Path.GetTempPath(), "parley-resume-go-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var result = await KillAlicesNodeUnderAsync("slixmpp_cluster_resume.py", [Port(_a), Port(_b), go], async () =>
+            {
+                // slixmpp would ask the node at once and, refused, bind a new session: it goes once the peer has her session.
+                await _b.WaitForOutputAsync("Took over the sessions of node a: 1 wait to be resumed here", TimeSpan.FromSeconds(30));
+                await File.WriteAllTextAsync(go, "");
+            });
+
+            Assert.Equal($"127.0.0.1:{_a.C2sPort}", result.GetProperty("location").GetString());
+            Assert.Equal(1, result.GetProperty("resumed").GetInt32());
+            Assert.Equal(1, result.GetProperty("starts").GetInt32());
+            Assert.Equal(["m1", "m2", "m3", "m4"], Strings(result, "bodies"));
+            Assert.True(result.GetProperty("bob_saw_alice_again").GetBoolean());
+            Assert.Equal(_b.C2sPort, result.GetProperty("alice_port").GetInt32());
+        }
+        finally
+        {
+            File.Delete(go);
+        }
+    }
+
+    private Task<JsonElement> KillAlicesNodeUnderAsync(string mode) =>
+        KillAlicesNodeUnderAsync("raw_resume.py", [_a.C2sTlsPort.ToString(CultureInfo.InvariantCulture), _b.C2sTlsPort.ToString(CultureInfo.InvariantCulture), mode]);
+
     /// <summary>
-    /// Groups a and b, runs raw_resume.py in <paramref name="mode"/> and SIGKILLs node a once alice's acknowledgement has
-    /// been answered there (so node b holds it); returns the script's JSON line.
+    /// Groups a and b, runs <paramref name="script"/> HOST ARGUMENTS and SIGKILLs node a when the script prints KILL
+    /// (once what alice acknowledged has been answered there, so node b holds it), then runs
+    /// <paramref name="afterKill"/>; returns the script's JSON line.
     /// </summary>
-    private async Task<JsonElement> KillAlicesNodeUnderAsync(string mode)
+    private async Task<JsonElement> KillAlicesNodeUnderAsync(string script, string[] arguments, Func<Task>? afterKill = null)
     {
         var group = await _a.CliAsync(["cluster", "group", "create", "g1", "--nodes", "a,b", "--mode", "balanced"]);
         Assert.True(group.ExitCode == 0, group.Output);
         await _a.WaitForOutputAsync("copied to the group peer b", TimeSpan.FromSeconds(30));
-        var script = Path.Combine(AppContext.BaseDirectory, "Clients", "raw_resume.py");
-        await using var clients = ExternalProcess.Start("/usr/bin/python3",
-            [script, "127.0.0.1", _a.C2sTlsPort.ToString(CultureInfo.InvariantCulture), _b.C2sTlsPort.ToString(CultureInfo.InvariantCulture), mode]);
+        await using var clients = ExternalProcess.Start("/usr/bin/python3", [Path.Combine(AppContext.BaseDirectory, "Clients", script), "127.0.0.1", .. arguments]);
         await clients.WaitForOutputAsync("KILL", TimeSpan.FromSeconds(60));
 
         await _a.DisposeAsync();
+        if (afterKill is not null)
+        {
+            await afterKill();
+        }
 
         Assert.True(await clients.WaitForExitAsync(TimeSpan.FromSeconds(90)) && clients.ExitCode == 0,
-            $"raw_resume.py failed:\n{clients.Output}\nnode a:\n{_a.Output}\nnode b:\n{_b.Output}");
+            $"{script} failed:\n{clients.Output}\nnode a:\n{_a.Output}\nnode b:\n{_b.Output}");
         return JsonDocument.Parse(clients.Output.Split('\n').Last(line => line.StartsWith('{'))).RootElement;
     }
 
