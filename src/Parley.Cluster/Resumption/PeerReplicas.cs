@@ -22,6 +22,13 @@ public sealed partial class PeerReplicas(ParleyOptions options, ClusterView view
 {
     private readonly Lock _sync = new();
     private readonly Dictionary<string, (string Instance, Dictionary<string, SessionReplica> Sessions)> _origins = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, TaskCompletionSource> _takeovers = new(StringComparer.Ordinal);
+
+    /// <summary>The origin node of each copied stream between the moment its node is found dead and its takeover here.</summary>
+    private readonly Dictionary<string, string> _takingOver = new(StringComparer.Ordinal);
+
+    /// <summary>How long a client's resumption waits for the takeover: until the dead node's lease has run out and a few heartbeats more.</summary>
+    private readonly TimeSpan _takeoverWait = TimeSpan.FromMilliseconds(options.Cluster.LeaseMilliseconds + 5 * options.Cluster.HeartbeatMilliseconds);
     private readonly XmlLimits _limits = new() { MaxStanzaBytes = int.MaxValue, MaxDepth = node.Options.Limits.MaxDepth + 3 };
 
     /// <summary>Sessions copied here now, for every peer (for tests and status).</summary>
@@ -33,6 +40,34 @@ public sealed partial class PeerReplicas(ParleyOptions options, ClusterView view
             {
                 return _origins.Values.Sum(origin => origin.Sessions.Count);
             }
+        }
+    }
+
+    /// <summary>Waits until the copy of stream <paramref name="streamId"/>, if this node holds one, has been taken over; bounded.</summary>
+    public async ValueTask TakenOverAsync(string streamId)
+    {
+        Task takeover;
+        lock (_sync)
+        {
+            var origin = _origins.FirstOrDefault(entry => entry.Value.Sessions.ContainsKey(streamId)).Key ?? _takingOver.GetValueOrDefault(streamId);
+            if (origin is null)
+            {
+                return;
+            }
+            if (!_takeovers.TryGetValue(origin, out var pending))
+            {
+                pending = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                _takeovers[origin] = pending;
+            }
+            takeover = pending.Task;
+        }
+        try
+        {
+            await takeover.WaitAsync(_takeoverWait).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // The node is alive after all (the client came to the wrong node): it resumes there, or binds.
         }
     }
 
@@ -89,7 +124,7 @@ public sealed partial class PeerReplicas(ParleyOptions options, ClusterView view
             List<SessionReplica>? orphaned = null;
             if (!_origins.TryGetValue(origin, out var copies) || copies.Instance != instance)
             {
-                orphaned = copies.Sessions is { } old ? [.. old.Values] : null;
+                orphaned = copies.Sessions is { } old ? BeginTakeover(origin, old) : null;
                 copies = (instance, new Dictionary<string, SessionReplica>(StringComparer.Ordinal));
                 _origins[origin] = copies;
             }
@@ -152,7 +187,7 @@ public sealed partial class PeerReplicas(ParleyOptions options, ClusterView view
                 {
                     if (view.Node(origin) is { Up: false, FailedOver: false })
                     {
-                        dead.Add((origin, [.. copies.Sessions.Values]));
+                        dead.Add((origin, BeginTakeover(origin, copies.Sessions)));
                     }
                 }
                 foreach (var (origin, _) in dead)
@@ -165,6 +200,16 @@ public sealed partial class PeerReplicas(ParleyOptions options, ClusterView view
                 await TakeOverAsync(origin, sessions).ConfigureAwait(false);
             }
         }
+    }
+
+    /// <summary>Called under the lock as the copies of a dead node leave <see cref="_origins"/>: resumptions still find whose they were.</summary>
+    private List<SessionReplica> BeginTakeover(string origin, Dictionary<string, SessionReplica> copies)
+    {
+        foreach (var id in copies.Keys)
+        {
+            _takingOver[id] = origin;
+        }
+        return [.. copies.Values];
     }
 
     private async Task TakeOverAsync(string origin, List<SessionReplica> replicas)
@@ -192,6 +237,17 @@ public sealed partial class PeerReplicas(ParleyOptions options, ClusterView view
             }
         }
         LogTookOver(logger, origin, resumable, redelivered);
+        lock (_sync)
+        {
+            foreach (var replica in replicas)
+            {
+                _takingOver.Remove(replica.Id);
+            }
+            if (_takeovers.Remove(origin, out var waiting))
+            {
+                waiting.TrySetResult();
+            }
+        }
     }
 
     /// <summary>The copied session becomes one of this node's, hibernated as if its connection had just been lost here.</summary>

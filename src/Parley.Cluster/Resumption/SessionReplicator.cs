@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Threading.Channels;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using NATS.Client.Core;
@@ -19,7 +20,8 @@ namespace Parley.Cluster.Resumption;
 /// the peer answers once it has applied it. Whenever the peer appears, changes, or a batch is lost, the peer is told to
 /// forget this node's sessions and gets each one's whole state again. Without a peer nothing is kept or sent.
 /// </summary>
-public sealed partial class SessionReplicator(ParleyOptions options, ClusterView view, SessionRegistry sessions, ILogger<SessionReplicator> logger)
+public sealed partial class SessionReplicator(
+    ParleyOptions options, ClusterView view, SessionRegistry sessions, IServiceProvider services, ILogger<SessionReplicator> logger)
     : BackgroundService, ISessionReplication
 {
     public const string OriginHeader = "Parley-Origin";
@@ -78,6 +80,9 @@ public sealed partial class SessionReplicator(ParleyOptions options, ClusterView
         _wake.Writer.TryWrite(true);
         return new ValueTask(done.Task);
     }
+
+    // Resolved when first asked: PeerReplicas needs this node's replication (through ParleyNode) itself.
+    public ValueTask TakenOverAsync(string streamId) => services.GetRequiredService<PeerReplicas>().TakenOverAsync(streamId);
 
     /// <summary>Queues one event; called under the session's management lock, so each session's events keep their order.</summary>
     internal void Record(Element change)

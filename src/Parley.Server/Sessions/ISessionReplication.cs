@@ -19,6 +19,12 @@ public interface ISessionReplication
 
     /// <summary>Completes once every change recorded before the call is held by the copy (or cannot be).</summary>
     ValueTask ReplicatedAsync();
+
+    /// <summary>
+    /// A client asks to resume stream <paramref name="streamId"/>, which is not here: if this node holds a copy of it from
+    /// a node that has died but is not yet known to be down, completes once it has been taken over (or after a bounded wait).
+    /// </summary>
+    ValueTask TakenOverAsync(string streamId);
 }
 
 /// <summary>The copy of one session's stream-management state; each call is made under the state's lock, in order.</summary>
@@ -44,4 +50,6 @@ public sealed class NoReplication : ISessionReplication
     public IManagementReplica? Start(ClientSession session, StreamManagementState management) => null;
 
     public ValueTask ReplicatedAsync() => ValueTask.CompletedTask;
+
+    public ValueTask TakenOverAsync(string streamId) => ValueTask.CompletedTask;
 }

@@ -122,6 +122,12 @@ public sealed partial class ClientStream : IManagedStream
     {
         var previd = resume.GetAttribute("previd") ?? "";
         var session = _node.Resumable.Find(previd);
+        if (session is null)
+        {
+            // In a cluster the client may come here before this node knows that the node it was on has died.
+            await _node.Replication.TakenOverAsync(previd).ConfigureAwait(false);
+            session = _node.Resumable.Find(previd);
+        }
         if (session is null || !session.Jid.Bare.Equals(account) || !uint.TryParse(resume.GetAttribute("h"), NumberStyles.None, CultureInfo.InvariantCulture, out var h))
         {
             // The client may bind a new session instead.
