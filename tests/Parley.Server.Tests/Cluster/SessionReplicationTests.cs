@@ -13,23 +13,28 @@ namespace Parley.Server.Tests.Cluster;
 public sealed class SessionReplicationTests : IAsyncLifetime
 {
     private readonly ClusterNodes _cluster = new();
+    private readonly List<TestNode> _nodes = [];
     private TestNode _a = null!;
     private TestNode _b = null!;
 
-    public async Task InitializeAsync()
-    {
-        await _cluster.InitializeAsync();
-        _a = await _cluster.StartNodeAsync("a");
-        _b = await _cluster.StartNodeAsync("b");
-        await _a.CreateUserAsync("alice", "alice-password");
-        await _cluster.AssignAsync([_a, _b], ("alice@localhost", "a"));
-    }
+    public Task InitializeAsync() => _cluster.InitializeAsync();
 
     public async Task DisposeAsync()
     {
-        await _b.DisposeAsync();
-        await _a.DisposeAsync();
+        foreach (var node in Enumerable.Reverse(_nodes))
+        {
+            await node.DisposeAsync();
+        }
         await _cluster.DisposeAsync();
+    }
+
+    /// <summary>Nodes a and b, alice homed on a.</summary>
+    private async Task StartNodesAsync()
+    {
+        _nodes.Add(_a = await _cluster.StartNodeAsync("a"));
+        _nodes.Add(_b = await _cluster.StartNodeAsync("b"));
+        await _a.CreateUserAsync("alice", "alice-password");
+        await _cluster.AssignAsync(_nodes, ("alice@localhost", "a"));
     }
 
     private static PeerReplicas Copies(TestNode node) => node.App.Web.Services.GetRequiredService<PeerReplicas>();
@@ -52,6 +57,7 @@ public sealed class SessionReplicationTests : IAsyncLifetime
     [Fact]
     public async Task A_session_is_copied_once_the_node_has_a_group_peer_and_the_copy_goes_when_the_session_ends()
     {
+        await StartNodesAsync();
         await using (var alice = await ManagedAsync())
         {
             // Without a group peer there is nowhere to copy to: the session is copied in full once there is one.
@@ -70,6 +76,7 @@ public sealed class SessionReplicationTests : IAsyncLifetime
     [Fact]
     public async Task What_is_not_a_batch_of_changes_on_a_replica_subject_is_dropped_and_copying_goes_on()
     {
+        await StartNodesAsync();
         await GroupAsync();
         await using (var stranger = new NatsConnection(NatsOpts.Default with { Url = _cluster.Nats.Url }))
         {
