@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
 using Parley.Cluster.Bus;
 using Parley.Cluster.Membership;
+using Parley.Cluster.Resumption;
 using Parley.Cluster.Rooms;
 using Parley.Server.Hosting;
 using Parley.Server.Routing;
@@ -30,6 +31,12 @@ public static class ClusterServices
         services.AddSingleton<RoomPlacement>();
         services.AddSingleton<IRemoteRoute, RoomRoute>();
         services.AddHostedService<RoomHandOff>();
+        // After the bus: stopped before it, so that what the shutdown ended reaches the peer first.
+        services.AddSingleton<SessionReplicator>();
+        services.Replace(ServiceDescriptor.Singleton<ISessionReplication>(sp => sp.GetRequiredService<SessionReplicator>()));
+        services.AddHostedService(sp => sp.GetRequiredService<SessionReplicator>());
+        services.AddSingleton<PeerReplicas>();
+        services.AddHostedService(sp => sp.GetRequiredService<PeerReplicas>());
         services.Replace(ServiceDescriptor.Singleton<ISessionPlacement, ClusterPlacement>());
     }
 }

@@ -132,9 +132,6 @@ public sealed class ClusterInteropTests : IAsyncLifetime
 
     private static ClusterNodeState NodeUp(string name) => new(name, "", Up: true, Group: null, FailedOver: false);
 
-    private static IEnumerable<string?> Strings(JsonElement result, string property) =>
-        result.GetProperty(property).EnumerateArray().Select(e => e.GetString());
-
     [Fact]
     public async Task A_second_serve_with_a_running_nodes_name_exits_with_a_clear_message()
     {
@@ -156,6 +153,75 @@ public sealed class ClusterInteropTests : IAsyncLifetime
             }
         }
     }
+
+    [Fact]
+    public async Task A_raw_client_whose_node_is_sigkilled_resumes_on_the_group_peer_and_gets_exactly_the_stanzas_it_had_not_acknowledged()
+    {
+        var location = $"127.0.0.1:{_a.C2sPort}";
+
+        var result = await KillAlicesNodeUnderAsync("resume");
+
+        Assert.Equal(location, result.GetProperty("location").GetString());
+        var resumed = result.GetProperty("resumed").GetString()!;
+        Assert.Matches("^<resumed [^>]*h=['\"]1['\"]", resumed);
+        Assert.Contains(result.GetProperty("previd").GetString()!, resumed);
+        // m1 and m2 were acknowledged on node a; m3 and m4 come again once each, then the chat goes on.
+        Assert.Equal(["m3", "m4", "m5"], Strings(result, "bodies"));
+        Assert.Equal(["before", "back on node b"], Strings(result, "bob_got"));
+    }
+
+    /// <param name="mode">login: the client never asked for resumption; fresh: it did, but signs in again instead.</param>
+    [Theory]
+    [InlineData("login")]
+    [InlineData("fresh")]
+    public async Task A_raw_client_that_signs_in_again_on_the_group_peer_after_a_sigkill_gets_the_messages_it_had_not_acknowledged_once(string mode)
+    {
+        var result = await KillAlicesNodeUnderAsync(mode);
+
+        // From offline storage (or handed straight to the new session if it was already there), stamped with when they came.
+        Assert.Equal(["m3", "m4", "m5"], Strings(result, "bodies"));
+        Assert.Equal(2, result.GetProperty("delayed").GetInt32());
+        Assert.Equal(["before", "back on node b"], Strings(result, "bob_got"));
+    }
+
+    [Fact]
+    public async Task Slixmpp_whose_node_is_sigkilled_resumes_its_stream_on_the_group_peer_gets_what_it_missed_once_and_its_contact_sees_it_again()
+    {
+        var result = await KillAlicesNodeUnderAsync("slixmpp_cluster_resume.py", [Port(_a), Port(_b)]);
+
+        Assert.Equal($"127.0.0.1:{_a.C2sPort}", result.GetProperty("location").GetString());
+        // Resumed at the first try, even when it came before node b knew that node a was dead: no new session was bound.
+        Assert.Equal(1, result.GetProperty("resumed").GetInt32());
+        Assert.Equal(1, result.GetProperty("starts").GetInt32());
+        Assert.Equal(["m1", "m2", "m3", "m4"], Strings(result, "bodies"));
+        Assert.True(result.GetProperty("bob_saw_alice_again").GetBoolean());
+        Assert.Equal(_b.C2sPort, result.GetProperty("alice_port").GetInt32());
+    }
+
+    private Task<JsonElement> KillAlicesNodeUnderAsync(string mode) =>
+        KillAlicesNodeUnderAsync("raw_resume.py", [_a.C2sTlsPort.ToString(CultureInfo.InvariantCulture), _b.C2sTlsPort.ToString(CultureInfo.InvariantCulture), mode]);
+
+    /// <summary>
+    /// Groups a and b, runs <paramref name="script"/> HOST ARGUMENTS and SIGKILLs node a when the script prints KILL
+    /// (once what alice acknowledged has been answered there, so node b holds it); returns the script's JSON line.
+    /// </summary>
+    private async Task<JsonElement> KillAlicesNodeUnderAsync(string script, string[] arguments)
+    {
+        var group = await _a.CliAsync(["cluster", "group", "create", "g1", "--nodes", "a,b", "--mode", "balanced"]);
+        Assert.True(group.ExitCode == 0, group.Output);
+        await _a.WaitForOutputAsync("copied to the group peer b", TimeSpan.FromSeconds(30));
+        await using var clients = ExternalProcess.Start("/usr/bin/python3", [Path.Combine(AppContext.BaseDirectory, "Clients", script), "127.0.0.1", .. arguments]);
+        await clients.WaitForOutputAsync("KILL", TimeSpan.FromSeconds(60));
+
+        await _a.DisposeAsync();
+
+        Assert.True(await clients.WaitForExitAsync(TimeSpan.FromSeconds(90)) && clients.ExitCode == 0,
+            $"{script} failed:\n{clients.Output}\nnode a:\n{_a.Output}\nnode b:\n{_b.Output}");
+        return JsonDocument.Parse(clients.Output.Split('\n').Last(line => line.StartsWith('{'))).RootElement;
+    }
+
+    private static string[] Strings(JsonElement result, string property) =>
+        [.. result.GetProperty(property).EnumerateArray().Select(item => item.GetString()!)];
 
     /// <summary>Runs slixmpp_cluster_chat.py with alice connecting to <paramref name="aliceNode"/> and bob first to <paramref name="bobNode"/>.</summary>
     private async Task<JsonElement> RunChatAsync(ParleyProcess aliceNode, ParleyProcess bobNode)

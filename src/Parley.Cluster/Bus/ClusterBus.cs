@@ -9,6 +9,7 @@ using Parley.Cluster.Membership;
 using Parley.Protocol;
 using Parley.Server.Hosting;
 using Parley.Server.Routing;
+using Parley.Server.Sessions;
 using Parley.Xml;
 
 namespace Parley.Cluster.Bus;
@@ -18,9 +19,10 @@ public sealed class ClusterBusException(string message) : Exception(message);
 
 /// <summary>
 /// The NATS bus between the nodes: each node listens on its own subject, <c>parley.node.&lt;name&gt;</c>, for stanzas
-/// to the users it serves (the stanza's XML, with its routing 'from' and 'to' in headers) and acknowledges each on
-/// receipt, before routing it, so that no node waits on another's routing. Arrivals are routed one at a time in the
-/// order they came, so that two stanzas from one sender keep their order.
+/// to the users it serves (the stanza's XML, with its routing 'from' and 'to' in headers). Arrivals are routed one at a
+/// time in the order they came, so that two stanzas from one sender keep their order; each is acknowledged once it is
+/// routed and what routing queued for a session is held by the group peer too (<see cref="ISessionReplication"/>), so
+/// that a stanza the sending node counts as handled survives this node. The next arrival does not wait for that.
 /// </summary>
 public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, IServiceProvider services, ILogger<ClusterBus> logger)
     : BackgroundService
@@ -36,10 +38,14 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
     private static readonly TimeSpan AcknowledgeTimeout = TimeSpan.FromSeconds(5);
 
     private readonly NatsConnection _nats = new(NatsOpts.Default with { Url = options.Cluster.Bus!, Name = $"parley-{view.Self}" });
-    private readonly Channel<(Element Stanza, Jid From, Jid To)> _arrivals = Channel.CreateUnbounded<(Element, Jid, Jid)>(new() { SingleReader = true, SingleWriter = true });
+    private readonly Channel<(Element Stanza, Jid From, Jid To, NatsMsg<byte[]> Message)> _arrivals =
+        Channel.CreateUnbounded<(Element, Jid, Jid, NatsMsg<byte[]>)>(new() { SingleReader = true, SingleWriter = true });
     private Router? _router;
+    private ISessionReplication? _replication;
 
     private Router Router => _router ??= services.GetRequiredService<Router>();
+
+    private ISessionReplication Replication => _replication ??= services.GetRequiredService<ISessionReplication>();
 
     public static string SubjectOf(string node) => "parley.node." + node;
 
@@ -113,14 +119,14 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
         {
             await foreach (var message in _nats.SubscribeAsync<byte[]>(SubjectOf(view.Self), cancellationToken: stoppingToken).ConfigureAwait(false))
             {
-                await message.ReplyAsync(cancellationToken: stoppingToken).ConfigureAwait(false);
                 if (Arrival(message) is { } arrival)
                 {
-                    _arrivals.Writer.TryWrite(arrival);
+                    _arrivals.Writer.TryWrite((arrival.Stanza, arrival.From, arrival.To, message));
                 }
                 else
                 {
                     LogMalformed(logger, message.Subject);
+                    await message.ReplyAsync(cancellationToken: stoppingToken).ConfigureAwait(false);
                 }
             }
         }
@@ -152,7 +158,7 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
 
     private async Task RouteArrivalsAsync(CancellationToken stoppingToken)
     {
-        await foreach (var (stanza, from, to) in _arrivals.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+        await foreach (var (stanza, from, to, message) in _arrivals.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
         {
             try
             {
@@ -162,6 +168,20 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
             {
                 LogArrivalFailed(logger, stanza.Name, to.ToString(), e);
             }
+            _ = AcknowledgeWhenHeldAsync(message, stoppingToken);
+        }
+    }
+
+    private async Task AcknowledgeWhenHeldAsync(NatsMsg<byte[]> message, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await Replication.ReplicatedAsync().ConfigureAwait(false);
+            await message.ReplyAsync(cancellationToken: stoppingToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is NatsException or OperationCanceledException)
+        {
+            // The sender gets remote-server-timeout: it did not hear that this node has the stanza.
         }
     }
 

@@ -54,6 +54,23 @@ public sealed class ClusterView(string self)
         return serving is not null && serving.Name != Self ? serving : null;
     }
 
+    /// <summary>The other node of this node's redundancy group, up or not; null when this node has no group or is alone in it.</summary>
+    public ClusterNodeState? GroupPeer()
+    {
+        if (Node(Self) is not { Group: { } group })
+        {
+            return null;
+        }
+        foreach (var other in _nodes.Values)
+        {
+            if (other.Group == group && other.Name != Self)
+            {
+                return other;
+            }
+        }
+        return null;
+    }
+
     private ClusterNodeState? PeerOf(ClusterNodeState node)
     {
         if (node.Group is null)

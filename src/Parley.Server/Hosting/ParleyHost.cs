@@ -160,6 +160,7 @@ public static class ParleyHost
         services.AddHostedService(sp => sp.GetRequiredService<ConnectionMonitor>());
         services.AddSingleton<ConnectionLimiter>();
         services.AddSingleton<ISessionPlacement, ServedHere>();
+        services.AddSingleton<ISessionReplication, NoReplication>();
         services.AddSingleton<ParleyNode>();
         services.AddSingleton<NodeShutdown>();
         services.AddHostedService(sp => sp.GetRequiredService<NodeShutdown>());

@@ -26,6 +26,7 @@ public sealed class ParleyNode(
     ConnectionMonitor connections,
     ParleyMetrics metrics,
     ISessionPlacement placement,
+    ISessionReplication replication,
     ILoggerFactory loggerFactory)
 {
     public ParleyOptions Options { get; } = options;
@@ -41,6 +42,7 @@ public sealed class ParleyNode(
     public ConnectionMonitor Connections { get; } = connections;
     public ParleyMetrics Metrics { get; } = metrics;
     public ISessionPlacement Placement { get; } = placement;
+    public ISessionReplication Replication { get; } = replication;
     public ILoggerFactory LoggerFactory { get; } = loggerFactory;
 
     private volatile bool _stopping;

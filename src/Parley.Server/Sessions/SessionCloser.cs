@@ -23,7 +23,16 @@ public sealed partial class SessionCloser(SessionRegistry sessions, ResumableSes
             unacked += await RedeliverUnackedAsync(session).ConfigureAwait(false);
             await modules.SessionEnded.RaiseAsync(session).ConfigureAwait(false);
         }
-        return unacked + await RedeliverUnackedAsync(session).ConfigureAwait(false);
+        unacked += await RedeliverUnackedAsync(session).ConfigureAwait(false);
+        if (session.Management is { } management)
+        {
+            lock (management.Sync)
+            {
+                // Only now that what it held is delivered or stored: until then its copy elsewhere still counts.
+                management.Replica?.Ended();
+            }
+        }
+        return unacked;
     }
 
     private async ValueTask<int> RedeliverUnackedAsync(ClientSession session)

@@ -17,10 +17,33 @@ public sealed class StreamManagementState(string id, bool resumable)
     public bool Resumable { get; } = resumable;
 
     /// <summary>Stanzas received from the client (the 'h' the server reports).</summary>
-    public uint Handled { get; set; }
+    public uint Handled { get; private set; }
 
     /// <summary>Stanzas sent to the client.</summary>
     public uint Sent { get; private set; }
+
+    /// <summary>Where every change is copied as it happens (a cluster node's group peer), or null.</summary>
+    public IManagementReplica? Replica { get; set; }
+
+    /// <summary>
+    /// The state a session had on another node, taken over from its copy there: the client resumes it here with
+    /// the same counters and gets the unacknowledged stanzas again.
+    /// </summary>
+    public static StreamManagementState Restore(string id, bool resumable, uint handled, uint sent, IEnumerable<(Element Stanza, DateTimeOffset Arrived)> unacked)
+    {
+        var state = new StreamManagementState(id, resumable) { Handled = handled, Sent = sent };
+        foreach (var entry in unacked)
+        {
+            state._unacked.Enqueue(entry);
+        }
+        return state;
+    }
+
+    public void CountHandled()
+    {
+        Handled++;
+        Replica?.Handled(Handled);
+    }
 
     public int UnackedCount => _unacked.Count;
 
@@ -29,8 +52,10 @@ public sealed class StreamManagementState(string id, bool resumable)
 
     public void RecordSent(Element stanza)
     {
-        _unacked.Enqueue((stanza, DateTimeOffset.UtcNow));
+        var arrived = DateTimeOffset.UtcNow;
+        _unacked.Enqueue((stanza, arrived));
         Sent++;
+        Replica?.Queued(stanza, arrived);
     }
 
     /// <summary>
@@ -54,11 +79,18 @@ public sealed class StreamManagementState(string id, bool resumable)
         {
             _unacked.Dequeue();
         }
+        if (newlyAcknowledged > 0)
+        {
+            Replica?.Acknowledged(h);
+        }
         return true;
     }
 
     /// <summary>The stanzas still unacknowledged, oldest first (they stay queued).</summary>
     public Element[] Unacked() => [.. _unacked.Select(entry => entry.Stanza)];
+
+    /// <summary>The stanzas still unacknowledged with when each arrived, oldest first (they stay queued).</summary>
+    public (Element Stanza, DateTimeOffset Arrived)[] UnackedWithArrival() => [.. _unacked];
 
     /// <summary>Removes and returns the unacknowledged stanzas with when each arrived, when the session ends.</summary>
     public (Element Stanza, DateTimeOffset Arrived)[] TakeUnacked()

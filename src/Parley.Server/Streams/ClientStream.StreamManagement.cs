@@ -18,7 +18,7 @@ public interface IManagedStream
     void EnableManagement(bool resume);
 
     /// <summary>&lt;r/&gt;: tell the client how many of its stanzas were handled.</summary>
-    void AnswerAckRequest();
+    ValueTask AnswerAckRequestAsync();
 
     /// <summary>&lt;a h='…'/&gt;: the client received the first <paramref name="h"/> stanzas sent to it.</summary>
     ValueTask AcknowledgeAsync(string? h);
@@ -46,12 +46,18 @@ public sealed partial class ClientStream : IManagedStream
         }
         var id = Convert.ToBase64String(RandomNumberGenerator.GetBytes(18));
         var timeout = _node.Options.Sessions.ResumeTimeoutSeconds;
+        var location = _node.Replication.Location is { } address ? $" location='{address}'" : "";
         lock (_sendLock)
         {
             // Counting starts with the first stanza after <enabled/>, on both sides.
-            session.Management = new StreamManagementState(id, resume);
+            var management = new StreamManagementState(id, resume);
+            lock (management.Sync)
+            {
+                management.Replica = _node.Replication.Start(session, management);
+            }
+            session.Management = management;
             var enabled = resume
-                ? $"<enabled xmlns='{Ns.StreamManagement}' id='{id}' resume='true' max='{timeout}'/>"
+                ? $"<enabled xmlns='{Ns.StreamManagement}' id='{id}' resume='true' max='{timeout}'{location}/>"
                 : $"<enabled xmlns='{Ns.StreamManagement}'/>";
             _writer.EnqueueNonza(Encoding.UTF8.GetBytes(enabled));
         }
@@ -61,7 +67,7 @@ public sealed partial class ClientStream : IManagedStream
         }
     }
 
-    public void AnswerAckRequest()
+    public async ValueTask AnswerAckRequestAsync()
     {
         if (_session!.Management is not { } management)
         {
@@ -73,6 +79,9 @@ public sealed partial class ClientStream : IManagedStream
         {
             handled = management.Handled;
         }
+        // What the client is told was handled must survive this node: its copy, and the copies of the sessions
+        // its stanzas were delivered to, hold them first (DESIGN §7).
+        await _node.Replication.ReplicatedAsync().ConfigureAwait(false);
         _writer.EnqueueNonza(Encoding.UTF8.GetBytes($"<a xmlns='{Ns.StreamManagement}' h='{handled}'/>"));
     }
 
@@ -113,6 +122,12 @@ public sealed partial class ClientStream : IManagedStream
     {
         var previd = resume.GetAttribute("previd") ?? "";
         var session = _node.Resumable.Find(previd);
+        if (session is null)
+        {
+            // In a cluster the client may come here before this node knows that the node it was on has died.
+            await _node.Replication.TakenOverAsync(previd).ConfigureAwait(false);
+            session = _node.Resumable.Find(previd);
+        }
         if (session is null || !session.Jid.Bare.Equals(account) || !uint.TryParse(resume.GetAttribute("h"), NumberStyles.None, CultureInfo.InvariantCulture, out var h))
         {
             // The client may bind a new session instead.
@@ -177,7 +192,7 @@ public sealed partial class ClientStream : IManagedStream
         {
             lock (management.Sync)
             {
-                management.Handled++;
+                management.CountHandled();
             }
         }
     }

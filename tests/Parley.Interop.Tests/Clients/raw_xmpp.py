@@ -22,6 +22,9 @@ class Raw:
         self.expect("<success")
         self.open_stream()
         self.expect("</stream:features>")
+        if resource is None:
+            # Authenticated only: the caller resumes a stream (XEP-0198) instead of binding.
+            return
         self.send(f"<iq type='set' id='b'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>{resource}</resource></bind></iq>")
         self.expect("</iq>")
         self.jid = f"{user}@localhost/{resource}"

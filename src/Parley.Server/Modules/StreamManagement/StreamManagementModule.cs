@@ -25,8 +25,7 @@ public sealed class StreamManagementModule : IModule
                 stream.EnableManagement(resume: request.Element.GetAttribute("resume") is "true" or "1");
                 return ValueTask.CompletedTask;
             case "r":
-                stream.AnswerAckRequest();
-                return ValueTask.CompletedTask;
+                return stream.AnswerAckRequestAsync();
             case "a":
                 return stream.AcknowledgeAsync(request.Element.GetAttribute("h"));
             default:
