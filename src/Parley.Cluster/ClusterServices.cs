@@ -3,6 +3,8 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
 using Parley.Cluster.Bus;
 using Parley.Cluster.Membership;
+using Parley.Cluster.Topology;
+using Parley.Server.Administration;
 using Parley.Server.Hosting;
 using Parley.Server.Routing;
 using Parley.Server.Sessions;
@@ -27,5 +29,6 @@ public static class ClusterServices
         services.AddHostedService(sp => sp.GetRequiredService<ClusterBus>());
         services.AddSingleton<IRemoteRoute, BusRoute>();
         services.Replace(ServiceDescriptor.Singleton<ISessionPlacement, ClusterPlacement>());
+        services.AddSingleton<IClusterTopologyAccess, ClusterTopologyAccess>();
     }
 }

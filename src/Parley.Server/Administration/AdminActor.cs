@@ -56,4 +56,8 @@ public static class AuditActions
     public const string SettingReset = "setting.reset";
     public const string TokenCreate = "token.create";
     public const string TokenRevoke = "token.revoke";
+    public const string ClusterAssign = "cluster.assign";
+    public const string ClusterBalance = "cluster.balance";
+    public const string ClusterFailover = "cluster.failover";
+    public const string ClusterFallback = "cluster.fallback";
 }
