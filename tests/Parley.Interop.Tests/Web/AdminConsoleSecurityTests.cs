@@ -9,7 +9,7 @@ namespace Parley.Interop.Tests.Web;
 public sealed partial class AdminConsoleSecurityTests : IAsyncLifetime
 {
     private static readonly string[] Pages =
-        ["", "/status", "/users", "/users/alice%40localhost", "/rooms", "/rooms/team%40conference.localhost", "/settings", "/audit", "/audit?handler=csv", "?handler=samples"];
+        ["", "/status", "/users", "/users/alice%40localhost", "/rooms", "/rooms/team%40conference.localhost", "/cluster", "/settings", "/audit", "/audit?handler=csv", "?handler=samples"];
 
     private ParleyProcess _node = null!;
 
