@@ -5,9 +5,9 @@ namespace Parley.Cluster.Topology;
 
 /// <summary>
 /// <see cref="ClusterTopology"/> — what <c>parley cluster</c> calls — for the console and the REST API of a clustered
-/// node, through the application service <see cref="ClusterAdministration"/>, which audits.
+/// node and for the CLI, through the application service <see cref="ClusterAdministration"/>, which audits.
 /// </summary>
-internal sealed class ClusterTopologyAccess(NpgsqlDataSource database) : IClusterTopologyAccess
+public sealed class ClusterTopologyAccess(NpgsqlDataSource database) : IClusterTopologyAccess
 {
     private readonly ClusterTopology _topology = new(database);
 
