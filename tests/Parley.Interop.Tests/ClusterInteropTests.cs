@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net;
 using System.Text.Json;
 using Microsoft.Playwright;
 using Parley.Interop.Tests.Support;
@@ -99,6 +100,19 @@ public sealed class ClusterInteropTests : IAsyncLifetime
         Assert.Equal(2, await page.Locator("#nodes tbody tr").CountAsync());
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "01-cluster.png"), FullPage = true });
 
+        // A cross-site post (no anti-forgery token) and a signed-in account that is not an administrator change nothing.
+        using (var plain = new ConsoleBrowser(console))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, (await plain.SignInAsync("root", "root-secret")).StatusCode);
+            Assert.Equal(HttpStatusCode.BadRequest, (await plain.PostAsync("/cluster?handler=Balance", [])).StatusCode);
+        }
+        using (var bob = new ConsoleBrowser(console))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, (await bob.SignInAsync("bob", "bob-secret")).StatusCode);
+            Assert.Equal(HttpStatusCode.Forbidden, (await bob.Client.GetAsync(console + "/cluster")).StatusCode);
+            Assert.Equal(HttpStatusCode.Forbidden, (await bob.PostAsync("/cluster?handler=Assign", new() { ["jid"] = "alice@localhost", ["node"] = "b" })).StatusCode);
+        }
+
         await page.Locator("#assign input[name=jid]").FillAsync("bob@localhost");
         await page.Locator("#assign select[name=node]").SelectOptionAsync("a");
         await page.Locator("#assign button").ClickAsync();
@@ -115,6 +129,11 @@ public sealed class ClusterInteropTests : IAsyncLifetime
         await page.GotoAsync(console + "/audit");
         await page.GetByText("cluster.assign").First.WaitForAsync();
         await page.GetByText("cluster.balance").First.WaitForAsync();
+        // Only the administrator's two changes from the browser: the refused posts left nothing.
+        var csv = await page.APIRequest.GetAsync(console + "/audit?handler=csv");
+        var clusterRows = (await csv.TextAsync()).Split('\n').Where(line => line.Contains(",cluster.", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(2, clusterRows.Length);
+        Assert.Contains(clusterRows, row => row.Contains("root@localhost", StringComparison.Ordinal) && row.Contains(",cluster.assign,bob@localhost,", StringComparison.Ordinal));
     }
 
     [Fact]
