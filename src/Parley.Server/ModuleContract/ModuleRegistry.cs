@@ -361,7 +361,8 @@ public sealed class ModuleRegistry
             {
                 return _serverFeatures;
             }
-            var offered = new bool[_offeredServerFeatures.Count];
+            // Asked at every sign-in (the capabilities hash): nothing is allocated while no offered feature changes.
+            Span<bool> offered = stackalloc bool[_offeredServerFeatures.Count];
             for (var i = 0; i < offered.Length; i++)
             {
                 offered[i] = _offeredServerFeatures[i].Offered();
@@ -378,7 +379,7 @@ public sealed class ModuleRegistry
                     features.Add(_offeredServerFeatures[i].Feature);
                 }
             }
-            _serverFeaturesNow = new ServerFeaturesNow(offered, features);
+            _serverFeaturesNow = new ServerFeaturesNow(offered.ToArray(), features);
             return features;
         }
     }
