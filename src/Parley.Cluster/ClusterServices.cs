@@ -3,8 +3,6 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
 using Parley.Cluster.Bus;
 using Parley.Cluster.Membership;
-using Parley.Cluster.Topology;
-using Parley.Server.Administration;
 using Parley.Server.Hosting;
 using Parley.Server.Routing;
 using Parley.Server.Sessions;
@@ -21,6 +19,8 @@ public static class ClusterServices
             return;
         }
         services.AddSingleton(_ => NpgsqlDataSource.Create(options.Storage.ConnectionString!));
+        // The console's and the REST API's way to the topology the CLI changes (ClusterAdministration).
+        services.AddSingleton<Parley.Server.Administration.IClusterTopologyAccess, Topology.ClusterTopologyAccess>();
         services.AddSingleton(new ClusterView(options.Cluster.Node!));
         // Membership first: a node refused its name must not open the bus either.
         services.AddSingleton<ClusterMembership>();
@@ -29,6 +29,5 @@ public static class ClusterServices
         services.AddHostedService(sp => sp.GetRequiredService<ClusterBus>());
         services.AddSingleton<IRemoteRoute, BusRoute>();
         services.Replace(ServiceDescriptor.Singleton<ISessionPlacement, ClusterPlacement>());
-        services.AddSingleton<IClusterTopologyAccess, ClusterTopologyAccess>();
     }
 }
