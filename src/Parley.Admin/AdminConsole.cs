@@ -67,7 +67,7 @@ public sealed class AdminConsole : IHttpEndpoints
             o.Events.OnRedirectToAccessDenied = context => AnswerForbidden(context.HttpContext);
         });
         services.AddOptions<CookieAuthenticationOptions>(Scheme).Configure<ParleyOptions>((o, options) =>
-            o.ExpireTimeSpan = TimeSpan.FromMinutes(options.Web.ConsoleSessionTimeoutMinutes));
+            o.ExpireTimeSpan = TimeSpan.FromSeconds(options.Web.ConsoleSessionTimeoutSeconds));
         services.AddAuthorizationBuilder().AddPolicy(AdministratorsOnly, policy => policy
             .AddAuthenticationSchemes(Scheme)
             .RequireAuthenticatedUser()

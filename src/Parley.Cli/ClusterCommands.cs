@@ -3,6 +3,8 @@ using System.Globalization;
 using System.Text.Json;
 using Npgsql;
 using Parley.Cluster.Topology;
+using Parley.Protocol;
+using Parley.Server.Administration;
 using Parley.Server.Hosting;
 
 namespace Parley.Cli;
@@ -72,11 +74,11 @@ internal static class ClusterCommands
         {
             var jid = parseResult.GetRequiredValue(jidArgument);
             var name = parseResult.GetRequiredValue(node);
-            await WithTopologyAsync(configuration.Load(parseResult), async (topology, token) =>
+            if (!Jid.TryParse(jid, out var account) || account.Local is null || !account.IsBare)
             {
-                await topology.AssignAsync(jid, name, token);
-                return true;
-            }, cancellationToken);
+                throw new CliException(ExitCodes.Usage, $"'{jid}' is not an account JID: write it as user@domain, without a resource.");
+            }
+            await WithClusterAsync(configuration.Load(parseResult), (cluster, token) => cluster.AssignAsync(account, name, token), cancellationToken);
             console.Output.WriteLine($"{jid} is now homed on node {name}");
             return ExitCodes.Ok;
         });
@@ -89,7 +91,12 @@ internal static class ClusterCommands
         var configuration = new CommonOptions(command);
         Cli.SetAction(command, console, async (parseResult, cancellationToken) =>
         {
-            var moved = await WithTopologyAsync(configuration.Load(parseResult), (topology, token) => topology.BalanceAsync(token), cancellationToken);
+            var moved = 0;
+            await WithClusterAsync(configuration.Load(parseResult), async (cluster, token) =>
+            {
+                (var result, moved) = await cluster.BalanceAsync(token);
+                return result;
+            }, cancellationToken);
             console.Output.WriteLine($"moved {moved} accounts to another home node");
             return ExitCodes.Ok;
         });
@@ -104,11 +111,7 @@ internal static class ClusterCommands
         Cli.SetAction(command, console, async (parseResult, cancellationToken) =>
         {
             var node = parseResult.GetRequiredValue(nodeArgument);
-            await WithTopologyAsync(configuration.Load(parseResult), async (topology, token) =>
-            {
-                await topology.SetFailedOverAsync(node, failedOver, token);
-                return true;
-            }, cancellationToken);
+            await WithClusterAsync(configuration.Load(parseResult), (cluster, token) => cluster.SetFailedOverAsync(node, failedOver, token), cancellationToken);
             console.Output.WriteLine(failedOver
                 ? $"node {node} is failed over: its group peer serves its users (their clients move at the next heartbeats)"
                 : $"node {node} serves its users again (their clients move back at the next heartbeats)");
@@ -139,13 +142,34 @@ internal static class ClusterCommands
         return command;
     }
 
-    /// <summary>Opens the storage (so that its schema is current), then runs <paramref name="work"/> on the topology.</summary>
-    private static async Task<T> WithTopologyAsync<T>(ParleyOptions options, Func<ClusterTopology, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs a change through the application service the console and the REST API use, so that it is audited as the
+    /// CLI's user; a refusal exits 1 with its reason.
+    /// </summary>
+    private static async Task WithClusterAsync(ParleyOptions options, Func<ClusterAdministration, CancellationToken, Task<AdministrationResult>> change, CancellationToken cancellationToken)
+    {
+        CheckPostgres(options);
+        await using var storage = await StorageAccess.OpenExistingAsync(options, cancellationToken);
+        await using var database = NpgsqlDataSource.Create(options.Storage.ConnectionString!);
+        var result = await change(new ClusterAdministration(storage, new ClusterTopologyAccess(database)).By(AdminActor.Cli), cancellationToken);
+        if (result.Outcome != AdministrationOutcome.Done)
+        {
+            throw new CliException(ExitCodes.Failed, result.Problem!);
+        }
+    }
+
+    private static void CheckPostgres(ParleyOptions options)
     {
         if (options.Storage.Provider != "postgres")
         {
             throw new CliException(ExitCodes.Usage, "a cluster keeps its topology in its PostgreSQL database: add --postgres CONNECTION_STRING.");
         }
+    }
+
+    /// <summary>Opens the storage (so that its schema is current), then runs <paramref name="work"/> on the topology.</summary>
+    private static async Task<T> WithTopologyAsync<T>(ParleyOptions options, Func<ClusterTopology, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
+    {
+        CheckPostgres(options);
         await (await StorageAccess.OpenExistingAsync(options, cancellationToken)).DisposeAsync();
         await using var database = NpgsqlDataSource.Create(options.Storage.ConnectionString!);
         try

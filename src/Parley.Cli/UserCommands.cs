@@ -7,7 +7,7 @@ using Parley.Server.Hosting;
 namespace Parley.Cli;
 
 /// <summary>
-/// <c>parley user add|remove|passwd|disable|enable|list|import</c>. Each opens the node's storage for the command only, so they
+/// <c>parley user add|remove|passwd|set-name|disable|enable|list|import</c>. Each opens the node's storage for the command only, so they
 /// work while the node runs on the same data directory. Changes go through the account service
 /// (<see cref="AccountService"/>), as in-band registration's do; <c>remove</c> leaves a notice that makes the node
 /// disconnect the account at once.
@@ -22,6 +22,7 @@ internal static class UserCommands
         command.Subcommands.Add(CreateAdd(console));
         command.Subcommands.Add(CreateRemove(console));
         command.Subcommands.Add(CreatePasswd(console));
+        command.Subcommands.Add(CreateSetName(console));
         command.Subcommands.Add(CreateSetDisabled(console, disable: true));
         command.Subcommands.Add(CreateSetDisabled(console, disable: false));
         command.Subcommands.Add(CreateList(console));
@@ -72,6 +73,32 @@ internal static class UserCommands
             }
 
             console.Output.WriteLine($"removed {bareJid}");
+            return ExitCodes.Ok;
+        });
+        return command;
+    }
+
+    private static Command CreateSetName(CliConsole console)
+    {
+        var jidArgument = JidArgument();
+        var nameArgument = new Argument<string>("NAME") { Description = "The display name; \"\" clears it." };
+        var command = new Command("set-name", "Set the display name administrators know an account by (and find it by in the console and the API).") { jidArgument, nameArgument };
+        var configuration = new CommonOptions(command);
+        Cli.SetAction(command, console, async (parseResult, cancellationToken) =>
+        {
+            var options = configuration.Load(parseResult);
+            var bareJid = PrepareJid(parseResult.GetRequiredValue(jidArgument));
+            await using var storage = await StorageAccess.OpenExistingAsync(options, cancellationToken);
+            var result = await AdministrationServices.WithoutNode(storage, options).Accounts.SetDisplayNameAsync(
+                Jid.Parse(bareJid), parseResult.GetRequiredValue(nameArgument), cancellationToken);
+            if (result.Outcome == AdministrationOutcome.NotFound)
+            {
+                throw NoSuchAccount(bareJid);
+            }
+
+            ThrowIfRefused(result);
+
+            console.Output.WriteLine(string.IsNullOrWhiteSpace(parseResult.GetRequiredValue(nameArgument)) ? $"cleared the name of {bareJid}" : $"named {bareJid}");
             return ExitCodes.Ok;
         });
         return command;

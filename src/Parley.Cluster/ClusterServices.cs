@@ -21,6 +21,8 @@ public static class ClusterServices
             return;
         }
         services.AddSingleton(_ => NpgsqlDataSource.Create(options.Storage.ConnectionString!));
+        // The console's and the REST API's way to the topology the CLI changes (ClusterAdministration).
+        services.AddSingleton<Parley.Server.Administration.IClusterTopologyAccess, Topology.ClusterTopologyAccess>();
         services.AddSingleton(new ClusterView(options.Cluster.Node!));
         // Membership first: a node refused its name must not open the bus either.
         services.AddSingleton<ClusterMembership>();

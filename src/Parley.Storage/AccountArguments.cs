@@ -39,6 +39,40 @@ internal static class AccountArguments
         ArgumentOutOfRangeException.ThrowIfNegative(limit);
     }
 
+    public static void CheckDisplayName(string? displayName, [CallerArgumentExpression(nameof(displayName))] string? parameterName = null)
+    {
+        if (displayName is not null && AccountInfo.DisplayNameProblem(displayName) is { } problem)
+        {
+            throw new ArgumentException(problem, parameterName);
+        }
+    }
+
+    /// <summary>
+    /// What searches compare: the text lower-cased the same way on every provider (SQLite's LOWER and LIKE fold ASCII
+    /// only, PostgreSQL's follow the database's locale). JIDs are stored folded already (nodeprep); display names are
+    /// stored with their folded copy beside them.
+    /// </summary>
+    public static string? Fold(string? text) => text?.ToLowerInvariant();
+
+    /// <summary>
+    /// The LIKE pattern that finds <paramref name="text"/> anywhere, with LIKE's own characters escaped by '\' so that
+    /// "%" and "_" are found as themselves.
+    /// </summary>
+    public static string ContainsPattern(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var pattern = new System.Text.StringBuilder(text.Length + 8).Append('%');
+        foreach (var c in Fold(text)!)
+        {
+            if (c is '%' or '_' or '\\')
+            {
+                pattern.Append('\\');
+            }
+            pattern.Append(c);
+        }
+        return pattern.Append('%').ToString();
+    }
+
     public static void CheckCredentials(AccountCredentials credentials, [CallerArgumentExpression(nameof(credentials))] string? parameterName = null)
     {
         ArgumentNullException.ThrowIfNull(credentials, parameterName);

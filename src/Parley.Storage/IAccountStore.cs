@@ -27,6 +27,25 @@ public interface IAccountStore
     /// <returns>False when there is no such account.</returns>
     Task<bool> SetDisabledAsync(string bareJid, bool disabled, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Sets the name administrators know the account by, or clears it (null). At most
+    /// <see cref="AccountInfo.MaxDisplayNameLength"/> characters, without control characters.
+    /// </summary>
+    /// <returns>False when there is no such account.</returns>
+    Task<bool> SetDisplayNameAsync(string bareJid, string? displayName, CancellationToken cancellationToken = default);
+
+    /// <returns>The account as listed, or null when there is no such account.</returns>
+    Task<AccountInfo?> GetAsync(string bareJid, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// A page of the accounts whose JID or display name contains <paramref name="text"/> in any case, ordered by JID.
+    /// The text is plain: nothing in it is a pattern (% and _ are found as themselves).
+    /// </summary>
+    Task<IReadOnlyList<AccountInfo>> SearchAsync(string text, int offset, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>How many accounts <see cref="SearchAsync"/> finds for <paramref name="text"/>.</summary>
+    Task<int> CountFoundAsync(string text, CancellationToken cancellationToken = default);
+
     /// <summary>A page of accounts ordered by JID (ordinal), optionally only those of one domain.</summary>
     /// <param name="domain">The domain to list, or null for all domains.</param>
     Task<IReadOnlyList<AccountInfo>> ListAsync(string? domain, int offset, int limit, CancellationToken cancellationToken = default);

@@ -37,6 +37,7 @@ public sealed class StorageMigrateTests : IDisposable
         Assert.Equal(before.Sha256.Salt, after.Sha256.Salt);
         Assert.Equal(before.Sha1.ServerKey, after.Sha1.ServerKey);
         Assert.Equal(await sqlite.Accounts.ListAsync(null, 0, 10), await postgres.Accounts.ListAsync(null, 0, 10));
+        Assert.Equal([Alice], (await postgres.Accounts.SearchAsync("ärger", 0, 10)).Select(a => a.Jid));
 
         var roster = await postgres.Rosters.GetAsync(Alice);
         Assert.Equal((await sqlite.Rosters.GetAsync(Alice)).Version, roster.Version);
@@ -157,6 +158,7 @@ public sealed class StorageMigrateTests : IDisposable
         Assert.Equal(0, (await _node.RunAsync("user", "add", Bob, "--password", "battery staple")).ExitCode);
         await using var storage = await _node.OpenStorageAsync();
         await storage.Rosters.SetItemAsync(Alice, new RosterItem(Bob, "Bob", Subscription.Both, false, false, ["Friends", "Work"]));
+        await storage.Accounts.SetDisplayNameAsync(Alice, "Alice Ärger");
         await storage.Rosters.SetPendingAsync(Bob, "carol@example.net", "<presence type='subscribe'/>");
         await storage.Offline.StoreAsync(Bob, "<message>while you were out</message>", DateTimeOffset.UtcNow, 100);
         await storage.Blocklists.AddAsync(Alice, ["mallory@example.net"]);

@@ -229,6 +229,32 @@ public sealed class UserCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Set_name_gives_the_account_a_display_name_audited_and_an_empty_one_clears_it()
+    {
+        Assert.Equal(0, (await _node.RunAsync("user", "add", "alice@example.com", "--password", "a secret")).ExitCode);
+
+        var named = await _node.RunAsync("user", "set-name", "Alice@Example.com", "Alice Liddell");
+        var bad = await _node.RunAsync("user", "set-name", "alice@example.com", "two\nlines");
+        var missing = await _node.RunAsync("user", "set-name", "nobody@example.com", "Nobody");
+
+        Assert.Equal((0, "named alice@example.com"), (named.ExitCode, named.OutputLines.Single()));
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("parley: A display name cannot hold control characters", bad.Error);
+        Assert.Equal(1, missing.ExitCode);
+        Assert.Contains("parley: there is no account nobody@example.com.", missing.Error);
+        await using (var storage = await _node.OpenStorageAsync())
+        {
+            Assert.Equal("Alice Liddell", (await storage.Accounts.GetAsync("alice@example.com"))!.DisplayName);
+            var audit = await storage.Audit.ListAsync(null, null, 10);
+            Assert.Contains(audit, r => r.Action == "account.display-name" && r.Subject == "alice@example.com" && r.Details == "Alice Liddell");
+        }
+
+        Assert.Equal(0, (await _node.RunAsync("user", "set-name", "alice@example.com", "")).ExitCode);
+        await using var after = await _node.OpenStorageAsync();
+        Assert.Null((await after.Accounts.GetAsync("alice@example.com"))!.DisplayName);
+    }
+
+    [Fact]
     public async Task Disable_of_a_missing_account_fails_and_names_it()
     {
         Assert.Equal(0, (await _node.RunAsync("user", "add", "alice@example.com", "--password", "a secret")).ExitCode);

@@ -11,7 +11,7 @@ namespace Parley.Interop.Tests;
 /// Two `parley serve --bus --node` processes on one PostgreSQL database and one nats-server, and python3-slixmpp
 /// clients: alice homed on node a, bob on node b.
 /// </summary>
-public sealed class ClusterInteropTests : IAsyncLifetime
+public sealed partial class ClusterInteropTests : IAsyncLifetime
 {
     private NatsServer _nats = null!;
     private string _database = null!;

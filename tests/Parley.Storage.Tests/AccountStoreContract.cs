@@ -559,4 +559,73 @@ public abstract class AccountStoreContract : StorageContract
             yield return account;
         }
     }
+
+    [Fact]
+    public async Task A_display_name_is_kept_listed_and_cleared()
+    {
+        await Accounts.CreateAsync("alice@example.org", TestCredentials.Random());
+        await Accounts.CreateAsync("bob@example.org", TestCredentials.Random());
+
+        Assert.True(await Accounts.SetDisplayNameAsync("alice@example.org", "Alice O'Hara <script>"));
+
+        Assert.Equal("Alice O'Hara <script>", (await Accounts.GetAsync("alice@example.org"))!.DisplayName);
+        Assert.Equal([("alice@example.org", "Alice O'Hara <script>"), ("bob@example.org", null)],
+            (await Accounts.ListAsync(null, 0, 10)).Select(a => (a.Jid, a.DisplayName)));
+        Assert.True(await Accounts.SetDisplayNameAsync("alice@example.org", null));
+        Assert.Null((await Accounts.GetAsync("alice@example.org"))!.DisplayName);
+        Assert.Null(await Accounts.GetAsync("carol@example.org"));
+    }
+
+    [Fact]
+    public async Task A_display_name_of_a_missing_account_is_refused_and_a_bad_one_changes_nothing()
+    {
+        await Accounts.CreateAsync("alice@example.org", TestCredentials.Random());
+        await Accounts.SetDisplayNameAsync("alice@example.org", "Alice");
+
+        Assert.False(await Accounts.SetDisplayNameAsync("carol@example.org", "Carol"));
+        await Assert.ThrowsAsync<ArgumentException>(() => Accounts.SetDisplayNameAsync("alice@example.org", "two\nlines"));
+        await Assert.ThrowsAsync<ArgumentException>(() => Accounts.SetDisplayNameAsync("alice@example.org", ""));
+        await Assert.ThrowsAsync<ArgumentException>(() => Accounts.SetDisplayNameAsync("alice@example.org", new string('x', AccountInfo.MaxDisplayNameLength + 1)));
+
+        Assert.Equal("Alice", (await Accounts.GetAsync("alice@example.org"))!.DisplayName);
+        Assert.False(await Accounts.ExistsAsync("carol@example.org"));
+    }
+
+    [Fact]
+    public async Task Search_finds_a_part_of_the_jid_or_of_the_display_name_in_any_case()
+    {
+        foreach (var jid in new[] { "alice@example.org", "bob@example.org", "carol@other.example", "dave@example.org" })
+        {
+            await Accounts.CreateAsync(jid, TestCredentials.Random());
+        }
+        await Accounts.SetDisplayNameAsync("bob@example.org", "Robert Ärger");
+        await Accounts.SetDisplayNameAsync("dave@example.org", "David Alison");
+
+        Assert.Equal(["alice@example.org", "dave@example.org"], (await Accounts.SearchAsync("ALI", 0, 10)).Select(a => a.Jid));
+        Assert.Equal(["bob@example.org"], (await Accounts.SearchAsync("ärGER", 0, 10)).Select(a => a.Jid));
+        Assert.Equal(["carol@other.example"], (await Accounts.SearchAsync("other.", 0, 10)).Select(a => a.Jid));
+        Assert.Equal(["dave@example.org"], (await Accounts.SearchAsync("ali", 1, 10)).Select(a => a.Jid));
+        Assert.Equal(2, await Accounts.CountFoundAsync("ali"));
+        Assert.Equal(4, await Accounts.CountFoundAsync(""));
+        Assert.Empty(await Accounts.SearchAsync("nobody", 0, 10));
+    }
+
+    [Fact]
+    public async Task Search_finds_like_and_sql_metacharacters_only_as_themselves()
+    {
+        foreach (var jid in new[] { "alice@example.org", "a_b@example.org", "ab@example.org", "percent@example.org" })
+        {
+            await Accounts.CreateAsync(jid, TestCredentials.Random());
+        }
+        await Accounts.SetDisplayNameAsync("percent@example.org", "100% sure");
+
+        Assert.Equal(["a_b@example.org"], (await Accounts.SearchAsync("_", 0, 10)).Select(a => a.Jid));
+        Assert.Equal(["a_b@example.org"], (await Accounts.SearchAsync("a_b", 0, 10)).Select(a => a.Jid));
+        Assert.Equal(["percent@example.org"], (await Accounts.SearchAsync("%", 0, 10)).Select(a => a.Jid));
+        Assert.Empty(await Accounts.SearchAsync("a%b", 0, 10));
+        Assert.Empty(await Accounts.SearchAsync("\\", 0, 10));
+        Assert.Empty(await Accounts.SearchAsync("' OR '1'='1", 0, 10));
+        Assert.Equal(0, await Accounts.CountFoundAsync("%%"));
+        Assert.Equal(4, await Accounts.CountAsync(null));
+    }
 }

@@ -43,7 +43,8 @@ public sealed class PostgresStorageTests
 
         Assert.Equal(
             "jid text, domain text, created_at bigint, sha1_salt bytea, sha1_iterations integer, sha1_stored_key bytea, sha1_server_key bytea, " +
-            "sha256_salt bytea, sha256_iterations integer, sha256_stored_key bytea, sha256_server_key bytea, disabled boolean",
+            "sha256_salt bytea, sha256_iterations integer, sha256_stored_key bytea, sha256_server_key bytea, disabled boolean, " +
+            "display_name text, display_name_folded text",
             accountColumns);
         Assert.Equal(0L, suspicious);
     }

@@ -96,6 +96,7 @@ public sealed class SqliteStorageTests : IDisposable
                 "jid TEXT", "domain TEXT", "created_at INTEGER",
                 "sha1_salt BLOB", "sha1_iterations INTEGER", "sha1_stored_key BLOB", "sha1_server_key BLOB",
                 "sha256_salt BLOB", "sha256_iterations INTEGER", "sha256_stored_key BLOB", "sha256_server_key BLOB", "disabled INTEGER",
+                "display_name TEXT", "display_name_folded TEXT",
             ],
             accountColumns);
         Assert.DoesNotContain(allColumns, name => name.Contains("pass", StringComparison.OrdinalIgnoreCase) || name.Contains("secret", StringComparison.OrdinalIgnoreCase));

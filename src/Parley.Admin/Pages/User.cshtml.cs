@@ -5,7 +5,7 @@ using Parley.Storage;
 
 namespace Parley.Admin.Pages;
 
-/// <summary>One account: its sessions on this node (each can be ended), password reset, disable or enable, removal.</summary>
+/// <summary>One account: its sessions on this node (each can be ended), display name, password reset, disable or enable, removal.</summary>
 public sealed class UserModel(IParleyStorage storage, SessionAdministration sessions) : ConsolePage
 {
     public sealed record SessionRow(string Jid, string Resource, SessionInfo Info);
@@ -13,9 +13,7 @@ public sealed class UserModel(IParleyStorage storage, SessionAdministration sess
     [BindProperty(SupportsGet = true, Name = "jid")]
     public string Account { get; set; } = "";
 
-    public sealed record AccountRow(string Jid, bool Disabled);
-
-    public AccountRow? Info { get; private set; }
+    public AccountInfo? Info { get; private set; }
     public IReadOnlyList<SessionRow> Sessions { get; private set; } = [];
 
     public Task OnGetAsync(CancellationToken cancellationToken) => LoadAsync(cancellationToken);
@@ -26,6 +24,16 @@ public sealed class UserModel(IParleyStorage storage, SessionAdministration sess
         {
             Report(await Administration.Accounts.ChangePasswordAsync(account, password ?? "", cancellationToken),
                 "The password was changed.", $"{account} has no password on this node (it signs in elsewhere).");
+        }
+        await LoadAsync(cancellationToken);
+    }
+
+    public async Task OnPostDisplayNameAsync(string? displayName, CancellationToken cancellationToken)
+    {
+        if (Parse() is { } account)
+        {
+            Report(await Administration.Accounts.SetDisplayNameAsync(account, displayName, cancellationToken),
+                string.IsNullOrWhiteSpace(displayName) ? "The display name was cleared." : "The display name was changed.", $"There is no account {account}.");
         }
         await LoadAsync(cancellationToken);
     }
@@ -84,7 +92,7 @@ public sealed class UserModel(IParleyStorage storage, SessionAdministration sess
         }
         var jid = account.Bare.ToString();
         Account = jid;
-        Info = await storage.Accounts.GetCredentialsAsync(jid, cancellationToken) is { } credentials ? new AccountRow(jid, credentials.Disabled) : null;
+        Info = await storage.Accounts.GetAsync(jid, cancellationToken);
         Sessions = [.. sessions.List(account.Bare).Select(s => new SessionRow(s.Jid, Jid.TryParse(s.Jid, out var full) ? full.Resource ?? "" : "", s))];
     }
 }

@@ -144,6 +144,28 @@ public sealed class AccountService(IParleyStorage storage, ParleyOptions options
         return AdministrationResult.Done;
     }
 
+    /// <summary>
+    /// Sets the name administrators know the account by, which searches find it by; null or blank clears it. Kept beside
+    /// the account, not in its vCard: the vCard is the user's own to write (XEP-0054), and the name is what the
+    /// administrators call the account.
+    /// </summary>
+    /// <returns><see cref="AdministrationOutcome.NotFound"/> when there is no such account; refused for a bad name.</returns>
+    public async Task<AdministrationResult> SetDisplayNameAsync(Jid account, string? displayName, CancellationToken cancellationToken = default)
+    {
+        account = account.Bare;
+        var name = string.IsNullOrWhiteSpace(displayName) ? null : displayName.Trim();
+        if (name is not null && AccountInfo.DisplayNameProblem(name) is { } problem)
+        {
+            return AdministrationResult.Refused(problem);
+        }
+        if (!await storage.Accounts.SetDisplayNameAsync(account.ToString(), name, cancellationToken).ConfigureAwait(false))
+        {
+            return AdministrationResult.NotFound;
+        }
+        await AdminActor.RecordAsync(storage, actor, AuditActions.AccountDisplayName, account.ToString(), name ?? "", cancellationToken).ConfigureAwait(false);
+        return AdministrationResult.Done;
+    }
+
     private bool TryCredentials(string password, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out AccountCredentials? credentials,
         [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? problem)
     {

@@ -38,6 +38,9 @@ public static class AuditActions
     public const string AccountRemove = "account.remove";
     public const string AccountDisable = "account.disable";
     public const string AccountEnable = "account.enable";
+
+    /// <summary>A display name set or cleared; the details hold the new name ("" when cleared).</summary>
+    public const string AccountDisplayName = "account.display-name";
     public const string AdminGrant = "admin.grant";
     public const string AdminRevoke = "admin.revoke";
     public const string RoomCreate = "room.create";
@@ -53,4 +56,8 @@ public static class AuditActions
     public const string SettingReset = "setting.reset";
     public const string TokenCreate = "token.create";
     public const string TokenRevoke = "token.revoke";
+    public const string ClusterAssign = "cluster.assign";
+    public const string ClusterBalance = "cluster.balance";
+    public const string ClusterFailover = "cluster.failover";
+    public const string ClusterFallback = "cluster.fallback";
 }

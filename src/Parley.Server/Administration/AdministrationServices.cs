@@ -48,6 +48,8 @@ public sealed class AdministrationServices(
         services.AddSingleton(sp => new SettingsAdministration(
             sp.GetRequiredService<IParleyStorage>(), sp.GetRequiredService<ParleyOptions>(), sp.GetRequiredService<IAdministrationEvents>()));
         services.AddSingleton<SessionAdministration>();
+        // The topology comes from Parley.Cluster on a clustered node, registered after this.
+        services.AddSingleton(sp => new ClusterAdministration(sp.GetRequiredService<IParleyStorage>(), sp.GetService<IClusterTopologyAccess>()));
         services.AddSingleton<ApiTokens>();
         services.AddSingleton<AdministrationServices>();
         services.AddSingleton<AuditRetentionService>();

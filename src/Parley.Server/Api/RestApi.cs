@@ -60,6 +60,7 @@ public sealed class RestApi : IHttpEndpoints
         RoomsApi.Map(api);
         AuditApi.Map(api);
         BannerApi.Map(api);
+        ClusterApi.Map(api);
         endpoints.MapOpenApi(DocumentPath);
         endpoints.MapScalarApiReference(ReferencePath, options => options.WithTitle("Parley REST API"));
     }

@@ -19,13 +19,16 @@ public sealed class UserChange
 {
     public string? Password { get; init; }
     public bool? Disabled { get; init; }
+
+    /// <summary>The name administrators know the account by, which searches find; "" clears it.</summary>
+    public string? DisplayName { get; init; }
 }
 
-public sealed record UserSummary(string Jid, DateTimeOffset CreatedAt, bool Disabled);
+public sealed record UserSummary(string Jid, string? DisplayName, DateTimeOffset CreatedAt, bool Disabled);
 
 public sealed record UserPage(int Total, int Offset, int Limit, IReadOnlyList<UserSummary> Users);
 
-public sealed record UserDetail(string Jid, bool Disabled, bool Admin, IReadOnlyList<SessionInfo> Sessions);
+public sealed record UserDetail(string Jid, string? DisplayName, bool Disabled, bool Admin, IReadOnlyList<SessionInfo> Sessions);
 
 /// <summary>/api/v1/users: accounts, through <see cref="AccountService"/>.</summary>
 internal static class UsersApi
@@ -36,7 +39,7 @@ internal static class UsersApi
     {
         var users = api.MapGroup("/users").WithTags("Users");
         users.MapGet("/", ListAsync)
-            .WithSummary("List accounts, ordered by JID; q finds those whose JID contains it (any case).")
+            .WithSummary("List accounts, ordered by JID; q finds those whose JID or display name contains it (any case, as plain text).")
             .Produces<UserPage>();
         users.MapPost("/", CreateAsync)
             .WithSummary("Create an account.")
@@ -47,7 +50,7 @@ internal static class UsersApi
             .WithSummary("An account, whether it is disabled or an admin, and its sessions on this node.")
             .Produces<UserDetail>().ProducesProblem(StatusCodes.Status404NotFound);
         users.MapPatch("/{jid}", ChangeAsync)
-            .WithSummary("Change an account's password, or disable or enable it.")
+            .WithSummary("Change an account's password or display name, or disable or enable it.")
             .Accepts<UserChange>("application/json")
             .Produces<UserDetail>().ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
         users.MapDelete("/{jid}", RemoveAsync)
@@ -63,31 +66,10 @@ internal static class UsersApi
         {
             return ApiProblems.BadRequest($"offset is 0 or more and limit 1 to {MaxPage}.");
         }
-        if (string.IsNullOrEmpty(q))
-        {
-            var total = await storage.Accounts.CountAsync(null, cancellationToken);
-            var page = await storage.Accounts.ListAsync(null, from, count, cancellationToken);
-            return TypedResults.Ok(new UserPage(total, from, count, [.. page.Select(Summary)]));
-        }
-        // The stores have no text search: the accounts are read a page at a time and matched here, as plain text.
-        var matches = new List<UserSummary>();
-        var matched = 0;
-        for (var at = 0; ; at += MaxPage)
-        {
-            var page = await storage.Accounts.ListAsync(null, at, MaxPage, cancellationToken);
-            foreach (var account in page)
-            {
-                if (account.Jid.Contains(q, StringComparison.OrdinalIgnoreCase) && matched++ >= from && matches.Count < count)
-                {
-                    matches.Add(Summary(account));
-                }
-            }
-            if (page.Count < MaxPage)
-            {
-                break;
-            }
-        }
-        return TypedResults.Ok(new UserPage(matched, from, count, matches));
+        var (total, page) = string.IsNullOrEmpty(q)
+            ? (await storage.Accounts.CountAsync(null, cancellationToken), await storage.Accounts.ListAsync(null, from, count, cancellationToken))
+            : (await storage.Accounts.CountFoundAsync(q, cancellationToken), await storage.Accounts.SearchAsync(q, from, count, cancellationToken));
+        return TypedResults.Ok(new UserPage(total, from, count, [.. page.Select(Summary)]));
     }
 
     private static async Task<IResult> CreateAsync(HttpContext context, AccountService accounts, AdminRoles admins, SessionAdministration sessions)
@@ -107,7 +89,7 @@ internal static class UsersApi
             return ApiProblems.From(result, $"The account {jid}");
         }
         return TypedResults.Created($"/api/v1/users/{Uri.EscapeDataString(jid.ToString())}",
-            new UserDetail(jid.ToString(), false, await admins.IsAdminAsync(jid, context.RequestAborted), sessions.List(jid)));
+            new UserDetail(jid.ToString(), null, false, await admins.IsAdminAsync(jid, context.RequestAborted), sessions.List(jid)));
     }
 
     private static async Task<IResult> GetAsync(string jid, IParleyStorage storage, AdminRoles admins, SessionAdministration sessions, CancellationToken cancellationToken)
@@ -132,19 +114,27 @@ internal static class UsersApi
         {
             return problem;
         }
-        if (body!.Password is null && body.Disabled is null)
+        if (body!.Password is null && body.Disabled is null && body.DisplayName is null)
         {
-            return ApiProblems.BadRequest("Nothing to change: give password or disabled.");
+            return ApiProblems.BadRequest("Nothing to change: give password, displayName or disabled.");
         }
         if (!await storage.Accounts.ExistsAsync(account.ToString(), context.RequestAborted))
         {
             return ApiProblems.NotFound($"There is no account {account}.");
         }
         var service = accounts.By(ApiCaller.Actor(context));
-        // The password is checked before anything changes, so a refused request changes nothing.
+        // The password and the name are checked before anything changes, so a refused request changes nothing.
         if (body.Password is { } password && service.PasswordProblem(password) is { } weak)
         {
             return ApiProblems.BadRequest(weak);
+        }
+        if (body.DisplayName is { Length: > 0 } name && AccountInfo.DisplayNameProblem(name.Trim()) is { } badName)
+        {
+            return ApiProblems.BadRequest(badName);
+        }
+        if (body.DisplayName is not null && await service.SetDisplayNameAsync(account, body.DisplayName, context.RequestAborted) is { Outcome: not AdministrationOutcome.Done } named)
+        {
+            return ApiProblems.From(named, $"The account {account}");
         }
         if (body.Password is not null && await service.ChangePasswordAsync(account, body.Password, context.RequestAborted) is { Outcome: not AdministrationOutcome.Done } changed)
         {
@@ -171,8 +161,8 @@ internal static class UsersApi
     }
 
     private static async Task<UserDetail?> DetailAsync(Jid account, IParleyStorage storage, AdminRoles admins, SessionAdministration sessions, CancellationToken cancellationToken) =>
-        await storage.Accounts.GetCredentialsAsync(account.ToString(), cancellationToken) is { } credentials
-            ? new UserDetail(account.ToString(), credentials.Disabled, await admins.IsAdminAsync(account, cancellationToken), sessions.List(account))
+        await storage.Accounts.GetAsync(account.ToString(), cancellationToken) is { } info
+            ? new UserDetail(account.ToString(), info.DisplayName, info.Disabled, await admins.IsAdminAsync(account, cancellationToken), sessions.List(account))
             : null;
 
     private static IResult? ParseAccount(string text, out Jid account)
@@ -186,5 +176,5 @@ internal static class UsersApi
         return ApiProblems.BadRequest($"'{text}' is not an account JID: write it as user@domain, without a resource.");
     }
 
-    private static UserSummary Summary(AccountInfo account) => new(account.Jid, account.CreatedAt, account.Disabled);
+    private static UserSummary Summary(AccountInfo account) => new(account.Jid, account.DisplayName, account.CreatedAt, account.Disabled);
 }

@@ -131,7 +131,7 @@ public sealed class WebOptions
     public int BoshMaxSessionsPerIp { get; set; } = 100;
 
     /// <summary>An administrator signed in to the console at /admin is signed out after this long without a request.</summary>
-    public int ConsoleSessionTimeoutMinutes { get; set; } = 30;
+    public int ConsoleSessionTimeoutSeconds { get; set; } = 1800;
 }
 
 public sealed class TlsOptions

@@ -125,7 +125,7 @@ public sealed class ModuleRegistry
     private readonly List<UndeliverableMessageHook> _undeliverable = [];
     private readonly List<StoredStanzaFilter> _storedStanzaFilters = [];
     private readonly Dictionary<string, ModuleEvent<string>> _nodeNotices = new(StringComparer.Ordinal);
-    private readonly List<Element> _streamFeatures = [];
+    private readonly List<Func<Element>> _streamFeatures = [];
     private readonly List<HostedService> _services = [];
     private readonly List<Action> _registered = [];
     private readonly List<(Element Feature, Func<bool> Offered)> _unauthenticatedStreamFeatures = [];
@@ -136,6 +136,12 @@ public sealed class ModuleRegistry
     private readonly List<ServerNodeProvider> _serverNodes = [];
     private readonly SortedSet<string> _serverFeatures = new(StringComparer.Ordinal);
     private readonly SortedSet<string> _accountFeatures = new(StringComparer.Ordinal);
+    private readonly List<(string Feature, Func<bool> Offered)> _offeredServerFeatures = [];
+    // The server's features as last asked, and which of the offered ones were in: the same collection while none changes.
+    // A class, so that streams reading it while another replaces it see one whole pair.
+    private ServerFeaturesNow? _serverFeaturesNow;
+
+    private sealed record ServerFeaturesNow(bool[] Offered, IReadOnlyCollection<string> Features);
     private FrozenDictionary<(string, IqTarget), IqHandler>? _frozenIq;
     private readonly ILogger _logger;
 
@@ -271,10 +277,19 @@ public sealed class ModuleRegistry
         }
     }
 
-    /// <summary>A stream feature offered once the client has authenticated (RFC 6120 §4.3.2), e.g. roster versioning.</summary>
-    public void AddStreamFeature(Element feature) => _streamFeatures.Add(feature);
+    /// <summary>
+    /// A disco#info feature of the server while <paramref name="offered"/> says so, e.g. one a runtime setting turns on
+    /// and off.
+    /// </summary>
+    public void AddFeature(string feature, Func<bool> offered) => _offeredServerFeatures.Add((feature, offered));
 
-    public IReadOnlyList<Element> StreamFeatures => _streamFeatures;
+    /// <summary>A stream feature offered once the client has authenticated (RFC 6120 §4.3.2), e.g. roster versioning.</summary>
+    public void AddStreamFeature(Element feature) => _streamFeatures.Add(() => feature);
+
+    /// <summary>A stream feature offered once the client has authenticated, as it is at each stream's negotiation.</summary>
+    public void AddStreamFeature(Func<Element> feature) => _streamFeatures.Add(feature);
+
+    public IEnumerable<Element> StreamFeatures => _streamFeatures.Select(feature => feature());
 
     /// <summary>Handles the top-level elements in <paramref name="ns"/> that a bound client sends besides stanzas.</summary>
     public void HandleStreamElement(string ns, StreamElementHandler handler)
@@ -334,7 +349,40 @@ public sealed class ModuleRegistry
     public void AddServerNodes(ServerNodeProvider provider) => _serverNodes.Add(provider);
 
     public IReadOnlyList<ServerNodeProvider> ServerNodes => _serverNodes;
-    public IReadOnlyCollection<string> ServerFeatures => _serverFeatures;
+    /// <summary>
+    /// The server's disco#info features now. The same collection is returned while no offered feature comes or goes,
+    /// so a caller may keep what it derives from one (the capabilities hash) until the collection changes.
+    /// </summary>
+    public IReadOnlyCollection<string> ServerFeatures
+    {
+        get
+        {
+            if (_offeredServerFeatures.Count == 0)
+            {
+                return _serverFeatures;
+            }
+            // Asked at every sign-in (the capabilities hash): nothing is allocated while no offered feature changes.
+            Span<bool> offered = stackalloc bool[_offeredServerFeatures.Count];
+            for (var i = 0; i < offered.Length; i++)
+            {
+                offered[i] = _offeredServerFeatures[i].Offered();
+            }
+            if (_serverFeaturesNow is { } now && now.Offered.AsSpan().SequenceEqual(offered))
+            {
+                return now.Features;
+            }
+            var features = new SortedSet<string>(_serverFeatures, StringComparer.Ordinal);
+            for (var i = 0; i < offered.Length; i++)
+            {
+                if (offered[i])
+                {
+                    features.Add(_offeredServerFeatures[i].Feature);
+                }
+            }
+            _serverFeaturesNow = new ServerFeaturesNow(offered.ToArray(), features);
+            return features;
+        }
+    }
     public IReadOnlyCollection<string> AccountFeatures => _accountFeatures;
 
     /// <summary>The session is bound.</summary>

@@ -42,9 +42,9 @@ public static class WebRequests
         {
             yield return "Parley:Web:WebSocketPingSeconds: must be 0 (no pings) or more.";
         }
-        if (options.ConsoleSessionTimeoutMinutes < 1)
+        if (options.ConsoleSessionTimeoutSeconds < 1)
         {
-            yield return "Parley:Web:ConsoleSessionTimeoutMinutes: must be 1 or more.";
+            yield return "Parley:Web:ConsoleSessionTimeoutSeconds: must be 1 or more.";
         }
     }
 

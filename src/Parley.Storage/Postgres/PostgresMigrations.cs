@@ -310,6 +310,12 @@ internal static class PostgresMigrations
             CREATE INDEX archive_messages_search ON archive_messages USING gin (search);
             CREATE INDEX archive_messages_unsearched ON archive_messages (id) WHERE search IS NULL;
             """),
+
+        // The name administrators give an account, and its lower-cased copy that searches compare (AccountArguments.Fold).
+        new(11, "account display names", """
+            ALTER TABLE accounts ADD COLUMN display_name text NULL;
+            ALTER TABLE accounts ADD COLUMN display_name_folded text NULL;
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

@@ -58,6 +58,7 @@ public static class SqliteToPostgresCopy
             Bytes("sha1_salt"), Integer("sha1_iterations"), Bytes("sha1_stored_key"), Bytes("sha1_server_key"),
             Bytes("sha256_salt"), Integer("sha256_iterations"), Bytes("sha256_stored_key"), Bytes("sha256_server_key"),
             new("disabled", "disabled", NpgsqlDbType.Boolean, Boolean),
+            Text("display_name"), Text("display_name_folded"),
         ]),
         new("roster_items", "user_jid, contact",
         [

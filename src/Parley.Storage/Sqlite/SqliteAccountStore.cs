@@ -63,8 +63,15 @@ internal sealed class SqliteAccountStore(SqliteStorage storage) : IAccountStore
 
     private const string ExistsSql = "SELECT EXISTS (SELECT 1 FROM accounts WHERE jid = $jid)";
     private const string SetDisabledSql = "UPDATE accounts SET disabled = $disabled WHERE jid = $jid";
-    private const string ListAllSql = "SELECT jid, created_at, disabled FROM accounts ORDER BY jid LIMIT $limit OFFSET $offset";
-    private const string ListDomainSql = "SELECT jid, created_at, disabled FROM accounts WHERE domain = $domain ORDER BY jid LIMIT $limit OFFSET $offset";
+    private const string SetDisplayNameSql = "UPDATE accounts SET display_name = $name, display_name_folded = $folded WHERE jid = $jid";
+    private const string InfoColumns = "jid, created_at, disabled, display_name";
+    private const string GetSql = $"SELECT {InfoColumns} FROM accounts WHERE jid = $jid";
+    private const string ListAllSql = $"SELECT {InfoColumns} FROM accounts ORDER BY jid LIMIT $limit OFFSET $offset";
+    private const string ListDomainSql = $"SELECT {InfoColumns} FROM accounts WHERE domain = $domain ORDER BY jid LIMIT $limit OFFSET $offset";
+    // A scan: a contains-search cannot use an index, and administrators search far less often than the server works.
+    private const string FoundSql = "(jid LIKE $pattern ESCAPE '\\' OR display_name_folded LIKE $pattern ESCAPE '\\')";
+    private const string SearchSql = $"SELECT {InfoColumns} FROM accounts WHERE {FoundSql} ORDER BY jid LIMIT $limit OFFSET $offset";
+    private const string CountFoundSql = $"SELECT COUNT(*) FROM accounts WHERE {FoundSql}";
     private const string CountAllSql = "SELECT COUNT(*) FROM accounts";
     private const string CountDomainSql = "SELECT COUNT(*) FROM accounts WHERE domain = $domain";
 
@@ -169,6 +176,64 @@ internal sealed class SqliteAccountStore(SqliteStorage storage) : IAccountStore
         return await update.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
+    public async Task<bool> SetDisplayNameAsync(string bareJid, string? displayName, CancellationToken cancellationToken = default)
+    {
+        AccountArguments.DomainOf(bareJid);
+        AccountArguments.CheckDisplayName(displayName);
+        await using var connection = await storage.OpenConnectionAsync(cancellationToken);
+        using var update = connection.CreateCommand();
+        update.CommandText = SetDisplayNameSql;
+        update.Parameters.AddWithValue("$jid", bareJid);
+        update.Parameters.AddWithValue("$name", (object?)displayName ?? DBNull.Value);
+        update.Parameters.AddWithValue("$folded", (object?)AccountArguments.Fold(displayName) ?? DBNull.Value);
+        return await update.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    public async Task<AccountInfo?> GetAsync(string bareJid, CancellationToken cancellationToken = default)
+    {
+        AccountArguments.DomainOf(bareJid);
+        await using var connection = await storage.OpenConnectionAsync(cancellationToken);
+        using var select = connection.CreateCommand();
+        select.CommandText = GetSql;
+        select.Parameters.AddWithValue("$jid", bareJid);
+        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? ReadInfo(reader) : null;
+    }
+
+    public async Task<IReadOnlyList<AccountInfo>> SearchAsync(string text, int offset, int limit, CancellationToken cancellationToken = default)
+    {
+        var pattern = AccountArguments.ContainsPattern(text);
+        AccountArguments.CheckPage(offset, limit);
+        await using var connection = await storage.OpenConnectionAsync(cancellationToken);
+        using var search = connection.CreateCommand();
+        search.CommandText = SearchSql;
+        search.Parameters.AddWithValue("$pattern", pattern);
+        search.Parameters.AddWithValue("$limit", limit);
+        search.Parameters.AddWithValue("$offset", offset);
+        var accounts = new List<AccountInfo>();
+        await using var reader = await search.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            accounts.Add(ReadInfo(reader));
+        }
+
+        return accounts;
+    }
+
+    public async Task<int> CountFoundAsync(string text, CancellationToken cancellationToken = default)
+    {
+        var pattern = AccountArguments.ContainsPattern(text);
+        await using var connection = await storage.OpenConnectionAsync(cancellationToken);
+        using var count = connection.CreateCommand();
+        count.CommandText = CountFoundSql;
+        count.Parameters.AddWithValue("$pattern", pattern);
+        return checked((int)(long)(await count.ExecuteScalarAsync(cancellationToken))!);
+    }
+
+    private static AccountInfo ReadInfo(SqliteDataReader reader) => new(
+        reader.GetString(0), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)), reader.GetBoolean(2),
+        reader.IsDBNull(3) ? null : reader.GetString(3));
+
     public async Task<IReadOnlyList<AccountInfo>> ListAsync(string? domain, int offset, int limit, CancellationToken cancellationToken = default)
     {
         AccountArguments.CheckDomain(domain);
@@ -187,7 +252,7 @@ internal sealed class SqliteAccountStore(SqliteStorage storage) : IAccountStore
         await using var reader = await list.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            accounts.Add(new AccountInfo(reader.GetString(0), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)), reader.GetBoolean(2)));
+            accounts.Add(ReadInfo(reader));
         }
 
         return accounts;

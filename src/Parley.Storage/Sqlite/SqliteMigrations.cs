@@ -246,6 +246,11 @@ internal static class SqliteMigrations
                 created_at   INTEGER NOT NULL         -- Unix time, milliseconds, UTC
             ) WITHOUT ROWID;
             """),
+        // The name administrators give an account, and its lower-cased copy that searches compare (AccountArguments.Fold).
+        new(13, "account display names", """
+            ALTER TABLE accounts ADD COLUMN display_name TEXT NULL;
+            ALTER TABLE accounts ADD COLUMN display_name_folded TEXT NULL;
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

@@ -9,7 +9,7 @@ namespace Parley.Interop.Tests.Web;
 public sealed partial class AdminConsoleSecurityTests : IAsyncLifetime
 {
     private static readonly string[] Pages =
-        ["", "/status", "/users", "/users/alice%40localhost", "/rooms", "/rooms/team%40conference.localhost", "/settings", "/audit", "/audit?handler=csv", "?handler=samples"];
+        ["", "/status", "/users", "/users/alice%40localhost", "/rooms", "/rooms/team%40conference.localhost", "/cluster", "/settings", "/audit", "/audit?handler=csv", "?handler=samples"];
 
     private ParleyProcess _node = null!;
 
@@ -255,6 +255,34 @@ public sealed partial class AdminConsoleSecurityTests : IAsyncLifetime
         var page = await typed.Content.ReadAsStringAsync();
         Assert.DoesNotContain("<script>", page);
         Assert.Contains(Escaped, page);
+    }
+
+    [Fact]
+    public async Task A_display_name_with_markup_set_on_the_user_page_is_shown_as_text_found_by_a_search_and_audited()
+    {
+        const string Hostile = "Alice <script>alert(\"x\")</script>' onmouseover='alert(1)";
+        const string Escaped = "Alice &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#x27; onmouseover=&#x27;alert(1)";
+        const string Alice = "/users/alice%40localhost";
+        using var root = Plain();
+        Assert.Equal(HttpStatusCode.Redirect, (await root.SignInAsync("root", "root-secret")).StatusCode);
+
+        var named = await root.PostAsync($"{Alice}?handler=DisplayName", new() { ["displayName"] = Hostile, ["__RequestVerificationToken"] = await root.FormTokenAsync(Alice) });
+        Assert.Equal(HttpStatusCode.OK, named.StatusCode);
+        Assert.Contains("The display name was changed.", await named.Content.ReadAsStringAsync());
+        var refused = await root.PostAsync($"{Alice}?handler=DisplayName", new() { ["displayName"] = "two\nlines", ["__RequestVerificationToken"] = await root.FormTokenAsync(Alice) });
+        Assert.Contains("A display name cannot hold control characters", await refused.Content.ReadAsStringAsync());
+
+        var found = await root.Client.GetStringAsync(root.Console + "/users?q=ONMOUSEOVER");
+        foreach (var html in new[] { found, await root.Client.GetStringAsync(root.Console + Alice), await root.Client.GetStringAsync(root.Console + "/audit") })
+        {
+            Assert.DoesNotContain("<script>", html);
+            Assert.Contains(Escaped, html);
+        }
+        Assert.Contains("data-jid=\"alice@localhost\"", found);
+        Assert.DoesNotContain("data-jid=\"bob@localhost\"", found);
+        Assert.DoesNotContain("data-jid=", await root.Client.GetStringAsync(root.Console + "/users?q=%25"));
+        var audit = await root.Client.GetStringAsync(root.Console + "/audit?handler=csv&actor=root%40localhost");
+        Assert.Contains(",account.display-name,alice@localhost,", audit);
     }
 
     [Fact]

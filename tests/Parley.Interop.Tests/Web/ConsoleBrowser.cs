@@ -18,6 +18,9 @@ internal sealed partial class ConsoleBrowser(string console, bool https = false)
 
     public string Console { get; } = console;
 
+    /// <summary>The cookies this browser holds, as the node set them.</summary>
+    public CookieContainer Cookies => _handler.CookieContainer;
+
     public HttpClient Client => _http ??= new HttpClient(_handler) { Timeout = TimeSpan.FromSeconds(60) };
 
     /// <summary>The anti-forgery token of the form on <paramref name="path"/>.</summary>

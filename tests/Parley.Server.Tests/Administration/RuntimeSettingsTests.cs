@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Parley.Protocol;
 using Parley.Server.Administration;
 using Parley.Server.Modules.Mam;
+using Parley.Server.Modules.Registration;
 using Parley.Server.Tests.Support;
 using Parley.Storage;
 using Parley.Xml;
@@ -76,6 +77,38 @@ public sealed class RuntimeSettingsTests
 
         Assert.Equal(AdministrationOutcome.Done, (await cli.SetAsync(ServerSettings.Registration, "off")).Outcome);
         await Eventually.TrueAsync(async () => (await FeaturesAsync(node)).Child("register", Ns.RegisterFeature) is null);
+    }
+
+    [Fact]
+    public async Task Registration_opened_and_closed_at_runtime_comes_and_goes_in_the_servers_disco_and_capabilities_hash()
+    {
+        // Password changes off, so the disco feature says only whether accounts can be registered.
+        await using var node = await TestNode.StartAsync(options => options.Module<RegistrationOptions>().AllowPasswordChange = false);
+        await node.CreateUserAsync("alice", "alice-password");
+
+        async Task<(bool Advertised, string CapsVer)> AskAsync()
+        {
+            await using var client = await XmppTestClient.ConnectAsync(node.C2sPort);
+            await client.OpenStreamAsync();
+            await client.StartTlsAsync();
+            var features = await client.AuthenticateAsync("alice", "alice-password");
+            await client.BindAsync();
+            await client.SendAsync("<iq type='get' id='info' to='localhost'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>");
+            var info = await client.ReceiveAsync(e => e.Name == "iq" && e.GetAttribute("id") == "info");
+            var advertised = info.Child("query", Ns.DiscoInfo)!.Children("feature", Ns.DiscoInfo).Any(f => f.GetAttribute("var") == Ns.Register);
+            return (advertised, features.Child("c", Ns.Caps)!.GetAttribute("ver")!);
+        }
+
+        var closed = await AskAsync();
+        Assert.False(closed.Advertised);
+
+        Assert.Equal(AdministrationOutcome.Done, (await Settings(node).SetAsync(ServerSettings.Registration, "on")).Outcome);
+        var open = await AskAsync();
+        Assert.True(open.Advertised);
+        Assert.NotEqual(closed.CapsVer, open.CapsVer);
+
+        Assert.Equal(AdministrationOutcome.Done, (await Settings(node).SetAsync(ServerSettings.Registration, "off")).Outcome);
+        Assert.Equal(closed, await AskAsync());
     }
 
     [Fact]

@@ -72,6 +72,8 @@ public sealed class RestApiUsersTests : IAsyncLifetime
         Assert.Equal(["alice@localhost", "alicia@localhost"], Jids(found));
         Assert.Empty(Jids(await _http.GetFromJsonAsync<JsonElement>("/api/v1/users?q=%25' OR '1'='1")));
         Assert.Empty(Jids(await _http.GetFromJsonAsync<JsonElement>("/api/v1/users?q=_")));
+        Assert.Empty(Jids(await _http.GetFromJsonAsync<JsonElement>("/api/v1/users?q=a%25e")));
+        Assert.Equal(["alice@localhost"], Jids(await _http.GetFromJsonAsync<JsonElement>("/api/v1/users?q=ali&offset=0&limit=1")));
         await ApiTestNode.ProblemAsync(await _http.GetAsync("/api/v1/users?limit=0"), 400);
     }
 
@@ -96,7 +98,7 @@ public sealed class RestApiUsersTests : IAsyncLifetime
     {
         await _api.Node.CreateUserAsync("carol", "carol-password");
 
-        await ApiTestNode.ProblemAsync(await _http.PatchAsync("/api/v1/users/carol@localhost", ApiTestNode.Json("""{"disabled":true,"displayname":"C"}""")), 400);
+        await ApiTestNode.ProblemAsync(await _http.PatchAsync("/api/v1/users/carol@localhost", ApiTestNode.Json("""{"disabled":true,"nickname":"C"}""")), 400);
         await ApiTestNode.ProblemAsync(await _http.PatchAsync("/api/v1/users/carol@localhost", ApiTestNode.Json("{}")), 400);
         await ApiTestNode.ProblemAsync(await _http.PatchAsync("/api/v1/users/carol@localhost", ApiTestNode.Json("""{"password":"short","disabled":true}""")), 400);
         await ApiTestNode.ProblemAsync(await _http.PatchAsync("/api/v1/users/nobody@localhost", ApiTestNode.Json("""{"disabled":true}""")), 404);
@@ -104,6 +106,33 @@ public sealed class RestApiUsersTests : IAsyncLifetime
 
         Assert.False((await _api.Node.Accounts.GetCredentialsAsync("carol@localhost"))!.Disabled);
         await (await XmppTestClient.LoginAsync(_api.Node, "carol", "carol-password")).DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_display_name_set_over_the_api_is_shown_found_by_q_audited_and_cleared_by_an_empty_one()
+    {
+        await _api.Node.CreateUserAsync("carol", "carol-password");
+        await _api.Node.CreateUserAsync("dave", "dave-password");
+
+        using var named = await _http.PatchAsync("/api/v1/users/carol@localhost", ApiTestNode.Json("""{"displayName":"  Carol \"<script>\" Ng  "}"""));
+        Assert.Equal(HttpStatusCode.OK, named.StatusCode);
+        Assert.Equal("Carol \"<script>\" Ng", (await named.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("displayName").GetString());
+        Assert.Equal("Carol \"<script>\" Ng", (await _http.GetFromJsonAsync<JsonElement>("/api/v1/users/carol@localhost")).GetProperty("displayName").GetString());
+
+        var found = await _http.GetFromJsonAsync<JsonElement>("/api/v1/users?q=SCRIPT");
+        Assert.Equal(["carol@localhost"], Jids(found));
+        Assert.Equal("Carol \"<script>\" Ng", found.GetProperty("users")[0].GetProperty("displayName").GetString());
+        Assert.Equal("account.display-name", (await _api.AuditAsync()).Last().Action);
+        Assert.Equal("Carol \"<script>\" Ng", (await _api.AuditAsync()).Last().Details);
+
+        await ApiTestNode.ProblemAsync(await _http.PatchAsync("/api/v1/users/carol@localhost", ApiTestNode.Json("""{"displayName":"two\nlines","password":"another-password"}""")), 400);
+        await ApiTestNode.ProblemAsync(await _http.PatchAsync("/api/v1/users/nobody@localhost", ApiTestNode.Json("""{"displayName":"Nobody"}""")), 404);
+        Assert.Equal("Carol \"<script>\" Ng", (await _api.Node.Accounts.GetAsync("carol@localhost"))!.DisplayName);
+        await (await XmppTestClient.LoginAsync(_api.Node, "carol", "carol-password")).DisposeAsync();
+
+        using var cleared = await _http.PatchAsync("/api/v1/users/carol@localhost", ApiTestNode.Json("""{"displayName":""}"""));
+        Assert.Equal(JsonValueKind.Null, (await cleared.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("displayName").ValueKind);
+        Assert.Empty(Jids(await _http.GetFromJsonAsync<JsonElement>("/api/v1/users?q=script")));
     }
 
     [Fact]

@@ -129,6 +129,7 @@ public sealed class ClusterTopologyTests : IAsyncLifetime
         Assert.Contains("there is no account nobody@localhost.", noAccount.Error);
         Assert.Equal(homeBefore, await HomeAsync("alice@localhost"));
         Assert.Empty((await Status()).GetProperty("groups").EnumerateArray());
+        Assert.DoesNotContain(await a.App.Node.Storage.Audit.ListAsync(null, null, 50), r => r.Action.StartsWith("cluster.", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -156,6 +157,11 @@ public sealed class ClusterTopologyTests : IAsyncLifetime
         Assert.Equal("active-standby", group.GetProperty("mode").GetString());
         Assert.Equal(["a", "b"], group.GetProperty("nodes").EnumerateArray().Select(n => n.GetString()));
         Assert.Equal([true, false], status.GetProperty("nodes").EnumerateArray().Select(n => n.GetProperty("takesUsers").GetBoolean()));
+        // The CLI's changes go through the console's and the API's service, so they are audited alike.
+        var audit = await a.App.Node.Storage.Audit.ListAsync(null, null, 50);
+        Assert.Equal([("cluster.balance", "cluster"), ("cluster.assign", "u1@localhost")],
+            audit.Where(r => r.Action.StartsWith("cluster.", StringComparison.Ordinal)).Select(r => (r.Action, r.Subject)));
+        Assert.Equal("cli", audit.Last(r => r.Action == "cluster.assign").Origin);
     }
 
     [Fact]

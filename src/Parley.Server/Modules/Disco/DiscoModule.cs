@@ -7,24 +7,20 @@ namespace Parley.Server.Modules.Disco;
 /// <summary>
 /// Service discovery (XEP-0030) for the server and accounts: identity and the features that
 /// the enabled modules registered; items list the hosted services, and on an account what its modules list there. The server's
-/// capabilities hash (XEP-0115) goes into the stream features, and its node answers disco#info.
+/// capabilities hash (XEP-0115) goes into the stream features, and its node answers disco#info. A feature a runtime
+/// setting turns on or off (registration) changes the hash from the next stream on.
 /// </summary>
 public sealed class DiscoModule : IModule
 {
-    private string _capsNode = "";
+    // The capabilities of one feature set: recomputed when the registry's collection of server features changes.
+    private sealed record Capabilities(IReadOnlyCollection<string> Features, string Node, Element StreamFeature);
+
+    private Capabilities? _capabilities;
 
     public void Register(ModuleRegistry registry)
     {
         registry.AddFeature(Ns.Caps);
-        registry.OnAllRegistered(() =>
-        {
-            var ver = EntityCapabilities.Ver("server", "im", "Parley", registry.ServerFeatures);
-            _capsNode = EntityCapabilities.Node + "#" + ver;
-            registry.AddStreamFeature(new Element("c", Ns.Caps)
-                .SetAttribute("hash", "sha-1")
-                .SetAttribute("node", EntityCapabilities.Node)
-                .SetAttribute("ver", ver));
-        });
+        registry.AddStreamFeature(() => CapabilitiesNow(registry).StreamFeature);
         registry.AddFeature(Ns.DiscoInfo, account: true);
         registry.AddFeature(Ns.DiscoItems, account: true);
         registry.HandleIq(Ns.DiscoInfo, IqTarget.Server, request => ServerInfoAsync(request, registry));
@@ -40,7 +36,7 @@ public sealed class DiscoModule : IModule
         {
             return request.Error(StanzaError.BadRequest());
         }
-        if (node is not null && node != _capsNode)
+        if (node is not null && node != CapabilitiesNow(registry).Node)
         {
             return await ServerNodeAsync(request, registry, node, items: false).ConfigureAwait(false) ?? request.Error(StanzaError.ItemNotFound());
         }
@@ -51,6 +47,22 @@ public sealed class DiscoModule : IModule
             query.AddChild("feature").SetAttribute("var", feature);
         }
         return request.Result(query);
+    }
+
+    private Capabilities CapabilitiesNow(ModuleRegistry registry)
+    {
+        var features = registry.ServerFeatures;
+        if (_capabilities is { } known && ReferenceEquals(known.Features, features))
+        {
+            return known;
+        }
+        var ver = EntityCapabilities.Ver("server", "im", "Parley", features);
+        var capabilities = new Capabilities(features, EntityCapabilities.Node + "#" + ver, new Element("c", Ns.Caps)
+            .SetAttribute("hash", "sha-1")
+            .SetAttribute("node", EntityCapabilities.Node)
+            .SetAttribute("ver", ver));
+        _capabilities = capabilities;
+        return capabilities;
     }
 
     private static Element AccountInfo(IqRequest request, ModuleRegistry registry)

@@ -27,10 +27,8 @@ public sealed partial class RegistrationModule(
         // Whether it is on is a runtime setting: the stream feature is offered while it is.
         registry.HandleUnauthenticatedIq(Ns.Register, new Element("register", Ns.RegisterFeature), RegisterAsync, () => runtime.Current.RegistrationOpen);
         registry.HandleIq(Ns.Register, IqTarget.Server | IqTarget.Account, ManageAsync);
-        if (settings.AllowRegistration || settings.AllowPasswordChange)
-        {
-            registry.AddFeature(Ns.Register);
-        }
+        // The disco feature too: registration opened or closed at runtime is advertised from the next request on.
+        registry.AddFeature(Ns.Register, () => settings.AllowPasswordChange || runtime.Current.RegistrationOpen);
     }
 
     private async ValueTask<Element> RegisterAsync(UnauthenticatedIq request)

@@ -1,0 +1,70 @@
+using System.Net;
+using Microsoft.Playwright;
+using Parley.Interop.Tests.Web;
+
+namespace Parley.Interop.Tests;
+
+/// <summary>The console's Cluster page on the two nodes of <see cref="ClusterInteropTests"/>, in Debian's Chromium.</summary>
+public sealed partial class ClusterInteropTests
+{
+    [Fact]
+    public async Task An_admin_in_chromium_sees_both_nodes_on_the_cluster_page_homes_bob_on_node_a_balances_and_finds_both_in_the_audit_log()
+    {
+        await _a.AddUsersAsync("root");
+        var grant = await _a.CliAsync(["admin", "grant", "root@localhost"]);
+        Assert.True(grant.ExitCode == 0, grant.Output);
+        var shots = Path.Combine(AppContext.BaseDirectory, "screenshots", nameof(ClusterInteropTests));
+        Directory.CreateDirectory(shots);
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await Chromium.LaunchAsync(playwright);
+        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 900 } });
+        page.SetDefaultTimeout(30_000);
+        // Node b's console shows the whole cluster.
+        var console = $"http://127.0.0.1:{_b.HttpPort}/admin";
+
+        await page.GotoAsync(console + "/cluster");
+        await page.Locator("input[name=name]").FillAsync("root@localhost");
+        await page.Locator("input[name=password]").FillAsync("root-secret");
+        await page.Locator("form.sign-in button").ClickAsync();
+        await page.WaitForURLAsync(console + "/cluster");
+        Assert.Equal("up", await page.Locator("#nodes tr[data-node=a] .state").InnerTextAsync());
+        Assert.Equal("up", await page.Locator("#nodes tr[data-node=b] .state").InnerTextAsync());
+        Assert.Equal(2, await page.Locator("#nodes tbody tr").CountAsync());
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "01-cluster.png"), FullPage = true });
+
+        // A cross-site post (no anti-forgery token) and a signed-in account that is not an administrator change nothing.
+        using (var plain = new ConsoleBrowser(console))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, (await plain.SignInAsync("root", "root-secret")).StatusCode);
+            Assert.Equal(HttpStatusCode.BadRequest, (await plain.PostAsync("/cluster?handler=Balance", [])).StatusCode);
+        }
+        using (var bob = new ConsoleBrowser(console))
+        {
+            Assert.Equal(HttpStatusCode.Redirect, (await bob.SignInAsync("bob", "bob-secret")).StatusCode);
+            Assert.Equal(HttpStatusCode.Forbidden, (await bob.Client.GetAsync(console + "/cluster")).StatusCode);
+            Assert.Equal(HttpStatusCode.Forbidden, (await bob.PostAsync("/cluster?handler=Assign", new() { ["jid"] = "alice@localhost", ["node"] = "b" })).StatusCode);
+        }
+
+        await page.Locator("#assign input[name=jid]").FillAsync("bob@localhost");
+        await page.Locator("#assign select[name=node]").SelectOptionAsync("a");
+        await page.Locator("#assign button").ClickAsync();
+        await page.GetByText("bob@localhost is now homed on node a.").WaitForAsync();
+        foreach (var node in new[] { _a, _b })
+        {
+            await node.WaitForOutputAsync("the latest bob@localhost on node a", TimeSpan.FromSeconds(30));
+        }
+
+        await page.Locator("#balance button").ClickAsync();
+        await page.GetByText("accounts moved to another home node.").WaitForAsync();
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "02-balanced.png"), FullPage = true });
+
+        await page.GotoAsync(console + "/audit");
+        await page.GetByText("cluster.assign").First.WaitForAsync();
+        await page.GetByText("cluster.balance").First.WaitForAsync();
+        // Only the administrator's two changes from the browser: the refused posts left nothing.
+        var csv = await page.APIRequest.GetAsync(console + "/audit?handler=csv");
+        var clusterRows = (await csv.TextAsync()).Split('\n').Where(line => line.Contains(",cluster.", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(2, clusterRows.Length);
+        Assert.Contains(clusterRows, row => row.Contains("root@localhost", StringComparison.Ordinal) && row.Contains(",cluster.assign,bob@localhost,", StringComparison.Ordinal));
+    }
+}

@@ -1,0 +1,104 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Parley.Server.Tests.Api;
+using Parley.Server.Tests.Support;
+
+namespace Parley.Server.Tests.Cluster;
+
+/// <summary>/api/v1/cluster on a two-node cluster: status, assign, balance, failover and fallback, as the CLI's topology does them.</summary>
+public sealed class ClusterApiTests : IAsyncLifetime
+{
+    private readonly ClusterNodes _cluster = new();
+
+    public Task InitializeAsync() => _cluster.InitializeAsync();
+
+    public Task DisposeAsync() => _cluster.DisposeAsync();
+
+    private async Task<HttpClient> ClientAsync(TestNode node, string name, bool readOnly = false)
+    {
+        var (exitCode, output, error) = await _cluster.ParleyAsync(readOnly ? ["admin", "token", "create", name, "--read-only"] : ["admin", "token", "create", name]);
+        Assert.True(exitCode == 0, error);
+        var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{node.HttpPort}") };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", output.Trim());
+        return http;
+    }
+
+    private static async Task<JsonElement[]> NodesAsync(HttpClient http) =>
+        (await http.GetFromJsonAsync<JsonElement>("/api/v1/cluster")).GetProperty("nodes").EnumerateArray().ToArray();
+
+    [Fact]
+    public async Task A_token_sees_both_nodes_assigns_and_balances_each_change_audited_and_a_read_only_token_changes_nothing()
+    {
+        await using var a = await _cluster.StartNodeAsync("a");
+        await using var b = await _cluster.StartNodeAsync("b");
+        foreach (var user in new[] { "u1", "u2", "u3", "u4" })
+        {
+            var add = await _cluster.ParleyAsync("user", "add", $"{user}@localhost", "--password", "secret-1234");
+            Assert.True(add.ExitCode == 0, add.Error);
+        }
+        using var ops = await ClientAsync(b, "ops");
+        using var viewer = await ClientAsync(b, "viewer", readOnly: true);
+
+        await ClusterNodes.UntilAsync(async () => (await NodesAsync(viewer)).Select(n => n.GetProperty("state").GetString()).SequenceEqual(["up", "up"]), "both nodes up");
+        var nodes = await NodesAsync(viewer);
+        Assert.Equal(["a", "b"], nodes.Select(n => n.GetProperty("name").GetString()));
+        Assert.Equal([2, 2], nodes.Select(n => n.GetProperty("usersAssigned").GetInt32()));
+        Assert.InRange(nodes[0].GetProperty("leaseAgeSeconds").GetDouble(), 0, 5);
+
+        foreach (var user in new[] { "u2", "u4" })
+        {
+            using var assigned = await ops.PostAsync("/api/v1/cluster/assignments", ApiTestNode.Json($$"""{"jid":"{{user}}@localhost","node":"a"}"""));
+            Assert.Equal(HttpStatusCode.NoContent, assigned.StatusCode);
+        }
+        await ClusterNodes.UntilAsync(async () => (await NodesAsync(ops)).Select(n => n.GetProperty("usersAssigned").GetInt32()).SequenceEqual([4, 0]), "all four homed on a");
+
+        Assert.Equal(HttpStatusCode.Forbidden, (await viewer.PostAsync("/api/v1/cluster/balance", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await viewer.PostAsync("/api/v1/cluster/assignments", ApiTestNode.Json("""{"jid":"u1@localhost","node":"b"}"""))).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await viewer.PostAsync("/api/v1/cluster/nodes/a/failover", null)).StatusCode);
+        using (var stranger = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{b.HttpPort}") })
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await stranger.GetAsync("/api/v1/cluster")).StatusCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await stranger.PostAsync("/api/v1/cluster/balance", null)).StatusCode);
+        }
+        Assert.Equal([4, 0], (await NodesAsync(ops)).Select(n => n.GetProperty("usersAssigned").GetInt32()));
+
+        using var balanced = await ops.PostAsync("/api/v1/cluster/balance", null);
+        Assert.Equal(HttpStatusCode.OK, balanced.StatusCode);
+        Assert.Equal(2, (await balanced.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("moved").GetInt32());
+        await ClusterNodes.UntilAsync(async () => (await NodesAsync(ops)).Select(n => n.GetProperty("usersAssigned").GetInt32()).SequenceEqual([2, 2]), "two homed on each node");
+
+        var audit = await b.App.Node.Storage.Audit.ListAsync(null, "token:ops", 10);
+        Assert.Equal(["cluster.assign", "cluster.assign", "cluster.balance"], audit.Select(r => r.Action));
+        Assert.Equal(["u2@localhost", "u4@localhost"], audit.Take(2).Select(r => r.Subject));
+    }
+
+    [Fact]
+    public async Task Refused_changes_say_why_and_change_nothing_and_an_unclustered_node_has_no_cluster()
+    {
+        await using var a = await _cluster.StartNodeAsync("a");
+        var add = await _cluster.ParleyAsync("user", "add", "u1@localhost", "--password", "secret-1234");
+        Assert.True(add.ExitCode == 0, add.Error);
+        using var ops = await ClientAsync(a, "ops");
+
+        Assert.Contains("there is no node named nowhere", (await ApiTestNode.ProblemAsync(await ops.PostAsync("/api/v1/cluster/assignments",
+            ApiTestNode.Json("""{"jid":"u1@localhost","node":"nowhere"}""")), 400)).GetProperty("detail").GetString());
+        Assert.Contains("there is no account nobody@localhost", (await ApiTestNode.ProblemAsync(await ops.PostAsync("/api/v1/cluster/assignments",
+            ApiTestNode.Json("""{"jid":"nobody@localhost","node":"a"}""")), 400)).GetProperty("detail").GetString());
+        await ApiTestNode.ProblemAsync(await ops.PostAsync("/api/v1/cluster/assignments", ApiTestNode.Json("""{"jid":"u1@localhost"}""")), 400);
+        await ApiTestNode.ProblemAsync(await ops.PostAsync("/api/v1/cluster/assignments", ApiTestNode.Json("""{"jid":"u1@localhost/phone","node":"a"}""")), 400);
+        Assert.Contains("has no redundancy-group peer", (await ApiTestNode.ProblemAsync(await ops.PostAsync("/api/v1/cluster/nodes/a/failover", null), 400))
+            .GetProperty("detail").GetString());
+        Assert.DoesNotContain("failed over", (await NodesAsync(ops))[0].GetProperty("reason").GetString() ?? "");
+        Assert.Empty(await a.App.Node.Storage.Audit.ListAsync(null, "token:ops", 10));
+
+        await using var single = await TestNode.StartAsync();
+        var (exitCode, token, error) = await single.RunParleyAsync("admin", "token", "create", "ops");
+        Assert.True(exitCode == 0, error);
+        using var alone = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{single.HttpPort}") };
+        alone.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.Trim());
+        Assert.Contains("not part of a cluster", (await ApiTestNode.ProblemAsync(await alone.GetAsync("/api/v1/cluster"), 404)).GetProperty("detail").GetString());
+        await ApiTestNode.ProblemAsync(await alone.PostAsync("/api/v1/cluster/balance", null), 404);
+    }
+}
