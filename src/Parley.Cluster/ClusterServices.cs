@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
 using Parley.Cluster.Bus;
 using Parley.Cluster.Membership;
+using Parley.Cluster.Relay;
 using Parley.Server.Hosting;
 using Parley.Server.Routing;
 using Parley.Server.Sessions;
@@ -26,6 +27,8 @@ public static class ClusterServices
         services.AddSingleton<ClusterBus>();
         services.AddHostedService(sp => sp.GetRequiredService<ClusterBus>());
         services.AddSingleton<IRemoteRoute, BusRoute>();
+        services.AddSingleton<SessionRelay>();
+        services.AddHostedService(sp => sp.GetRequiredService<SessionRelay>());
         services.Replace(ServiceDescriptor.Singleton<ISessionPlacement, ClusterPlacement>());
     }
 }

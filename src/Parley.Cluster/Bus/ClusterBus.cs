@@ -140,9 +140,15 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
         {
             return null;
         }
+        return ParseStanza(data) is { } stanza ? (stanza, fromJid, toJid) : null;
+    }
+
+    /// <summary>A stanza's XML as another node sent it, or null when it is not well-formed.</summary>
+    internal static Element? ParseStanza(byte[] data)
+    {
         try
         {
-            return (ElementParser.Parse(Encoding.UTF8.GetString(data), Ns.Client), fromJid, toJid);
+            return ElementParser.Parse(Encoding.UTF8.GetString(data), Ns.Client);
         }
         catch (Exception e) when (e is XmlStreamException or DecoderFallbackException or ArgumentException)
         {

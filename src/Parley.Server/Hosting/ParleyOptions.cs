@@ -288,6 +288,12 @@ public sealed class ClusterOptions
     /// <summary>The host name clients are sent to for this node (redirects); default: the bind address.</summary>
     public string? Advertise { get; set; }
 
+    /// <summary>
+    /// True (the default): a client signed in on a node that does not serve its account is sent to the node that does
+    /// (RFC 6120 &lt;see-other-host/&gt;). False: it is served where it connected, its stanzas passing through the node that serves the account.
+    /// </summary>
+    public bool Redirect { get; set; } = true;
+
     /// <summary>How long a node's membership lasts without a heartbeat (kept by the database's clock); a node whose lease ran out is down.</summary>
     public int LeaseMilliseconds { get; set; } = 3000;
 

@@ -10,6 +10,9 @@ public interface ISessionPlacement
 {
     /// <summary>Null to serve the account here; else the address ("host:port") of the node that serves it.</summary>
     string? OtherHostFor(Jid account);
+
+    /// <summary>For an account another node serves and whose clients are served here all the same: the way to that node; else null.</summary>
+    ISessionRelay? RelayFor(Jid account) => null;
 }
 
 /// <summary>A single node serves every account itself.</summary>

@@ -340,6 +340,11 @@ public sealed partial class StreamNegotiator
             return StreamAction.Continue;
         }
 
+        if (_node.Placement.RelayFor(account) is { } relay)
+        {
+            return await BindRelayedAsync(iq, full, relay).ConfigureAwait(false);
+        }
+
         var session = new ClientSession(full, _stream, _transport.RemoteAddress, _transport.Description);
         if (_node.Options.Sessions.ResourceConflict == "reject" && _node.Sessions.Find(full) is not null)
         {
@@ -358,13 +363,31 @@ public sealed partial class StreamNegotiator
         }
         replaced?.Sink.CloseWithError("conflict", "Replaced by a new connection with the same resource.");
 
-        _stream.Bind(session);
-        LogBound(_logger, _transport.ConnectionId, full.ToString());
-        var result = Stanzas.IqResult(iq, new Element("bind", Ns.Bind).Add(new Element("jid").AddText(full.ToString())));
-        result.SetAttribute("from", null).SetAttribute("to", null);
-        session.Send(result);
+        Bound(iq, session);
         await _node.Modules.SessionStarted.RaiseAsync(session).ConfigureAwait(false);
         return StreamAction.Continue;
+    }
+
+    /// <summary>Binds at the node that serves the account, which runs the session's side (and raises SessionStarted there).</summary>
+    private async ValueTask<StreamAction> BindRelayedAsync(Element iq, Jid full, ISessionRelay relay)
+    {
+        var session = new ClientSession(full, _stream, _transport.RemoteAddress, _transport.Description) { Relay = relay };
+        if (await relay.BindAsync(session).ConfigureAwait(false) is { } refused)
+        {
+            await _stream.WriteNowAsync(Stanzas.ErrorReply(iq, refused)).ConfigureAwait(false);
+            return StreamAction.Continue;
+        }
+        Bound(iq, session);
+        return StreamAction.Continue;
+    }
+
+    private void Bound(Element iq, ClientSession session)
+    {
+        _stream.Bind(session);
+        LogBound(_logger, _transport.ConnectionId, session.Jid.ToString());
+        var result = Stanzas.IqResult(iq, new Element("bind", Ns.Bind).Add(new Element("jid").AddText(session.Jid.ToString())));
+        result.SetAttribute("from", null).SetAttribute("to", null);
+        session.Send(result);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Connection {ConnectionId}: {Account} is served by another node; sent to {OtherHost}")]
