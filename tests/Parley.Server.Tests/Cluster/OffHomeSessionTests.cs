@@ -155,4 +155,21 @@ public sealed class OffHomeSessionTests : IAsyncLifetime
         Assert.DoesNotContain(before, e => e.Name == "message");
         await Eventually.TrueAsync(() => _a.Logs.Lines.Count(line => line.Contains("A message on parley.relay.a is not a relay message with its headers; dropped", StringComparison.Ordinal)) == 2);
     }
+
+    [Fact]
+    public async Task A_session_whose_account_is_moved_to_another_node_is_asked_to_sign_in_again_and_is_then_relayed_there()
+    {
+        var onA = await ClusterNodes.OnlineAsync(_a, "alice", "desk");
+
+        var moved = await _cluster.ParleyAsync("cluster", "assign", "alice@localhost", "--node", "b");
+
+        Assert.True(moved.ExitCode == 0, moved.Error);
+        Assert.Equal("reset", await onA.ExpectStreamErrorAsync());
+        await onA.DisposeAsync();
+        // Each node reads the move at its own heartbeat; until b has, b would refuse to run the session.
+        await Eventually.TrueAsync(() => ClusterNodes.View(_b!).HomeOf(Jid.Parse("alice@localhost")) == "b");
+        await using var again = await ClusterNodes.OnlineAsync(_a, "alice", "desk");
+        Assert.Single(_b!.App.Node.Sessions.SessionsOf(Jid.Parse("alice@localhost")));
+        Assert.Empty(_a.App.Node.Sessions.SessionsOf(Jid.Parse("alice@localhost")));
+    }
 }
