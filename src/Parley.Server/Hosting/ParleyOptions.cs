@@ -190,6 +190,15 @@ public sealed class AuthOptions
     /// address-wide delay; beyond it the delay grows as for an account. High, because behind a NAT every user shares one address.
     /// </summary>
     public int IpFailuresBeforeDelay { get; set; } = 20;
+
+    /// <summary>
+    /// The most sign-ins a node starts per second (0: no limit); more wait their turn in order. Keeps a node that takes
+    /// over a failed peer's users, who all come back at once, from stalling.
+    /// </summary>
+    public int LoginsPerSecond { get; set; } = 500;
+
+    /// <summary>How many sign-ins may wait for their turn; one more is refused at once with temporary-auth-failure.</summary>
+    public int LoginQueueLength { get; set; } = 25_000;
 }
 
 public sealed class SessionOptions

@@ -183,6 +183,10 @@ public sealed partial class StreamNegotiator
                 {
                     return await SaslFailureAsync("invalid-mechanism", $"{mechanism} is not offered.").ConfigureAwait(false);
                 }
+                if (!await _node.LoginGate.WaitTurnAsync(_transport.Closed).ConfigureAwait(false))
+                {
+                    return await SaslFailureAsync("temporary-auth-failure", "This server is busy signing other clients in; try again in a few seconds.").ConfigureAwait(false);
+                }
                 context.AttemptedAccount = null;
                 _sasl = _node.Authentication.Start(mechanism, context);
                 var initial = element.Text;
