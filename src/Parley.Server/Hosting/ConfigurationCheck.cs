@@ -327,6 +327,10 @@ public static class ConfigurationCheck
         {
             yield return "Parley:Cluster:LeaseMilliseconds: must be at least twice HeartbeatMilliseconds, which must be at least 100.";
         }
+        if (cluster.BusBufferStanzas < 0 || cluster.BusBufferSeconds < 0)
+        {
+            yield return "Parley:Cluster:BusBufferStanzas and BusBufferSeconds: must not be negative.";
+        }
     }
 
     private static void CheckPort(List<string> problems, string name, int port)

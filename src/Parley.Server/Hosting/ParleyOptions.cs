@@ -303,6 +303,12 @@ public sealed class ClusterOptions
     /// </summary>
     public bool Redirect { get; set; } = true;
 
+    /// <summary>How many stanzas for other nodes a node holds while the bus is down, to send when it is back.</summary>
+    public int BusBufferStanzas { get; set; } = 10_000;
+
+    /// <summary>How long a stanza for another node may wait for the bus to come back before its sender gets remote-server-timeout.</summary>
+    public int BusBufferSeconds { get; set; } = 30;
+
     /// <summary>How long a node's membership lasts without a heartbeat (kept by the database's clock); a node whose lease ran out is down.</summary>
     public int LeaseMilliseconds { get; set; } = 3000;
 
