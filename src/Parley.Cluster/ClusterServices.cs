@@ -29,6 +29,7 @@ public static class ClusterServices
         services.AddSingleton<IRemoteRoute, BusRoute>();
         services.AddSingleton<SessionRelay>();
         services.AddHostedService(sp => sp.GetRequiredService<SessionRelay>());
+        services.AddSingleton<SendAwayPacing>();
         services.Replace(ServiceDescriptor.Singleton<ISessionPlacement, ClusterPlacement>());
     }
 }

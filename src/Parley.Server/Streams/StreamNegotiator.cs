@@ -328,6 +328,7 @@ public sealed partial class StreamNegotiator
 
         if (_node.Placement.OtherHostFor(account) is { } otherHost)
         {
+            await _node.Placement.BeforeSendingAwayAsync(account, _transport.Closed).ConfigureAwait(false);
             LogSentElsewhere(_logger, _transport.ConnectionId, account.ToString(), otherHost);
             return await _stream.FailAsync("see-other-host", $"{account} is served by the node at {otherHost}.", otherHost).ConfigureAwait(false);
         }
