@@ -172,4 +172,30 @@ public sealed class OffHomeSessionTests : IAsyncLifetime
         Assert.Single(_b!.App.Node.Sessions.SessionsOf(Jid.Parse("alice@localhost")));
         Assert.Empty(_a.App.Node.Sessions.SessionsOf(Jid.Parse("alice@localhost")));
     }
+
+    [Fact]
+    public async Task A_relayed_session_with_stream_management_is_resumed_on_its_node_and_nothing_is_lost()
+    {
+        await using var bob = await ClusterNodes.OnlineAsync(_a, "bob", "phone");
+        var laptop = await ClusterNodes.OnlineAsync(_b!, "alice", "laptop");
+        await laptop.SendAsync("<enable xmlns='urn:xmpp:sm:3' resume='true'/>");
+        var id = (await laptop.ReceiveAsync(e => e.Name == "enabled")).GetAttribute("id");
+        await bob.SendAsync("<message to='alice@localhost/laptop' type='chat' id='before'><body>before the drop</body></message>");
+        await laptop.ReceiveAsync(e => e.GetAttribute("id") == "before");
+
+        // The connection goes without a closing tag: the session waits on b to be resumed, and a keeps it.
+        await laptop.DisposeAsync();
+        await bob.SendAsync("<message to='alice@localhost/laptop' type='chat' id='gone'><body>while you were gone</body></message>");
+        await using var resumed = await XmppTestClient.ConnectAsync(_b!.C2sTlsPort, directTls: true);
+        await resumed.OpenStreamAsync();
+        await resumed.AuthenticateAsync("alice", "alice-password");
+        await resumed.SendAsync($"<resume xmlns='urn:xmpp:sm:3' previd='{id}' h='0'/>");
+
+        Assert.Equal("resumed", (await resumed.ReceiveAsync(e => e.Namespace == "urn:xmpp:sm:3")).Name);
+        await resumed.ReceiveAsync(e => e.GetAttribute("id") == "before");
+        await resumed.ReceiveAsync(e => e.GetAttribute("id") == "gone");
+        await bob.SendAsync("<message to='alice@localhost' type='chat' id='back'><body>welcome back</body></message>");
+        await resumed.ReceiveAsync(e => e.GetAttribute("id") == "back");
+        Assert.Single(_a.App.Node.Sessions.SessionsOf(Jid.Parse("alice@localhost")));
+    }
 }
