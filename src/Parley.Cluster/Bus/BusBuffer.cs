@@ -58,9 +58,10 @@ internal sealed class BusBuffer(int capacity, TimeSpan limit, TimeProvider time)
 
     /// <summary>
     /// Called by one loop only. Answers the held stanzas that waited too long (<paramref name="expire"/>) and, while <paramref name="connected"/>
-    /// holds, sends the rest in order (<paramref name="send"/>).
+    /// holds, sends the rest in order (<paramref name="send"/>); one that <paramref name="send"/> could not send yet (false) stays
+    /// first, to be tried at the next call.
     /// </summary>
-    public async Task FlushAsync(Func<bool> connected, Func<HeldStanza, ValueTask> send, Func<HeldStanza, ValueTask> expire)
+    public async Task FlushAsync(Func<bool> connected, Func<HeldStanza, ValueTask<bool>> send, Func<HeldStanza, ValueTask> expire)
     {
         while (true)
         {
@@ -77,19 +78,34 @@ internal sealed class BusBuffer(int capacity, TimeSpan limit, TimeProvider time)
                 {
                     return;
                 }
-                _held.Dequeue();
                 _sending = true;
             }
+            var done = true;
             try
             {
-                await (expired ? expire(next) : send(next)).ConfigureAwait(false);
+                if (expired)
+                {
+                    await expire(next).ConfigureAwait(false);
+                }
+                else
+                {
+                    done = await send(next).ConfigureAwait(false);
+                }
             }
             finally
             {
                 lock (_sync)
                 {
+                    if (done)
+                    {
+                        _held.Dequeue();
+                    }
                     _sending = false;
                 }
+            }
+            if (!done)
+            {
+                return;
             }
         }
     }

@@ -194,21 +194,22 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
     /// </summary>
     public async ValueTask SendAsync(string node, Element stanza, Jid from, Jid to)
     {
-        if (!Connected || _buffer.Holding)
+        // The bus is down, or stanzas held while it was are still going out, or the node is not listening yet: this
+        // one waits its turn.
+        if ((!Connected || _buffer.Holding || !await RequestAsync(node, stanza, from, to).ConfigureAwait(false))
+            && !_buffer.TryHold(node, stanza, from, to))
         {
-            // The bus is down (or stanzas held while it was are still going out): this one waits its turn.
-            if (!_buffer.TryHold(node, stanza, from, to))
-            {
-                LogBufferFull(logger, stanza.Name, to.ToString(), options.Cluster.BusBufferStanzas);
-                await Router.BounceAsync(stanza, from, StanzaError.RemoteServerTimeout(
-                    $"The cluster bus is down and this node holds as many stanzas for other nodes as it may; {to.Bare} was not reached.")).ConfigureAwait(false);
-            }
-            return;
+            LogBufferFull(logger, stanza.Name, to.ToString(), options.Cluster.BusBufferStanzas);
+            await Router.BounceAsync(stanza, from, StanzaError.RemoteServerTimeout(
+                $"The cluster bus is down and this node holds as many stanzas for other nodes as it may; {to.Bare} was not reached.")).ConfigureAwait(false);
         }
-        await RequestAsync(node, stanza, from, to).ConfigureAwait(false);
     }
 
-    private async ValueTask RequestAsync(string node, Element stanza, Jid from, Jid to)
+    /// <returns>
+    /// False when no one listens for a node that is up (it is subscribing again after the bus came back, or it died
+    /// within its lease): the stanza is to be held and tried again.
+    /// </returns>
+    private async ValueTask<bool> RequestAsync(string node, Element stanza, Jid from, Jid to)
     {
         var xml = new ArrayBufferWriter<byte>();
         stanza.WriteTo(xml, Ns.Client);
@@ -220,7 +221,7 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
                 replyOpts: new NatsSubOpts { ThrowIfNoResponders = true }, cancellationToken: timeout.Token).ConfigureAwait(false);
             if (!acknowledgement.HasNoResponders)
             {
-                return;
+                return true;
             }
         }
         catch (NatsNoRespondersException)
@@ -230,10 +231,15 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
         {
             LogNotAcknowledged(logger, stanza.Name, to.ToString(), node, e.Message);
             await Router.BounceAsync(stanza, from, StanzaError.RemoteServerTimeout($"The cluster node serving {to.Bare} did not answer.")).ConfigureAwait(false);
-            return;
+            return true;
+        }
+        if (view.Node(node) is { Up: true })
+        {
+            return false;
         }
         LogNodeNotRunning(logger, node, to.ToString());
         await Router.RouteArrivedAsync(stanza, from, to).ConfigureAwait(false);
+        return true;
     }
 
     /// <summary>Routes a stanza as one that arrived for a user this node serves.</summary>

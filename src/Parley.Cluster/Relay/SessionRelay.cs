@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Threading.Channels;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -42,8 +43,11 @@ public sealed partial class SessionRelay(ParleyOptions options, ClusterView view
 
     private readonly NatsConnection _nats = new(NatsOpts.Default with { Url = options.Cluster.Bus!, Name = $"parley-relay-{view.Self}" });
 
-    // One writer to the bus, so that what one session sends or is sent keeps its order.
-    private readonly Channel<Outgoing> _outbox = Channel.CreateUnbounded<Outgoing>(new() { SingleReader = true });
+    // One writer to the bus, so that what one session sends or is sent keeps its order. While the bus is down it holds
+    // what waits, as the bus buffer does: at most Cluster:BusBufferStanzas, each at most Cluster:BusBufferSeconds.
+    private readonly Channel<Outgoing> _outbox = Channel.CreateBounded<Outgoing>(
+        new BoundedChannelOptions(Math.Max(1, options.Cluster.BusBufferStanzas)) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    private readonly TimeSpan _holdLimit = TimeSpan.FromSeconds(options.Cluster.BusBufferSeconds);
 
     /// <summary>Front side: the sessions whose clients are connected here, by session id, with the node serving each.</summary>
     private readonly ConcurrentDictionary<long, (ClientSession Session, string Home)> _fronted = new();
@@ -62,7 +66,13 @@ public sealed partial class SessionRelay(ParleyOptions options, ClusterView view
     /// <summary>Stand-ins here for sessions whose clients are connected to other nodes.</summary>
     public int StandIns => _standIns.Count;
 
-    private readonly record struct Outgoing(string Subject, NatsHeaders Headers, Element? Stanza);
+    /// <summary>What goes on the bus; <paramref name="Sender"/> is the client's session here for a stanza it sent, to answer if it cannot go.</summary>
+    private readonly record struct Outgoing(string Node, NatsHeaders Headers, Element? Stanza, ClientSession? Sender = null)
+    {
+        public long Queued { get; } = Stopwatch.GetTimestamp();
+    }
+
+    private bool Connected => _nats.ConnectionState == NatsConnectionState.Open;
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
@@ -123,18 +133,31 @@ public sealed partial class SessionRelay(ParleyOptions options, ClusterView view
             {
                 headers[ToHeader] = to.ToString();
             }
-            _outbox.Writer.TryWrite(new(SubjectOf(fronted.Home), headers, stanza));
+            if (!_outbox.Writer.TryWrite(new(fronted.Home, headers, stanza, session)))
+            {
+                NotSent(session, stanza, "The cluster bus is down and this node holds as many stanzas for other nodes as it may.");
+            }
         }
         return ValueTask.CompletedTask;
     }
 
-    public ValueTask EndedAsync(ClientSession session)
+    /// <summary>Answers the client's stanza that could not reach the node serving its account.</summary>
+    private void NotSent(ClientSession session, Element stanza, string why)
+    {
+        LogNotSent(logger, stanza.Name, session.Jid.ToString(), why);
+        if (!Stanzas.IsError(stanza))
+        {
+            session.Send(Stanzas.ErrorReply(stanza, StanzaError.RemoteServerTimeout(why)));
+        }
+    }
+
+    public async ValueTask EndedAsync(ClientSession session)
     {
         if (_fronted.TryRemove(session.Id, out var fronted))
         {
-            _outbox.Writer.TryWrite(new(SubjectOf(fronted.Home), Headers("end", view.Self, session.Id), null));
+            // Waits for room rather than lose it: a stand-in whose end never came would outlive its session.
+            await _outbox.Writer.WriteAsync(new(fronted.Home, Headers("end", view.Self, session.Id), null)).ConfigureAwait(false);
         }
-        return ValueTask.CompletedTask;
     }
 
     // ---- Home side: the stand-in of a session whose client is connected to another node.
@@ -179,7 +202,7 @@ public sealed partial class SessionRelay(ParleyOptions options, ClusterView view
         private volatile bool _closed;
 
         public bool Send(Element stanza) =>
-            !_closed && relay._outbox.Writer.TryWrite(new(SubjectOf(front), Headers("deliver", front, id), stanza));
+            !_closed && relay._outbox.Writer.TryWrite(new(front, Headers("deliver", front, id), stanza));
 
         public void CloseWithError(string condition, string? text = null, string? conditionContent = null)
         {
@@ -194,7 +217,7 @@ public sealed partial class SessionRelay(ParleyOptions options, ClusterView view
             {
                 headers[ContentHeader] = conditionContent;
             }
-            relay._outbox.Writer.TryWrite(new(SubjectOf(front), headers, null));
+            relay._outbox.Writer.TryWrite(new(front, headers, null));
         }
     }
 
@@ -210,14 +233,55 @@ public sealed partial class SessionRelay(ParleyOptions options, ClusterView view
         {
             xml.ResetWrittenCount();
             outgoing.Stanza?.WriteTo(xml, Ns.Client);
-            try
+            if (await DeliverAsync(outgoing, xml.WrittenMemory, stoppingToken).ConfigureAwait(false) is { } failure)
             {
-                await _nats.PublishAsync<ReadOnlyMemory<byte>>(outgoing.Subject, xml.WrittenMemory.ToArray(), outgoing.Headers, cancellationToken: stoppingToken).ConfigureAwait(false);
+                if (outgoing is { Sender: { } sender, Stanza: { } stanza })
+                {
+                    NotSent(sender, stanza, failure);
+                }
+                else
+                {
+                    LogSendFailed(logger, SubjectOf(outgoing.Node), failure);
+                }
             }
-            catch (NatsException e)
+        }
+    }
+
+    /// <summary>
+    /// Sends one message and waits for the other node's acknowledgement. While the bus is down, or the node is up but not
+    /// listening yet (subscribing again after the bus came back), it tries again, up to the hold limit. Null when sent, else why not.
+    /// </summary>
+    private async Task<string?> DeliverAsync(Outgoing outgoing, ReadOnlyMemory<byte> data, CancellationToken stoppingToken)
+    {
+        while (true)
+        {
+            if (Connected)
             {
-                LogSendFailed(logger, outgoing.Subject, e.Message);
+                using var timeout = new CancellationTokenSource(BindTimeout);
+                try
+                {
+                    await _nats.RequestAsync<ReadOnlyMemory<byte>, byte[]>(SubjectOf(outgoing.Node), data, outgoing.Headers,
+                        replyOpts: new NatsSubOpts { ThrowIfNoResponders = true }, cancellationToken: timeout.Token).ConfigureAwait(false);
+                    return null;
+                }
+                catch (NatsNoRespondersException) when (view.Node(outgoing.Node) is { Up: true })
+                {
+                }
+                catch (NatsNoRespondersException)
+                {
+                    return $"node {outgoing.Node} is not running.";
+                }
+                catch (Exception e) when (e is NatsException or OperationCanceledException && !stoppingToken.IsCancellationRequested)
+                {
+                    return $"node {outgoing.Node} did not answer ({e.Message}).";
+                }
             }
+            if (Stopwatch.GetElapsedTime(outgoing.Queued) >= _holdLimit)
+            {
+                return $"The cluster bus was down for longer than {options.Cluster.BusBufferSeconds} s; the stanza was not sent.";
+            }
+            // What is queued waits for the bus, in order, up to its limit.
+            await Task.Delay(100, stoppingToken).ConfigureAwait(false);
         }
     }
 
@@ -239,6 +303,11 @@ public sealed partial class SessionRelay(ParleyOptions options, ClusterView view
 
     private async ValueTask HandleAsync(NatsMsg<byte[]> message, CancellationToken stoppingToken)
     {
+        if (message.ReplyTo is not null && !(message.Headers?.TryGetValue(OpHeader, out var requested) is true && requested == "bind"))
+        {
+            // Acknowledged on arrival, before it is handled: the sender's queue waits for nothing else.
+            await message.ReplyAsync<byte[]>([], cancellationToken: stoppingToken).ConfigureAwait(false);
+        }
         if (message.Headers is not { } headers
             || !headers.TryGetValue(OpHeader, out var op)
             || !headers.TryGetValue(FrontHeader, out var front)
@@ -331,6 +400,9 @@ public sealed partial class SessionRelay(ParleyOptions options, ClusterView view
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Relaying on {Subject} failed: {Reason}")]
     private static partial void LogSendFailed(ILogger logger, string subject, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "A {Stanza} from {Jid} could not be relayed: {Reason}")]
+    private static partial void LogNotSent(ILogger logger, string stanza, string jid, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Handling a relayed message on {Subject} failed")]
     private static partial void LogHandleFailed(ILogger logger, string subject, Exception exception);

@@ -20,13 +20,17 @@ public sealed class BusOutageTests : IAsyncLifetime
 
     public Task DisposeAsync() => _cluster.DisposeAsync();
 
-    private async Task<(TestNode A, TestNode B)> TwoNodesAsync(Action<ParleyOptions>? configureA = null)
+    private async Task<(TestNode A, TestNode B)> TwoNodesAsync(Action<ParleyOptions>? configureA = null, Action<ParleyOptions>? configureBoth = null, string bobsHome = "b")
     {
-        var a = await _cluster.StartNodeAsync("a", configureA);
-        var b = await _cluster.StartNodeAsync("b");
+        var a = await _cluster.StartNodeAsync("a", options =>
+        {
+            configureBoth?.Invoke(options);
+            configureA?.Invoke(options);
+        });
+        var b = await _cluster.StartNodeAsync("b", configureBoth);
         await a.CreateUserAsync("alice", "alice-password");
         await a.CreateUserAsync("bob", "bob-password");
-        await _cluster.AssignAsync([a, b], ("alice@localhost", "a"), ("bob@localhost", "b"));
+        await _cluster.AssignAsync([a, b], ("alice@localhost", "a"), ("bob@localhost", bobsHome));
         return (a, b);
     }
 
@@ -108,5 +112,24 @@ public sealed class BusOutageTests : IAsyncLifetime
         // Neither answered message was sent after all.
         Assert.DoesNotContain("waits", before);
         Assert.DoesNotContain("full", before);
+    }
+
+    [Fact]
+    public async Task With_redirect_off_what_a_relayed_session_sends_and_is_sent_while_nats_server_is_down_arrives_once_it_is_back()
+    {
+        var (a, b) = await TwoNodesAsync(configureBoth: options => options.Cluster.Redirect = false, bobsHome: "a");
+        await using var _ = a;
+        await using var __ = b;
+        await using var bob = await ClusterNodes.OnlineAsync(a, "bob", "phone");
+        await using var laptop = await ClusterNodes.OnlineAsync(b, "alice", "laptop");
+
+        await _cluster.Nats.StopAsync();
+        await Eventually.TrueAsync(() => !Bus(a).Connected && !Bus(b).Connected);
+        await laptop.SendAsync("<message to='bob@localhost' type='chat' id='out'><body>sent while down</body></message>");
+        await bob.SendAsync("<message to='alice@localhost/laptop' type='chat' id='in'><body>sent to her while down</body></message>");
+        await _cluster.Nats.StartAgainAsync();
+
+        Assert.Equal("sent while down", (await bob.ReceiveAsync(e => e.Name == "message" && e.GetAttribute("id") == "out")).ChildText("body"));
+        Assert.Equal("sent to her while down", (await laptop.ReceiveAsync(e => e.Name == "message" && e.GetAttribute("id") == "in")).ChildText("body"));
     }
 }
