@@ -39,7 +39,7 @@ public sealed partial class SessionRelay(ParleyOptions options, ClusterView view
     private const string TextHeader = "Parley-Text";
     private const string ContentHeader = "Parley-Content";
 
-    private static readonly TimeSpan BindTimeout = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan AnswerTimeout = TimeSpan.FromSeconds(5);
 
     private readonly NatsConnection _nats = new(NatsOpts.Default with { Url = options.Cluster.Bus!, Name = $"parley-relay-{view.Self}" });
 
@@ -95,7 +95,7 @@ public sealed partial class SessionRelay(ParleyOptions options, ClusterView view
         var headers = Headers("bind", view.Self, session.Id);
         headers[JidHeader] = session.Jid.ToString();
         headers[RemoteHeader] = session.RemoteAddress;
-        using var timeout = new CancellationTokenSource(BindTimeout);
+        using var timeout = new CancellationTokenSource(AnswerTimeout);
         StanzaError? refused;
         try
         {
@@ -257,7 +257,7 @@ public sealed partial class SessionRelay(ParleyOptions options, ClusterView view
         {
             if (Connected)
             {
-                using var timeout = new CancellationTokenSource(BindTimeout);
+                using var timeout = new CancellationTokenSource(AnswerTimeout);
                 try
                 {
                     await _nats.RequestAsync<ReadOnlyMemory<byte>, byte[]>(SubjectOf(outgoing.Node), data, outgoing.Headers,

@@ -198,4 +198,19 @@ public sealed class OffHomeSessionTests : IAsyncLifetime
         await resumed.ReceiveAsync(e => e.GetAttribute("id") == "back");
         Assert.Single(_a.App.Node.Sessions.SessionsOf(Jid.Parse("alice@localhost")));
     }
+
+    [Fact]
+    public async Task A_resource_bound_on_the_other_node_replaces_the_same_resource_on_the_home_node()
+    {
+        await using var bob = await ClusterNodes.OnlineAsync(_a, "bob", "phone");
+        var first = await ClusterNodes.OnlineAsync(_a, "alice", "laptop");
+
+        await using var second = await ClusterNodes.OnlineAsync(_b!, "alice", "laptop");
+
+        Assert.Equal("conflict", await first.ExpectStreamErrorAsync());
+        await first.DisposeAsync();
+        await bob.SendAsync("<message to='alice@localhost/laptop' type='chat' id='which'><body>the new one</body></message>");
+        Assert.Equal("the new one", (await second.ReceiveAsync(e => e.GetAttribute("id") == "which")).ChildText("body"));
+        await Eventually.TrueAsync(() => _a.App.Node.Sessions.SessionsOf(Jid.Parse("alice@localhost")).Length == 1);
+    }
 }
