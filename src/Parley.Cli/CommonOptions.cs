@@ -54,6 +54,7 @@ internal sealed class CommonOptions
     private readonly Option<string?>? _bus;
     private readonly Option<string?>? _node;
     private readonly Option<string?>? _advertise;
+    private readonly Option<bool?>? _redirect;
 
     /// <param name="servedDomainsFlag">
     /// Whether the command's <c>--domain</c> sets the served domains; false where the command gives
@@ -99,9 +100,15 @@ internal sealed class CommonOptions
                 Description = "The host clients are sent to for this node (Parley:Cluster:Advertise); default: the bind address.",
                 HelpName = "HOST",
             };
+            _redirect = new Option<bool?>("--redirect")
+            {
+                Description = "Send a client whose account another node serves there with see-other-host (true, the default), or serve it here through that node (false) (Parley:Cluster:Redirect).",
+                HelpName = "true|false",
+            };
             command.Options.Add(_bus);
             command.Options.Add(_node);
             command.Options.Add(_advertise);
+            command.Options.Add(_redirect);
         }
     }
 
@@ -140,11 +147,12 @@ internal sealed class CommonOptions
         AddIfGiven(overrides, "Network:C2sTlsPort", parseResult.GetValue(_c2sTlsPort)?.ToString(CultureInfo.InvariantCulture));
         AddIfGiven(overrides, "Network:HttpPort", parseResult.GetValue(_httpPort)?.ToString(CultureInfo.InvariantCulture));
         AddIfGiven(overrides, "Network:HttpsPort", parseResult.GetValue(_httpsPort)?.ToString(CultureInfo.InvariantCulture));
-        if (_bus is not null && _node is not null && _advertise is not null)
+        if (_bus is not null && _node is not null && _advertise is not null && _redirect is not null)
         {
             AddIfGiven(overrides, "Cluster:Bus", parseResult.GetValue(_bus));
             AddIfGiven(overrides, "Cluster:Node", parseResult.GetValue(_node));
             AddIfGiven(overrides, "Cluster:Advertise", parseResult.GetValue(_advertise));
+            AddIfGiven(overrides, "Cluster:Redirect", parseResult.GetValue(_redirect)?.ToString(CultureInfo.InvariantCulture).ToLowerInvariant());
         }
         return overrides;
     }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
 using Parley.Cluster.Bus;
 using Parley.Cluster.Membership;
+using Parley.Cluster.Relay;
 using Parley.Cluster.Resumption;
 using Parley.Cluster.Rooms;
 using Parley.Server.Hosting;
@@ -39,6 +40,9 @@ public static class ClusterServices
         services.AddHostedService(sp => sp.GetRequiredService<SessionReplicator>());
         services.AddSingleton<PeerReplicas>();
         services.AddHostedService(sp => sp.GetRequiredService<PeerReplicas>());
+        services.AddSingleton<SessionRelay>();
+        services.AddHostedService(sp => sp.GetRequiredService<SessionRelay>());
+        services.AddSingleton<SendAwayPacing>();
         services.Replace(ServiceDescriptor.Singleton<ISessionPlacement, ClusterPlacement>());
     }
 }

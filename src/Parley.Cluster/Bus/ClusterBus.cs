@@ -40,6 +40,7 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
     private readonly NatsConnection _nats = new(NatsOpts.Default with { Url = options.Cluster.Bus!, Name = $"parley-{view.Self}" });
     private readonly Channel<(Element Stanza, Jid From, Jid To, NatsMsg<byte[]> Message)> _arrivals =
         Channel.CreateUnbounded<(Element, Jid, Jid, NatsMsg<byte[]>)>(new() { SingleReader = true, SingleWriter = true });
+    private readonly BusBuffer _buffer = new(options.Cluster.BusBufferStanzas, TimeSpan.FromSeconds(options.Cluster.BusBufferSeconds), TimeProvider.System);
     private Router? _router;
     private ISessionReplication? _replication;
 
@@ -68,7 +69,21 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(ReceiveAsync(stoppingToken), RouteArrivalsAsync(stoppingToken), AnswerRenewingAsync(stoppingToken));
+        Task.WhenAll(ReceiveAsync(stoppingToken), RouteArrivalsAsync(stoppingToken), AnswerRenewingAsync(stoppingToken), FlushHeldAsync(stoppingToken));
+
+    /// <summary>Stanzas held while the bus was down: sent once it is back, answered once they waited too long.</summary>
+    public int Held => _buffer.Count;
+
+    private async Task FlushHeldAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
+        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+        {
+            await _buffer.FlushAsync(() => Connected, held => RequestAsync(held.Node, held.Stanza, held.From, held.To),
+                held => Router.BounceAsync(held.Stanza, held.From, StanzaError.RemoteServerTimeout(
+                    $"The cluster bus was down for longer than {options.Cluster.BusBufferSeconds} s; the stanza for {held.To.Bare} was not sent."))).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>Says "I can" to another node's question while this node's own lease is being renewed; else stays silent.</summary>
     private async Task AnswerRenewingAsync(CancellationToken stoppingToken)
@@ -146,9 +161,15 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
         {
             return null;
         }
+        return ParseStanza(data) is { } stanza ? (stanza, fromJid, toJid) : null;
+    }
+
+    /// <summary>A stanza's XML as another node sent it, or null when it is not well-formed.</summary>
+    internal static Element? ParseStanza(byte[] data)
+    {
         try
         {
-            return (ElementParser.Parse(Encoding.UTF8.GetString(data), Ns.Client), fromJid, toJid);
+            return ElementParser.Parse(Encoding.UTF8.GetString(data), Ns.Client);
         }
         catch (Exception e) when (e is XmlStreamException or DecoderFallbackException or ArgumentException)
         {
@@ -186,11 +207,29 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
     }
 
     /// <summary>
-    /// Sends a stanza to the node that serves <paramref name="to"/>. A node that is not running (no one listens on its
+    /// Sends a stanza to the node that serves <paramref name="to"/>; while the bus is down it waits in a bounded buffer
+    /// (<see cref="BusBuffer"/>). A node that is not running (no one listens on its
     /// subject) cannot serve it: this node handles it from the shared database (offline storage, stored subscriptions);
-    /// a node that does not acknowledge in time, or a bus that is down, gets the sender remote-server-timeout.
+    /// a node that does not acknowledge in time, or a bus lost during the request, gets the sender remote-server-timeout.
     /// </summary>
     public async ValueTask SendAsync(string node, Element stanza, Jid from, Jid to)
+    {
+        // The bus is down, or stanzas held while it was are still going out, or the node is not listening yet: this
+        // one waits its turn.
+        if ((!Connected || _buffer.Holding || !await RequestAsync(node, stanza, from, to).ConfigureAwait(false))
+            && !_buffer.TryHold(node, stanza, from, to))
+        {
+            LogBufferFull(logger, stanza.Name, to.ToString(), options.Cluster.BusBufferStanzas);
+            await Router.BounceAsync(stanza, from, StanzaError.RemoteServerTimeout(
+                $"The cluster bus is down and this node holds as many stanzas for other nodes as it may; {to.Bare} was not reached.")).ConfigureAwait(false);
+        }
+    }
+
+    /// <returns>
+    /// False when no one listens for a node that is up (it is subscribing again after the bus came back, or it died
+    /// within its lease): the stanza is to be held and tried again.
+    /// </returns>
+    private async ValueTask<bool> RequestAsync(string node, Element stanza, Jid from, Jid to)
     {
         var xml = new ArrayBufferWriter<byte>();
         stanza.WriteTo(xml, Ns.Client);
@@ -202,7 +241,7 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
                 replyOpts: new NatsSubOpts { ThrowIfNoResponders = true }, cancellationToken: timeout.Token).ConfigureAwait(false);
             if (!acknowledgement.HasNoResponders)
             {
-                return;
+                return true;
             }
         }
         catch (NatsNoRespondersException)
@@ -212,10 +251,15 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
         {
             LogNotAcknowledged(logger, stanza.Name, to.ToString(), node, e.Message);
             await Router.BounceAsync(stanza, from, StanzaError.RemoteServerTimeout($"The cluster node serving {to.Bare} did not answer.")).ConfigureAwait(false);
-            return;
+            return true;
+        }
+        if (view.Node(node) is { Up: true })
+        {
+            return false;
         }
         LogNodeNotRunning(logger, node, to.ToString());
         await Router.RouteArrivedAsync(stanza, from, to).ConfigureAwait(false);
+        return true;
     }
 
     /// <summary>Routes a stanza as one that arrived for a user this node serves.</summary>
@@ -235,6 +279,9 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Node} did not acknowledge a {Stanza} for {To}: {Reason}")]
     private static partial void LogNotAcknowledged(ILogger logger, string stanza, string to, string node, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The cluster bus is down and {Limit} stanzas wait for it already; a {Stanza} for {To} is answered with remote-server-timeout")]
+    private static partial void LogBufferFull(ILogger logger, string stanza, string to, int limit);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Node {Node} is not running; a stanza for {To} is handled here")]
     private static partial void LogNodeNotRunning(ILogger logger, string node, string to);

@@ -181,7 +181,15 @@ public sealed partial class ClusterMembership(
             if (view.ServedElsewhere(session.Jid) is { } node)
             {
                 LogSentAway(logger, session.Jid.ToString(), node.Name);
-                session.SendToOtherHost(node.Address);
+                if (options.Cluster.Redirect)
+                {
+                    session.SendToOtherHost(node.Address);
+                }
+                else
+                {
+                    // Served where it connects, it signs in again here and is relayed to that node.
+                    session.Sink.CloseWithError("reset", $"{session.Jid.Bare} is served by node {node.Name} now; sign in again.");
+                }
                 sent++;
             }
         }
@@ -284,7 +292,7 @@ public sealed partial class ClusterMembership(
     [LoggerMessage(Level = LogLevel.Information, Message = "Cluster node {Node} is {State}")]
     private static partial void LogNodeChanged(ILogger logger, string node, string state);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Jid} is served by node {Node} now; its client is sent there")]
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Jid} is served by node {Node} now; its client is sent there (or, with Cluster:Redirect off, asked to sign in again)")]
     private static partial void LogSentAway(ILogger logger, string jid, string node);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Node} cannot renew its lease and no other node can: the database is down for all, every node keeps serving")]

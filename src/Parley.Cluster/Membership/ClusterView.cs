@@ -26,7 +26,7 @@ public sealed class ClusterView(string self)
     /// <summary>The highest assignment revision read so far.</summary>
     public long Revision { get; private set; }
 
-    /// <summary>The node an account is homed on, or null when it has none (created before the cluster, or a directory user).</summary>
+    /// <summary>The node an account is homed on, or null when it has none (created before the cluster, and no node that takes users has started since).</summary>
     public string? HomeOf(Jid account) => _homes.TryGetValue(account.Bare.ToString(), out var node) ? node : null;
 
     public ClusterNodeState? Node(string name) => _nodes.GetValueOrDefault(name);

@@ -65,6 +65,10 @@ public static class ConfigurationCheck
         {
             problems.Add("Parley:Auth:IpFailuresBeforeDelay: must not be negative.");
         }
+        if (options.Auth.LoginsPerSecond < 0 || options.Auth.LoginQueueLength < 0)
+        {
+            problems.Add("Parley:Auth:LoginsPerSecond and LoginQueueLength: must not be negative (LoginsPerSecond 0: no limit).");
+        }
         if (options.Auth.MinPasswordLength < 1)
         {
             problems.Add("Parley:Auth:MinPasswordLength: must be at least 1.");
@@ -322,6 +326,10 @@ public static class ConfigurationCheck
         if (cluster.HeartbeatMilliseconds < 100 || cluster.LeaseMilliseconds < 2 * cluster.HeartbeatMilliseconds)
         {
             yield return "Parley:Cluster:LeaseMilliseconds: must be at least twice HeartbeatMilliseconds, which must be at least 100.";
+        }
+        if (cluster.BusBufferStanzas < 0 || cluster.BusBufferSeconds < 0)
+        {
+            yield return "Parley:Cluster:BusBufferStanzas and BusBufferSeconds: must not be negative.";
         }
     }
 

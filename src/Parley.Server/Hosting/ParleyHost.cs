@@ -153,6 +153,7 @@ public static class ParleyHost
             sp.GetRequiredService<ILogger<Router>>(),
             sp.GetServices<IRemoteRoute>()));
         services.AddSingleton<AuthThrottle>();
+        services.AddSingleton<LoginGate>();
         services.AddSingleton<IAuthenticationBackend, LocalAccountBackend>();
         services.AddMetrics();
         services.AddSingleton<ParleyMetrics>();

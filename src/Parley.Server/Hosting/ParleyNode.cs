@@ -22,6 +22,7 @@ public sealed class ParleyNode(
     ModuleRegistry modules,
     Router router,
     AuthThrottle authThrottle,
+    LoginGate loginGate,
     IAuthenticationBackend authentication,
     ConnectionMonitor connections,
     ParleyMetrics metrics,
@@ -38,6 +39,7 @@ public sealed class ParleyNode(
     public ModuleRegistry Modules { get; } = modules;
     public Router Router { get; } = router;
     public AuthThrottle AuthThrottle { get; } = authThrottle;
+    public LoginGate LoginGate { get; } = loginGate;
     public IAuthenticationBackend Authentication { get; } = authentication;
     public ConnectionMonitor Connections { get; } = connections;
     public ParleyMetrics Metrics { get; } = metrics;

@@ -190,6 +190,15 @@ public sealed class AuthOptions
     /// address-wide delay; beyond it the delay grows as for an account. High, because behind a NAT every user shares one address.
     /// </summary>
     public int IpFailuresBeforeDelay { get; set; } = 20;
+
+    /// <summary>
+    /// The most sign-ins a node starts per second (0: no limit); more wait their turn in order. Keeps a node that takes
+    /// over a failed peer's users, who all come back at once, from stalling.
+    /// </summary>
+    public int LoginsPerSecond { get; set; } = 500;
+
+    /// <summary>How many sign-ins may wait for their turn; one more is refused at once with temporary-auth-failure.</summary>
+    public int LoginQueueLength { get; set; } = 25_000;
 }
 
 public sealed class SessionOptions
@@ -287,6 +296,18 @@ public sealed class ClusterOptions
 
     /// <summary>The host name clients are sent to for this node (redirects); default: the bind address.</summary>
     public string? Advertise { get; set; }
+
+    /// <summary>
+    /// True (the default): a client signed in on a node that does not serve its account is sent to the node that does
+    /// (RFC 6120 &lt;see-other-host/&gt;). False: it is served where it connected, its stanzas passing through the node that serves the account.
+    /// </summary>
+    public bool Redirect { get; set; } = true;
+
+    /// <summary>How many stanzas for other nodes a node holds while the bus is down, to send when it is back.</summary>
+    public int BusBufferStanzas { get; set; } = 10_000;
+
+    /// <summary>How long a stanza for another node may wait for the bus to come back before its sender gets remote-server-timeout.</summary>
+    public int BusBufferSeconds { get; set; } = 30;
 
     /// <summary>How long a node's membership lasts without a heartbeat (kept by the database's clock); a node whose lease ran out is down.</summary>
     public int LeaseMilliseconds { get; set; } = 3000;

@@ -63,6 +63,12 @@ public sealed partial class Router
     /// <summary>A stanza from a bound local client whose 'from' the server has stamped.</summary>
     public async ValueTask RouteFromClientAsync(Element stanza, ClientSession sender, Jid? to)
     {
+        if (sender.Relay is { } relay)
+        {
+            // The node serving the account runs the session's side, as if the client were connected there.
+            await relay.FromClientAsync(sender, stanza, to).ConfigureAwait(false);
+            return;
+        }
         var hooks = _modules.ClientHooks(stanza.Name);
         if (hooks.Length > 0)
         {

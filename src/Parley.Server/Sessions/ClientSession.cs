@@ -117,6 +117,9 @@ public sealed class ClientSession
         set => Volatile.Write(ref _gate, value);
     }
 
+    /// <summary>Set for a client served here whose account another node of the cluster serves: what it sends goes there.</summary>
+    public ISessionRelay? Relay { get; init; }
+
     /// <summary>Sends to the client, through the <see cref="Gate"/> while there is one.</summary>
     public bool Send(Element stanza) => Gate is { } gate ? gate.Send(this, stanza) : Sink.Send(stanza);
 

@@ -15,6 +15,12 @@ public sealed partial class SessionCloser(SessionRegistry sessions, ResumableSes
     public async ValueTask<int> EndAsync(ClientSession session)
     {
         resumable.Remove(session);
+        if (session.Relay is { } relay)
+        {
+            // Not in this node's registry: the node serving the account removes it and tells the modules.
+            await relay.EndedAsync(session).ConfigureAwait(false);
+            return await RedeliverUnackedAsync(session).ConfigureAwait(false);
+        }
         var unacked = 0;
         if (sessions.Remove(session))
         {

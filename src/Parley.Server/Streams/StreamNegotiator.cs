@@ -183,6 +183,10 @@ public sealed partial class StreamNegotiator
                 {
                     return await SaslFailureAsync("invalid-mechanism", $"{mechanism} is not offered.").ConfigureAwait(false);
                 }
+                if (!await _node.LoginGate.WaitTurnAsync(_transport.Closed).ConfigureAwait(false))
+                {
+                    return await SaslFailureAsync("temporary-auth-failure", "This server is busy signing other clients in; try again in a few seconds.").ConfigureAwait(false);
+                }
                 context.AttemptedAccount = null;
                 _sasl = _node.Authentication.Start(mechanism, context);
                 var initial = element.Text;
@@ -324,6 +328,7 @@ public sealed partial class StreamNegotiator
 
         if (_node.Placement.OtherHostFor(account) is { } otherHost)
         {
+            await _node.Placement.BeforeSendingAwayAsync(account, _transport.Closed).ConfigureAwait(false);
             LogSentElsewhere(_logger, _transport.ConnectionId, account.ToString(), otherHost);
             return await _stream.FailAsync("see-other-host", $"{account} is served by the node at {otherHost}.", otherHost).ConfigureAwait(false);
         }
@@ -338,6 +343,11 @@ public sealed partial class StreamNegotiator
         {
             await _stream.WriteNowAsync(Stanzas.ErrorReply(iq, StanzaError.BadRequest(e.Message))).ConfigureAwait(false);
             return StreamAction.Continue;
+        }
+
+        if (_node.Placement.RelayFor(account) is { } relay)
+        {
+            return await BindRelayedAsync(iq, full, relay).ConfigureAwait(false);
         }
 
         var session = new ClientSession(full, _stream, _transport.RemoteAddress, _transport.Description);
@@ -358,13 +368,31 @@ public sealed partial class StreamNegotiator
         }
         replaced?.Sink.CloseWithError("conflict", "Replaced by a new connection with the same resource.");
 
-        _stream.Bind(session);
-        LogBound(_logger, _transport.ConnectionId, full.ToString());
-        var result = Stanzas.IqResult(iq, new Element("bind", Ns.Bind).Add(new Element("jid").AddText(full.ToString())));
-        result.SetAttribute("from", null).SetAttribute("to", null);
-        session.Send(result);
+        Bound(iq, session);
         await _node.Modules.SessionStarted.RaiseAsync(session).ConfigureAwait(false);
         return StreamAction.Continue;
+    }
+
+    /// <summary>Binds at the node that serves the account, which runs the session's side (and raises SessionStarted there).</summary>
+    private async ValueTask<StreamAction> BindRelayedAsync(Element iq, Jid full, ISessionRelay relay)
+    {
+        var session = new ClientSession(full, _stream, _transport.RemoteAddress, _transport.Description) { Relay = relay };
+        if (await relay.BindAsync(session).ConfigureAwait(false) is { } refused)
+        {
+            await _stream.WriteNowAsync(Stanzas.ErrorReply(iq, refused)).ConfigureAwait(false);
+            return StreamAction.Continue;
+        }
+        Bound(iq, session);
+        return StreamAction.Continue;
+    }
+
+    private void Bound(Element iq, ClientSession session)
+    {
+        _stream.Bind(session);
+        LogBound(_logger, _transport.ConnectionId, session.Jid.ToString());
+        var result = Stanzas.IqResult(iq, new Element("bind", Ns.Bind).Add(new Element("jid").AddText(session.Jid.ToString())));
+        result.SetAttribute("from", null).SetAttribute("to", null);
+        session.Send(result);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Connection {ConnectionId}: {Account} is served by another node; sent to {OtherHost}")]

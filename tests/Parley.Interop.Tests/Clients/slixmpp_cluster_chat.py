@@ -7,39 +7,26 @@ Prints one JSON line with what happened; exits 0 only if everything arrived.
 import asyncio
 import sys
 
-import slixmpp
-
-from interop_common import accept_self_signed, run_scenario
+from interop_common import run_scenario
+from slixmpp_session import SessionClient
 
 host, alice_port, alice_jid, alice_pw, bob_port, bob_jid, bob_pw = sys.argv[1:8]
 TIMEOUT = 30
 
 
-class Client(slixmpp.ClientXMPP):
+class Client(SessionClient):
     def __init__(self, jid, password):
-        # slixmpp would try -PLUS with tls-unique, which TLS 1.3 does not have.
-        super().__init__(jid, password, sasl_mech="SCRAM-SHA-256")
-        accept_self_signed(self)
+        super().__init__(jid, password)
         loop = asyncio.get_event_loop()
-        self.ready = loop.create_future()
         self.received = loop.create_future()
         self.contact_available = loop.create_future()
-        self.stream_errors = []
         self.redirected = loop.create_future()
-        self.add_event_handler("session_start", self.on_start)
         self.add_event_handler("message", self.on_message)
-        self.add_event_handler("stream_error", self.on_stream_error)
         self.add_event_handler("failed_auth", lambda _: self.ready.done() or self.ready.set_exception(RuntimeError("authentication failed")))
         self.add_event_handler("presence_available", self.on_available)
 
-    async def on_start(self, _):
-        self.send_presence()
-        await self.get_roster()
-        if not self.ready.done():
-            self.ready.set_result(str(self.boundjid))
-
     def on_stream_error(self, error):
-        self.stream_errors.append(error["condition"])
+        super().on_stream_error(error)
         if error["condition"] == "see-other-host":
             host, _, port = error["see_other_host"].rpartition(":")
             if not self.redirected.done():

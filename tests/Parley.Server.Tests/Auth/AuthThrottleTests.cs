@@ -1,20 +1,14 @@
 using Parley.Server.Auth;
 using Parley.Server.Hosting;
+using Parley.Server.Tests.Support;
 
 namespace Parley.Server.Tests.Auth;
 
 public sealed class AuthThrottleTests
 {
-    private sealed class ManualClock : TimeProvider
+    private static (AuthThrottle Throttle, ManualTimestamps Clock) Create(int ipFailuresBeforeDelay = 0)
     {
-        public long Now { get; set; }
-        public override long TimestampFrequency => 1000;
-        public override long GetTimestamp() => Now;
-    }
-
-    private static (AuthThrottle Throttle, ManualClock Clock) Create(int ipFailuresBeforeDelay = 0)
-    {
-        var clock = new ManualClock();
+        var clock = new ManualTimestamps();
         var options = new AuthOptions { FailureDelayMilliseconds = 100, MaxFailureDelayMilliseconds = 1000, FailureWindowSeconds = 60, IpFailuresBeforeDelay = ipFailuresBeforeDelay };
         return (new AuthThrottle(options, clock), clock);
     }

@@ -96,5 +96,13 @@ public sealed class ClusterNodes : IAsyncLifetime
         }
     }
 
+    /// <summary>Signs <paramref name="user"/> (password: the name and "-password") in on <paramref name="node"/> and makes the session available.</summary>
+    public static async Task<XmppTestClient> OnlineAsync(TestNode node, string user, string resource)
+    {
+        var client = await XmppTestClient.LoginAsync(node, user, user + "-password", resource);
+        await client.AnnounceAsync();
+        return client;
+    }
+
     public static ClusterView View(TestNode node) => node.App.Web.Services.GetRequiredService<ClusterView>();
 }

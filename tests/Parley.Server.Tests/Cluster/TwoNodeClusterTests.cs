@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using NATS.Client.Core;
 using Parley.Cluster.Bus;
+using Parley.Cluster.Membership;
 using Parley.Protocol;
 using Parley.Server.Modules.Disco;
 using Parley.Storage;
@@ -186,25 +188,6 @@ public sealed class TwoNodeClusterTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task While_the_bus_is_down_a_message_for_the_other_node_gets_remote_server_timeout_and_chat_resumes_when_it_is_back()
-    {
-        await using var alice = await OnlineAsync(_a, "alice", "desk");
-        await using var bob = await OnlineAsync(_b, "bob", "phone");
-
-        await _cluster.Nats.StopAsync();
-        await alice.SendAsync("<message to='bob@localhost' type='chat' id='lost'><body>anyone?</body></message>");
-        var error = await alice.ReceiveAsync(e => e.Name == "message" && e.GetAttribute("id") == "lost");
-        await _cluster.Nats.StartAgainAsync();
-
-        Assert.Equal("error", error.GetAttribute("type"));
-        Assert.NotNull(error.Child("error")?.Child("remote-server-timeout", "urn:ietf:params:xml:ns:xmpp-stanzas"));
-        // The nodes reconnect by themselves; a message sent once they have gets through.
-        await Eventually.TrueAsync(() => new[] { _a, _b }.All(node => node.App.Web.Services.GetRequiredService<ClusterBus>().Connected));
-        await alice.SendAsync("<message to='bob@localhost' type='chat' id='again'><body>back?</body></message>");
-        Assert.Equal("back?", (await bob.ReceiveAsync(e => e.Name == "message" && e.GetAttribute("id") == "again")).ChildText("body"));
-    }
-
-    [Fact]
     public async Task A_client_signing_in_on_the_node_that_does_not_serve_it_is_sent_to_its_home_with_see_other_host()
     {
         await using var bob = await XmppTestClient.ConnectAsync(_a.C2sPort);
@@ -216,5 +199,43 @@ public sealed class TwoNodeClusterTests : IAsyncLifetime
         Assert.Equal("see-other-host", await bob.ExpectStreamErrorAsync());
         Assert.Contains(_a.Logs.Lines, line => line.Contains($"bob@localhost is served by another node; sent to 127.0.0.1:{_b.C2sPort}", StringComparison.Ordinal));
         Assert.Empty(_a.App.Node.Sessions.All);
+    }
+
+    /// <summary>Signs bob in on node a, which does not serve him; returns how long the see-other-host answer took after the bind.</summary>
+    private async Task<TimeSpan> BobSignsInOnTheWrongNodeAsync()
+    {
+        await using var bob = await XmppTestClient.ConnectAsync(_a.C2sPort);
+        await bob.OpenStreamAsync();
+        await bob.StartTlsAsync();
+        await bob.AuthenticateAsync("bob", "bob-password");
+        var clock = Stopwatch.StartNew();
+        await bob.SendAsync("<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>");
+        Assert.Equal("see-other-host", await bob.ExpectStreamErrorAsync());
+        return clock.Elapsed;
+    }
+
+    [Fact]
+    public async Task A_client_that_keeps_coming_back_to_the_wrong_node_is_answered_later_each_time_and_others_are_not_slowed()
+    {
+        var answers = new List<TimeSpan>();
+        for (var attempt = 1; attempt <= 7; attempt++)
+        {
+            answers.Add(await BobSignsInOnTheWrongNodeAsync());
+        }
+
+        // The first few go at once; after them each waits at least twice as long as the one before.
+        for (var attempt = SendAwayPacing.FreeSendAways + 1; attempt <= 7; attempt++)
+        {
+            // Less the timer's granularity: a delay may end a few milliseconds before the stopwatch says.
+            var expected = SendAwayPacing.FirstDelay * (1 << (attempt - SendAwayPacing.FreeSendAways - 1)) - TimeSpan.FromMilliseconds(50);
+            Assert.True(answers[attempt - 1] >= expected, $"attempt {attempt} answered after {answers[attempt - 1]}, expected at least {expected}");
+        }
+        Assert.Contains(_a.Logs.Lines, line => line.Contains("bob@localhost was sent to its node more than 3 times within a minute and keeps coming back; it is answered after 2000 ms", StringComparison.Ordinal));
+
+        // While his next answer waits (4 s), alice signs in on the same node and is answered at once.
+        var eighth = BobSignsInOnTheWrongNodeAsync();
+        await using var alice = await OnlineAsync(_a, "alice", "desk");
+        Assert.False(eighth.IsCompleted, "alice's sign-in must not wait behind bob's loop");
+        Assert.True(await eighth >= TimeSpan.FromSeconds(3.9));
     }
 }
