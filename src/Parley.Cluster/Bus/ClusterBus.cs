@@ -29,6 +29,8 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
 {
     private const string FromHeader = "Parley-From";
     private const string ToHeader = "Parley-To";
+    // Set on a stanza a node passed on because its view of who serves the user differed from the sender's.
+    private const string ForwardedHeader = "Parley-Forwarded";
     private const string AskerHeader = "Parley-Node";
 
     /// <summary>The cluster-wide subject on which a node that cannot renew its lease asks whether the others can.</summary>
@@ -38,8 +40,8 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
     private static readonly TimeSpan AcknowledgeTimeout = TimeSpan.FromSeconds(5);
 
     private readonly NatsConnection _nats = new(NatsOpts.Default with { Url = options.Cluster.Bus!, Name = $"parley-{view.Self}" });
-    private readonly Channel<(Element Stanza, Jid From, Jid To, NatsMsg<byte[]> Message)> _arrivals =
-        Channel.CreateUnbounded<(Element, Jid, Jid, NatsMsg<byte[]>)>(new() { SingleReader = true, SingleWriter = true });
+    private readonly Channel<(Element Stanza, Jid From, Jid To, bool Forwarded, NatsMsg<byte[]> Message)> _arrivals =
+        Channel.CreateUnbounded<(Element, Jid, Jid, bool, NatsMsg<byte[]>)>(new() { SingleReader = true, SingleWriter = true });
     private readonly BusBuffer _buffer = new(options.Cluster.BusBufferStanzas, TimeSpan.FromSeconds(options.Cluster.BusBufferSeconds), TimeProvider.System);
     private Router? _router;
     private ISessionReplication? _replication;
@@ -136,7 +138,7 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
             {
                 if (Arrival(message) is { } arrival)
                 {
-                    _arrivals.Writer.TryWrite((arrival.Stanza, arrival.From, arrival.To, message));
+                    _arrivals.Writer.TryWrite((arrival.Stanza, arrival.From, arrival.To, message.Headers!.ContainsKey(ForwardedHeader), message));
                 }
                 else
                 {
@@ -179,8 +181,16 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
 
     private async Task RouteArrivalsAsync(CancellationToken stoppingToken)
     {
-        await foreach (var (stanza, from, to, message) in _arrivals.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+        await foreach (var (stanza, from, to, forwarded, message) in _arrivals.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
         {
+            // The sender's view of who serves the user was a heartbeat older or newer than this node's (a node just
+            // came or went): the stanza goes on once to where this node sees the user, and never back. Off the loop,
+            // so that two nodes passing stanzas to each other do not wait on each other.
+            if (!forwarded && view.ServedElsewhere(to) is { } serving)
+            {
+                _ = ForwardAsync(serving.Name, stanza, from, to, message, stoppingToken);
+                continue;
+            }
             try
             {
                 await Router.RouteArrivedAsync(stanza, from, to).ConfigureAwait(false);
@@ -191,6 +201,20 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
             }
             _ = AcknowledgeWhenHeldAsync(message, stoppingToken);
         }
+    }
+
+    private async Task ForwardAsync(string node, Element stanza, Jid from, Jid to, NatsMsg<byte[]> message, CancellationToken stoppingToken)
+    {
+        LogForwarded(logger, stanza.Name, to.ToString(), node);
+        try
+        {
+            await SendAsync(node, stanza, from, to, forwarded: true).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            LogArrivalFailed(logger, stanza.Name, to.ToString(), e);
+        }
+        await AcknowledgeWhenHeldAsync(message, stoppingToken).ConfigureAwait(false);
     }
 
     private async Task AcknowledgeWhenHeldAsync(NatsMsg<byte[]> message, CancellationToken stoppingToken)
@@ -212,11 +236,12 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
     /// subject) cannot serve it: this node handles it from the shared database (offline storage, stored subscriptions);
     /// a node that does not acknowledge in time, or a bus lost during the request, gets the sender remote-server-timeout.
     /// </summary>
-    public async ValueTask SendAsync(string node, Element stanza, Jid from, Jid to)
+    /// <param name="forwarded">The stanza came from another node that saw the user served here: the receiver routes it as it is.</param>
+    public async ValueTask SendAsync(string node, Element stanza, Jid from, Jid to, bool forwarded = false)
     {
         // The bus is down, or stanzas held while it was are still going out, or the node is not listening yet: this
         // one waits its turn.
-        if ((!Connected || _buffer.Holding || !await RequestAsync(node, stanza, from, to).ConfigureAwait(false))
+        if ((!Connected || _buffer.Holding || !await RequestAsync(node, stanza, from, to, forwarded).ConfigureAwait(false))
             && !_buffer.TryHold(node, stanza, from, to))
         {
             LogBufferFull(logger, stanza.Name, to.ToString(), options.Cluster.BusBufferStanzas);
@@ -229,11 +254,15 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
     /// False when no one listens for a node that is up (it is subscribing again after the bus came back, or it died
     /// within its lease): the stanza is to be held and tried again.
     /// </returns>
-    private async ValueTask<bool> RequestAsync(string node, Element stanza, Jid from, Jid to)
+    private async ValueTask<bool> RequestAsync(string node, Element stanza, Jid from, Jid to, bool forwarded = false)
     {
         var xml = new ArrayBufferWriter<byte>();
         stanza.WriteTo(xml, Ns.Client);
         var headers = new NatsHeaders { [FromHeader] = from.ToString(), [ToHeader] = to.ToString() };
+        if (forwarded)
+        {
+            headers[ForwardedHeader] = "1";
+        }
         using var timeout = new CancellationTokenSource(AcknowledgeTimeout);
         try
         {
@@ -249,13 +278,23 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
         }
         catch (Exception e) when (e is NatsException or OperationCanceledException)
         {
-            LogNotAcknowledged(logger, stanza.Name, to.ToString(), node, e.Message);
-            await Router.BounceAsync(stanza, from, StanzaError.RemoteServerTimeout($"The cluster node serving {to.Bare} did not answer.")).ConfigureAwait(false);
-            return true;
+            // A node killed just as the stanza left was still subscribed: by the time the wait ends its lease has
+            // usually run out, and the stanza goes where its user is served now instead of back to the sender.
+            if (view.Node(node) is { Up: true })
+            {
+                LogNotAcknowledged(logger, stanza.Name, to.ToString(), node, e.Message);
+                await Router.BounceAsync(stanza, from, StanzaError.RemoteServerTimeout($"The cluster node serving {to.Bare} did not answer.")).ConfigureAwait(false);
+                return true;
+            }
         }
         if (view.Node(node) is { Up: true })
         {
             return false;
+        }
+        if (!forwarded && view.ServedElsewhere(to) is { } serving && serving.Name != node)
+        {
+            // The node asked for is down and this node already sees the user served by another (the group peer).
+            return await RequestAsync(serving.Name, stanza, from, to, forwarded: true).ConfigureAwait(false);
         }
         LogNodeNotRunning(logger, node, to.ToString());
         await Router.RouteArrivedAsync(stanza, from, to).ConfigureAwait(false);
@@ -282,6 +321,9 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The cluster bus is down and {Limit} stanzas wait for it already; a {Stanza} for {To} is answered with remote-server-timeout")]
     private static partial void LogBufferFull(ILogger logger, string stanza, string to, int limit);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "A {Stanza} for {To} came to this node, which sees the user served by node {Node}: passed on there")]
+    private static partial void LogForwarded(ILogger logger, string stanza, string to, string node);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Node {Node} is not running; a stanza for {To} is handled here")]
     private static partial void LogNodeNotRunning(ILogger logger, string node, string to);

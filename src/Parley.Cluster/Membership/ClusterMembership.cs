@@ -234,25 +234,31 @@ public sealed partial class ClusterMembership(
         view.SetNodes(nodes);
 
         var seen = full ? new HashSet<string>(StringComparer.Ordinal) : null;
+        // A periodic full read also finds what the reads since the last one missed; only what is new is logged.
+        var since = view.Revision;
         var changed = 0;
         (string Account, string Node) latest = ("", "");
         await using (var read = database.CreateCommand("SELECT jid, node, revision FROM cluster_assignments WHERE revision > $1 ORDER BY revision"))
         {
-            read.Parameters.Add(new() { Value = full ? 0L : view.Revision });
+            read.Parameters.Add(new() { Value = full ? 0L : since });
             await using var reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                latest = (reader.GetString(0), reader.GetString(1));
-                view.SetHome(latest.Account, latest.Node, reader.GetInt64(2));
-                seen?.Add(latest.Account);
-                changed++;
+                var (account, node, revision) = (reader.GetString(0), reader.GetString(1), reader.GetInt64(2));
+                view.SetHome(account, node, revision);
+                seen?.Add(account);
+                if (revision > since)
+                {
+                    latest = (account, node);
+                    changed++;
+                }
             }
         }
         if (seen is not null)
         {
             view.ForgetHomesExcept(seen);
         }
-        else if (changed > 0)
+        if (changed > 0)
         {
             LogHomesChanged(logger, changed, latest.Account, latest.Node);
         }

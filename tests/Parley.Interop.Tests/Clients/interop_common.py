@@ -18,7 +18,8 @@ async def wait_until(predicate, what, timeout=TIMEOUT):
 
 
 def report(result, ok):
-    print(json.dumps(result), flush=True)
+    # Sets (of occupants, resources) print as sorted lists.
+    print(json.dumps(result, default=sorted), flush=True)
     sys.exit(0 if ok else 1)
 
 

@@ -30,6 +30,7 @@ public sealed class ExternalProcess : IAsyncDisposable
         }
     }
 
+    public int Pid => _process.Id;
     public bool HasExited => _process.HasExited;
     public int ExitCode => _process.ExitCode;
 

@@ -34,6 +34,7 @@ public sealed class ParleyProcess : IAsyncDisposable
     public int HttpPort { get; }
     public int HttpsPort { get; }
     public string Output => _process.Output;
+    public int Pid => _process.Pid;
 
     /// <summary>The built parley.dll beside the tests (the test project references Parley.Cli).</summary>
     public static string ParleyDll => Path.Combine(AppContext.BaseDirectory, "parley.dll");
