@@ -30,6 +30,11 @@ internal static class DirectorySyncBenchmark
         var clock = Stopwatch.StartNew();
         await using var slapd = await TestDirectory.StartAsync(moreLdif: PeopleLdif(options.People, options.GroupSize));
         Console.WriteLine($"slapd filled (slapadd) and started: {clock.Elapsed.TotalSeconds:F1} s");
+        if (options.ServeSeconds > 0)
+        {
+            await ServeAsync(slapd, options.ServeSeconds);
+            return;
+        }
 
         var dataDir = Directory.CreateTempSubdirectory("parley-directory-bench-").FullName;
         try
@@ -149,7 +154,23 @@ internal static class DirectorySyncBenchmark
     }
 
     /// <summary>The command line: <c>directory [--people N] [--group-size G] [--sign-ins S] [--searches Q]</c>.</summary>
-    private sealed record Options(int People, int GroupSize, int SignIns, int Searches)
+    /// <summary>
+    /// Holds the filled directory for a node started by hand (`parley serve` with these variables) and a load
+    /// generator signing its people in through the node, then stops it.
+    /// </summary>
+    private static async Task ServeAsync(TestDirectory slapd, int seconds)
+    {
+        var options = new DirectoryModuleOptions();
+        slapd.Configure(options);
+        Console.WriteLine("# the node's directory configuration, as environment variables:");
+        Console.WriteLine($"export PARLEY__DIRECTORY__SERVERS__0={options.Servers[0]} PARLEY__DIRECTORY__TLS={options.Tls} PARLEY__DIRECTORY__PRESET=openldap");
+        Console.WriteLine($"export PARLEY__DIRECTORY__BINDDN='{options.BindDn}' PARLEY__DIRECTORY__BINDPASSWORD='{options.BindPassword}'");
+        Console.WriteLine($"export PARLEY__DIRECTORY__USERBASE='{options.UserBase}' PARLEY__DIRECTORY__GROUPBASE='{options.GroupBase}' PARLEY__DIRECTORY__GROUPFILTER='(cn=Team *)'");
+        Console.WriteLine($"# people user0… with the passwords pw0…, domain {Domain}; the directory stops in {seconds} s");
+        await Task.Delay(TimeSpan.FromSeconds(seconds));
+    }
+
+    private sealed record Options(int People, int GroupSize, int SignIns, int Searches, int ServeSeconds)
     {
         public static Options Parse(string[] args)
         {
@@ -160,7 +181,8 @@ internal static class DirectorySyncBenchmark
             }
 
             int Number(string name, int fallback) => values.TryGetValue(name, out var text) ? int.Parse(text, CultureInfo.InvariantCulture) : fallback;
-            return new Options(Number("--people", 25_000), Number("--group-size", 50), Number("--sign-ins", 200), Number("--searches", 50));
+            return new Options(Number("--people", 25_000), Number("--group-size", 50), Number("--sign-ins", 200), Number("--searches", 50),
+                Number("--serve-seconds", 0));
         }
     }
 }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 
 namespace Parley.LoadGen;
@@ -34,12 +35,14 @@ internal static class ClientPool
 
     /// <summary>
     /// Logs in users prefix{first}..prefix{first+count-1} over TCP with <paramref name="concurrency"/> logins in flight
-    /// at once; Clients[i] is user prefix{first+i}.
+    /// at once; Clients[i] is user prefix{first+i}. "{n}" in <paramref name="password"/> is the user's number.
     /// </summary>
     public static Task<LoginRun<LoadClient>> LogInAllAsync(
         LoginTarget target, string prefix, string password, int first, int count, int concurrency, bool sendInitialPresence, CancellationToken cancellationToken) =>
         LogInAllAsync(count, concurrency, index => prefix + (first + index),
-            (index, token) => LoadClient.LoginAsync(target, prefix + (first + index), password, sendInitialPresence, token), cancellationToken);
+            (index, token) => LoadClient.LoginAsync(target, prefix + (first + index),
+                password.Replace("{n}", (first + index).ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal), sendInitialPresence, token),
+            cancellationToken);
 
     /// <summary>Logs in users 0..count-1 (named by <paramref name="user"/> in errors), each by <paramref name="login"/> under its deadline.</summary>
     public static async Task<LoginRun<T>> LogInAllAsync<T>(

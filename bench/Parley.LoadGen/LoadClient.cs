@@ -11,8 +11,10 @@ using Parley.Xml;
 namespace Parley.LoadGen;
 
 /// <summary>Where and how the clients log in; shared by every client of a run.</summary>
-internal sealed class LoginTarget(IPEndPoint server, string domain, bool directTls, bool allowTlsResume, SaltedPasswordCache saltedPasswords)
+internal sealed class LoginTarget(IPEndPoint server, string domain, bool directTls, bool allowTlsResume, SaltedPasswordCache saltedPasswords, bool plain = false)
 {
+    /// <summary>SASL PLAIN instead of SCRAM-SHA-256: what a node offers while a directory checks the passwords.</summary>
+    public bool Plain { get; } = plain;
     public IPEndPoint Server { get; } = server;
     public string Domain { get; } = domain;
     public bool DirectTls { get; } = directTls;
@@ -232,6 +234,13 @@ internal sealed class LoadClient : IChatClient
 
     private async Task AuthenticateAsync(LoginTarget target, string user, string password, CancellationToken cancellationToken)
     {
+        if (target.Plain)
+        {
+            var credentials = Convert.ToBase64String(Encoding.UTF8.GetBytes($"\0{user}\0{password}"));
+            await SendAsync(Encoding.UTF8.GetBytes($"<auth xmlns='{Ns.Sasl}' mechanism='PLAIN'>{credentials}</auth>"), cancellationToken).ConfigureAwait(false);
+            await ExpectAsync("success", cancellationToken).ConfigureAwait(false);
+            return;
+        }
         var scram = new ScramClient(ScramHash.Sha256, user, target.SaltedPasswords.Source);
         await SendAsync(
             Encoding.UTF8.GetBytes($"<auth xmlns='{Ns.Sasl}' mechanism='SCRAM-SHA-256'>{Convert.ToBase64String(scram.ClientFirst())}</auth>"),

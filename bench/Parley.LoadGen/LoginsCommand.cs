@@ -13,7 +13,7 @@ internal static class LoginsCommand
     public const string Usage =
         "parley-loadgen logins --host 127.0.0.1 --port P --users N --password PW --node-pid PID\n" +
         "    [--user-prefix load] [--domain localhost] [--concurrency 100] [--warmup 100] [--direct-tls] [--tls-resume]\n" +
-        "    [--node-gc-file FILE] [--hold SECONDS]";
+        "    [--node-gc-file FILE] [--hold SECONDS] [--plain]  (--plain: SASL PLAIN, as with a directory; \"{n}\" in PW is the user's number)";
 
     private static readonly TimeSpan SettleDeadline = TimeSpan.FromSeconds(60);
 
@@ -22,7 +22,7 @@ internal static class LoginsCommand
         var arguments = new Arguments(
             args,
             new HashSet<string> { "--host", "--port", "--users", "--user-prefix", "--password", "--domain", "--concurrency", "--warmup", "--node-pid", "--node-gc-file", "--hold" },
-            new HashSet<string> { "--direct-tls", "--tls-resume" });
+            new HashSet<string> { "--direct-tls", "--tls-resume", "--plain" });
         var server = new IPEndPoint(ClientPool.LoopbackAddress(arguments.Text("--host")), arguments.Number("--port", 1, 65535));
         var users = arguments.Number("--users", 1, 1_000_000);
         var prefix = arguments.Text("--user-prefix", "load");
@@ -35,9 +35,14 @@ internal static class LoginsCommand
         var directTls = arguments.Flag("--direct-tls");
         var hold = TimeSpan.FromSeconds(arguments.Number("--hold", 0, 3600, fallback: 0));
 
-        var target = new LoginTarget(server, domain, directTls, arguments.Flag("--tls-resume"), new SaltedPasswordCache(ScramHash.Sha256, password));
+        var plain = arguments.Flag("--plain");
+        if (!plain && password.Contains("{n}", StringComparison.Ordinal))
+        {
+            throw new UsageException("A password per user (\"{n}\" in --password) needs --plain: SCRAM's salted password is derived once for all.");
+        }
+        var target = new LoginTarget(server, domain, directTls, arguments.Flag("--tls-resume"), new SaltedPasswordCache(ScramHash.Sha256, password), plain);
         var output = Console.Out;
-        output.WriteLine($"node pid {node.Pid}, {server} {(directTls ? "direct TLS" : "STARTTLS")}, TLS 1.3, SCRAM-SHA-256, {users} users, concurrency {concurrency}");
+        output.WriteLine($"node pid {node.Pid}, {server} {(directTls ? "direct TLS" : "STARTTLS")}, TLS 1.3, {(plain ? "PLAIN" : "SCRAM-SHA-256")}, {users} users, concurrency {concurrency}");
 
         var initialKiB = node.ResidentKiB();
         if (warmup > 0)

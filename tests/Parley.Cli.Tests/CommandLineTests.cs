@@ -56,7 +56,7 @@ public sealed class CommandLineTests
         var result = await CliResult.RunAsync("user", "delete", "alice@example.com");
 
         Assert.Equal(2, result.ExitCode);
-        Assert.StartsWith("parley: unknown command 'user delete'; the commands of 'parley user' are: add, remove, passwd, disable, enable, list, import.", result.Error);
+        Assert.StartsWith("parley: unknown command 'user delete'; the commands of 'parley user' are: add, remove, passwd, set-name, disable, enable, list, import.", result.Error);
     }
 
     [Fact]

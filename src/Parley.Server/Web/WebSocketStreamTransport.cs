@@ -254,7 +254,14 @@ public sealed class WebSocketStreamTransport : IStreamTransport
     public void Abort()
     {
         _socket.Abort();
-        _abortConnection();
+        try
+        {
+            _abortConnection();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The request has ended already (a shutdown raced the session's own close): its connection is gone.
+        }
     }
 
     public async ValueTask DisposeAsync()
