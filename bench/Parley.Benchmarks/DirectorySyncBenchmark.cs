@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using Parley.Ldap;
 using Parley.Ldap.Tests.Support;
@@ -166,8 +167,26 @@ internal static class DirectorySyncBenchmark
         Console.WriteLine($"export PARLEY__DIRECTORY__SERVERS__0={options.Servers[0]} PARLEY__DIRECTORY__TLS={options.Tls} PARLEY__DIRECTORY__PRESET=openldap");
         Console.WriteLine($"export PARLEY__DIRECTORY__BINDDN='{options.BindDn}' PARLEY__DIRECTORY__BINDPASSWORD='{options.BindPassword}'");
         Console.WriteLine($"export PARLEY__DIRECTORY__USERBASE='{options.UserBase}' PARLEY__DIRECTORY__GROUPBASE='{options.GroupBase}' PARLEY__DIRECTORY__GROUPFILTER='(cn=Team *)'");
-        Console.WriteLine($"# people user0… with the passwords pw0…, domain {Domain}; the directory stops in {seconds} s");
-        await Task.Delay(TimeSpan.FromSeconds(seconds));
+        Console.WriteLine($"# people user0… with the passwords pw0…, domain {Domain}; the directory stops in {seconds} s, or at SIGTERM or Ctrl+C");
+        // Stopped early, the process still stops slapd by its PID on the way out.
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(seconds));
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        });
+        Console.CancelKeyPress += (_, e) =>
+        {
+            e.Cancel = true;
+            stop.Cancel();
+        };
+        try
+        {
+            await Task.Delay(Timeout.Infinite, stop.Token);
+        }
+        catch (OperationCanceledException)
+        {
+        }
     }
 
     private sealed record Options(int People, int GroupSize, int SignIns, int Searches, int ServeSeconds)
