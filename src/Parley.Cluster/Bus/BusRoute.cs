@@ -10,8 +10,7 @@ public sealed class BusRoute(ClusterView view, ClusterBus bus) : IRemoteRoute
 {
     public bool Serves(Jid to) => to.Local is not null && view.ServedElsewhere(to) is not null;
 
+    // The home may have changed since the router asked; then the stanza is this node's.
     public ValueTask SendAsync(Element stanza, Jid from, Jid to) =>
-        
-        // The home may have changed since the router asked; then the stanza is this node's.
         view.ServedElsewhere(to) is { } node ? bus.SendAsync(node.Name, stanza, from, to) : bus.RouteHereAsync(stanza, from, to);
 }
