@@ -155,7 +155,7 @@ public sealed class FourNodeClusterTests(ITestOutputHelper output) : IAsyncLifet
         {
             // The script may have ended with its result still on the way through the output pipe.
             await script.WaitForExitAsync(TimeSpan.FromSeconds(10));
-            throw new TimeoutException($"{e.Message[..Math.Min(60, e.Message.Length)]}\nscript:\n{script.Output}\n{NodeOutputs()}", e);
+            throw new TimeoutException($"{e.Message.Split("Output:")[0]}\nscript:\n{script.Output}\n{NodeOutputs()}", e);
         }
         foreach (var name in kill)
         {

@@ -23,6 +23,14 @@ def report(result, ok):
     sys.exit(0 if ok else 1)
 
 
+class Steps(list):
+    """step[0]: what the scenario is doing. Each new step is printed to stderr with the time, so that the output of a
+    script that ended without its result line (killed, say) still tells how far it got."""
+    def __setitem__(self, index, value):
+        super().__setitem__(index, value)
+        print(f"{time.strftime('%H:%M:%S')} step: {value}", file=sys.stderr, flush=True)
+
+
 def accept_self_signed(client):
     """The node under test has a self-signed certificate."""
     client.ssl_context.check_hostname = False
@@ -35,7 +43,7 @@ def run_scenario(scenario):
     sets step[0] to what it is doing, for the error. Then every client disconnects, and the result line is printed.
     """
     async def main():
-        result, clients, step, ok = {}, [], ["start"], True
+        result, clients, step, ok = {}, [], Steps(["start"]), True
         try:
             await scenario(result, clients, step)
         except Exception as e:

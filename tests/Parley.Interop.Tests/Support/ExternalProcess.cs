@@ -64,7 +64,13 @@ public sealed class ExternalProcess : IAsyncDisposable
         using var timeout = new CancellationTokenSource(deadline);
         while (!Output.Contains(text, StringComparison.Ordinal))
         {
-            if (timeout.IsCancellationRequested || HasExited)
+            if (HasExited)
+            {
+                // Its last lines may still be on their way through the pipe; a code above 128 is 128 + the signal that ended it.
+                await _process.WaitForExitAsync();
+                throw new TimeoutException($"'{text}' was not printed: the process exited with code {_process.ExitCode}. Output:\n{Output}");
+            }
+            if (timeout.IsCancellationRequested)
             {
                 throw new TimeoutException($"'{text}' was not printed. Output:\n{Output}");
             }
