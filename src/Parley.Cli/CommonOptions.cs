@@ -87,7 +87,7 @@ internal sealed class CommonOptions
         {
             _bus = new Option<string?>("--bus")
             {
-                Description = "The NATS server of the cluster this node joins (Parley:Cluster:Bus), e.g. nats://127.0.0.1:4222; needs --postgres and --node.",
+                Description = "The NATS server of the cluster this node joins (Parley:Cluster:Bus), e.g. nats://127.0.0.1:4222, or the servers of a NATS cluster separated by commas; needs --postgres and --node.",
                 HelpName = "URL",
             };
             _node = new Option<string?>("--node")

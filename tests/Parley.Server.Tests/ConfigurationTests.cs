@@ -30,7 +30,7 @@ public sealed class ConfigurationTests : IDisposable
 
         var problems = ConfigurationCheck.Problems(options);
 
-        Assert.Contains("Parley:Cluster:Bus: 'http://127.0.0.1:4222' is not a NATS URL such as nats://127.0.0.1:4222.", problems);
+        Assert.Contains("Parley:Cluster:Bus: 'http://127.0.0.1:4222' is not a NATS URL such as nats://127.0.0.1:4222 (a NATS cluster's servers: several, separated by commas without spaces).", problems);
         Assert.Contains("Parley:Cluster:Bus: a cluster's nodes share one PostgreSQL database; add --storage postgres --postgres CONNECTION_STRING.", problems);
         Assert.Contains("Parley:Cluster:Node: 'node.a' may hold only letters, digits, '-' and '_'.", problems);
 
@@ -39,6 +39,12 @@ public sealed class ConfigurationTests : IDisposable
         options.Storage.Provider = "postgres";
         options.Storage.ConnectionString = "Host=127.0.0.1;Username=parley";
         Assert.Empty(ConfigurationCheck.Problems(options));
+
+        options.Cluster.Bus = "nats://10.0.0.1:4222,nats://10.0.0.2:4222,nats://10.0.0.3:4222";
+        Assert.Empty(ConfigurationCheck.Problems(options));
+        options.Cluster.Bus = "nats://10.0.0.1:4222, nats://10.0.0.2:4222";
+        Assert.Equal(["Parley:Cluster:Bus: ' nats://10.0.0.2:4222' is not a NATS URL such as nats://127.0.0.1:4222 (a NATS cluster's servers: several, separated by commas without spaces)."],
+            ConfigurationCheck.Problems(options));
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Npgsql;
 using Parley.Protocol;
 using Parley.Server.Hosting;
 using Parley.Server.Tests.Modules;
@@ -30,6 +31,29 @@ public sealed class PostgresNodeTests
         Assert.True(removed.Elapsed < TimeSpan.FromSeconds(1), $"the session ended {removed.Elapsed.TotalMilliseconds:F0} ms after the command");
         Assert.NotNull(error.Child("not-authorized", Ns.StreamErrors));
         Assert.True(await alice.IsClosedAsync());
+    }
+
+    [Fact]
+    public async Task A_node_given_several_database_hosts_serves_from_the_one_that_is_up_and_gets_notifications_there()
+    {
+        var database = await (await PostgresCluster.Shared).CreateDatabaseAsync("hosts");
+        // The first host is a replica that is down (nothing listens there); the server of the second is the primary.
+        var hosts = new NpgsqlConnectionStringBuilder(database) { TargetSessionAttributes = "primary" };
+        hosts.Host = $"127.0.0.1:{ClosedPort()},127.0.0.1:{hosts.Port}";
+        await using var node = await Muc.StartAsync(options => OnPostgres(options, hosts.ConnectionString, pollMilliseconds: 60_000));
+        await using var alice = await Muc.OnlineAsync(node, "alice");
+
+        await ParleyAsync(hosts.ConnectionString, "user", "remove", "alice@localhost");
+
+        var error = await alice.ReceiveAsync(e => e.Name == "error" && e.Namespace == Ns.Streams);
+        Assert.NotNull(error.Child("not-authorized", Ns.StreamErrors));
+    }
+
+    private static int ClosedPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     [Fact]

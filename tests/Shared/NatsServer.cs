@@ -13,11 +13,15 @@ public sealed class NatsServer : IAsyncDisposable
     private static readonly TimeSpan StartDeadline = TimeSpan.FromSeconds(20);
 
     private Process _process;
+    private readonly string[] _clusterArguments;
+    private readonly int _monitorPort;
 
-    private NatsServer(Process process, int port)
+    private NatsServer(Process process, int port, string[]? clusterArguments = null, int monitorPort = 0)
     {
         _process = process;
         Port = port;
+        _clusterArguments = clusterArguments ?? [];
+        _monitorPort = monitorPort;
     }
 
     public int Port { get; }
@@ -27,10 +31,79 @@ public sealed class NatsServer : IAsyncDisposable
     public static async Task<NatsServer> StartAsync()
     {
         var port = FreePort();
-        var server = new NatsServer(Launch(port), port);
+        var server = new NatsServer(Launch(port, []), port);
         await server.WaitUntilListeningAsync();
         return server;
     }
+
+    /// <summary>
+    /// <paramref name="count"/> servers joined in one NATS cluster by routes to each other, as a site runs the bus
+    /// without a single point of failure; <see cref="SeedUrls"/> lists them for a node's <c>--bus</c>.
+    /// </summary>
+    public static async Task<NatsServer[]> StartClusterAsync(int count)
+    {
+        var ports = Enumerable.Range(0, count).Select(_ => (Client: FreePort(), Route: FreePort(), Monitor: FreePort())).ToArray();
+        var routes = string.Join(',', ports.Select(p => $"nats://127.0.0.1:{p.Route}"));
+        var servers = new List<NatsServer>();
+        try
+        {
+            foreach (var (client, route, monitor) in ports)
+            {
+                string[] clusterArguments = ["--cluster_name", "parley-test", "--cluster", $"nats://127.0.0.1:{route}", "--routes", routes, "-m", monitor.ToString()];
+                servers.Add(new NatsServer(Launch(client, clusterArguments), client, clusterArguments, monitor));
+            }
+            foreach (var server in servers)
+            {
+                await server.WaitUntilListeningAsync();
+            }
+            await WaitUntilRoutedAsync(servers);
+            return [.. servers];
+        }
+        catch
+        {
+            foreach (var server in servers)
+            {
+                await server.DisposeAsync();
+            }
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Waits until each of <paramref name="servers"/> has a route to every other: until then a server knows nothing of
+    /// the others' subscribers, and what is published there for them is lost.
+    /// </summary>
+    public static async Task WaitUntilRoutedAsync(IReadOnlyList<NatsServer> servers)
+    {
+        using var http = new HttpClient();
+        var deadline = Stopwatch.StartNew();
+        foreach (var server in servers)
+        {
+            while (!await IsRoutedAsync(http, server._monitorPort, servers.Count - 1))
+            {
+                if (deadline.Elapsed > StartDeadline)
+                {
+                    throw new InvalidOperationException($"the {servers.Count} nats-servers did not route to each other within {StartDeadline.TotalSeconds} s.");
+                }
+                await Task.Delay(20);
+            }
+        }
+    }
+
+    private static async Task<bool> IsRoutedAsync(HttpClient http, int monitorPort, int routes)
+    {
+        try
+        {
+            return (await http.GetStringAsync($"http://127.0.0.1:{monitorPort}/routez")).Contains($"\"num_routes\": {routes},", StringComparison.Ordinal);
+        }
+        catch (HttpRequestException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The client URLs of <paramref name="servers"/>, comma-separated, as NATS clients take a cluster's seeds.</summary>
+    public static string SeedUrls(IEnumerable<NatsServer> servers) => string.Join(',', servers.Select(server => server.Url));
 
     /// <summary>Stops the server (as a crash would); <see cref="StartAgainAsync"/> brings it back on the same port.</summary>
     public async Task StopAsync()
@@ -45,13 +118,13 @@ public sealed class NatsServer : IAsyncDisposable
     public async Task StartAgainAsync()
     {
         _process.Dispose();
-        _process = Launch(Port);
+        _process = Launch(Port, _clusterArguments);
         await WaitUntilListeningAsync();
     }
 
-    private static Process Launch(int port)
+    private static Process Launch(int port, string[] clusterArguments)
     {
-        var process = Process.Start(new ProcessStartInfo("/usr/sbin/nats-server", ["-a", "127.0.0.1", "-p", port.ToString()])
+        var process = Process.Start(new ProcessStartInfo("/usr/sbin/nats-server", ["-a", "127.0.0.1", "-p", port.ToString(), .. clusterArguments])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

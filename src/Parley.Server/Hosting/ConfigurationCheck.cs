@@ -306,9 +306,13 @@ public static class ConfigurationCheck
         {
             yield break;
         }
-        if (!Uri.TryCreate(cluster.Bus, UriKind.Absolute, out var bus) || bus.Scheme != "nats")
+        // A NATS cluster's servers are given as a comma-separated list of seeds; the client picks one and moves on.
+        foreach (var seed in cluster.Bus.Split(','))
         {
-            yield return $"Parley:Cluster:Bus: '{cluster.Bus}' is not a NATS URL such as nats://127.0.0.1:4222.";
+            if (seed.Any(char.IsWhiteSpace) || !Uri.TryCreate(seed, UriKind.Absolute, out var bus) || bus.Scheme != "nats")
+            {
+                yield return $"Parley:Cluster:Bus: '{seed}' is not a NATS URL such as nats://127.0.0.1:4222 (a NATS cluster's servers: several, separated by commas without spaces).";
+            }
         }
         if (options.Storage.Provider != "postgres")
         {
