@@ -10,8 +10,8 @@ namespace Parley.Interop.Tests;
 /// The cluster proof: PostgreSQL, nats-server and four `parley serve` processes in two redundancy groups, one
 /// python3-slixmpp client per user. Every user first reaches a node that is not its home and follows
 /// &lt;see-other-host/&gt; (or, with <c>--redirect false</c>, is served there); all see each other, chat, and talk in one
-/// room whose occupants are on every node; nodes are SIGKILLed; their users sign in at the group peer and
-/// are seen again, with every message sent to them meanwhile delivered exactly once; the killed nodes start again and
+/// room whose occupants are on every node; nodes are SIGKILLed; their users sign in at the group peer (one resumes
+/// its XEP-0198 stream there instead) and are seen again, with every message sent to them meanwhile delivered exactly once; the killed nodes start again and
 /// their users are sent home (fallback).
 /// </summary>
 public sealed class FourNodeClusterTests(ITestOutputHelper output) : IAsyncLifetime
@@ -52,6 +52,7 @@ public sealed class FourNodeClusterTests(ITestOutputHelper output) : IAsyncLifet
         AssertServedBy(result, "moved_served_by", new() { ["u1"] = "b", ["u3"] = "d" });
         AssertServedBy(result, "home_served_by", new() { ["u1"] = "a", ["u3"] = "c" });
         AssertAwayMessagesOnce(result, moved: ["u1", "u3"], stayed: ["u2", "u4"]);
+        AssertResumed(result, "u1");
         AssertFailoverWithinLimit(result);
     }
 
@@ -81,6 +82,7 @@ public sealed class FourNodeClusterTests(ITestOutputHelper output) : IAsyncLifet
         AssertServedBy(result, "moved_served_by", new() { ["u1"] = "b", ["u2"] = "b" });
         AssertServedBy(result, "home_served_by", new() { ["u1"] = "a", ["u2"] = "a" });
         AssertAwayMessagesOnce(result, moved: ["u1", "u2"], stayed: ["u3", "u4"]);
+        AssertResumed(result, "u1");
         AssertFailoverWithinLimit(result);
     }
 
@@ -143,6 +145,8 @@ public sealed class FourNodeClusterTests(ITestOutputHelper output) : IAsyncLifet
                 home = home.Value,
                 // Never the home: every first sign-in is sent on with <see-other-host/>, or served there with redirect off.
                 first = Names[(Array.IndexOf(Names, home.Value) + 1) % Names.Length],
+                // u1 resumes its stream at the peer (XEP-0198); the others sign in again there.
+                stream_management = redirect && home.Key == "u1",
             }),
         };
         var path = Path.Combine(AppContext.BaseDirectory, "Clients", "slixmpp_cluster_four.py");
@@ -185,6 +189,14 @@ public sealed class FourNodeClusterTests(ITestOutputHelper output) : IAsyncLifet
                 stayed.Select(sender => $"away {sender}@localhost to {user}@localhost").Order(StringComparer.Ordinal),
                 received.GetProperty($"{user}@localhost").EnumerateArray().Select(body => body.GetString()!));
         }
+    }
+
+    /// <summary>The user's client resumed its stream at the peer, without a new session.</summary>
+    private static void AssertResumed(JsonElement result, string user)
+    {
+        var resumption = result.GetProperty("resumption").GetProperty($"{user}@localhost");
+        Assert.Equal(1, resumption.GetProperty("resumed").GetInt32());
+        Assert.False(resumption.GetProperty("started_again").GetBoolean());
     }
 
     private static void AssertFailoverWithinLimit(JsonElement result)

@@ -4,7 +4,10 @@ Each user first connects to a node that is not its home and follows <see-other-h
 presence (their rosters were imported beforehand) and chat every pair. Then the script SIGKILLs the nodes named in
 "kill" (their PIDs are in the config), and while their users are away every other user sends each of them a message.
 (With "away_messages" false they send none.) The users of the killed nodes sign in again at their group peer (the next address in their list) and must be back,
-seen available by a contact, and find every message sent to them while away exactly once. The script prints BACK and
+seen available by a contact, and find every message sent to them while away exactly once. A user with
+"stream_management" true uses XEP-0198 with resumption: its client is not signed in again but resumes its stream at the
+peer (slixmpp keeps the stream's id; the script gives it the peer's address, as the test knows slixmpp does not go to
+<enabled location/> by itself), and the messages sent meanwhile must arrive on the resumed stream, exactly once. The script prints BACK and
 waits while the test restarts the killed nodes; the peers then send their users home with <see-other-host/> (the
 fallback), they follow it, are seen again, and every pair chats once more.
 
@@ -14,7 +17,7 @@ serve users where they connect: the users whose connection was on a killed node 
 Usage: slixmpp_cluster_four.py CONFIG_JSON
 CONFIG_JSON: {"host": H, "nodes": {"a": {"port": P, "pid": PID}, ...}, "kill": ["a", "c"], "peer": {"a": "b", "c": "d"},
               "redirect": true, "room": "team@conference.localhost", "away_messages": true,
-              "users": [{"jid": J, "password": PW, "home": "a", "first": "b"}, ...]}
+              "users": [{"jid": J, "password": PW, "home": "a", "first": "b", "stream_management": false}, ...]}
 Prints one JSON line with what happened; exits 0 only if every step completed.
 """
 import asyncio
@@ -41,11 +44,18 @@ def node_of(user):
 
 
 class Client(SessionClient):
-    def __init__(self, jid, password):
+    def __init__(self, jid, password, stream_management=False):
         super().__init__(jid, password)
         loop = asyncio.get_event_loop()
         self.redirected = loop.create_future()
         self.failed = loop.create_future()
+        self.lost = loop.create_future()
+        self.starts = 0
+        self.resumed = 0
+        if stream_management:
+            self.register_plugin("xep_0198")
+            self.add_event_handler("session_resumed", self.on_resumed)
+        self.add_event_handler("session_start", self.on_session_start)
         # (monotonic time, full JID) of every available presence from a contact
         self.seen_available = []
         self.bodies = []
@@ -58,12 +68,23 @@ class Client(SessionClient):
         self.add_event_handler("presence_available", self.on_available)
         self.add_event_handler("failed_auth", lambda _: self.fail("authentication failed"))
         self.add_event_handler("connection_failed", lambda _: self.fail("connection failed"))
-        self.add_event_handler("disconnected", lambda _: self.fail("disconnected"))
+        self.add_event_handler("disconnected", self.on_disconnected)
 
     def reconnect(self, wait=2.0, reason="Reconnecting"):
         # slixmpp follows <see-other-host/> to the JID's domain, and retries lost connections, by itself: the script
         # decides where each user signs in again.
         pass
+
+    def on_session_start(self, _):
+        self.starts += 1
+
+    def on_resumed(self, _):
+        self.resumed += 1
+
+    def on_disconnected(self, _):
+        self.fail("disconnected")
+        if not self.lost.done():
+            self.lost.set_result(True)
 
     def fail(self, why):
         if not self.failed.done():
@@ -104,7 +125,7 @@ async def sign_in(clients, user, ports, timeout=TIMEOUT):
     deadline = time.monotonic() + timeout
     target, tried, hops = ports[0], 0, []
     while True:
-        client = Client(user["jid"], user["password"])
+        client = Client(user["jid"], user["password"], user.get("stream_management", False))
         clients.append(client)
         client.connect((host, target), force_starttls=True)
         await asyncio.wait([client.ready, client.redirected, client.failed], timeout=max(0.1, deadline - time.monotonic()),
@@ -125,6 +146,15 @@ async def sign_in(clients, user, ports, timeout=TIMEOUT):
             await asyncio.sleep(0.2)
 
 
+async def resume(client, port, timeout=TIMEOUT):
+    """Connects the client whose node died, with its stream-management state, to port: slixmpp resumes there."""
+    await asyncio.wait_for(asyncio.shield(client.lost), timeout)
+    starts = client.starts
+    client.connect((host, port), force_starttls=True)
+    await wait_until(lambda: client.resumed or client.starts > starts, f"{client.boundjid} to resume or start again", timeout)
+    return {"resumed": client.resumed, "started_again": client.starts > starts}
+
+
 def drop(client):
     """Stops a client for good, whatever state its connection is in."""
     client.cancel_connection_attempt()
@@ -132,9 +162,9 @@ def drop(client):
         client.transport.abort()
 
 
-def seen_by_all(session, others, jid):
-    """Every other session has seen jid available."""
-    return all(any(full == jid for _, full in other.seen_available) for other in others if other is not session)
+def seen_by_all(session, others, jid, since=0):
+    """Every other session has seen jid available (after the monotonic time since)."""
+    return all(any(full == jid and when > since for when, full in other.seen_available) for other in others if other is not session)
 
 
 async def chat_every_pair(result, sessions, tag):
@@ -193,22 +223,29 @@ async def scenario(result, clients, step):
     for node in config["kill"]:
         os.kill(nodes[node]["pid"], signal.SIGKILL)
     for user in moved:
-        drop(sessions[user["jid"]])
+        # A stream-management client keeps its stream to resume it: its connection dies with the node.
+        if not user.get("stream_management"):
+            drop(sessions[user["jid"]])
     for sender in stayed if config["away_messages"] else []:
         for user in moved:
             sessions[sender["jid"]].send_message(mto=user["jid"], mbody=f"away {sender['jid']} to {user['jid']}", mtype="chat")
 
     step[0] = "failover"
     result["failover_hops"] = {}
+    result["resumption"] = {}
     for user in moved:
-        client, hops = await sign_in(clients, user, [port_of(config["peer"][node_of(user)])])
+        peer = port_of(config["peer"][node_of(user)])
+        if user.get("stream_management"):
+            result["resumption"][user["jid"]] = await resume(sessions[user["jid"]], peer)
+            continue
+        client, hops = await sign_in(clients, user, [peer])
         sessions[user["jid"]] = client
         result["failover_hops"][user["jid"]] = hops
-    await wait_until(lambda: all(seen_by_all(sessions[u["jid"]], [sessions[s["jid"]] for s in stayed], str(sessions[u["jid"]].boundjid)) for u in moved),
+    await wait_until(lambda: all(seen_by_all(sessions[u["jid"]], [sessions[s["jid"]] for s in stayed], str(sessions[u["jid"]].boundjid), killed_at) for u in moved),
                      "the moved users seen available again by those who stayed", TIMEOUT)
     result["failover_seconds"] = max(
         when - killed_at for s in stayed for when, full in sessions[s["jid"]].seen_available
-        if any(full == str(sessions[u["jid"]].boundjid) for u in moved))
+        if when > killed_at and any(full == str(sessions[u["jid"]].boundjid) for u in moved))
     result["moved_served_by"] = {u["jid"]: sessions[u["jid"]].port() for u in moved}
     result["away_received"] = {u["jid"]: sessions[u["jid"]].bodies for u in moved}
     expected_away = len(stayed) if config["away_messages"] else 0
