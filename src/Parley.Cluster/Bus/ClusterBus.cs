@@ -32,6 +32,10 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
     // Set on a stanza a node passed on because its view of who serves the user differed from the sender's.
     private const string ForwardedHeader = "Parley-Forwarded";
     private const string AskerHeader = "Parley-Node";
+    // Set on a message that carries several stanzas from one sender (a presence broadcast, probes): its data is a
+    // <batch/> of them, and each has its own Parley-To header, in the same order.
+    private const string BatchHeader = "Parley-Batch";
+    private const string BatchElement = "batch";
 
     /// <summary>The cluster-wide subject on which a node that cannot renew its lease asks whether the others can.</summary>
     private const string RenewingSubject = "parley.cluster.renewing";
@@ -40,8 +44,9 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
     private static readonly TimeSpan AcknowledgeTimeout = TimeSpan.FromSeconds(5);
 
     private readonly NatsConnection _nats = new(NatsOpts.Default with { Url = options.Cluster.Bus!, Name = $"parley-{view.Self}" });
-    private readonly Channel<(Element Stanza, Jid From, Jid To, bool Forwarded, NatsMsg<byte[]> Message)> _arrivals =
-        Channel.CreateUnbounded<(Element, Jid, Jid, bool, NatsMsg<byte[]>)>(new() { SingleReader = true, SingleWriter = true });
+    private readonly Channel<(IReadOnlyList<(Element Stanza, Jid To)> Stanzas, Jid From, bool Forwarded, NatsMsg<byte[]> Message)> _arrivals =
+        Channel.CreateUnbounded<(IReadOnlyList<(Element, Jid)>, Jid, bool, NatsMsg<byte[]>)>(new() { SingleReader = true, SingleWriter = true });
+    private long _sent;
     private readonly BusBuffer _buffer = new(options.Cluster.BusBufferStanzas, TimeSpan.FromSeconds(options.Cluster.BusBufferSeconds), TimeProvider.System);
     private Router? _router;
     private ISessionReplication? _replication;
@@ -75,6 +80,9 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
 
     /// <summary>Stanzas held while the bus was down: sent once it is back, answered once they waited too long.</summary>
     public int Held => _buffer.Count;
+
+    /// <summary>Messages this node has sent to other nodes' subjects (a batch of stanzas counts once).</summary>
+    public long Sent => Interlocked.Read(ref _sent);
 
     private async Task FlushHeldAsync(CancellationToken stoppingToken)
     {
@@ -138,7 +146,7 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
             {
                 if (Arrival(message) is { } arrival)
                 {
-                    _arrivals.Writer.TryWrite((arrival.Stanza, arrival.From, arrival.To, message.Headers!.ContainsKey(ForwardedHeader), message));
+                    _arrivals.Writer.TryWrite((arrival.Stanzas, arrival.From, message.Headers!.ContainsKey(ForwardedHeader), message));
                 }
                 else
                 {
@@ -153,17 +161,40 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
         }
     }
 
-    /// <summary>The stanza and its routing addresses, or null for a message that is not one (nothing else sends here).</summary>
-    private static (Element Stanza, Jid From, Jid To)? Arrival(NatsMsg<byte[]> message)
+    /// <summary>
+    /// The stanzas (one, or a batch) with their routing addresses, or null for a message that is not that (nothing else
+    /// sends here).
+    /// </summary>
+    private static (IReadOnlyList<(Element Stanza, Jid To)> Stanzas, Jid From)? Arrival(NatsMsg<byte[]> message)
     {
         if (message.Data is not { } data
             || message.Headers is not { } headers
             || !headers.TryGetValue(FromHeader, out var from) || !Jid.TryParse(from, out var fromJid)
-            || !headers.TryGetValue(ToHeader, out var to) || !Jid.TryParse(to, out var toJid))
+            || !headers.TryGetValue(ToHeader, out var to)
+            || ParseStanza(data) is not { } parsed)
         {
             return null;
         }
-        return ParseStanza(data) is { } stanza ? (stanza, fromJid, toJid) : null;
+        var batched = headers.ContainsKey(BatchHeader);
+        if (batched != (parsed.Name == BatchElement))
+        {
+            return null;
+        }
+        var stanzas = batched ? parsed.Children().ToArray() : [parsed];
+        if (stanzas.Length != to.Count)
+        {
+            return null;
+        }
+        var arrivals = new (Element, Jid)[stanzas.Length];
+        for (var i = 0; i < stanzas.Length; i++)
+        {
+            if (!Jid.TryParse(to[i], out var toJid))
+            {
+                return null;
+            }
+            arrivals[i] = (stanzas[i], toJid);
+        }
+        return (arrivals, fromJid);
     }
 
     /// <summary>A stanza's XML as another node sent it, or null when it is not well-formed.</summary>
@@ -181,29 +212,33 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
 
     private async Task RouteArrivalsAsync(CancellationToken stoppingToken)
     {
-        await foreach (var (stanza, from, to, forwarded, message) in _arrivals.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+        await foreach (var (stanzas, from, forwarded, message) in _arrivals.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
         {
-            // The sender's view of who serves the user was a heartbeat older or newer than this node's (a node just
-            // came or went): the stanza goes on once to where this node sees the user, and never back. Off the loop,
-            // so that two nodes passing stanzas to each other do not wait on each other.
-            if (!forwarded && view.ServedElsewhere(to) is { } serving)
+            List<Task>? forwards = null;
+            foreach (var (stanza, to) in stanzas)
             {
-                _ = ForwardAsync(serving.Name, stanza, from, to, message, stoppingToken);
-                continue;
+                // The sender's view of who serves the user was a heartbeat older or newer than this node's (a node just
+                // came or went): the stanza goes on once to where this node sees the user, and never back. Off the
+                // loop, so that two nodes passing stanzas to each other do not wait on each other.
+                if (!forwarded && view.ServedElsewhere(to) is { } serving)
+                {
+                    (forwards ??= []).Add(ForwardAsync(serving.Name, stanza, from, to));
+                    continue;
+                }
+                try
+                {
+                    await Router.RouteArrivedAsync(stanza, from, to).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    LogArrivalFailed(logger, stanza.Name, to.ToString(), e);
+                }
             }
-            try
-            {
-                await Router.RouteArrivedAsync(stanza, from, to).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                LogArrivalFailed(logger, stanza.Name, to.ToString(), e);
-            }
-            _ = AcknowledgeWhenHeldAsync(message, stoppingToken);
+            _ = forwards is null ? AcknowledgeWhenHeldAsync(message, stoppingToken) : AcknowledgeAfterAsync(forwards, message, stoppingToken);
         }
     }
 
-    private async Task ForwardAsync(string node, Element stanza, Jid from, Jid to, NatsMsg<byte[]> message, CancellationToken stoppingToken)
+    private async Task ForwardAsync(string node, Element stanza, Jid from, Jid to)
     {
         LogForwarded(logger, stanza.Name, to.ToString(), node);
         try
@@ -214,6 +249,11 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
         {
             LogArrivalFailed(logger, stanza.Name, to.ToString(), e);
         }
+    }
+
+    private async Task AcknowledgeAfterAsync(List<Task> forwards, NatsMsg<byte[]> message, CancellationToken stoppingToken)
+    {
+        await Task.WhenAll(forwards).ConfigureAwait(false);
         await AcknowledgeWhenHeldAsync(message, stoppingToken).ConfigureAwait(false);
     }
 
@@ -250,6 +290,65 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
         }
     }
 
+    /// <summary>
+    /// Sends stanzas from one sender to users that <paramref name="node"/> serves in one message, acknowledged once
+    /// all are routed there. One at a time (<see cref="SendAsync"/>) instead when there is one, when they would wait
+    /// for the bus anyway, or when the node did not take them: each then meets the failure its own way.
+    /// </summary>
+    public async ValueTask SendEachAsync(string node, IReadOnlyList<(Element Stanza, Jid To)> stanzas, Jid from)
+    {
+        if (stanzas.Count > 1 && Connected && !_buffer.Holding && await RequestEachAsync(node, stanzas, from).ConfigureAwait(false))
+        {
+            return;
+        }
+        foreach (var (stanza, to) in stanzas)
+        {
+            await SendAsync(node, stanza, from, to).ConfigureAwait(false);
+        }
+    }
+
+    /// <returns>True once <paramref name="node"/> acknowledged the batch; false when it must go one stanza at a time.</returns>
+    private async ValueTask<bool> RequestEachAsync(string node, IReadOnlyList<(Element Stanza, Jid To)> stanzas, Jid from)
+    {
+        var xml = new ArrayBufferWriter<byte>();
+        var recipients = new string[stanzas.Count];
+        xml.Write("<batch xmlns='jabber:client'>"u8);
+        for (var i = 0; i < stanzas.Count; i++)
+        {
+            stanzas[i].Stanza.WriteTo(xml, Ns.Client);
+            recipients[i] = stanzas[i].To.ToString();
+        }
+        xml.Write("</batch>"u8);
+        var headers = new NatsHeaders { [FromHeader] = from.ToString(), [ToHeader] = recipients, [BatchHeader] = "1" };
+        using var timeout = new CancellationTokenSource(AcknowledgeTimeout);
+        try
+        {
+            Interlocked.Increment(ref _sent);
+            var acknowledgement = await _nats.RequestAsync<ReadOnlyMemory<byte>, byte[]>(SubjectOf(node), xml.WrittenMemory, headers,
+                replyOpts: new NatsSubOpts { ThrowIfNoResponders = true }, cancellationToken: timeout.Token).ConfigureAwait(false);
+            return !acknowledgement.HasNoResponders;
+        }
+        catch (NatsNoRespondersException)
+        {
+            return false;
+        }
+        catch (Exception e) when (e is NatsException or OperationCanceledException)
+        {
+            if (view.Node(node) is not { Up: true })
+            {
+                return false;
+            }
+            // The node may have routed some of them: sending them again could deliver twice, as a single stanza's
+            // sender would not; the sender hears of each instead.
+            LogNotAcknowledged(logger, BatchElement, string.Join(", ", recipients), node, e.Message);
+            foreach (var (stanza, to) in stanzas)
+            {
+                await Router.BounceAsync(stanza, from, StanzaError.RemoteServerTimeout($"The cluster node serving {to.Bare} did not answer.")).ConfigureAwait(false);
+            }
+            return true;
+        }
+    }
+
     /// <returns>
     /// False when no one listens for a node that is up (it is subscribing again after the bus came back, or it died
     /// within its lease): the stanza is to be held and tried again.
@@ -266,6 +365,7 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
         using var timeout = new CancellationTokenSource(AcknowledgeTimeout);
         try
         {
+            Interlocked.Increment(ref _sent);
             var acknowledgement = await _nats.RequestAsync<ReadOnlyMemory<byte>, byte[]>(SubjectOf(node), xml.WrittenMemory, headers,
                 replyOpts: new NatsSubOpts { ThrowIfNoResponders = true }, cancellationToken: timeout.Token).ConfigureAwait(false);
             if (!acknowledgement.HasNoResponders)

@@ -17,4 +17,16 @@ public interface IRemoteRoute
 
     /// <summary>Sends the stanza on its way. It must not be changed afterwards: it may be shared.</summary>
     ValueTask SendAsync(Element stanza, Jid from, Jid to);
+
+    /// <summary>
+    /// Sends stanzas from one sender to several recipients (a presence broadcast, probes), each as
+    /// <see cref="SendAsync"/> would. A route that can carry them together, to each destination at once, does so.
+    /// </summary>
+    async ValueTask SendEachAsync(IReadOnlyList<(Element Stanza, Jid To)> stanzas, Jid from)
+    {
+        foreach (var (stanza, to) in stanzas)
+        {
+            await SendAsync(stanza, from, to).ConfigureAwait(false);
+        }
+    }
 }

@@ -106,6 +106,34 @@ public sealed partial class Router
         RouteAsync(stanza, from, to, sender, mayLeaveNode: true);
 
     /// <summary>
+    /// Routes stanzas from <paramref name="from"/> to several recipients, each as <see cref="RouteAsync(Element, Jid, Jid, ClientSession?)"/>
+    /// would. Those for users that another node of the cluster serves leave together, one message per node, instead of
+    /// one round trip per contact: what makes a presence broadcast to a roster spread over nodes cheap.
+    /// </summary>
+    public async ValueTask RouteEachAsync(IReadOnlyList<(Element Stanza, Jid To)> stanzas, Jid from)
+    {
+        Dictionary<IRemoteRoute, List<(Element Stanza, Jid To)>>? elsewhere = null;
+        foreach (var (stanza, to) in stanzas)
+        {
+            if (to.Local is not null && IsLocalDomain(to.Domain) && RemoteRouteTo(to) is { } home)
+            {
+                elsewhere ??= [];
+                if (!elsewhere.TryGetValue(home, out var batch))
+                {
+                    elsewhere[home] = batch = [];
+                }
+                batch.Add((stanza, to));
+                continue;
+            }
+            await RouteAsync(stanza, from, to).ConfigureAwait(false);
+        }
+        foreach (var (route, batch) in elsewhere ?? [])
+        {
+            await route.SendEachAsync(batch, from).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
     /// A stanza another node of the cluster sent here for a user it found homed on this node: it is handled here
     /// even if this node's view of the user's home has changed meanwhile, so that two nodes never pass it back and forth.
     /// </summary>

@@ -74,6 +74,9 @@ public sealed class TwoNodeClusterTests : IAsyncLifetime
             var headers = new NatsHeaders { ["Parley-From"] = "mallory@localhost", ["Parley-To"] = "bob@localhost" };
             await stranger.RequestAsync<byte[], byte[]>("parley.node.b", "<message to='bob@localhost'><body>cut"u8.ToArray(), headers);
             await stranger.RequestAsync<byte[], byte[]>("parley.node.b", "<message/>"u8.ToArray());
+            // A batch of two stanzas with one recipient: which is whose cannot be told.
+            var batch = new NatsHeaders { ["Parley-From"] = "mallory@localhost", ["Parley-To"] = "bob@localhost", ["Parley-Batch"] = "1" };
+            await stranger.RequestAsync<byte[], byte[]>("parley.node.b", "<batch xmlns='jabber:client'><message><body>one</body></message><message/></batch>"u8.ToArray(), batch);
         }
         await using var alice = await OnlineAsync(_a, "alice", "desk");
         await using var bob = await OnlineAsync(_b, "bob", "phone");
@@ -81,9 +84,63 @@ public sealed class TwoNodeClusterTests : IAsyncLifetime
         await alice.SendAsync("<message to='bob@localhost' type='chat' id='after'><body>still there?</body></message>");
 
         Assert.Equal("still there?", (await bob.ReceiveAsync(e => e.Name == "message" && e.GetAttribute("id") == "after")).ChildText("body"));
-        Assert.Equal(2, _b.Logs.Lines.Count(line => line.Contains("A message on parley.node.b is not a stanza with its routing headers; dropped", StringComparison.Ordinal)));
+        Assert.Equal(3, _b.Logs.Lines.Count(line => line.Contains("A message on parley.node.b is not a stanza with its routing headers; dropped", StringComparison.Ordinal)));
         Assert.DoesNotContain(_b.Logs.Lines, line => line.Contains("mallory", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task Presence_to_contacts_on_the_other_node_crosses_the_bus_once_for_all_of_them()
+    {
+        string[] contacts = ["bob", "carol", "dave"];
+        foreach (var user in contacts[1..])
+        {
+            await _a.CreateUserAsync(user, user + "-password");
+            await _cluster.AssignAsync([_a, _b], ($"{user}@localhost", "b"));
+        }
+        foreach (var contact in contacts)
+        {
+            await _a.App.Node.Storage.Rosters.SetItemAsync("alice@localhost", new($"{contact}@localhost", null, Subscription.Both, false, false, []));
+            await _a.App.Node.Storage.Rosters.SetItemAsync($"{contact}@localhost", new("alice@localhost", null, Subscription.Both, false, false, []));
+        }
+        var online = new List<XmppTestClient>();
+        try
+        {
+            foreach (var contact in contacts)
+            {
+                online.Add(await OnlineAsync(_b, contact, "phone"));
+            }
+            // Alice's probes go to node b together and each contact's node answers for it.
+            await using var alice = await OnlineAsync(_a, "alice", "desk");
+            foreach (var contact in contacts)
+            {
+                await alice.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == $"{contact}@localhost/phone");
+            }
+            foreach (var client in online)
+            {
+                await client.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == "alice@localhost/desk");
+            }
+
+            var sent = Bus(_a).Sent;
+            await alice.SendAsync("<presence><show>away</show></presence>");
+
+            foreach (var (client, contact) in online.Zip(contacts))
+            {
+                var away = await client.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == "alice@localhost/desk");
+                Assert.Equal("away", away.ChildText("show"));
+                Assert.Equal($"{contact}@localhost", away.GetAttribute("to"));
+            }
+            Assert.Equal(1, Bus(_a).Sent - sent);
+        }
+        finally
+        {
+            foreach (var client in online)
+            {
+                await client.DisposeAsync();
+            }
+        }
+    }
+
+    private static ClusterBus Bus(TestNode node) => node.App.Web.Services.GetRequiredService<ClusterBus>();
 
     [Fact]
     public async Task Subscriptions_both_ways_then_presence_crosses_and_a_probe_is_answered_by_the_other_node()

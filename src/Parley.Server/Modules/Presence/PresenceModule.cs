@@ -219,13 +219,15 @@ public sealed class PresenceModule(
                 own.Send(Addressed(presence, session, own.Jid));
             }
         }
+        var toContacts = new List<(Element, Jid)>();
         foreach (var item in roster.Items)
         {
             if (item.Subscription is Subscription.From or Subscription.Both && Jid.TryParse(item.Contact, out var contact))
             {
-                await router.RouteAsync(Addressed(presence, session, contact), session.Jid, contact).ConfigureAwait(false);
+                toContacts.Add((Addressed(presence, session, contact), contact));
             }
         }
+        await router.RouteEachAsync(toContacts, session.Jid).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -235,23 +237,24 @@ public sealed class PresenceModule(
     /// </summary>
     private async ValueTask SendContactsPresenceAsync(ClientSession session, Storage.Roster roster)
     {
+        var probes = new List<(Element, Jid)>();
         foreach (var item in roster.Items)
         {
             if (item.Subscription is Subscription.To or Subscription.Both && Jid.TryParse(item.Contact, out var contact))
             {
-                await ProbeAsync(session.Jid, contact).ConfigureAwait(false);
+                probes.Add((Probe(session.Jid, contact), contact.Bare));
             }
         }
+        await router.RouteEachAsync(probes, session.Jid).ConfigureAwait(false);
     }
 
-    private ValueTask ProbeAsync(Jid user, Jid contact)
-    {
-        var probe = new Element("presence", Ns.Client)
+    private ValueTask ProbeAsync(Jid user, Jid contact) => router.RouteAsync(Probe(user, contact), user, contact.Bare);
+
+    private static Element Probe(Jid user, Jid contact) =>
+        new Element("presence", Ns.Client)
             .SetAttribute("type", "probe")
             .SetAttribute("from", user.ToString())
             .SetAttribute("to", contact.Bare.ToString());
-        return router.RouteAsync(probe, user, contact.Bare);
-    }
 
     /// <summary>
     /// §4.3.2, on the contact's side: to a prober the account has approved, the presence of each of its available
