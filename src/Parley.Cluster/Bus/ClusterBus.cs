@@ -14,9 +14,6 @@ using Parley.Xml;
 
 namespace Parley.Cluster.Bus;
 
-/// <summary>The bus cannot be reached when the node starts.</summary>
-public sealed class ClusterBusException(string message) : Exception(message);
-
 /// <summary>
 /// The NATS bus between the nodes: each node listens on its own subject, <c>parley.node.&lt;name&gt;</c>, for stanzas
 /// to the users it serves (the stanza's XML, with its routing 'from' and 'to' in headers). Arrivals are routed one at a
@@ -24,7 +21,7 @@ public sealed class ClusterBusException(string message) : Exception(message);
 /// routed and what routing queued for a session is held by the group peer too (<see cref="ISessionReplication"/>), so
 /// that a stanza the sending node counts as handled survives this node. The next arrival does not wait for that.
 /// </summary>
-public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, IServiceProvider services, ILogger<ClusterBus> logger)
+public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, DataMonitor monitor, IServiceProvider services, ILogger<ClusterBus> logger)
     : BackgroundService
 {
     private const string FromHeader = "Parley-From";
@@ -56,17 +53,9 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
     public bool Connected => _nats.ConnectionState == NatsConnectionState.Open;
 
     /// <summary>Connects and subscribes before any listener opens, so that a node without its bus never takes clients.</summary>
-    /// <exception cref="ClusterBusException">The bus cannot be reached.</exception>
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
-        try
-        {
-            await _nats.ConnectAsync().ConfigureAwait(false);
-        }
-        catch (NatsException e)
-        {
-            throw new ClusterBusException($"cannot reach the cluster bus at {options.Cluster.Bus}: {e.Message}");
-        }
+        await BusConnect.WhenReachableAsync(_nats, options.Cluster.Bus!, monitor, cancellationToken).ConfigureAwait(false);
         await base.StartAsync(cancellationToken).ConfigureAwait(false);
     }
 

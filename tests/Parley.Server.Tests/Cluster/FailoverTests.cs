@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Npgsql;
 using Parley.Protocol;
 using Parley.Server.Tests.Support;
@@ -91,6 +92,61 @@ public sealed class FailoverTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_node_that_is_back_gets_its_users_only_once_it_has_been_up_for_the_fallback_delay()
+    {
+        const int Delay = 3;
+        var (b, alice) = await AliceFailedOverToBAsync();
+        await using var nodeB = b;
+        await using var client = alice;
+
+        await using var back = await _cluster.StartNodeAsync("a", options => options.Cluster.FallbackDelaySeconds = Delay);
+        var up = System.Diagnostics.Stopwatch.StartNew();
+
+        // Within the delay a is up, the status says when her clients go home, and a itself sends a new one of hers to b.
+        await ClusterNodes.UntilAsync(async () => (await _cluster.StatusOfAsync("a")).GetProperty("reason").GetString()?.StartsWith(
+            "its users come back from its group peer in ", StringComparison.Ordinal) == true, "cluster status shows a's fallback delay");
+        Assert.Equal("up", (await _cluster.StatusOfAsync("a")).GetProperty("state").GetString());
+        await using (var early = await XmppTestClient.ConnectAsync(back.C2sPort))
+        {
+            await early.OpenStreamAsync();
+            await early.StartTlsAsync();
+            await early.AuthenticateAsync("alice", "alice-password");
+            await early.SendAsync("<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>");
+            Assert.Equal("see-other-host", await early.ExpectStreamErrorAsync());
+        }
+        Assert.True(up.Elapsed < TimeSpan.FromSeconds(Delay), $"the checks within the delay took {up.Elapsed}");
+        Assert.Single(b.App.Node.Sessions.All);
+
+        // Then b sends her home.
+        var error = await alice.ReceiveAsync(e => e.Name == "error" && e.Namespace == Ns.Streams);
+        Assert.Equal($"127.0.0.1:{back.C2sPort}", error.ChildText("see-other-host", Ns.StreamErrors));
+        Assert.True(up.Elapsed >= TimeSpan.FromSeconds(Delay - 0.5), $"sent home {up.Elapsed} after a was back, before its fallback delay of {Delay} s");
+        // Nodes see the delay end at their own heartbeats; within one, a client may be sent on once more.
+        await Eventually.TrueAsync(() => ClusterNodes.View(back).Node("a") is { FallbackDue: true });
+        await using var home = await XmppTestClient.LoginAsync(back, "alice", "alice-password", "desk");
+        Assert.Single(back.App.Node.Sessions.All);
+    }
+
+    [Fact]
+    public async Task Fallback_by_hand_sends_users_home_at_once_whatever_is_left_of_the_delay()
+    {
+        var (b, alice) = await AliceFailedOverToBAsync();
+        await using var nodeB = b;
+        await using var client = alice;
+        await using var back = await _cluster.StartNodeAsync("a", options => options.Cluster.FallbackDelaySeconds = 600);
+        await ClusterNodes.UntilAsync(async () => (await _cluster.StatusOfAsync("a")).GetProperty("state").GetString() == "up", "a is up");
+
+        var fallback = await _cluster.ParleyAsync("cluster", "fallback", "a");
+        var asked = System.Diagnostics.Stopwatch.StartNew();
+
+        Assert.True(fallback.ExitCode == 0, fallback.Error);
+        var error = await alice.ReceiveAsync(e => e.Name == "error" && e.Namespace == Ns.Streams);
+        Assert.Equal($"127.0.0.1:{back.C2sPort}", error.ChildText("see-other-host", Ns.StreamErrors));
+        Assert.True(asked.Elapsed < TimeSpan.FromSeconds(5), $"sent home {asked.Elapsed} after the fallback");
+        Assert.Equal(JsonValueKind.Null, (await _cluster.StatusOfAsync("a")).GetProperty("reason").ValueKind);
+    }
+
+    [Fact]
     public async Task A_node_that_alone_lost_the_database_closes_its_sessions_with_system_shutdown_before_its_lease_runs_out()
     {
         await using var b = await _cluster.StartNodeAsync("b");
@@ -114,6 +170,19 @@ public sealed class FailoverTests : IAsyncLifetime
         await using var again = await XmppTestClient.LoginAsync(b, "alice", "alice-password", "desk");
         Assert.Single(b.App.Node.Sessions.All);
         await a.DisposeAsync();
+    }
+
+    /// <summary>Nodes a and b in one group, alice homed on a; a stops and alice signs in on b. Returns b and her client there.</summary>
+    private async Task<(TestNode B, XmppTestClient Alice)> AliceFailedOverToBAsync()
+    {
+        var a = await _cluster.StartNodeAsync("a");
+        var b = await _cluster.StartNodeAsync("b");
+        await a.CreateUserAsync("alice", "alice-password");
+        Assert.Equal(0, (await _cluster.ParleyAsync("cluster", "group", "create", "g1", "--nodes", "a,b", "--mode", "balanced")).ExitCode);
+        await _cluster.AssignAsync([a, b], ("alice@localhost", "a"));
+        await a.DisposeAsync();
+        await Eventually.TrueAsync(() => ClusterNodes.View(b).Node("a") is { Up: false });
+        return (b, await XmppTestClient.LoginAsync(b, "alice", "alice-password", "desk"));
     }
 
     private async Task SubscribedBothWaysAsync(TestNode node, string user, string contact)
