@@ -172,6 +172,37 @@ public sealed class FailoverTests : IAsyncLifetime
         await a.DisposeAsync();
     }
 
+    [Fact]
+    public async Task A_node_that_lost_both_the_database_and_the_bus_closes_its_sessions_with_system_shutdown_before_its_lease_runs_out()
+    {
+        await using var b = await _cluster.StartNodeAsync("b");
+        var cut = await RoleAsync("node_a");
+        var a = await _cluster.StartNodeAsync("a", options => options.Storage.ConnectionString = cut.ConnectionString);
+        await b.CreateUserAsync("alice", "alice-password");
+        await _cluster.AssignAsync([a, b], ("alice@localhost", "a"));
+        await using var alice = await XmppTestClient.LoginAsync(a, "alice", "alice-password", "desk");
+
+        // nats-server goes for every node; the database only for a: b still renews, a can ask no one.
+        await _cluster.Nats.StopAsync();
+        await cut.RevokeAsync();
+        var fenced = System.Diagnostics.Stopwatch.StartNew();
+
+        var error = await alice.ReceiveAsync(e => e.Name == "error" && e.Namespace == Ns.Streams);
+        Assert.NotNull(error.Child("system-shutdown", Ns.StreamErrors));
+        Assert.True(fenced.Elapsed < TimeSpan.FromMilliseconds(a.Options.Cluster.LeaseMilliseconds) + TimeSpan.FromSeconds(2),
+            $"fenced after {fenced.ElapsedMilliseconds} ms");
+        Assert.Contains(a.Logs.Lines, line => line.Contains("Node a cannot renew its lease and the bus is lost too", StringComparison.Ordinal)
+            && line.Contains("it stops serving before its lease runs out (fencing)", StringComparison.Ordinal));
+        await Eventually.TrueAsync(() => !a.App.Node.Sessions.All.Any());
+
+        // Once a's lease has run out, b serves alice, without the bus: one node at a time.
+        await Eventually.TrueAsync(() => ClusterNodes.View(b).Node("a") is { Up: false });
+        await using var again = await XmppTestClient.LoginAsync(b, "alice", "alice-password", "desk");
+        Assert.Single(b.App.Node.Sessions.All);
+        Assert.Empty(a.App.Node.Sessions.All);
+        await a.DisposeAsync();
+    }
+
     /// <summary>Nodes a and b in one group, alice homed on a; a stops and alice signs in on b. Returns b and her client there.</summary>
     private async Task<(TestNode B, XmppTestClient Alice)> AliceFailedOverToBAsync()
     {
