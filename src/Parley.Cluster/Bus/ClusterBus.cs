@@ -29,6 +29,8 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
     // Set on a stanza a node passed on because its view of who serves the user differed from the sender's.
     private const string ForwardedHeader = "Parley-Forwarded";
     private const string AskerHeader = "Parley-Node";
+    // How long ago the asker's first failed renewal was, in milliseconds.
+    private const string FailingHeader = "Parley-Failing-Ms";
 
     /// <summary>The cluster-wide subject on which a node that cannot renew its lease asks whether the others can.</summary>
     private const string RenewingSubject = "parley.cluster.renewing";
@@ -76,14 +78,21 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
         }
     }
 
-    /// <summary>Says "I can" to another node's question while this node's own lease is being renewed; else stays silent.</summary>
+    /// <summary>
+    /// Says "I can" to another node's question when this node renewed its lease after the asker's first renewal failed
+    /// (the database still answers, so the asker alone lost it); else stays silent. A renewal from before that failure
+    /// proves nothing: the database may have gone for every node between the two.
+    /// </summary>
     private async Task AnswerRenewingAsync(CancellationToken stoppingToken)
     {
         var lease = options.Cluster.LeaseMilliseconds;
         await foreach (var question in _nats.SubscribeAsync<byte[]>(RenewingSubject, cancellationToken: stoppingToken).ConfigureAwait(false))
         {
-            var fromSelf = question.Headers is { } headers && headers.TryGetValue(AskerHeader, out var asker) && asker == view.Self;
-            if (!fromSelf && view.LastRenewed > 0 && Environment.TickCount64 - view.LastRenewed < lease)
+            var headers = question.Headers;
+            var fromSelf = headers is not null && headers.TryGetValue(AskerHeader, out var asker) && asker == view.Self;
+            var failingFor = headers is not null && headers.TryGetValue(FailingHeader, out var failing)
+                && long.TryParse(failing, System.Globalization.CultureInfo.InvariantCulture, out var milliseconds) ? Math.Min(milliseconds, lease) : lease;
+            if (!fromSelf && view.LastRenewed > 0 && Environment.TickCount64 - view.LastRenewed < failingFor)
             {
                 await question.ReplyAsync(cancellationToken: stoppingToken).ConfigureAwait(false);
             }
@@ -95,13 +104,19 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
     /// lost to this node alone, so it must stop serving), false when none answers (the database is down for every
     /// node: all keep serving what they serve).
     /// </summary>
+    /// <param name="failingFor">How long ago this node's first failed renewal was: only a renewal since counts.</param>
     /// <exception cref="NatsException">The bus is lost too.</exception>
-    public async Task<bool> OthersRenewAsync(TimeSpan wait)
+    public async Task<bool> OthersRenewAsync(TimeSpan wait, TimeSpan failingFor)
     {
         using var timeout = new CancellationTokenSource(wait);
+        var question = new NatsHeaders
+        {
+            [AskerHeader] = view.Self,
+            [FailingHeader] = ((long)failingFor.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
         try
         {
-            var answer = await _nats.RequestAsync<byte[], byte[]>(RenewingSubject, [], new NatsHeaders { [AskerHeader] = view.Self },
+            var answer = await _nats.RequestAsync<byte[], byte[]>(RenewingSubject, [], question,
                 replyOpts: new NatsSubOpts { ThrowIfNoResponders = true }, cancellationToken: timeout.Token).ConfigureAwait(false);
             return !answer.HasNoResponders;
         }

@@ -43,6 +43,9 @@ public sealed partial class ClusterMembership(
     private readonly TimeSpan _fallbackDelay = TimeSpan.FromSeconds(options.Cluster.FallbackDelaySeconds);
     private int _beats;
 
+    // When the first renewal since the last success failed (Environment.TickCount64); 0 while renewals succeed.
+    private long _failingSince;
+
     private string Name => view.Self;
 
     /// <summary>The address clients are sent to for this node: the advertised host (else the bind address) and its client port.</summary>
@@ -117,6 +120,8 @@ public sealed partial class ClusterMembership(
         using var timer = new PeriodicTimer(_heartbeat);
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
         {
+            // A renewal counts from when it was asked for: what another node compares with its first failure.
+            var attempt = Environment.TickCount64;
             try
             {
                 if (!await RenewAsync(stoppingToken).ConfigureAwait(false))
@@ -126,13 +131,18 @@ public sealed partial class ClusterMembership(
                     lifetime.StopApplication();
                     return;
                 }
-                view.LastRenewed = Environment.TickCount64;
+                view.LastRenewed = attempt;
+                _failingSince = 0;
                 await ReadClusterAsync(full: ++_beats % FullReadEvery == 0, stoppingToken).ConfigureAwait(false);
                 SendAwayServedElsewhere();
             }
             catch (Exception e) when (e is NpgsqlException or TimeoutException)
             {
                 LogRenewalFailed(logger, Name, e.Message);
+                if (_failingSince == 0)
+                {
+                    _failingSince = Environment.TickCount64;
+                }
                 if (await MustFenceAsync().ConfigureAwait(false))
                 {
                     // Clients first, at once: stopping the host could take longer than the lease has left.
@@ -158,7 +168,7 @@ public sealed partial class ClusterMembership(
         }
         try
         {
-            if (!await bus.OthersRenewAsync(_heartbeat / 2).ConfigureAwait(false))
+            if (!await bus.OthersRenewAsync(_heartbeat / 2, TimeSpan.FromMilliseconds(Environment.TickCount64 - _failingSince)).ConfigureAwait(false))
             {
                 LogDatabaseDownForAll(logger, Name);
                 return false;

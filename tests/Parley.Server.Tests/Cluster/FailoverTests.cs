@@ -183,6 +183,60 @@ public sealed class FailoverTests : IAsyncLifetime
         await a.DisposeAsync();
     }
 
+    [Fact]
+    public async Task While_the_database_is_down_for_every_node_all_keep_serving_and_stanzas_that_need_storage_get_errors()
+    {
+        var cluster = new ClusterNodes(ownPostgres: true);
+        await cluster.InitializeAsync();
+        try
+        {
+            await using var a = await cluster.StartNodeAsync("a");
+            await using var b = await cluster.StartNodeAsync("b");
+            await a.CreateUserAsync("alice", "alice-password");
+            await a.CreateUserAsync("bob", "bob-password");
+            await a.CreateUserAsync("carol", "carol-password");
+            await cluster.AssignAsync([a, b], ("alice@localhost", "a"), ("bob@localhost", "b"));
+            await using var alice = await XmppTestClient.LoginAsync(a, "alice", "alice-password", "desk");
+            await using var bob = await XmppTestClient.LoginAsync(b, "bob", "bob-password", "desk");
+
+            await cluster.Postgres.StopServerAsync();
+            var down = System.Diagnostics.Stopwatch.StartNew();
+
+            await a.Logs.WaitForAsync("Node a cannot renew its lease and no other node can: the database is down for all, every node keeps serving");
+            await b.Logs.WaitForAsync("Node b cannot renew its lease and no other node can: the database is down for all, every node keeps serving");
+            // Well past the lease, both still serve their clients.
+            var lease = TimeSpan.FromMilliseconds(a.Options.Cluster.LeaseMilliseconds);
+            var sent = 0;
+            await ClusterNodes.UntilAsync(async () =>
+            {
+                foreach (var client in new[] { alice, bob })
+                {
+                    var id = $"ping{++sent}";
+                    await client.SendAsync($"<iq to='localhost' type='get' id='{id}'><ping xmlns='urn:xmpp:ping'/></iq>");
+                    Assert.Equal("result", (await client.ReceiveAsync(e => e.GetAttribute("id") == id)).GetAttribute("type"));
+                }
+                return down.Elapsed > 2 * lease;
+            }, "both nodes answer past the lease");
+            Assert.Single(a.App.Node.Sessions.All);
+            Assert.Single(b.App.Node.Sessions.All);
+            Assert.DoesNotContain(a.Logs.Lines.Concat(b.Logs.Lines), line => line.Contains("(fencing)", StringComparison.Ordinal));
+
+            // Carol is offline: the message can only be kept in storage.
+            await alice.SendAsync("<message to='carol@localhost' type='chat' id='offline'><body>for later</body></message>");
+            var bounced = await alice.ReceiveAsync(e => e.Name == "message" && e.GetAttribute("id") == "offline");
+            Assert.Equal("error", bounced.GetAttribute("type"));
+            Assert.NotNull(bounced.Child("error")?.Child("internal-server-error", Ns.Stanzas));
+
+            await cluster.Postgres.StartServerAsync();
+            await ClusterNodes.UntilAsync(async () => (await cluster.StatusOfAsync("a")).GetProperty("state").GetString() == "up"
+                && (await cluster.StatusOfAsync("b")).GetProperty("state").GetString() == "up", "both nodes renew again");
+        }
+        finally
+        {
+            await cluster.DisposeAsync();
+        }
+    }
+
     /// <summary>Nodes a and b in one group, alice homed on a; a stops and alice signs in on b. Returns b and her client there.</summary>
     private async Task<(TestNode B, XmppTestClient Alice)> AliceFailedOverToBAsync()
     {
