@@ -41,7 +41,7 @@ internal static class ServeCommand
                 {
                     throw new CliException(ExitCodes.Failed, e.Message);
                 }
-                catch (Exception e) when (e is ClusterJoinException or ClusterBusException)
+                catch (ClusterJoinException e)
                 {
                     throw new CliException(ExitCodes.Failed, $"cannot join the cluster: {e.Message}");
                 }

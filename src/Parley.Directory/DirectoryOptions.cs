@@ -54,6 +54,12 @@ public class DirectoryOptions
     /// <summary>Minutes between syncs; 0 syncs only at start-up and on demand.</summary>
     public int SyncIntervalMinutes { get; set; } = 60;
 
+    /// <summary>
+    /// How long a starting node waits for its first directory sync to complete before it accepts clients without one
+    /// (with a warning); 0 does not wait. The sync is tried again meanwhile.
+    /// </summary>
+    public int StartupSyncTimeoutSeconds { get; set; } = 60;
+
     /// <summary>Days an account whose person left the directory stays disabled before it is removed.</summary>
     public int RemoveAfterDays { get; set; } = 30;
 
@@ -112,9 +118,9 @@ public class DirectoryOptions
         {
             yield return $"{section}: a directory needs {section}:UserBase and {section}:BindDn (and {section}:BindPassword).";
         }
-        if (TimeoutSeconds < 1 || MaxConcurrentOperations < 1 || SyncIntervalMinutes < 0 || RemoveAfterDays < 0 || SearchResultLimit < 1)
+        if (TimeoutSeconds < 1 || MaxConcurrentOperations < 1 || SyncIntervalMinutes < 0 || RemoveAfterDays < 0 || SearchResultLimit < 1 || StartupSyncTimeoutSeconds < 0)
         {
-            yield return $"{section}: TimeoutSeconds, MaxConcurrentOperations and SearchResultLimit must be positive; SyncIntervalMinutes and RemoveAfterDays not negative.";
+            yield return $"{section}: TimeoutSeconds, MaxConcurrentOperations and SearchResultLimit must be positive; SyncIntervalMinutes, RemoveAfterDays and StartupSyncTimeoutSeconds not negative.";
         }
     }
 }

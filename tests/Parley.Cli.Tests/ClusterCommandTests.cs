@@ -20,19 +20,6 @@ public sealed class ClusterCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task Serve_with_a_bus_nobody_listens_on_exits_1_naming_the_bus()
-    {
-        var database = await (await PostgresCluster.Shared).CreateDatabaseAsync("nobus");
-        var nobody = ServeCommandTests.FreeLoopbackPort();
-
-        var serve = await _node.RunAsync("serve", "--postgres", database, "--bus", $"nats://127.0.0.1:{nobody}", "--node", "a",
-            "--c2s-port", "0", "--c2s-tls-port", "0", "--http-port", "0", "--https-port", "0");
-
-        Assert.Equal(1, serve.ExitCode);
-        Assert.Contains($"parley: cannot join the cluster: cannot reach the cluster bus at nats://127.0.0.1:{nobody}", serve.Error);
-    }
-
-    [Fact]
     public async Task Cluster_commands_on_sqlite_exit_2_asking_for_the_clusters_database()
     {
         var status = await _node.RunAsync("cluster", "status");

@@ -130,7 +130,7 @@ public sealed partial class ClusterInteropTests : IAsyncLifetime
         return JsonDocument.Parse(output.Split('\n').Last(line => line.StartsWith('{'))).RootElement;
     }
 
-    private static ClusterNodeState NodeUp(string name) => new(name, "", Up: true, Group: null, FailedOver: false);
+    private static ClusterNodeState NodeUp(string name) => new(name, "", Up: true, Group: null, FailedOver: false, FallbackDue: true);
 
     [Fact]
     public async Task A_second_serve_with_a_running_nodes_name_exits_with_a_clear_message()

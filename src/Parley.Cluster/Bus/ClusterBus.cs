@@ -14,9 +14,6 @@ using Parley.Xml;
 
 namespace Parley.Cluster.Bus;
 
-/// <summary>The bus cannot be reached when the node starts.</summary>
-public sealed class ClusterBusException(string message) : Exception(message);
-
 /// <summary>
 /// The NATS bus between the nodes: each node listens on its own subject, <c>parley.node.&lt;name&gt;</c>, for stanzas
 /// to the users it serves (the stanza's XML, with its routing 'from' and 'to' in headers). Arrivals are routed one at a
@@ -24,7 +21,7 @@ public sealed class ClusterBusException(string message) : Exception(message);
 /// routed and what routing queued for a session is held by the group peer too (<see cref="ISessionReplication"/>), so
 /// that a stanza the sending node counts as handled survives this node. The next arrival does not wait for that.
 /// </summary>
-public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, IServiceProvider services, ILogger<ClusterBus> logger)
+public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, DataMonitor monitor, IServiceProvider services, ILogger<ClusterBus> logger)
     : BackgroundService
 {
     private const string FromHeader = "Parley-From";
@@ -36,6 +33,8 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
     // <batch/> of them, and each has its own Parley-To header, in the same order.
     private const string BatchHeader = "Parley-Batch";
     private const string BatchElement = "batch";
+    // How long ago the asker's first failed renewal was, in milliseconds.
+    private const string FailingHeader = "Parley-Failing-Ms";
 
     /// <summary>The cluster-wide subject on which a node that cannot renew its lease asks whether the others can.</summary>
     private const string RenewingSubject = "parley.cluster.renewing";
@@ -61,17 +60,9 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
     public bool Connected => _nats.ConnectionState == NatsConnectionState.Open;
 
     /// <summary>Connects and subscribes before any listener opens, so that a node without its bus never takes clients.</summary>
-    /// <exception cref="ClusterBusException">The bus cannot be reached.</exception>
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
-        try
-        {
-            await _nats.ConnectAsync().ConfigureAwait(false);
-        }
-        catch (NatsException e)
-        {
-            throw new ClusterBusException($"cannot reach the cluster bus at {options.Cluster.Bus}: {e.Message}");
-        }
+        await BusConnect.WhenReachableAsync(_nats, options.Cluster.Bus!, monitor, cancellationToken).ConfigureAwait(false);
         await base.StartAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -95,14 +86,21 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
         }
     }
 
-    /// <summary>Says "I can" to another node's question while this node's own lease is being renewed; else stays silent.</summary>
+    /// <summary>
+    /// Says "I can" to another node's question when this node renewed its lease after the asker's first renewal failed
+    /// (the database still answers, so the asker alone lost it); else stays silent. A renewal from before that failure
+    /// proves nothing: the database may have gone for every node between the two.
+    /// </summary>
     private async Task AnswerRenewingAsync(CancellationToken stoppingToken)
     {
         var lease = options.Cluster.LeaseMilliseconds;
         await foreach (var question in _nats.SubscribeAsync<byte[]>(RenewingSubject, cancellationToken: stoppingToken).ConfigureAwait(false))
         {
-            var fromSelf = question.Headers is { } headers && headers.TryGetValue(AskerHeader, out var asker) && asker == view.Self;
-            if (!fromSelf && view.LastRenewed > 0 && Environment.TickCount64 - view.LastRenewed < lease)
+            var headers = question.Headers;
+            var fromSelf = headers is not null && headers.TryGetValue(AskerHeader, out var asker) && asker == view.Self;
+            var failingFor = headers is not null && headers.TryGetValue(FailingHeader, out var failing)
+                && long.TryParse(failing, System.Globalization.CultureInfo.InvariantCulture, out var milliseconds) ? Math.Min(milliseconds, lease) : lease;
+            if (!fromSelf && view.LastRenewed > 0 && Environment.TickCount64 - view.LastRenewed < failingFor)
             {
                 await question.ReplyAsync(cancellationToken: stoppingToken).ConfigureAwait(false);
             }
@@ -114,13 +112,19 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
     /// lost to this node alone, so it must stop serving), false when none answers (the database is down for every
     /// node: all keep serving what they serve).
     /// </summary>
+    /// <param name="failingFor">How long ago this node's first failed renewal was: only a renewal since counts.</param>
     /// <exception cref="NatsException">The bus is lost too.</exception>
-    public async Task<bool> OthersRenewAsync(TimeSpan wait)
+    public async Task<bool> OthersRenewAsync(TimeSpan wait, TimeSpan failingFor)
     {
         using var timeout = new CancellationTokenSource(wait);
+        var question = new NatsHeaders
+        {
+            [AskerHeader] = view.Self,
+            [FailingHeader] = ((long)failingFor.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
         try
         {
-            var answer = await _nats.RequestAsync<byte[], byte[]>(RenewingSubject, [], new NatsHeaders { [AskerHeader] = view.Self },
+            var answer = await _nats.RequestAsync<byte[], byte[]>(RenewingSubject, [], question,
                 replyOpts: new NatsSubOpts { ThrowIfNoResponders = true }, cancellationToken: timeout.Token).ConfigureAwait(false);
             return !answer.HasNoResponders;
         }

@@ -26,6 +26,7 @@ public sealed partial class ClusterMembership(
     SessionRegistry sessions,
     ClusterBus bus,
     NodeShutdown shutdown,
+    DataMonitor monitor,
     IHostApplicationLifetime lifetime,
     ILogger<ClusterMembership> logger) : BackgroundService
 {
@@ -39,7 +40,11 @@ public sealed partial class ClusterMembership(
     private readonly Guid _instance = Guid.NewGuid();
     private readonly TimeSpan _lease = TimeSpan.FromMilliseconds(options.Cluster.LeaseMilliseconds);
     private readonly TimeSpan _heartbeat = TimeSpan.FromMilliseconds(options.Cluster.HeartbeatMilliseconds);
+    private readonly TimeSpan _fallbackDelay = TimeSpan.FromSeconds(options.Cluster.FallbackDelaySeconds);
     private int _beats;
+
+    // When the first renewal since the last success failed (Environment.TickCount64); 0 while renewals succeed.
+    private long _failingSince;
 
     private string Name => view.Self;
 
@@ -52,10 +57,11 @@ public sealed partial class ClusterMembership(
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         await using (var claim = database.CreateCommand("""
-            INSERT INTO cluster_nodes AS n (name, address, instance, started_at, renewed_at, lease_until)
-            VALUES ($1, $2, $3, NULL, now(), now() + $4)
+            INSERT INTO cluster_nodes AS n (name, address, instance, started_at, renewed_at, lease_until, waiting_reason, fallback_at)
+            VALUES ($1, $2, $3, NULL, now(), now() + $4, $5, NULL)
             ON CONFLICT (name) DO UPDATE SET address = EXCLUDED.address, instance = EXCLUDED.instance,
-                started_at = NULL, renewed_at = EXCLUDED.renewed_at, lease_until = EXCLUDED.lease_until, sessions = 0, users_served = 0
+                started_at = NULL, renewed_at = EXCLUDED.renewed_at, lease_until = EXCLUDED.lease_until, sessions = 0, users_served = 0,
+                waiting_reason = EXCLUDED.waiting_reason, fallback_at = NULL
             WHERE n.lease_until < now()
             RETURNING true
             """))
@@ -64,6 +70,7 @@ public sealed partial class ClusterMembership(
             claim.Parameters.Add(new() { Value = AddressOf(options) });
             claim.Parameters.Add(new() { Value = _instance });
             claim.Parameters.Add(new() { Value = _lease });
+            claim.Parameters.Add(new() { Value = (object?)monitor.Reason ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
             if (await claim.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is null)
             {
                 throw new ClusterJoinException(await RefusalAsync(cancellationToken).ConfigureAwait(false));
@@ -113,6 +120,8 @@ public sealed partial class ClusterMembership(
         using var timer = new PeriodicTimer(_heartbeat);
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
         {
+            // A renewal counts from when it was asked for: what another node compares with its first failure.
+            var attempt = Environment.TickCount64;
             try
             {
                 if (!await RenewAsync(stoppingToken).ConfigureAwait(false))
@@ -122,13 +131,18 @@ public sealed partial class ClusterMembership(
                     lifetime.StopApplication();
                     return;
                 }
-                view.LastRenewed = Environment.TickCount64;
+                view.LastRenewed = attempt;
+                _failingSince = 0;
                 await ReadClusterAsync(full: ++_beats % FullReadEvery == 0, stoppingToken).ConfigureAwait(false);
                 SendAwayServedElsewhere();
             }
             catch (Exception e) when (e is NpgsqlException or TimeoutException)
             {
                 LogRenewalFailed(logger, Name, e.Message);
+                if (_failingSince == 0)
+                {
+                    _failingSince = Environment.TickCount64;
+                }
                 if (await MustFenceAsync().ConfigureAwait(false))
                 {
                     // Clients first, at once: stopping the host could take longer than the lease has left.
@@ -154,7 +168,7 @@ public sealed partial class ClusterMembership(
         }
         try
         {
-            if (!await bus.OthersRenewAsync(_heartbeat / 2).ConfigureAwait(false))
+            if (!await bus.OthersRenewAsync(_heartbeat / 2, TimeSpan.FromMilliseconds(Environment.TickCount64 - _failingSince)).ConfigureAwait(false))
             {
                 LogDatabaseDownForAll(logger, Name);
                 return false;
@@ -198,10 +212,13 @@ public sealed partial class ClusterMembership(
     private async Task<bool> RenewAsync(CancellationToken cancellationToken)
     {
         var all = sessions.All.ToArray();
-        // started_at is set once the node's listeners are open: until then the others send no client here.
+        // started_at is set once the node's listeners are open: until then the others send no client here, and the
+        // cluster status shows why it waits. Its users come home from its group peer once the fallback delay has passed.
         await using var renew = database.CreateCommand("""
             UPDATE cluster_nodes SET renewed_at = now(), lease_until = now() + $3, sessions = $4, users_served = $5,
-                started_at = coalesce(started_at, CASE WHEN $6 THEN now() END)
+                started_at = coalesce(started_at, CASE WHEN $6 THEN now() END),
+                fallback_at = coalesce(fallback_at, CASE WHEN $6 THEN now() + $8 END),
+                waiting_reason = CASE WHEN $6 THEN NULL ELSE $7 END
             WHERE name = $1 AND instance = $2
             """);
         renew.Parameters.Add(new() { Value = Name });
@@ -210,18 +227,23 @@ public sealed partial class ClusterMembership(
         renew.Parameters.Add(new() { Value = all.Length });
         renew.Parameters.Add(new() { Value = all.Select(session => session.Jid.Bare).Distinct().Count() });
         renew.Parameters.Add(new() { Value = lifetime.ApplicationStarted.IsCancellationRequested });
+        renew.Parameters.Add(new() { Value = (object?)monitor.Reason ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+        renew.Parameters.Add(new() { Value = _fallbackDelay });
         return await renew.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
     }
 
     private async Task ReadClusterAsync(bool full, CancellationToken cancellationToken)
     {
         var nodes = new List<ClusterNodeState>();
-        await using (var read = database.CreateCommand("SELECT name, address, lease_until > now() AND started_at IS NOT NULL AND NOT failed_over, group_name, failed_over FROM cluster_nodes"))
+        await using (var read = database.CreateCommand("""
+            SELECT name, address, lease_until > now() AND started_at IS NOT NULL AND NOT failed_over, group_name, failed_over, fallback_at <= now() IS TRUE
+            FROM cluster_nodes
+            """))
         await using (var reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                nodes.Add(new(reader.GetString(0), reader.GetString(1), reader.GetBoolean(2), reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetBoolean(4)));
+                nodes.Add(new(reader.GetString(0), reader.GetString(1), reader.GetBoolean(2), reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetBoolean(4), reader.GetBoolean(5)));
             }
         }
         foreach (var node in nodes)

@@ -6,9 +6,10 @@ namespace Parley.Cluster.Membership;
 
 /// <summary>
 /// A node of the cluster as this node last read it: whether it is up (its lease is live, its listeners are open and it
-/// is not failed over by hand), where clients reach it, its redundancy group.
+/// is not failed over by hand), where clients reach it, its redundancy group, and whether it takes its users back from
+/// its group peer yet (its fallback delay has passed since it started, or fallback was asked for by hand).
 /// </summary>
-public sealed record ClusterNodeState(string Name, string Address, bool Up, string? Group, bool FailedOver);
+public sealed record ClusterNodeState(string Name, string Address, bool Up, string? Group, bool FailedOver, bool FallbackDue);
 
 /// <summary>
 /// What this node knows of the cluster, read from the database at every heartbeat (<see cref="ClusterMembership"/>):
@@ -36,8 +37,9 @@ public sealed class ClusterView(string self)
 
     /// <summary>
     /// The live node other than this one that serves <paramref name="account"/>, or null when this node serves it.
-    /// An account is served by its home node while that is up; while it is down or failed over by hand, by the live
-    /// peer of its redundancy group (failover); with neither, or without a home, by whichever node has it in hand, from the shared database.
+    /// An account is served by its home node while that is up and its fallback delay has passed; until then, or while it
+    /// is down or failed over by hand, by the live peer of its redundancy group (failover); with neither, or without a
+    /// home, by whichever node has it in hand, from the shared database.
     /// </summary>
     public ClusterNodeState? ServedElsewhere(Jid account)
     {
@@ -45,12 +47,13 @@ public sealed class ClusterView(string self)
         {
             return null;
         }
-        if (home == Self && !node.FailedOver)
+        var peer = node.Up && node.FallbackDue ? null : PeerOf(node);
+        if (home == Self && !node.FailedOver && (node.FallbackDue || peer is null))
         {
-            // A node serves its own users even before the others see it up.
+            // A node serves its own users even before the others see it up, unless its peer keeps them until the fallback delay has passed.
             return null;
         }
-        var serving = node.Up ? node : PeerOf(node);
+        var serving = node.Up && node.FallbackDue ? node : peer;
         return serving is not null && serving.Name != Self ? serving : null;
     }
 

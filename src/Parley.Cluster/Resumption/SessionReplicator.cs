@@ -21,7 +21,7 @@ namespace Parley.Cluster.Resumption;
 /// forget this node's sessions and gets each one's whole state again. Without a peer nothing is kept or sent.
 /// </summary>
 public sealed partial class SessionReplicator(
-    ParleyOptions options, ClusterView view, SessionRegistry sessions, IServiceProvider services, ILogger<SessionReplicator> logger)
+    ParleyOptions options, ClusterView view, SessionRegistry sessions, DataMonitor monitor, IServiceProvider services, ILogger<SessionReplicator> logger)
     : BackgroundService, ISessionReplication
 {
     public const string OriginHeader = "Parley-Origin";
@@ -104,14 +104,7 @@ public sealed partial class SessionReplicator(
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
-        try
-        {
-            await _nats.ConnectAsync().ConfigureAwait(false);
-        }
-        catch (NatsException e)
-        {
-            throw new Bus.ClusterBusException($"cannot reach the cluster bus at {options.Cluster.Bus}: {e.Message}");
-        }
+        await Parley.Cluster.Bus.BusConnect.WhenReachableAsync(_nats, options.Cluster.Bus!, monitor, cancellationToken).ConfigureAwait(false);
         await base.StartAsync(cancellationToken).ConfigureAwait(false);
     }
 

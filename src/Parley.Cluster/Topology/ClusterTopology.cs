@@ -49,7 +49,8 @@ public sealed class ClusterTopology(NpgsqlDataSource database)
         await using (var read = database.CreateCommand($"""
             SELECT n.name, n.lease_until > now(), n.group_name, g.mode, {TakesUsers}, n.address,
                    extract(epoch FROM now() - n.renewed_at)::float8, n.users_assigned, n.users_served, n.sessions,
-                   extract(epoch FROM now() - n.lease_until)::float8, n.started_at IS NOT NULL, n.failed_over
+                   extract(epoch FROM now() - n.lease_until)::float8, n.started_at IS NOT NULL, n.failed_over,
+                   n.waiting_reason, extract(epoch FROM n.fallback_at - now())::float8
             FROM cluster_nodes n LEFT JOIN cluster_groups g ON g.name = n.group_name
             ORDER BY n.name
             """))
@@ -72,8 +73,8 @@ public sealed class ClusterTopology(NpgsqlDataSource database)
                     up ? reader.GetInt32(8) : 0,
                     up ? reader.GetInt32(9) : 0,
                     reader.GetBoolean(12) ? "failed over by hand: its group peer serves its users"
-                        : up ? null
-                        : live ? "starting: its listeners are not open yet"
+                        : up ? FallbackPending(reader.IsDBNull(14) ? null : reader.GetDouble(14))
+                        : live ? (reader.IsDBNull(13) ? "starting: its listeners are not open yet" : reader.GetString(13))
                         : leaseAge is null ? "has never run"
                         : string.Create(CultureInfo.InvariantCulture, $"its lease ran out {reader.GetDouble(10):F1} s ago")));
             }
@@ -93,6 +94,11 @@ public sealed class ClusterTopology(NpgsqlDataSource database)
         }
         return new(nodes, groups);
     }
+
+    /// <summary>An up node's reason while its fallback delay runs: its group peer keeps its users (if it serves them) until then.</summary>
+    private static string? FallbackPending(double? secondsLeft) => secondsLeft > 0
+        ? string.Create(CultureInfo.InvariantCulture, $"its users come back from its group peer in {secondsLeft:F0} s (Cluster:FallbackDelaySeconds)")
+        : null;
 
     /// <summary>Makes <paramref name="node"/> the home of <paramref name="account"/>.</summary>
     /// <exception cref="ClusterTopologyException">No such node, or no such account.</exception>
@@ -212,7 +218,9 @@ public sealed class ClusterTopology(NpgsqlDataSource database)
                 throw new ClusterTopologyException($"node {node} has no redundancy-group peer that is up to take its users (parley cluster group create).");
             }
         }
-        await using var set = database.CreateCommand("UPDATE cluster_nodes SET failed_over = $2 WHERE name = $1");
+        // Fallback by hand acts at once, whatever is left of the node's fallback delay.
+        await using var set = database.CreateCommand(
+            "UPDATE cluster_nodes SET failed_over = $2, fallback_at = CASE WHEN $2 THEN fallback_at ELSE now() END WHERE name = $1");
         set.Parameters.Add(new() { Value = node });
         set.Parameters.Add(new() { Value = failedOver });
         await set.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);

@@ -335,6 +335,10 @@ public static class ConfigurationCheck
         {
             yield return "Parley:Cluster:BusBufferStanzas and BusBufferSeconds: must not be negative.";
         }
+        if (cluster.FallbackDelaySeconds < 0)
+        {
+            yield return "Parley:Cluster:FallbackDelaySeconds: must not be negative (0 sends a node's users home as soon as it is up).";
+        }
     }
 
     private static void CheckPort(List<string> problems, string name, int port)

@@ -183,6 +183,9 @@ public static class ParleyHost
             }
         }
         configureServices?.Invoke(services);
+        // Last of the hosted services: the listeners open once it has started (the web server starts after all of them).
+        services.AddSingleton<DataMonitor>();
+        services.AddHostedService(sp => sp.GetRequiredService<DataMonitor>());
 
         builder.WebHost.UseKestrel(kestrel =>
         {

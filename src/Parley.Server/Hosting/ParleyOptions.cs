@@ -314,4 +314,10 @@ public sealed class ClusterOptions
 
     /// <summary>How often the node renews its lease; well below <see cref="LeaseMilliseconds"/>.</summary>
     public int HeartbeatMilliseconds { get; set; } = 1000;
+
+    /// <summary>
+    /// How long a node that came back must have been up before its group peer sends its users home (fallback); 0: at
+    /// the next heartbeat. <c>parley cluster fallback NODE</c> sends them home at once.
+    /// </summary>
+    public int FallbackDelaySeconds { get; set; }
 }

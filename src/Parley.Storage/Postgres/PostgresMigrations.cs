@@ -316,6 +316,14 @@ internal static class PostgresMigrations
             ALTER TABLE accounts ADD COLUMN display_name text NULL;
             ALTER TABLE accounts ADD COLUMN display_name_folded text NULL;
             """),
+
+        // The cluster's data monitor and fallback delay: why a running node does not accept clients yet (NULL once it
+        // does), and from when a node that started takes its users back from its group peer (its start plus
+        // Parley:Cluster:FallbackDelaySeconds, or the moment of parley cluster fallback; NULL before it started).
+        new(12, "cluster node readiness and fallback time", """
+            ALTER TABLE cluster_nodes ADD COLUMN waiting_reason text NULL;
+            ALTER TABLE cluster_nodes ADD COLUMN fallback_at timestamptz NULL;
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

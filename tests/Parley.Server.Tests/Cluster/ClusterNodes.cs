@@ -11,24 +11,38 @@ using Parley.Tests.Shared;
 namespace Parley.Server.Tests.Cluster;
 
 /// <summary>
-/// A cluster for one test class: nats-server and a PostgreSQL database of its own, and in-process nodes that join it
-/// with a short heartbeat and lease.
+/// A cluster for one test class: nats-server and a PostgreSQL database of its own (on a PostgreSQL server of its own
+/// with <paramref name="ownPostgres"/>, for tests that stop it), and in-process nodes that join it with a short
+/// heartbeat and lease.
 /// </summary>
-public sealed class ClusterNodes : IAsyncLifetime
+public sealed class ClusterNodes(bool ownPostgres = false) : IAsyncLifetime
 {
+    private PostgresCluster? _ownPostgres;
+
     public NatsServer Nats { get; private set; } = null!;
     public string Database { get; private set; } = null!;
+
+    /// <summary>The cluster's own PostgreSQL server (only with ownPostgres).</summary>
+    public PostgresCluster Postgres => _ownPostgres ?? throw new InvalidOperationException("the cluster shares the tests' PostgreSQL server: new ClusterNodes(ownPostgres: true)");
 
     public async Task InitializeAsync()
     {
         Nats = await NatsServer.StartAsync();
-        Database = await (await PostgresCluster.Shared).CreateDatabaseAsync("cluster");
+        _ownPostgres = ownPostgres ? await PostgresCluster.StartAsync() : null;
+        Database = await (_ownPostgres ?? await PostgresCluster.Shared).CreateDatabaseAsync("cluster");
     }
 
-    public async Task DisposeAsync() => await Nats.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await Nats.DisposeAsync();
+        if (_ownPostgres is not null)
+        {
+            await _ownPostgres.DisposeAsync();
+        }
+    }
 
-    /// <summary>Starts node <paramref name="name"/> of the cluster; it has joined when this returns.</summary>
-    public Task<TestNode> StartNodeAsync(string name, Action<ParleyOptions>? configure = null)
+    /// <summary>Starts node <paramref name="name"/> of the cluster; it has joined, and accepts clients, when this returns.</summary>
+    public Task<TestNode> StartNodeAsync(string name, Action<ParleyOptions>? configure = null, LogCapture? logs = null)
     {
         ParleyOptions? nodeOptions = null;
         return TestNode.StartAsync(options =>
@@ -41,7 +55,7 @@ public sealed class ClusterNodes : IAsyncLifetime
             options.Cluster.LeaseMilliseconds = 1000;
             configure?.Invoke(options);
             nodeOptions = options;
-        }, services: services => ClusterServices.AddToNode(services, nodeOptions!));
+        }, services: services => ClusterServices.AddToNode(services, nodeOptions!), logs: logs);
     }
 
     /// <summary>Starts a node for each user, named <paramref name="nodes"/>[i], and homes users[i] (password "USER-password") on it.</summary>
@@ -102,6 +116,15 @@ public sealed class ClusterNodes : IAsyncLifetime
         var client = await XmppTestClient.LoginAsync(node, user, user + "-password", resource);
         await client.AnnounceAsync();
         return client;
+    }
+
+    /// <summary>The node named <paramref name="name"/> as `parley cluster status --json` shows it.</summary>
+    public async Task<System.Text.Json.JsonElement> StatusOfAsync(string name)
+    {
+        var status = await ParleyAsync("cluster", "status", "--json");
+        Assert.True(status.ExitCode == 0, status.Error);
+        return System.Text.Json.JsonDocument.Parse(status.Output).RootElement.GetProperty("nodes").EnumerateArray()
+            .Single(node => node.GetProperty("name").GetString() == name);
     }
 
     public static ClusterView View(TestNode node) => node.App.Web.Services.GetRequiredService<ClusterView>();

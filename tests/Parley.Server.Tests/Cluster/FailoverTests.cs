@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Npgsql;
 using Parley.Protocol;
 using Parley.Server.Tests.Support;
@@ -91,15 +92,78 @@ public sealed class FailoverTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_node_that_alone_lost_the_database_closes_its_sessions_with_system_shutdown_before_its_lease_runs_out()
+    public async Task A_node_that_is_back_gets_its_users_only_once_it_has_been_up_for_the_fallback_delay()
+    {
+        const int Delay = 3;
+        var (b, alice) = await AliceFailedOverToBAsync();
+        await using var nodeB = b;
+        await using var client = alice;
+
+        await using var back = await _cluster.StartNodeAsync("a", options => options.Cluster.FallbackDelaySeconds = Delay);
+        var up = System.Diagnostics.Stopwatch.StartNew();
+
+        // Within the delay a is up, the status says when her clients go home, and a itself sends a new one of hers to b.
+        await ClusterNodes.UntilAsync(async () => (await _cluster.StatusOfAsync("a")).GetProperty("reason").GetString()?.StartsWith(
+            "its users come back from its group peer in ", StringComparison.Ordinal) == true, "cluster status shows a's fallback delay");
+        Assert.Equal("up", (await _cluster.StatusOfAsync("a")).GetProperty("state").GetString());
+        await using (var early = await XmppTestClient.ConnectAsync(back.C2sPort))
+        {
+            await early.OpenStreamAsync();
+            await early.StartTlsAsync();
+            await early.AuthenticateAsync("alice", "alice-password");
+            await early.SendAsync("<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>");
+            Assert.Equal("see-other-host", await early.ExpectStreamErrorAsync());
+        }
+        Assert.True(up.Elapsed < TimeSpan.FromSeconds(Delay), $"the checks within the delay took {up.Elapsed}");
+        Assert.Single(b.App.Node.Sessions.All);
+
+        // Then b sends her home.
+        var error = await alice.ReceiveAsync(e => e.Name == "error" && e.Namespace == Ns.Streams);
+        Assert.Equal($"127.0.0.1:{back.C2sPort}", error.ChildText("see-other-host", Ns.StreamErrors));
+        Assert.True(up.Elapsed >= TimeSpan.FromSeconds(Delay - 0.5), $"sent home {up.Elapsed} after a was back, before its fallback delay of {Delay} s");
+        // Nodes see the delay end at their own heartbeats; within one, a client may be sent on once more.
+        await Eventually.TrueAsync(() => ClusterNodes.View(back).Node("a") is { FallbackDue: true });
+        await using var home = await XmppTestClient.LoginAsync(back, "alice", "alice-password", "desk");
+        Assert.Single(back.App.Node.Sessions.All);
+    }
+
+    [Fact]
+    public async Task Fallback_by_hand_sends_users_home_at_once_whatever_is_left_of_the_delay()
+    {
+        var (b, alice) = await AliceFailedOverToBAsync();
+        await using var nodeB = b;
+        await using var client = alice;
+        await using var back = await _cluster.StartNodeAsync("a", options => options.Cluster.FallbackDelaySeconds = 600);
+        await ClusterNodes.UntilAsync(async () => (await _cluster.StatusOfAsync("a")).GetProperty("state").GetString() == "up", "a is up");
+
+        var fallback = await _cluster.ParleyAsync("cluster", "fallback", "a");
+        var asked = System.Diagnostics.Stopwatch.StartNew();
+
+        Assert.True(fallback.ExitCode == 0, fallback.Error);
+        var error = await alice.ReceiveAsync(e => e.Name == "error" && e.Namespace == Ns.Streams);
+        Assert.Equal($"127.0.0.1:{back.C2sPort}", error.ChildText("see-other-host", Ns.StreamErrors));
+        Assert.True(asked.Elapsed < TimeSpan.FromSeconds(5), $"sent home {asked.Elapsed} after the fallback");
+        Assert.Equal(JsonValueKind.Null, (await _cluster.StatusOfAsync("a")).GetProperty("reason").ValueKind);
+    }
+
+    [Theory]
+    [InlineData(false, "the other nodes still renew theirs")]
+    [InlineData(true, "the bus is lost too")]
+    public async Task A_node_that_lost_the_database_alone_or_with_the_bus_closes_its_sessions_with_system_shutdown_before_its_lease_runs_out(bool busLostToo, string why)
     {
         await using var b = await _cluster.StartNodeAsync("b");
-        var cut = await RoleAsync("node_a");
+        // Roles belong to the whole PostgreSQL server, which the tests share.
+        var cut = await RoleAsync("node_a_" + Guid.NewGuid().ToString("N")[..8]);
         var a = await _cluster.StartNodeAsync("a", options => options.Storage.ConnectionString = cut.ConnectionString);
         await b.CreateUserAsync("alice", "alice-password");
         await _cluster.AssignAsync([a, b], ("alice@localhost", "a"));
         await using var alice = await XmppTestClient.LoginAsync(a, "alice", "alice-password", "desk");
 
+        if (busLostToo)
+        {
+            // nats-server goes for every node, the database only for a: b still renews, and a can ask no one.
+            await _cluster.Nats.StopAsync();
+        }
         await cut.RevokeAsync();
         var fenced = System.Diagnostics.Stopwatch.StartNew();
 
@@ -107,13 +171,83 @@ public sealed class FailoverTests : IAsyncLifetime
         Assert.NotNull(error.Child("system-shutdown", Ns.StreamErrors));
         Assert.True(fenced.Elapsed < TimeSpan.FromMilliseconds(a.Options.Cluster.LeaseMilliseconds) + TimeSpan.FromSeconds(2),
             $"fenced after {fenced.ElapsedMilliseconds} ms");
-        Assert.Contains(a.Logs.Lines, line => line.Contains("Node a cannot renew its lease and the other nodes still renew theirs: it stops serving before its lease runs out (fencing)", StringComparison.Ordinal));
+        Assert.Contains(a.Logs.Lines, line => line.Contains($"Node a cannot renew its lease and {why}", StringComparison.Ordinal)
+            && line.Contains("it stops serving before its lease runs out (fencing)", StringComparison.Ordinal));
+        await Eventually.TrueAsync(() => !a.App.Node.Sessions.All.Any());
 
-        // Once a's lease has run out, b serves alice: one node at a time.
+        // Once a's lease has run out, b serves alice (with or without the bus): one node at a time.
         await Eventually.TrueAsync(() => ClusterNodes.View(b).Node("a") is { Up: false });
         await using var again = await XmppTestClient.LoginAsync(b, "alice", "alice-password", "desk");
         Assert.Single(b.App.Node.Sessions.All);
+        Assert.Empty(a.App.Node.Sessions.All);
         await a.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task While_the_database_is_down_for_every_node_all_keep_serving_and_stanzas_that_need_storage_get_errors()
+    {
+        var cluster = new ClusterNodes(ownPostgres: true);
+        await cluster.InitializeAsync();
+        try
+        {
+            await using var a = await cluster.StartNodeAsync("a");
+            await using var b = await cluster.StartNodeAsync("b");
+            await a.CreateUserAsync("alice", "alice-password");
+            await a.CreateUserAsync("bob", "bob-password");
+            await a.CreateUserAsync("carol", "carol-password");
+            await cluster.AssignAsync([a, b], ("alice@localhost", "a"), ("bob@localhost", "b"));
+            await using var alice = await XmppTestClient.LoginAsync(a, "alice", "alice-password", "desk");
+            await using var bob = await XmppTestClient.LoginAsync(b, "bob", "bob-password", "desk");
+
+            await cluster.Postgres.StopServerAsync();
+            var down = System.Diagnostics.Stopwatch.StartNew();
+
+            await a.Logs.WaitForAsync("Node a cannot renew its lease and no other node can: the database is down for all, every node keeps serving");
+            await b.Logs.WaitForAsync("Node b cannot renew its lease and no other node can: the database is down for all, every node keeps serving");
+            // Well past the lease, both still serve their clients.
+            var lease = TimeSpan.FromMilliseconds(a.Options.Cluster.LeaseMilliseconds);
+            var sent = 0;
+            await ClusterNodes.UntilAsync(async () =>
+            {
+                foreach (var client in new[] { alice, bob })
+                {
+                    var id = $"ping{++sent}";
+                    await client.SendAsync($"<iq to='localhost' type='get' id='{id}'><ping xmlns='urn:xmpp:ping'/></iq>");
+                    Assert.Equal("result", (await client.ReceiveAsync(e => e.GetAttribute("id") == id)).GetAttribute("type"));
+                }
+                return down.Elapsed > 2 * lease;
+            }, "both nodes answer past the lease");
+            Assert.Single(a.App.Node.Sessions.All);
+            Assert.Single(b.App.Node.Sessions.All);
+            Assert.DoesNotContain(a.Logs.Lines.Concat(b.Logs.Lines), line => line.Contains("(fencing)", StringComparison.Ordinal));
+
+            // Carol is offline: the message can only be kept in storage.
+            await alice.SendAsync("<message to='carol@localhost' type='chat' id='offline'><body>for later</body></message>");
+            var bounced = await alice.ReceiveAsync(e => e.Name == "message" && e.GetAttribute("id") == "offline");
+            Assert.Equal("error", bounced.GetAttribute("type"));
+            Assert.NotNull(bounced.Child("error")?.Child("internal-server-error", Ns.Stanzas));
+
+            await cluster.Postgres.StartServerAsync();
+            await ClusterNodes.UntilAsync(async () => (await cluster.StatusOfAsync("a")).GetProperty("state").GetString() == "up"
+                && (await cluster.StatusOfAsync("b")).GetProperty("state").GetString() == "up", "both nodes renew again");
+        }
+        finally
+        {
+            await cluster.DisposeAsync();
+        }
+    }
+
+    /// <summary>Nodes a and b in one group, alice homed on a; a stops and alice signs in on b. Returns b and her client there.</summary>
+    private async Task<(TestNode B, XmppTestClient Alice)> AliceFailedOverToBAsync()
+    {
+        var a = await _cluster.StartNodeAsync("a");
+        var b = await _cluster.StartNodeAsync("b");
+        await a.CreateUserAsync("alice", "alice-password");
+        Assert.Equal(0, (await _cluster.ParleyAsync("cluster", "group", "create", "g1", "--nodes", "a,b", "--mode", "balanced")).ExitCode);
+        await _cluster.AssignAsync([a, b], ("alice@localhost", "a"));
+        await a.DisposeAsync();
+        await Eventually.TrueAsync(() => ClusterNodes.View(b).Node("a") is { Up: false });
+        return (b, await XmppTestClient.LoginAsync(b, "alice", "alice-password", "desk"));
     }
 
     private async Task SubscribedBothWaysAsync(TestNode node, string user, string contact)

@@ -8,7 +8,7 @@ public sealed class RoomPlacementTests
 {
     private static readonly string[] Rooms = [.. Enumerable.Range(0, 3000).Select(i => $"room{i}@conference.localhost")];
 
-    private static ClusterNodeState Node(string name, bool up = true) => new(name, "127.0.0.1:5222", up, null, FailedOver: false);
+    private static ClusterNodeState Node(string name, bool up = true) => new(name, "127.0.0.1:5222", up, null, FailedOver: false, FallbackDue: true);
 
     private static Dictionary<string, string?> Place(params ClusterNodeState[] nodes) =>
         Rooms.ToDictionary(room => room, room => RoomPlacement.HostOf(room, nodes)?.Name);

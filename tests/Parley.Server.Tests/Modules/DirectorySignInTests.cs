@@ -197,7 +197,12 @@ public sealed class DirectorySignInTests(SlapdForNodes slapd) : IClassFixture<Sl
     [Fact]
     public async Task With_the_directory_unreachable_directory_people_get_a_temporary_failure_and_local_accounts_still_sign_in()
     {
-        await using var node = await TestNode.StartAsync(o => slapd.Configure(o, TestDirectory.UnreachableUrl()));
+        // Not waiting for a first sync at start (DataMonitorTests): this is about sign-in while the directory is down.
+        await using var node = await TestNode.StartAsync(o =>
+        {
+            slapd.Configure(o, TestDirectory.UnreachableUrl());
+            o.Module<DirectoryModuleOptions>().StartupSyncTimeoutSeconds = 0;
+        });
         await node.CreateUserAsync("admin", "admin-password");
         await using var client = await XmppTestClient.ConnectAsync(node.C2sTlsPort, directTls: true);
         await client.OpenStreamAsync();
@@ -220,7 +225,11 @@ public sealed class DirectorySignInTests(SlapdForNodes slapd) : IClassFixture<Sl
                 accepted.Add(await silent.AcceptSocketAsync());
             }
         });
-        await using var node = await TestNode.StartAsync(o => slapd.Configure(o, $"ldap://127.0.0.1:{((IPEndPoint)silent.LocalEndpoint).Port}"));
+        await using var node = await TestNode.StartAsync(o =>
+        {
+            slapd.Configure(o, $"ldap://127.0.0.1:{((IPEndPoint)silent.LocalEndpoint).Port}");
+            o.Module<DirectoryModuleOptions>().StartupSyncTimeoutSeconds = 0;
+        });
         await node.CreateUserAsync("admin", "admin-password");
         await using var waiting = await XmppTestClient.ConnectAsync(node.C2sTlsPort, directTls: true);
         await waiting.OpenStreamAsync();

@@ -8,7 +8,10 @@ using Parley.Storage;
 
 namespace Parley.Server.Modules.Ldap;
 
-/// <summary>Runs the directory sync in the node: once at start-up, then every <see cref="DirectoryOptions.SyncIntervalMinutes"/>.</summary>
+/// <summary>
+/// Runs the directory sync in the node: once at start-up, then every <see cref="DirectoryOptions.SyncIntervalMinutes"/>.
+/// Until one sync has completed, a failed one is tried again soon (the starting node waits for it: <see cref="Hosting.DataMonitor"/>).
+/// </summary>
 public sealed partial class DirectorySyncService(
     LdapDirectory directory, DirectoryOptions options, ParleyOptions node, IParleyStorage storage, AdministrationServices administration, TimeProvider time, ILogger<DirectorySyncService> logger, IVCards? vCards = null)
     : BackgroundService
@@ -16,12 +19,23 @@ public sealed partial class DirectorySyncService(
     private readonly DirectorySync _sync = new(directory, options, storage, administration, node.EffectiveDomains[0], time, vCards);
     private readonly SemaphoreSlim _oneAtATime = new(1);
     private readonly TaskCompletionSource<DirectorySyncSummary> _startup = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _firstCompleted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    // A failed first sync is tried again after this, doubled each time up to FirstSyncRetryMaxDelay.
+    private static readonly TimeSpan FirstSyncRetryFirstDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan FirstSyncRetryMaxDelay = TimeSpan.FromSeconds(30);
 
     /// <summary>The domain of the directory people's accounts: the node's first.</summary>
     public string Domain { get; } = node.EffectiveDomains[0];
 
     /// <summary>The summary of the sync at start-up, once it has run.</summary>
     public Task<DirectorySyncSummary> StartupSync => _startup.Task;
+
+    /// <summary>Completes when a sync has completed without failure for the first time since the node started.</summary>
+    public Task FirstCompletedSync => _firstCompleted.Task;
+
+    /// <summary>How long the starting node waits for <see cref="FirstCompletedSync"/> (Parley:Directory:StartupSyncTimeoutSeconds).</summary>
+    public TimeSpan StartupSyncTimeout => TimeSpan.FromSeconds(options.StartupSyncTimeoutSeconds);
 
     /// <summary>When the last sync ended and what it did (or why it failed); null before the first, or with no directory.</summary>
     public (DateTimeOffset At, DirectorySyncSummary Summary)? LastSync { get; private set; }
@@ -40,7 +54,15 @@ public sealed partial class DirectorySyncService(
             LogPlainLdap(logger, string.Join(", ", options.Servers));
         }
         var interval = options.SyncIntervalMinutes > 0 ? TimeSpan.FromMinutes(options.SyncIntervalMinutes) : Timeout.InfiniteTimeSpan;
-        _startup.TrySetResult(await RunOnceAsync(stoppingToken).ConfigureAwait(false));
+        var summary = await RunOnceAsync(stoppingToken).ConfigureAwait(false);
+        _startup.TrySetResult(summary);
+        var retry = FirstSyncRetryFirstDelay;
+        while (summary.Failure is not null)
+        {
+            await Task.Delay(retry, time, stoppingToken).ConfigureAwait(false);
+            summary = await RunOnceAsync(stoppingToken).ConfigureAwait(false);
+            retry = TimeSpan.FromTicks(Math.Min(retry.Ticks * 2, FirstSyncRetryMaxDelay.Ticks));
+        }
         while (!stoppingToken.IsCancellationRequested)
         {
             await Task.Delay(interval, time, stoppingToken).ConfigureAwait(false);
@@ -76,6 +98,7 @@ public sealed partial class DirectorySyncService(
         else
         {
             LogSynced(logger, summary.ToString());
+            _firstCompleted.TrySetResult();
         }
         return summary;
     }
