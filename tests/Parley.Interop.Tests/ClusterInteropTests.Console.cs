@@ -54,6 +54,12 @@ public sealed partial class ClusterInteropTests
             await node.WaitForOutputAsync("the latest bob@localhost on node a", TimeSpan.FromSeconds(30));
         }
 
+        // The status page of node b says each node's data monitor state.
+        await page.GotoAsync(console + "/status");
+        Assert.Equal("ready", await page.Locator("#readiness tr[data-node=a] .state").InnerTextAsync());
+        Assert.Equal("ready", await page.Locator("#readiness tr[data-node=b] .state").InnerTextAsync());
+        await page.GotoAsync(console + "/cluster");
+
         await page.Locator("#balance button").ClickAsync();
         await page.GetByText("accounts moved to another home node.").WaitForAsync();
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "02-balanced.png"), FullPage = true });
