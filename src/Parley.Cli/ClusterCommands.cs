@@ -131,11 +131,8 @@ internal static class ClusterCommands
         {
             var name = parseResult.GetRequiredValue(nameArgument);
             var members = parseResult.GetRequiredValue(nodes).Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-            await WithTopologyAsync(configuration.Load(parseResult), async (topology, token) =>
-            {
-                await topology.CreateGroupAsync(name, members, parseResult.GetRequiredValue(mode), token);
-                return true;
-            }, cancellationToken);
+            await WithClusterAsync(configuration.Load(parseResult),
+                (cluster, token) => cluster.CreateGroupAsync(name, members, parseResult.GetRequiredValue(mode), token), cancellationToken);
             console.Output.WriteLine($"created group {name} of {string.Join(", ", members)}");
             return ExitCodes.Ok;
         });

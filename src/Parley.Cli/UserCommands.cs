@@ -3,6 +3,7 @@ using Parley.Protocol;
 using Parley.Protocol.Precis;
 using Parley.Server.Administration;
 using Parley.Server.Hosting;
+using Parley.Storage;
 
 namespace Parley.Cli;
 
@@ -167,7 +168,7 @@ internal static class UserCommands
         var domainOption = new Option<string?>("--domain") { Description = "List only this domain's accounts.", HelpName = "D" };
         var offsetOption = NonNegativeOption("--offset", "Skip this many accounts first.");
         var limitOption = NonNegativeOption("--limit", "List at most this many accounts.");
-        var command = new Command("list", "List accounts, one JID per line, ordered by JID; a disabled account's line ends in a tab and 'disabled'.") { domainOption, offsetOption, limitOption };
+        var command = new Command("list", "List accounts, one per line, ordered by JID: the JID, then after a tab its display name, then after another tab 'disabled' for a disabled account (columns left empty at the end are left out).") { domainOption, offsetOption, limitOption };
         var configuration = new CommonOptions(command, servedDomainsFlag: false);
         Cli.SetAction(command, console, async (parseResult, cancellationToken) =>
         {
@@ -181,7 +182,7 @@ internal static class UserCommands
                 var page = await storage.Accounts.ListAsync(domain, offset, Math.Min(remaining, ListPageSize), cancellationToken);
                 foreach (var account in page)
                 {
-                    console.Output.WriteLine(account.Disabled ? $"{account.Jid}\tdisabled" : account.Jid);
+                    console.Output.WriteLine(ListLine(account));
                 }
 
                 if (page.Count < Math.Min(remaining, ListPageSize))
@@ -197,6 +198,10 @@ internal static class UserCommands
         });
         return command;
     }
+
+    /// <summary>Fixed columns, so that a script can cut them; a display name cannot hold a tab (control characters are refused).</summary>
+    private static string ListLine(AccountInfo account) =>
+        $"{account.Jid}\t{account.DisplayName}\t{(account.Disabled ? "disabled" : "")}".TrimEnd('\t');
 
     private static Command CreateImport(CliConsole console)
     {

@@ -223,13 +223,13 @@ public sealed class UserCommandTests : IDisposable
         var disable = await _node.RunAsync("user", "disable", "Alice@Example.com");
 
         Assert.Equal((0, "disabled alice@example.com"), (disable.ExitCode, disable.OutputLines.Single()));
-        Assert.Equal(["alice@example.com\tdisabled"], (await _node.RunAsync("user", "list")).OutputLines);
+        Assert.Equal(["alice@example.com\t\tdisabled"], (await _node.RunAsync("user", "list")).OutputLines);
         Assert.Equal(0, (await _node.RunAsync("user", "enable", "alice@example.com")).ExitCode);
         Assert.Equal(["alice@example.com"], (await _node.RunAsync("user", "list")).OutputLines);
     }
 
     [Fact]
-    public async Task Set_name_gives_the_account_a_display_name_audited_and_an_empty_one_clears_it()
+    public async Task Set_name_gives_the_account_a_display_name_listed_audited_and_an_empty_one_clears_it()
     {
         Assert.Equal(0, (await _node.RunAsync("user", "add", "alice@example.com", "--password", "a secret")).ExitCode);
 
@@ -248,10 +248,14 @@ public sealed class UserCommandTests : IDisposable
             var audit = await storage.Audit.ListAsync(null, null, 10);
             Assert.Contains(audit, r => r.Action == "account.display-name" && r.Subject == "alice@example.com" && r.Details == "Alice Liddell");
         }
+        Assert.Equal(["alice@example.com\tAlice Liddell"], (await _node.RunAsync("user", "list")).OutputLines);
+        Assert.Equal(0, (await _node.RunAsync("user", "disable", "alice@example.com")).ExitCode);
+        Assert.Equal(["alice@example.com\tAlice Liddell\tdisabled"], (await _node.RunAsync("user", "list")).OutputLines);
 
         Assert.Equal(0, (await _node.RunAsync("user", "set-name", "alice@example.com", "")).ExitCode);
         await using var after = await _node.OpenStorageAsync();
         Assert.Null((await after.Accounts.GetAsync("alice@example.com"))!.DisplayName);
+        Assert.Equal(["alice@example.com\t\tdisabled"], (await _node.RunAsync("user", "list")).OutputLines);
     }
 
     [Fact]

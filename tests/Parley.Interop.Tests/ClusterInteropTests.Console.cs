@@ -8,7 +8,7 @@ namespace Parley.Interop.Tests;
 public sealed partial class ClusterInteropTests
 {
     [Fact]
-    public async Task An_admin_in_chromium_sees_both_nodes_on_the_cluster_page_homes_bob_on_node_a_balances_and_finds_both_in_the_audit_log()
+    public async Task An_admin_in_chromium_sees_both_nodes_on_the_cluster_page_homes_bob_on_node_a_balances_groups_the_nodes_and_finds_it_all_in_the_audit_log()
     {
         await _a.AddUsersAsync("root");
         var grant = await _a.CliAsync(["admin", "grant", "root@localhost"]);
@@ -54,17 +54,45 @@ public sealed partial class ClusterInteropTests
             await node.WaitForOutputAsync("the latest bob@localhost on node a", TimeSpan.FromSeconds(30));
         }
 
+        // The status page of node b says each node's data monitor state.
+        await page.GotoAsync(console + "/status");
+        Assert.Equal("ready", await page.Locator("#readiness tr[data-node=a] .state").InnerTextAsync());
+        Assert.Equal("ready", await page.Locator("#readiness tr[data-node=b] .state").InnerTextAsync());
+        await page.GotoAsync(console + "/cluster");
+
         await page.Locator("#balance button").ClickAsync();
         await page.GetByText("accounts moved to another home node.").WaitForAsync();
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "02-balanced.png"), FullPage = true });
 
+        // A bad group name is refused saying why, and nothing is grouped; then the two nodes become a balanced group.
+        await page.Locator("#create-group input[name=name]").FillAsync("pair one");
+        await page.Locator("#create-group select[name=first]").SelectOptionAsync("a");
+        await page.Locator("#create-group select[name=second]").SelectOptionAsync("b");
+        await page.Locator("#create-group button").ClickAsync();
+        await page.GetByText("'pair one' is not a group name").WaitForAsync();
+        Assert.Equal(0, await page.Locator("#groups").CountAsync());
+        await page.Locator("#create-group input[name=name]").FillAsync("pair");
+        await page.Locator("#create-group select[name=first]").SelectOptionAsync("a");
+        await page.Locator("#create-group select[name=second]").SelectOptionAsync("b");
+        await page.Locator("#create-group select[name=mode]").SelectOptionAsync("balanced");
+        await page.Locator("#create-group button").ClickAsync();
+        await page.GetByText("Group pair (balanced) of a, b was created.").WaitForAsync();
+        Assert.Equal("a, b", await page.Locator("#groups tr[data-group=pair] td").Nth(2).InnerTextAsync());
+        Assert.Equal("pair", await page.Locator("#nodes tr[data-node=b] td").Nth(3).InnerTextAsync());
+        // No node is left to group: the form gives way to a line saying so.
+        await page.Locator("#all-grouped").WaitForAsync();
+        Assert.Equal(0, await page.Locator("#create-group").CountAsync());
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(shots, "03-grouped.png"), FullPage = true });
+
         await page.GotoAsync(console + "/audit");
         await page.GetByText("cluster.assign").First.WaitForAsync();
         await page.GetByText("cluster.balance").First.WaitForAsync();
-        // Only the administrator's two changes from the browser: the refused posts left nothing.
+        await page.GetByText("cluster.group-create").First.WaitForAsync();
+        // Only the administrator's three changes from the browser: the refused posts left nothing.
         var csv = await page.APIRequest.GetAsync(console + "/audit?handler=csv");
         var clusterRows = (await csv.TextAsync()).Split('\n').Where(line => line.Contains(",cluster.", StringComparison.Ordinal)).ToArray();
-        Assert.Equal(2, clusterRows.Length);
+        Assert.Equal(3, clusterRows.Length);
+        Assert.Contains(clusterRows, row => row.Contains(",cluster.group-create,pair,", StringComparison.Ordinal) && row.Contains("balanced: a, b", StringComparison.Ordinal));
         Assert.Contains(clusterRows, row => row.Contains("root@localhost", StringComparison.Ordinal) && row.Contains(",cluster.assign,bob@localhost,", StringComparison.Ordinal));
     }
 }

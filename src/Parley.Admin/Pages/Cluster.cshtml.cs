@@ -5,7 +5,7 @@ namespace Parley.Admin.Pages;
 
 /// <summary>
 /// The cluster: every node with its state and why, the groups, and the changes <c>parley cluster</c> makes — assign,
-/// balance, failover, fallback — through <see cref="ClusterAdministration"/>, audited as the administrator.
+/// balance, failover, fallback, group create — through <see cref="ClusterAdministration"/>, audited as the administrator.
 /// </summary>
 public sealed class ClusterModel(ClusterAdministration cluster) : ConsolePage
 {
@@ -41,6 +41,14 @@ public sealed class ClusterModel(ClusterAdministration cluster) : ConsolePage
     {
         Report(await cluster.By(Administrator).SetFailedOverAsync(node ?? "", failedOver, cancellationToken),
             failedOver ? $"Node {node} is failed over: its group peer serves its users." : $"Node {node} serves its users again.", "");
+        await LoadAsync(cancellationToken);
+    }
+
+    public async Task OnPostCreateGroupAsync(string? name, string? first, string? second, string? mode, CancellationToken cancellationToken)
+    {
+        string[] nodes = [.. new[] { first, second }.Where(node => !string.IsNullOrEmpty(node)).Select(node => node!)];
+        Report(await cluster.By(Administrator).CreateGroupAsync(name ?? "", nodes, mode ?? "", cancellationToken),
+            $"Group {name} ({mode}) of {string.Join(", ", nodes)} was created.", "");
         await LoadAsync(cancellationToken);
     }
 

@@ -33,6 +33,9 @@ public sealed class ClusterTopologyAccess(NpgsqlDataSource database) : IClusterT
     public Task SetFailedOverAsync(string node, bool failedOver, CancellationToken cancellationToken) =>
         RefusedAsAdministrationAsync(() => _topology.SetFailedOverAsync(node, failedOver, cancellationToken));
 
+    public Task CreateGroupAsync(string name, IReadOnlyList<string> nodes, string mode, CancellationToken cancellationToken) =>
+        RefusedAsAdministrationAsync(() => _topology.CreateGroupAsync(name, nodes, mode, cancellationToken));
+
     private static async Task RefusedAsAdministrationAsync(Func<Task> change)
     {
         try

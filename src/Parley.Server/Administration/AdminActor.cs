@@ -60,4 +60,7 @@ public static class AuditActions
     public const string ClusterBalance = "cluster.balance";
     public const string ClusterFailover = "cluster.failover";
     public const string ClusterFallback = "cluster.fallback";
+
+    /// <summary>A presence redundancy group created; the subject is its name, the details its mode and nodes.</summary>
+    public const string ClusterGroupCreate = "cluster.group-create";
 }

@@ -31,10 +31,13 @@ public interface IClusterTopologyAccess
     Task<int> BalanceAsync(CancellationToken cancellationToken);
 
     Task SetFailedOverAsync(string node, bool failedOver, CancellationToken cancellationToken);
+
+    /// <summary>A presence redundancy group of one or two nodes in no other group; <paramref name="mode"/> is balanced or active-standby.</summary>
+    Task CreateGroupAsync(string name, IReadOnlyList<string> nodes, string mode, CancellationToken cancellationToken);
 }
 
 /// <summary>
-/// The cluster page's and the REST API's actions — status, assign, balance, failover, fallback — on the same topology
+/// The cluster page's and the REST API's actions — status, assign, balance, failover, fallback, group create — on the same topology
 /// the CLI changes, each change audited. On a node that is not clustered there is no topology: status is null.
 /// </summary>
 public sealed class ClusterAdministration(IParleyStorage storage, IClusterTopologyAccess? topology, AdminActor? actor = null)
@@ -61,6 +64,10 @@ public sealed class ClusterAdministration(IParleyStorage storage, IClusterTopolo
     public Task<AdministrationResult> SetFailedOverAsync(string node, bool failedOver, CancellationToken cancellationToken = default) =>
         ChangeAsync(t => t.SetFailedOverAsync(node, failedOver, cancellationToken), failedOver ? AuditActions.ClusterFailover : AuditActions.ClusterFallback,
             node, "", cancellationToken);
+
+    public Task<AdministrationResult> CreateGroupAsync(string name, IReadOnlyList<string> nodes, string mode, CancellationToken cancellationToken = default) =>
+        ChangeAsync(t => t.CreateGroupAsync(name, nodes, mode, cancellationToken), AuditActions.ClusterGroupCreate, name,
+            $"{mode}: {string.Join(", ", nodes)}", cancellationToken);
 
     private async Task<AdministrationResult> ChangeAsync(Func<IClusterTopologyAccess, Task> change, string action, string subject, string details, CancellationToken cancellationToken)
     {

@@ -15,7 +15,17 @@ public sealed class ClusterAssignment
 
 public sealed record ClusterBalance(int Moved);
 
-/// <summary>/api/v1/cluster: the cluster's nodes and groups, and what <c>parley cluster</c> changes, through <see cref="ClusterAdministration"/>.</summary>
+/// <summary>A presence redundancy group to create, as <c>parley cluster group create NAME --nodes A[,B] --mode MODE</c>.</summary>
+public sealed class ClusterGroupCreation
+{
+    public required string Name { get; init; }
+    /// <summary>One node, or two; in active-standby mode the first takes users and the second waits.</summary>
+    public required IReadOnlyList<string> Nodes { get; init; }
+    /// <summary>balanced or active-standby.</summary>
+    public required string Mode { get; init; }
+}
+
+/// <summary>/api/v1/cluster: the cluster's nodes and groups, and what <c>parley cluster</c> changes (group create too), through <see cref="ClusterAdministration"/>.</summary>
 internal static class ClusterApi
 {
     private const string NotClustered = "This node is not part of a cluster (it runs without Parley:Cluster:Bus).";
@@ -33,6 +43,10 @@ internal static class ClusterApi
             .WithSummary("Make a node the home of an account.")
             .Accepts<ClusterAssignment>("application/json")
             .Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
+        cluster.MapPost("/groups", CreateGroupAsync)
+            .WithSummary("Create a presence redundancy group of one or two nodes that are in no group yet (balanced: both take users; active-standby: the first does, the second waits).")
+            .Accepts<ClusterGroupCreation>("application/json")
+            .Produces<ClusterGroupInfo>(StatusCodes.Status201Created).ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
         cluster.MapPost("/nodes/{node}/failover", (string node, HttpContext context, ClusterAdministration administration) => FailOverAsync(node, true, context, administration))
             .WithSummary("Let a node's group peer serve its users while the node keeps running (maintenance).")
             .Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
@@ -71,6 +85,27 @@ internal static class ClusterApi
         }
         var result = await administration.By(ApiCaller.Actor(context)).AssignAsync(account, body.Node, context.RequestAborted);
         return result.Outcome == AdministrationOutcome.Done ? TypedResults.NoContent() : ApiProblems.From(result, $"The account {account}");
+    }
+
+    private static async Task<IResult> CreateGroupAsync(HttpContext context, ClusterAdministration administration)
+    {
+        if (!administration.Clustered)
+        {
+            return ApiProblems.NotFound(NotClustered);
+        }
+        var (body, problem) = await ApiProblems.ReadAsync<ClusterGroupCreation>(context);
+        if (problem is not null)
+        {
+            return problem;
+        }
+        if (body!.Nodes is null)
+        {
+            return ApiProblems.BadRequest("'nodes' is null: give one node or two, as [\"a\", \"b\"].");
+        }
+        var result = await administration.By(ApiCaller.Actor(context)).CreateGroupAsync(body.Name, body.Nodes, body.Mode, context.RequestAborted);
+        return result.Outcome == AdministrationOutcome.Done
+            ? TypedResults.Created(RestApi.Prefix + "/cluster", new ClusterGroupInfo(body.Name, body.Mode, body.Nodes))
+            : ApiProblems.From(result, $"The group {body.Name}");
     }
 
     private static async Task<IResult> FailOverAsync(string node, bool failedOver, HttpContext context, ClusterAdministration administration)

@@ -7,7 +7,7 @@ using Parley.Server.Tests.Support;
 
 namespace Parley.Server.Tests.Cluster;
 
-/// <summary>/api/v1/cluster on a two-node cluster: status, assign, balance, failover and fallback, as the CLI's topology does them.</summary>
+/// <summary>/api/v1/cluster on a two-node cluster: status, assign, balance, failover, fallback and group create, as the CLI's topology does them.</summary>
 public sealed class ClusterApiTests : IAsyncLifetime
 {
     private readonly ClusterNodes _cluster = new();
@@ -75,6 +75,45 @@ public sealed class ClusterApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_token_creates_a_redundancy_group_seen_in_the_status_and_audited_and_bad_groups_are_refused_with_the_reason()
+    {
+        await using var a = await _cluster.StartNodeAsync("a");
+        await using var b = await _cluster.StartNodeAsync("b");
+        await using var c = await _cluster.StartNodeAsync("c");
+        using var ops = await ClientAsync(a, "ops");
+        using var viewer = await ClientAsync(a, "viewer", readOnly: true);
+
+        Assert.Contains("one or two different nodes, not 3", (await ApiTestNode.ProblemAsync(await ops.PostAsync("/api/v1/cluster/groups",
+            ApiTestNode.Json("""{"name":"g1","nodes":["a","b","c"],"mode":"balanced"}""")), 400)).GetProperty("detail").GetString());
+        Assert.Contains("there is no node named nowhere; the cluster's nodes are a, b, c", (await ApiTestNode.ProblemAsync(await ops.PostAsync("/api/v1/cluster/groups",
+            ApiTestNode.Json("""{"name":"g1","nodes":["a","nowhere"],"mode":"balanced"}""")), 400)).GetProperty("detail").GetString());
+        Assert.Contains("'mirrored' is not a mode: use balanced or active-standby", (await ApiTestNode.ProblemAsync(await ops.PostAsync("/api/v1/cluster/groups",
+            ApiTestNode.Json("""{"name":"g1","nodes":["a","b"],"mode":"mirrored"}""")), 400)).GetProperty("detail").GetString());
+        Assert.Contains("'g 1' is not a group name", (await ApiTestNode.ProblemAsync(await ops.PostAsync("/api/v1/cluster/groups",
+            ApiTestNode.Json("""{"name":"g 1","nodes":["a","b"],"mode":"balanced"}""")), 400)).GetProperty("detail").GetString());
+        Assert.Contains("A required field is missing: name, nodes, mode", (await ApiTestNode.ProblemAsync(await ops.PostAsync("/api/v1/cluster/groups",
+            ApiTestNode.Json("""{"name":"g1","mode":"balanced"}""")), 400)).GetProperty("detail").GetString());
+        Assert.Contains("'nodes' is null", (await ApiTestNode.ProblemAsync(await ops.PostAsync("/api/v1/cluster/groups",
+            ApiTestNode.Json("""{"name":"g1","nodes":null,"mode":"balanced"}""")), 400)).GetProperty("detail").GetString());
+        Assert.Equal(HttpStatusCode.Forbidden, (await viewer.PostAsync("/api/v1/cluster/groups",
+            ApiTestNode.Json("""{"name":"g1","nodes":["a","b"],"mode":"balanced"}"""))).StatusCode);
+        Assert.Empty((await viewer.GetFromJsonAsync<JsonElement>("/api/v1/cluster")).GetProperty("groups").EnumerateArray());
+
+        using var created = await ops.PostAsync("/api/v1/cluster/groups", ApiTestNode.Json("""{"name":"g1","nodes":["a","b"],"mode":"active-standby"}"""));
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.Equal(["a", "b"], (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("nodes").EnumerateArray().Select(n => n.GetString()));
+        var status = await viewer.GetFromJsonAsync<JsonElement>("/api/v1/cluster");
+        var group = Assert.Single(status.GetProperty("groups").EnumerateArray());
+        Assert.Equal(("g1", "active-standby"), (group.GetProperty("name").GetString(), group.GetProperty("mode").GetString()));
+        Assert.Equal([true, false, true], status.GetProperty("nodes").EnumerateArray().Select(n => n.GetProperty("takesUsers").GetBoolean()));
+
+        Assert.Contains("node b is already in group g1", (await ApiTestNode.ProblemAsync(await ops.PostAsync("/api/v1/cluster/groups",
+            ApiTestNode.Json("""{"name":"g2","nodes":["b","c"],"mode":"balanced"}""")), 400)).GetProperty("detail").GetString());
+        var audit = Assert.Single(await a.App.Node.Storage.Audit.ListAsync(null, "token:ops", 10));
+        Assert.Equal(("cluster.group-create", "g1", "active-standby: a, b"), (audit.Action, audit.Subject, audit.Details));
+    }
+
+    [Fact]
     public async Task Refused_changes_say_why_and_change_nothing_and_an_unclustered_node_has_no_cluster()
     {
         await using var a = await _cluster.StartNodeAsync("a");
@@ -100,5 +139,6 @@ public sealed class ClusterApiTests : IAsyncLifetime
         alone.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.Trim());
         Assert.Contains("not part of a cluster", (await ApiTestNode.ProblemAsync(await alone.GetAsync("/api/v1/cluster"), 404)).GetProperty("detail").GetString());
         await ApiTestNode.ProblemAsync(await alone.PostAsync("/api/v1/cluster/balance", null), 404);
+        await ApiTestNode.ProblemAsync(await alone.PostAsync("/api/v1/cluster/groups", ApiTestNode.Json("""{"name":"g1","nodes":["a"],"mode":"balanced"}""")), 404);
     }
 }

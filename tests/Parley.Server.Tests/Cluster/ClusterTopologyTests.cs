@@ -159,7 +159,7 @@ public sealed class ClusterTopologyTests : IAsyncLifetime
         Assert.Equal([true, false], status.GetProperty("nodes").EnumerateArray().Select(n => n.GetProperty("takesUsers").GetBoolean()));
         // The CLI's changes go through the console's and the API's service, so they are audited alike.
         var audit = await a.App.Node.Storage.Audit.ListAsync(null, null, 50);
-        Assert.Equal([("cluster.balance", "cluster"), ("cluster.assign", "u1@localhost")],
+        Assert.Equal([("cluster.group-create", "g1"), ("cluster.balance", "cluster"), ("cluster.assign", "u1@localhost")],
             audit.Where(r => r.Action.StartsWith("cluster.", StringComparison.Ordinal)).Select(r => (r.Action, r.Subject)));
         Assert.Equal("cli", audit.Last(r => r.Action == "cluster.assign").Origin);
     }
