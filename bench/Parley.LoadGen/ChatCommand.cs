@@ -17,9 +17,11 @@ namespace Parley.LoadGen;
 internal static class ChatCommand
 {
     public const string Usage =
-        "parley-loadgen chat --host 127.0.0.1 --port P --pairs P --rate MSG_PER_S --duration S --password PW --node-pid PID\n" +
+        "parley-loadgen chat --host 127.0.0.1 --port P --pairs P --rate MSG_PER_S --duration S --password PW --node-pid PID[,PID...]\n" +
         "    [--warmup 5] [--user-prefix load] [--domain localhost] [--concurrency 100] [--direct-tls] [--tls-resume]\n" +
-        "    [--transport tcp|websocket|mixed --http-port P]  (mixed: the first user of each pair on WebSocket, the second on TCP)";
+        "    [--transport tcp|websocket|mixed --http-port P]  (mixed: the first user of each pair on WebSocket, the second on TCP)\n" +
+        "    [--pairing numbered|same-node|cross-node --users U]  (a cluster: U users sign in, following see-other-host, and\n" +
+        "    P pairs are made of users served by one node, or by two; CPU is the sum of the --node-pid processes)";
 
     // Stragglers: messages still in flight when the schedule ends are waited for this long before the count.
     private static readonly TimeSpan StragglerDeadline = TimeSpan.FromSeconds(10);
@@ -31,7 +33,7 @@ internal static class ChatCommand
     {
         var arguments = new Arguments(
             args,
-            new HashSet<string> { "--host", "--port", "--pairs", "--rate", "--duration", "--warmup", "--user-prefix", "--password", "--domain", "--concurrency", "--node-pid", "--transport", "--http-port" },
+            new HashSet<string> { "--host", "--port", "--pairs", "--rate", "--duration", "--warmup", "--user-prefix", "--password", "--domain", "--concurrency", "--node-pid", "--transport", "--http-port", "--pairing", "--users" },
             new HashSet<string> { "--direct-tls", "--tls-resume" });
         var server = new IPEndPoint(ClientPool.LoopbackAddress(arguments.Text("--host")), arguments.Number("--port", 1, 65535));
         var pairs = arguments.Number("--pairs", 1, 100_000);
@@ -42,13 +44,23 @@ internal static class ChatCommand
         var password = arguments.Text("--password");
         var domain = arguments.Text("--domain", "localhost");
         var concurrency = arguments.Number("--concurrency", 1, 10_000, fallback: 100);
-        var node = new NodeProcess(arguments.Number("--node-pid", 1, int.MaxValue));
+        var nodes = NodePids(arguments.Text("--node-pid"));
         var directTls = arguments.Flag("--direct-tls");
         var transport = arguments.Text("--transport", "tcp");
         if (transport is not ("tcp" or "websocket" or "mixed"))
         {
             throw new UsageException($"--transport must be tcp, websocket or mixed, not '{transport}'.");
         }
+        var pairing = arguments.Text("--pairing", "numbered");
+        if (pairing is not ("numbered" or "same-node" or "cross-node"))
+        {
+            throw new UsageException($"--pairing must be numbered, same-node or cross-node, not '{pairing}'.");
+        }
+        if (pairing != "numbered" && transport != "tcp")
+        {
+            throw new UsageException("--pairing same-node or cross-node needs --transport tcp.");
+        }
+        var signIns = pairing == "numbered" ? 2 * pairs : arguments.Number("--users", 2 * pairs, 1_000_000, fallback: 2 * pairs);
         var webSocket = transport == "tcp" ? null : new Uri($"ws://{server.Address}:{arguments.Number("--http-port", 1, 65535)}/xmpp-websocket");
         var warmCount = checked(rate * warmup);
         var measuredCount = checked(rate * duration);
@@ -60,26 +72,37 @@ internal static class ChatCommand
             "mixed" => $"{webSocket} and {server} {(directTls ? "direct TLS" : "STARTTLS")}",
             _ => $"{server} {(directTls ? "direct TLS" : "STARTTLS")}",
         };
-        output.WriteLine($"node pid {node.Pid}, {carriedBy}, {pairs} pairs ({prefix}1..{prefix}{2 * pairs}), " +
+        output.WriteLine($"node pid {string.Join(", ", nodes.Select(node => node.Pid))}, {carriedBy}, {pairs} pairs " +
+            (pairing == "numbered" ? $"({prefix}1..{prefix}{2 * pairs})" : $"{pairing} from {prefix}1..{prefix}{signIns}") + ", " +
             $"{rate} msg/s offered, {warmup} s warm-up + {duration} s measured, {MessageBytes}-byte messages");
 
         var saltedPassword = new SaltedPasswordCache(ScramHash.Sha256, password);
         var target = new LoginTarget(server, domain, directTls, arguments.Flag("--tls-resume"), saltedPassword);
         // User i (from 0) is the first of its pair when i is even.
         bool OnWebSocket(int index) => transport == "websocket" || (transport == "mixed" && index % 2 == 0);
-        var login = await ClientPool.LogInAllAsync<IChatClient>(2 * pairs, concurrency, index => prefix + (index + 1),
+        var login = await ClientPool.LogInAllAsync<IChatClient>(signIns, concurrency, index => prefix + (index + 1),
             async (index, token) => OnWebSocket(index)
                 ? await WebSocketLoadClient.LoginAsync(webSocket!, domain, prefix + (index + 1), saltedPassword, token).ConfigureAwait(false)
                 : await LoadClient.LoginAsync(target, prefix + (index + 1), password, sendInitialPresence: true, token).ConfigureAwait(false),
             cancellationToken).ConfigureAwait(false);
         if (login.Failed > 0)
         {
-            output.WriteLine($"logins         {login.Failed} of {2 * pairs} failed{login.FirstErrorSuffix}");
+            output.WriteLine($"logins         {login.Failed} of {signIns} failed{login.FirstErrorSuffix}");
             await ClientPool.CloseAllAsync(login.Clients, concurrency, cancellationToken).ConfigureAwait(false);
             return 1;
         }
-        var clients = login.Clients.Select(client => client!).ToArray();
-        output.WriteLine($"logins         {clients.Length} logged in");
+        var clients = pairing == "numbered" ? login.Clients.Select(client => client!).ToArray() : Paired(login.Clients, pairing == "same-node", pairs);
+        if (clients.Length < 2 * pairs)
+        {
+            output.WriteLine($"logins         {signIns} logged in make only {clients.Length / 2} {pairing} pairs; sign more in with --users");
+            await ClientPool.CloseAllAsync(login.Clients, concurrency, cancellationToken).ConfigureAwait(false);
+            return 1;
+        }
+        // Those left out of the pairs close now: only the pairs are measured.
+        var unpaired = login.Clients.Except(clients).ToArray();
+        await ClientPool.CloseAllAsync(unpaired, concurrency, cancellationToken).ConfigureAwait(false);
+        output.WriteLine($"logins         {clients.Length} logged in" +
+            (pairing == "numbered" ? "" : $" in pairs ({unpaired.Length} more closed), served by {string.Join(", ", clients.GroupBy(client => ((LoadClient)client).Server).Select(node => $"{node.Key} ×{node.Count()}"))}"));
 
         var tally = new ChatTally(warmCount, measuredCount);
         // How late the generator itself sent each measured message: the part of the latency that is not the node's.
@@ -90,7 +113,7 @@ internal static class ChatCommand
         }
 
         var messages = new ChatMessages(clients, pairs);
-        var run = new MeasuredRun(node);
+        var run = new MeasuredRun(nodes);
         await run.SendAsync(rate, warmCount, measuredCount, messages.Send, sendLag, cancellationToken).ConfigureAwait(false);
 
         var allArrived = await tally.WaitForAllAsync(StragglerDeadline, cancellationToken).ConfigureAwait(false);
@@ -109,9 +132,35 @@ internal static class ChatCommand
 
         output.WriteLine($"machine        {MachineCpu.OthersShare(machineBusy, nodeCpu, generatorCpu, window)}");
 
-        var closeFailures = await ClientPool.CloseAllAsync(login.Clients, concurrency, cancellationToken).ConfigureAwait(false);
+        var closeFailures = await ClientPool.CloseAllAsync(clients, concurrency, cancellationToken).ConfigureAwait(false);
         output.WriteLine($"close          {clients.Length - closeFailures} closed cleanly; {closeFailures} did not");
         return delivered == measuredCount && tally.Duplicates == 0 && tally.Errors == 0 && closeFailures == 0 ? 0 : 1;
+    }
+
+    private static NodeProcess[] NodePids(string list) =>
+        [.. list.Split(',').Select(pid => int.TryParse(pid, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number) && number > 0
+            ? new NodeProcess(number)
+            : throw new UsageException($"--node-pid must be process ids separated by commas, not '{list}'."))];
+
+    /// <summary>
+    /// Up to <paramref name="pairs"/> pairs (users 2i and 2i+1) of TCP clients served by the same node, or by two
+    /// different nodes (taken from the two nodes with the most users left, so that every node carries its share).
+    /// </summary>
+    private static IChatClient[] Paired(IChatClient?[] clients, bool sameNode, int pairs)
+    {
+        var byNode = clients.Cast<LoadClient>().GroupBy(client => client.Server).Select(node => new Queue<LoadClient>(node)).ToList();
+        var paired = new List<IChatClient>();
+        while (paired.Count < 2 * pairs)
+        {
+            var fullest = byNode.Where(node => node.Count > 0).OrderByDescending(node => node.Count).ToList();
+            if (sameNode ? fullest.Count == 0 || fullest[0].Count < 2 : fullest.Count < 2)
+            {
+                break;
+            }
+            paired.Add(fullest[0].Dequeue());
+            paired.Add((sameNode ? fullest[0] : fullest[1]).Dequeue());
+        }
+        return [.. paired];
     }
 
     /// <summary>

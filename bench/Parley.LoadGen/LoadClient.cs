@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.IO.Pipelines;
 using System.Net;
 using System.Net.Security;
@@ -52,9 +53,10 @@ internal sealed class LoadClient : IChatClient
     private PipeReader _input;
     private Task? _receiving;
 
-    private LoadClient(Socket socket)
+    private LoadClient(Socket socket, IPEndPoint server)
     {
         _socket = socket;
+        Server = server;
         _stream = new NetworkStream(socket, ownsSocket: true);
         _input = PipeReader.Create(_stream, ReaderOptions);
     }
@@ -62,14 +64,44 @@ internal sealed class LoadClient : IChatClient
     /// <summary>The full JID the server bound.</summary>
     public string BoundJid { get; private set; } = "";
 
+    /// <summary>The node this client is connected to (after any &lt;see-other-host/&gt;).</summary>
+    public IPEndPoint Server { get; }
+
+    /// <summary>The background reading of <see cref="StartReceiving"/>: ends at the server's end of the stream, fails when the connection is lost.</summary>
+    public Task Receiving => _receiving ?? throw new InvalidOperationException("This client is not receiving.");
+
     /// <summary>
     /// Logs in as <paramref name="user"/> and returns once the server has echoed the initial presence, or right after
     /// bind when <paramref name="sendInitialPresence"/> is false (the caller then sends it and reads what follows).
+    /// A node of a cluster that does not serve the user answers the bind with &lt;see-other-host/&gt;: the client
+    /// signs in again at the address it names, at most <see cref="MaxRedirects"/> times.
     /// </summary>
     /// <exception cref="LoginException">The server refused or answered something unexpected.</exception>
-    public static async Task<LoadClient> LoginAsync(LoginTarget target, string user, string password, bool sendInitialPresence, CancellationToken cancellationToken)
+    public static Task<LoadClient> LoginAsync(LoginTarget target, string user, string password, bool sendInitialPresence, CancellationToken cancellationToken) =>
+        LoginAsync(target, target.Server, user, password, sendInitialPresence, cancellationToken);
+
+    /// <summary>As <see cref="LoginAsync(LoginTarget, string, string, bool, CancellationToken)"/>, starting at <paramref name="server"/>.</summary>
+    public static async Task<LoadClient> LoginAsync(LoginTarget target, IPEndPoint server, string user, string password, bool sendInitialPresence, CancellationToken cancellationToken)
     {
-        var client = await ConnectAuthenticatedAsync(target, user, password, cancellationToken).ConfigureAwait(false);
+        for (var redirects = 0; ; redirects++)
+        {
+            try
+            {
+                return await LoginOnceAsync(target, server, user, password, sendInitialPresence, cancellationToken).ConfigureAwait(false);
+            }
+            catch (SeeOtherHostException e) when (redirects < MaxRedirects)
+            {
+                server = e.OtherHost;
+            }
+        }
+    }
+
+    /// <summary>Redirects followed per sign-in: one is the rule (the node names the serving node); more only while nodes' views differ for a heartbeat.</summary>
+    public const int MaxRedirects = 3;
+
+    private static async Task<LoadClient> LoginOnceAsync(LoginTarget target, IPEndPoint server, string user, string password, bool sendInitialPresence, CancellationToken cancellationToken)
+    {
+        var client = await ConnectAuthenticatedAsync(target, server, user, password, cancellationToken).ConfigureAwait(false);
         try
         {
             await client.SendAsync(Bind, cancellationToken).ConfigureAwait(false);
@@ -98,12 +130,17 @@ internal sealed class LoadClient : IChatClient
     /// binds nothing, so the caller may bind or resume a session (XEP-0198).
     /// </summary>
     /// <exception cref="LoginException">The server refused or answered something unexpected.</exception>
-    public static async Task<LoadClient> ConnectAuthenticatedAsync(LoginTarget target, string user, string password, CancellationToken cancellationToken)
+    public static Task<LoadClient> ConnectAuthenticatedAsync(LoginTarget target, string user, string password, CancellationToken cancellationToken) =>
+        ConnectAuthenticatedAsync(target, target.Server, user, password, cancellationToken);
+
+    /// <summary>As <see cref="ConnectAuthenticatedAsync(LoginTarget, string, string, CancellationToken)"/>, at <paramref name="server"/> (a node of a cluster).</summary>
+    /// <exception cref="SocketException">Nothing listens there (a node that died).</exception>
+    public static async Task<LoadClient> ConnectAuthenticatedAsync(LoginTarget target, IPEndPoint server, string user, string password, CancellationToken cancellationToken)
     {
-        var socket = new Socket(target.Server.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        var socket = new Socket(server.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
-            await socket.ConnectAsync(target.Server, cancellationToken).ConfigureAwait(false);
+            await socket.ConnectAsync(server, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -111,7 +148,7 @@ internal sealed class LoadClient : IChatClient
             throw;
         }
 
-        var client = new LoadClient(socket);
+        var client = new LoadClient(socket, server);
         try
         {
             if (target.DirectTls)
@@ -267,9 +304,15 @@ internal sealed class LoadClient : IChatClient
     public async Task<Element> ExpectAsync(string name, CancellationToken cancellationToken)
     {
         var element = await NextElementAsync(cancellationToken).ConfigureAwait(false);
-        return element.Name == name
-            ? element
-            : throw new LoginException($"expected <{name}/>, the server sent {element.ToXml(Ns.Client)}");
+        if (element.Name == name)
+        {
+            return element;
+        }
+        if (SeeOtherHostException.OtherHostIn(element) is { } otherHost)
+        {
+            throw new SeeOtherHostException(otherHost);
+        }
+        throw new LoginException($"expected <{name}/>, the server sent {element.ToXml(Ns.Client)}");
     }
 
     /// <summary>The next top-level element, whatever it is. Not while receiving in the background.</summary>
@@ -302,4 +345,41 @@ internal sealed class LoadClient : IChatClient
     }
 }
 
-internal sealed class LoginException(string message) : Exception(message);
+internal class LoginException(string message) : Exception(message);
+
+/// <summary>The node ended the stream with RFC 6120 &lt;see-other-host/&gt;: another node of the cluster serves the user.</summary>
+internal sealed class SeeOtherHostException(IPEndPoint otherHost) : LoginException($"sent to the node at {otherHost}")
+{
+    public IPEndPoint OtherHost { get; } = otherHost;
+
+    /// <summary>
+    /// The address in a stream error &lt;see-other-host&gt;HOST:PORT&lt;/see-other-host&gt;, or null when
+    /// <paramref name="element"/> is something else.
+    /// </summary>
+    /// <exception cref="LoginException">The address is not one of this machine's: the generator connects to loopback only.</exception>
+    public static IPEndPoint? OtherHostIn(Element element)
+    {
+        return element.Name == "error" && element.Namespace == Ns.Streams && element.ChildText("see-other-host", Ns.StreamErrors) is { } address
+            ? ParseAddress(address)
+            : null;
+    }
+
+    /// <summary>HOST:PORT as a node gives it (see-other-host, XEP-0198 location), on this machine.</summary>
+    /// <exception cref="LoginException">Not HOST:PORT, or not a loopback address: the generator connects to loopback only.</exception>
+    public static IPEndPoint ParseAddress(string address)
+    {
+        var colon = address.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(address.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
+        {
+            throw new LoginException($"the node gave the address '{address}', which is not HOST:PORT");
+        }
+        try
+        {
+            return new IPEndPoint(ClientPool.LoopbackAddress(address[..colon].Trim('[', ']')), port);
+        }
+        catch (UsageException)
+        {
+            throw new LoginException($"the node gave the address '{address}', which is not on this machine (the generator connects to loopback only)");
+        }
+    }
+}

@@ -4,9 +4,10 @@ namespace Parley.LoadGen;
 
 /// <summary>
 /// The open-loop send shared by the chat and room runs: a warm-up that is not measured, then the measured
-/// messages, with the CPU of the node, the generator and the whole machine counted from the first measured send.
+/// messages, with the CPU of the node (of all nodes, for a cluster), the generator and the whole machine counted from
+/// the first measured send.
 /// </summary>
-internal sealed class MeasuredRun(NodeProcess node)
+internal sealed class MeasuredRun(IReadOnlyList<NodeProcess> nodes)
 {
     private readonly Process _generator = Process.GetCurrentProcess();
     private TimeSpan _nodeAtStart, _generatorAtStart, _machineAtStart;
@@ -25,7 +26,7 @@ internal sealed class MeasuredRun(NodeProcess node)
         {
             if (index == warmCount)
             {
-                _nodeAtStart = node.CpuTime();
+                _nodeAtStart = NodesCpuTime();
                 _generatorAtStart = _generator.TotalProcessorTime;
                 _machineAtStart = MachineCpu.BusyTime();
             }
@@ -41,6 +42,8 @@ internal sealed class MeasuredRun(NodeProcess node)
     public (TimeSpan Node, TimeSpan Generator, TimeSpan Machine) CpuUsed()
     {
         _generator.Refresh();
-        return (node.CpuTime() - _nodeAtStart, _generator.TotalProcessorTime - _generatorAtStart, MachineCpu.BusyTime() - _machineAtStart);
+        return (NodesCpuTime() - _nodeAtStart, _generator.TotalProcessorTime - _generatorAtStart, MachineCpu.BusyTime() - _machineAtStart);
     }
+
+    private TimeSpan NodesCpuTime() => nodes.Aggregate(TimeSpan.Zero, (sum, node) => sum + node.CpuTime());
 }

@@ -237,7 +237,7 @@ internal static class MucCommand
     {
         var messages = new GroupchatMessages(clients, senders, room);
         var sendLag = new LatencyRecorder(measuredCount);
-        var run = new MeasuredRun(node);
+        var run = new MeasuredRun([node]);
         await run.SendAsync(rate, warmCount, measuredCount, messages.Send, sendLag, cancellationToken).ConfigureAwait(false);
 
         var allArrived = await tally.WaitForAllAsync(StragglerDeadline, cancellationToken).ConfigureAwait(false);

@@ -45,7 +45,7 @@ internal static class SetupCommand
         return 0;
     }
 
-    private static AccountCredentials SharedCredentials(string password)
+    internal static AccountCredentials SharedCredentials(string password)
     {
         var salt = RandomNumberGenerator.GetBytes(ScramCredentialFactory.SaltLength);
         return new AccountCredentials(
