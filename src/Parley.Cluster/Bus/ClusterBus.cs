@@ -46,6 +46,11 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
     private readonly Channel<(IReadOnlyList<(Element Stanza, Jid To)> Stanzas, Jid From, bool Forwarded, NatsMsg<byte[]> Message)> _arrivals =
         Channel.CreateUnbounded<(IReadOnlyList<(Element, Jid)>, Jid, bool, NatsMsg<byte[]>)>(new() { SingleReader = true, SingleWriter = true });
     private long _sent;
+    // Set while the arrivals loop routes a stanza: what that sends to another node (a probe's answer, an error) goes
+    // through that node's outbox instead of being awaited there, or two nodes' loops could wait on each other's
+    // acknowledgements and every arrival behind them with them.
+    private static readonly AsyncLocal<bool> s_routingArrival = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Channel<(Element Stanza, Jid From, Jid To)>> _outboxes = new(StringComparer.Ordinal);
     private readonly BusBuffer _buffer = new(options.Cluster.BusBufferStanzas, TimeSpan.FromSeconds(options.Cluster.BusBufferSeconds), TimeProvider.System);
     private Router? _router;
     private ISessionReplication? _replication;
@@ -229,6 +234,7 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
                     (forwards ??= []).Add(ForwardAsync(serving.Name, stanza, from, to));
                     continue;
                 }
+                s_routingArrival.Value = true;
                 try
                 {
                     await Router.RouteArrivedAsync(stanza, from, to).ConfigureAwait(false);
@@ -236,6 +242,10 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
                     LogArrivalFailed(logger, stanza.Name, to.ToString(), e);
+                }
+                finally
+                {
+                    s_routingArrival.Value = false;
                 }
             }
             _ = forwards is null ? AcknowledgeWhenHeldAsync(message, stoppingToken) : AcknowledgeAfterAsync(forwards, message, stoppingToken);
@@ -283,6 +293,11 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
     /// <param name="forwarded">The stanza came from another node that saw the user served here: the receiver routes it as it is.</param>
     public async ValueTask SendAsync(string node, Element stanza, Jid from, Jid to, bool forwarded = false)
     {
+        if (s_routingArrival.Value && !forwarded)
+        {
+            Outbox(node).Writer.TryWrite((stanza, from, to));
+            return;
+        }
         // The bus is down, or stanzas held while it was are still going out, or the node is not listening yet: this
         // one waits its turn.
         if ((!Connected || _buffer.Holding || !await RequestAsync(node, stanza, from, to, forwarded).ConfigureAwait(false))
@@ -301,7 +316,7 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
     /// </summary>
     public async ValueTask SendEachAsync(string node, IReadOnlyList<(Element Stanza, Jid To)> stanzas, Jid from)
     {
-        if (stanzas.Count > 1 && Connected && !_buffer.Holding && await RequestEachAsync(node, stanzas, from).ConfigureAwait(false))
+        if (stanzas.Count > 1 && !s_routingArrival.Value && Connected && !_buffer.Holding && await RequestEachAsync(node, stanzas, from).ConfigureAwait(false))
         {
             return;
         }
@@ -350,6 +365,32 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
                 await Router.BounceAsync(stanza, from, StanzaError.RemoteServerTimeout($"The cluster node serving {to.Bare} did not answer.")).ConfigureAwait(false);
             }
             return true;
+        }
+    }
+
+    /// <summary>What routing arrivals sends to <paramref name="node"/>, sent in order by a task of its own.</summary>
+    private Channel<(Element Stanza, Jid From, Jid To)> Outbox(string node) =>
+        _outboxes.GetOrAdd(node, name =>
+        {
+            var outbox = Channel.CreateUnbounded<(Element, Jid, Jid)>(new() { SingleReader = true });
+            _ = SendOutboxAsync(name, outbox.Reader);
+            return outbox;
+        });
+
+    private async Task SendOutboxAsync(string node, ChannelReader<(Element Stanza, Jid From, Jid To)> outbox)
+    {
+        // Started from the arrivals loop, this task inherited its flag; it is the one that waits.
+        s_routingArrival.Value = false;
+        await foreach (var (stanza, from, to) in outbox.ReadAllAsync().ConfigureAwait(false))
+        {
+            try
+            {
+                await SendAsync(node, stanza, from, to).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                LogArrivalFailed(logger, stanza.Name, to.ToString(), e);
+            }
         }
     }
 
