@@ -48,7 +48,7 @@ start() {
     as_postgres "$pg_bin/initdb" -D "$dir/postgres" -U postgres --pwfile "$dir/postgres.password" \
         --auth-local trust --auth-host scram-sha-256 -E UTF8 --locale C.UTF-8 --no-instructions > "$dir/initdb.log"
     as_postgres "$pg_bin/pg_ctl" -D "$dir/postgres" -w -l "$dir/postgres/server.log" \
-        -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $dir/postgres -c max_connections=400" start > /dev/null
+        -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $dir/postgres -c max_connections=$((count * 110 + 50))" start > /dev/null
     echo "postgres $(head -1 "$dir/postgres/postmaster.pid")" >> "$dir/pids"
     local connection="Host=127.0.0.1;Port=$pg_port;Username=postgres;Password=$password;Database=postgres"
     echo "$connection" > "$dir/connection"

@@ -15,13 +15,22 @@ namespace Parley.Cluster;
 /// <summary>Makes a node a member of the cluster when Parley:Cluster:Bus is set; without it the node stays a single node.</summary>
 public static class ClusterServices
 {
+    /// <summary>Database connections a node uses at most for membership and the topology, besides its storage's pool (docs/clustering.md).</summary>
+    public const int MembershipPoolSize = 10;
+
     public static void AddToNode(IServiceCollection services, ParleyOptions options)
     {
         if (options.Cluster.Bus is null)
         {
             return;
         }
-        services.AddSingleton(_ => NpgsqlDataSource.Create(options.Storage.ConnectionString!));
+        services.AddSingleton(_ =>
+        {
+            // A pool of its own, and small: the lease must be renewed while sign-ins keep every storage connection busy.
+            var cluster = new NpgsqlDataSourceBuilder(options.Storage.ConnectionString!);
+            cluster.ConnectionStringBuilder.MaxPoolSize = MembershipPoolSize;
+            return cluster.Build();
+        });
         // The console's and the REST API's way to the topology the CLI changes (ClusterAdministration).
         services.AddSingleton<Parley.Server.Administration.IClusterTopologyAccess, Topology.ClusterTopologyAccess>();
         services.AddSingleton(new ClusterView(options.Cluster.Node!));

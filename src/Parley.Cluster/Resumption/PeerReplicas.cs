@@ -29,6 +29,9 @@ public sealed partial class PeerReplicas(ParleyOptions options, ClusterView view
 
     /// <summary>How long a client's resumption waits for the takeover: until the dead node's lease has run out and a few heartbeats more.</summary>
     private readonly TimeSpan _takeoverWait = TimeSpan.FromMilliseconds(options.Cluster.LeaseMilliseconds + 5 * options.Cluster.HeartbeatMilliseconds);
+    /// <summary>Sessions announced at once after a takeover: each reads the roster and routes presence, so a few keep the storage busy without crowding out sign-ins.</summary>
+    private const int TakeOverParallelism = 8;
+
     private readonly XmlLimits _limits = new() { MaxStanzaBytes = int.MaxValue, MaxDepth = node.Options.Limits.MaxDepth + 3 };
 
     /// <summary>Sessions copied here now, for every peer (for tests and status).</summary>
@@ -212,31 +215,28 @@ public sealed partial class PeerReplicas(ParleyOptions options, ClusterView view
         return [.. copies.Values];
     }
 
+    /// <summary>
+    /// First every resumable copy becomes a hibernated session here, at once and without I/O, and the clients waiting to
+    /// resume are let go; only then are the sessions announced (their presence routed, the login noted) and what the
+    /// others had not acknowledged delivered, a few at a time. Announcing them one by one first held every resumption
+    /// until the last of thousands was announced, and the clients gave up and signed in again.
+    /// </summary>
     private async Task TakeOverAsync(string origin, List<SessionReplica> replicas)
     {
-        var resumable = 0;
-        var redelivered = 0;
+        List<(ClientSession Session, Element? Presence)> hibernated = [];
+        List<SessionReplica> notResumable = [];
         foreach (var replica in replicas)
         {
-            try
+            if (replica is { Resumable: true, Complete: true } && node.Sessions.Find(replica.Jid) is null)
             {
-                if (replica is { Resumable: true, Complete: true } && node.Sessions.Find(replica.Jid) is null)
-                {
-                    await HibernateAsync(origin, replica).ConfigureAwait(false);
-                    resumable++;
-                }
-                else
-                {
-                    // The client cannot resume this one (or is back under the same resource): what it had not acknowledged goes elsewhere now.
-                    redelivered += await node.Router.RedeliverAsync([.. replica.Unacked], replica.Jid).ConfigureAwait(false);
-                }
+                hibernated.Add((Hibernate(origin, replica), replica.Presence));
             }
-            catch (Exception e)
+            else
             {
-                LogTakeOverFailed(logger, e, replica.Jid.ToString(), origin);
+                // The client cannot resume this one (or is back under the same resource): what it had not acknowledged goes elsewhere now.
+                notResumable.Add(replica);
             }
         }
-        LogTookOver(logger, origin, resumable, redelivered);
         lock (_sync)
         {
             foreach (var replica in replicas)
@@ -248,10 +248,35 @@ public sealed partial class PeerReplicas(ParleyOptions options, ClusterView view
                 waiting.TrySetResult();
             }
         }
+        var parallel = new ParallelOptions { MaxDegreeOfParallelism = TakeOverParallelism };
+        await Parallel.ForEachAsync(hibernated, parallel, async (taken, _) =>
+        {
+            try
+            {
+                await AnnounceAsync(taken.Session, taken.Presence).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                LogTakeOverFailed(logger, e, taken.Session.Jid.ToString(), origin);
+            }
+        }).ConfigureAwait(false);
+        var redelivered = 0;
+        await Parallel.ForEachAsync(notResumable, parallel, async (replica, _) =>
+        {
+            try
+            {
+                Interlocked.Add(ref redelivered, await node.Router.RedeliverAsync([.. replica.Unacked], replica.Jid).ConfigureAwait(false));
+            }
+            catch (Exception e)
+            {
+                LogTakeOverFailed(logger, e, replica.Jid.ToString(), origin);
+            }
+        }).ConfigureAwait(false);
+        LogTookOver(logger, origin, hibernated.Count, redelivered);
     }
 
     /// <summary>The copied session becomes one of this node's, hibernated as if its connection had just been lost here.</summary>
-    private async Task HibernateAsync(string origin, SessionReplica replica)
+    private ClientSession Hibernate(string origin, SessionReplica replica)
     {
         // The sink is replaced at once: a hibernated sink needs the session it belongs to.
         var session = new ClientSession(replica.Jid, null!, $"node {origin}", "resumable after failover");
@@ -266,8 +291,14 @@ public sealed partial class PeerReplicas(ParleyOptions options, ClusterView view
         var replaced = node.Sessions.Add(session, 0);
         replaced?.Sink.CloseWithError("conflict", "Replaced by a new connection with the same resource.");
         node.Resumable.Add(session);
+        return session;
+    }
+
+    private async Task AnnounceAsync(ClientSession session, Element? presence)
+    {
         await node.Modules.SessionStarted.RaiseAsync(session).ConfigureAwait(false);
-        if (replica.Presence is { } presence)
+        // A client that resumed and sent presence of its own since, or ended the session, is not contradicted.
+        if (presence is not null && session.Presence is null && ReferenceEquals(node.Sessions.Find(session.Jid), session))
         {
             // As the client sent it: contacts see the user available here, and stored messages come to the session.
             await node.Router.RouteFromClientAsync(presence.Clone(), session, null).ConfigureAwait(false);
