@@ -14,7 +14,7 @@ namespace Parley.LoadGen;
 /// homed on one node (made by <c>failover-setup</c>) sign in there, each with a watcher on another node that has it as
 /// a contact; the node is SIGKILLed; every user reconnects as a client would — resuming its stream (XEP-0198, with
 /// --resume) at the <c>location</c> the node gave, then at the other nodes in turn, else signing in again, following
-/// &lt;see-other-host/&gt; — and sends a new presence. Failover time: from the SIGKILL until its watcher has seen that
+/// &lt;see-other-host/&gt; in both — and sends a new presence. Failover time: from the SIGKILL until its watcher has seen that
 /// presence, for the last user (and per user). Then the node is started again with its own command line, the peer
 /// sends the users home with &lt;see-other-host/&gt;, they sign in there and send presence again: the fallback time.
 /// </summary>
@@ -341,9 +341,15 @@ internal static class FailoverCommand
             {
                 foreach (var server in InTurn(lastNode))
                 {
-                    if (resume && _previd is not null && await TryResumeAsync(server, phase, cancellationToken).ConfigureAwait(false))
+                    // A node that does not hold the stream sends the client where its account is served: at most 3 hops.
+                    var at = server;
+                    for (var hop = 0; resume && _previd is not null && at is not null && hop <= 3; hop++)
                     {
-                        return;
+                        (var resumed, at) = await TryResumeAsync(at, phase, cancellationToken).ConfigureAwait(false);
+                        if (resumed)
+                        {
+                            return;
+                        }
                     }
                 }
                 foreach (var server in InTurn(lastNode))
@@ -380,7 +386,8 @@ internal static class FailoverCommand
             }
         }
 
-        private async Task<bool> TryResumeAsync(IPEndPoint server, Phase phase, CancellationToken cancellationToken)
+        /// <summary>Resumed, or not and perhaps sent elsewhere (see-other-host).</summary>
+        private async Task<(bool Resumed, IPEndPoint? SentTo)> TryResumeAsync(IPEndPoint server, Phase phase, CancellationToken cancellationToken)
         {
             Attempts[(int)phase]++;
             LoadClient client;
@@ -390,7 +397,7 @@ internal static class FailoverCommand
             }
             catch (Exception e) when (e is SocketException or LoginException or IOException)
             {
-                return false;
+                return (false, null);
             }
             try
             {
@@ -399,18 +406,18 @@ internal static class FailoverCommand
                 if (answer.Name != "resumed")
                 {
                     await client.DisposeAsync().ConfigureAwait(false);
-                    return false;
+                    return (false, SeeOtherHostException.OtherHostIn(answer));
                 }
                 Location = server;
                 await client.SendAsync(Presence(phase), cancellationToken).ConfigureAwait(false);
                 ResumedIn = phase;
                 Client = client;
-                return true;
+                return (true, null);
             }
             catch (Exception e) when (e is SocketException or LoginException or IOException)
             {
                 await client.DisposeAsync().ConfigureAwait(false);
-                return false;
+                return (false, null);
             }
         }
 

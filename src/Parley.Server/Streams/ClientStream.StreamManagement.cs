@@ -128,6 +128,14 @@ public sealed partial class ClientStream : IManagedStream
             await _node.Replication.TakenOverAsync(previd).ConfigureAwait(false);
             session = _node.Resumable.Find(previd);
         }
+        if (session is null && _node.Placement.OtherHostFor(account) is { } otherHost)
+        {
+            // The stream can only be where the account is served (its node, or after a failover that node's peer):
+            // sent there, the client resumes at the next try instead of asking node after node.
+            await _node.Placement.BeforeSendingAwayAsync(account, _transport.Closed).ConfigureAwait(false);
+            LogResumeSentElsewhere(_logger, ConnectionId, account.ToString(), otherHost);
+            return await FailAsync("see-other-host", $"{account} is served by the node at {otherHost}; resume there.", otherHost).ConfigureAwait(false);
+        }
         if (session is null || !session.Jid.Bare.Equals(account) || !uint.TryParse(resume.GetAttribute("h"), NumberStyles.None, CultureInfo.InvariantCulture, out var h))
         {
             // The client may bind a new session instead.
@@ -230,6 +238,9 @@ public sealed partial class ClientStream : IManagedStream
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Connection {ConnectionId} resumed {Jid} and sent {Count} unacknowledged stanzas again")]
     private static partial void LogResumed(ILogger logger, string connectionId, string jid, int count);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Connection {ConnectionId}: {Account} asked to resume a stream of the node that serves it; sent to {OtherHost}")]
+    private static partial void LogResumeSentElsewhere(ILogger logger, string connectionId, string account, string otherHost);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Connection {ConnectionId} lost; {Jid} waits {Seconds} s to be resumed")]
     private static partial void LogHibernated(ILogger logger, string connectionId, string jid, int seconds);

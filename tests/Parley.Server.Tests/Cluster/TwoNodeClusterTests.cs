@@ -258,6 +258,49 @@ public sealed class TwoNodeClusterTests : IAsyncLifetime
         Assert.Empty(_a.App.Node.Sessions.All);
     }
 
+    [Fact]
+    public async Task A_client_resuming_on_the_node_that_does_not_serve_it_is_sent_to_its_node_and_resumes_there_with_what_it_missed()
+    {
+        await using var alice = await OnlineAsync(_a, "alice", "desk");
+        var phone = await XmppTestClient.LoginAsync(_b, "bob", "bob-password", "phone");
+        await phone.SendAsync("<enable xmlns='urn:xmpp:sm:3' resume='true'/>");
+        var id = (await phone.ReceiveAsync(e => e.Name == "enabled")).GetAttribute("id");
+        await phone.AnnounceAsync();
+        await phone.DisposeAsync();
+        await Eventually.TrueAsync(() => _b.App.Node.Resumable.Find(id!) is not null);
+        await alice.SendAsync("<message to='bob@localhost/phone' type='chat' id='m1'><body>while you were away</body></message>");
+
+        await using var wrong = await XmppTestClient.ConnectAsync(_a.C2sPort);
+        await wrong.OpenStreamAsync();
+        await wrong.StartTlsAsync();
+        await wrong.AuthenticateAsync("bob", "bob-password");
+        await wrong.SendAsync($"<resume xmlns='urn:xmpp:sm:3' previd='{id}' h='0'/>");
+        Assert.Equal("see-other-host", await wrong.ExpectStreamErrorAsync());
+        Assert.Contains(_a.Logs.Lines, line => line.Contains($"bob@localhost asked to resume a stream of the node that serves it; sent to 127.0.0.1:{_b.C2sPort}", StringComparison.Ordinal));
+
+        await using var resumed = await XmppTestClient.ConnectAsync(_b.C2sPort);
+        await resumed.OpenStreamAsync();
+        await resumed.StartTlsAsync();
+        await resumed.AuthenticateAsync("bob", "bob-password");
+        await resumed.SendAsync($"<resume xmlns='urn:xmpp:sm:3' previd='{id}' h='0'/>");
+        await resumed.ReceiveAsync(e => e.Name == "resumed");
+        var missed = await resumed.ReceiveAsync(e => e.Name == "message" && e.GetAttribute("id") == "m1");
+        Assert.Equal("while you were away", missed.ChildText("body"));
+    }
+
+    [Fact]
+    public async Task A_stream_that_no_node_holds_is_refused_with_item_not_found_where_the_account_is_served()
+    {
+        await using var bob = await XmppTestClient.ConnectAsync(_b.C2sPort);
+        await bob.OpenStreamAsync();
+        await bob.StartTlsAsync();
+        await bob.AuthenticateAsync("bob", "bob-password");
+        await bob.SendAsync("<resume xmlns='urn:xmpp:sm:3' previd='no-such-stream' h='0'/>");
+
+        var failed = await bob.ReceiveAsync(e => e.Name == "failed");
+        Assert.NotNull(failed.Child("item-not-found", Ns.Stanzas));
+    }
+
     /// <summary>Signs bob in on node a, which does not serve him; returns how long the see-other-host answer took after the bind.</summary>
     private async Task<TimeSpan> BobSignsInOnTheWrongNodeAsync()
     {
