@@ -39,6 +39,16 @@ public sealed class TwoNodeClusterTests : IAsyncLifetime
         await _cluster.DisposeAsync();
     }
 
+    /// <summary>Signed in (STARTTLS, SASL) and not yet bound.</summary>
+    private static async Task<XmppTestClient> AuthenticatedAsync(TestNode node, string user)
+    {
+        var client = await XmppTestClient.ConnectAsync(node.C2sPort);
+        await client.OpenStreamAsync();
+        await client.StartTlsAsync();
+        await client.AuthenticateAsync(user, user + "-password");
+        return client;
+    }
+
     private static async Task<XmppTestClient> OnlineAsync(TestNode node, string user, string resource)
     {
         var client = await XmppTestClient.LoginAsync(node, user, user + "-password", resource);
@@ -247,10 +257,7 @@ public sealed class TwoNodeClusterTests : IAsyncLifetime
     [Fact]
     public async Task A_client_signing_in_on_the_node_that_does_not_serve_it_is_sent_to_its_home_with_see_other_host()
     {
-        await using var bob = await XmppTestClient.ConnectAsync(_a.C2sPort);
-        await bob.OpenStreamAsync();
-        await bob.StartTlsAsync();
-        await bob.AuthenticateAsync("bob", "bob-password");
+        await using var bob = await AuthenticatedAsync(_a, "bob");
         await bob.SendAsync("<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>");
 
         Assert.Equal("see-other-host", await bob.ExpectStreamErrorAsync());
@@ -270,18 +277,12 @@ public sealed class TwoNodeClusterTests : IAsyncLifetime
         await Eventually.TrueAsync(() => _b.App.Node.Resumable.Find(id!) is not null);
         await alice.SendAsync("<message to='bob@localhost/phone' type='chat' id='m1'><body>while you were away</body></message>");
 
-        await using var wrong = await XmppTestClient.ConnectAsync(_a.C2sPort);
-        await wrong.OpenStreamAsync();
-        await wrong.StartTlsAsync();
-        await wrong.AuthenticateAsync("bob", "bob-password");
+        await using var wrong = await AuthenticatedAsync(_a, "bob");
         await wrong.SendAsync($"<resume xmlns='urn:xmpp:sm:3' previd='{id}' h='0'/>");
         Assert.Equal("see-other-host", await wrong.ExpectStreamErrorAsync());
         Assert.Contains(_a.Logs.Lines, line => line.Contains($"bob@localhost asked to resume a stream of the node that serves it; sent to 127.0.0.1:{_b.C2sPort}", StringComparison.Ordinal));
 
-        await using var resumed = await XmppTestClient.ConnectAsync(_b.C2sPort);
-        await resumed.OpenStreamAsync();
-        await resumed.StartTlsAsync();
-        await resumed.AuthenticateAsync("bob", "bob-password");
+        await using var resumed = await AuthenticatedAsync(_b, "bob");
         await resumed.SendAsync($"<resume xmlns='urn:xmpp:sm:3' previd='{id}' h='0'/>");
         await resumed.ReceiveAsync(e => e.Name == "resumed");
         var missed = await resumed.ReceiveAsync(e => e.Name == "message" && e.GetAttribute("id") == "m1");
@@ -291,10 +292,7 @@ public sealed class TwoNodeClusterTests : IAsyncLifetime
     [Fact]
     public async Task A_stream_that_no_node_holds_is_refused_with_item_not_found_where_the_account_is_served()
     {
-        await using var bob = await XmppTestClient.ConnectAsync(_b.C2sPort);
-        await bob.OpenStreamAsync();
-        await bob.StartTlsAsync();
-        await bob.AuthenticateAsync("bob", "bob-password");
+        await using var bob = await AuthenticatedAsync(_b, "bob");
         await bob.SendAsync("<resume xmlns='urn:xmpp:sm:3' previd='no-such-stream' h='0'/>");
 
         var failed = await bob.ReceiveAsync(e => e.Name == "failed");
@@ -304,10 +302,7 @@ public sealed class TwoNodeClusterTests : IAsyncLifetime
     /// <summary>Signs bob in on node a, which does not serve him; returns how long the see-other-host answer took after the bind.</summary>
     private async Task<TimeSpan> BobSignsInOnTheWrongNodeAsync()
     {
-        await using var bob = await XmppTestClient.ConnectAsync(_a.C2sPort);
-        await bob.OpenStreamAsync();
-        await bob.StartTlsAsync();
-        await bob.AuthenticateAsync("bob", "bob-password");
+        await using var bob = await AuthenticatedAsync(_a, "bob");
         var clock = Stopwatch.StartNew();
         await bob.SendAsync("<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>");
         Assert.Equal("see-other-host", await bob.ExpectStreamErrorAsync());
