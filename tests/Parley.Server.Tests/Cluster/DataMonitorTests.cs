@@ -100,7 +100,12 @@ public sealed class DataMonitorTests(SlapdForNodes slapd) : IClassFixture<SlapdF
 
         await using var b = await starting.WaitAsync(XmppTestClient.Deadline);
         await logs.WaitForAsync("Ready: accepting clients");
-        await b.AssertStillServesAsync();
+        // It serves an account homed on it (a new account may be homed on a, which would send its client there).
+        await b.CreateUserAsync("carol", "carol-password");
+        await _cluster.AssignAsync([a, b], ("carol@localhost", "b"));
+        await using var carol = await XmppTestClient.LoginAsync(b, "carol", "carol-password");
+        await carol.SendAsync("<iq to='localhost' type='get' id='still'><ping xmlns='urn:xmpp:ping'/></iq>");
+        Assert.Equal("result", (await carol.ReceiveAsync(e => e.GetAttribute("id") == "still")).GetAttribute("type"));
         await ClusterNodes.UntilAsync(async () => (await _cluster.StatusOfAsync("b")).GetProperty("state").GetString() == "up", "b is up");
         Assert.Equal(JsonNull, (await _cluster.StatusOfAsync("b")).GetProperty("reason").ValueKind);
     }
