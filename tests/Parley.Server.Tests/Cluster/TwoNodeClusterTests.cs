@@ -255,6 +255,63 @@ public sealed class TwoNodeClusterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Directed_presence_to_a_user_on_the_other_node_arrives_and_its_unavailable_follows_when_the_sender_leaves()
+    {
+        await using var bob = await OnlineAsync(_b, "bob", "phone");
+        await using (var alice = await OnlineAsync(_a, "alice", "desk"))
+        {
+            // Not contacts: only the directed presence tells bob about alice.
+            await alice.SendAsync("<presence to='bob@localhost/phone'><status>about the meeting</status></presence>");
+            var directed = await bob.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == "alice@localhost/desk");
+            Assert.Null(directed.GetAttribute("type"));
+            Assert.Equal("about the meeting", directed.ChildText("status"));
+        }
+        // RFC 6121 §4.6.3: a resource that sent directed presence and goes gets its unavailable sent there too.
+        var gone = await bob.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == "alice@localhost/desk");
+        Assert.Equal("unavailable", gone.GetAttribute("type"));
+    }
+
+    [Fact]
+    public async Task A_user_who_blocked_someone_on_the_other_node_gets_nothing_from_them_and_the_sender_is_told_as_if_offline()
+    {
+        await using var bob = await OnlineAsync(_b, "bob", "phone");
+        await using var alice = await OnlineAsync(_a, "alice", "desk");
+        await bob.SendAsync("<iq type='set' id='block'><block xmlns='urn:xmpp:blocking'><item jid='alice@localhost'/></block></iq>");
+        Assert.Equal("result", (await bob.ReceiveAsync(e => e.GetAttribute("id") == "block")).GetAttribute("type"));
+
+        await alice.SendAsync("<message to='bob@localhost' type='chat' id='blocked'><body>hear me</body></message>");
+        var bounced = await alice.ReceiveAsync(e => e.Name == "message" && e.GetAttribute("id") == "blocked");
+        Assert.NotNull(bounced.Child("error")!.Child("service-unavailable", Ns.Stanzas));
+
+        // Bob still gets what others send, and nothing of alice's came before it.
+        await bob.SendAsync("<iq type='set' id='unblock'><unblock xmlns='urn:xmpp:blocking'/></iq>");
+        Assert.Equal("result", (await bob.ReceiveAsync(e => e.GetAttribute("id") == "unblock")).GetAttribute("type"));
+        await alice.SendAsync("<message to='bob@localhost' type='chat' id='after'><body>now?</body></message>");
+        var first = await bob.ReceiveAsync(e => e.Name == "message");
+        Assert.Equal("after", first.GetAttribute("id"));
+    }
+
+    [Fact]
+    public async Task A_chat_between_nodes_is_in_both_users_archives_with_one_stanza_id_each()
+    {
+        await using var alice = await OnlineAsync(_a, "alice", "desk");
+        await using var bob = await OnlineAsync(_b, "bob", "phone");
+        await alice.SendAsync("<message to='bob@localhost' type='chat' id='kept'><body>for the record</body></message>");
+        await bob.ReceiveAsync(e => e.Name == "message" && e.GetAttribute("id") == "kept");
+
+        foreach (var (client, other) in new[] { (alice, "bob@localhost"), (bob, "alice@localhost") })
+        {
+            await client.SendAsync("<iq type='set' id='mam'><query xmlns='urn:xmpp:mam:2' queryid='q'/></iq>");
+            var found = await client.ReceiveAsync(e => e.Name == "message" && e.Child("result", "urn:xmpp:mam:2") is not null);
+            var forwarded = found.Child("result", "urn:xmpp:mam:2")!.Child("forwarded", "urn:xmpp:forward:0")!.Child("message", Ns.Client)!;
+            Assert.Equal("for the record", forwarded.ChildText("body"));
+            Assert.StartsWith(other == "bob@localhost" ? "bob@localhost" : "alice@localhost/desk", forwarded.GetAttribute(other == "bob@localhost" ? "to" : "from"));
+            var fin = await client.ReceiveAsync(e => e.GetAttribute("id") == "mam");
+            Assert.Equal("true", fin.Child("fin", "urn:xmpp:mam:2")!.GetAttribute("complete"));
+        }
+    }
+
+    [Fact]
     public async Task A_client_signing_in_on_the_node_that_does_not_serve_it_is_sent_to_its_home_with_see_other_host()
     {
         await using var bob = await AuthenticatedAsync(_a, "bob");

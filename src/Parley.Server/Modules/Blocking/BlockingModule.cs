@@ -177,7 +177,7 @@ public sealed class BlockingModule(IParleyStorage storage, SessionRegistry sessi
             }
             return true;
         }
-        if (sender.Local is not null && router.IsLocalDomain(sender.Domain) && !TakesAwayOnly(stanza)
+        if (sender.Local is not null && router.IsLocalDomain(sender.Domain) && !MayReachBlocked(stanza)
             && (await GetAsync(sender.Bare).ConfigureAwait(false)).Blocks(inbound.To))
         {
             return true;
@@ -254,9 +254,14 @@ public sealed class BlockingModule(IParleyStorage storage, SessionRegistry sessi
     private bool MayMatter(Element stanza, Jid recipient) =>
         stanza.Name != "presence" || stanza.GetAttribute("type") is not (null or "unavailable" or "error") || sessions.SessionsOf(recipient).Length > 0;
 
-    /// <summary>Presence that only ends something for the blocked contact: going offline, or a subscription cancelled.</summary>
-    private static bool TakesAwayOnly(Element stanza) =>
-        stanza.Name == "presence" && stanza.GetAttribute("type") is "unavailable" or "unsubscribe" or "unsubscribed";
+    /// <summary>
+    /// What may still go from a user to someone the user blocked: presence that only ends something for them (going
+    /// offline, a subscription cancelled), and the error that answers what they sent (the block's own
+    /// service-unavailable, which crosses the bus when the two are served by different nodes).
+    /// </summary>
+    private static bool MayReachBlocked(Element stanza) =>
+        stanza.GetAttribute("type") == "error"
+        || stanza.Name == "presence" && stanza.GetAttribute("type") is "unavailable" or "unsubscribe" or "unsubscribed";
 
     /// <summary>Sends each available resource's presence to <paramref name="contact"/>, when the roster lets the contact see it.</summary>
     private async ValueTask SendPresenceAsync(Jid account, Jid contact, Func<ClientSession, Element?> presenceOf)
