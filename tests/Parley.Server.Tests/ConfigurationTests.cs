@@ -48,6 +48,23 @@ public sealed class ConfigurationTests : IDisposable
     }
 
     [Fact]
+    public void The_fallback_delay_and_rate_of_a_cluster_are_checked()
+    {
+        var options = new ParleyOptions();
+        options.Cluster.Bus = "nats://127.0.0.1:4222";
+        options.Cluster.Node = "a";
+        options.Storage.Provider = "postgres";
+        options.Storage.ConnectionString = "Host=127.0.0.1;Username=parley";
+        options.Cluster.FallbackDelaySeconds = -1;
+        options.Cluster.SendAwayPerHeartbeat = 0;
+
+        Assert.Equal(
+            ["Parley:Cluster:FallbackDelaySeconds: must not be negative (0 sends a node's users home as soon as it is up).",
+             "Parley:Cluster:SendAwayPerHeartbeat: must be at least 1 (the most clients sent to another node each heartbeat)."],
+            ConfigurationCheck.Problems(options));
+    }
+
+    [Fact]
     public void Flags_win_over_environment_which_wins_over_the_file()
     {
         File.WriteAllText(_file, """{ "Parley": { "Domains": ["file.example"], "DataDir": "/from-file", "Network": { "C2sPort": 1111, "Bind": "10.0.0.1" } } }""");

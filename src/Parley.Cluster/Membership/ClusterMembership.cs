@@ -34,9 +34,6 @@ public sealed partial class ClusterMembership(
     // revision order and for deleted accounts.
     private const int FullReadEvery = 10;
 
-    // Clients sent to another node per heartbeat, so that a node coming back is not flooded with logins at once.
-    private const int SentAwayPerHeartbeat = 200;
-
     private readonly Guid _instance = Guid.NewGuid();
     private readonly TimeSpan _lease = TimeSpan.FromMilliseconds(options.Cluster.LeaseMilliseconds);
     private readonly TimeSpan _heartbeat = TimeSpan.FromMilliseconds(options.Cluster.HeartbeatMilliseconds);
@@ -188,7 +185,7 @@ public sealed partial class ClusterMembership(
         var sent = 0;
         foreach (var session in sessions.All.ToArray())
         {
-            if (sent == SentAwayPerHeartbeat)
+            if (sent == options.Cluster.SendAwayPerHeartbeat)
             {
                 return;
             }

@@ -339,6 +339,10 @@ public static class ConfigurationCheck
         {
             yield return "Parley:Cluster:FallbackDelaySeconds: must not be negative (0 sends a node's users home as soon as it is up).";
         }
+        if (cluster.SendAwayPerHeartbeat < 1)
+        {
+            yield return "Parley:Cluster:SendAwayPerHeartbeat: must be at least 1 (the most clients sent to another node each heartbeat).";
+        }
     }
 
     private static void CheckPort(List<string> problems, string name, int port)

@@ -320,4 +320,10 @@ public sealed class ClusterOptions
     /// the next heartbeat. <c>parley cluster fallback NODE</c> sends them home at once.
     /// </summary>
     public int FallbackDelaySeconds { get; set; }
+
+    /// <summary>
+    /// The most clients a node sends to another node each heartbeat when their accounts are served there now (a
+    /// fallback, an assignment): the returning node gets its users back at a bounded rate, not all at once.
+    /// </summary>
+    public int SendAwayPerHeartbeat { get; set; } = 200;
 }

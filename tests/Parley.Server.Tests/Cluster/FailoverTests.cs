@@ -128,6 +128,49 @@ public sealed class FailoverTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_node_that_is_back_gets_its_users_at_the_peers_rate_a_few_each_heartbeat()
+    {
+        var a = await _cluster.StartNodeAsync("a");
+        await using var b = await _cluster.StartNodeAsync("b", options => options.Cluster.SendAwayPerHeartbeat = 1);
+        await a.CreateUserAsync("alice", "alice-password");
+        Assert.Equal(0, (await _cluster.ParleyAsync("cluster", "group", "create", "g1", "--nodes", "a,b", "--mode", "balanced")).ExitCode);
+        await _cluster.AssignAsync([a, b], ("alice@localhost", "a"));
+        await a.DisposeAsync();
+        await Eventually.TrueAsync(() => ClusterNodes.View(b).Node("a") is { Up: false });
+        var devices = new List<XmppTestClient>();
+        try
+        {
+            foreach (var resource in new[] { "desk", "phone", "tablet" })
+            {
+                devices.Add(await XmppTestClient.LoginAsync(b, "alice", "alice-password", resource));
+            }
+
+            await using var back = await _cluster.StartNodeAsync("a");
+            var sentHome = new List<TimeSpan>();
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            foreach (var device in devices)
+            {
+                var error = await device.ReceiveAsync(e => e.Name == "error" && e.Namespace == Ns.Streams);
+                Assert.Equal($"127.0.0.1:{back.C2sPort}", error.ChildText("see-other-host", Ns.StreamErrors));
+                sentHome.Add(clock.Elapsed);
+            }
+
+            // One a heartbeat (200 ms here): the three cannot all have gone within the first two heartbeats.
+            var heartbeat = TimeSpan.FromMilliseconds(b.App.Node.Options.Cluster.HeartbeatMilliseconds);
+            Assert.True(sentHome.Max() - sentHome.Min() >= 2 * heartbeat - TimeSpan.FromMilliseconds(50),
+                $"the three were sent home within {sentHome.Max() - sentHome.Min()}, one a heartbeat of {heartbeat} allows no less than two");
+            Assert.Equal(3, b.Logs.Lines.Count(line => line.Contains("is served by node a now; its client is sent there", StringComparison.Ordinal)));
+        }
+        finally
+        {
+            foreach (var device in devices)
+            {
+                await device.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
     public async Task Fallback_by_hand_sends_users_home_at_once_whatever_is_left_of_the_delay()
     {
         var (b, alice) = await AliceFailedOverToBAsync();
