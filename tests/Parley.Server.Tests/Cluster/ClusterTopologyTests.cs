@@ -133,6 +133,25 @@ public sealed class ClusterTopologyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_group_of_one_node_is_accepted_and_that_node_takes_users_without_a_peer_to_copy_to()
+    {
+        await using var a = await _cluster.StartNodeAsync("a");
+        await using var b = await _cluster.StartNodeAsync("b");
+
+        var solo = await _cluster.ParleyAsync("cluster", "group", "create", "solo", "--nodes", "a", "--mode", "balanced");
+
+        Assert.Equal(0, solo.ExitCode);
+        var group = Assert.Single((await Status()).GetProperty("groups").EnumerateArray());
+        Assert.Equal("solo", group.GetProperty("name").GetString());
+        Assert.Equal(["a"], group.GetProperty("nodes").EnumerateArray().Select(node => node.GetString()));
+        await Eventually.TrueAsync(() => ClusterNodes.View(a).Node("a") is { Group: "solo" });
+        Assert.Null(ClusterNodes.View(a).GroupPeer());
+        await a.CreateUserAsync("alice", "alice-password");
+        await a.CreateUserAsync("bob", "bob-password");
+        Assert.Contains("a", new[] { await HomeAsync("alice@localhost"), await HomeAsync("bob@localhost") });
+    }
+
+    [Fact]
     public async Task An_active_standby_group_takes_users_on_its_first_node_only_and_balance_moves_them_off_the_standby()
     {
         await using var a = await _cluster.StartNodeAsync("a");
