@@ -44,7 +44,7 @@ internal static class ChatCommand
         var password = arguments.Text("--password");
         var domain = arguments.Text("--domain", "localhost");
         var concurrency = arguments.Number("--concurrency", 1, 10_000, fallback: 100);
-        var nodes = NodePids(arguments.Text("--node-pid"));
+        var nodes = NodeProcess.ParseList(arguments.Text("--node-pid"));
         var directTls = arguments.Flag("--direct-tls");
         var transport = arguments.Text("--transport", "tcp");
         if (transport is not ("tcp" or "websocket" or "mixed"))
@@ -136,11 +136,6 @@ internal static class ChatCommand
         output.WriteLine($"close          {clients.Length - closeFailures} closed cleanly; {closeFailures} did not");
         return delivered == measuredCount && tally.Duplicates == 0 && tally.Errors == 0 && closeFailures == 0 ? 0 : 1;
     }
-
-    private static NodeProcess[] NodePids(string list) =>
-        [.. list.Split(',').Select(pid => int.TryParse(pid, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number) && number > 0
-            ? new NodeProcess(number)
-            : throw new UsageException($"--node-pid must be process ids separated by commas, not '{list}'."))];
 
     /// <summary>
     /// Up to <paramref name="pairs"/> pairs (users 2i and 2i+1) of TCP clients served by the same node, or by two

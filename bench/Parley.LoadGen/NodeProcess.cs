@@ -29,6 +29,15 @@ internal sealed partial class NodeProcess
 
     public int Pid { get; }
 
+    /// <summary>The processes of <c>--node-pid PID[,PID...]</c> (a cluster's nodes, whose CPU is summed).</summary>
+    public static NodeProcess[] ParseList(string list) =>
+        [.. list.Split(',').Select(pid => int.TryParse(pid, NumberStyles.None, CultureInfo.InvariantCulture, out var number) && number > 0
+            ? new NodeProcess(number)
+            : throw new UsageException($"--node-pid must be process ids separated by commas, not '{list}'."))];
+
+    /// <summary>The CPU time of all of <paramref name="nodes"/>.</summary>
+    public static TimeSpan CpuTimeOf(IEnumerable<NodeProcess> nodes) => nodes.Aggregate(TimeSpan.Zero, (sum, node) => sum + node.CpuTime());
+
     /// <summary>User plus system CPU time the process has used so far (utime + stime, proc(5)).</summary>
     public TimeSpan CpuTime()
     {

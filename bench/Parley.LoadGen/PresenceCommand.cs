@@ -19,9 +19,9 @@ namespace Parley.LoadGen;
 internal static class PresenceCommand
 {
     public const string Usage =
-        "parley-loadgen presence --host 127.0.0.1 --port P --users N --contacts R --changes C --password PW --node-pid PID\n" +
+        "parley-loadgen presence --host 127.0.0.1 --port P --users N --contacts R --changes C --password PW --node-pid PID[,PID...]\n" +
         "    [--rate 500 (presences sent per second)] [--warmup-users 100] [--user-prefix pres] [--domain localhost] [--concurrency 100]\n" +
-        "    [--direct-tls] [--tls-resume]";
+        "    [--direct-tls] [--tls-resume]  (a cluster: users follow see-other-host to their nodes, so presence crosses nodes; CPU is the sum of the --node-pid processes)";
 
     private static readonly TimeSpan ArrivalDeadline = TimeSpan.FromSeconds(30);
     private static readonly string[] Shows = ["away", "dnd", "xa", "chat"];
@@ -42,15 +42,15 @@ internal static class PresenceCommand
         var password = arguments.Text("--password");
         var domain = arguments.Text("--domain", "localhost");
         var concurrency = arguments.Number("--concurrency", 1, 10_000, fallback: 100);
-        var node = new NodeProcess(arguments.Number("--node-pid", 1, int.MaxValue));
+        var nodes = NodeProcess.ParseList(arguments.Text("--node-pid"));
         var directTls = arguments.Flag("--direct-tls");
         var measured = new ContactCircle(1, users, contacts);
         var warm = warmupUsers > 0 ? new ContactCircle(users + 1, warmupUsers, contacts) : null;
         _ = checked(users * changes * (contacts + 1));
 
         var target = new LoginTarget(server, domain, directTls, arguments.Flag("--tls-resume"), new SaltedPasswordCache(ScramHash.Sha256, password));
-        var run = new Run(target, prefix, password, rate, changes, concurrency, node, Console.Out);
-        Console.Out.WriteLine($"node pid {node.Pid}, {server} {(directTls ? "direct TLS" : "STARTTLS")}, {users} users ({prefix}1..{prefix}{users}) " +
+        var run = new Run(target, prefix, password, rate, changes, concurrency, nodes, Console.Out);
+        Console.Out.WriteLine($"node pid {string.Join(", ", nodes.Select(node => node.Pid))}, {server} {(directTls ? "direct TLS" : "STARTTLS")}, {users} users ({prefix}1..{prefix}{users}) " +
             $"with {contacts} mutual contacts each, {changes} changes per user, {rate} presences/s sent");
         var ok = true;
         if (warm is not null)
@@ -63,7 +63,7 @@ internal static class PresenceCommand
         return ok ? 0 : 1;
     }
 
-    private sealed class Run(LoginTarget target, string prefix, string password, int rate, int changes, int concurrency, NodeProcess node, TextWriter output)
+    private sealed class Run(LoginTarget target, string prefix, string password, int rate, int changes, int concurrency, NodeProcess[] nodes, TextWriter output)
     {
         public async Task<bool> CircleAsync(ContactCircle circle, CancellationToken cancellationToken)
         {
@@ -110,7 +110,7 @@ internal static class PresenceCommand
         {
             var generator = Process.GetCurrentProcess();
             var receivedBefore = tally.Received;
-            var nodeCpuBefore = node.CpuTime();
+            var nodeCpuBefore = NodeProcess.CpuTimeOf(nodes);
             var generatorCpuBefore = generator.TotalProcessorTime;
             var machineBefore = MachineCpu.BusyTime();
             var start = Stopwatch.GetTimestamp();
@@ -122,7 +122,7 @@ internal static class PresenceCommand
                 await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false);
             }
             generator.Refresh();
-            var nodeCpu = node.CpuTime() - nodeCpuBefore;
+            var nodeCpu = NodeProcess.CpuTimeOf(nodes) - nodeCpuBefore;
             var generatorCpu = generator.TotalProcessorTime - generatorCpuBefore;
             var machineBusy = MachineCpu.BusyTime() - machineBefore;
             var delivered = tally.Received - receivedBefore;
