@@ -93,6 +93,11 @@ public sealed class DataMonitorTests(SlapdForNodes slapd) : IClassFixture<SlapdF
         await ClusterNodes.UntilAsync(async () => (await _cluster.StatusOfAsync("b")).GetProperty("reason").GetString()?.StartsWith(
             $"the cluster bus at {_cluster.Nats.Url} cannot be reached: ", StringComparison.Ordinal) == true, "cluster status shows why b waits");
         Assert.Equal("waiting", (await _cluster.StatusOfAsync("b")).GetProperty("state").GetString());
+        // The text form says the same, on b's line: its state and, last, the reason.
+        var text = await _cluster.ParleyAsync("cluster", "status");
+        var line = Assert.Single(text.Output.Split('\n'), l => l.StartsWith("b\t", StringComparison.Ordinal)).Split('\t');
+        Assert.Equal("waiting", line[1]);
+        Assert.StartsWith($"the cluster bus at {_cluster.Nats.Url} cannot be reached: ", line[^1], StringComparison.Ordinal);
         await AssertRefusedAsync(c2sPort);
         Assert.False(starting.IsCompleted);
 

@@ -199,6 +199,7 @@ public sealed class FailoverTests : IAsyncLifetime
         var cut = await RoleAsync("node_a_" + Guid.NewGuid().ToString("N")[..8]);
         var a = await _cluster.StartNodeAsync("a", options => options.Storage.ConnectionString = cut.ConnectionString);
         await b.CreateUserAsync("alice", "alice-password");
+        Assert.Equal(0, (await _cluster.ParleyAsync("cluster", "group", "create", "g1", "--nodes", "a,b", "--mode", "balanced")).ExitCode);
         await _cluster.AssignAsync([a, b], ("alice@localhost", "a"));
         await using var alice = await XmppTestClient.LoginAsync(a, "alice", "alice-password", "desk");
 
@@ -218,7 +219,7 @@ public sealed class FailoverTests : IAsyncLifetime
             && line.Contains("it stops serving before its lease runs out (fencing)", StringComparison.Ordinal));
         await Eventually.TrueAsync(() => !a.App.Node.Sessions.All.Any());
 
-        // Once a's lease has run out, b serves alice (with or without the bus): one node at a time.
+        // Once a's lease has run out, its group peer b serves alice (with or without the bus): one node at a time.
         await Eventually.TrueAsync(() => ClusterNodes.View(b).Node("a") is { Up: false });
         await using var again = await XmppTestClient.LoginAsync(b, "alice", "alice-password", "desk");
         Assert.Single(b.App.Node.Sessions.All);
