@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.Metrics;
 using System.Text;
 using System.Threading.Channels;
 using Microsoft.Extensions.DependencyInjection;
@@ -21,7 +22,8 @@ namespace Parley.Cluster.Bus;
 /// routed and what routing queued for a session is held by the group peer too (<see cref="ISessionReplication"/>), so
 /// that a stanza the sending node counts as handled survives this node. The next arrival does not wait for that.
 /// </summary>
-public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, DataMonitor monitor, IServiceProvider services, ILogger<ClusterBus> logger)
+public sealed partial class ClusterBus(
+    ParleyOptions options, ClusterView view, DataMonitor monitor, IServiceProvider services, IMeterFactory meters, ILogger<ClusterBus> logger)
     : BackgroundService
 {
     private const string FromHeader = "Parley-From";
@@ -46,6 +48,7 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
     private readonly Channel<(IReadOnlyList<(Element Stanza, Jid To)> Stanzas, Jid From, bool Forwarded, NatsMsg<byte[]> Message)> _arrivals =
         Channel.CreateUnbounded<(IReadOnlyList<(Element, Jid)>, Jid, bool, NatsMsg<byte[]>)>(new() { SingleReader = true, SingleWriter = true });
     private long _sent;
+    private long _received;
     // Set while the arrivals loop routes a stanza: what that sends to another node (a probe's answer, an error) goes
     // through that node's outbox instead of being awaited there, or two nodes' loops could wait on each other's
     // acknowledgements and every arrival behind them with them.
@@ -67,6 +70,7 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
     /// <summary>Connects and subscribes before any listener opens, so that a node without its bus never takes clients.</summary>
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
+        ClusterMetrics.Register(meters, view, this);
         await BusConnect.WhenReachableAsync(_nats, options.Cluster.Bus!, monitor, cancellationToken).ConfigureAwait(false);
         await base.StartAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -79,6 +83,9 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
 
     /// <summary>Messages this node has sent to other nodes' subjects (a batch of stanzas counts once).</summary>
     public long Sent => Interlocked.Read(ref _sent);
+
+    /// <summary>Messages that arrived on this node's subject.</summary>
+    public long Received => Interlocked.Read(ref _received);
 
     private async Task FlushHeldAsync(CancellationToken stoppingToken)
     {
@@ -153,6 +160,7 @@ public sealed partial class ClusterBus(ParleyOptions options, ClusterView view, 
         {
             await foreach (var message in _nats.SubscribeAsync<byte[]>(SubjectOf(view.Self), cancellationToken: stoppingToken).ConfigureAwait(false))
             {
+                Interlocked.Increment(ref _received);
                 if (Arrival(message) is { } arrival)
                 {
                     _arrivals.Writer.TryWrite((arrival.Stanzas, arrival.From, message.Headers!.ContainsKey(ForwardedHeader), message));

@@ -16,8 +16,8 @@ public sealed class ParleyMetrics
 {
     public const string MeterName = "Parley.Server";
 
-    /// <summary>The meters an exporter should subscribe to.</summary>
-    public static readonly IReadOnlyList<string> MeterNames = [MeterName, "System.Runtime"];
+    /// <summary>The meters an exporter should subscribe to (Parley.Cluster exists only on a node of a cluster).</summary>
+    public static readonly IReadOnlyList<string> MeterNames = [MeterName, "Parley.Cluster", "System.Runtime"];
 
     private readonly Counter<long> _stanzasIn;
     private readonly Counter<long> _stanzasOut;

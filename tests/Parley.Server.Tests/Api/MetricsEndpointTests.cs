@@ -37,7 +37,8 @@ public sealed class MetricsEndpointTests
         Assert.True(after.GetValueOrDefault("parley_sessions") >= 1, "parley_sessions does not count the signed-in session");
     }
 
-    private static async Task<Dictionary<string, double>> ParseAsync(string scrape)
+    /// <summary>Each family of a scrape with its samples summed, as Debian's prometheus_client parser reads them.</summary>
+    internal static async Task<Dictionary<string, double>> ParseAsync(string scrape)
     {
         var script = Path.Combine(AppContext.BaseDirectory, "Api", "prometheus_families.py");
         using var python = Process.Start(new ProcessStartInfo("/usr/bin/python3", [script])
