@@ -3,8 +3,10 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using NATS.Client.Core;
 using Npgsql;
+using Parley.Server.Administration;
 using Parley.Server.Tests.Api;
 using Parley.Server.Tests.Support;
 
@@ -135,6 +137,46 @@ public sealed class NodeReportsTests : IAsyncLifetime
             Assert.Equal("postgres", nodes["b"].GetProperty("status").GetProperty("storageProvider").GetString());
             await subscription.UnsubscribeAsync();
             await answering;
+        }
+    }
+
+    [Fact]
+    public async Task While_the_database_is_down_every_node_says_its_storage_is_not_reachable_and_says_so_no_more_once_it_is_back()
+    {
+        var cluster = new ClusterNodes(ownPostgres: true);
+        await cluster.InitializeAsync();
+        try
+        {
+            await using var a = await cluster.StartNodeAsync("a");
+            await using var b = await cluster.StartNodeAsync("b");
+            var (exitCode, output, error) = await cluster.ParleyAsync("admin", "token", "create", "viewer", "--read-only");
+            Assert.True(exitCode == 0, error);
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{a.HttpPort}") };
+            http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", output.Trim());
+            await ClusterNodes.UntilAsync(async () => (await NodesAsync(http)).TryGetValue("b", out var node) && node.GetProperty("answering").GetBoolean(), "node b answers");
+
+            await cluster.Postgres.StopServerAsync();
+
+            // The API checks its token in the database, so node a's reports are asked for as its API would ask.
+            var started = Stopwatch.StartNew();
+            var reports = await a.App.Web.Services.GetRequiredService<IClusterNodeReports>().ReportsAsync(0, CancellationToken.None);
+            Assert.True(started.Elapsed < TimeSpan.FromSeconds(3), $"the answer took {started.Elapsed}");
+            Assert.Equal(["a", "b"], reports.Select(r => r.Node));
+            Assert.All(reports, report =>
+            {
+                Assert.True(report.Answering);
+                Assert.False(report.Status!.StorageReachable);
+                Assert.False(string.IsNullOrEmpty(report.Status.StorageProblem));
+                Assert.True(report.Status.Bus!.Connected);
+            });
+
+            await cluster.Postgres.StartServerAsync();
+            await ClusterNodes.UntilAsync(async () => (await NodesAsync(http)).Values.All(n => n.GetProperty("status").GetProperty("storageReachable").GetBoolean()),
+                "both nodes reach the database again");
+        }
+        finally
+        {
+            await cluster.DisposeAsync();
         }
     }
 
