@@ -17,7 +17,7 @@ namespace Parley.Cluster.Bus;
 /// not a report, is shown as not answering: the page never waits longer nor fails for it. The reports go over a bus
 /// connection of their own, so that an hour of samples never queues behind or ahead of stanzas.
 /// </summary>
-public sealed partial class BusNodeReports(ParleyOptions options, ClusterView view, LocalNodeReport local, ILogger<BusNodeReports> logger)
+public sealed partial class BusNodeReports(ParleyOptions options, ClusterView view, LocalNodeReport local, DataMonitor monitor, ILogger<BusNodeReports> logger)
     : BackgroundService, IClusterNodeReports
 {
     public static readonly TimeSpan AnswerTimeout = TimeSpan.FromSeconds(1);
@@ -34,8 +34,7 @@ public sealed partial class BusNodeReports(ParleyOptions options, ClusterView vi
 
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
-        // The cluster bus has connected before this starts: its server is reachable.
-        await _nats.ConnectAsync().ConfigureAwait(false);
+        await BusConnect.WhenReachableAsync(_nats, options.Cluster.Bus!, monitor, cancellationToken).ConfigureAwait(false);
         await base.StartAsync(cancellationToken).ConfigureAwait(false);
     }
 
