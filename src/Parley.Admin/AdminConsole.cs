@@ -7,7 +7,6 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.StaticFiles;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.FileProviders;
-using Parley.Admin.Dashboard;
 using Parley.Admin.SignIn;
 using Parley.Server.Hosting;
 using Parley.Server.Http;
@@ -37,8 +36,6 @@ public sealed class AdminConsole : IHttpEndpoints
     {
         services.AddSingleton<IHttpEndpoints, AdminConsole>();
         services.AddSingleton<ConsoleSignIn>();
-        services.AddSingleton<DashboardSamples>();
-        services.AddHostedService(sp => sp.GetRequiredService<DashboardSamples>());
         services.AddSingleton<IAuthorizationHandler, AdministratorHandler>();
 
         // Every node of a cluster must read the others' cookies and form tokens, so the keys live with the node's data.

@@ -39,6 +39,9 @@ public static class ClusterServices
         services.AddHostedService(sp => sp.GetRequiredService<ClusterMembership>());
         services.AddSingleton<ClusterBus>();
         services.AddHostedService(sp => sp.GetRequiredService<ClusterBus>());
+        services.AddSingleton<BusNodeReports>();
+        services.Replace(ServiceDescriptor.Singleton<Parley.Server.Administration.IClusterNodeReports>(sp => sp.GetRequiredService<BusNodeReports>()));
+        services.AddHostedService(sp => sp.GetRequiredService<BusNodeReports>());
         services.AddSingleton<IRemoteRoute, BusRoute>();
         services.AddSingleton<RoomPlacement>();
         services.AddSingleton<IRemoteRoute, RoomRoute>();

@@ -85,6 +85,6 @@ public sealed class DirectoryInteropTests : IAsyncLifetime
 
         var status = await root.Client.GetStringAsync(root.Console + "/status");
 
-        Assert.Matches("<dd id=\"directory-sync\">[0-9-]+ [0-9:]+Z: Directory sync: [1-9][0-9]* added, ", status);
+        Assert.Matches("<dd class=\"directory-sync\">[0-9-]+ [0-9:]+Z: Directory sync: [1-9][0-9]* added, ", status);
     }
 }

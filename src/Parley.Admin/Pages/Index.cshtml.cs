@@ -1,19 +1,35 @@
 using Microsoft.AspNetCore.Mvc;
-using Parley.Admin.Dashboard;
+using Parley.Server.Administration;
+using Parley.Server.Diagnostics;
 
 namespace Parley.Admin.Pages;
 
-/// <summary>The dashboard: this node's figures now, and (for its script) the samples of the last hour as JSON.</summary>
-public sealed class DashboardModel(DashboardSamples samples) : ConsolePage
+/// <summary>
+/// The dashboard: every node's figures now (this node's alone when it is not clustered), and, for its script, every
+/// node's samples of the last hour as JSON.
+/// </summary>
+public sealed class DashboardModel(IClusterNodeReports reports) : ConsolePage
 {
-    public static int IntervalSeconds => (int)DashboardSamples.Interval.TotalSeconds;
+    // The page shows each node's latest figures; the script fetches the hour behind them.
+    private static readonly TimeSpan Recent = NodeSamples.Interval * 5;
 
-    public string NodeName => Environment.MachineName;
+    public static int IntervalSeconds => (int)NodeSamples.Interval.TotalSeconds;
 
-    public DashboardSample Latest { get; private set; }
+    public IReadOnlyList<NodeReport> Nodes { get; private set; } = [];
 
-    public void OnGet() => Latest = samples.Since(0) is { Count: > 0 } all ? all[^1] : default;
+    /// <summary>The whole cluster's figures: the sums of the latest of each node that answered.</summary>
+    public (int Sessions, double LoginsPerSecond, double MessagesPerSecond, double PresencePerSecond) Total { get; private set; }
 
-    /// <summary>The samples after <paramref name="after"/> (Unix seconds), which the page's script polls for.</summary>
-    public JsonResult OnGetSamples(long after) => new(samples.Since(after));
+    public static NodeSample Latest(NodeReport node) => node.Samples is { Count: > 0 } samples ? samples[^1] : default;
+
+    public async Task OnGetAsync(CancellationToken cancellationToken)
+    {
+        Nodes = await reports.ReportsAsync(DateTimeOffset.UtcNow.Add(-Recent).ToUnixTimeSeconds(), cancellationToken);
+        var latest = Nodes.Where(n => n.Answering).Select(Latest).ToArray();
+        Total = (latest.Sum(s => s.Sessions), latest.Sum(s => s.LoginsPerSecond), latest.Sum(s => s.MessagesPerSecond), latest.Sum(s => s.PresencePerSecond));
+    }
+
+    /// <summary>Every node's report with its samples after <paramref name="after"/> (Unix seconds), which the page's script polls for.</summary>
+    public async Task<JsonResult> OnGetSamplesAsync(long after, CancellationToken cancellationToken) =>
+        new(await reports.ReportsAsync(Math.Max(after, 0), cancellationToken));
 }

@@ -50,6 +50,9 @@ public sealed class AdministrationServices(
         services.AddSingleton<SessionAdministration>();
         // The topology comes from Parley.Cluster on a clustered node, registered after this.
         services.AddSingleton(sp => new ClusterAdministration(sp.GetRequiredService<IParleyStorage>(), sp.GetService<IClusterTopologyAccess>()));
+        services.AddSingleton<LocalNodeReport>();
+        // Parley.Cluster replaces it on a clustered node with one that asks every node over the bus.
+        services.AddSingleton<IClusterNodeReports, ThisNodeReports>();
         services.AddSingleton<ApiTokens>();
         services.AddSingleton<AdministrationServices>();
         services.AddSingleton<AuditRetentionService>();

@@ -61,6 +61,7 @@ public sealed class RestApi : IHttpEndpoints
         AuditApi.Map(api);
         BannerApi.Map(api);
         ClusterApi.Map(api);
+        NodesApi.Map(api);
         endpoints.MapOpenApi(DocumentPath);
         endpoints.MapScalarApiReference(ReferencePath, options => options.WithTitle("Parley REST API"));
     }

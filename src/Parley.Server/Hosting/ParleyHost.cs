@@ -157,6 +157,8 @@ public static class ParleyHost
         services.AddSingleton<IAuthenticationBackend, LocalAccountBackend>();
         services.AddMetrics();
         services.AddSingleton<ParleyMetrics>();
+        services.AddSingleton<NodeSamples>();
+        services.AddHostedService(sp => sp.GetRequiredService<NodeSamples>());
         services.AddSingleton<ConnectionMonitor>();
         services.AddHostedService(sp => sp.GetRequiredService<ConnectionMonitor>());
         services.AddSingleton<ConnectionLimiter>();

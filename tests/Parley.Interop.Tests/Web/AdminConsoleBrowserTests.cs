@@ -73,7 +73,11 @@ public sealed class AdminConsoleBrowserTests : IAsyncLifetime
         await page.WaitForFunctionAsync("() => Number(document.getElementById('messages').textContent) > 0 && Number(document.getElementById('sessions').textContent) >= 1");
         var plotted = int.Parse(await page.EvaluateAsync<string>("() => document.body.dataset.samples"));
         await page.WaitForFunctionAsync($"() => Number(document.body.dataset.samples) > {plotted}");
-        Assert.Equal(3, await page.Locator(".plot canvas").CountAsync());
+        // Sessions, logins/s, messages/s, presence/s, CPU and memory, each with this node's line; the node's row follows too.
+        Assert.Equal(6, await page.Locator(".plot canvas").CountAsync());
+        Assert.Equal(1, await page.Locator("#node-figures tbody tr").CountAsync());
+        Assert.Equal("answering", await page.Locator("#node-figures tbody tr .state").InnerTextAsync());
+        Assert.True(int.Parse(await page.Locator("#node-figures tbody tr .sessions").InnerTextAsync()) >= 1);
         await ShotAsync("dashboard-moving");
 
         await page.GotoAsync(Console + "/status");

@@ -137,7 +137,7 @@ public sealed class RestApiAuthorizationTests : IAsyncLifetime
         Assert.Equal(
         [
             "DELETE /api/v1/banner", "DELETE /api/v1/rooms/{jid}", "DELETE /api/v1/sessions/{fullJid}", "DELETE /api/v1/users/{jid}",
-            "GET /api/v1/audit", "GET /api/v1/banner", "GET /api/v1/cluster", "GET /api/v1/rooms", "GET /api/v1/sessions", "GET /api/v1/users",
+            "GET /api/v1/audit", "GET /api/v1/banner", "GET /api/v1/cluster", "GET /api/v1/nodes", "GET /api/v1/rooms", "GET /api/v1/sessions", "GET /api/v1/users",
             "GET /api/v1/users/{jid}", "PATCH /api/v1/users/{jid}", "POST /api/v1/cluster/assignments", "POST /api/v1/cluster/balance", "POST /api/v1/cluster/groups",
             "POST /api/v1/cluster/nodes/{node}/failover", "POST /api/v1/cluster/nodes/{node}/fallback", "POST /api/v1/rooms", "POST /api/v1/users",
             "PUT /api/v1/banner",

@@ -1,20 +1,20 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Hosting;
-using Parley.Server.Diagnostics;
 using Parley.Server.Sessions;
 
-namespace Parley.Admin.Dashboard;
+namespace Parley.Server.Diagnostics;
 
-/// <summary>One point of the dashboard: when (Unix seconds), sessions, rates per second, CPU % of the machine, memory in MiB.</summary>
-public readonly record struct DashboardSample(long Time, int Sessions, double LoginsPerSecond, double MessagesPerSecond, double PresencePerSecond, double CpuPercent, double MemoryMiB);
+/// <summary>One point of a node's dashboard: when (Unix seconds), sessions, rates per second, CPU % of the machine, memory in MiB.</summary>
+public readonly record struct NodeSample(long Time, int Sessions, double LoginsPerSecond, double MessagesPerSecond, double PresencePerSecond, double CpuPercent, double MemoryMiB);
 
 /// <summary>
-/// What the dashboard plots: every <see cref="Interval"/>, this node's sessions, the rates of logins, messages and
+/// What the console's dashboard plots for this node: every <see cref="Interval"/>, its sessions, the rates of logins, messages and
 /// presence received from clients (from the node's own instruments, <see cref="ParleyMetrics"/>), and the process's
-/// CPU and memory; the last hour is kept in a ring.
+/// CPU and memory; the last hour is kept in a ring, which the node's reports (<see cref="Administration.IClusterNodeReports"/>) carry
+/// to whichever node's console asks.
 /// </summary>
-public sealed class DashboardSamples : BackgroundService
+public sealed class NodeSamples : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(2);
     private static readonly int Capacity = (int)(TimeSpan.FromHours(1) / Interval);
@@ -22,7 +22,7 @@ public sealed class DashboardSamples : BackgroundService
     private readonly SessionRegistry _sessions;
     private readonly IMeterFactory _meters;
     private readonly TimeProvider _time;
-    private readonly DashboardSample[] _ring = new DashboardSample[Capacity];
+    private readonly NodeSample[] _ring = new NodeSample[Capacity];
     private readonly Lock _ringLock = new();
     private int _count;
     private int _next;
@@ -31,7 +31,7 @@ public sealed class DashboardSamples : BackgroundService
     private long _messages;
     private long _presence;
 
-    public DashboardSamples(SessionRegistry sessions, IMeterFactory meters, TimeProvider time)
+    public NodeSamples(SessionRegistry sessions, IMeterFactory meters, TimeProvider time)
     {
         _sessions = sessions;
         _meters = meters;
@@ -39,11 +39,11 @@ public sealed class DashboardSamples : BackgroundService
     }
 
     /// <summary>The samples taken after <paramref name="after"/> (Unix seconds), oldest first.</summary>
-    public IReadOnlyList<DashboardSample> Since(long after)
+    public IReadOnlyList<NodeSample> Since(long after)
     {
         lock (_ringLock)
         {
-            var samples = new List<DashboardSample>(_count);
+            var samples = new List<NodeSample>(_count);
             for (var i = 0; i < _count; i++)
             {
                 var sample = _ring[(_next - _count + i + Capacity) % Capacity];
@@ -85,7 +85,7 @@ public sealed class DashboardSamples : BackgroundService
             var logins = Interlocked.Read(ref _logins);
             var messages = Interlocked.Read(ref _messages);
             var presence = Interlocked.Read(ref _presence);
-            Add(new DashboardSample(
+            Add(new NodeSample(
                 _time.GetUtcNow().ToUnixTimeSeconds(),
                 _sessions.Count,
                 Math.Round((logins - lastLogins) / seconds, 2),
@@ -116,7 +116,7 @@ public sealed class DashboardSamples : BackgroundService
         }
     }
 
-    private void Add(DashboardSample sample)
+    private void Add(NodeSample sample)
     {
         lock (_ringLock)
         {
