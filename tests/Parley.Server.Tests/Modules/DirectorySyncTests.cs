@@ -277,6 +277,41 @@ public sealed class DirectorySyncTests(SlapdForNodes slapd) : IClassFixture<Slap
     }
 
     [Fact]
+    public async Task A_person_renamed_in_the_directory_is_renamed_on_the_account_and_on_colleagues_rosters_unless_they_named_them()
+    {
+        var ivan = await AddPersonAsync("ivan");
+        await slapd.Directory.ModifyAsync($"dn: {TestDirectory.EngineeringGroupDn}\nchangetype: modify\nadd: member\nmember: {ivan.Dn}\n");
+        try
+        {
+            await using var node = await TestNode.StartAsync(o => slapd.Configure(o));
+            await StartupSyncAsync(node);
+            var rosters = node.App.Node.Storage.Rosters;
+            Assert.Equal("ivan Tester", (await node.Accounts.GetAsync("ivan@localhost"))!.DisplayName);
+            Assert.Equal("ivan Tester", (await rosters.GetAsync("alice@localhost")).Items.Single(i => i.Contact == "ivan@localhost").Name);
+            var bobsName = (await rosters.GetAsync("bob@localhost")).Items.Single(i => i.Contact == "ivan@localhost") with { Name = "Ivan from QA" };
+            await rosters.SetItemAsync("bob@localhost", bobsName);
+            await using var alice = await SlapdForNodes.SignInAsync(node, "alice", "alice-pw");
+            await alice.SendAsync("<iq type='get' id='roster1'><query xmlns='jabber:iq:roster'/></iq>");
+            await alice.ReceiveAsync(e => e.GetAttribute("id") == "roster1");
+
+            await slapd.Directory.ModifyAsync($"dn: {ivan.Dn}\nchangetype: modify\nreplace: displayName\ndisplayName: Ivan Petrov-Tester\n");
+            var summary = await SyncAsync(node);
+
+            Assert.Equal(1, summary.Updated);
+            Assert.Equal("Ivan Petrov-Tester", (await node.Accounts.GetAsync("ivan@localhost"))!.DisplayName);
+            var push = await alice.ReceiveAsync(e => e.Name == "iq" && e.Child("query", Ns.Roster)?.Child("item", Ns.Roster)?.GetAttribute("jid") == "ivan@localhost");
+            Assert.Equal("Ivan Petrov-Tester", push.Child("query", Ns.Roster)!.Child("item", Ns.Roster)!.GetAttribute("name"));
+            Assert.Equal("Ivan Petrov-Tester", (await rosters.GetAsync("alice@localhost")).Items.Single(i => i.Contact == "ivan@localhost").Name);
+            // A name the user chose is theirs.
+            Assert.Equal("Ivan from QA", (await rosters.GetAsync("bob@localhost")).Items.Single(i => i.Contact == "ivan@localhost").Name);
+        }
+        finally
+        {
+            await slapd.Directory.ModifyAsync($"dn: {TestDirectory.EngineeringGroupDn}\nchangetype: modify\ndelete: member\nmember: {ivan.Dn}\n");
+        }
+    }
+
+    [Fact]
     public async Task A_personal_contact_and_a_users_own_group_survive_the_sync()
     {
         await using var node = await TestNode.StartAsync(o => slapd.Configure(o));
