@@ -13,7 +13,7 @@ public class DirectoryOptions
     /// <summary>starttls (default), ldaps, or none (plain LDAP: a directory on this host, or a test).</summary>
     public string Tls { get; set; } = "starttls";
 
-    /// <summary>A directory of trusted CA certificates (PEM, hashed names as `openssl rehash` makes them); the system's when unset.</summary>
+    /// <summary>A directory of trusted CA certificates (PEM; libldap reads every file in it, no `openssl rehash` needed); the system's when unset.</summary>
     public string? CaDirectory { get; set; }
 
     /// <summary>openldap (uid, inetOrgPerson, jpegPhoto) or activedirectory (sAMAccountName, userAccountControl, thumbnailPhoto).</summary>

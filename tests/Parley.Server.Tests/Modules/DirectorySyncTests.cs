@@ -29,6 +29,10 @@ public sealed class DirectorySyncTests(SlapdForNodes slapd) : IClassFixture<Slap
         Assert.Contains("is not a valid JID localpart", skipped.Reason);
         var vCard = ElementParser.Parse((await node.App.Node.Storage.Documents.GetAsync("zoe@localhost", VCardModule.DocumentKind, ""))!.Xml, Ns.Client);
         Assert.Equal("Zoë Çelik", vCard.ChildText("FN", Ns.VCard));
+        Assert.Equal(("Zoë", "Çelik"), (vCard.Child("N", Ns.VCard)!.ChildText("GIVEN", Ns.VCard), vCard.Child("N", Ns.VCard)!.ChildText("FAMILY", Ns.VCard)));
+        Assert.Equal("+1 555 0100", vCard.Child("TEL", Ns.VCard)!.ChildText("NUMBER", Ns.VCard));
+        Assert.Equal("Engineer", vCard.ChildText("TITLE", Ns.VCard));
+        Assert.Equal("Zoë Çelik", (await node.Accounts.GetAsync("zoe@localhost"))!.DisplayName);
         Assert.Equal("zoe@example.test", vCard.Child("EMAIL", Ns.VCard)!.ChildText("USERID", Ns.VCard));
         Assert.Equal("R&D (Tools)", vCard.Child("ORG", Ns.VCard)!.ChildText("ORGUNIT", Ns.VCard));
         Assert.Equal("image/jpeg", vCard.Child("PHOTO", Ns.VCard)!.ChildText("TYPE", Ns.VCard));
@@ -36,7 +40,7 @@ public sealed class DirectorySyncTests(SlapdForNodes slapd) : IClassFixture<Slap
     }
 
     [Fact]
-    public async Task A_colleagues_vcard_carries_the_directory_photo_and_their_presence_its_avatar_hash()
+    public async Task A_colleagues_vcard_carries_the_directory_photo_and_their_presence_its_avatar_hash_and_they_cannot_overwrite_it()
     {
         await using var node = await TestNode.StartAsync(o => slapd.Configure(o));
         await StartupSyncAsync(node);
@@ -44,12 +48,17 @@ public sealed class DirectorySyncTests(SlapdForNodes slapd) : IClassFixture<Slap
         await using var alice = await SlapdForNodes.SignInAsync(node, "alice", "alice-pw");
         var photo = TestDirectory.Photo.Concat(System.Text.Encoding.UTF8.GetBytes("alice")).ToArray();
 
+        await alice.SendAsync("<iq type='set' id='s1'><vCard xmlns='vcard-temp'><FN>Someone Else</FN></vCard></iq>");
+        var refused = await alice.ReceiveAsync(e => e.GetAttribute("id") == "s1");
         await bob.SendAsync("<iq type='get' id='v1' to='alice@localhost'><vCard xmlns='vcard-temp'/></iq>");
         var vCard = (await bob.ReceiveAsync(e => e.GetAttribute("id") == "v1")).Child("vCard", Ns.VCard)!;
         await bob.AnnounceAsync();
         await alice.AnnounceAsync();
         var presence = await bob.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from")?.StartsWith("alice@localhost/", StringComparison.Ordinal) == true);
 
+        Assert.Equal("error", refused.GetAttribute("type"));
+        Assert.NotNull(refused.Child("error")!.Child("not-allowed", Ns.Stanzas));
+        Assert.Contains("comes from the company directory", refused.Child("error")!.ChildText("text", Ns.Stanzas));
         Assert.Equal("Alice Archer", vCard.ChildText("FN", Ns.VCard));
         Assert.Equal(photo, Convert.FromBase64String(vCard.Child("PHOTO", Ns.VCard)!.ChildText("BINVAL", Ns.VCard)!));
         Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA1.HashData(photo)), presence.Child("x", Ns.VCardUpdate)!.ChildText("photo", Ns.VCardUpdate));
@@ -216,6 +225,27 @@ public sealed class DirectorySyncTests(SlapdForNodes slapd) : IClassFixture<Slap
     }
 
     [Fact]
+    public async Task A_local_account_named_like_a_directory_person_is_skipped_and_keeps_its_password()
+    {
+        await using var node = await TestNode.StartAsync(o => slapd.Configure(o));
+        await StartupSyncAsync(node);
+        await node.CreateUserAsync("lena", "local-secret");
+        var person = await AddPersonAsync("lena");
+
+        var summary = await SyncAsync(node);
+        await using var client = await XmppTestClient.ConnectAsync(node.C2sTlsPort, directTls: true);
+        await client.OpenStreamAsync();
+        var local = await SlapdForNodes.PlainAsync(client, "lena", "local-secret");
+
+        Assert.Contains(summary.Skipped, s => s.Dn == person.Dn && s.Reason == "lena@localhost is a local account");
+        Assert.Null(await node.App.Node.Storage.DirectoryUsers.GetAsync("lena@localhost"));
+        Assert.Equal("success", local.Name);
+        await using var again = await XmppTestClient.ConnectAsync(node.C2sTlsPort, directTls: true);
+        await again.OpenStreamAsync();
+        Assert.Equal("failure", (await SlapdForNodes.PlainAsync(again, "lena", person.Password)).Name);
+    }
+
+    [Fact]
     public async Task Under_the_mail_scheme_two_people_with_one_mail_address_are_both_skipped()
     {
         await AddPersonAsync("twin1", mail: "twin@localhost");
@@ -252,6 +282,24 @@ public sealed class DirectorySyncTests(SlapdForNodes slapd) : IClassFixture<Slap
     }
 
     [Fact]
+    public async Task A_group_chosen_by_its_dn_with_an_escaped_comma_through_the_entrydn_filter_is_shared_alone()
+    {
+        await using var node = await TestNode.StartAsync(o =>
+        {
+            slapd.Configure(o);
+            // RFC 4515: the DN's backslash is written \5c inside a filter.
+            o.Module<DirectoryModuleOptions>().GroupFilter = $"(entryDN={TestDirectory.PlatformGroupDn.Replace("\\", "\\5c", StringComparison.Ordinal)})";
+        });
+
+        var summary = await StartupSyncAsync(node);
+
+        Assert.Null(summary.Failure);
+        var zoe = Assert.Single((await node.App.Node.Storage.Rosters.GetAsync("zoe@localhost")).Items);
+        Assert.Equal(("bob@localhost", "Platform, R&D"), (zoe.Contact, Assert.Single(zoe.Groups)));
+        Assert.Empty((await node.App.Node.Storage.Rosters.GetAsync("alice@localhost")).Items);
+    }
+
+    [Fact]
     public async Task A_person_moved_between_groups_leaves_the_old_groups_rosters_and_an_online_member_sees_it_at_once()
     {
         var hank = await AddPersonAsync("hank");
@@ -274,6 +322,41 @@ public sealed class DirectorySyncTests(SlapdForNodes slapd) : IClassFixture<Slap
         Assert.Equal("Engineering Team", Assert.Single(aliceSees.Groups));
         await slapd.Directory.ModifyAsync($"dn: {TestDirectory.EngineeringGroupDn}\nchangetype: modify\ndelete: member\nmember: {hank.Dn}\n");
         await slapd.Directory.DeleteAsync(hank.Dn);
+    }
+
+    [Fact]
+    public async Task A_person_renamed_in_the_directory_is_renamed_on_the_account_and_on_colleagues_rosters_unless_they_named_them()
+    {
+        var ivan = await AddPersonAsync("ivan");
+        await slapd.Directory.ModifyAsync($"dn: {TestDirectory.EngineeringGroupDn}\nchangetype: modify\nadd: member\nmember: {ivan.Dn}\n");
+        try
+        {
+            await using var node = await TestNode.StartAsync(o => slapd.Configure(o));
+            await StartupSyncAsync(node);
+            var rosters = node.App.Node.Storage.Rosters;
+            Assert.Equal("ivan Tester", (await node.Accounts.GetAsync("ivan@localhost"))!.DisplayName);
+            Assert.Equal("ivan Tester", (await rosters.GetAsync("alice@localhost")).Items.Single(i => i.Contact == "ivan@localhost").Name);
+            var bobsName = (await rosters.GetAsync("bob@localhost")).Items.Single(i => i.Contact == "ivan@localhost") with { Name = "Ivan from QA" };
+            await rosters.SetItemAsync("bob@localhost", bobsName);
+            await using var alice = await SlapdForNodes.SignInAsync(node, "alice", "alice-pw");
+            await alice.SendAsync("<iq type='get' id='roster1'><query xmlns='jabber:iq:roster'/></iq>");
+            await alice.ReceiveAsync(e => e.GetAttribute("id") == "roster1");
+
+            await slapd.Directory.ModifyAsync($"dn: {ivan.Dn}\nchangetype: modify\nreplace: displayName\ndisplayName: Ivan Petrov-Tester\n");
+            var summary = await SyncAsync(node);
+
+            Assert.Equal(1, summary.Updated);
+            Assert.Equal("Ivan Petrov-Tester", (await node.Accounts.GetAsync("ivan@localhost"))!.DisplayName);
+            var push = await alice.ReceiveAsync(e => e.Name == "iq" && e.Child("query", Ns.Roster)?.Child("item", Ns.Roster)?.GetAttribute("jid") == "ivan@localhost");
+            Assert.Equal("Ivan Petrov-Tester", push.Child("query", Ns.Roster)!.Child("item", Ns.Roster)!.GetAttribute("name"));
+            Assert.Equal("Ivan Petrov-Tester", (await rosters.GetAsync("alice@localhost")).Items.Single(i => i.Contact == "ivan@localhost").Name);
+            // A name the user chose is theirs.
+            Assert.Equal("Ivan from QA", (await rosters.GetAsync("bob@localhost")).Items.Single(i => i.Contact == "ivan@localhost").Name);
+        }
+        finally
+        {
+            await slapd.Directory.ModifyAsync($"dn: {TestDirectory.EngineeringGroupDn}\nchangetype: modify\ndelete: member\nmember: {ivan.Dn}\n");
+        }
     }
 
     [Fact]

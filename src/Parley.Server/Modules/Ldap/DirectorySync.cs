@@ -47,13 +47,14 @@ public sealed class DirectorySync(LdapDirectory directory, DirectoryOptions opti
                 + "check Parley:Directory:UserBase and UserFilter. Nothing was changed.";
             return summary;
         }
-        var disabled = (await storage.Accounts.ListAsync(domain, 0, int.MaxValue, cancellationToken).ConfigureAwait(false))
-            .Where(a => a.Disabled).Select(a => a.Jid).ToHashSet(StringComparer.Ordinal);
+        // The accounts as they were before this sync: their display names are the directory's names of the last sync.
+        var before = (await storage.Accounts.ListAsync(domain, 0, int.MaxValue, cancellationToken).ConfigureAwait(false))
+            .ToDictionary(a => a.Jid, StringComparer.Ordinal);
         var done = 0;
         foreach (var (jid, person) in present)
         {
             var account = jid.ToString();
-            await SyncPersonAsync(jid, person, known.GetValueOrDefault(account), disabled.Contains(account), summary, cancellationToken).ConfigureAwait(false);
+            await SyncPersonAsync(jid, person, known.GetValueOrDefault(account), before.GetValueOrDefault(account), summary, cancellationToken).ConfigureAwait(false);
             progress?.Report((++done, present.Count + known.Count));
         }
         foreach (var record in known.Values.Where(r => !present.ContainsKey(Jid.Parse(r.BareJid))))
@@ -64,7 +65,8 @@ public sealed class DirectorySync(LdapDirectory directory, DirectoryOptions opti
         // Those who have a directory account now: not the people skipped (a local account of the same name).
         var synced = (await storage.DirectoryUsers.ListAsync(cancellationToken).ConfigureAwait(false)).Select(r => r.BareJid).ToHashSet(StringComparer.Ordinal);
         var byDn = present.Where(p => synced.Contains(p.Key.ToString()))
-            .ToDictionary(p => LdapDirectory.Normalize(p.Value.Dn), p => (p.Key, p.Value.DisplayName), StringComparer.Ordinal);
+            .ToDictionary(p => LdapDirectory.Normalize(p.Value.Dn),
+                p => new SharedAccount(p.Key, DirectoryVCard.FullName(p.Value), before.GetValueOrDefault(p.Key.ToString())?.DisplayName), StringComparer.Ordinal);
         await _sharedGroups.SyncAsync(groups, byDn, summary, cancellationToken).ConfigureAwait(false);
         return summary;
     }
@@ -78,7 +80,7 @@ public sealed class DirectorySync(LdapDirectory directory, DirectoryOptions opti
         if (DirectoryAccounts.TryGetJid(person, options, domain, out var jid, out _)
             && await storage.DirectoryUsers.GetAsync(jid.ToString(), cancellationToken).ConfigureAwait(false) is null)
         {
-            await SyncPersonAsync(jid, person, null, isDisabled: false, new DirectorySyncSummary(), cancellationToken).ConfigureAwait(false);
+            await SyncPersonAsync(jid, person, null, null, new DirectorySyncSummary(), cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -116,16 +118,19 @@ public sealed class DirectorySync(LdapDirectory directory, DirectoryOptions opti
         return accounts;
     }
 
-    /// <param name="isDisabled">Whether the account is disabled now (false for one that does not exist yet).</param>
-    private async Task SyncPersonAsync(Jid jid, DirectoryUser person, DirectoryUserRecord? record, bool isDisabled, DirectorySyncSummary summary, CancellationToken cancellationToken)
+    /// <param name="existing">The account as it is now; null for one that does not exist yet.</param>
+    private async Task SyncPersonAsync(Jid jid, DirectoryUser person, DirectoryUserRecord? record, AccountInfo? existing, DirectorySyncSummary summary, CancellationToken cancellationToken)
     {
         var account = jid.ToString();
+        var isDisabled = existing?.Disabled ?? false;
         var vCardElement = DirectoryVCard.For(person);
         var vCard = vCardElement.ToXml(Ns.Client);
         var fingerprint = Fingerprint(person, vCard);
+        var name = DirectoryVCard.FullName(person);
         var changed = record is null || record.Fingerprint != fingerprint || record.MissingSince is not null;
-        // The directory decides: an account enabled or disabled by hand follows the directory again at the next sync.
-        if (!changed && isDisabled == person.Disabled)
+        // The directory decides: an account enabled or disabled by hand, or renamed by hand, follows the directory again at the next sync.
+        var renamed = existing?.DisplayName != name;
+        if (!changed && isDisabled == person.Disabled && !renamed)
         {
             summary.Unchanged++;
             return;
@@ -150,9 +155,14 @@ public sealed class DirectorySync(LdapDirectory directory, DirectoryOptions opti
             }
             summary.Added++;
         }
-        else if (changed)
+        else if (changed || renamed)
         {
             summary.Updated++;
+        }
+        if (record is null || renamed)
+        {
+            // A name the account cannot hold (control characters, over 200 characters) leaves it unset; the vCard's FN still has it.
+            await _accounts.SetDisplayNameAsync(jid, name, cancellationToken).ConfigureAwait(false);
         }
         if (changed)
         {
@@ -172,7 +182,7 @@ public sealed class DirectorySync(LdapDirectory directory, DirectoryOptions opti
             {
                 summary.Disabled++;
             }
-            else if (!changed)
+            else if (!changed && !renamed)
             {
                 summary.Updated++;
             }

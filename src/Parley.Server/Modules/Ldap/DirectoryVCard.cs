@@ -7,10 +7,14 @@ namespace Parley.Server.Modules.Ldap;
 /// <summary>A directory person's vCard (XEP-0054): FN, N, EMAIL, TEL, TITLE, ORG/ORGUNIT and PHOTO from the mapped attributes.</summary>
 public static class DirectoryVCard
 {
+    /// <summary>The person's name as others see it (the vCard's FN, the account's display name, shared roster items), or null when the directory has none.</summary>
+    public static string? FullName(DirectoryUser person) =>
+        person.DisplayName ?? ($"{person.GivenName} {person.Surname}".Trim() is { Length: > 0 } name ? name : null);
+
     public static Element For(DirectoryUser person)
     {
         var vCard = new Element("vCard", Ns.VCard);
-        Text(vCard, "FN", person.DisplayName ?? $"{person.GivenName} {person.Surname}".Trim());
+        Text(vCard, "FN", FullName(person));
         if (person.GivenName is not null || person.Surname is not null)
         {
             var n = vCard.AddChild("N", Ns.VCard);

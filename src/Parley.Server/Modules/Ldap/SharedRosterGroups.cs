@@ -10,12 +10,13 @@ namespace Parley.Server.Modules.Ldap;
 /// other member as a contact with a `both` subscription, in a roster group named after the directory group. Written
 /// into the rosters by each sync, so that presence, probes and roster versions work as for any contact; items a user
 /// added personally (in none of the shared groups) are left alone, and a contact who left a group leaves it on rosters.
+/// A shared item's name follows the directory when the person is renamed, unless the user gave the contact a name of their own.
 /// </summary>
 public sealed class SharedRosterGroups(DirectoryOptions options, IParleyStorage storage, RosterAdministration rosters)
 {
     /// <param name="groups">The directory's groups with their members' DNs.</param>
-    /// <param name="accounts">Each directory account (also the disabled) by its person's normalized DN, with their display name.</param>
-    public async Task SyncAsync(IReadOnlyList<DirectoryGroup> groups, IReadOnlyDictionary<string, (Jid Jid, string? Name)> accounts, DirectorySyncSummary summary, CancellationToken cancellationToken)
+    /// <param name="accounts">Each directory account (also the disabled) by its person's normalized DN, with their names.</param>
+    public async Task SyncAsync(IReadOnlyList<DirectoryGroup> groups, IReadOnlyDictionary<string, SharedAccount> accounts, DirectorySyncSummary summary, CancellationToken cancellationToken)
     {
         var sharedNames = groups.Select(g => g.Name).ToHashSet(StringComparer.Ordinal);
         // user → contact → the shared groups they are in together
@@ -50,7 +51,7 @@ public sealed class SharedRosterGroups(DirectoryOptions options, IParleyStorage 
             }
         }
 
-        var displayNames = accounts.Values.ToDictionary(a => a.Jid.ToString(), a => a.Name, StringComparer.Ordinal);
+        var byJid = accounts.Values.ToDictionary(a => a.Jid.ToString(), StringComparer.Ordinal);
         var writes = new List<(string User, RosterItem Item)>();
         var removals = new List<(string User, string Contact)>();
         foreach (var user in accounts.Values.Select(a => a.Jid.ToString()).Order(StringComparer.Ordinal))
@@ -63,8 +64,11 @@ public sealed class SharedRosterGroups(DirectoryOptions options, IParleyStorage 
                 var item = existing.GetValueOrDefault(contact);
                 // The user's own groups for the contact stay beside the shared ones.
                 var groupsOnRoster = (item?.Groups ?? []).Where(g => !sharedNames.Contains(g)).Concat(groupNames).ToList();
-                var shared = new RosterItem(contact, item?.Name ?? displayNames.GetValueOrDefault(contact), Subscription.Both, false, false, groupsOnRoster);
-                if (item is null || item.Subscription != Subscription.Both || !item.Groups.Order().SequenceEqual(groupsOnRoster.Order()))
+                var name = byJid[contact];
+                // The name the directory gave last time (or none) is the directory's to change; any other is the user's.
+                var itemName = item is null || item.Name is null || item.Name == name.PreviousName ? name.Name : item.Name;
+                var shared = new RosterItem(contact, itemName, Subscription.Both, false, false, groupsOnRoster);
+                if (item is null || item.Subscription != Subscription.Both || item.Name != itemName || !item.Groups.Order().SequenceEqual(groupsOnRoster.Order()))
                 {
                     writes.Add((user, shared));
                 }
@@ -97,3 +101,8 @@ public sealed class SharedRosterGroups(DirectoryOptions options, IParleyStorage 
         }
     }
 }
+
+/// <summary>A directory account for <see cref="SharedRosterGroups"/>.</summary>
+/// <param name="Name">The person's name in the directory now.</param>
+/// <param name="PreviousName">The account's display name before this sync: the directory's name at the last sync.</param>
+public readonly record struct SharedAccount(Jid Jid, string? Name, string? PreviousName);

@@ -12,7 +12,7 @@ namespace Parley.Server.Modules.VCard;
 
 /// <summary>
 /// vcard-temp (XEP-0054): each account stores one vCard, which anyone may read and only the account
-/// may change. The server also advertises the vCard photo's hash in the account's broadcast presence
+/// may change (but for a directory person, whose vCard the directory sync writes). The server also advertises the vCard photo's hash in the account's broadcast presence
 /// (XEP-0153), so contacts know when to fetch a new avatar.
 /// </summary>
 public sealed class VCardModule(IParleyStorage storage, SessionRegistry sessions, ParleyOptions options) : IModule, IVCards
@@ -71,6 +71,11 @@ public sealed class VCardModule(IParleyStorage storage, SessionRegistry sessions
             return request.Error(StanzaError.NotAcceptable($"The vCard is {size} bytes; this server keeps vCards of at most {limit} bytes. Use a smaller photo."));
         }
         var account = request.To.ToString();
+        if (await storage.DirectoryUsers.GetAsync(account).ConfigureAwait(false) is not null)
+        {
+            // The directory is the source of a directory person's card, as in Cisco's product: a change here would stand only until the next change there.
+            return request.Error(StanzaError.NotAllowed("Your vCard comes from the company directory; ask its administrators to change it."));
+        }
         await storage.Documents.SetAsync(account, DocumentKind, "", xml).ConfigureAwait(false);
         _photoHashes[account] = PhotoHash(request.Payload);
         return request.Result();
