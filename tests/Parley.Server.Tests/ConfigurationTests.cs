@@ -150,4 +150,23 @@ public sealed class ConfigurationTests : IDisposable
 
         Assert.Equal(["Parley:Storage:NoticePollMilliseconds: must be at least 1."], ConfigurationCheck.Problems(options));
     }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    public void Bosh_limits_below_1_are_problems_that_name_their_keys(int value)
+    {
+        var options = new ParleyOptions();
+        options.Web.BoshMaxWaitSeconds = value;
+        options.Web.BoshInactivitySeconds = value;
+        options.Web.BoshMaxSessionsPerIp = value;
+
+        Assert.Equal(
+            [
+                "Parley:Web:BoshMaxWaitSeconds: must be 1 or more.",
+                "Parley:Web:BoshInactivitySeconds: must be 1 or more.",
+                "Parley:Web:BoshMaxSessionsPerIp: must be 1 or more.",
+            ],
+            ConfigurationCheck.Problems(options));
+    }
 }

@@ -42,6 +42,19 @@ public static class WebRequests
         {
             yield return "Parley:Web:WebSocketPingSeconds: must be 0 (no pings) or more.";
         }
+        // BOSH clamps a client's wait between 1 and the maximum: below 1 every session would fail as it opened.
+        if (options.BoshMaxWaitSeconds < 1)
+        {
+            yield return "Parley:Web:BoshMaxWaitSeconds: must be 1 or more.";
+        }
+        if (options.BoshInactivitySeconds < 1)
+        {
+            yield return "Parley:Web:BoshInactivitySeconds: must be 1 or more.";
+        }
+        if (options.BoshMaxSessionsPerIp < 1)
+        {
+            yield return "Parley:Web:BoshMaxSessionsPerIp: must be 1 or more.";
+        }
         if (options.ConsoleSessionTimeoutSeconds < 1)
         {
             yield return "Parley:Web:ConsoleSessionTimeoutSeconds: must be 1 or more.";

@@ -37,10 +37,10 @@ public sealed class BoshTestClient : IDisposable
     }
 
     /// <summary>Creates the session; returns the response, which carries the stream features.</summary>
-    public async Task<Element> CreateAsync(int wait = 5)
+    public async Task<Element> CreateAsync(int wait = 5, int hold = 1, string attributes = "")
     {
         var (status, body) = await PostRawAsync(
-            $"<body xmlns='{HttpBind}' xmlns:xmpp='urn:xmpp:xbosh' rid='{++Rid}' to='localhost' wait='{wait}' hold='1' ver='1.11' xmpp:version='1.0' xml:lang='en'/>");
+            $"<body xmlns='{HttpBind}' xmlns:xmpp='urn:xmpp:xbosh' rid='{++Rid}' to='localhost' wait='{wait}' hold='{hold}' ver='1.11' xmpp:version='1.0' xml:lang='en'{attributes}/>");
         Assert.Equal(HttpStatusCode.OK, status);
         Sid = body!.GetAttribute("sid");
         return body;

@@ -1,8 +1,11 @@
+using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Parley.Protocol;
 using Parley.Server.Tests.Support;
 using Parley.Server.Web.Bosh;
+using Parley.Xml;
 
 namespace Parley.Server.Tests.Web;
 
@@ -131,6 +134,83 @@ public sealed class BoshTests : IAsyncLifetime
         Assert.Equal(("terminate", "item-not-found"), (outside.GetAttribute("type"), outside.GetAttribute("condition")));
         await _node.AssertStillServesAsync();
     }
+
+    [Fact]
+    public async Task Acknowledgements_are_answered_and_a_lost_response_is_reported()
+    {
+        using var bosh = new BoshTestClient(_node);
+        var created = await bosh.CreateAsync(attributes: " ack='1'");
+        Assert.Equal(bosh.Rid.ToString(CultureInfo.InvariantCulture), created.GetAttribute("ack"));
+
+        // The answer to this request is lost on the way: the client's next requests still acknowledge only the one before.
+        var lost = await bosh.SendAsync(RegisterQuery("lost"));
+        var lostRid = bosh.Rid;
+        var acknowledged = $" ack='{lostRid - 1}'";
+        var reported = await bosh.SendAsync(attributes: acknowledged);
+        Assert.Equal(lostRid.ToString(CultureInfo.InvariantCulture), reported.GetAttribute("report"));
+        Assert.True(long.Parse(reported.GetAttribute("time")!, CultureInfo.InvariantCulture) >= 0);
+        Assert.Equal(lostRid.ToString(CultureInfo.InvariantCulture), (await bosh.SendAsync(attributes: acknowledged)).GetAttribute("report"));
+
+        // Unacknowledged, the lost answer is kept past the two requests a client without acknowledgements gets.
+        var next = bosh.Rid;
+        bosh.Rid = lostRid - 1;
+        var resent = await bosh.SendAsync(RegisterQuery("lost"));
+        Assert.Equal(lost.ToString(), resent.ToString());
+        Assert.Contains(resent.Children(), e => e.GetAttribute("id") == "lost");
+
+        // Once acknowledged, it is forgotten.
+        bosh.Rid = next;
+        Assert.Null((await bosh.SendAsync(attributes: $" ack='{next}'")).GetAttribute("report"));
+        bosh.Rid = lostRid - 1;
+        var forgotten = await bosh.SendAsync(RegisterQuery("lost"));
+        Assert.Equal(("terminate", "item-not-found"), (forgotten.GetAttribute("type"), forgotten.GetAttribute("condition")));
+    }
+
+    [Fact]
+    public async Task A_request_whose_predecessor_is_lost_is_a_recoverable_error_and_the_resent_requests_go_on()
+    {
+        using var bosh = new BoshTestClient(_node);
+        await bosh.CreateAsync(wait: 1);
+        var missing = bosh.Rid + 1;
+
+        bosh.Rid = missing;
+        var error = await bosh.SendAsync(RegisterQuery("second"));
+        Assert.Equal("error", error.GetAttribute("type"));
+        Assert.Empty(error.Children());
+
+        // XEP-0124 §17.2: the client sends the lost request and the one that failed again, as they were.
+        bosh.Rid = missing - 1;
+        var answers = new List<Element>();
+        answers.AddRange((await bosh.SendAsync(RegisterQuery("first"))).Children());
+        answers.AddRange((await bosh.SendAsync(RegisterQuery("second"))).Children());
+        using var deadline = new CancellationTokenSource(XmppTestClient.Deadline);
+        while (answers.Count < 2)
+        {
+            deadline.Token.ThrowIfCancellationRequested();
+            var body = await bosh.SendAsync();
+            Assert.Null(body.GetAttribute("type"));
+            answers.AddRange(body.Children());
+        }
+        Assert.Equal(new[] { "first", "second" }, answers.Select(e => e.GetAttribute("id")));
+    }
+
+    [Fact]
+    public async Task A_client_that_asks_for_hold_0_gets_hold_0_and_its_requests_answered_at_once()
+    {
+        using var bosh = new BoshTestClient(_node);
+        var created = await bosh.CreateAsync(wait: 60, hold: 0);
+        Assert.Equal(("0", "1"), (created.GetAttribute("hold"), created.GetAttribute("requests")));
+        Assert.NotNull(created.Child("features", Ns.Streams));
+
+        // Held, this request would be answered only after the 60 s of wait.
+        var started = Stopwatch.StartNew();
+        var polled = await bosh.SendAsync();
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(30), $"answered after {started.Elapsed}");
+        Assert.Null(polled.GetAttribute("type"));
+        Assert.Empty(polled.Children());
+    }
+
+    private static string RegisterQuery(string id) => $"<iq xmlns='jabber:client' type='get' id='{id}' to='localhost'><query xmlns='jabber:iq:register'/></iq>";
 
     [Fact]
     public async Task An_unknown_sid_is_item_not_found()

@@ -120,7 +120,12 @@ public sealed class BoshEndpoint(ParleyNode node, BoshSessions sessions) : IHttp
         var wait = int.TryParse(body.GetAttribute("wait"), NumberStyles.None, CultureInfo.InvariantCulture, out var asked)
             ? Math.Clamp(asked, 1, options.BoshMaxWaitSeconds)
             : options.BoshMaxWaitSeconds;
-        var session = sessions.TryCreate(rid, WebRequests.RemoteAddress(context, options), WebRequests.IsSecure(context, options), wait);
+        // Never more held requests than the client asked for (XEP-0124 §7.1): hold='0' is a client that polls.
+        var hold = int.TryParse(body.GetAttribute("hold"), NumberStyles.None, CultureInfo.InvariantCulture, out var askedHold)
+            ? Math.Min(askedHold, BoshSession.MaxHold)
+            : BoshSession.MaxHold;
+        var acknowledges = body.GetAttribute("ack") == "1";
+        var session = sessions.TryCreate(rid, WebRequests.RemoteAddress(context, options), WebRequests.IsSecure(context, options), wait, hold, acknowledges);
         if (session is null)
         {
             await TerminateAsync(context, "policy-violation").ConfigureAwait(false);
@@ -128,13 +133,17 @@ public sealed class BoshEndpoint(ParleyNode node, BoshSessions sessions) : IHttp
         }
         _ = RunAsync(session);
         session.Accept(rid, [new XmlStreamEvent(XmlStreamEventKind.StreamStart, StreamHeader(body))]);
-        var (payload, terminate) = await session.HoldAsync(rid, context.RequestAborted).ConfigureAwait(false);
+        var answer = await session.HoldAsync(rid, atOnce: false, context.RequestAborted).ConfigureAwait(false);
         var attributes = new StringBuilder()
-            .Append(CultureInfo.InvariantCulture, $" sid='{session.Sid}' wait='{wait}' hold='{BoshSession.Hold}' requests='{BoshSession.Requests}'")
+            .Append(CultureInfo.InvariantCulture, $" sid='{session.Sid}' wait='{wait}' hold='{session.Hold}' requests='{session.Requests}'")
             .Append(CultureInfo.InvariantCulture, $" inactivity='{options.BoshInactivitySeconds}' polling='1' maxpause='{MaxPauseSeconds}' ver='1.11'")
             .Append(CultureInfo.InvariantCulture, $" from='{XmlEscaping.EscapeAttributeValue(body.GetAttribute("to") ?? node.Options.EffectiveDomains[0])}'")
             .Append(CultureInfo.InvariantCulture, $" authid='{session.StreamId}' xmpp:version='1.0' xmpp:restartlogic='true' secure='{(session.IsSecure ? "true" : "false")}'");
-        await RespondAsync(context, payload, terminate, attributes.ToString()).ConfigureAwait(false);
+        if (acknowledges)
+        {
+            attributes.Append(CultureInfo.InvariantCulture, $" ack='{rid}'");
+        }
+        await RespondAsync(context, answer, attributes.ToString()).ConfigureAwait(false);
     }
 
     private async Task RunAsync(BoshSession session)
@@ -156,7 +165,7 @@ public sealed class BoshEndpoint(ParleyNode node, BoshSessions sessions) : IHttp
             // A request the client sent again (its connection broke): the same answer again, or the session is lost.
             if (session.TryGetAnswered(rid, out var answered))
             {
-                await RespondAsync(context, answered.Payload, answered.Terminate).ConfigureAwait(false);
+                await RespondAsync(context, answered).ConfigureAwait(false);
             }
             else
             {
@@ -164,10 +173,16 @@ public sealed class BoshEndpoint(ParleyNode node, BoshSessions sessions) : IHttp
             }
             return;
         }
-        if (rid > session.LastRid + BoshSession.Requests || !await session.WaitForPredecessorAsync(rid, context.RequestAborted).ConfigureAwait(false))
+        if (rid > session.LastRid + session.Requests)
         {
             session.Abort();
             await TerminateAsync(context, "item-not-found").ConfigureAwait(false);
+            return;
+        }
+        if (!await session.WaitForPredecessorAsync(rid, context.RequestAborted).ConfigureAwait(false))
+        {
+            // A request before it was lost (XEP-0124 §17.2): recoverable, the client sends it and this one again.
+            await (session.Closed.IsCancellationRequested ? TerminateAsync(context, "item-not-found") : WriteBodyAsync(context, " type='error'", "")).ConfigureAwait(false);
             return;
         }
 
@@ -189,8 +204,24 @@ public sealed class BoshEndpoint(ParleyNode node, BoshSessions sessions) : IHttp
         {
             session.Pause(pause);
         }
-        var (payload, terminate) = await session.HoldAsync(rid, context.RequestAborted).ConfigureAwait(false);
-        await RespondAsync(context, payload, terminate).ConfigureAwait(false);
+        var attributes = "";
+        if (session.Acknowledges)
+        {
+            // No ack attribute acknowledges every answer before this request (XEP-0124 §9.2).
+            var ack = long.TryParse(body.GetAttribute("ack"), NumberStyles.None, CultureInfo.InvariantCulture, out var acked) ? acked : rid - 1;
+            if (session.Acknowledge(ack) is { } missed)
+            {
+                attributes = $" report='{missed.Rid}' time='{missed.AgeMs}'";
+            }
+        }
+        // A lost answer is reported at once, so that the client can ask for it again.
+        var answer = await session.HoldAsync(rid, atOnce: attributes.Length > 0, context.RequestAborted).ConfigureAwait(false);
+        if (session.Acknowledges && session.LastRid > rid)
+        {
+            // Requests after this one already arrived: tell the client (XEP-0124 §9.1).
+            attributes += $" ack='{session.LastRid}'";
+        }
+        await RespondAsync(context, answer, attributes).ConfigureAwait(false);
     }
 
     /// <summary>xmpp:restart='true' (XEP-0206 §5), under whatever prefix the client bound to urn:xmpp:xbosh.</summary>
@@ -216,14 +247,14 @@ public sealed class BoshEndpoint(ParleyNode node, BoshSessions sessions) : IHttp
         return WriteBodyAsync(context, $" type='terminate' condition='{condition}'", "");
     }
 
-    private static Task RespondAsync(HttpContext context, string payload, bool terminate, string attributes = "")
+    private static Task RespondAsync(HttpContext context, BoshAnswer answer, string attributes = "")
     {
-        if (terminate)
+        if (answer.Terminate)
         {
-            var condition = payload.Contains("<stream:error", StringComparison.Ordinal) ? " condition='remote-stream-error'" : "";
+            var condition = answer.Payload.Contains("<stream:error", StringComparison.Ordinal) ? " condition='remote-stream-error'" : "";
             attributes += $" type='terminate'{condition}";
         }
-        return WriteBodyAsync(context, attributes, payload);
+        return WriteBodyAsync(context, attributes, answer.Payload);
     }
 
     private static Task WriteBodyAsync(HttpContext context, string attributes, string payload)

@@ -14,8 +14,11 @@ namespace Parley.Server.Web.Bosh;
 /// </summary>
 public sealed class BoshSession : IStreamTransport
 {
-    public const int Hold = 1;
-    public const int Requests = Hold + 1;
+    /// <summary>The most requests the node holds at once; a client may ask for fewer (hold='0': answer at once).</summary>
+    public const int MaxHold = 1;
+
+    /// <summary>Answers kept for a client that acknowledges them but has not yet (XEP-0124 §9.2): a bound on the cache.</summary>
+    private const int MaxUnacknowledged = 16;
 
     private readonly Channel<XmlStreamEvent> _input = Channel.CreateUnbounded<XmlStreamEvent>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _closed = new();
@@ -23,15 +26,22 @@ public sealed class BoshSession : IStreamTransport
     private readonly ArrayBufferWriter<byte> _unflushed = new();
     private readonly List<byte[]> _ready = [];
     private readonly Queue<TaskCompletionSource<string>> _held = new();
-    private readonly Dictionary<long, (string Payload, bool Terminate)> _answered = [];
+    private readonly Dictionary<long, BoshAnswer> _answered = [];
     private readonly long _maxQueuedBytes;
     private long _readyBytes;
     private bool _terminating;
 
-    public BoshSession(string sid, long firstRid, string remoteAddress, bool secure, int wait, long maxQueuedBytes)
+    private readonly long _firstRid;
+    private long _lastAnswered;
+
+    public BoshSession(string sid, long firstRid, string remoteAddress, bool secure, int wait, int hold, bool acknowledges, long maxQueuedBytes)
     {
         Sid = sid;
         LastRid = firstRid;
+        _firstRid = firstRid;
+        _lastAnswered = firstRid - 1;
+        Hold = hold;
+        Acknowledges = acknowledges;
         RemoteAddress = remoteAddress;
         IsSecure = secure;
         Wait = wait;
@@ -40,6 +50,15 @@ public sealed class BoshSession : IStreamTransport
 
     public string Sid { get; }
     public int Wait { get; }
+
+    /// <summary>How many requests the node keeps waiting at once: the client's hold, never above <see cref="MaxHold"/>.</summary>
+    public int Hold { get; }
+
+    /// <summary>How many requests the client may have outstanding (XEP-0124 'requests').</summary>
+    public int Requests => Hold + 1;
+
+    /// <summary>The client said it uses acknowledgements (ack='1' on session creation, XEP-0124 §9).</summary>
+    public bool Acknowledges { get; }
 
     /// <summary>The highest request id taken.</summary>
     public long LastRid { get; private set; }
@@ -148,28 +167,48 @@ public sealed class BoshSession : IStreamTransport
     }
 
     /// <summary>The answer already given to request <paramref name="rid"/>, while it is remembered (XEP-0124 §14.3).</summary>
-    public bool TryGetAnswered(long rid, out (string Payload, bool Terminate) answer)
+    public bool TryGetAnswered(long rid, out BoshAnswer answer)
     {
         lock (_sync)
         {
-            return _answered.TryGetValue(rid, out answer);
+            return _answered.TryGetValue(rid, out answer!);
+        }
+    }
+
+    /// <summary>
+    /// The client's acknowledgement (XEP-0124 §9.2): it received every answer up to <paramref name="ack"/>, which the
+    /// node forgets. If it missed one the node already sent, that answer's rid and its age in milliseconds, to report.
+    /// </summary>
+    public (long Rid, long AgeMs)? Acknowledge(long ack)
+    {
+        lock (_sync)
+        {
+            foreach (var rid in _answered.Keys.Where(r => r <= ack).ToList())
+            {
+                _answered.Remove(rid);
+            }
+            return ack < _lastAnswered && _answered.TryGetValue(ack + 1, out var missed)
+                ? (ack + 1, Environment.TickCount64 - missed.SentAt)
+                : null;
         }
     }
 
     /// <summary>
     /// Holds a request until output is ready or <see cref="Wait"/> passes, and returns what its body carries. A request
-    /// beyond <see cref="Hold"/> releases the oldest held one with an empty body (XEP-0124 §10).
+    /// beyond <see cref="Hold"/> releases the oldest held one with an empty body (XEP-0124 §10). With hold='0' or
+    /// <paramref name="atOnce"/>, it is answered with what is ready now; the session creation request still waits for
+    /// the stream features it carries (XEP-0206 §6).
     /// </summary>
-    public async Task<(string Payload, bool Terminate)> HoldAsync(long rid, CancellationToken requestAborted)
+    public async Task<BoshAnswer> HoldAsync(long rid, bool atOnce, CancellationToken requestAborted)
     {
         TaskCompletionSource<string> answer;
         lock (_sync)
         {
-            if (_ready.Count > 0 || _terminating)
+            if (_ready.Count > 0 || _terminating || ((atOnce || Hold == 0) && rid != _firstRid))
             {
                 return Remember(rid, TakeReady());
             }
-            while (_held.Count >= Hold)
+            while (_held.Count >= Math.Max(Hold, 1))
             {
                 _held.Dequeue().TrySetResult("");
             }
@@ -207,11 +246,20 @@ public sealed class BoshSession : IStreamTransport
         }
     }
 
-    private (string Payload, bool Terminate) Remember(long rid, string payload)
+    /// <summary>
+    /// Keeps the answer for a client that sends the request again (XEP-0124 §14.3): the last <see cref="Requests"/>
+    /// answers, or for a client that acknowledges, those it has not acknowledged yet.
+    /// </summary>
+    private BoshAnswer Remember(long rid, string payload)
     {
-        var answer = (payload, _terminating);
+        var answer = new BoshAnswer(payload, _terminating, Environment.TickCount64);
         _answered[rid] = answer;
-        _answered.Remove(rid - Requests);
+        _lastAnswered = Math.Max(_lastAnswered, rid);
+        var kept = Acknowledges ? MaxUnacknowledged : Requests;
+        foreach (var old in _answered.Keys.Where(r => r <= rid - kept).ToList())
+        {
+            _answered.Remove(old);
+        }
         return answer;
     }
 
@@ -291,3 +339,6 @@ public sealed class BoshSession : IStreamTransport
         return ValueTask.CompletedTask;
     }
 }
+
+/// <summary>What the node answered to one request, and when (Environment.TickCount64).</summary>
+public sealed record BoshAnswer(string Payload, bool Terminate, long SentAt);

@@ -18,7 +18,7 @@ public sealed class BoshSessions(ParleyOptions options) : BackgroundService
     public BoshSession? Find(string sid) => _bySid.TryGetValue(sid, out var session) ? session : null;
 
     /// <summary>A new session, unless its address has as many as it may.</summary>
-    public BoshSession? TryCreate(long rid, string remoteAddress, bool secure, int wait)
+    public BoshSession? TryCreate(long rid, string remoteAddress, bool secure, int wait, int hold, bool acknowledges)
     {
         var count = _perAddress.AddOrUpdate(remoteAddress, 1, (_, n) => n + 1);
         if (count > options.Web.BoshMaxSessionsPerIp)
@@ -26,7 +26,7 @@ public sealed class BoshSessions(ParleyOptions options) : BackgroundService
             Leave(remoteAddress);
             return null;
         }
-        var session = new BoshSession(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)), rid, remoteAddress, secure, wait, options.Limits.MaxSendQueueBytes);
+        var session = new BoshSession(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)), rid, remoteAddress, secure, wait, hold, acknowledges, options.Limits.MaxSendQueueBytes);
         _bySid[session.Sid] = session;
         return session;
     }
