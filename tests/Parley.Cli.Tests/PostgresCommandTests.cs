@@ -48,6 +48,7 @@ public sealed class PostgresCommandTests : IDisposable
     [InlineData("config", "check")]
     [InlineData("user", "list")]
     [InlineData("user", "add", "alice@example.com", "--password", "correct horse")]
+    [InlineData("serve", "--c2s-port", "0", "--c2s-tls-port", "0", "--http-port", "0")]
     public async Task A_wrong_password_fails_naming_the_user(params string[] args)
     {
         var cluster = await PostgresCluster.Shared;
