@@ -46,6 +46,7 @@ public sealed partial class ClientStream : IStanzaSink, IStreamHandler
 
     public string ConnectionId => _transport.ConnectionId;
     public long LastReceived => _transport.LastReceived;
+    public bool DropsDeadPeers => _transport.DropsDeadPeers;
     public long LastSent { get; private set; }
     public bool IsBound => _session is not null;
     public bool IsClosing => Volatile.Read(ref _closing) != 0;

@@ -63,7 +63,7 @@ public sealed class ConnectionMonitor(ParleyOptions options, AuthThrottle authTh
                 }
                 continue;
             }
-            if (now - connection.LastReceived > sessions.IdleTimeoutSeconds * 1000L)
+            if (!connection.DropsDeadPeers && now - connection.LastReceived > sessions.IdleTimeoutSeconds * 1000L)
             {
                 connection.CloseWithError("connection-timeout", "Nothing was received for too long.");
             }

@@ -57,6 +57,12 @@ public interface IStreamTransport : IAsyncDisposable
     /// <summary>When the peer last sent anything (Environment.TickCount64), whitespace included.</summary>
     long LastReceived { get; }
 
+    /// <summary>
+    /// The transport drops a peer that stops answering its own probes (WebSocket pings), so a silent user is no dead
+    /// connection: Sessions:IdleTimeoutSeconds does not apply.
+    /// </summary>
+    bool DropsDeadPeers => false;
+
     /// <summary>Channel-binding types this connection supports, best first (none without TLS).</summary>
     IReadOnlyList<string> ChannelBindingTypes { get; }
 

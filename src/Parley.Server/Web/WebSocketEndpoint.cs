@@ -58,7 +58,7 @@ public sealed class WebSocketEndpoint(ParleyNode node, ConnectionLimiter limiter
                 KeepAliveTimeout = ping == TimeSpan.Zero ? Timeout.InfiniteTimeSpan : ping,
             }).ConfigureAwait(false);
             var transport = new WebSocketStreamTransport(socket, context.Connection.Id + ":" + context.TraceIdentifier, remote,
-                WebRequests.IsSecure(context, options), context.Request.IsHttps, context.RequestAborted, context.Abort, node.XmlLimits);
+                WebRequests.IsSecure(context, options), context.Request.IsHttps, context.RequestAborted, context.Abort, node.XmlLimits, pinged: ping > TimeSpan.Zero);
             await new ClientStream(transport, node).RunAsync().ConfigureAwait(false);
         }
         finally

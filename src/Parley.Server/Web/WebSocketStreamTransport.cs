@@ -34,8 +34,9 @@ public sealed class WebSocketStreamTransport : IStreamTransport
 
     /// <param name="abortConnection">Drops the HTTP connection under the WebSocket.</param>
     public WebSocketStreamTransport(WebSocket socket, string connectionId, string remoteAddress, bool secure, bool https,
-        CancellationToken closed, Action abortConnection, XmlLimits limits)
+        CancellationToken closed, Action abortConnection, XmlLimits limits, bool pinged)
     {
+        DropsDeadPeers = pinged;
         _socket = socket;
         _closed = closed;
         _abortConnection = abortConnection;
@@ -57,6 +58,9 @@ public sealed class WebSocketStreamTransport : IStreamTransport
     public string? StreamNamespace => Ns.Client;
     public string? DefaultNamespace => null;
     public long LastReceived { get; private set; } = Environment.TickCount64;
+
+    /// <summary>With pings on, a peer that stops answering them is dropped by the WebSocket (its KeepAliveTimeout).</summary>
+    public bool DropsDeadPeers { get; }
     public IReadOnlyList<string> ChannelBindingTypes => [];
     public CancellationToken Closed => _closed;
 

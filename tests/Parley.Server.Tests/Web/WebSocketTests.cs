@@ -263,4 +263,25 @@ public sealed class WebSocketTests : IAsyncLifetime
         var (condition, _) = await slow.ReadUntilClosedAsync();
         Assert.Equal("policy-violation", condition);
     }
+
+    [Fact]
+    public async Task A_web_client_that_only_answers_pings_is_not_cut_at_the_idle_timeout_as_a_silent_tcp_client_is()
+    {
+        await using var node = await TestNode.StartAsync(o =>
+        {
+            o.Web.WebSocketPingSeconds = 1;
+            o.Sessions.IdleTimeoutSeconds = 2;
+        });
+        await node.CreateUserAsync("juliet", "juliet-password");
+        await node.CreateUserAsync("romeo", "romeo-password");
+        await using var web = await WebSocketTestClient.LoginAsync(node, "juliet", "juliet-password", "web");
+        // Waiting to receive, the client answers the node's pings and sends nothing else.
+        var message = web.ReceiveAsync(e => e.Name == "message");
+        await using var silent = await XmppTestClient.LoginAsync(node, "romeo", "romeo-password", "silent");
+
+        Assert.Equal("connection-timeout", await silent.ExpectStreamErrorAsync());
+        await using var romeo = await XmppTestClient.LoginAsync(node, "romeo", "romeo-password", "garden");
+        await romeo.SendAsync("<message to='juliet@localhost/web' type='chat'><body>still there</body></message>");
+        Assert.Equal("still there", (await message).ChildText("body"));
+    }
 }
