@@ -44,6 +44,26 @@ public sealed class PostgresCommandTests : IDisposable
         Assert.False(File.Exists(_node.DatabasePath));
     }
 
+    [Fact]
+    public async Task Room_and_archive_commands_act_on_postgres_and_nothing_in_the_data_dir()
+    {
+        var database = await NewDatabaseAsync();
+        await using (var storage = await PostgresStorage.OpenAsync(database))
+        {
+            await storage.Archive.AppendAsync("alice@example.com", "bob@example.com/phone", DateTimeOffset.UnixEpoch, "<message><body>hi</body></message>");
+        }
+
+        var create = await _node.RunAsync("room", "create", "team@conference.example.com", "--owner", "alice@example.com", "--postgres", database);
+        var list = await _node.RunAsync("room", "list", "--postgres", database);
+        var delete = await _node.RunAsync("archive", "delete", "alice@example.com", "--postgres", database);
+
+        Assert.True(create.ExitCode == 0, create.ToString());
+        Assert.True(list.ExitCode == 0, list.ToString());
+        Assert.Contains(list.OutputLines, line => line.Contains("team@conference.example.com", StringComparison.Ordinal));
+        Assert.Equal(["deleted 1 message from the archive of alice@example.com"], delete.OutputLines);
+        Assert.False(File.Exists(_node.DatabasePath));
+    }
+
     [Theory]
     [InlineData("config", "check")]
     [InlineData("user", "list")]
