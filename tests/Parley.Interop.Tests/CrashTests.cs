@@ -52,7 +52,7 @@ public sealed partial class CrashTests : IAsyncLifetime
         Assert.Equal(received.Count, received.Distinct().Count());
     }
 
-    private static async Task<List<string>> ArchivedBodiesAsync(IParleyStorage storage, string archive)
+    internal static async Task<List<string>> ArchivedBodiesAsync(IParleyStorage storage, string archive)
     {
         var bodies = new List<string>();
         string? after = null;
