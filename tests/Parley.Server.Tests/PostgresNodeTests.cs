@@ -34,6 +34,27 @@ public sealed class PostgresNodeTests
     }
 
     [Fact]
+    public async Task An_account_removed_with_the_cli_ends_its_sessions_on_every_node_of_the_database_within_a_second()
+    {
+        var database = await (await PostgresCluster.Shared).CreateDatabaseAsync("nodes");
+        await using var first = await Muc.StartAsync(options => OnPostgres(options, database, pollMilliseconds: 60_000));
+        await using var second = await TestNode.StartAsync(options => OnPostgres(options, database, pollMilliseconds: 60_000));
+        await using var onFirst = await Muc.OnlineAsync(first, "alice", "desk");
+        await using var onSecond = await Muc.OnlineAsync(second, "alice", "phone");
+
+        await ParleyAsync(database, "user", "remove", "alice@localhost");
+        var removed = Stopwatch.StartNew();
+
+        foreach (var session in new[] { onFirst, onSecond })
+        {
+            var error = await session.ReceiveAsync(e => e.Name == "error" && e.Namespace == Ns.Streams);
+            Assert.True(removed.Elapsed < TimeSpan.FromSeconds(1), $"a session ended {removed.Elapsed.TotalMilliseconds:F0} ms after the command");
+            Assert.NotNull(error.Child("not-authorized", Ns.StreamErrors));
+            Assert.True(await session.IsClosedAsync());
+        }
+    }
+
+    [Fact]
     public async Task A_node_given_several_database_hosts_serves_from_the_one_that_is_up_and_gets_notifications_there()
     {
         var database = await (await PostgresCluster.Shared).CreateDatabaseAsync("hosts");
