@@ -7,6 +7,7 @@ using Parley.Server.Hosting;
 using Parley.Server.Tests.Modules;
 using Parley.Server.Tests.Support;
 using Parley.Tests.Shared;
+using Parley.Xml;
 
 namespace Parley.Server.Tests;
 
@@ -122,18 +123,24 @@ public sealed class PostgresNodeTests
         await alice.SendAsync("<message to='bob@localhost' id='down' type='chat'><body>while the database is down</body></message>");
         var bounced = await alice.ReceiveAsync(e => e.Name == "message" && e.GetAttribute("id") == "down");
         var vcard = await Muc.IqAsync(alice, "alice@localhost", VCardGet, "get");
+        var vcardSet = await Muc.IqAsync(alice, "alice@localhost", "<vCard xmlns='vcard-temp'><FN>Set while down</FN></vCard>");
 
         Assert.Equal("error", bounced.GetAttribute("type"));
         Assert.NotNull(bounced.Child("error")?.Child("internal-server-error", Ns.Stanzas));
         Assert.Equal("error", vcard.GetAttribute("type"));
+        Assert.Equal("error", vcardSet.GetAttribute("type"));
 
         await cluster.StartServerAsync();
         // The pool's connections broke with the restart; the node replaces them by itself as they are used.
         var deadline = Stopwatch.StartNew();
-        while ((await Muc.IqAsync(alice, "alice@localhost", VCardGet, "get")).GetAttribute("type") != "result")
+        Element recovered;
+        while ((recovered = await Muc.IqAsync(alice, "alice@localhost", VCardGet, "get")).GetAttribute("type") != "result")
         {
             Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(20), "the node did not recover after PostgreSQL came back");
         }
+
+        // The refused set was not stored behind the client's back.
+        Assert.DoesNotContain("Set while down", recovered.ToString());
 
         await alice.SendAsync("<message to='bob@localhost' id='up' type='chat'><body>after the restart</body></message>");
         // Stored before Bob comes online: a message bounced by a broken connection would fail here, not as a missing delivery.
