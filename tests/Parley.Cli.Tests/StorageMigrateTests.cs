@@ -88,6 +88,27 @@ public sealed class StorageMigrateTests : IDisposable
     }
 
     [Fact]
+    public async Task A_table_whose_rows_do_not_all_arrive_fails_the_verification_naming_it_and_the_source_is_left_as_it_was()
+    {
+        await FillAsync();
+        var database = await NewDatabaseAsync();
+        await (await PostgresStorage.OpenAsync(database)).DisposeAsync();
+        // A target that silently drops rows, as a misconfigured rule or trigger of its administrator's could.
+        await ExecuteAsync(database, """
+            CREATE FUNCTION drop_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+            CREATE TRIGGER drop_blocked BEFORE INSERT ON blocklist FOR EACH ROW EXECUTE FUNCTION drop_row();
+            """);
+
+        var migrate = await MigrateAsync(database);
+
+        Assert.Equal(1, migrate.ExitCode);
+        Assert.Contains("verification failed: blocklist has 0 rows in PostgreSQL but 1 in SQLite", migrate.Error);
+        Assert.DoesNotContain(migrate.OutputLines, line => line.StartsWith("done: ", StringComparison.Ordinal));
+        await using var sqlite = await _node.OpenStorageAsync();
+        Assert.Equal(["mallory@example.net"], await sqlite.Blocklists.GetAsync(Alice));
+    }
+
+    [Fact]
     public async Task Redirected_output_shows_progress_as_plain_lines_and_the_copied_archive_is_searchable()
     {
         await FillAsync();
