@@ -112,18 +112,7 @@ public sealed class StorageMigrateTests : IDisposable
     public async Task Redirected_output_shows_progress_as_plain_lines_and_the_copied_archive_is_searchable()
     {
         await FillAsync();
-        using (var connection = new SqliteConnection($"Data Source={_node.DatabasePath};Pooling=False"))
-        {
-            connection.Open();
-            using var insert = connection.CreateCommand();
-            insert.CommandText = """
-                WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 24997)
-                INSERT INTO archive_messages (archive, with_bare, with_resource, stamp, xml)
-                SELECT 'bob@example.com', 'alice@example.com', '', i, '<message><body>bulk message ' || i || '</body></message>' FROM n
-                """;
-            insert.ExecuteNonQuery();
-        }
-
+        AddBobsArchive(24997);
         var database = await NewDatabaseAsync();
 
         var migrate = await MigrateAsync(database);
@@ -139,6 +128,39 @@ public sealed class StorageMigrateTests : IDisposable
         await using var postgres = await PostgresStorage.OpenAsync(database, StorageOpenMode.ExistingOnly);
         var found = await postgres.Archive.QueryAsync(new ArchiveQuery(Bob, Max: 10, FullText: "bulk 12345"));
         Assert.Equal("<message><body>bulk message 12345</body></message>", Assert.Single(found.Messages).Xml);
+    }
+
+    [Fact]
+    public async Task A_copy_interrupted_half_way_is_finished_by_running_again_with_every_message_once()
+    {
+        await FillAsync();
+        AddBobsArchive(24997);
+        var database = await NewDatabaseAsync();
+        using var interrupt = new CancellationTokenSource();
+        // Interrupted as an operator's Ctrl-C would, once the first batch of messages is in.
+        var cancelAfterFirstBatch = new SynchronousProgress(report =>
+        {
+            if (report.Table == "archive_messages")
+            {
+                interrupt.Cancel();
+            }
+        });
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+            SqliteToPostgresCopy.CopyAsync(_node.DatabasePath, database, intoNonEmpty: false, cancelAfterFirstBatch, interrupt.Token));
+        var afterInterruption = await ScalarAsync(database, "SELECT COUNT(*) FROM archive_messages");
+        var again = await MigrateAsync(database, "--into-non-empty");
+
+        Assert.Equal(10000L, afterInterruption);
+        Assert.True(again.ExitCode == 0, again.ToString());
+        Assert.Contains(again.OutputLines, line => Copied(line, "archive_messages", 25000, 15000));
+        Assert.Contains(again.OutputLines, line => Copied(line, "accounts", 2, 0));
+        Assert.Equal(25000L, await ScalarAsync(database, "SELECT COUNT(DISTINCT id) FROM archive_messages"));
+        Assert.Equal(25000L, await ScalarAsync(database, "SELECT COUNT(*) FROM archive_messages"));
+        await using var postgres = await PostgresStorage.OpenAsync(database, StorageOpenMode.ExistingOnly);
+        // A message of the interrupted run is indexed for search by the run that finished the job.
+        var found = await postgres.Archive.QueryAsync(new ArchiveQuery(Bob, Max: 10, FullText: "bulk 4321"));
+        Assert.Equal("<message><body>bulk message 4321</body></message>", Assert.Single(found.Messages).Xml);
     }
 
     [Fact]
@@ -199,6 +221,21 @@ public sealed class StorageMigrateTests : IDisposable
         return [.. ids];
     }
 
+    /// <summary>Adds messages to Bob's archive in bulk, straight into the node's SQLite database.</summary>
+    private void AddBobsArchive(int messages)
+    {
+        using var connection = new SqliteConnection($"Data Source={_node.DatabasePath};Pooling=False");
+        connection.Open();
+        using var insert = connection.CreateCommand();
+        insert.CommandText = """
+            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $messages)
+            INSERT INTO archive_messages (archive, with_bare, with_resource, stamp, xml)
+            SELECT 'bob@example.com', 'alice@example.com', '', i, '<message><body>bulk message ' || i || '</body></message>' FROM n
+            """;
+        insert.Parameters.AddWithValue("$messages", messages);
+        insert.ExecuteNonQuery();
+    }
+
     private static bool Copied(string line, string table, int read, int written) =>
         System.Text.RegularExpressions.Regex.IsMatch(line, $@"^{table}:\s+{read} rows read,\s+{written} written$");
 
@@ -213,6 +250,12 @@ public sealed class StorageMigrateTests : IDisposable
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         return await command.ExecuteScalarAsync();
+    }
+
+    /// <summary>Reports on the copying thread, so the test acts at the moment of the report (Progress&lt;T&gt; would post it elsewhere).</summary>
+    private sealed class SynchronousProgress(Action<CopyProgress> report) : IProgress<CopyProgress>
+    {
+        public void Report(CopyProgress value) => report(value);
     }
 
     private static async Task ExecuteAsync(string connectionString, string sql)
