@@ -131,6 +131,31 @@ public sealed class StorageMigrateTests : IDisposable
     }
 
     [Fact]
+    public async Task A_terminal_shows_a_progress_bar_per_table_then_each_tables_summary()
+    {
+        await FillAsync();
+        var database = await NewDatabaseAsync();
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        var exitCode = await Cli.RunAsync(
+            ["storage", "migrate", "--from-data-dir", _node.DataDir, "--to-postgres", database],
+            new CliConsole(new StringReader(""), output, error, outputIsTerminal: true));
+
+        var migrate = new CliResult(exitCode, output.ToString(), error.ToString());
+        Assert.True(migrate.ExitCode == 0, migrate.ToString());
+        var summaryAt = migrate.Output.IndexOf("  accounts:", StringComparison.Ordinal);
+        Assert.True(summaryAt > 0, migrate.ToString());
+        var bars = migrate.Output[..summaryAt];
+        Assert.Contains("\u001b[", bars);
+        Assert.Contains("archive_messages", bars);
+        Assert.Contains("100%", bars);
+        Assert.Contains(migrate.OutputLines, line => Copied(line, "archive_messages", 3, 3));
+        Assert.Contains(migrate.OutputLines, line => line.StartsWith("done: ", StringComparison.Ordinal) && line.Contains("verified in PostgreSQL"));
+        Assert.Empty(migrate.Error);
+    }
+
+    [Fact]
     public async Task A_copy_interrupted_half_way_is_finished_by_running_again_with_every_message_once()
     {
         await FillAsync();
