@@ -93,7 +93,14 @@ internal static class StorageMigrateCommand
     /// <summary>A terminal: a progress bar per table while it is copied, then each table's summary.</summary>
     private static async Task<IReadOnlyList<CopiedTable>> CopyWithBarsAsync(CliConsole console, Func<IProgress<CopyProgress>, Task<IReadOnlyList<CopiedTable>>> copy)
     {
-        var terminal = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(console.Output) });
+        // The console has decided that a person watches; Spectre guessing again from TERM could disagree and then
+        // draw no bars at all while the copy runs.
+        var terminal = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(console.Output),
+            Ansi = AnsiSupport.Yes,
+            Interactive = InteractionSupport.Yes,
+        });
         var done = new List<CopyProgress>();
         var tables = await terminal.Progress()
             .AutoClear(true)

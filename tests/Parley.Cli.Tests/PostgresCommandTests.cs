@@ -64,6 +64,29 @@ public sealed class PostgresCommandTests : IDisposable
         Assert.False(File.Exists(_node.DatabasePath));
     }
 
+    [Fact]
+    public async Task Roster_commands_act_on_postgres_and_nothing_in_the_data_dir()
+    {
+        var database = await NewDatabaseAsync();
+        foreach (var user in new[] { "alice@example.com", "bob@example.com" })
+        {
+            var add = await _node.RunAsync("user", "add", user, "--password", "correct horse", "--postgres", database);
+            Assert.True(add.ExitCode == 0, add.ToString());
+        }
+
+        var import = await _node.RunAsync("roster", "import", _node.WriteFile("rosters.csv", "alice@example.com,bob@example.com,Bob,Friends\n"), "--postgres", database);
+        var export = await _node.RunAsync("roster", "export", "--storage", "postgres", "--postgres", database);
+
+        Assert.True(import.ExitCode == 0, import.ToString());
+        Assert.True(export.ExitCode == 0, export.ToString());
+        Assert.Equal(
+            ["jid,contact_jid,name,group,subscription", "alice@example.com,bob@example.com,Bob,Friends,both", "bob@example.com,alice@example.com,,,both"],
+            export.OutputLines);
+        await using var storage = await PostgresStorage.OpenAsync(database);
+        Assert.Equal(["bob@example.com"], (await storage.Rosters.GetAsync("alice@example.com")).Items.Select(item => item.Contact));
+        Assert.False(File.Exists(_node.DatabasePath));
+    }
+
     [Theory]
     [InlineData("config", "check")]
     [InlineData("user", "list")]

@@ -88,21 +88,31 @@ public sealed class StorageMigrateTests : IDisposable
     }
 
     [Fact]
+    public async Task A_table_whose_rows_do_not_all_arrive_fails_the_verification_naming_it_and_the_source_is_left_as_it_was()
+    {
+        await FillAsync();
+        var database = await NewDatabaseAsync();
+        await (await PostgresStorage.OpenAsync(database)).DisposeAsync();
+        // A target that silently drops rows, as a misconfigured rule or trigger of its administrator's could.
+        await ExecuteAsync(database, """
+            CREATE FUNCTION drop_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+            CREATE TRIGGER drop_blocked BEFORE INSERT ON blocklist FOR EACH ROW EXECUTE FUNCTION drop_row();
+            """);
+
+        var migrate = await MigrateAsync(database);
+
+        Assert.Equal(1, migrate.ExitCode);
+        Assert.Contains("verification failed: blocklist has 0 rows in PostgreSQL but 1 in SQLite", migrate.Error);
+        Assert.DoesNotContain(migrate.OutputLines, line => line.StartsWith("done: ", StringComparison.Ordinal));
+        await using var sqlite = await _node.OpenStorageAsync();
+        Assert.Equal(["mallory@example.net"], await sqlite.Blocklists.GetAsync(Alice));
+    }
+
+    [Fact]
     public async Task Redirected_output_shows_progress_as_plain_lines_and_the_copied_archive_is_searchable()
     {
         await FillAsync();
-        using (var connection = new SqliteConnection($"Data Source={_node.DatabasePath};Pooling=False"))
-        {
-            connection.Open();
-            using var insert = connection.CreateCommand();
-            insert.CommandText = """
-                WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 24997)
-                INSERT INTO archive_messages (archive, with_bare, with_resource, stamp, xml)
-                SELECT 'bob@example.com', 'alice@example.com', '', i, '<message><body>bulk message ' || i || '</body></message>' FROM n
-                """;
-            insert.ExecuteNonQuery();
-        }
-
+        AddBobsArchive(24997);
         var database = await NewDatabaseAsync();
 
         var migrate = await MigrateAsync(database);
@@ -118,6 +128,64 @@ public sealed class StorageMigrateTests : IDisposable
         await using var postgres = await PostgresStorage.OpenAsync(database, StorageOpenMode.ExistingOnly);
         var found = await postgres.Archive.QueryAsync(new ArchiveQuery(Bob, Max: 10, FullText: "bulk 12345"));
         Assert.Equal("<message><body>bulk message 12345</body></message>", Assert.Single(found.Messages).Xml);
+    }
+
+    [Fact]
+    public async Task A_terminal_shows_a_progress_bar_per_table_then_each_tables_summary()
+    {
+        await FillAsync();
+        var database = await NewDatabaseAsync();
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        var exitCode = await Cli.RunAsync(
+            ["storage", "migrate", "--from-data-dir", _node.DataDir, "--to-postgres", database],
+            new CliConsole(new StringReader(""), output, error, outputIsTerminal: true));
+
+        var migrate = new CliResult(exitCode, output.ToString(), error.ToString());
+        Assert.True(migrate.ExitCode == 0, migrate.ToString());
+        var summaryAt = migrate.Output.IndexOf("  accounts:", StringComparison.Ordinal);
+        Assert.True(summaryAt > 0, migrate.ToString());
+        var bars = migrate.Output[..summaryAt];
+        Assert.Contains("\u001b[", bars);
+        Assert.Contains("archive_messages", bars);
+        Assert.Contains("100%", bars);
+        Assert.Contains(migrate.OutputLines, line => Copied(line, "archive_messages", 3, 3));
+        Assert.Contains(migrate.OutputLines, line => line.StartsWith("done: ", StringComparison.Ordinal) && line.Contains("verified in PostgreSQL"));
+        Assert.Empty(migrate.Error);
+    }
+
+    [Fact]
+    public async Task A_copy_interrupted_half_way_is_finished_by_running_again_with_every_message_once()
+    {
+        await FillAsync();
+        AddBobsArchive(24997);
+        var database = await NewDatabaseAsync();
+        using var interrupt = new CancellationTokenSource();
+        // Interrupted as an operator's Ctrl-C would, once the first batch of messages is in.
+        var cancelAfterFirstBatch = new SynchronousProgress(report =>
+        {
+            if (report.Table == "archive_messages")
+            {
+                interrupt.Cancel();
+            }
+        });
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+            SqliteToPostgresCopy.CopyAsync(_node.DatabasePath, database, intoNonEmpty: false, cancelAfterFirstBatch, interrupt.Token));
+        var afterInterruption = await ScalarAsync(database, "SELECT COUNT(*) FROM archive_messages");
+        var again = await MigrateAsync(database, "--into-non-empty");
+
+        Assert.Equal(10000L, afterInterruption);
+        Assert.True(again.ExitCode == 0, again.ToString());
+        Assert.Contains(again.OutputLines, line => Copied(line, "archive_messages", 25000, 15000));
+        Assert.Contains(again.OutputLines, line => Copied(line, "accounts", 2, 0));
+        Assert.Equal(25000L, await ScalarAsync(database, "SELECT COUNT(DISTINCT id) FROM archive_messages"));
+        Assert.Equal(25000L, await ScalarAsync(database, "SELECT COUNT(*) FROM archive_messages"));
+        await using var postgres = await PostgresStorage.OpenAsync(database, StorageOpenMode.ExistingOnly);
+        // A message of the interrupted run is indexed for search by the run that finished the job.
+        var found = await postgres.Archive.QueryAsync(new ArchiveQuery(Bob, Max: 10, FullText: "bulk 4321"));
+        Assert.Equal("<message><body>bulk message 4321</body></message>", Assert.Single(found.Messages).Xml);
     }
 
     [Fact]
@@ -178,6 +246,21 @@ public sealed class StorageMigrateTests : IDisposable
         return [.. ids];
     }
 
+    /// <summary>Adds messages to Bob's archive in bulk, straight into the node's SQLite database.</summary>
+    private void AddBobsArchive(int messages)
+    {
+        using var connection = new SqliteConnection($"Data Source={_node.DatabasePath};Pooling=False");
+        connection.Open();
+        using var insert = connection.CreateCommand();
+        insert.CommandText = """
+            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $messages)
+            INSERT INTO archive_messages (archive, with_bare, with_resource, stamp, xml)
+            SELECT 'bob@example.com', 'alice@example.com', '', i, '<message><body>bulk message ' || i || '</body></message>' FROM n
+            """;
+        insert.Parameters.AddWithValue("$messages", messages);
+        insert.ExecuteNonQuery();
+    }
+
     private static bool Copied(string line, string table, int read, int written) =>
         System.Text.RegularExpressions.Regex.IsMatch(line, $@"^{table}:\s+{read} rows read,\s+{written} written$");
 
@@ -192,6 +275,12 @@ public sealed class StorageMigrateTests : IDisposable
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         return await command.ExecuteScalarAsync();
+    }
+
+    /// <summary>Reports on the copying thread, so the test acts at the moment of the report (Progress&lt;T&gt; would post it elsewhere).</summary>
+    private sealed class SynchronousProgress(Action<CopyProgress> report) : IProgress<CopyProgress>
+    {
+        public void Report(CopyProgress value) => report(value);
     }
 
     private static async Task ExecuteAsync(string connectionString, string sql)

@@ -7,6 +7,7 @@ using Parley.Server.Hosting;
 using Parley.Server.Tests.Modules;
 using Parley.Server.Tests.Support;
 using Parley.Tests.Shared;
+using Parley.Xml;
 
 namespace Parley.Server.Tests;
 
@@ -31,6 +32,27 @@ public sealed class PostgresNodeTests
         Assert.True(removed.Elapsed < TimeSpan.FromSeconds(1), $"the session ended {removed.Elapsed.TotalMilliseconds:F0} ms after the command");
         Assert.NotNull(error.Child("not-authorized", Ns.StreamErrors));
         Assert.True(await alice.IsClosedAsync());
+    }
+
+    [Fact]
+    public async Task An_account_removed_with_the_cli_ends_its_sessions_on_every_node_of_the_database_within_a_second()
+    {
+        var database = await (await PostgresCluster.Shared).CreateDatabaseAsync("nodes");
+        await using var first = await Muc.StartAsync(options => OnPostgres(options, database, pollMilliseconds: 60_000));
+        await using var second = await TestNode.StartAsync(options => OnPostgres(options, database, pollMilliseconds: 60_000));
+        await using var onFirst = await Muc.OnlineAsync(first, "alice", "desk");
+        await using var onSecond = await Muc.OnlineAsync(second, "alice", "phone");
+
+        await ParleyAsync(database, "user", "remove", "alice@localhost");
+        var removed = Stopwatch.StartNew();
+
+        foreach (var session in new[] { onFirst, onSecond })
+        {
+            var error = await session.ReceiveAsync(e => e.Name == "error" && e.Namespace == Ns.Streams);
+            Assert.True(removed.Elapsed < TimeSpan.FromSeconds(1), $"a session ended {removed.Elapsed.TotalMilliseconds:F0} ms after the command");
+            Assert.NotNull(error.Child("not-authorized", Ns.StreamErrors));
+            Assert.True(await session.IsClosedAsync());
+        }
     }
 
     [Fact]
@@ -101,18 +123,24 @@ public sealed class PostgresNodeTests
         await alice.SendAsync("<message to='bob@localhost' id='down' type='chat'><body>while the database is down</body></message>");
         var bounced = await alice.ReceiveAsync(e => e.Name == "message" && e.GetAttribute("id") == "down");
         var vcard = await Muc.IqAsync(alice, "alice@localhost", VCardGet, "get");
+        var vcardSet = await Muc.IqAsync(alice, "alice@localhost", "<vCard xmlns='vcard-temp'><FN>Set while down</FN></vCard>");
 
         Assert.Equal("error", bounced.GetAttribute("type"));
         Assert.NotNull(bounced.Child("error")?.Child("internal-server-error", Ns.Stanzas));
         Assert.Equal("error", vcard.GetAttribute("type"));
+        Assert.Equal("error", vcardSet.GetAttribute("type"));
 
         await cluster.StartServerAsync();
         // The pool's connections broke with the restart; the node replaces them by itself as they are used.
         var deadline = Stopwatch.StartNew();
-        while ((await Muc.IqAsync(alice, "alice@localhost", VCardGet, "get")).GetAttribute("type") != "result")
+        Element recovered;
+        while ((recovered = await Muc.IqAsync(alice, "alice@localhost", VCardGet, "get")).GetAttribute("type") != "result")
         {
             Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(20), "the node did not recover after PostgreSQL came back");
         }
+
+        // The refused set was not stored behind the client's back.
+        Assert.DoesNotContain("Set while down", recovered.ToString());
 
         await alice.SendAsync("<message to='bob@localhost' id='up' type='chat'><body>after the restart</body></message>");
         // Stored before Bob comes online: a message bounced by a broken connection would fail here, not as a missing delivery.

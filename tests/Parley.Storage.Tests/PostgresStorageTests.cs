@@ -138,6 +138,50 @@ public sealed class PostgresStorageTests
     }
 
     [Fact]
+    public async Task The_hot_queries_are_prepared_once_on_a_pooled_connection_and_reused()
+    {
+        var connectionString = new NpgsqlConnectionStringBuilder(await NewDatabaseAsync()) { MaxPoolSize = 1 }.ConnectionString;
+        await using var storage = await PostgresStorage.OpenAsync(connectionString);
+        await storage.Accounts.CreateAsync("alice@example.org", TestCredentials.Random());
+
+        // Twice: the second round runs on the statements the first prepared, rather than preparing them again.
+        for (var round = 1; round <= 2; round++)
+        {
+            Assert.NotNull(await storage.Accounts.GetCredentialsAsync("alice@example.org"));
+            Assert.Empty((await storage.Rosters.GetAsync("alice@example.org")).Items);
+            await storage.Archive.AppendAsync("alice@example.org", "bob@example.org/phone", DateTimeOffset.UnixEpoch, "<message><body>hi</body></message>");
+            Assert.Equal(round, (await storage.Archive.QueryAsync(new ArchiveQuery("alice@example.org"))).Count);
+        }
+
+        // The pool holds one connection, so every query above ran on this one: its session's prepared statements.
+        var prepared = new List<string>();
+        await using (var connection = await storage.OpenConnectionAsync(CancellationToken.None))
+        await using (var select = new NpgsqlCommand("SELECT statement FROM pg_prepared_statements", connection))
+        await using (var reader = await select.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                prepared.Add(reader.GetString(0));
+            }
+        }
+
+        string[] hot =
+        [
+            "FROM accounts WHERE jid = $1",
+            "SELECT version FROM roster_versions WHERE user_jid = $1",
+            "FROM roster_items WHERE user_jid = $1 ORDER BY contact",
+            "INSERT INTO archive_messages",
+            "SELECT id, with_bare, with_resource, stamp, xml FROM archive_messages",
+            "SELECT messages FROM archive_counts WHERE archive = $1",
+        ];
+        foreach (var query in hot)
+        {
+            Assert.True(prepared.Count(statement => statement.Contains(query, StringComparison.Ordinal)) == 1,
+                $"'{query}' prepared {prepared.Count(statement => statement.Contains(query, StringComparison.Ordinal))} times among:\n{string.Join("\n", prepared)}");
+        }
+    }
+
+    [Fact]
     public async Task A_wrong_password_is_refused_naming_the_user()
     {
         var cluster = await PostgresCluster.Shared;
