@@ -175,6 +175,38 @@ public sealed class WebSocketTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Past_the_connections_per_address_a_handshake_gets_429_and_the_open_session_keeps_working()
+    {
+        await using var node = await TestNode.StartAsync(o => o.Limits.MaxConnectionsPerIp = 1);
+        await node.CreateUserAsync("juliet", "juliet-password");
+        await using var first = await WebSocketTestClient.LoginAsync(node, "juliet", "juliet-password", "first");
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, await WebSocketTestClient.RefusedHandshakeAsync(node, o => o.AddSubProtocol("xmpp")));
+
+        await first.SendAsync("<iq xmlns='jabber:client' to='localhost' type='get' id='ping'><ping xmlns='urn:xmpp:ping'/></iq>");
+        Assert.Equal("result", (await first.ReceiveAsync(e => e.GetAttribute("id") == "ping")).GetAttribute("type"));
+
+        // Once the first is closed, its place is free again.
+        await first.SendAsync($"<close xmlns='{Ns.Framing}'/>");
+        Assert.Equal((null, WebSocketCloseStatus.NormalClosure), await first.ReadUntilClosedAsync());
+        await Eventually.TrueAsync(async () =>
+        {
+            using var socket = new ClientWebSocket();
+            socket.Options.AddSubProtocol("xmpp");
+            socket.Options.CollectHttpResponseDetails = true;
+            try
+            {
+                await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{node.HttpPort}/xmpp-websocket"), CancellationToken.None);
+                return true;
+            }
+            catch (WebSocketException) when (socket.HttpStatusCode == HttpStatusCode.TooManyRequests)
+            {
+                return false;
+            }
+        });
+    }
+
+    [Fact]
     public async Task A_page_of_an_origin_that_is_not_allowed_is_refused()
     {
         var status = await WebSocketTestClient.RefusedHandshakeAsync(_node, o =>
