@@ -16,6 +16,9 @@ public sealed class BoshTestClient : IDisposable
 
     public BoshTestClient(TestNode node) => _uri = new Uri($"http://127.0.0.1:{node.HttpPort}/http-bind");
 
+    /// <summary>Headers sent with every request (a proxy's X-Forwarded-Proto).</summary>
+    public System.Net.Http.Headers.HttpRequestHeaders Headers => _http.DefaultRequestHeaders;
+
     public string? Sid { get; private set; }
     public long Rid { get; set; } = 1000;
 

@@ -46,6 +46,21 @@ public sealed class BoshTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_session_a_proxy_says_came_over_http_is_offered_no_sign_in()
+    {
+        using var bosh = new BoshTestClient(_node);
+        bosh.Headers.Add("X-Forwarded-Proto", "http");
+        var created = await bosh.CreateAsync();
+        Assert.Equal("false", created.GetAttribute("secure"));
+        Assert.Null(created.Child("features", Ns.Streams)!.Child("mechanisms", Ns.Sasl));
+
+        var credentials = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("\0juliet\0juliet-password"));
+        var failure = (await bosh.SendAsync($"<auth xmlns='{Ns.Sasl}' mechanism='PLAIN'>{credentials}</auth>")).Children().Single();
+        Assert.Equal("failure", failure.Name);
+        Assert.NotNull(failure.Child("encryption-required", Ns.Sasl));
+    }
+
+    [Fact]
     public async Task A_bosh_client_signs_in_binds_chats_with_a_tcp_client_by_long_polling_and_terminates()
     {
         using var bosh = new BoshTestClient(_node);
