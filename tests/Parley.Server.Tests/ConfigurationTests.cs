@@ -169,4 +169,39 @@ public sealed class ConfigurationTests : IDisposable
             ],
             ConfigurationCheck.Problems(options));
     }
+
+    [Fact]
+    public void Bad_web_values_are_problems_that_name_their_keys_and_good_ones_pass()
+    {
+        var options = new ParleyOptions();
+        options.Web.TrustedProxies = ["proxy.example.com"];
+        options.Web.AllowedOrigins = ["intranet.example.com", "https://intranet.example.com/chat"];
+        options.Web.PublicWebSocketUrl = "https://chat.example.com/xmpp-websocket";
+        options.Web.PublicBoshUrl = "wss://chat.example.com/http-bind";
+        options.Web.WebSocketPingSeconds = -1;
+        options.Web.ConsoleSessionTimeoutSeconds = 0;
+        options.Limits.MaxConnectionsPerIp = -1;
+
+        Assert.Equal(
+            [
+                "Parley:Web:TrustedProxies: 'proxy.example.com' is not an IP address.",
+                "Parley:Web:AllowedOrigins: 'intranet.example.com' is not an origin such as https://chat.example.com (or *).",
+                "Parley:Web:AllowedOrigins: 'https://intranet.example.com/chat' is not an origin such as https://chat.example.com (or *).",
+                "Parley:Web:PublicWebSocketUrl: 'https://chat.example.com/xmpp-websocket' is not a ws:// or wss:// URL.",
+                "Parley:Web:PublicBoshUrl: 'wss://chat.example.com/http-bind' is not an http:// or https:// URL.",
+                "Parley:Web:WebSocketPingSeconds: must be 0 (no pings) or more.",
+                "Parley:Web:ConsoleSessionTimeoutSeconds: must be 1 or more.",
+                "Parley:Limits:MaxConnectionsPerIp: must be 0 (unlimited) or more.",
+            ],
+            ConfigurationCheck.Problems(options));
+
+        options.Web.TrustedProxies = ["10.0.0.7", "::1"];
+        options.Web.AllowedOrigins = ["*", "https://intranet.example.com", "http://10.0.0.1:8080/"];
+        options.Web.PublicWebSocketUrl = "wss://chat.example.com/xmpp-websocket";
+        options.Web.PublicBoshUrl = "https://chat.example.com/http-bind";
+        options.Web.WebSocketPingSeconds = 0;
+        options.Web.ConsoleSessionTimeoutSeconds = 1;
+        options.Limits.MaxConnectionsPerIp = 0;
+        Assert.Empty(ConfigurationCheck.Problems(options));
+    }
 }

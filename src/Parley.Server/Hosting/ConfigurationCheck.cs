@@ -107,6 +107,10 @@ public static class ConfigurationCheck
         {
             problems.Add("Parley:Limits:MaxRosterItems: must be 0 (unlimited) or more.");
         }
+        if (options.Limits.MaxConnectionsPerIp < 0)
+        {
+            problems.Add("Parley:Limits:MaxConnectionsPerIp: must be 0 (unlimited) or more.");
+        }
         foreach (var admin in options.Admins)
         {
             if (!Jid.TryParse(admin, out var jid) || jid.Local is null || !jid.IsBare)

@@ -11,10 +11,20 @@ public sealed class BoshTestClient : IDisposable
 {
     public const string HttpBind = "http://jabber.org/protocol/httpbind";
 
-    private readonly HttpClient _http = new() { Timeout = XmppTestClient.Deadline };
+    private readonly HttpClient _http;
     private readonly Uri _uri;
 
-    public BoshTestClient(TestNode node) => _uri = new Uri($"http://127.0.0.1:{node.HttpPort}/http-bind");
+    /// <param name="https">Over the node's HTTPS port, trusting its test certificate.</param>
+    public BoshTestClient(TestNode node, bool https = false)
+    {
+        _http = https
+            ? new HttpClient(new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true }) { Timeout = XmppTestClient.Deadline }
+            : new HttpClient { Timeout = XmppTestClient.Deadline };
+        _uri = new Uri(https ? $"https://127.0.0.1:{node.HttpsPort}/http-bind" : $"http://127.0.0.1:{node.HttpPort}/http-bind");
+    }
+
+    /// <summary>Headers sent with every request (a proxy's X-Forwarded-Proto).</summary>
+    public System.Net.Http.Headers.HttpRequestHeaders Headers => _http.DefaultRequestHeaders;
 
     public string? Sid { get; private set; }
     public long Rid { get; set; } = 1000;

@@ -62,6 +62,8 @@ public sealed class TestNode : IAsyncDisposable
                 logging.SetMinimumLevel(LogLevel.Warning);
                 logging.AddProvider(capture);
                 logging.AddFilter<LogCapture>("Parley", LogLevel.Information);
+                // BOSH logs at Debug what a test must wait for: a request that came before its predecessor.
+                logging.AddFilter<LogCapture>("Parley.Server.Web.Bosh", LogLevel.Debug);
             }, services, modules);
             try
             {

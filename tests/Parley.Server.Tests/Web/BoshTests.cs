@@ -46,6 +46,21 @@ public sealed class BoshTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_session_a_proxy_says_came_over_http_is_offered_no_sign_in()
+    {
+        using var bosh = new BoshTestClient(_node);
+        bosh.Headers.Add("X-Forwarded-Proto", "http");
+        var created = await bosh.CreateAsync();
+        Assert.Equal("false", created.GetAttribute("secure"));
+        Assert.Null(created.Child("features", Ns.Streams)!.Child("mechanisms", Ns.Sasl));
+
+        var credentials = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("\0juliet\0juliet-password"));
+        var failure = (await bosh.SendAsync($"<auth xmlns='{Ns.Sasl}' mechanism='PLAIN'>{credentials}</auth>")).Children().Single();
+        Assert.Equal("failure", failure.Name);
+        Assert.NotNull(failure.Child("encryption-required", Ns.Sasl));
+    }
+
+    [Fact]
     public async Task A_bosh_client_signs_in_binds_chats_with_a_tcp_client_by_long_polling_and_terminates()
     {
         using var bosh = new BoshTestClient(_node);
@@ -222,19 +237,78 @@ public sealed class BoshTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_body_over_the_limit_and_malformed_xml_are_refused()
+    public async Task A_body_over_the_limit_ends_its_session_with_policy_violation_in_an_http_200_answer()
     {
         using var bosh = new BoshTestClient(_node);
-        await bosh.CreateAsync();
+        await bosh.LoginAsync("juliet", "juliet-password", "bosh");
         var large = $"<body xmlns='{BoshTestClient.HttpBind}' rid='{bosh.Rid + 1}' sid='{bosh.Sid}'><message xmlns='jabber:client' to='romeo@localhost'><body>{new string('x', _node.Options.Limits.MaxStanzaBytes)}</body></message></body>";
         var (status, body) = await bosh.PostRawAsync(large);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(("terminate", "policy-violation"), (body!.GetAttribute("type"), body.GetAttribute("condition")));
+
+        await Eventually.TrueAsync(() => _node.App.Node.Sessions.Find(Jid.Parse("juliet@localhost/bosh")) is null);
+        var after = await bosh.SendAsync();
+        Assert.Equal(("terminate", "item-not-found"), (after.GetAttribute("type"), after.GetAttribute("condition")));
+
+        // A body that names no session of the node gets the HTTP status of XEP-0124's older versions.
+        (status, body) = await bosh.PostRawAsync(large);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, status);
         Assert.Equal("policy-violation", body!.GetAttribute("condition"));
+        await _node.AssertStillServesAsync();
+    }
 
-        (status, body) = await bosh.PostRawAsync($"<body xmlns='{BoshTestClient.HttpBind}' rid='{bosh.Rid + 1}' sid='{bosh.Sid}'><message>");
+    [Fact]
+    public async Task Malformed_xml_ends_its_session_with_bad_request_in_an_http_200_answer()
+    {
+        using var bosh = new BoshTestClient(_node);
+        await bosh.LoginAsync("juliet", "juliet-password", "bosh");
+        var (status, body) = await bosh.PostRawAsync($"<body xmlns='{BoshTestClient.HttpBind}' rid='{bosh.Rid + 1}' sid='{bosh.Sid}'><message>");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(("terminate", "bad-request"), (body!.GetAttribute("type"), body.GetAttribute("condition")));
+        await Eventually.TrueAsync(() => _node.App.Node.Sessions.Find(Jid.Parse("juliet@localhost/bosh")) is null);
+
+        (status, body) = await bosh.PostRawAsync($"<body xmlns='{BoshTestClient.HttpBind}' rid='1' sid='0123456789abcdef0123456789abcdef'><message>");
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Equal("bad-request", body!.GetAttribute("condition"));
         await _node.AssertStillServesAsync();
+    }
+
+    [Fact]
+    public async Task A_request_ahead_of_its_predecessor_waits_for_it_and_their_stanzas_go_out_in_order()
+    {
+        using var bosh = new BoshTestClient(_node);
+        await bosh.LoginAsync("juliet", "juliet-password", "bosh");
+        await using var romeo = await XmppTestClient.LoginAsync(_node, "romeo", "romeo-password", "garden");
+        var first = bosh.Rid + 1;
+
+        bosh.Rid = first;
+        var ahead = bosh.SendAsync("<message xmlns='jabber:client' to='romeo@localhost/garden' type='chat'><body>second</body></message>");
+        await _node.Logs.WaitForAsync($"BOSH session {bosh.Sid}: request {first + 1} came before the one ahead of it");
+        bosh.Rid = first - 1;
+        var predecessor = bosh.SendAsync("<message xmlns='jabber:client' to='romeo@localhost/garden' type='chat'><body>first</body></message>");
+
+        Assert.Equal("first", (await romeo.ReceiveAsync(e => e.Name == "message")).ChildText("body"));
+        Assert.Equal("second", (await romeo.ReceiveAsync(e => e.Name == "message")).ChildText("body"));
+        Assert.Null((await predecessor).GetAttribute("type"));
+        Assert.Null((await ahead).GetAttribute("type"));
+    }
+
+    [Fact]
+    public async Task Over_https_a_bosh_client_signs_in_and_chats_with_a_tcp_client()
+    {
+        using var bosh = new BoshTestClient(_node, https: true);
+        var created = await bosh.CreateAsync();
+        Assert.Equal("true", created.GetAttribute("secure"));
+        Assert.Contains("PLAIN", created.Child("features", Ns.Streams)!.Child("mechanisms", Ns.Sasl)!.Children().Select(m => m.Text));
+        using var signedIn = new BoshTestClient(_node, https: true);
+        Assert.Equal("juliet@localhost/secure", await signedIn.LoginAsync("juliet", "juliet-password", "secure"));
+        await using var romeo = await XmppTestClient.LoginAsync(_node, "romeo", "romeo-password", "garden");
+
+        await signedIn.SendAsync("<message xmlns='jabber:client' to='romeo@localhost/garden' type='chat'><body>Over HTTPS</body></message>");
+        Assert.Equal("Over HTTPS", (await romeo.ReceiveAsync(e => e.Name == "message")).ChildText("body"));
+        var polling = signedIn.ReceiveAsync(e => e.Name == "message");
+        await romeo.SendAsync("<message to='juliet@localhost/secure' type='chat'><body>Back to you</body></message>");
+        Assert.Equal("Back to you", (await polling).ChildText("body"));
     }
 
     [Fact]

@@ -33,17 +33,30 @@ public sealed class HostMetaTests
     }
 
     [Fact]
-    public async Task Over_https_the_endpoint_is_wss_and_a_configured_public_url_wins()
+    public async Task Over_https_the_endpoints_are_wss_and_https_and_configured_public_urls_win_in_host_meta_and_on_chat()
     {
         await using var node = await TestNode.StartAsync();
         using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = (_, _, _, _) => true };
         using var https = new HttpClient(handler);
         var overHttps = await https.GetStringAsync($"https://127.0.0.1:{node.HttpsPort}/.well-known/host-meta.json");
         Assert.Contains($"wss://127.0.0.1:{node.HttpsPort}/xmpp-websocket", overHttps);
+        Assert.Contains($"https://127.0.0.1:{node.HttpsPort}/http-bind", overHttps);
 
-        await using var proxied = await TestNode.StartAsync(o => o.Web.PublicWebSocketUrl = "wss://chat.example.com/xmpp-websocket");
+        await using var proxied = await TestNode.StartAsync(o =>
+        {
+            o.Web.PublicWebSocketUrl = "wss://chat.example.com/xmpp-websocket";
+            o.Web.PublicBoshUrl = "https://chat.example.com/http-bind";
+        });
         using var http = new HttpClient();
         var xrd = await http.GetStringAsync($"http://127.0.0.1:{proxied.HttpPort}/.well-known/host-meta");
         Assert.Contains("href='wss://chat.example.com/xmpp-websocket'", xrd);
+        Assert.Contains("href='https://chat.example.com/http-bind'", xrd);
+        var json = await http.GetStringAsync($"http://127.0.0.1:{proxied.HttpPort}/.well-known/host-meta.json");
+        Assert.Contains("\"href\":\"https://chat.example.com/http-bind\"", json);
+        var chat = await http.GetStringAsync($"http://127.0.0.1:{proxied.HttpPort}/chat");
+        Assert.Contains("\"websocket_url\":\"wss://chat.example.com/xmpp-websocket\"", chat);
+        Assert.Contains("\"bosh_service_url\":\"https://chat.example.com/http-bind\"", chat);
+        var boshOnly = await http.GetStringAsync($"http://127.0.0.1:{proxied.HttpPort}/chat?transport=bosh");
+        Assert.Contains("\"bosh_service_url\":\"https://chat.example.com/http-bind\"", boshOnly);
     }
 }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.WebSockets;
 using System.Text;
 using Parley.Protocol;
+using Parley.Server.Tests.Modules;
 using Parley.Server.Tests.Support;
 using Parley.Xml;
 
@@ -138,6 +139,56 @@ public sealed class WebSocketTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_web_client_joins_a_room_and_talks_with_a_tcp_occupant()
+    {
+        var room = Muc.Room("balcony");
+        await using var romeo = await XmppTestClient.LoginAsync(_node, "romeo", "romeo-password", "garden");
+        await romeo.AnnounceAsync();
+        await Muc.CreateAsync(romeo, room, "Romeo");
+        await using var web = await WebSocketTestClient.LoginAsync(_node, "juliet", "juliet-password", "browser");
+
+        await web.SendAsync($"<presence xmlns='jabber:client' to='{room}/Juliet'><x xmlns='{Ns.Muc}'/></presence>");
+        var romeoInRoom = await web.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == room + "/Romeo");
+        Assert.Equal("owner", Muc.Item(romeoInRoom)!.GetAttribute("affiliation"));
+        var self = await web.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == room + "/Juliet");
+        Assert.Contains(110, Muc.Codes(self));
+        await web.ReceiveAsync(e => e.Name == "message" && e.Child("subject") is not null);
+        var julietSeenByRomeo = await romeo.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == room + "/Juliet");
+        Assert.Equal("juliet@localhost/browser", Muc.Item(julietSeenByRomeo)!.GetAttribute("jid"));
+
+        await web.SendAsync($"<message xmlns='jabber:client' to='{room}' type='groupchat' id='w1'><body>From the balcony</body></message>");
+        Assert.Equal(room + "/Juliet", (await Muc.GroupchatAsync(romeo, "From the balcony")).GetAttribute("from"));
+        await Muc.SayAsync(romeo, room, "From the garden");
+        var heard = await web.ReceiveAsync(e => e.Name == "message" && e.GetAttribute("type") == "groupchat" && e.ChildText("body") == "From the garden");
+        Assert.Equal(room + "/Romeo", heard.GetAttribute("from"));
+    }
+
+    [Fact]
+    public async Task A_dropped_websocket_with_push_enabled_wakes_the_push_service_when_a_message_arrives()
+    {
+        await _node.CreateUserAsync("pushsvc", "pushsvc-password");
+        await using var service = await XmppTestClient.LoginAsync(_node, "pushsvc", "pushsvc-password", "app-server");
+        await using var romeo = await XmppTestClient.LoginAsync(_node, "romeo", "romeo-password", "garden");
+        var web = await WebSocketTestClient.LoginAsync(_node, "juliet", "juliet-password", "browser");
+        await web.SendAsync("<iq xmlns='jabber:client' type='set' id='push'><enable xmlns='urn:xmpp:push:0' jid='pushsvc@localhost/app-server' node='browser-node'/></iq>");
+        Assert.Equal("result", (await web.ReceiveAsync(e => e.GetAttribute("id") == "push")).GetAttribute("type"));
+        await web.SendAsync($"<enable xmlns='{Ns.StreamManagement}' resume='true'/>");
+        await web.ReceiveAsync(e => e.Name == "enabled");
+
+        // The browser tab is put to sleep: its WebSocket goes without a <close/>.
+        web.Drop();
+        await web.DisposeAsync();
+        await romeo.SendAsync("<message to='juliet@localhost/browser' type='chat'><body>wake up</body></message>");
+
+        var notification = await service.ReceiveAsync(e => e.Name == "iq" && e.GetAttribute("type") == "set");
+        Assert.Equal("juliet@localhost", notification.GetAttribute("from"));
+        var publish = notification.Child("pubsub", "http://jabber.org/protocol/pubsub")!.Child("publish")!;
+        Assert.Equal("browser-node", publish.GetAttribute("node"));
+        var summary = publish.Child("item")!.Child("notification", "urn:xmpp:push:0")!.Child("x", Ns.DataForms)!;
+        Assert.Equal("romeo@localhost/garden", summary.Children("field").Single(f => f.GetAttribute("var") == "last-message-sender").ChildText("value"));
+    }
+
+    [Fact]
     public async Task A_dropped_websocket_is_resumed_with_stream_management_and_nothing_is_lost()
     {
         await using var romeo = await XmppTestClient.LoginAsync(_node, "romeo", "romeo-password", "garden");
@@ -172,6 +223,38 @@ public sealed class WebSocketTests : IAsyncLifetime
         var status = await WebSocketTestClient.RefusedHandshakeAsync(_node, o => o.AddSubProtocol("mqtt"));
         Assert.Equal(HttpStatusCode.NotImplemented, status);
         await _node.AssertStillServesAsync();
+    }
+
+    [Fact]
+    public async Task Past_the_connections_per_address_a_handshake_gets_429_and_the_open_session_keeps_working()
+    {
+        await using var node = await TestNode.StartAsync(o => o.Limits.MaxConnectionsPerIp = 1);
+        await node.CreateUserAsync("juliet", "juliet-password");
+        await using var first = await WebSocketTestClient.LoginAsync(node, "juliet", "juliet-password", "first");
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, await WebSocketTestClient.RefusedHandshakeAsync(node, o => o.AddSubProtocol("xmpp")));
+
+        await first.SendAsync("<iq xmlns='jabber:client' to='localhost' type='get' id='ping'><ping xmlns='urn:xmpp:ping'/></iq>");
+        Assert.Equal("result", (await first.ReceiveAsync(e => e.GetAttribute("id") == "ping")).GetAttribute("type"));
+
+        // Once the first is closed, its place is free again.
+        await first.SendAsync($"<close xmlns='{Ns.Framing}'/>");
+        Assert.Equal((null, WebSocketCloseStatus.NormalClosure), await first.ReadUntilClosedAsync());
+        await Eventually.TrueAsync(async () =>
+        {
+            using var socket = new ClientWebSocket();
+            socket.Options.AddSubProtocol("xmpp");
+            socket.Options.CollectHttpResponseDetails = true;
+            try
+            {
+                await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{node.HttpPort}/xmpp-websocket"), CancellationToken.None);
+                return true;
+            }
+            catch (WebSocketException) when (socket.HttpStatusCode == HttpStatusCode.TooManyRequests)
+            {
+                return false;
+            }
+        });
     }
 
     [Fact]

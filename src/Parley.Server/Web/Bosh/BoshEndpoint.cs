@@ -3,6 +3,7 @@ using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
 using Parley.Protocol;
 using Parley.Server.Hosting;
 using Parley.Server.Http;
@@ -15,7 +16,7 @@ namespace Parley.Server.Web.Bosh;
 /// XEP-0124 BOSH with XEP-0206 (XMPP over BOSH) at /http-bind: sessions, request ids and their cache, long polling,
 /// restarts, pause and terminate; CORS for the origins a WebSocket accepts.
 /// </summary>
-public sealed class BoshEndpoint(ParleyNode node, BoshSessions sessions) : IHttpEndpoints
+public sealed partial class BoshEndpoint(ParleyNode node, BoshSessions sessions, ILogger<BoshEndpoint> logger) : IHttpEndpoints
 {
     public const string HttpBind = "http://jabber.org/protocol/httpbind";
     public const string XBosh = "urn:xmpp:xbosh";
@@ -59,15 +60,10 @@ public sealed class BoshEndpoint(ParleyNode node, BoshSessions sessions) : IHttp
             return;
         }
         var limit = node.Options.Limits.MaxStanzaBytes;
-        if (context.Request.ContentLength > limit)
+        var (text, complete) = await ReadBodyAsync(context.Request, limit).ConfigureAwait(false);
+        if (!complete)
         {
-            await TerminateAsync(context, "policy-violation", StatusCodes.Status413PayloadTooLarge).ConfigureAwait(false);
-            return;
-        }
-        var text = await ReadBodyAsync(context.Request, limit).ConfigureAwait(false);
-        if (text is null)
-        {
-            await TerminateAsync(context, "policy-violation", StatusCodes.Status413PayloadTooLarge).ConfigureAwait(false);
+            await RefuseAsync(context, text, "policy-violation", StatusCodes.Status413PayloadTooLarge).ConfigureAwait(false);
             return;
         }
         Element body;
@@ -77,7 +73,7 @@ public sealed class BoshEndpoint(ParleyNode node, BoshSessions sessions) : IHttp
         }
         catch (XmlStreamException)
         {
-            await TerminateAsync(context, "bad-request", StatusCodes.Status400BadRequest).ConfigureAwait(false);
+            await RefuseAsync(context, text, "bad-request", StatusCodes.Status400BadRequest).ConfigureAwait(false);
             return;
         }
         if (body.Name != "body" || body.Namespace != HttpBind || !long.TryParse(body.GetAttribute("rid"), NumberStyles.None, CultureInfo.InvariantCulture, out var rid))
@@ -98,20 +94,63 @@ public sealed class BoshEndpoint(ParleyNode node, BoshSessions sessions) : IHttp
         await ContinueAsync(context, session, body, rid).ConfigureAwait(false);
     }
 
-    private static async Task<string?> ReadBodyAsync(HttpRequest request, int limit)
+    /// <summary>The body's text, or only its first <paramref name="limit"/> bytes (not complete) when it is larger.</summary>
+    private static async Task<(string Text, bool Complete)> ReadBodyAsync(HttpRequest request, int limit)
     {
         using var buffer = new MemoryStream();
         var chunk = new byte[8192];
         int read;
+        var complete = true;
         while ((read = await request.Body.ReadAsync(chunk, request.HttpContext.RequestAborted).ConfigureAwait(false)) > 0)
         {
             if (buffer.Length + read > limit)
             {
-                return null;
+                buffer.Write(chunk, 0, (int)(limit - buffer.Length));
+                complete = false;
+                break;
             }
             buffer.Write(chunk, 0, read);
         }
-        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+        return (Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length), complete);
+    }
+
+    /// <summary>
+    /// A body too large or not well-formed. If its start tag names one of the node's sessions and one of its next
+    /// rids, the session ends with the terminal condition in an HTTP 200 answer (XEP-0124 §17.3) rather than linger;
+    /// a body that names no session gets the HTTP status of XEP-0124's older versions.
+    /// </summary>
+    private async Task RefuseAsync(HttpContext context, string text, string condition, int status)
+    {
+        if (SessionNamedIn(text) is { } session)
+        {
+            session.Abort();
+            await TerminateAsync(context, condition).ConfigureAwait(false);
+            return;
+        }
+        await TerminateAsync(context, condition, status).ConfigureAwait(false);
+    }
+
+    private BoshSession? SessionNamedIn(string text)
+    {
+        var end = text.IndexOf('>', StringComparison.Ordinal);
+        if (end < 0)
+        {
+            return null;
+        }
+        Element start;
+        try
+        {
+            start = ElementParser.Parse(text[..end].TrimEnd('/') + "/>", HttpBind, node.XmlLimits);
+        }
+        catch (XmlStreamException)
+        {
+            return null;
+        }
+        return start.GetAttribute("sid") is { } sid && sessions.Find(sid) is { } session
+            && long.TryParse(start.GetAttribute("rid"), NumberStyles.None, CultureInfo.InvariantCulture, out var rid)
+            && rid > session.LastRid && rid <= session.LastRid + session.Requests
+            ? session
+            : null;
     }
 
     private async Task CreateAsync(HttpContext context, Element body, long rid)
@@ -178,6 +217,10 @@ public sealed class BoshEndpoint(ParleyNode node, BoshSessions sessions) : IHttp
             session.Abort();
             await TerminateAsync(context, "item-not-found").ConfigureAwait(false);
             return;
+        }
+        if (rid > session.LastRid + 1)
+        {
+            LogAheadOfPredecessor(logger, session.Sid, rid, session.Wait);
         }
         if (!await session.WaitForPredecessorAsync(rid, context.RequestAborted).ConfigureAwait(false))
         {
@@ -264,4 +307,7 @@ public sealed class BoshEndpoint(ParleyNode node, BoshSessions sessions) : IHttp
         return context.Response.WriteAsync(
             $"<body xmlns='{HttpBind}' xmlns:xmpp='{XBosh}' xmlns:stream='{Ns.Streams}'{attributes}>{payload}</body>", context.RequestAborted);
     }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "BOSH session {Sid}: request {Rid} came before the one ahead of it, and waits up to {Wait} s for it")]
+    private static partial void LogAheadOfPredecessor(ILogger logger, string sid, long rid, int wait);
 }
