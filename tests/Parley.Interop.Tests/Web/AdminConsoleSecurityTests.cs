@@ -104,6 +104,60 @@ public sealed partial class AdminConsoleSecurityTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_audit_log_shows_the_newest_changes_first_a_page_at_a_time_and_searches_by_action_in_all_of_them()
+    {
+        // More changes than a page holds (100), made over the API so that the test does not wait for 100 CLI runs.
+        var token = await _node.CliAsync(["admin", "token", "create", "ops"]);
+        Assert.True(token.ExitCode == 0, token.Output);
+        using var api = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{_node.HttpPort}") };
+        api.DefaultRequestHeaders.Authorization = new("Bearer", token.Output.Trim());
+        for (var i = 0; i < 105; i++)
+        {
+            using var set = await api.PutAsync("/api/v1/banner", new StringContent($$"""{"text":"banner {{i}}"}""", System.Text.Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+        }
+        using var root = Plain();
+        Assert.Equal(HttpStatusCode.Redirect, (await root.SignInAsync("root", "root-secret")).StatusCode);
+
+        var first = await root.Client.GetStringAsync(root.Console + "/audit");
+        var firstDetails = AuditDetails(first);
+        Assert.Equal(100, firstDetails.Count);
+        Assert.Equal("banner 104", firstDetails[0]);
+        Assert.Equal("banner 5", firstDetails[^1]);
+
+        // The older page holds the rest, down to the first change the node recorded.
+        var older = await root.Client.GetStringAsync(root.Console + OlderLink(first));
+        var olderRows = AuditRows(older);
+        Assert.Equal(["banner 4", "banner 3", "banner 2", "banner 1", "banner 0"], AuditDetails(older).Take(5));
+        Assert.Contains(olderRows, row => row.Contains("<td>token.create</td>", StringComparison.Ordinal));
+        Assert.DoesNotMatch(OlderLinkPattern(), older);
+
+        // A search by action is made in the database: among 110 records, the admin grant made before them all is found.
+        var grants = AuditRows(await root.Client.GetStringAsync(root.Console + "/audit?action=ADMIN.GRANT"));
+        Assert.Equal([true], grants.Select(row => row.Contains("root@localhost", StringComparison.Ordinal)));
+        var banners = await root.Client.GetStringAsync(root.Console + "/audit?action=banner.set");
+        Assert.Equal(100, AuditRows(banners).Count);
+        Assert.Equal(["banner 4", "banner 3", "banner 2", "banner 1", "banner 0"], AuditDetails(await root.Client.GetStringAsync(root.Console + OlderLink(banners))));
+        Assert.Empty(AuditRows(await root.Client.GetStringAsync(root.Console + "/audit?action=%25")));
+    }
+
+    private static List<string> AuditRows(string html) =>
+        [.. AuditRowPattern().Matches(html[html.IndexOf("<table id=\"audit\">", StringComparison.Ordinal)..]).Select(m => m.Value)];
+
+    /// <summary>The details column of each row: the banner's text for banner.set.</summary>
+    private static List<string> AuditDetails(string html) =>
+        [.. AuditRows(html).Select(row => Regex.Matches(row, "<td>(.*?)</td>")[^1].Groups[1].Value)];
+
+    private static string OlderLink(string html) =>
+        WebUtility.HtmlDecode(OlderLinkPattern().Match(html).Groups[1].Value)["/admin".Length..];
+
+    [GeneratedRegex("<tr><td>.*?</tr>")]
+    private static partial Regex AuditRowPattern();
+
+    [GeneratedRegex("id=\"audit-older\" href=\"([^\"]+)\"")]
+    private static partial Regex OlderLinkPattern();
+
+    [Fact]
     public async Task The_audit_log_exports_what_the_console_did_as_csv_with_who_and_from_where_and_formulas_as_text()
     {
         using var root = Plain();
