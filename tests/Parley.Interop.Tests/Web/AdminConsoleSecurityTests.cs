@@ -89,6 +89,8 @@ public sealed partial class AdminConsoleSecurityTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, none.StatusCode);
         var forged = await root.PostAsync("/users?handler=Add", new() { ["jid"] = "eve@localhost", ["password"] = "eve-secret-1", ["__RequestVerificationToken"] = "CfDJ8forged" + new string('A', 80) });
         Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode);
+        Assert.Contains("This form is out of date (it was opened in an earlier session) or did not come from this console, so nothing was changed.",
+            await forged.Content.ReadAsStringAsync());
         // Another session's valid token is no good either: it belongs to that session's cookie.
         using var other = Plain();
         var othersToken = await other.FormTokenAsync("/sign-in");
@@ -156,6 +158,66 @@ public sealed partial class AdminConsoleSecurityTests : IAsyncLifetime
 
     [GeneratedRegex("id=\"audit-older\" href=\"([^\"]+)\"")]
     private static partial Regex OlderLinkPattern();
+
+    [Fact]
+    public async Task A_form_larger_than_the_limit_is_refused_with_413_saying_the_limit_and_changes_nothing()
+    {
+        using var root = Plain();
+        Assert.Equal(HttpStatusCode.Redirect, (await root.SignInAsync("root", "root-secret")).StatusCode);
+        var token = await root.FormTokenAsync("/settings");
+
+        var large = await root.PostAsync("/settings?handler=Banner", new() { ["banner"] = new string('x', 65 * 1024), ["__RequestVerificationToken"] = token });
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, large.StatusCode);
+        Assert.Contains("The console takes forms of at most 64 KiB; this one had 65 KiB. Nothing was changed.", await large.Content.ReadAsStringAsync());
+        // The banner, shown on the sign-in page, was not set.
+        using var visitor = Plain();
+        Assert.DoesNotContain("id=\"login-banner\"", await (await visitor.Client.GetAsync(root.Console + "/sign-in")).Content.ReadAsStringAsync());
+        // Just under the limit, the same form is taken.
+        var banner = await root.PostAsync("/settings?handler=Banner", new() { ["banner"] = new string('x', 2000), ["__RequestVerificationToken"] = token });
+        Assert.Contains("The banner was saved.", await banner.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task A_room_subject_with_markup_set_by_an_occupant_is_shown_as_text_and_the_room_search_finds_only_what_it_names()
+    {
+        const string Hostile = "<script>alert(\"x\")</script>' onmouseover='alert(1)";
+        const string Escaped = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#x27; onmouseover=&#x27;alert(1)";
+        Assert.Equal(0, (await _node.CliAsync(["room", "create", "team@conference.localhost", "--owner", "root@localhost", "--name", "The team"])).ExitCode);
+        Assert.Equal(0, (await _node.CliAsync(["room", "create", "sales@conference.localhost", "--owner", "root@localhost", "--name", "Sales 100%"])).ExitCode);
+        var script = Path.Combine(AppContext.BaseDirectory, "Clients", "slixmpp_room_subject.py");
+        await using (var occupant = ExternalProcess.Start("/usr/bin/python3",
+            [script, "127.0.0.1", _node.C2sPort.ToString(), "root@localhost", "root-secret", "team@conference.localhost", Hostile]))
+        {
+            Assert.True(await occupant.WaitForExitAsync(TimeSpan.FromSeconds(60)), $"slixmpp did not finish:\n{occupant.Output}");
+            Assert.True(occupant.ExitCode == 0, $"slixmpp_room_subject.py failed:\n{occupant.Output}");
+        }
+        using var root = Plain();
+        Assert.Equal(HttpStatusCode.Redirect, (await root.SignInAsync("root", "root-secret")).StatusCode);
+
+        var rooms = await root.Client.GetStringAsync(root.Console + "/rooms");
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!rooms.Contains(Escaped, StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the subject is not on the rooms page:\n{rooms}");
+            rooms = await root.Client.GetStringAsync(root.Console + "/rooms");
+        }
+        Assert.DoesNotContain("<script>", rooms);
+
+        async Task<string[]> FoundAsync(string query) =>
+            [.. RoomRowPattern().Matches(await root.Client.GetStringAsync(root.Console + "/rooms?q=" + Uri.EscapeDataString(query))).Select(m => m.Groups[1].Value)];
+        Assert.Equal(["team@conference.localhost"], await FoundAsync("THE TEAM"));
+        Assert.Equal(["sales@conference.localhost"], await FoundAsync("sales@"));
+        Assert.Equal(["sales@conference.localhost"], await FoundAsync("100%"));
+        Assert.Empty(await FoundAsync("_"));
+        Assert.Empty(await FoundAsync("' OR '1'='1"));
+        var searched = await root.Client.GetStringAsync(root.Console + "/rooms?q=" + Uri.EscapeDataString(Hostile));
+        Assert.DoesNotContain("<script>", searched);
+        Assert.Contains(Escaped, searched);
+    }
+
+    [GeneratedRegex("<tr data-jid=\"([^\"]+)\"")]
+    private static partial Regex RoomRowPattern();
 
     [Fact]
     public async Task The_audit_log_exports_what_the_console_did_as_csv_with_who_and_from_where_and_formulas_as_text()

@@ -63,6 +63,30 @@ public sealed class RestApiAuthorizationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Every_route_the_openapi_document_lists_cluster_and_nodes_included_answers_401_without_a_token_and_changes_nothing()
+    {
+        using var http = _api.Client(token: null);
+        var read = await Microsoft.OpenApi.OpenApiDocument.LoadAsync(await http.GetStreamAsync("/openapi/v1.json"), "json");
+        var routes = read.Document!.Paths.SelectMany(path => path.Value.Operations!.Keys.Select(method => (Method: new HttpMethod(method.Method), Path: path.Key))).ToList();
+        Assert.Contains(routes, route => route.Path == "/api/v1/cluster/nodes/{node}/failover");
+        Assert.Contains(routes, route => route.Path == "/api/v1/nodes");
+
+        foreach (var (method, template) in routes)
+        {
+            // Each parameter with a value that names something real, so that only the missing token can refuse it.
+            var path = template.Replace("{jid}", "alice@localhost", StringComparison.Ordinal).Replace("{fullJid}", "alice@localhost/home", StringComparison.Ordinal)
+                .Replace("{node}", "a", StringComparison.Ordinal).Replace("{name}", "max-contacts", StringComparison.Ordinal);
+            Assert.DoesNotContain("{", path, StringComparison.Ordinal);
+            using var response = await http.SendAsync(Request(method, path, method == HttpMethod.Get || method == HttpMethod.Delete ? null : "{}"));
+            var problem = await ApiTestNode.ProblemAsync(response, 401);
+            Assert.Contains("Authorization: Bearer TOKEN", problem.GetProperty("detail").GetString());
+        }
+        Assert.True(await _api.Node.Accounts.ExistsAsync("alice@localhost"));
+        Assert.Equal("Welcome", await _api.Node.App.Node.Storage.Settings.GetAsync("banner"));
+        Assert.DoesNotContain(await _api.AuditAsync(), record => record.Actor.StartsWith("token:", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_read_only_token_reads_every_route_and_gets_403_on_every_change_which_changes_nothing()
     {
         await using var alice = await XmppTestClient.LoginAsync(_api.Node, "alice", "alice-password", "home");
