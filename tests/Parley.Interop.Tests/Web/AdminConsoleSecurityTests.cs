@@ -220,6 +220,28 @@ public sealed partial class AdminConsoleSecurityTests : IAsyncLifetime
     private static partial Regex RoomRowPattern();
 
     [Fact]
+    public async Task The_user_page_lists_a_session_with_its_resource_client_software_node_transport_and_address()
+    {
+        var script = Path.Combine(AppContext.BaseDirectory, "Clients", "slixmpp_online.py");
+        await using var alice = ExternalProcess.Start("/usr/bin/python3", [script, "127.0.0.1", _node.C2sPort.ToString(), "alice@localhost/laptop", "alice-secret", "-", "-", "caps"]);
+        await alice.WaitForOutputAsync("online", TimeSpan.FromSeconds(60));
+        using var root = Plain();
+        Assert.Equal(HttpStatusCode.Redirect, (await root.SignInAsync("root", "root-secret")).StatusCode);
+
+        // The client's presence, which names its software, may reach the node just after the client says it is online.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        string row;
+        while (!(row = SessionRowPattern().Match(await root.Client.GetStringAsync(root.Console + "/users/alice%40localhost")).Value).Contains("slixmpp", StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"no session row naming slixmpp: {row}");
+        }
+        Assert.Matches("<td>laptop</td><td class=\"client\">http://slixmpp.com/ver/[0-9.]+</td><td class=\"node\">" + Regex.Escape(Environment.MachineName) + "</td><td>STARTTLS</td><td>127.0.0.1</td>", row);
+    }
+
+    [GeneratedRegex("<tr data-jid=\"alice@localhost/laptop\">.*?</tr>", RegexOptions.Singleline)]
+    private static partial Regex SessionRowPattern();
+
+    [Fact]
     public async Task The_audit_log_exports_what_the_console_did_as_csv_with_who_and_from_where_and_formulas_as_text()
     {
         using var root = Plain();

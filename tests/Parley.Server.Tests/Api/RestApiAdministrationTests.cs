@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Parley.Protocol;
 using Parley.Server.Tests.Support;
 
 namespace Parley.Server.Tests.Api;
@@ -33,6 +34,11 @@ public sealed class RestApiAdministrationTests : IAsyncLifetime
         var listed = await _http.GetFromJsonAsync<JsonElement>("/api/v1/sessions?user=alice@localhost");
         Assert.Equal(["alice@localhost/desk", "alice@localhost/phone"], listed.EnumerateArray().Select(s => s.GetProperty("jid").GetString()));
         Assert.Equal("127.0.0.1", listed[0].GetProperty("remoteAddress").GetString());
+        Assert.Equal(("desk", "", Environment.MachineName, "STARTTLS"), (listed[0].GetProperty("resource").GetString(), listed[0].GetProperty("client").GetString(),
+            listed[0].GetProperty("node").GetString(), listed[0].GetProperty("transport").GetString()));
+        // A client that names its software in its presence (XEP-0115) is listed with it.
+        await desk.SendAsync($"<presence><c xmlns='{Ns.Caps}' hash='sha-1' node='https://example.org/desk-client' ver='QgayPKawpkPSDYmwT/WM94uAlu0='/></presence>");
+        await Eventually.TrueAsync(async () => (await _http.GetFromJsonAsync<JsonElement>("/api/v1/sessions?user=alice@localhost"))[0].GetProperty("client").GetString() == "https://example.org/desk-client");
 
         Assert.Equal(HttpStatusCode.NoContent, (await _http.DeleteAsync("/api/v1/sessions/alice@localhost/phone")).StatusCode);
         Assert.Equal("policy-violation", await phone.ExpectStreamErrorAsync());
