@@ -5,7 +5,7 @@ using Parley.Storage;
 
 namespace Parley.Admin.Pages;
 
-/// <summary>One account: its sessions on this node (each can be ended), display name, password reset, disable or enable, removal.</summary>
+/// <summary>One account: its sessions on every node (each can be ended), display name, password reset, disable or enable, removal.</summary>
 public sealed class UserModel(IParleyStorage storage, SessionAdministration sessions) : ConsolePage
 {
 
@@ -92,6 +92,6 @@ public sealed class UserModel(IParleyStorage storage, SessionAdministration sess
         var jid = account.Bare.ToString();
         Account = jid;
         Info = await storage.Accounts.GetAsync(jid, cancellationToken);
-        Sessions = sessions.List(account.Bare);
+        Sessions = await sessions.ListAsync(account.Bare, cancellationToken);
     }
 }

@@ -149,6 +149,33 @@ public sealed class ClusterApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_session_served_by_the_other_node_is_listed_with_its_node_and_ended_from_this_one_and_audited()
+    {
+        await using var a = await _cluster.StartNodeAsync("a");
+        await using var b = await _cluster.StartNodeAsync("b");
+        await a.CreateUserAsync("alice", "alice-password");
+        await _cluster.AssignAsync([a, b], ("alice@localhost", "b"));
+        await using var onB = await XmppTestClient.LoginAsync(b, "alice", "alice-password", "desk");
+        using var ops = await ClientAsync(a, "ops");
+
+        var listed = await ops.GetFromJsonAsync<JsonElement>("/api/v1/sessions?user=alice@localhost");
+        var session = Assert.Single(listed.EnumerateArray());
+        Assert.Equal(("alice@localhost/desk", "b"), (session.GetProperty("jid").GetString(), session.GetProperty("node").GetString()));
+        Assert.Contains(("alice@localhost/desk", "b"), (await ops.GetFromJsonAsync<JsonElement>("/api/v1/sessions")).EnumerateArray()
+            .Select(s => (s.GetProperty("jid").GetString(), s.GetProperty("node").GetString())));
+        Assert.Equal("b", (await ops.GetFromJsonAsync<JsonElement>("/api/v1/users/alice@localhost")).GetProperty("sessions")[0].GetProperty("node").GetString());
+
+        Assert.Equal(HttpStatusCode.NoContent, (await ops.DeleteAsync("/api/v1/sessions/alice@localhost/desk")).StatusCode);
+
+        Assert.Equal("policy-violation", await onB.ExpectStreamErrorAsync());
+        await Eventually.TrueAsync(() => !b.App.Node.Sessions.All.Any());
+        Assert.Equal("No node serves a session alice@localhost/desk.", (await ApiTestNode.ProblemAsync(await ops.DeleteAsync("/api/v1/sessions/alice@localhost/desk"), 404))
+            .GetProperty("detail").GetString());
+        var audit = Assert.Single(await a.App.Node.Storage.Audit.ListAsync(null, "token:ops", 10));
+        Assert.Equal(("session.end", "alice@localhost/desk", "from 127.0.0.1"), (audit.Action, audit.Subject, audit.Details));
+    }
+
+    [Fact]
     public async Task Refused_changes_say_why_and_change_nothing_and_an_unclustered_node_has_no_cluster()
     {
         await using var a = await _cluster.StartNodeAsync("a");
