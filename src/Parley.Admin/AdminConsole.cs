@@ -5,8 +5,10 @@ using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.StaticFiles;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.FileProviders;
+using Parley.Admin.Forms;
 using Parley.Admin.SignIn;
 using Parley.Server.Hosting;
 using Parley.Server.Http;
@@ -73,6 +75,8 @@ public sealed class AdminConsole : IHttpEndpoints
         {
             o.Conventions.AuthorizeFolder("/", AdministratorsOnly);
             o.Conventions.AllowAnonymousToPage("/SignIn");
+            o.Conventions.ConfigureFilter(new FormSizeLimit());
+            o.Conventions.ConfigureFilter(new ExpiredFormMessage());
         }).AddApplicationPart(typeof(AdminConsole).Assembly);
     }
 
@@ -94,7 +98,11 @@ public sealed class AdminConsole : IHttpEndpoints
         return Results.File(info.PhysicalPath, contentType, lastModified: info.LastModified);
     }
 
-    /// <summary>A page goes to the sign-in form; the dashboard's script, polling, gets 401 and shows that the session ended.</summary>
+    /// <summary>
+    /// A page goes to the sign-in form, which says that the session ended when the browser still sent its cookie (an
+    /// expired one: the administrator did not sign out); the dashboard's script, polling, gets 401 and shows that the
+    /// session ended.
+    /// </summary>
     private static Task AnswerUnauthenticated(Microsoft.AspNetCore.Authentication.RedirectContext<CookieAuthenticationOptions> context)
     {
         if (context.Request.Headers.Accept.ToString().Contains("application/json", StringComparison.Ordinal))
@@ -102,7 +110,9 @@ public sealed class AdminConsole : IHttpEndpoints
             context.Response.StatusCode = StatusCodes.Status401Unauthorized;
             return Task.CompletedTask;
         }
-        context.Response.Redirect(context.RedirectUri);
+        context.Response.Redirect(context.Request.Cookies.ContainsKey(context.Options.Cookie.Name!)
+            ? QueryHelpers.AddQueryString(context.RedirectUri, "ended", "true")
+            : context.RedirectUri);
         return Task.CompletedTask;
     }
 

@@ -42,6 +42,9 @@ public static class ClusterServices
         services.AddSingleton<BusNodeReports>();
         services.Replace(ServiceDescriptor.Singleton<Parley.Server.Administration.IClusterNodeReports>(sp => sp.GetRequiredService<BusNodeReports>()));
         services.AddHostedService(sp => sp.GetRequiredService<BusNodeReports>());
+        services.AddSingleton<BusSessions>();
+        services.Replace(ServiceDescriptor.Singleton<Parley.Server.Administration.IOtherNodesSessions>(sp => sp.GetRequiredService<BusSessions>()));
+        services.AddHostedService(sp => sp.GetRequiredService<BusSessions>());
         services.AddSingleton<IRemoteRoute, BusRoute>();
         services.AddSingleton<RoomPlacement>();
         services.AddSingleton<IRemoteRoute, RoomRoute>();

@@ -26,6 +26,13 @@ public interface IAdminStore
 /// </summary>
 public sealed record AuditRecord(long Id, DateTimeOffset At, string Actor, string Origin, string Action, string Subject, string Details);
 
+/// <summary>
+/// What an administrator looks for in the audit trail; a null field does not filter. <see cref="Since"/>: at or after
+/// that time; <see cref="Actor"/>: exactly that actor; <see cref="Action"/>: actions containing that text, in any case
+/// (plain text: SQL wildcards are found as themselves).
+/// </summary>
+public sealed record AuditSearch(DateTimeOffset? Since = null, string? Actor = null, string? Action = null);
+
 /// <summary>The audit trail of administrative changes, kept in the database for the configured time.</summary>
 public interface IAuditStore
 {
@@ -37,6 +44,12 @@ public interface IAuditStore
     /// (when given, compared exactly), at most <paramref name="max"/>.
     /// </summary>
     Task<IReadOnlyList<AuditRecord>> ListAsync(DateTimeOffset? since, string? actor, int max, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Records newest first: those <paramref name="search"/> finds, with an id below <paramref name="before"/> when
+    /// given (the next page after a page that ended with that id), at most <paramref name="max"/>.
+    /// </summary>
+    Task<IReadOnlyList<AuditRecord>> ListNewestFirstAsync(AuditSearch search, long? before, int max, CancellationToken cancellationToken = default);
 
     /// <summary>Deletes the records made before <paramref name="cutoff"/>; returns how many went.</summary>
     Task<int> DeleteOlderThanAsync(DateTimeOffset cutoff, CancellationToken cancellationToken = default);

@@ -35,6 +35,29 @@ public sealed partial class ClusterInteropTests
     }
 
     [Fact]
+    public async Task A_node_that_cannot_reach_the_bus_is_shown_waiting_with_the_reason_on_another_nodes_status_page()
+    {
+        await _a.AddUsersAsync("root");
+        var grant = await _a.CliAsync(["admin", "grant", "root@localhost"]);
+        Assert.True(grant.ExitCode == 0, grant.Output);
+        var unreachable = $"nats://127.0.0.1:{ParleyProcess.FreePort()}";
+        await using var c = await ParleyProcess.StartAsync(postgres: _database, serveFlags: ["--bus", unreachable, "--node", "c"], untilListening: false);
+        await c.WaitForOutputAsync($"Not accepting clients yet: the cluster bus at {unreachable} cannot be reached", TimeSpan.FromSeconds(60));
+        using var root = new ConsoleBrowser($"http://127.0.0.1:{_a.HttpPort}/admin");
+        Assert.Equal(HttpStatusCode.Redirect, (await root.SignInAsync("root", "root-secret")).StatusCode);
+
+        var waiting = $"<tr data-node=\"c\"><td>c</td><td class=\"state\">waiting</td><td class=\"reason\">the cluster bus at {unreachable} cannot be reached: ";
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        string status;
+        while (!(status = await root.Client.GetStringAsync(root.Console + "/status")).Contains(waiting, StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"node a's status page does not show node c waiting for the bus:\n{status}");
+            await Task.Delay(100);
+        }
+        Assert.Contains("<tr data-node=\"a\"><td>a</td><td class=\"state\">ready</td>", status);
+    }
+
+    [Fact]
     public async Task An_admin_in_chromium_sees_both_nodes_on_the_cluster_page_homes_bob_on_node_a_balances_groups_the_nodes_and_finds_it_all_in_the_audit_log()
     {
         await _a.AddUsersAsync("root");

@@ -37,12 +37,31 @@ public sealed class ServiceAdministrationInteropTests : IAsyncLifetime
         Assert.Equal("Sent the announcement to 3 sessions.", result.GetProperty("announce")[1].GetString());
         Assert.Equal(["localhost", "Maintenance", "Back at 22:00."], result.GetProperty("announcement").EnumerateArray().Select(e => e.GetString()));
 
+        // Every other command of the 15.
+        List<string?> Strings(string name) => [.. result.GetProperty(name).EnumerateArray().Select(e => e.GetString())];
+        Assert.Equal(["alice@localhost", "boss@localhost", "carol@localhost"], Strings("online_list"));
+        Assert.Equal("3", result.GetProperty("registered_num").GetString());
+        Assert.Equal(["alice@localhost", "boss@localhost", "carol@localhost"], Strings("registered_list"));
+        Assert.InRange(DateTimeOffset.Parse(result.GetProperty("lastlogin").GetString()!), DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddMinutes(1));
+        Assert.Equal(["completed", "alice@localhost"], Strings("roster"));
+        Assert.Equal("Authorized use only. <b>Be kind</b> & \"careful\".", result.GetProperty("edit_motd_prefilled").GetString());
+        foreach (var command in new[] { "edit_motd", "delete_motd", "change_password", "disable", "reenable", "delete" })
+        {
+            Assert.True(Strings(command)[0] == "completed", $"{command}: {result.GetProperty(command)}");
+        }
+        Assert.True(result.GetProperty("signed_in_with_new_password").GetBoolean());
+        Assert.True(result.GetProperty("disabled_session_ended").GetBoolean());
+        Assert.True(result.GetProperty("signed_in_after_reenable").GetBoolean());
+        Assert.Equal("2", result.GetProperty("registered_after_delete").GetString());
+
         var audit = await _node.CliAsync(["audit", "list"]);
         var actions = audit.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(line => line.Contains('\t')).Select(line => line.Split('\t')).ToList();
         // The set-up's CLI changes first, then the admin's from the client.
-        Assert.Equal(["account.create", "account.create", "admin.grant", "account.create", "banner.set", "announcement.send"], actions.Select(fields => fields[3]));
+        Assert.Equal(["account.create", "account.create", "admin.grant", "account.create", "banner.set", "announcement.send", "banner.set", "banner.clear",
+            "account.password", "account.disable", "account.enable", "account.remove"], actions.Select(fields => fields[3]));
         Assert.All(actions.Take(3), fields => Assert.Equal("cli", fields[2]));
         Assert.All(actions.Skip(3), fields => Assert.Equal(("boss@localhost", "127.0.0.1"), (fields[1], fields[2])));
         Assert.DoesNotContain("carol-secret-1", audit.Output);
+        Assert.DoesNotContain("carol@localhost", (await _node.CliAsync(["user", "list"])).Output);
     }
 }

@@ -50,6 +50,36 @@ public abstract class AdministrationStoreContract : StorageContract
     }
 
     [Fact]
+    public async Task Audit_records_are_listed_newest_first_filtered_by_action_actor_and_time_and_paged_by_id()
+    {
+        var ids = new List<long>();
+        for (var i = 0; i < 5; i++)
+        {
+            ids.Add(await Storage.Audit.AppendAsync(i % 2 == 0 ? "root" : "admin@example.org", "cli", i < 3 ? "account.create" : "room.destroy", $"s{i}@example.org", ""));
+        }
+
+        var all = await Storage.Audit.ListNewestFirstAsync(new AuditSearch(), before: null, max: 10);
+        Assert.Equal(["s4", "s3", "s2", "s1", "s0"], all.Select(r => r.Subject.Split('@')[0]));
+        var firstPage = await Storage.Audit.ListNewestFirstAsync(new AuditSearch(), before: null, max: 2);
+        Assert.Equal([ids[4], ids[3]], firstPage.Select(r => r.Id));
+        Assert.Equal([ids[2], ids[1]], (await Storage.Audit.ListNewestFirstAsync(new AuditSearch(), firstPage[^1].Id, 2)).Select(r => r.Id));
+        Assert.Equal([ids[0]], (await Storage.Audit.ListNewestFirstAsync(new AuditSearch(), ids[1], 2)).Select(r => r.Id));
+
+        // The action is found in any case and as part of the name; the actor exactly.
+        Assert.Equal([ids[2], ids[1], ids[0]], (await Storage.Audit.ListNewestFirstAsync(new AuditSearch(Action: "ACCOUNT.CREATE"), null, 10)).Select(r => r.Id));
+        Assert.Equal([ids[4], ids[3]], (await Storage.Audit.ListNewestFirstAsync(new AuditSearch(Action: "destroy"), null, 10)).Select(r => r.Id));
+        Assert.Equal([ids[4], ids[2]], (await Storage.Audit.ListNewestFirstAsync(new AuditSearch(Actor: "root", Action: "."), ids[4] + 1, 2)).Select(r => r.Id));
+        Assert.Empty(await Storage.Audit.ListNewestFirstAsync(new AuditSearch(Since: DateTimeOffset.UtcNow.AddMinutes(1)), null, 10));
+        Assert.Equal(5, (await Storage.Audit.ListNewestFirstAsync(new AuditSearch(Since: DateTimeOffset.UtcNow.AddMinutes(-1)), null, 10)).Count);
+
+        // A search is plain text, not SQL nor a LIKE pattern.
+        Assert.Empty(await Storage.Audit.ListNewestFirstAsync(new AuditSearch(Action: "%"), null, 10));
+        Assert.Empty(await Storage.Audit.ListNewestFirstAsync(new AuditSearch(Action: "account_create"), null, 10));
+        Assert.Empty(await Storage.Audit.ListNewestFirstAsync(new AuditSearch(Action: "x' OR '1'='1"), null, 10));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => Storage.Audit.ListNewestFirstAsync(new AuditSearch(), null, 0));
+    }
+
+    [Fact]
     public async Task Deleting_old_audit_records_keeps_newer_ones_and_ids_keep_growing()
     {
         var old = await Storage.Audit.AppendAsync("root", "cli", "account.create", "a@example.org", "");

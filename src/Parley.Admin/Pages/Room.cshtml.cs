@@ -1,13 +1,13 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
 using Parley.Protocol;
+using Parley.Server.Administration;
 using Parley.Server.Modules.Muc;
-using Parley.Storage;
 
 namespace Parley.Admin.Pages;
 
 /// <summary>A persistent room: its settings, changed through the application services, and who is in it now (on this node's chat service).</summary>
-public sealed class RoomModel(IParleyStorage storage) : ConsolePage
+public sealed class RoomModel : ConsolePage
 {
     [BindProperty(SupportsGet = true, Name = "jid")]
     public string Room { get; set; } = "";
@@ -35,26 +35,15 @@ public sealed class RoomModel(IParleyStorage storage) : ConsolePage
         {
             Problem = $"'{owner}' is not a JID.";
         }
-        else if (maxUsers < 0)
-        {
-            Problem = "The most occupants is 0 (the service's limit) or more.";
-        }
         else
         {
             if (Jid.TryParse(owner?.Trim(), out var added))
             {
                 owners.Add(added);
             }
-            var (result, _) = await Administration.Rooms.ConfigureAsync(room, settings => settings with
-            {
-                Name = name?.Trim() ?? "",
-                Description = description?.Trim() ?? "",
-                Public = isPublic,
-                MembersOnly = membersOnly,
-                Moderated = moderated,
-                MaxUsers = maxUsers,
-                Password = removePassword ? "" : string.IsNullOrEmpty(password) ? settings.Password : password,
-            }, owners, cancellationToken);
+            var change = new RoomSettingsChange(name ?? "", description ?? "", isPublic, membersOnly, moderated, maxUsers,
+                removePassword ? "" : string.IsNullOrEmpty(password) ? null : password);
+            var (result, _) = await Administration.Rooms.ConfigureAsync(room, change, owners, cancellationToken);
             Report(result, $"{room}'s settings were saved; its occupants see them at once.", $"There is no persistent room {room}.");
         }
         await LoadAsync(cancellationToken);
@@ -66,10 +55,7 @@ public sealed class RoomModel(IParleyStorage storage) : ConsolePage
         {
             return;
         }
-        if (await storage.Rooms.GetAsync(jid.ToString(), cancellationToken) is { } stored)
-        {
-            Settings = RoomConfiguration.FromStoredXml(stored.ConfigXml);
-        }
+        Settings = (await Administration.Rooms.GetAsync(jid, cancellationToken))?.Settings;
         // No chat service when the Muc module is switched off.
         if (HttpContext.RequestServices.GetService<MucService>() is { } service)
         {

@@ -1,12 +1,11 @@
 using Microsoft.AspNetCore.Mvc;
 using Parley.Protocol;
 using Parley.Server.Modules.Muc;
-using Parley.Storage;
 
 namespace Parley.Admin.Pages;
 
 /// <summary>The persistent rooms of the node's chat service: searched, created (owned by the administrator), destroyed.</summary>
-public sealed class RoomsModel(IParleyStorage storage) : ConsolePage
+public sealed class RoomsModel : ConsolePage
 {
     public sealed record RoomRow(string Jid, string Name, string Subject, DateTimeOffset CreatedAt);
 
@@ -46,21 +45,6 @@ public sealed class RoomsModel(IParleyStorage storage) : ConsolePage
         await LoadAsync(cancellationToken);
     }
 
-    private async Task LoadAsync(CancellationToken cancellationToken)
-    {
-        var query = Query?.Trim() ?? "";
-        var rows = new List<RoomRow>();
-        foreach (var domain in Options.EffectiveDomains)
-        {
-            foreach (var room in await storage.Rooms.ListAsync($"{Options.Module<MucOptions>().Subdomain}.{domain}", cancellationToken))
-            {
-                var name = RoomConfiguration.FromStoredXml(room.ConfigXml).Name;
-                if (room.Jid.Contains(query, StringComparison.OrdinalIgnoreCase) || name.Contains(query, StringComparison.OrdinalIgnoreCase))
-                {
-                    rows.Add(new RoomRow(room.Jid, name, room.Subject, room.CreatedAt));
-                }
-            }
-        }
-        Rooms = rows;
-    }
+    private async Task LoadAsync(CancellationToken cancellationToken) =>
+        Rooms = [.. (await Administration.Rooms.ListAsync(Query, cancellationToken)).Select(room => new RoomRow(room.Jid, room.Settings.Name, room.Subject, room.CreatedAt))];
 }

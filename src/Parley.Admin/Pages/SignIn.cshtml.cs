@@ -19,7 +19,20 @@ public sealed class SignInModel(ConsoleSignIn signIn, LoginBanner banner) : Cons
     [BindProperty(SupportsGet = true)]
     public string? ReturnUrl { get; set; }
 
-    public async Task OnGetAsync(CancellationToken cancellationToken) => Banner = await banner.GetAsync(cancellationToken);
+    /// <summary>Set when the console sent the browser here because its session had ended.</summary>
+    [BindProperty(SupportsGet = true)]
+    public bool Ended { get; set; }
+
+    public async Task OnGetAsync(CancellationToken cancellationToken)
+    {
+        if (Ended)
+        {
+            var timeout = Options.Web.ConsoleSessionTimeoutSeconds;
+            Problem = $"Your session ended: the console signs you out after {(timeout % 60 == 0 ? $"{timeout / 60} minutes" : $"{timeout} seconds")} "
+                + "without a request. Sign in again; a form sent after the session ended was not done.";
+        }
+        Banner = await banner.GetAsync(cancellationToken);
+    }
 
     public async Task<IActionResult> OnPostAsync(string? name, string? password, CancellationToken cancellationToken)
     {

@@ -32,7 +32,7 @@ public sealed class StatusModel(IClusterNodeReports reports, ClusterAdministrati
         var asked = reports.ReportsAsync(long.MaxValue, cancellationToken);
         Readiness = await cluster.StatusAsync(cancellationToken) is { } status
             ? [.. status.Nodes.Select(n => new ReadinessRow(n.Name, n.State == "up" ? "ready" : n.State, n.Reason))]
-            : [new ReadinessRow(Environment.MachineName, "ready", null)];
+            : [new ReadinessRow(Options.Cluster.DisplayName, "ready", null)];
         Nodes = await asked;
     }
 }

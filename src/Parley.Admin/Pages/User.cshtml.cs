@@ -5,16 +5,15 @@ using Parley.Storage;
 
 namespace Parley.Admin.Pages;
 
-/// <summary>One account: its sessions on this node (each can be ended), display name, password reset, disable or enable, removal.</summary>
+/// <summary>One account: its sessions on every node (each can be ended), display name, password reset, disable or enable, removal.</summary>
 public sealed class UserModel(IParleyStorage storage, SessionAdministration sessions) : ConsolePage
 {
-    public sealed record SessionRow(string Jid, string Resource, SessionInfo Info);
 
     [BindProperty(SupportsGet = true, Name = "jid")]
     public string Account { get; set; } = "";
 
     public AccountInfo? Info { get; private set; }
-    public IReadOnlyList<SessionRow> Sessions { get; private set; } = [];
+    public IReadOnlyList<SessionInfo> Sessions { get; private set; } = [];
 
     public Task OnGetAsync(CancellationToken cancellationToken) => LoadAsync(cancellationToken);
 
@@ -93,6 +92,6 @@ public sealed class UserModel(IParleyStorage storage, SessionAdministration sess
         var jid = account.Bare.ToString();
         Account = jid;
         Info = await storage.Accounts.GetAsync(jid, cancellationToken);
-        Sessions = [.. sessions.List(account.Bare).Select(s => new SessionRow(s.Jid, Jid.TryParse(s.Jid, out var full) ? full.Resource ?? "" : "", s))];
+        Sessions = await sessions.ListAsync(account.Bare, cancellationToken);
     }
 }

@@ -19,7 +19,10 @@ public sealed class UsersModel(IParleyStorage storage, SessionAdministration ses
     public bool Truncated { get; private set; }
     public string Domain => Options.EffectiveDomains[0];
 
-    public int SessionCount(string jid) => Jid.TryParse(jid, out var account) ? sessions.List(account).Count : 0;
+    /// <summary>How many sessions each listed account has on every node, by bare JID.</summary>
+    private Dictionary<string, int> _sessionCounts = [];
+
+    public int SessionCount(string jid) => _sessionCounts.GetValueOrDefault(jid);
 
     public Task OnGetAsync(CancellationToken cancellationToken) => LoadAsync(cancellationToken);
 
@@ -47,5 +50,6 @@ public sealed class UsersModel(IParleyStorage storage, SessionAdministration ses
             : await storage.Accounts.SearchAsync(query, 0, MaxShown + 1, cancellationToken);
         Truncated = found.Count > MaxShown;
         Users = found.Take(MaxShown).ToList();
+        _sessionCounts = (await sessions.ListAsync(cancellationToken: cancellationToken)).CountBy(s => Jid.Parse(s.Jid).Bare.ToString()).ToDictionary();
     }
 }

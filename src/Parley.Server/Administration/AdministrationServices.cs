@@ -47,7 +47,11 @@ public sealed class AdministrationServices(
         services.AddSingleton<RuntimeSettings>();
         services.AddSingleton(sp => new SettingsAdministration(
             sp.GetRequiredService<IParleyStorage>(), sp.GetRequiredService<ParleyOptions>(), sp.GetRequiredService<IAdministrationEvents>()));
-        services.AddSingleton<SessionAdministration>();
+        // Parley.Cluster replaces it on a clustered node with one that asks the other nodes over the bus.
+        services.AddSingleton<IOtherNodesSessions, NoOtherNodes>();
+        services.AddSingleton<LocalSessions>();
+        services.AddSingleton(sp => new SessionAdministration(
+            sp.GetRequiredService<LocalSessions>(), sp.GetRequiredService<IOtherNodesSessions>(), sp.GetRequiredService<IParleyStorage>()));
         // The topology comes from Parley.Cluster on a clustered node, registered after this.
         services.AddSingleton(sp => new ClusterAdministration(sp.GetRequiredService<IParleyStorage>(), sp.GetService<IClusterTopologyAccess>()));
         services.AddSingleton<LocalNodeReport>();

@@ -72,7 +72,7 @@ public sealed class LocalNodeReport(
     private static readonly DateTimeOffset StartedAt = new(System.Diagnostics.Process.GetCurrentProcess().StartTime);
 
     /// <summary>The node's name in the cluster, or the machine's name on a single node.</summary>
-    public string Node => options.Cluster.Node ?? Environment.MachineName;
+    public string Node => options.Cluster.DisplayName;
 
     public async Task<NodeReport> ReportAsync(long samplesAfter, NodeBus? bus, CancellationToken cancellationToken)
     {

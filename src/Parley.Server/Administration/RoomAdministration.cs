@@ -5,6 +5,31 @@ using Parley.Storage;
 
 namespace Parley.Server.Administration;
 
+/// <summary>A persistent room as the console and the API show it.</summary>
+public sealed record RoomListing(string Jid, RoomConfiguration Settings, string Subject, DateTimeOffset CreatedAt);
+
+/// <summary>
+/// Changes to a room's settings as an administrator asks for them: a null field keeps the setting; an empty
+/// <see cref="Password"/> removes the password.
+/// </summary>
+public sealed record RoomSettingsChange(
+    string? Name = null, string? Description = null, bool? Public = null, bool? MembersOnly = null, bool? Moderated = null, int? MaxUsers = null, string? Password = null)
+{
+    /// <summary>Why the change cannot be made, or null.</summary>
+    public string? Problem() => MaxUsers < 0 ? "The most occupants is 0 (the service's limit) or more." : null;
+
+    public RoomConfiguration Apply(RoomConfiguration settings) => settings with
+    {
+        Name = Name?.Trim() ?? settings.Name,
+        Description = Description?.Trim() ?? settings.Description,
+        Public = Public ?? settings.Public,
+        MembersOnly = MembersOnly ?? settings.MembersOnly,
+        Moderated = Moderated ?? settings.Moderated,
+        MaxUsers = MaxUsers ?? settings.MaxUsers,
+        Password = Password ?? settings.Password,
+    };
+}
+
 /// <summary>
 /// Creating, configuring and destroying persistent rooms as the administrator: in storage, then a running node's
 /// chat service takes the change (a room in memory reloads, or is destroyed for its occupants).
@@ -59,6 +84,42 @@ public sealed class RoomAdministration(IParleyStorage storage, ParleyOptions opt
         await events.RoomChangedAsync(room, cancellationToken).ConfigureAwait(false);
         return AdministrationResult.Done;
     }
+
+    /// <summary>
+    /// The persistent rooms of every served domain's chat service, ordered by JID: all of them, or those whose JID or
+    /// name contains <paramref name="query"/> in any case (plain text).
+    /// </summary>
+    public async Task<IReadOnlyList<RoomListing>> ListAsync(string? query, CancellationToken cancellationToken = default)
+    {
+        query = query?.Trim() ?? "";
+        var found = new List<RoomListing>();
+        foreach (var domain in options.EffectiveDomains)
+        {
+            foreach (var room in await storage.Rooms.ListAsync($"{options.Module<MucOptions>().Subdomain}.{domain}", cancellationToken).ConfigureAwait(false))
+            {
+                var settings = RoomConfiguration.FromStoredXml(room.ConfigXml);
+                if (room.Jid.Contains(query, StringComparison.OrdinalIgnoreCase) || settings.Name.Contains(query, StringComparison.OrdinalIgnoreCase))
+                {
+                    found.Add(new RoomListing(room.Jid, settings, room.Subject, room.CreatedAt));
+                }
+            }
+        }
+        return [.. found.OrderBy(room => room.Jid, StringComparer.Ordinal)];
+    }
+
+    /// <summary>One persistent room, or null when there is none at <paramref name="room"/>.</summary>
+    public async Task<RoomListing?> GetAsync(Jid room, CancellationToken cancellationToken = default) =>
+        await storage.Rooms.GetAsync(room.ToString(), cancellationToken).ConfigureAwait(false) is { } stored
+            ? new RoomListing(stored.Jid, RoomConfiguration.FromStoredXml(stored.ConfigXml), stored.Subject, stored.CreatedAt)
+            : null;
+
+    /// <summary>Changes a persistent room's settings as <paramref name="change"/> says (it stays persistent) and adds owners.</summary>
+    /// <returns>The result, and the room's new settings when it was done.</returns>
+    public async Task<(AdministrationResult Result, RoomConfiguration? Settings)> ConfigureAsync(
+        Jid room, RoomSettingsChange change, IReadOnlyList<Jid> newOwners, CancellationToken cancellationToken = default) =>
+        change.Problem() is { } problem
+            ? (AdministrationResult.Refused(problem), null)
+            : await ConfigureAsync(room, change.Apply, newOwners, cancellationToken).ConfigureAwait(false);
 
     /// <summary>Changes a persistent room's settings (it stays persistent) and adds owners.</summary>
     /// <returns>The result, and the room's new settings when it was done.</returns>

@@ -60,6 +60,8 @@ public sealed class RestApi : IHttpEndpoints
         RoomsApi.Map(api);
         AuditApi.Map(api);
         BannerApi.Map(api);
+        AdminsApi.Map(api);
+        SettingsApi.Map(api);
         ClusterApi.Map(api);
         NodesApi.Map(api);
         endpoints.MapOpenApi(DocumentPath);

@@ -3,9 +3,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Parley.Protocol;
 using Parley.Server.Administration;
-using Parley.Server.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Parley.Server.Modules.Muc;
-using Parley.Storage;
 
 namespace Parley.Server.Api;
 
@@ -17,7 +16,36 @@ public sealed class RoomCreation
     public string? Name { get; init; }
 }
 
-public sealed record RoomSummary(string Jid, string Name, DateTimeOffset CreatedAt);
+public sealed record RoomSummary(string Jid, string Name, string Subject, DateTimeOffset CreatedAt);
+
+/// <summary>A persistent room's settings (its password is never shown, only whether it has one) and subject.</summary>
+public sealed record RoomDetails(
+    string Jid, string Name, string Description, bool Public, bool MembersOnly, bool Moderated, int MaxUsers, bool PasswordProtected, string Subject, DateTimeOffset CreatedAt)
+{
+    public static RoomDetails From(RoomListing room) => new(room.Jid, room.Settings.Name, room.Settings.Description, room.Settings.Public,
+        room.Settings.MembersOnly, room.Settings.Moderated, room.Settings.MaxUsers, room.Settings.Password.Length > 0, room.Subject, room.CreatedAt);
+}
+
+/// <summary>
+/// Changes to a persistent room, as the console's room page makes them: a field left out keeps its setting; an empty
+/// password removes it; owners are added.
+/// </summary>
+public sealed class RoomChange
+{
+    public string? Name { get; init; }
+    public string? Description { get; init; }
+    public bool? Public { get; init; }
+    public bool? MembersOnly { get; init; }
+    public bool? Moderated { get; init; }
+    /// <summary>The most occupants; 0 for the service's limit.</summary>
+    public int? MaxUsers { get; init; }
+    public string? Password { get; init; }
+    /// <summary>Bare JIDs made owners.</summary>
+    public IReadOnlyList<string>? Owners { get; init; }
+}
+
+/// <summary>Someone in a room now: nickname, account (bare JID), role and affiliation (XEP-0045 names).</summary>
+public sealed record RoomOccupantInfo(string Nick, string Jid, string Role, string Affiliation);
 
 /// <summary>/api/v1/rooms: the persistent rooms of the node's chat service, through <see cref="RoomAdministration"/>.</summary>
 internal static class RoomsApi
@@ -26,8 +54,18 @@ internal static class RoomsApi
     {
         var rooms = api.MapGroup("/rooms").WithTags("Rooms");
         rooms.MapGet("/", ListAsync)
-            .WithSummary("The persistent rooms of every served domain's chat service, ordered by JID.")
+            .WithSummary("The persistent rooms of every served domain's chat service, ordered by JID; q: those whose JID or name contains the text (any case, plain text).")
             .Produces<IReadOnlyList<RoomSummary>>();
+        rooms.MapGet("/{jid}", GetAsync)
+            .WithSummary("A persistent room's settings and subject (whether it has a password, never the password).")
+            .Produces<RoomDetails>().ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
+        rooms.MapPatch("/{jid}", ConfigureAsync)
+            .WithSummary("Change a persistent room's settings (fields left out stay as they are; an empty password removes it) and add owners; its occupants see the change at once.")
+            .Accepts<RoomChange>("application/json")
+            .Produces<RoomDetails>().ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
+        rooms.MapGet("/{jid}/occupants", OccupantsAsync)
+            .WithSummary("Who is in a persistent room now on this node's chat service, by nickname.")
+            .Produces<IReadOnlyList<RoomOccupantInfo>>().ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status404NotFound);
         rooms.MapPost("/", CreateAsync)
             .WithSummary("Create a persistent room with its owners.")
             .Accepts<RoomCreation>("application/json")
@@ -38,18 +76,72 @@ internal static class RoomsApi
             .Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound);
     }
 
-    private static async Task<IResult> ListAsync(IParleyStorage storage, ParleyOptions options, CancellationToken cancellationToken)
+    private static async Task<IResult> ListAsync(string? q, RoomAdministration rooms, CancellationToken cancellationToken) =>
+        TypedResults.Ok((await rooms.ListAsync(q, cancellationToken).ConfigureAwait(false))
+            .Select(room => new RoomSummary(room.Jid, room.Settings.Name, room.Subject, room.CreatedAt)).ToList());
+
+    private static async Task<IResult> GetAsync(string jid, RoomAdministration rooms, CancellationToken cancellationToken)
     {
-        var subdomain = options.Module<MucOptions>().Subdomain;
-        var found = new List<RoomSummary>();
-        foreach (var domain in options.EffectiveDomains)
+        if (!Jid.TryParse(jid, out var room))
         {
-            foreach (var room in await storage.Rooms.ListAsync($"{subdomain}.{domain}", cancellationToken))
-            {
-                found.Add(new RoomSummary(room.Jid, RoomConfiguration.FromStoredXml(room.ConfigXml).Name, room.CreatedAt));
-            }
+            return ApiProblems.BadRequest($"'{jid}' is not a valid JID.");
         }
-        return TypedResults.Ok(found.OrderBy(r => r.Jid, StringComparer.Ordinal).ToList());
+        return await rooms.GetAsync(room, cancellationToken).ConfigureAwait(false) is { } found
+            ? TypedResults.Ok(RoomDetails.From(found))
+            : ApiProblems.NotFound($"There is no persistent room {room}.");
+    }
+
+    private static async Task<IResult> ConfigureAsync(string jid, HttpContext context, RoomAdministration rooms)
+    {
+        if (!Jid.TryParse(jid, out var room))
+        {
+            return ApiProblems.BadRequest($"'{jid}' is not a valid JID.");
+        }
+        var (body, problem) = await ApiProblems.ReadAsync<RoomChange>(context).ConfigureAwait(false);
+        if (problem is not null)
+        {
+            return problem;
+        }
+        if (ParseOwners(body!.Owners ?? [], out var owners) is { } ownerProblem)
+        {
+            return ownerProblem;
+        }
+        var change = new RoomSettingsChange(body.Name, body.Description, body.Public, body.MembersOnly, body.Moderated, body.MaxUsers, body.Password);
+        var service = rooms.By(ApiCaller.Actor(context));
+        var (result, _) = await service.ConfigureAsync(room, change, owners, context.RequestAborted).ConfigureAwait(false);
+        return result.Outcome == AdministrationOutcome.Done
+            ? TypedResults.Ok(RoomDetails.From((await service.GetAsync(room, context.RequestAborted).ConfigureAwait(false))!))
+            : ApiProblems.From(result, $"The room {room}");
+    }
+
+    private static async Task<IResult> OccupantsAsync(string jid, HttpContext context, RoomAdministration rooms)
+    {
+        if (!Jid.TryParse(jid, out var room))
+        {
+            return ApiProblems.BadRequest($"'{jid}' is not a valid JID.");
+        }
+        if (await rooms.GetAsync(room, context.RequestAborted).ConfigureAwait(false) is null)
+        {
+            return ApiProblems.NotFound($"There is no persistent room {room}.");
+        }
+        // No chat service when the Muc module is switched off: nobody can be in the room.
+        var occupants = context.RequestServices.GetService<MucService>() is { } service ? await service.OccupantsAsync(room).ConfigureAwait(false) : [];
+        return TypedResults.Ok(occupants.Select(o => new RoomOccupantInfo(o.Nick, o.Account, o.Role.ToString().ToLowerInvariant(), o.Affiliation.ToString().ToLowerInvariant())).ToList());
+    }
+
+    /// <summary>The owners as JIDs; the problem names the first that is not a JID.</summary>
+    private static IResult? ParseOwners(IReadOnlyList<string> texts, out List<Jid> owners)
+    {
+        owners = [];
+        foreach (var text in texts)
+        {
+            if (!Jid.TryParse(text, out var owner))
+            {
+                return ApiProblems.BadRequest($"The owner '{text}' is not a valid JID.");
+            }
+            owners.Add(owner);
+        }
+        return null;
     }
 
     private static async Task<IResult> CreateAsync(HttpContext context, RoomAdministration rooms)
@@ -63,19 +155,14 @@ internal static class RoomsApi
         {
             return ApiProblems.BadRequest($"'{body.Jid}' is not a valid JID.");
         }
-        var owners = new List<Jid>();
-        foreach (var text in body.Owners)
+        if (ParseOwners(body.Owners, out var owners) is { } ownerProblem)
         {
-            if (!Jid.TryParse(text, out var owner))
-            {
-                return ApiProblems.BadRequest($"The owner '{text}' is not a valid JID.");
-            }
-            owners.Add(owner);
+            return ownerProblem;
         }
         var settings = new RoomConfiguration { Name = body.Name ?? "" };
         var result = await rooms.By(ApiCaller.Actor(context)).CreateAsync(room, settings, owners, context.RequestAborted);
         return result.Outcome == AdministrationOutcome.Done
-            ? TypedResults.Created($"/api/v1/rooms/{Uri.EscapeDataString(room.ToString())}", new RoomSummary(room.ToString(), settings.Name, DateTimeOffset.UtcNow))
+            ? TypedResults.Created($"/api/v1/rooms/{Uri.EscapeDataString(room.ToString())}", new RoomSummary(room.ToString(), settings.Name, "", DateTimeOffset.UtcNow))
             : ApiProblems.From(result, $"The room {room}");
     }
 

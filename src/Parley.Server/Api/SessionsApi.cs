@@ -6,29 +6,29 @@ using Parley.Server.Administration;
 
 namespace Parley.Server.Api;
 
-/// <summary>/api/v1/sessions: the sessions this node serves, and ending one (a kick), through <see cref="SessionAdministration"/>.</summary>
+/// <summary>/api/v1/sessions: the sessions of the cluster, and ending one (a kick), through <see cref="SessionAdministration"/>.</summary>
 internal static class SessionsApi
 {
     public static void Map(RouteGroupBuilder api)
     {
         var sessions = api.MapGroup("/sessions").WithTags("Sessions");
-        sessions.MapGet("/", List)
-            .WithSummary("The sessions this node serves, ordered by full JID; user gives one account's.")
+        sessions.MapGet("/", ListAsync)
+            .WithSummary("The sessions every node of the cluster serves (this node's alone when it is not clustered), ordered by full JID; user gives one account's.")
             .Produces<IReadOnlyList<SessionInfo>>().ProducesProblem(StatusCodes.Status400BadRequest);
         // The full JID has a '/' before its resource: the route takes the rest of the path.
         sessions.MapDelete("/{**fullJid}", EndAsync)
-            .WithSummary("End the session of a full JID (user@domain/resource) with <policy-violation/>.")
+            .WithSummary("End the session of a full JID (user@domain/resource) with <policy-violation/>, on whichever node serves it.")
             .Produces(StatusCodes.Status204NoContent).ProducesProblem(StatusCodes.Status404NotFound);
     }
 
-    private static IResult List(SessionAdministration sessions, string? user)
+    private static async Task<IResult> ListAsync(SessionAdministration sessions, string? user, CancellationToken cancellationToken)
     {
         if (user is null)
         {
-            return TypedResults.Ok(sessions.List());
+            return TypedResults.Ok(await sessions.ListAsync(cancellationToken: cancellationToken).ConfigureAwait(false));
         }
         return Jid.TryParse(user, out var account) && account.Local is not null
-            ? TypedResults.Ok(sessions.List(account))
+            ? TypedResults.Ok(await sessions.ListAsync(account, cancellationToken).ConfigureAwait(false))
             : ApiProblems.BadRequest($"'{user}' is not an account JID such as alice@example.com.");
     }
 
@@ -41,6 +41,6 @@ internal static class SessionsApi
         }
         return await sessions.By(ApiCaller.Actor(context)).EndAsync(jid, context.RequestAborted)
             ? TypedResults.NoContent()
-            : ApiProblems.NotFound($"No session {jid} is served here.");
+            : ApiProblems.NotFound($"No node serves a session {jid}.");
     }
 }

@@ -47,7 +47,7 @@ internal static class UsersApi
             .Produces<UserDetail>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status413PayloadTooLarge);
         users.MapGet("/{jid}", GetAsync)
-            .WithSummary("An account, whether it is disabled or an admin, and its sessions on this node.")
+            .WithSummary("An account, whether it is disabled or an admin, and its sessions on every node.")
             .Produces<UserDetail>().ProducesProblem(StatusCodes.Status404NotFound);
         users.MapPatch("/{jid}", ChangeAsync)
             .WithSummary("Change an account's password or display name, or disable or enable it.")
@@ -89,7 +89,7 @@ internal static class UsersApi
             return ApiProblems.From(result, $"The account {jid}");
         }
         return TypedResults.Created($"/api/v1/users/{Uri.EscapeDataString(jid.ToString())}",
-            new UserDetail(jid.ToString(), null, false, await admins.IsAdminAsync(jid, context.RequestAborted), sessions.List(jid)));
+            new UserDetail(jid.ToString(), null, false, await admins.IsAdminAsync(jid, context.RequestAborted), await sessions.ListAsync(jid, context.RequestAborted)));
     }
 
     private static async Task<IResult> GetAsync(string jid, IParleyStorage storage, AdminRoles admins, SessionAdministration sessions, CancellationToken cancellationToken)
@@ -162,7 +162,7 @@ internal static class UsersApi
 
     private static async Task<UserDetail?> DetailAsync(Jid account, IParleyStorage storage, AdminRoles admins, SessionAdministration sessions, CancellationToken cancellationToken) =>
         await storage.Accounts.GetAsync(account.ToString(), cancellationToken) is { } info
-            ? new UserDetail(account.ToString(), info.DisplayName, info.Disabled, await admins.IsAdminAsync(account, cancellationToken), sessions.List(account))
+            ? new UserDetail(account.ToString(), info.DisplayName, info.Disabled, await admins.IsAdminAsync(account, cancellationToken), await sessions.ListAsync(account, cancellationToken))
             : null;
 
     private static IResult? ParseAccount(string text, out Jid account)

@@ -294,6 +294,9 @@ public sealed class ClusterOptions
     /// <summary>This node's name in the cluster, unique among the running nodes; needed with <see cref="Bus"/>.</summary>
     public string? Node { get; set; }
 
+    /// <summary>The name administrators see for this node: <see cref="Node"/> in a cluster, else the machine's name.</summary>
+    public string DisplayName => Node ?? Environment.MachineName;
+
     /// <summary>The host name clients are sent to for this node (redirects); default: the bind address.</summary>
     public string? Advertise { get; set; }
 

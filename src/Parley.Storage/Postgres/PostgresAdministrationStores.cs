@@ -59,6 +59,14 @@ internal sealed class PostgresAuditStore(PostgresStorage storage) : IAuditStore
         ORDER BY id LIMIT @max
         """;
 
+    // strpos, not LIKE: the action searched for is plain text, its % and _ included.
+    private const string SelectNewestSql = """
+        SELECT id, at, actor, origin, action, subject, details FROM audit_log
+        WHERE (@since::bigint IS NULL OR at >= @since) AND (@actor::text IS NULL OR actor = @actor)
+          AND (@action::text IS NULL OR strpos(lower(action), lower(@action)) > 0) AND (@before::bigint IS NULL OR id < @before)
+        ORDER BY id DESC LIMIT @max
+        """;
+
     private const string DeleteOlderSql = "DELETE FROM audit_log WHERE at < @cutoff";
 
     public async Task<long> AppendAsync(string actor, string origin, string action, string subject, string details, CancellationToken cancellationToken = default)
@@ -87,6 +95,25 @@ internal sealed class PostgresAuditStore(PostgresStorage storage) : IAuditStore
         select.Parameters.Add(new NpgsqlParameter<long?>("since", since?.ToUnixTimeMilliseconds()));
         select.Parameters.Add(new NpgsqlParameter("actor", NpgsqlTypes.NpgsqlDbType.Text) { Value = (object?)actor ?? DBNull.Value });
         select.Parameters.AddWithValue("max", (long)max);
+        return await ReadAsync(select, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<AuditRecord>> ListNewestFirstAsync(AuditSearch search, long? before, int max, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(search);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(max);
+        await using var connection = await storage.OpenConnectionAsync(cancellationToken);
+        await using var select = new NpgsqlCommand(SelectNewestSql, connection);
+        select.Parameters.Add(new NpgsqlParameter<long?>("since", search.Since?.ToUnixTimeMilliseconds()));
+        select.Parameters.Add(new NpgsqlParameter("actor", NpgsqlTypes.NpgsqlDbType.Text) { Value = (object?)search.Actor ?? DBNull.Value });
+        select.Parameters.Add(new NpgsqlParameter("action", NpgsqlTypes.NpgsqlDbType.Text) { Value = (object?)search.Action ?? DBNull.Value });
+        select.Parameters.Add(new NpgsqlParameter<long?>("before", before));
+        select.Parameters.AddWithValue("max", (long)max);
+        return await ReadAsync(select, cancellationToken);
+    }
+
+    private static async Task<IReadOnlyList<AuditRecord>> ReadAsync(NpgsqlCommand select, CancellationToken cancellationToken)
+    {
         var records = new List<AuditRecord>();
         await using var reader = await select.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))

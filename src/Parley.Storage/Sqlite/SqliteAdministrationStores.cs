@@ -61,6 +61,14 @@ internal sealed class SqliteAuditStore(SqliteStorage storage) : IAuditStore
         ORDER BY id LIMIT $max
         """;
 
+    // instr, not LIKE: the action searched for is plain text, its % and _ included.
+    internal const string SelectNewestSql = """
+        SELECT id, at, actor, origin, action, subject, details FROM audit_log
+        WHERE ($since IS NULL OR at >= $since) AND ($actor IS NULL OR actor = $actor)
+          AND ($action IS NULL OR instr(lower(action), lower($action)) > 0) AND ($before IS NULL OR id < $before)
+        ORDER BY id DESC LIMIT $max
+        """;
+
     internal const string DeleteOlderSql = "DELETE FROM audit_log WHERE at < $cutoff";
 
     public async Task<long> AppendAsync(string actor, string origin, string action, string subject, string details, CancellationToken cancellationToken = default)
@@ -91,6 +99,26 @@ internal sealed class SqliteAuditStore(SqliteStorage storage) : IAuditStore
         select.Parameters.AddWithValue("$since", since is { } from ? from.ToUnixTimeMilliseconds() : DBNull.Value);
         select.Parameters.AddWithValue("$actor", (object?)actor ?? DBNull.Value);
         select.Parameters.AddWithValue("$max", max);
+        return await ReadAsync(select, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<AuditRecord>> ListNewestFirstAsync(AuditSearch search, long? before, int max, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(search);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(max);
+        await using var connection = await storage.OpenConnectionAsync(cancellationToken);
+        using var select = connection.CreateCommand();
+        select.CommandText = SelectNewestSql;
+        select.Parameters.AddWithValue("$since", search.Since is { } from ? from.ToUnixTimeMilliseconds() : DBNull.Value);
+        select.Parameters.AddWithValue("$actor", (object?)search.Actor ?? DBNull.Value);
+        select.Parameters.AddWithValue("$action", (object?)search.Action ?? DBNull.Value);
+        select.Parameters.AddWithValue("$before", (object?)before ?? DBNull.Value);
+        select.Parameters.AddWithValue("$max", max);
+        return await ReadAsync(select, cancellationToken);
+    }
+
+    private static async Task<IReadOnlyList<AuditRecord>> ReadAsync(SqliteCommand select, CancellationToken cancellationToken)
+    {
         var records = new List<AuditRecord>();
         await using var reader = await select.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))

@@ -51,7 +51,7 @@ public sealed class RestApiInteropTests : IAsyncLifetime
         }
 
         var audit = await http.GetFromJsonAsync<JsonElement>("/api/v1/audit?actor=token:provisioning");
-        Assert.Equal([("account.create", "dana@localhost"), ("session.end", fullJid)],
+        Assert.Equal([("session.end", fullJid), ("account.create", "dana@localhost")],
             audit.EnumerateArray().Select(r => (r.GetProperty("action").GetString(), r.GetProperty("subject").GetString())));
         Assert.All(audit.EnumerateArray(), r => Assert.Equal("127.0.0.1", r.GetProperty("origin").GetString()));
     }

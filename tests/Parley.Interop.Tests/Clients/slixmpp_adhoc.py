@@ -2,7 +2,10 @@
 
 The admin lists the commands, adds a user through the add-user form, counts the online users, sets the message of
 the day and sends an announcement; the new user logs in with the password the admin set and gets the message of
-the day; an ordinary user sees no commands and is forbidden to execute one.
+the day; an ordinary user sees no commands and is forbidden to execute one. Then the admin runs every other command:
+lists online and registered users, reads the new user's last login and a roster, edits (the form shows the current
+text) and deletes the message of the day, changes the new user's password (who signs in with it), disables the
+account (its session ends), re-enables it and deletes it.
 
 Usage: slixmpp_adhoc.py HOST PORT DOMAIN ADMIN_JID ADMIN_PW USER_JID USER_PW NEW_JID NEW_PW
 Prints one JSON line of what each step observed; exits 0 only if every step passed.
@@ -29,9 +32,14 @@ class Client(slixmpp.ClientXMPP):
         for plugin in ("xep_0004", "xep_0030", "xep_0050"):
             self.register_plugin(plugin)
         self.started = False
+        self.ended = False
+        self.failed_auth = False
         self.headlines = []
+        self.forms = []  # the values of each form a command sent, before the client filled it in
         self.add_event_handler("session_start", self.on_start)
         self.add_event_handler("message", self.on_message)
+        self.add_event_handler("disconnected", lambda _: setattr(self, "ended", True))
+        self.add_event_handler("failed_auth", lambda _: setattr(self, "failed_auth", True))
 
     async def on_start(self, _):
         self.send_presence()
@@ -70,6 +78,7 @@ class Client(slixmpp.ClientXMPP):
                 finished(iq, session)
                 return
             form = command["form"]
+            self.forms.append(form.get_values())
             form["type"] = "submit"
             for var, value in (values or {}).items():
                 form.field[var]["value"] = value
@@ -116,6 +125,42 @@ async def main():
         result["announce"] = list(await admin.run("announce", {"subject": "Maintenance", "body": "Back at 22:00."}))
         await wait_until(lambda: user.headlines, "the announcement")
         result["announcement"] = user.headlines[0]
+
+        step = "online and registered users"
+        result["online_list"] = (await admin.run("get-online-users-list"))[2]["onlineuserjids"]
+        result["registered_num"] = (await admin.run("get-registered-users-num"))[2]["registeredusersnum"]
+        result["registered_list"] = (await admin.run("get-registered-users-list"))[2]["registereduserjids"]
+
+        step = "last login and roster"
+        result["lastlogin"] = (await admin.run("get-user-lastlogin", {"accountjid": new_jid}))[2]["lastlogin"]
+        roster = await admin.run("get-user-roster", {"accountjid": user_jid})
+        result["roster"] = [roster[0], roster[2]["accountjid"]]
+
+        step = "edit-motd and delete-motd"
+        result["edit_motd"] = list(await admin.run("edit-motd", {"body": "Edited."}))[:2]
+        result["edit_motd_prefilled"] = admin.forms[-1]["body"]
+        result["delete_motd"] = list(await admin.run("delete-motd"))[:2]
+
+        step = "change-user-password"
+        result["change_password"] = list(await admin.run("change-user-password", {"accountjid": new_jid, "password": new_pw + "-changed"}))[:2]
+        changed = await Client(new_jid, new_pw + "-changed").online()
+        clients.append(changed)
+        result["signed_in_with_new_password"] = changed.started
+
+        step = "disable-user"
+        result["disable"] = list(await admin.run("disable-user", {"accountjids": [new_jid]}))[:2]
+        await wait_until(lambda: changed.ended, "the disabled account's session to end")
+        result["disabled_session_ended"] = changed.ended
+
+        step = "reenable-user"
+        result["reenable"] = list(await admin.run("reenable-user", {"accountjids": [new_jid]}))[:2]
+        back = await Client(new_jid, new_pw + "-changed").online()
+        clients.append(back)
+        result["signed_in_after_reenable"] = back.started
+
+        step = "delete-user"
+        result["delete"] = list(await admin.run("delete-user", {"accountjids": [new_jid]}))[:2]
+        result["registered_after_delete"] = (await admin.run("get-registered-users-num"))[2]["registeredusersnum"]
 
         ok = (result["user_commands"] == [] and result["user_add_user"][:2] == ["error", "forbidden"]
               and len(result["admin_commands"]) == 15 and result["add_user"][0] == "completed"

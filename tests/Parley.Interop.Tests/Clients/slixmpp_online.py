@@ -1,8 +1,9 @@
 """A slixmpp client on TCP that stays online until the server ends its session, optionally chatting meanwhile.
 
-Usage: slixmpp_online.py HOST PORT JID PASSWORD [SEND_TO|-] [ROOM/NICK]
+Usage: slixmpp_online.py HOST PORT JID PASSWORD [SEND_TO|-] [ROOM/NICK|-] [caps]
 Prints "online" once signed in; with SEND_TO, sends it a chat message every 0.2 s; with ROOM/NICK, joins that room
-and prints "joined". Prints "ended" and exits 0
+and prints "joined"; with caps, its presence names its software with XEP-0115 (http://slixmpp.com/ver/VERSION), as
+most chat clients' do. Prints "ended" and exits 0
 when the server closes the stream; exits 1 if that does not happen within the timeout.
 """
 import asyncio
@@ -13,7 +14,8 @@ import slixmpp
 
 host, port, jid, password = sys.argv[1:5]
 send_to = sys.argv[5] if len(sys.argv) > 5 and sys.argv[5] != "-" else None
-room = sys.argv[6] if len(sys.argv) > 6 else None
+room = sys.argv[6] if len(sys.argv) > 6 and sys.argv[6] != "-" else None
+caps = len(sys.argv) > 7 and sys.argv[7] == "caps"
 TIMEOUT = 120
 
 
@@ -27,8 +29,13 @@ class Client(slixmpp.ClientXMPP):
         self.add_event_handler("disconnected", self.on_disconnected)
         self.add_event_handler("failed_auth", lambda _: print("failed_auth", flush=True))
         self.register_plugin("xep_0045")
+        if caps:
+            self.register_plugin("xep_0115")
 
     async def on_start(self, _):
+        if caps:
+            # slixmpp computes its verification string only when asked; presence then carries it.
+            await self.plugin["xep_0115"].update_caps(broadcast=False)
         self.send_presence()
         print("online", flush=True)
         if room:

@@ -45,11 +45,18 @@ public sealed class ParleyProcess : IAsyncDisposable
     /// </param>
     /// <param name="postgres">A PostgreSQL connection string: the node and its CLI use that database (--postgres) instead of SQLite.</param>
     /// <param name="serveFlags">More flags for `parley serve` alone, e.g. a cluster node's --bus and --node.</param>
-    public static Task<ParleyProcess> StartAsync(IReadOnlyDictionary<string, string>? environment = null, string? postgres = null, string[]? serveFlags = null) =>
+    /// <param name="untilListening">
+    /// Whether to return only once the node accepts connections; false for a node expected to wait (its data monitor
+    /// keeps the listeners closed), which the caller watches through its output.
+    /// </param>
+    public static Task<ParleyProcess> StartAsync(
+        IReadOnlyDictionary<string, string>? environment = null, string? postgres = null, string[]? serveFlags = null, bool untilListening = true) =>
         StartAsync(environment ?? new Dictionary<string, string>(), postgres is null ? [] : ["--postgres", postgres], serveFlags ?? [],
-            Path.Combine(Path.GetTempPath(), "parley-interop-" + Guid.NewGuid().ToString("N")), FreePort(), FreePort(), FreePort(), FreePort());
+            Path.Combine(Path.GetTempPath(), "parley-interop-" + Guid.NewGuid().ToString("N")), FreePort(), FreePort(), FreePort(), FreePort(), untilListening);
 
-    private static async Task<ParleyProcess> StartAsync(IReadOnlyDictionary<string, string> environment, string[] storageFlags, string[] serveFlags, string dataDir, int c2s, int c2sTls, int http, int https)
+    private static async Task<ParleyProcess> StartAsync(
+        IReadOnlyDictionary<string, string> environment, string[] storageFlags, string[] serveFlags, string dataDir, int c2s, int c2sTls, int http, int https,
+        bool untilListening = true)
     {
         var process = ExternalProcess.Start("dotnet",
         [
@@ -59,7 +66,7 @@ public sealed class ParleyProcess : IAsyncDisposable
         ], environment: environment);
         var node = new ParleyProcess(process, environment, storageFlags, serveFlags, dataDir, c2s, c2sTls, http, https);
         using var deadline = new CancellationTokenSource(StartDeadline);
-        while (!await AcceptsAsync(c2s) || !await AcceptsAsync(c2sTls) || !await AcceptsAsync(http))
+        while (untilListening && (!await AcceptsAsync(c2s) || !await AcceptsAsync(c2sTls) || !await AcceptsAsync(http)))
         {
             if (process.HasExited || deadline.IsCancellationRequested)
             {
@@ -118,7 +125,7 @@ public sealed class ParleyProcess : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
+    public static int FreePort()
     {
         using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
         listener.Start();

@@ -110,7 +110,7 @@ public sealed class AdminConsoleBrowserTests : IAsyncLifetime
         }
         while (await session.CountAsync() > 0 && DateTime.UtcNow < deadline);
         Assert.Equal(0, await session.CountAsync());
-        await page.GetByText("Not signed in on this node.").WaitForAsync();
+        await page.GetByText("Not signed in on any node.").WaitForAsync();
         await ShotAsync("session-ended");
 
         // A room, created and destroyed.

@@ -89,6 +89,8 @@ public sealed partial class AdminConsoleSecurityTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, none.StatusCode);
         var forged = await root.PostAsync("/users?handler=Add", new() { ["jid"] = "eve@localhost", ["password"] = "eve-secret-1", ["__RequestVerificationToken"] = "CfDJ8forged" + new string('A', 80) });
         Assert.Equal(HttpStatusCode.BadRequest, forged.StatusCode);
+        Assert.Contains("This form is out of date (it was opened in an earlier session) or did not come from this console, so nothing was changed.",
+            await forged.Content.ReadAsStringAsync());
         // Another session's valid token is no good either: it belongs to that session's cookie.
         using var other = Plain();
         var othersToken = await other.FormTokenAsync("/sign-in");
@@ -102,6 +104,142 @@ public sealed partial class AdminConsoleSecurityTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, real.StatusCode);
         Assert.Contains("eve@localhost was added.", await real.Content.ReadAsStringAsync());
     }
+
+    [Fact]
+    public async Task The_audit_log_shows_the_newest_changes_first_a_page_at_a_time_and_searches_by_action_in_all_of_them()
+    {
+        // More changes than a page holds (100), made over the API so that the test does not wait for 100 CLI runs.
+        var token = await _node.CliAsync(["admin", "token", "create", "ops"]);
+        Assert.True(token.ExitCode == 0, token.Output);
+        using var api = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{_node.HttpPort}") };
+        api.DefaultRequestHeaders.Authorization = new("Bearer", token.Output.Trim());
+        for (var i = 0; i < 105; i++)
+        {
+            using var set = await api.PutAsync("/api/v1/banner", new StringContent($$"""{"text":"banner {{i}}"}""", System.Text.Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+        }
+        using var root = Plain();
+        Assert.Equal(HttpStatusCode.Redirect, (await root.SignInAsync("root", "root-secret")).StatusCode);
+
+        var first = await root.Client.GetStringAsync(root.Console + "/audit");
+        var firstDetails = AuditDetails(first);
+        Assert.Equal(100, firstDetails.Count);
+        Assert.Equal("banner 104", firstDetails[0]);
+        Assert.Equal("banner 5", firstDetails[^1]);
+
+        // The older page holds the rest, down to the first change the node recorded.
+        var older = await root.Client.GetStringAsync(root.Console + OlderLink(first));
+        var olderRows = AuditRows(older);
+        Assert.Equal(["banner 4", "banner 3", "banner 2", "banner 1", "banner 0"], AuditDetails(older).Take(5));
+        Assert.Contains(olderRows, row => row.Contains("<td>token.create</td>", StringComparison.Ordinal));
+        Assert.DoesNotMatch(OlderLinkPattern(), older);
+
+        // A search by action is made in the database: among 110 records, the admin grant made before them all is found.
+        var grants = AuditRows(await root.Client.GetStringAsync(root.Console + "/audit?action=ADMIN.GRANT"));
+        Assert.Equal([true], grants.Select(row => row.Contains("root@localhost", StringComparison.Ordinal)));
+        var banners = await root.Client.GetStringAsync(root.Console + "/audit?action=banner.set");
+        Assert.Equal(100, AuditRows(banners).Count);
+        Assert.Equal(["banner 4", "banner 3", "banner 2", "banner 1", "banner 0"], AuditDetails(await root.Client.GetStringAsync(root.Console + OlderLink(banners))));
+        Assert.Empty(AuditRows(await root.Client.GetStringAsync(root.Console + "/audit?action=%25")));
+    }
+
+    private static List<string> AuditRows(string html) =>
+        [.. AuditRowPattern().Matches(html[html.IndexOf("<table id=\"audit\">", StringComparison.Ordinal)..]).Select(m => m.Value)];
+
+    /// <summary>The details column of each row: the banner's text for banner.set.</summary>
+    private static List<string> AuditDetails(string html) =>
+        [.. AuditRows(html).Select(row => Regex.Matches(row, "<td>(.*?)</td>")[^1].Groups[1].Value)];
+
+    private static string OlderLink(string html) =>
+        WebUtility.HtmlDecode(OlderLinkPattern().Match(html).Groups[1].Value)["/admin".Length..];
+
+    [GeneratedRegex("<tr><td>.*?</tr>")]
+    private static partial Regex AuditRowPattern();
+
+    [GeneratedRegex("id=\"audit-older\" href=\"([^\"]+)\"")]
+    private static partial Regex OlderLinkPattern();
+
+    [Fact]
+    public async Task A_form_larger_than_the_limit_is_refused_with_413_saying_the_limit_and_changes_nothing()
+    {
+        using var root = Plain();
+        Assert.Equal(HttpStatusCode.Redirect, (await root.SignInAsync("root", "root-secret")).StatusCode);
+        var token = await root.FormTokenAsync("/settings");
+
+        var large = await root.PostAsync("/settings?handler=Banner", new() { ["banner"] = new string('x', 65 * 1024), ["__RequestVerificationToken"] = token });
+
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, large.StatusCode);
+        Assert.Contains("The console takes forms of at most 64 KiB; this one had 65 KiB. Nothing was changed.", await large.Content.ReadAsStringAsync());
+        // The banner, shown on the sign-in page, was not set.
+        using var visitor = Plain();
+        Assert.DoesNotContain("id=\"login-banner\"", await (await visitor.Client.GetAsync(root.Console + "/sign-in")).Content.ReadAsStringAsync());
+        // Just under the limit, the same form is taken.
+        var banner = await root.PostAsync("/settings?handler=Banner", new() { ["banner"] = new string('x', 2000), ["__RequestVerificationToken"] = token });
+        Assert.Contains("The banner was saved.", await banner.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task A_room_subject_with_markup_set_by_an_occupant_is_shown_as_text_and_the_room_search_finds_only_what_it_names()
+    {
+        const string Hostile = "<script>alert(\"x\")</script>' onmouseover='alert(1)";
+        const string Escaped = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#x27; onmouseover=&#x27;alert(1)";
+        Assert.Equal(0, (await _node.CliAsync(["room", "create", "team@conference.localhost", "--owner", "root@localhost", "--name", "The team"])).ExitCode);
+        Assert.Equal(0, (await _node.CliAsync(["room", "create", "sales@conference.localhost", "--owner", "root@localhost", "--name", "Sales 100%"])).ExitCode);
+        var script = Path.Combine(AppContext.BaseDirectory, "Clients", "slixmpp_room_subject.py");
+        await using (var occupant = ExternalProcess.Start("/usr/bin/python3",
+            [script, "127.0.0.1", _node.C2sPort.ToString(), "root@localhost", "root-secret", "team@conference.localhost", Hostile]))
+        {
+            Assert.True(await occupant.WaitForExitAsync(TimeSpan.FromSeconds(60)), $"slixmpp did not finish:\n{occupant.Output}");
+            Assert.True(occupant.ExitCode == 0, $"slixmpp_room_subject.py failed:\n{occupant.Output}");
+        }
+        using var root = Plain();
+        Assert.Equal(HttpStatusCode.Redirect, (await root.SignInAsync("root", "root-secret")).StatusCode);
+
+        var rooms = await root.Client.GetStringAsync(root.Console + "/rooms");
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!rooms.Contains(Escaped, StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"the subject is not on the rooms page:\n{rooms}");
+            rooms = await root.Client.GetStringAsync(root.Console + "/rooms");
+        }
+        Assert.DoesNotContain("<script>", rooms);
+
+        async Task<string[]> FoundAsync(string query) =>
+            [.. RoomRowPattern().Matches(await root.Client.GetStringAsync(root.Console + "/rooms?q=" + Uri.EscapeDataString(query))).Select(m => m.Groups[1].Value)];
+        Assert.Equal(["team@conference.localhost"], await FoundAsync("THE TEAM"));
+        Assert.Equal(["sales@conference.localhost"], await FoundAsync("sales@"));
+        Assert.Equal(["sales@conference.localhost"], await FoundAsync("100%"));
+        Assert.Empty(await FoundAsync("_"));
+        Assert.Empty(await FoundAsync("' OR '1'='1"));
+        var searched = await root.Client.GetStringAsync(root.Console + "/rooms?q=" + Uri.EscapeDataString(Hostile));
+        Assert.DoesNotContain("<script>", searched);
+        Assert.Contains(Escaped, searched);
+    }
+
+    [GeneratedRegex("<tr data-jid=\"([^\"]+)\"")]
+    private static partial Regex RoomRowPattern();
+
+    [Fact]
+    public async Task The_user_page_lists_a_session_with_its_resource_client_software_node_transport_and_address()
+    {
+        var script = Path.Combine(AppContext.BaseDirectory, "Clients", "slixmpp_online.py");
+        await using var alice = ExternalProcess.Start("/usr/bin/python3", [script, "127.0.0.1", _node.C2sPort.ToString(), "alice@localhost/laptop", "alice-secret", "-", "-", "caps"]);
+        await alice.WaitForOutputAsync("online", TimeSpan.FromSeconds(60));
+        using var root = Plain();
+        Assert.Equal(HttpStatusCode.Redirect, (await root.SignInAsync("root", "root-secret")).StatusCode);
+
+        // The client's presence, which names its software, may reach the node just after the client says it is online.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        string row;
+        while (!(row = SessionRowPattern().Match(await root.Client.GetStringAsync(root.Console + "/users/alice%40localhost")).Value).Contains("slixmpp", StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"no session row naming slixmpp: {row}");
+        }
+        Assert.Matches("<td>laptop</td><td class=\"client\">http://slixmpp.com/ver/[0-9.]+</td><td class=\"node\">" + Regex.Escape(Environment.MachineName) + "</td><td>STARTTLS</td><td>127.0.0.1</td>", row);
+    }
+
+    [GeneratedRegex("<tr data-jid=\"alice@localhost/laptop\">.*?</tr>", RegexOptions.Singleline)]
+    private static partial Regex SessionRowPattern();
 
     [Fact]
     public async Task The_audit_log_exports_what_the_console_did_as_csv_with_who_and_from_where_and_formulas_as_text()

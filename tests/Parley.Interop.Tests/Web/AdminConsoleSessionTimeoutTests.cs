@@ -72,4 +72,43 @@ public sealed class AdminConsoleSessionTimeoutTests : IAsyncLifetime
         }
         Assert.Equal(HttpStatusCode.OK, (await active.Client.GetAsync(console + "/users")).StatusCode);
     }
+
+    [Fact]
+    public async Task A_form_sent_after_the_session_ended_leads_to_the_sign_in_page_saying_so_and_is_not_done()
+    {
+        var console = $"http://127.0.0.1:{_node.HttpPort}/admin";
+        using var root = new ConsoleBrowser(console);
+        Assert.Equal(HttpStatusCode.Redirect, (await root.SignInAsync("root", "root-secret")).StatusCode);
+        var token = await root.FormTokenAsync("/users");
+        var signedIn = Stopwatch.StartNew();
+
+        // The administrator leaves the form open past the timeout (watched with the session's cookie by a client that
+        // takes no renewed one, so that watching is not activity), then sends it.
+        var cookie = root.Cookies.GetCookieHeader(new Uri(console + "/"));
+        using var watcher = new HttpClient(new HttpClientHandler { UseCookies = false, AllowAutoRedirect = false });
+        while (true)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, console + "/users");
+            request.Headers.Add("Cookie", cookie);
+            using var response = await watcher.SendAsync(request);
+            if (response.StatusCode == HttpStatusCode.Redirect)
+            {
+                break;
+            }
+            Assert.True(signedIn.Elapsed < TimeSpan.FromSeconds(60), "the session never ended");
+            await Task.Delay(TimeSpan.FromMilliseconds(500));
+        }
+        var sent = await root.PostAsync("/users?handler=Add", new() { ["jid"] = "eve@localhost", ["password"] = "eve-secret-1", ["__RequestVerificationToken"] = token });
+
+        Assert.Equal(HttpStatusCode.Redirect, sent.StatusCode);
+        var signIn = sent.Headers.Location!.ToString();
+        Assert.Contains("/admin/sign-in", signIn);
+        var page = await root.Client.GetStringAsync(new Uri(new Uri(console), signIn));
+        Assert.Contains("Your session ended: the console signs you out after 6 seconds without a request. Sign in again; a form sent after the session ended was not done.", page);
+        Assert.DoesNotContain("eve@localhost", (await _node.CliAsync(["user", "list"])).Output);
+        // A visitor who never signed in is sent to the same page without it.
+        using var stranger = new ConsoleBrowser(console);
+        var first = await stranger.Client.GetAsync(console + "/users");
+        Assert.DoesNotContain("Your session ended", await stranger.Client.GetStringAsync(new Uri(new Uri(console), first.Headers.Location!.ToString())));
+    }
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Parley.Protocol;
 using Parley.Server.Tests.Support;
 
 namespace Parley.Server.Tests.Api;
@@ -33,6 +34,11 @@ public sealed class RestApiAdministrationTests : IAsyncLifetime
         var listed = await _http.GetFromJsonAsync<JsonElement>("/api/v1/sessions?user=alice@localhost");
         Assert.Equal(["alice@localhost/desk", "alice@localhost/phone"], listed.EnumerateArray().Select(s => s.GetProperty("jid").GetString()));
         Assert.Equal("127.0.0.1", listed[0].GetProperty("remoteAddress").GetString());
+        Assert.Equal(("desk", "", Environment.MachineName, "STARTTLS"), (listed[0].GetProperty("resource").GetString(), listed[0].GetProperty("client").GetString(),
+            listed[0].GetProperty("node").GetString(), listed[0].GetProperty("transport").GetString()));
+        // A client that names its software in its presence (XEP-0115) is listed with it.
+        await desk.SendAsync($"<presence><c xmlns='{Ns.Caps}' hash='sha-1' node='https://example.org/desk-client' ver='QgayPKawpkPSDYmwT/WM94uAlu0='/></presence>");
+        await Eventually.TrueAsync(async () => (await _http.GetFromJsonAsync<JsonElement>("/api/v1/sessions?user=alice@localhost"))[0].GetProperty("client").GetString() == "https://example.org/desk-client");
 
         Assert.Equal(HttpStatusCode.NoContent, (await _http.DeleteAsync("/api/v1/sessions/alice@localhost/phone")).StatusCode);
         Assert.Equal("policy-violation", await phone.ExpectStreamErrorAsync());
@@ -78,17 +84,31 @@ public sealed class RestApiAdministrationTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task The_audit_trail_is_read_by_actor_since_a_time_and_limited()
+    public async Task The_audit_trail_is_read_newest_first_by_actor_action_and_time_and_paged_by_id()
     {
-        await _http.PutAsync("/api/v1/banner", ApiTestNode.Json("""{"text":"one"}"""));
-        await _http.PutAsync("/api/v1/banner", ApiTestNode.Json("""{"text":"two"}"""));
+        for (var i = 0; i < 120; i++)
+        {
+            using var set = await _http.PutAsync("/api/v1/banner", ApiTestNode.Json($$"""{"text":"banner {{i}}"}"""));
+            Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+        }
 
-        var byToken = await _http.GetFromJsonAsync<JsonElement>("/api/v1/audit?actor=token:ops");
-        Assert.Equal(["one", "two"], byToken.EnumerateArray().Select(r => r.GetProperty("details").GetString()));
-        var first = await _http.GetFromJsonAsync<JsonElement>("/api/v1/audit?max=1");
-        Assert.Equal("token.create", first.EnumerateArray().Single().GetProperty("action").GetString());
+        // More records than a page: the first page is the newest 100, the next one (before its last id) the rest.
+        var page = await _http.GetFromJsonAsync<JsonElement>("/api/v1/audit?actor=token:ops");
+        Assert.Equal(Enumerable.Range(20, 100).Reverse().Select(i => $"banner {i}"), page.EnumerateArray().Select(r => r.GetProperty("details").GetString()));
+        var next = await _http.GetFromJsonAsync<JsonElement>($"/api/v1/audit?actor=token:ops&before={page[99].GetProperty("id").GetInt64()}");
+        Assert.Equal(Enumerable.Range(0, 20).Reverse().Select(i => $"banner {i}"), next.EnumerateArray().Select(r => r.GetProperty("details").GetString()));
+
+        var newest = await _http.GetFromJsonAsync<JsonElement>("/api/v1/audit?max=1");
+        Assert.Equal("banner 119", newest.EnumerateArray().Single().GetProperty("details").GetString());
+        // The action filter runs over every record, not the newest page only: the token was made before the 120 changes.
+        var created = await _http.GetFromJsonAsync<JsonElement>("/api/v1/audit?action=Token.Create");
+        Assert.Equal(["token.create"], created.EnumerateArray().Select(r => r.GetProperty("action").GetString()));
+        Assert.Equal(120, (await _http.GetFromJsonAsync<JsonElement>("/api/v1/audit?action=banner&max=1000")).GetArrayLength());
+        Assert.Empty((await _http.GetFromJsonAsync<JsonElement>("/api/v1/audit?action=%25")).EnumerateArray());
         var since = Uri.EscapeDataString(DateTimeOffset.UtcNow.AddMinutes(1).ToString("O"));
         Assert.Empty((await _http.GetFromJsonAsync<JsonElement>($"/api/v1/audit?since={since}")).EnumerateArray());
+        await ApiTestNode.ProblemAsync(await _http.GetAsync("/api/v1/audit?before=0"), 400);
+        await ApiTestNode.ProblemAsync(await _http.GetAsync("/api/v1/audit?before=x"), 400);
         await ApiTestNode.ProblemAsync(await _http.GetAsync("/api/v1/audit?max=0"), 400);
         await ApiTestNode.ProblemAsync(await _http.GetAsync("/api/v1/audit?since=yesterday"), 400);
         await ApiTestNode.ProblemAsync(await _http.GetAsync("/api/v1/users?limit=many"), 400);

@@ -10,6 +10,9 @@ public sealed class RestApiAuthorizationTests : IAsyncLifetime
 {
     private const string Room = "team@conference.localhost";
 
+    /// <summary>A room there from the start, which every token may read.</summary>
+    private const string Lobby = "lobby@conference.localhost";
+
     /// <summary>Every route, with a body that would succeed, in an order in which each would succeed.</summary>
     private static readonly (HttpMethod Method, string Path, string? Body)[] s_routes =
     [
@@ -19,14 +22,23 @@ public sealed class RestApiAuthorizationTests : IAsyncLifetime
         (HttpMethod.Get, "/api/v1/rooms", null),
         (HttpMethod.Get, "/api/v1/audit", null),
         (HttpMethod.Get, "/api/v1/banner", null),
+        (HttpMethod.Get, "/api/v1/admins", null),
+        (HttpMethod.Get, "/api/v1/settings", null),
         (HttpMethod.Post, "/api/v1/users", """{"jid":"carol@localhost","password":"carol-password"}"""),
         (HttpMethod.Patch, "/api/v1/users/carol@localhost", """{"disabled":true}"""),
         (HttpMethod.Delete, "/api/v1/users/carol@localhost", null),
         (HttpMethod.Delete, "/api/v1/sessions/alice@localhost/home", null),
         (HttpMethod.Post, "/api/v1/rooms", $$"""{"jid":"{{Room}}","owners":["alice@localhost"]}"""),
+        (HttpMethod.Get, $"/api/v1/rooms/{Lobby}", null),
+        (HttpMethod.Get, $"/api/v1/rooms/{Lobby}/occupants", null),
+        (HttpMethod.Patch, $"/api/v1/rooms/{Lobby}", """{"name":"Lobby"}"""),
         (HttpMethod.Delete, $"/api/v1/rooms/{Room}", null),
         (HttpMethod.Put, "/api/v1/banner", """{"text":"Maintenance at 22:00"}"""),
         (HttpMethod.Delete, "/api/v1/banner", null),
+        (HttpMethod.Post, "/api/v1/admins", """{"jid":"alice@localhost"}"""),
+        (HttpMethod.Delete, "/api/v1/admins/alice@localhost", null),
+        (HttpMethod.Put, "/api/v1/settings/max-contacts", """{"value":"50"}"""),
+        (HttpMethod.Delete, "/api/v1/settings/max-contacts", null),
     ];
 
     private ApiTestNode _api = null!;
@@ -36,6 +48,8 @@ public sealed class RestApiAuthorizationTests : IAsyncLifetime
         _api = await ApiTestNode.StartAsync();
         await _api.Node.CreateUserAsync("alice", "alice-password");
         await _api.Node.App.Node.Storage.Settings.SetAsync("banner", "Welcome");
+        var lobby = await _api.ParleyAsync("room", "create", Lobby, "--owner", "alice@localhost");
+        Assert.True(lobby.ExitCode == 0, lobby.Error);
     }
 
     public async Task DisposeAsync() => await _api.DisposeAsync();
@@ -63,6 +77,30 @@ public sealed class RestApiAuthorizationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Every_route_the_openapi_document_lists_cluster_and_nodes_included_answers_401_without_a_token_and_changes_nothing()
+    {
+        using var http = _api.Client(token: null);
+        var read = await Microsoft.OpenApi.OpenApiDocument.LoadAsync(await http.GetStreamAsync("/openapi/v1.json"), "json");
+        var routes = read.Document!.Paths.SelectMany(path => path.Value.Operations!.Keys.Select(method => (Method: new HttpMethod(method.Method), Path: path.Key))).ToList();
+        Assert.Contains(routes, route => route.Path == "/api/v1/cluster/nodes/{node}/failover");
+        Assert.Contains(routes, route => route.Path == "/api/v1/nodes");
+
+        foreach (var (method, template) in routes)
+        {
+            // Each parameter with a value that names something real, so that only the missing token can refuse it.
+            var path = template.Replace("{jid}", "alice@localhost", StringComparison.Ordinal).Replace("{fullJid}", "alice@localhost/home", StringComparison.Ordinal)
+                .Replace("{node}", "a", StringComparison.Ordinal).Replace("{name}", "max-contacts", StringComparison.Ordinal);
+            Assert.DoesNotContain("{", path, StringComparison.Ordinal);
+            using var response = await http.SendAsync(Request(method, path, method == HttpMethod.Get || method == HttpMethod.Delete ? null : "{}"));
+            var problem = await ApiTestNode.ProblemAsync(response, 401);
+            Assert.Contains("Authorization: Bearer TOKEN", problem.GetProperty("detail").GetString());
+        }
+        Assert.True(await _api.Node.Accounts.ExistsAsync("alice@localhost"));
+        Assert.Equal("Welcome", await _api.Node.App.Node.Storage.Settings.GetAsync("banner"));
+        Assert.DoesNotContain(await _api.AuditAsync(), record => record.Actor.StartsWith("token:", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task A_read_only_token_reads_every_route_and_gets_403_on_every_change_which_changes_nothing()
     {
         await using var alice = await XmppTestClient.LoginAsync(_api.Node, "alice", "alice-password", "home");
@@ -86,6 +124,8 @@ public sealed class RestApiAuthorizationTests : IAsyncLifetime
         Assert.Equal("Welcome", await _api.Node.App.Node.Storage.Settings.GetAsync("banner"));
         Assert.Null(await _api.Node.App.Node.Storage.Rooms.GetAsync(Room));
         Assert.Single(_api.Node.App.Node.Sessions.All);
+        Assert.False(await _api.Node.App.Node.Storage.Admins.IsAdminAsync("alice@localhost"));
+        Assert.Null(await _api.Node.App.Node.Storage.Settings.GetAsync("max-contacts"));
         Assert.DoesNotContain(await _api.AuditAsync(), record => record.Actor == "token:monitoring");
     }
 
@@ -102,7 +142,8 @@ public sealed class RestApiAuthorizationTests : IAsyncLifetime
         }
 
         var byToken = (await _api.AuditAsync()).Where(record => record.Actor == "token:deploy").ToList();
-        Assert.Equal(["account.create", "account.disable", "account.remove", "session.end", "room.create", "room.destroy", "banner.set", "banner.clear"],
+        Assert.Equal(["account.create", "account.disable", "account.remove", "session.end", "room.create", "room.configure", "room.destroy", "banner.set", "banner.clear",
+            "admin.grant", "admin.revoke", "setting.set", "setting.reset"],
             byToken.Select(record => record.Action));
         Assert.All(byToken, record => Assert.Equal("127.0.0.1", record.Origin));
         Assert.DoesNotContain(await _api.AuditAsync(), record => record.Details.Contains("carol-password", StringComparison.Ordinal));
@@ -136,11 +177,14 @@ public sealed class RestApiAuthorizationTests : IAsyncLifetime
         var listed = openApi.Paths.SelectMany(path => path.Value.Operations!.Keys.Select(method => $"{method.Method.ToUpperInvariant()} {path.Key}")).Order().ToList();
         Assert.Equal(
         [
-            "DELETE /api/v1/banner", "DELETE /api/v1/rooms/{jid}", "DELETE /api/v1/sessions/{fullJid}", "DELETE /api/v1/users/{jid}",
-            "GET /api/v1/audit", "GET /api/v1/banner", "GET /api/v1/cluster", "GET /api/v1/nodes", "GET /api/v1/rooms", "GET /api/v1/sessions", "GET /api/v1/users",
-            "GET /api/v1/users/{jid}", "PATCH /api/v1/users/{jid}", "POST /api/v1/cluster/assignments", "POST /api/v1/cluster/balance", "POST /api/v1/cluster/groups",
+            "DELETE /api/v1/admins/{jid}", "DELETE /api/v1/banner", "DELETE /api/v1/rooms/{jid}", "DELETE /api/v1/sessions/{fullJid}", "DELETE /api/v1/settings/{name}",
+            "DELETE /api/v1/users/{jid}",
+            "GET /api/v1/admins", "GET /api/v1/audit", "GET /api/v1/banner", "GET /api/v1/cluster", "GET /api/v1/nodes", "GET /api/v1/rooms", "GET /api/v1/rooms/{jid}",
+            "GET /api/v1/rooms/{jid}/occupants", "GET /api/v1/sessions", "GET /api/v1/settings", "GET /api/v1/users",
+            "GET /api/v1/users/{jid}", "PATCH /api/v1/rooms/{jid}", "PATCH /api/v1/users/{jid}", "POST /api/v1/admins", "POST /api/v1/cluster/assignments",
+            "POST /api/v1/cluster/balance", "POST /api/v1/cluster/groups",
             "POST /api/v1/cluster/nodes/{node}/failover", "POST /api/v1/cluster/nodes/{node}/fallback", "POST /api/v1/rooms", "POST /api/v1/users",
-            "PUT /api/v1/banner",
+            "PUT /api/v1/banner", "PUT /api/v1/settings/{name}",
         ], listed);
         var scheme = Assert.Single(openApi.Components!.SecuritySchemes!);
         Assert.Equal(("Bearer", Microsoft.OpenApi.SecuritySchemeType.Http, "bearer"), (scheme.Key, scheme.Value.Type!.Value, scheme.Value.Scheme));

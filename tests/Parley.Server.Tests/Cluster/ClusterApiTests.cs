@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Parley.Protocol;
 using Parley.Server.Tests.Api;
 using Parley.Server.Tests.Support;
 
@@ -111,6 +112,67 @@ public sealed class ClusterApiTests : IAsyncLifetime
             ApiTestNode.Json("""{"name":"g2","nodes":["b","c"],"mode":"balanced"}""")), 400)).GetProperty("detail").GetString());
         var audit = Assert.Single(await a.App.Node.Storage.Audit.ListAsync(null, "token:ops", 10));
         Assert.Equal(("cluster.group-create", "g1", "active-standby: a, b"), (audit.Action, audit.Subject, audit.Details));
+    }
+
+    [Fact]
+    public async Task A_token_fails_a_node_over_to_its_group_peer_and_back_its_user_is_sent_each_way_and_both_are_audited()
+    {
+        await using var a = await _cluster.StartNodeAsync("a");
+        await using var b = await _cluster.StartNodeAsync("b");
+        await a.CreateUserAsync("alice", "alice-password");
+        using var ops = await ClientAsync(a, "ops");
+        Assert.Equal(HttpStatusCode.Created, (await ops.PostAsync("/api/v1/cluster/groups", ApiTestNode.Json("""{"name":"g1","nodes":["a","b"],"mode":"balanced"}"""))).StatusCode);
+        await _cluster.AssignAsync([a, b], ("alice@localhost", "a"));
+        var onA = await XmppTestClient.LoginAsync(a, "alice", "alice-password", "desk");
+
+        Assert.Equal(HttpStatusCode.NoContent, (await ops.PostAsync("/api/v1/cluster/nodes/a/failover", null)).StatusCode);
+
+        var sent = await onA.ReceiveAsync(e => e.Name == "error" && e.Namespace == Ns.Streams);
+        Assert.Equal($"127.0.0.1:{b.C2sPort}", sent.ChildText("see-other-host", Ns.StreamErrors));
+        await onA.DisposeAsync();
+        await ClusterNodes.UntilAsync(async () => (await NodesAsync(ops))[0].GetProperty("reason").GetString()?.Contains("failed over by hand", StringComparison.Ordinal) == true,
+            "the status says a is failed over");
+        await Eventually.TrueAsync(() => ClusterNodes.View(b).Node("a") is { FailedOver: true });
+        await using (var onB = await XmppTestClient.LoginAsync(b, "alice", "alice-password", "desk"))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, (await ops.PostAsync("/api/v1/cluster/nodes/a/fallback", null)).StatusCode);
+
+            var home = await onB.ReceiveAsync(e => e.Name == "error" && e.Namespace == Ns.Streams);
+            Assert.Equal($"127.0.0.1:{a.C2sPort}", home.ChildText("see-other-host", Ns.StreamErrors));
+        }
+        await ClusterNodes.UntilAsync(async () => (await NodesAsync(ops))[0].GetProperty("reason").GetString() is null, "the status says a serves its users again");
+        Assert.Contains("there is no node named nowhere", (await ApiTestNode.ProblemAsync(await ops.PostAsync("/api/v1/cluster/nodes/nowhere/fallback", null), 400))
+            .GetProperty("detail").GetString());
+
+        var audit = await a.App.Node.Storage.Audit.ListAsync(null, "token:ops", 10);
+        Assert.Equal([("cluster.group-create", "g1"), ("cluster.failover", "a"), ("cluster.fallback", "a")], audit.Select(r => (r.Action, r.Subject)));
+    }
+
+    [Fact]
+    public async Task A_session_served_by_the_other_node_is_listed_with_its_node_and_ended_from_this_one_and_audited()
+    {
+        await using var a = await _cluster.StartNodeAsync("a");
+        await using var b = await _cluster.StartNodeAsync("b");
+        await a.CreateUserAsync("alice", "alice-password");
+        await _cluster.AssignAsync([a, b], ("alice@localhost", "b"));
+        await using var onB = await XmppTestClient.LoginAsync(b, "alice", "alice-password", "desk");
+        using var ops = await ClientAsync(a, "ops");
+
+        var listed = await ops.GetFromJsonAsync<JsonElement>("/api/v1/sessions?user=alice@localhost");
+        var session = Assert.Single(listed.EnumerateArray());
+        Assert.Equal(("alice@localhost/desk", "b"), (session.GetProperty("jid").GetString(), session.GetProperty("node").GetString()));
+        Assert.Contains(("alice@localhost/desk", "b"), (await ops.GetFromJsonAsync<JsonElement>("/api/v1/sessions")).EnumerateArray()
+            .Select(s => (s.GetProperty("jid").GetString(), s.GetProperty("node").GetString())));
+        Assert.Equal("b", (await ops.GetFromJsonAsync<JsonElement>("/api/v1/users/alice@localhost")).GetProperty("sessions")[0].GetProperty("node").GetString());
+
+        Assert.Equal(HttpStatusCode.NoContent, (await ops.DeleteAsync("/api/v1/sessions/alice@localhost/desk")).StatusCode);
+
+        Assert.Equal("policy-violation", await onB.ExpectStreamErrorAsync());
+        await Eventually.TrueAsync(() => !b.App.Node.Sessions.All.Any());
+        Assert.Equal("No node serves a session alice@localhost/desk.", (await ApiTestNode.ProblemAsync(await ops.DeleteAsync("/api/v1/sessions/alice@localhost/desk"), 404))
+            .GetProperty("detail").GetString());
+        var audit = Assert.Single(await a.App.Node.Storage.Audit.ListAsync(null, "token:ops", 10));
+        Assert.Equal(("session.end", "alice@localhost/desk", "from 127.0.0.1"), (audit.Action, audit.Subject, audit.Details));
     }
 
     [Fact]
