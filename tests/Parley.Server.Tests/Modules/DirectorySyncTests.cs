@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Parley.Ldap;
 using Parley.Ldap.Tests.Support;
 using Parley.Protocol;
 using Parley.Server.Modules.Ldap;
@@ -297,6 +298,30 @@ public sealed class DirectorySyncTests(SlapdForNodes slapd) : IClassFixture<Slap
         var zoe = Assert.Single((await node.App.Node.Storage.Rosters.GetAsync("zoe@localhost")).Items);
         Assert.Equal(("bob@localhost", "Platform, R&D"), (zoe.Contact, Assert.Single(zoe.Groups)));
         Assert.Empty((await node.App.Node.Storage.Rosters.GetAsync("alice@localhost")).Items);
+    }
+
+    [Fact]
+    public async Task A_group_whose_members_could_not_all_be_read_is_reported_and_its_shared_items_stay_as_they_were()
+    {
+        await using var node = await TestNode.StartAsync(o => slapd.Configure(o));
+        await StartupSyncAsync(node);
+        var accounts = new[] { "alice", "bob", "zoe" }.ToDictionary(
+            uid => LdapDirectory.Normalize(TestDirectory.Person(uid).Dn), uid => new SharedAccount(Jid.Parse($"{uid}@localhost"), null, null), StringComparer.Ordinal);
+        // What LdapDirectory makes of an Active Directory group whose next member range did not come (slapd has no ranges).
+        var readInPart = new DirectoryGroup(TestDirectory.EngineeringGroupDn, "Engineering Team", [TestDirectory.Person("alice").Dn],
+            $"the members of {TestDirectory.EngineeringGroupDn} could not all be read: the directory returned 1500 values of member and no range from 1500 on");
+        var summary = new DirectorySyncSummary();
+        var rosters = node.App.Web.Services.GetRequiredService<Parley.Server.Administration.AdministrationServices>().Rosters;
+
+        await new SharedRosterGroups(new DirectoryOptions(), node.App.Node.Storage, rosters).SyncAsync([readInPart], accounts, summary, CancellationToken.None);
+
+        var skipped = Assert.Single(summary.Skipped);
+        Assert.Equal(TestDirectory.EngineeringGroupDn, skipped.Dn);
+        Assert.Contains("could not all be read", skipped.Reason);
+        Assert.Contains("left as they were", skipped.Reason);
+        Assert.Contains("could not all be read", summary.ToString());
+        var alice = await node.App.Node.Storage.Rosters.GetAsync("alice@localhost");
+        Assert.Equal(["bob@localhost", "zoe@localhost"], alice.Items.Where(i => i.Groups.Contains("Engineering Team")).Select(i => i.Contact).Order(StringComparer.Ordinal));
     }
 
     [Fact]
