@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using Parley.Ldap;
 using Parley.Ldap.Tests.Support;
 using Parley.Protocol;
@@ -179,6 +180,41 @@ public sealed class DirectorySyncTests(SlapdForNodes slapd) : IClassFixture<Slap
         Assert.Equal(1, summary.Removed);
         Assert.False(await node.Accounts.ExistsAsync("gina@localhost"));
         Assert.Null(await node.App.Node.Storage.DirectoryUsers.GetAsync("gina@localhost"));
+    }
+
+    [Fact]
+    public async Task Every_SyncIntervalMinutes_the_node_syncs_on_its_own_a_newcomer_gets_an_account_and_a_leaver_is_disabled()
+    {
+        var leaver = await AddPersonAsync("hank");
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var node = await TestNode.StartAsync(o =>
+        {
+            slapd.Configure(o);
+            o.Module<DirectoryModuleOptions>().SyncIntervalMinutes = 60;
+        }, services: s => s.AddSingleton<TimeProvider>(clock));
+        var service = node.App.Web.Services.GetRequiredService<DirectorySyncService>();
+        await StartupSyncAsync(node);
+        var startedAt = clock.GetUtcNow();
+        await AddPersonAsync("ivy");
+        await slapd.Directory.DeleteAsync(leaver.Dn);
+
+        // The node's wait for the next sync may begin after a first move of the clock: it moves on until a sync has run.
+        await Eventually.TrueAsync(() =>
+        {
+            if (service.LastSync!.Value.At == startedAt)
+            {
+                clock.Advance(TimeSpan.FromMinutes(60));
+                return false;
+            }
+            return true;
+        });
+        var (at, summary) = service.LastSync!.Value;
+
+        Assert.True(at >= startedAt + TimeSpan.FromMinutes(60), $"synced at {at}, started at {startedAt}");
+        Assert.Null(summary.Failure);
+        Assert.True(await node.Accounts.ExistsAsync("ivy@localhost"));
+        Assert.True((await node.Accounts.GetCredentialsAsync("hank@localhost"))!.Disabled);
+        Assert.Contains(node.Logs.Lines, l => System.Text.RegularExpressions.Regex.IsMatch(l, @"Directory sync: 1 added, \d+ updated, 1 disabled"));
     }
 
     [Fact]
