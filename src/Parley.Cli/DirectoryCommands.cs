@@ -39,7 +39,8 @@ internal static class DirectoryCommands
                 }
                 foreach (var group in await directory.ListGroupsAsync(cancellationToken))
                 {
-                    console.Output.WriteLine($"group '{group.Name}': {group.MemberDns.Count} members ({group.Dn})");
+                    console.Output.WriteLine($"group '{group.Name}': {group.MemberDns.Count} members ({group.Dn})"
+                        + (group.Incomplete is null ? "" : $", not all read: {group.Incomplete}"));
                 }
                 return ExitCodes.Ok;
             }

@@ -20,4 +20,5 @@ public sealed record DirectoryUser(
 }
 
 /// <summary>A group whose members become a shared roster group, with its members' DNs after resolving nested groups.</summary>
-public sealed record DirectoryGroup(string Dn, string Name, IReadOnlyList<string> MemberDns);
+/// <param name="Incomplete">Why not all its members could be read (a range of Active Directory's ranged retrieval missing); null when they were.</param>
+public sealed record DirectoryGroup(string Dn, string Name, IReadOnlyList<string> MemberDns, string? Incomplete = null);

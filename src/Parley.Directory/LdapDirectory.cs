@@ -105,14 +105,26 @@ public sealed class LdapDirectory
             var nameAttribute = _options.EffectiveGroupNameAttribute;
             var groupBase = _options.GroupBase ?? _options.UserBase!;
             // Every group under the base, so that nested groups outside the filter still count.
-            var all = SearchAll(connection, groupBase, $"({memberAttribute}=*)", [memberAttribute, nameAttribute])
-                .ToDictionary(e => Normalize(e.DistinguishedName), e => Values(e, memberAttribute), StringComparer.OrdinalIgnoreCase);
+            var all = new Dictionary<string, List<string>>(StringComparer.OrdinalIgnoreCase);
+            var incomplete = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var entry in SearchAll(connection, groupBase, $"({memberAttribute}=*)", [memberAttribute, nameAttribute]))
+            {
+                var dn = Normalize(entry.DistinguishedName);
+                all[dn] = Members(connection, entry, memberAttribute, out var problem);
+                if (problem is not null)
+                {
+                    incomplete[dn] = $"the members of {entry.DistinguishedName} could not all be read: {problem}";
+                }
+            }
             var groups = new List<DirectoryGroup>();
-            foreach (var entry in SearchAll(connection, groupBase, _options.GroupFilter, [memberAttribute, nameAttribute]))
+            foreach (var entry in SearchAll(connection, groupBase, _options.GroupFilter, [nameAttribute]))
             {
                 var people = new List<string>();
-                Expand(entry.DistinguishedName, all, people, new HashSet<string>(StringComparer.OrdinalIgnoreCase));
-                groups.Add(new DirectoryGroup(entry.DistinguishedName, Text(entry, nameAttribute) ?? entry.DistinguishedName, people));
+                var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+                Expand(entry.DistinguishedName, all, people, seen);
+                var problems = seen.Where(incomplete.ContainsKey).Select(dn => incomplete[dn]).ToList();
+                groups.Add(new DirectoryGroup(entry.DistinguishedName, Text(entry, nameAttribute) ?? entry.DistinguishedName, people,
+                    problems.Count > 0 ? string.Join("; ", problems) : null));
             }
             return groups;
         }, cancellationToken);
@@ -286,8 +298,16 @@ public sealed class LdapDirectory
     private static string? Text(SearchResultEntry entry, string attribute) =>
         entry.Attributes[attribute] is { Count: > 0 } values ? values.GetValues(typeof(string))[0] as string : null;
 
-    private static List<string> Values(SearchResultEntry entry, string attribute) =>
-        entry.Attributes[attribute] is { Count: > 0 } values ? values.GetValues(typeof(string)).Cast<string>().ToList() : [];
+    /// <summary>A group's members, each range of Active Directory's ranged retrieval read in turn (<see cref="RangedValues"/>).</summary>
+    private List<string> Members(LdapConnection connection, SearchResultEntry group, string attribute, out string? incomplete) =>
+        RangedValues.ReadAll(attribute, Values(group), description =>
+            Search(connection, group.DistinguishedName, "(objectClass=*)", 1, [description], SearchScope.Base) is [var again] ? Values(again) : [],
+            out incomplete);
+
+    /// <summary>Every attribute of the entry as returned (with options such as `;range=0-1499`) and its values.</summary>
+    private static Dictionary<string, List<string>> Values(SearchResultEntry entry) =>
+        entry.Attributes.AttributeNames.Cast<string>().ToDictionary(
+            name => name, name => entry.Attributes[name].GetValues(typeof(string)).Cast<string>().ToList(), StringComparer.OrdinalIgnoreCase);
 
     /// <summary>
     /// Every entry, a page at a time (RFC 2696): Active Directory returns at most 1,000 entries to one search and

@@ -155,6 +155,27 @@ public sealed class LdapDirectoryTests(SlapdFixture slapd) : IClassFixture<Slapd
     }
 
     [Fact]
+    public async Task Nested_groups_in_a_cycle_list_both_groups_people_once()
+    {
+        const string cycleA = "cn=Cycle A," + TestDirectory.GroupBase, cycleB = "cn=Cycle B," + TestDirectory.GroupBase;
+        await slapd.Directory.ModifyAsync(
+            AddGroup(cycleA, "Cycle A", TestDirectory.Person("alice").Dn, cycleB) + "\n" + AddGroup(cycleB, "Cycle B", TestDirectory.Person("carol").Dn, cycleA));
+        var directory = new LdapDirectory(slapd.Options(o => o.GroupFilter = "(|(cn=Cycle A)(cn=Cycle B))"));
+
+        var groups = await directory.ListGroupsAsync();
+
+        var both = new[] { "alice", "carol" }.Select(uid => LdapDirectory.Normalize(TestDirectory.Person(uid).Dn)).Order();
+        Assert.Equal(["Cycle A", "Cycle B"], groups.Select(g => g.Name).Order());
+        Assert.All(groups, g => Assert.Equal(both, g.MemberDns.Select(LdapDirectory.Normalize).Order()));
+    }
+
+    private static string AddGroup(string dn, string cn, params string[] members)
+    {
+        var ldif = TestDirectory.GroupLdif(dn, cn, members);
+        return ldif.Insert(ldif.IndexOf('\n') + 1, "changetype: add\n");
+    }
+
+    [Fact]
     public async Task Listing_people_reports_everyone_the_filter_matches()
     {
         var directory = new LdapDirectory(slapd.Options());

@@ -39,14 +39,26 @@ public sealed class ContactSearchTests(SlapdForNodes slapd) : IClassFixture<Slap
         await using var node = await TestNode.StartAsync(o => slapd.Configure(o));
         await using var alice = await SlapdForNodes.SignInAsync(node, "alice", "alice-pw");
 
-        var result = await AskAsync(alice, "search.localhost", "set",
-            $"<query xmlns='{SearchNs}'><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>{SearchNs}</value></field><field var='{field}'><value>{Escape(value)}</value></field></x></query>");
-
-        Assert.Equal("result", result.GetAttribute("type"));
-        var found = result.Child("query", SearchNs)!.Child("x", Ns.DataForms)!.Children("item", Ns.DataForms)
-            .Select(i => i.Children("field", Ns.DataForms).Single(f => f.GetAttribute("var") == "jid").ChildText("value", Ns.DataForms));
-        Assert.Equal(expected, found.Order());
+        Assert.Equal(expected, await FormSearchAsync(alice, field, value));
     }
+
+    [Fact]
+    public Task A_person_is_found_by_their_user_id_alone() =>
+        WithPersonAsync(new Person("q7x", $"uid=q7x,{TestDirectory.PeopleBase}", "q7x-pw", "Quentin", "Quill", "quentin.quill@example.test", "Legal"), async alice =>
+        {
+            Assert.Equal(["q7x@localhost"], await FormSearchAsync(alice, "search", "q7x"));
+            Assert.Equal(["q7x@localhost"], await FormSearchAsync(alice, "nick", "q7x"));
+        });
+
+    [Fact]
+    public Task A_person_whose_name_has_filter_characters_is_found_by_a_search_for_them_and_only_they_are() =>
+        WithPersonAsync(new Person("starry", $"uid=starry,{TestDirectory.PeopleBase}", "starry-pw", "Sam*", "Stone (Ops)", "starry@example.test", "Operations"), async alice =>
+        {
+            Assert.Equal(["starry@localhost"], await FormSearchAsync(alice, "search", "*"));
+            Assert.Equal(["starry@localhost"], await FormSearchAsync(alice, "first", "Sam*"));
+            Assert.Equal(["starry@localhost"], await FormSearchAsync(alice, "last", "(Ops)"));
+            Assert.Equal(["starry@localhost"], await FormSearchAsync(alice, "search", "Ops)"));
+        });
 
     [Fact]
     public async Task An_old_style_search_gets_old_style_items_and_the_result_limit_holds()
@@ -102,6 +114,36 @@ public sealed class ContactSearchTests(SlapdForNodes slapd) : IClassFixture<Slap
         var result = await AskAsync(juliet, "search.localhost", "set", $"<query xmlns='{SearchNs}'><nick>rom</nick></query>");
 
         Assert.Equal(["romeo@localhost"], result.Child("query", SearchNs)!.Children("item", SearchNs).Select(i => i.GetAttribute("jid")));
+    }
+
+    /// <summary>
+    /// Runs <paramref name="search"/> as alice on a node while <paramref name="person"/> is in the directory: present
+    /// only during that test, since the other tests' searches (for "*", for "Engineering") expect the generated people alone.
+    /// </summary>
+    private async Task WithPersonAsync(Person person, Func<XmppTestClient, Task> search)
+    {
+        await slapd.Directory.AddPersonAsync(person);
+        try
+        {
+            await using var node = await TestNode.StartAsync(o => slapd.Configure(o));
+            await using var alice = await SlapdForNodes.SignInAsync(node, "alice", "alice-pw");
+            await search(alice);
+        }
+        finally
+        {
+            await slapd.Directory.DeleteAsync(person.Dn);
+        }
+    }
+
+    /// <summary>A data-form search with one field; the JIDs found, in order.</summary>
+    private static async Task<List<string?>> FormSearchAsync(XmppTestClient client, string field, string value)
+    {
+        var result = await AskAsync(client, "search.localhost", "set",
+            $"<query xmlns='{SearchNs}'><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>{SearchNs}</value></field><field var='{field}'><value>{Escape(value)}</value></field></x></query>");
+        Assert.Equal("result", result.GetAttribute("type"));
+        return result.Child("query", SearchNs)!.Child("x", Ns.DataForms)!.Children("item", Ns.DataForms)
+            .Select(i => i.Children("field", Ns.DataForms).Single(f => f.GetAttribute("var") == "jid").ChildText("value", Ns.DataForms))
+            .Order().ToList();
     }
 
     private static async Task<Element> AskAsync(XmppTestClient client, string to, string type, string payload)

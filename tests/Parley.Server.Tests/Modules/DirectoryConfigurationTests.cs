@@ -24,6 +24,8 @@ public sealed class DirectoryConfigurationTests : IDisposable
         Assert.Equal("sAMAccountName", directory.UserIdAttribute);
         Assert.Equal("thumbnailPhoto", directory.PhotoAttribute);
         Assert.Equal("(userAccountControl:1.2.840.113556.1.4.803:=2)", directory.EffectiveDisabledFilter);
+        Assert.Equal("(&(objectCategory=person)(objectClass=user))", directory.EffectiveUserFilter);
+        Assert.Equal("department", directory.DepartmentAttribute);
         Assert.Equal("mobile", directory.Attributes.Phone);
     }
 

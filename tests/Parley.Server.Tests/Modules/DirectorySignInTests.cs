@@ -72,6 +72,30 @@ public sealed class DirectorySignInTests(SlapdForNodes slapd) : IClassFixture<Sl
         Assert.StartsWith("alice@localhost/", await client.BindAsync());
     }
 
+    [Fact]
+    public async Task With_OfferScram_SCRAM_is_offered_besides_PLAIN_a_local_account_uses_it_and_a_directory_person_still_signs_in_with_PLAIN()
+    {
+        await using var node = await TestNode.StartAsync(o =>
+        {
+            slapd.Configure(o);
+            o.Module<DirectoryModuleOptions>().OfferScram = true;
+        });
+        await node.CreateUserAsync("admin", "admin-password");
+        await using var admin = await XmppTestClient.ConnectAsync(node.C2sTlsPort, directTls: true);
+        await using var alice = await XmppTestClient.ConnectAsync(node.C2sTlsPort, directTls: true);
+
+        var mechanisms = (await admin.OpenStreamAsync()).Child("mechanisms", Ns.Sasl)!.Children().Select(m => m.Text).ToList();
+        await alice.OpenStreamAsync();
+
+        Assert.Contains("SCRAM-SHA-256", mechanisms);
+        Assert.Contains("SCRAM-SHA-1", mechanisms);
+        Assert.Contains("PLAIN", mechanisms);
+        Assert.Equal("success", (await admin.TryAuthenticateAsync("admin", "admin-password")).Name);
+        // A directory password cannot be checked by SCRAM: the person is refused there and signs in with PLAIN.
+        Assert.NotNull((await alice.TryAuthenticateAsync("alice", "alice-pw")).Child("not-authorized", Ns.Sasl));
+        Assert.Equal("success", (await SlapdForNodes.PlainAsync(alice, "alice", "alice-pw")).Name);
+    }
+
     [Theory]
     [InlineData("alice", "bob-pw")]
     [InlineData("alice", "")]

@@ -1,4 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+using Parley.Ldap;
 using Parley.Ldap.Tests.Support;
 using Parley.Protocol;
 using Parley.Server.Modules.Ldap;
@@ -181,6 +183,41 @@ public sealed class DirectorySyncTests(SlapdForNodes slapd) : IClassFixture<Slap
     }
 
     [Fact]
+    public async Task Every_SyncIntervalMinutes_the_node_syncs_on_its_own_a_newcomer_gets_an_account_and_a_leaver_is_disabled()
+    {
+        var leaver = await AddPersonAsync("hank");
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var node = await TestNode.StartAsync(o =>
+        {
+            slapd.Configure(o);
+            o.Module<DirectoryModuleOptions>().SyncIntervalMinutes = 60;
+        }, services: s => s.AddSingleton<TimeProvider>(clock));
+        var service = node.App.Web.Services.GetRequiredService<DirectorySyncService>();
+        await StartupSyncAsync(node);
+        var startedAt = clock.GetUtcNow();
+        await AddPersonAsync("ivy");
+        await slapd.Directory.DeleteAsync(leaver.Dn);
+
+        // The node's wait for the next sync may begin after a first move of the clock: it moves on until a sync has run.
+        await Eventually.TrueAsync(() =>
+        {
+            if (service.LastSync!.Value.At == startedAt)
+            {
+                clock.Advance(TimeSpan.FromMinutes(60));
+                return false;
+            }
+            return true;
+        });
+        var (at, summary) = service.LastSync!.Value;
+
+        Assert.True(at >= startedAt + TimeSpan.FromMinutes(60), $"synced at {at}, started at {startedAt}");
+        Assert.Null(summary.Failure);
+        Assert.True(await node.Accounts.ExistsAsync("ivy@localhost"));
+        Assert.True((await node.Accounts.GetCredentialsAsync("hank@localhost"))!.Disabled);
+        Assert.Contains(node.Logs.Lines, l => System.Text.RegularExpressions.Regex.IsMatch(l, @"Directory sync: 1 added, \d+ updated, 1 disabled"));
+    }
+
+    [Fact]
     public async Task With_the_directory_unreachable_a_sync_fails_says_why_and_disables_no_one()
     {
         await using var node = await TestNode.StartAsync(o => slapd.Configure(o));
@@ -297,6 +334,30 @@ public sealed class DirectorySyncTests(SlapdForNodes slapd) : IClassFixture<Slap
         var zoe = Assert.Single((await node.App.Node.Storage.Rosters.GetAsync("zoe@localhost")).Items);
         Assert.Equal(("bob@localhost", "Platform, R&D"), (zoe.Contact, Assert.Single(zoe.Groups)));
         Assert.Empty((await node.App.Node.Storage.Rosters.GetAsync("alice@localhost")).Items);
+    }
+
+    [Fact]
+    public async Task A_group_whose_members_could_not_all_be_read_is_reported_and_its_shared_items_stay_as_they_were()
+    {
+        await using var node = await TestNode.StartAsync(o => slapd.Configure(o));
+        await StartupSyncAsync(node);
+        var accounts = new[] { "alice", "bob", "zoe" }.ToDictionary(
+            uid => LdapDirectory.Normalize(TestDirectory.Person(uid).Dn), uid => new SharedAccount(Jid.Parse($"{uid}@localhost"), null, null), StringComparer.Ordinal);
+        // What LdapDirectory makes of an Active Directory group whose next member range did not come (slapd has no ranges).
+        var readInPart = new DirectoryGroup(TestDirectory.EngineeringGroupDn, "Engineering Team", [TestDirectory.Person("alice").Dn],
+            $"the members of {TestDirectory.EngineeringGroupDn} could not all be read: the directory returned 1500 values of member and no range from 1500 on");
+        var summary = new DirectorySyncSummary();
+        var rosters = node.App.Web.Services.GetRequiredService<Parley.Server.Administration.AdministrationServices>().Rosters;
+
+        await new SharedRosterGroups(new DirectoryOptions(), node.App.Node.Storage, rosters).SyncAsync([readInPart], accounts, summary, CancellationToken.None);
+
+        var skipped = Assert.Single(summary.Skipped);
+        Assert.Equal(TestDirectory.EngineeringGroupDn, skipped.Dn);
+        Assert.Contains("could not all be read", skipped.Reason);
+        Assert.Contains("left as they were", skipped.Reason);
+        Assert.Contains("could not all be read", summary.ToString());
+        var alice = await node.App.Node.Storage.Rosters.GetAsync("alice@localhost");
+        Assert.Equal(["bob@localhost", "zoe@localhost"], alice.Items.Where(i => i.Groups.Contains("Engineering Team")).Select(i => i.Contact).Order(StringComparer.Ordinal));
     }
 
     [Fact]

@@ -18,6 +18,12 @@ public sealed class SharedRosterGroups(DirectoryOptions options, IParleyStorage 
     /// <param name="accounts">Each directory account (also the disabled) by its person's normalized DN, with their names.</param>
     public async Task SyncAsync(IReadOnlyList<DirectoryGroup> groups, IReadOnlyDictionary<string, SharedAccount> accounts, DirectorySyncSummary summary, CancellationToken cancellationToken)
     {
+        foreach (var group in groups.Where(g => g.Incomplete is not null))
+        {
+            // Shared as read, the group would lose the members not read on every roster: it is left as it was.
+            summary.Skipped.Add((group.Dn, $"{group.Incomplete}; the group's shared roster items are left as they were"));
+        }
+        groups = groups.Where(g => g.Incomplete is null).ToList();
         var sharedNames = groups.Select(g => g.Name).ToHashSet(StringComparer.Ordinal);
         // user → contact → the shared groups they are in together
         var wanted = new Dictionary<string, Dictionary<string, SortedSet<string>>>(StringComparer.Ordinal);
