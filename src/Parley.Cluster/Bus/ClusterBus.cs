@@ -431,14 +431,11 @@ public sealed partial class ClusterBus(
         }
         catch (Exception e) when (e is NatsException or OperationCanceledException)
         {
-            // A node killed just as the stanza left was still subscribed: by the time the wait ends its lease has
-            // usually run out, and the stanza goes where its user is served now instead of back to the sender.
-            if (view.Node(node) is { Up: true })
-            {
-                LogNotAcknowledged(logger, stanza.Name, to.ToString(), node, e.Message);
-                await Router.BounceAsync(stanza, from, StanzaError.RemoteServerTimeout($"The cluster node serving {to.Bare} did not answer.")).ConfigureAwait(false);
-                return true;
-            }
+            // The node may have archived and delivered the stanza and died before answering (even if its lease has run
+            // out by now): routing it again could hand it over twice, so the sender hears that it may not have arrived.
+            LogNotAcknowledged(logger, stanza.Name, to.ToString(), node, e.Message);
+            await Router.BounceAsync(stanza, from, StanzaError.RemoteServerTimeout($"The cluster node serving {to.Bare} did not answer.")).ConfigureAwait(false);
+            return true;
         }
         if (view.Node(node) is { Up: true })
         {

@@ -241,12 +241,13 @@ public sealed class DirectorySignInTests(SlapdForNodes slapd) : IClassFixture<Sl
         // A server that accepts connections and says nothing: the worst kind of slow directory.
         using var silent = new TcpListener(IPAddress.Loopback, 0);
         silent.Start(100);
-        var accepted = new List<Socket>();
+        // Filled by the accepting task while the test reads it.
+        var accepted = new System.Collections.Concurrent.ConcurrentQueue<Socket>();
         var accepting = Task.Run(async () =>
         {
             while (true)
             {
-                accepted.Add(await silent.AcceptSocketAsync());
+                accepted.Enqueue(await silent.AcceptSocketAsync());
             }
         });
         await using var node = await TestNode.StartAsync(o =>
