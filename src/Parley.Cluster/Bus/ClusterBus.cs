@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Data.Common;
 using System.Diagnostics.Metrics;
 using System.Text;
 using System.Threading.Channels;
@@ -11,6 +12,7 @@ using Parley.Protocol;
 using Parley.Server.Hosting;
 using Parley.Server.Routing;
 using Parley.Server.Sessions;
+using Parley.Storage;
 using Parley.Xml;
 
 namespace Parley.Cluster.Bus;
@@ -43,6 +45,9 @@ public sealed partial class ClusterBus(
 
     /// <summary>How long a node waits for another to acknowledge a stanza before the sender gets remote-server-timeout.</summary>
     private static readonly TimeSpan AcknowledgeTimeout = TimeSpan.FromSeconds(5);
+
+    // Far longer than a request waits and a lease lasts, so a message taken just before a node died is found.
+    private static readonly TimeSpan TakenBeforeDeathWindow = TimeSpan.FromMinutes(5);
 
     private readonly NatsConnection _nats = new(NatsOpts.Default with { Url = options.Cluster.Bus!, Name = $"parley-{view.Self}" });
     private readonly Channel<(IReadOnlyList<(Element Stanza, Jid To)> Stanzas, Jid From, bool Forwarded, NatsMsg<byte[]> Message)> _arrivals =
@@ -431,11 +436,19 @@ public sealed partial class ClusterBus(
         }
         catch (Exception e) when (e is NatsException or OperationCanceledException)
         {
-            // The node may have archived and delivered the stanza and died before answering (even if its lease has run
-            // out by now): routing it again could hand it over twice, so the sender hears that it may not have arrived.
             LogNotAcknowledged(logger, stanza.Name, to.ToString(), node, e.Message);
-            await Router.BounceAsync(stanza, from, StanzaError.RemoteServerTimeout($"The cluster node serving {to.Bare} did not answer.")).ConfigureAwait(false);
-            return true;
+            if (view.Node(node) is { Up: true })
+            {
+                await Router.BounceAsync(stanza, from, StanzaError.RemoteServerTimeout($"The cluster node serving {to.Bare} did not answer.")).ConfigureAwait(false);
+                return true;
+            }
+            // A node killed just as the stanza left was still subscribed; its lease has run out by now, so the stanza
+            // goes where its user is served now instead of back to the sender, unless the node took it before it died.
+            if (await ArchivedAlreadyAsync(stanza, from, to).ConfigureAwait(false))
+            {
+                LogTakenBeforeDeath(logger, stanza.Name, to.ToString(), node);
+                return true;
+            }
         }
         if (view.Node(node) is { Up: true })
         {
@@ -449,6 +462,30 @@ public sealed partial class ClusterBus(
         LogNodeNotRunning(logger, node, to.ToString());
         await Router.RouteArrivedAsync(stanza, from, to).ConfigureAwait(false);
         return true;
+    }
+
+    /// <summary>
+    /// Whether a message is in its recipient's archive already: a node archives a message before it delivers or stores
+    /// it, so one found there was handled by the node that died without answering, and handing it over again would
+    /// deliver it twice. Messages the recipient does not archive cannot be told apart and go on.
+    /// </summary>
+    private async Task<bool> ArchivedAlreadyAsync(Element stanza, Jid from, Jid to)
+    {
+        if (stanza.Name != "message" || stanza.GetAttribute("id") is not { Length: > 0 } id || to.Local is null)
+        {
+            return false;
+        }
+        try
+        {
+            var archive = services.GetRequiredService<IParleyStorage>().Archive;
+            var recent = await archive.QueryAsync(new ArchiveQuery(to.Bare.ToString(), With: from.ToString(),
+                Start: DateTimeOffset.UtcNow - TakenBeforeDeathWindow, Max: 100, FromEnd: true)).ConfigureAwait(false);
+            return recent.Messages.Any(message => ElementParser.Parse(message.Xml, Ns.Client).GetAttribute("id") == id);
+        }
+        catch (Exception e) when (e is DbException or StorageUnavailableException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Routes a stanza as one that arrived for a user this node serves.</summary>
@@ -465,6 +502,9 @@ public sealed partial class ClusterBus(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Routing a {Stanza} for {To} that came over the bus failed")]
     private static partial void LogArrivalFailed(ILogger logger, string stanza, string to, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {Node} archived a {Stanza} for {To} before it died: not handed over again")]
+    private static partial void LogTakenBeforeDeath(ILogger logger, string stanza, string to, string node);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Node} did not acknowledge a {Stanza} for {To}: {Reason}")]
     private static partial void LogNotAcknowledged(ILogger logger, string stanza, string to, string node, string reason);

@@ -1,5 +1,8 @@
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using Parley.Ldap.Tests.Support;
 using Parley.Protocol;
+using Parley.Server.Modules.Ldap;
 using Parley.Server.Tests.Modules;
 using Parley.Server.Tests.Support;
 
@@ -42,6 +45,47 @@ public sealed class DirectoryUsersInClusterTests(SlapdForNodes slapd) : IClassFi
         await using var read = database.CreateCommand("SELECT node FROM cluster_assignments WHERE jid = $1");
         read.Parameters.Add(new() { Value = account });
         return await read.ExecuteScalarAsync() as string;
+    }
+
+    private static DirectorySyncService SyncService(TestNode node) => node.App.Web.Services.GetRequiredService<DirectorySyncService>();
+
+    private async Task<Dictionary<string, int>> AccountsPerNodeAsync()
+    {
+        await using var database = NpgsqlDataSource.Create(_cluster.Database);
+        await using var read = database.CreateCommand("SELECT node, count(*) FROM cluster_assignments GROUP BY node");
+        var counts = new Dictionary<string, int> { ["a"] = 0, ["b"] = 0 };
+        await using var reader = await read.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            counts[reader.GetString(0)] = checked((int)reader.GetInt64(1));
+        }
+        return counts;
+    }
+
+    [Fact]
+    public async Task People_who_join_the_directory_are_spread_over_the_nodes_by_the_next_sync()
+    {
+        // Both nodes' start-up syncs are over, so that this test's sync is the one that finds the newcomers.
+        await Task.WhenAll(SyncService(_a).FirstCompletedSync, SyncService(_b).FirstCompletedSync).WaitAsync(TimeSpan.FromSeconds(30));
+        var before = await AccountsPerNodeAsync();
+        var newcomers = Enumerable.Range(1, 6).Select(i => $"joiner{i}").ToList();
+        foreach (var uid in newcomers)
+        {
+            await slapd.Directory.AddPersonAsync(new Person(uid, $"uid={uid},{TestDirectory.PeopleBase}", uid + "-pw", uid, "Joiner", $"{uid}@localhost", "QA"));
+        }
+
+        var summary = await SyncService(_a).RunOnceAsync(CancellationToken.None);
+
+        Assert.Equal(newcomers.Count, summary.Added);
+        foreach (var uid in newcomers)
+        {
+            Assert.NotNull(await HomeInDatabaseAsync($"{uid}@localhost"));
+        }
+        // Each new account goes to the node with the fewest: the gap between the nodes closes by one per newcomer.
+        var after = await AccountsPerNodeAsync();
+        Assert.Equal(before["a"] + before["b"] + newcomers.Count, after["a"] + after["b"]);
+        Assert.True(Math.Abs(after["a"] - after["b"]) <= Math.Max(1, Math.Abs(before["a"] - before["b"]) - newcomers.Count),
+            $"before a={before["a"]} b={before["b"]}, after a={after["a"]} b={after["b"]}");
     }
 
     [Fact]
