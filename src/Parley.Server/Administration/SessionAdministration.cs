@@ -72,9 +72,6 @@ public sealed class SessionAdministration(LocalSessions here, IOtherNodesSession
 {
     public SessionAdministration By(AdminActor by) => new(here, others, storage, by);
 
-    /// <summary>The sessions this node serves, of <paramref name="account"/> or all of them, ordered by JID.</summary>
-    public IReadOnlyList<SessionInfo> ListHere(Jid? account = null) => here.List(account);
-
     /// <summary>The sessions every node serves, of <paramref name="account"/> or all of them, ordered by JID and node.</summary>
     public async Task<IReadOnlyList<SessionInfo>> ListAsync(Jid? account = null, CancellationToken cancellationToken = default)
     {

@@ -18,7 +18,7 @@ public sealed class SessionAdministrationTests
         await using var bob = await XmppTestClient.LoginAsync(node, "bob", "bob-password");
         var sessions = node.App.Web.Services.GetRequiredService<SessionAdministration>().By(new AdminActor("admin@localhost", "127.0.0.1"));
 
-        Assert.Equal([alice.Jid!, bob.Jid!], sessions.ListHere().Select(s => s.Jid));
+        Assert.Equal([alice.Jid!, bob.Jid!], (await sessions.ListAsync()).Select(s => s.Jid));
         var alices = Assert.Single(await sessions.ListAsync(Jid.Parse("alice@localhost")));
         Assert.Equal(alice.Jid, alices.Jid);
         Assert.StartsWith("127.0.0.1", alices.RemoteAddress);
@@ -27,12 +27,12 @@ public sealed class SessionAdministrationTests
 
         Assert.Equal("policy-violation", await alice.ExpectStreamErrorAsync());
         var deadline = DateTime.UtcNow.AddSeconds(20);
-        while (sessions.ListHere().Count != 1)
+        while ((await sessions.ListAsync()).Count != 1)
         {
             Assert.True(DateTime.UtcNow < deadline, "the ended session is still listed");
             await Task.Delay(10);
         }
-        Assert.Equal([bob.Jid!], sessions.ListHere().Select(s => s.Jid));
+        Assert.Equal([bob.Jid!], (await sessions.ListAsync()).Select(s => s.Jid));
         Assert.False(await sessions.EndAsync(Jid.Parse(alice.Jid!)));
         var audited = Assert.Single(await node.App.Node.Storage.Audit.ListAsync(null, "admin@localhost", 10));
         Assert.Equal((AuditActions.SessionEnd, alice.Jid), (audited.Action, audited.Subject));
