@@ -13,14 +13,14 @@ public sealed class NatsServer : IAsyncDisposable
     private static readonly TimeSpan StartDeadline = TimeSpan.FromSeconds(20);
 
     private Process _process;
-    private readonly string[] _clusterArguments;
+    private readonly string[] _arguments;
     private readonly int _monitorPort;
 
-    private NatsServer(Process process, int port, string[]? clusterArguments = null, int monitorPort = 0)
+    private NatsServer(Process process, int port, string[]? arguments = null, int monitorPort = 0)
     {
         _process = process;
         Port = port;
-        _clusterArguments = clusterArguments ?? [];
+        _arguments = arguments ?? [];
         _monitorPort = monitorPort;
     }
 
@@ -32,6 +32,20 @@ public sealed class NatsServer : IAsyncDisposable
     {
         var port = FreePort();
         var server = new NatsServer(Launch(port, []), port);
+        await server.WaitUntilListeningAsync();
+        return server;
+    }
+
+    /// <summary>
+    /// A server that reads <paramref name="configuration"/> (nats-server's configuration format: users and their
+    /// permissions, say) besides listening on 127.0.0.1 on a free port.
+    /// </summary>
+    public static async Task<NatsServer> StartAsync(string configuration)
+    {
+        var port = FreePort();
+        var file = Path.Combine(Path.GetTempPath(), $"parley-nats-{Guid.NewGuid():N}.conf");
+        await File.WriteAllTextAsync(file, configuration);
+        var server = new NatsServer(Launch(port, ["-c", file]), port, ["-c", file]);
         await server.WaitUntilListeningAsync();
         return server;
     }
@@ -118,13 +132,13 @@ public sealed class NatsServer : IAsyncDisposable
     public async Task StartAgainAsync()
     {
         _process.Dispose();
-        _process = Launch(Port, _clusterArguments);
+        _process = Launch(Port, _arguments);
         await WaitUntilListeningAsync();
     }
 
-    private static Process Launch(int port, string[] clusterArguments)
+    private static Process Launch(int port, string[] arguments)
     {
-        var process = Process.Start(new ProcessStartInfo("/usr/sbin/nats-server", ["-a", "127.0.0.1", "-p", port.ToString(), .. clusterArguments])
+        var process = Process.Start(new ProcessStartInfo("/usr/sbin/nats-server", ["-a", "127.0.0.1", "-p", port.ToString(), .. arguments])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -180,5 +194,9 @@ public sealed class NatsServer : IAsyncDisposable
             await _process.WaitForExitAsync();
         }
         _process.Dispose();
+        if (_arguments is ["-c", var configuration])
+        {
+            File.Delete(configuration);
+        }
     }
 }

@@ -47,7 +47,7 @@ public sealed partial class ClusterBus(
     private static readonly TimeSpan AcknowledgeTimeout = TimeSpan.FromSeconds(5);
 
     // Far longer than a request waits and a lease lasts, so a message taken just before a node died is found.
-    private static readonly TimeSpan TakenBeforeDeathWindow = TimeSpan.FromMinutes(5);
+    private static readonly TimeSpan UnacknowledgedLookBack = TimeSpan.FromMinutes(5);
 
     private readonly NatsConnection _nats = new(NatsOpts.Default with { Url = options.Cluster.Bus!, Name = $"parley-{view.Self}" });
     private readonly Channel<(IReadOnlyList<(Element Stanza, Jid To)> Stanzas, Jid From, bool Forwarded, NatsMsg<byte[]> Message)> _arrivals =
@@ -437,18 +437,20 @@ public sealed partial class ClusterBus(
         catch (Exception e) when (e is NatsException or OperationCanceledException)
         {
             LogNotAcknowledged(logger, stanza.Name, to.ToString(), node, e.Message);
+            // The answer can be lost while the node took the stanza: it died just after, or the bus server that carried
+            // the answer stopped. A message in its recipient's archive was taken, and the sender is not told otherwise.
+            if (await ArchivedAlreadyAsync(stanza, from, to).ConfigureAwait(false))
+            {
+                LogTakenUnacknowledged(logger, stanza.Name, to.ToString(), node);
+                return true;
+            }
             if (view.Node(node) is { Up: true })
             {
                 await Router.BounceAsync(stanza, from, StanzaError.RemoteServerTimeout($"The cluster node serving {to.Bare} did not answer.")).ConfigureAwait(false);
                 return true;
             }
             // A node killed just as the stanza left was still subscribed; its lease has run out by now, so the stanza
-            // goes where its user is served now instead of back to the sender, unless the node took it before it died.
-            if (await ArchivedAlreadyAsync(stanza, from, to).ConfigureAwait(false))
-            {
-                LogTakenBeforeDeath(logger, stanza.Name, to.ToString(), node);
-                return true;
-            }
+            // goes where its user is served now instead of back to the sender.
         }
         if (view.Node(node) is { Up: true })
         {
@@ -479,7 +481,7 @@ public sealed partial class ClusterBus(
         {
             var archive = services.GetRequiredService<IParleyStorage>().Archive;
             var recent = await archive.QueryAsync(new ArchiveQuery(to.Bare.ToString(), With: from.ToString(),
-                Start: DateTimeOffset.UtcNow - TakenBeforeDeathWindow, Max: 100, FromEnd: true)).ConfigureAwait(false);
+                Start: DateTimeOffset.UtcNow - UnacknowledgedLookBack, Max: 100, FromEnd: true)).ConfigureAwait(false);
             return recent.Messages.Any(message => ElementParser.Parse(message.Xml, Ns.Client).GetAttribute("id") == id);
         }
         catch (Exception e) when (e is DbException or StorageUnavailableException)
@@ -503,8 +505,8 @@ public sealed partial class ClusterBus(
     [LoggerMessage(Level = LogLevel.Error, Message = "Routing a {Stanza} for {To} that came over the bus failed")]
     private static partial void LogArrivalFailed(ILogger logger, string stanza, string to, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Node {Node} archived a {Stanza} for {To} before it died: not handed over again")]
-    private static partial void LogTakenBeforeDeath(ILogger logger, string stanza, string to, string node);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Node {Node} archived a {Stanza} for {To} without its answer reaching this node: taken, not sent again")]
+    private static partial void LogTakenUnacknowledged(ILogger logger, string stanza, string to, string node);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Node} did not acknowledge a {Stanza} for {To}: {Reason}")]
     private static partial void LogNotAcknowledged(ILogger logger, string stanza, string to, string node, string reason);

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Parley.Cluster.Bus;
 using Parley.Server.Hosting;
 using Parley.Server.Tests.Support;
+using Parley.Tests.Shared;
 using Parley.Xml;
 
 namespace Parley.Server.Tests.Cluster;
@@ -132,5 +133,37 @@ public sealed class BusOutageTests : IAsyncLifetime
 
         Assert.Equal("sent while down", (await bob.ReceiveAsync(e => e.Name == "message" && e.GetAttribute("id") == "out")).ChildText("body"));
         Assert.Equal("sent to her while down", (await laptop.ReceiveAsync(e => e.Name == "message" && e.GetAttribute("id") == "in")).ChildText("body"));
+    }
+
+    [Fact]
+    public async Task A_message_the_other_node_took_is_not_returned_to_its_sender_as_failed_when_the_answer_is_lost()
+    {
+        // The bus lets node b take stanzas but not answer them: its answers are lost as when the server carrying
+        // them stops (which a cluster of nats-servers showed once, with the sender told a delivered message failed).
+        await using var bus = await NatsServer.StartAsync("""
+            authorization {
+              users = [
+                { user: a, password: a-secret }
+                { user: b, password: b-secret, permissions: { publish: { deny: ["_INBOX.>"] } } }
+              ]
+            }
+            """);
+        var logs = new LogCapture();
+        await using var a = await _cluster.StartNodeAsync("a", options => options.Cluster.Bus = $"nats://a:a-secret@127.0.0.1:{bus.Port}", logs);
+        await using var b = await _cluster.StartNodeAsync("b", options => options.Cluster.Bus = $"nats://b:b-secret@127.0.0.1:{bus.Port}");
+        await a.CreateUserAsync("alice", "alice-password");
+        await a.CreateUserAsync("bob", "bob-password");
+        await _cluster.AssignAsync([a, b], ("alice@localhost", "a"), ("bob@localhost", "b"));
+        await using var alice = await ClusterNodes.OnlineAsync(a, "alice", "desk");
+        await using var bob = await ClusterNodes.OnlineAsync(b, "bob", "phone");
+
+        await alice.SendAsync("<message to='bob@localhost' type='chat' id='taken'><body>delivered, answer lost</body></message>");
+        Assert.Equal("delivered, answer lost", (await bob.ReceiveAsync(e => e.Name == "message" && e.GetAttribute("id") == "taken")).ChildText("body"));
+        await Eventually.TrueAsync(() => logs.Lines.Any(line => line.Contains("archived a message for bob@localhost without its answer reaching this node", StringComparison.Ordinal)));
+
+        // Nothing came back to alice for it: the next message she gets is bob's answer.
+        await bob.SendAsync("<message to='alice@localhost/desk' type='chat' id='reply'><body>got it</body></message>");
+        var next = await alice.ReceiveAsync(e => e.Name == "message");
+        Assert.Equal("reply", next.GetAttribute("id"));
     }
 }
