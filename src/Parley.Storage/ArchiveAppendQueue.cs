@@ -2,8 +2,11 @@ using System.Threading.Channels;
 
 namespace Parley.Storage;
 
-/// <summary>One archived message waiting for the group commit, split as the archive tables store it.</summary>
-internal sealed record PendingAppend(string Archive, string WithBare, string WithResource, long Stamp, string Xml)
+/// <summary>
+/// One archived message waiting for the group commit, split as the archive tables store it, with the text its store
+/// indexes for full-text search.
+/// </summary>
+internal sealed record PendingAppend(string Archive, string WithBare, string WithResource, long Stamp, string Xml, string SearchText)
 {
     public TaskCompletionSource<string> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }
@@ -12,8 +15,10 @@ internal sealed record PendingAppend(string Archive, string WithBare, string Wit
 /// Archive appends of every store go through one writer that commits whatever has queued up in one transaction (group
 /// commit): every message is stored before its caller goes on, but a busy node pays one commit per batch instead of one
 /// per message. <paramref name="insertBatch"/> writes a batch in one transaction and returns the new ids in its order.
+/// The one writer is what limits a busy node, so what can be done before it — reading the message's text for the
+/// search index (<paramref name="searchTextOf"/>, from the archive and the XML) — is done by each appender, in parallel.
 /// </summary>
-internal sealed class ArchiveAppendQueue(Func<List<PendingAppend>, Task<long[]>> insertBatch)
+internal sealed class ArchiveAppendQueue(Func<List<PendingAppend>, Task<long[]>> insertBatch, Func<string, string, string> searchTextOf)
 {
     private const int MaxAppendsPerTransaction = 500;
     private readonly Channel<PendingAppend> _appends = Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = true });
@@ -27,7 +32,7 @@ internal sealed class ArchiveAppendQueue(Func<List<PendingAppend>, Task<long[]>>
         UserDataArguments.CheckXml(xml);
         cancellationToken.ThrowIfCancellationRequested();
         var (withBare, withResource) = ArchiveArguments.SplitJid(with);
-        var append = new PendingAppend(archive, withBare, withResource, stamp.ToUnixTimeMilliseconds(), xml);
+        var append = new PendingAppend(archive, withBare, withResource, stamp.ToUnixTimeMilliseconds(), xml, searchTextOf(archive, xml));
         _appends.Writer.TryWrite(append);
         if (Interlocked.CompareExchange(ref _writerRunning, 1, 0) == 0)
         {

@@ -72,7 +72,7 @@ internal sealed class PostgresArchiveStore(PostgresStorage storage) : IArchiveSt
 
     public bool SupportsFullTextSearch => true;
 
-    private readonly ArchiveAppendQueue _appends = new(batch => InsertAsync(storage, batch));
+    private readonly ArchiveAppendQueue _appends = new(batch => InsertAsync(storage, batch), SearchOf);
 
     /// <summary>Appends are committed in groups (<see cref="ArchiveAppendQueue"/>).</summary>
     public Task<string> AppendAsync(string archive, string with, DateTimeOffset stamp, string xml, CancellationToken cancellationToken = default)
@@ -92,7 +92,7 @@ internal sealed class PostgresArchiveStore(PostgresStorage storage) : IArchiveSt
             command.Parameters.Add(new NpgsqlParameter<string>("with_resource", NpgsqlDbType.Text) { TypedValue = append.WithResource });
             command.Parameters.Add(new NpgsqlParameter<long>("stamp", NpgsqlDbType.Bigint) { TypedValue = append.Stamp });
             command.Parameters.Add(new NpgsqlParameter<string>("xml", NpgsqlDbType.Text) { TypedValue = append.Xml });
-            command.Parameters.Add(new NpgsqlParameter<string>("search", NpgsqlDbType.Text) { TypedValue = SearchOf(append.Archive, append.Xml) });
+            command.Parameters.Add(new NpgsqlParameter<string>("search", NpgsqlDbType.Text) { TypedValue = append.SearchText });
             insert.BatchCommands.Add(command);
         }
 

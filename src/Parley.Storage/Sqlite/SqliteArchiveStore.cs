@@ -69,52 +69,16 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
     internal static void AddMigrationFunctions(SqliteConnection connection) =>
         connection.CreateFunction<string, string, string>("parley_search_text", SearchTextOf, isDeterministic: true);
 
-    private static string SearchTextOf(string archive, string xml) => SqliteSearchText.Of(archive, ArchiveText.BodyOf(xml));
+    internal static string SearchTextOf(string archive, string xml) => SqliteSearchText.Of(archive, ArchiveText.BodyOf(xml));
 
-    private readonly ArchiveAppendQueue _appends = new(batch => InsertAsync(storage, batch));
+    private readonly SqliteArchiveWriter _writer = new(storage, SearchTextOf);
 
     /// <summary>Appends are committed in groups (<see cref="ArchiveAppendQueue"/>), as a busy server needs.</summary>
     public Task<string> AppendAsync(string archive, string with, DateTimeOffset stamp, string xml, CancellationToken cancellationToken = default)
-        => _appends.AppendAsync(archive, with, stamp, xml, cancellationToken);
+        => _writer.AppendAsync(archive, with, stamp, xml, cancellationToken);
 
-    private static async Task<long[]> InsertAsync(SqliteStorage storage, List<PendingAppend> batch)
-    {
-        await using var connection = await storage.OpenConnectionAsync(CancellationToken.None);
-        using var transaction = connection.BeginTransaction();
-        using var insert = connection.CreateCommand();
-        insert.Transaction = transaction;
-        insert.CommandText = InsertSql;
-        var archive = insert.Parameters.Add("$archive", SqliteType.Text);
-        var withBare = insert.Parameters.Add("$with_bare", SqliteType.Text);
-        var withResource = insert.Parameters.Add("$with_resource", SqliteType.Text);
-        var stamp = insert.Parameters.Add("$stamp", SqliteType.Integer);
-        var xml = insert.Parameters.Add("$xml", SqliteType.Text);
-        using var index = connection.CreateCommand();
-        index.Transaction = transaction;
-        index.CommandText = InsertSearchSql;
-        var indexId = index.Parameters.Add("$id", SqliteType.Integer);
-        var indexBody = index.Parameters.Add("$body", SqliteType.Text);
-        var ids = new long[batch.Count];
-        for (var i = 0; i < batch.Count; i++)
-        {
-            var append = batch[i];
-            archive.Value = append.Archive;
-            withBare.Value = append.WithBare;
-            withResource.Value = append.WithResource;
-            stamp.Value = append.Stamp;
-            xml.Value = append.Xml;
-            ids[i] = (long)(await insert.ExecuteScalarAsync())!;
-            var searchText = SearchTextOf(append.Archive, append.Xml);
-            if (searchText.Length > 0)
-            {
-                indexId.Value = ids[i];
-                indexBody.Value = searchText;
-                await index.ExecuteNonQueryAsync();
-            }
-        }
-        transaction.Commit();
-        return ids;
-    }
+    /// <summary>Closes the writer's connection once the batch it may be writing is committed; later appends fail.</summary>
+    internal void CloseWriter() => _writer.Close();
 
     public async Task<ArchivePage> QueryAsync(ArchiveQuery query, CancellationToken cancellationToken = default)
     {

@@ -164,6 +164,7 @@ public sealed class SqliteStorage : IParleyStorage
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
+            ((SqliteArchiveStore)Archive).CloseWriter();
             // Closes the idle pooled connections, so the last one out checkpoints the WAL into the database file.
             using var connection = new SqliteConnection(_connectionString);
             SqliteConnection.ClearPool(connection);
