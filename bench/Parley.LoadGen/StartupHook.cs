@@ -64,6 +64,23 @@ internal static class StartupHook
 
         public void Write(string path)
         {
+            // A timer callback may start before the last one ended, on a busy node; one writer at a time.
+            if (!Monitor.TryEnter(_bytes))
+            {
+                return;
+            }
+            try
+            {
+                WriteNow(path);
+            }
+            finally
+            {
+                Monitor.Exit(_bytes);
+            }
+        }
+
+        private void WriteNow(string path)
+        {
             var lines = _bytes.OrderByDescending(pair => pair.Value).Take(60)
                 .Select(pair => string.Create(CultureInfo.InvariantCulture, $"{pair.Value,14} {pair.Key}"));
             var temporary = path + ".tmp";

@@ -48,6 +48,10 @@ public sealed class Jid : IEquatable<Jid>
         }
     }
 
+    /// <summary>Whether both JIDs have the same bare JID, without building a bare JID for either (stanza paths).</summary>
+    public bool SharesBareWith(Jid other) =>
+        string.Equals(Local, other.Local, StringComparison.Ordinal) && string.Equals(Domain, other.Domain, StringComparison.Ordinal);
+
     public static bool TryParse(string? text, [NotNullWhen(true)] out Jid? jid) => TryParse(text, out jid, out _);
 
     /// <exception cref="JidFormatException">The text is not a valid JID; the message says why.</exception>

@@ -35,9 +35,9 @@ public sealed class Element : Node
 
     public string? Namespace { get; set; }
 
-    public IReadOnlyList<XmlAttribute> Attributes => (IReadOnlyList<XmlAttribute>?)_attributes ?? [];
+    public XmlList<XmlAttribute> Attributes => new(_attributes);
 
-    public IReadOnlyList<Node> Nodes => (IReadOnlyList<Node>?)_nodes ?? [];
+    public XmlList<Node> Nodes => new(_nodes);
 
     public string? this[string attributeName]
     {

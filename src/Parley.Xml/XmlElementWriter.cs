@@ -32,8 +32,7 @@ internal static class XmlElementWriter
             XmlEscaping.WriteAttributeValue(output, ns);
             XmlEscaping.WriteAscii(output, "\""u8);
         }
-        // Indexed loops: foreach over the IReadOnlyList interfaces would allocate an enumerator per element.
-        IReadOnlyList<XmlAttribute> attributes = element.Attributes;
+        var attributes = element.Attributes;
         for (int i = 0; i < attributes.Count; i++)
         {
             XmlAttribute attribute = attributes[i];
@@ -47,7 +46,7 @@ internal static class XmlElementWriter
             XmlEscaping.WriteAttributeValue(output, attribute.Value);
             XmlEscaping.WriteAscii(output, "\""u8);
         }
-        IReadOnlyList<Node> nodes = element.Nodes;
+        var nodes = element.Nodes;
         if (nodes.Count == 0)
         {
             XmlEscaping.WriteAscii(output, "/>"u8);
@@ -63,7 +62,15 @@ internal static class XmlElementWriter
             }
             else
             {
-                XmlEscaping.WriteText(output, ((TextNode)node).Value);
+                var text = (TextNode)node;
+                if (text.Utf8 is { } utf8)
+                {
+                    XmlEscaping.WriteReadText(output, utf8);
+                }
+                else
+                {
+                    XmlEscaping.WriteText(output, text.Value);
+                }
             }
         }
         XmlEscaping.WriteAscii(output, streamsPrefix ? "</stream:"u8 : "</"u8);

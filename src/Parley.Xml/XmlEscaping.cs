@@ -17,10 +17,30 @@ public static class XmlEscaping
 
     private static readonly SearchValues<char> TextSpecials = SearchValues.Create("&<>\r" + ForbiddenChars);
     private static readonly SearchValues<char> AttributeSpecials = SearchValues.Create("&<>\"'\t\n\r" + ForbiddenChars);
+    private static readonly SearchValues<byte> ReadTextSpecials = SearchValues.Create("&<>\r"u8);
 
     public static void WriteText(IBufferWriter<byte> output, ReadOnlySpan<char> text) => WriteEscaped(output, text, TextSpecials);
 
     public static void WriteAttributeValue(IBufferWriter<byte> output, ReadOnlySpan<char> value) => WriteEscaped(output, value, AttributeSpecials);
+
+    /// <summary>
+    /// Writes text as the reader keeps it (<see cref="TextNode"/>): UTF-8 that holds no character XML forbids, so
+    /// only the markup characters and CR need escaping.
+    /// </summary>
+    internal static void WriteReadText(IBufferWriter<byte> output, ReadOnlySpan<byte> utf8)
+    {
+        while (true)
+        {
+            int special = utf8.IndexOfAny(ReadTextSpecials);
+            WriteAscii(output, special < 0 ? utf8 : utf8[..special]);
+            if (special < 0)
+            {
+                return;
+            }
+            WriteAscii(output, Replacement((char)utf8[special]));
+            utf8 = utf8[(special + 1)..];
+        }
+    }
 
     public static string EscapeText(string text) => Escape(text, TextSpecials);
 

@@ -861,7 +861,14 @@ public sealed class XmlStreamReader
                 throw Error(XmlStreamError.NotWellFormed, $"Attribute '{attribute.Name}' uses an undeclared prefix.");
             }
         }
-        var element = new Element(localName, ns, _pendingAttributes.Count == 0 ? null : new List<XmlAttribute>(_pendingAttributes));
+        List<XmlAttribute>? attributes = null;
+        if (_pendingAttributes.Count > 0)
+        {
+            // A stanza gets room for the 'from' and 'xml:lang' a server stamps on it, instead of a copy to twice the size then.
+            attributes = new List<XmlAttribute>(_pendingAttributes.Count + (_streamOpen && _open.Count == 0 ? 2 : 0));
+            attributes.AddRange(_pendingAttributes);
+        }
+        var element = new Element(localName, ns, attributes);
         _pendingAttributes.Clear();
         ResetToken();
         _state = State.Content;
@@ -955,7 +962,7 @@ public sealed class XmlStreamReader
     {
         if (_open.Count > 0 && _tokenLength > 0)
         {
-            _open[^1].Element.Add(new TextNode(TakeText(cache: false)));
+            _open[^1].Element.Add(new TextNode(TakeTextUtf8()));
         }
         ResetToken();
     }
@@ -990,6 +997,22 @@ public sealed class XmlStreamReader
     /// <summary>The pending token as validated character data; the token is reset.</summary>
     private string TakeText(bool cache)
     {
+        ReadOnlySpan<byte> bytes = CheckedText();
+        string text = cache ? XmlStringCache.GetString(bytes) : Encoding.UTF8.GetString(bytes);
+        ResetToken();
+        return text;
+    }
+
+    /// <summary>The pending character data as the UTF-8 a <see cref="TextNode"/> keeps; the token is reset.</summary>
+    private byte[] TakeTextUtf8()
+    {
+        byte[] text = CheckedText().ToArray();
+        ResetToken();
+        return text;
+    }
+
+    private ReadOnlySpan<byte> CheckedText()
+    {
         ReadOnlySpan<byte> bytes = _token.AsSpan(0, _tokenLength);
         if (!Utf8.IsValid(bytes))
         {
@@ -999,9 +1022,7 @@ public sealed class XmlStreamReader
         {
             throw Error(XmlStreamError.NotWellFormed, "A character that XML 1.0 does not allow (a control character, U+FFFE or U+FFFF).");
         }
-        string text = cache ? XmlStringCache.GetString(bytes) : Encoding.UTF8.GetString(bytes);
-        ResetToken();
-        return text;
+        return bytes;
     }
 
     /// <summary>U+FFFE and U+FFFF are EF BF BE and EF BF BF in UTF-8.</summary>

@@ -103,6 +103,22 @@ public class JidTests
         Assert.Contains(expectedMessagePart, exception.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("juliet@example.com/balcony", "juliet@example.com", true)]
+    [InlineData("juliet@example.com/balcony", "JULIET@Example.com/chamber", true)]
+    [InlineData("juliet@example.com", "romeo@example.com", false)]
+    [InlineData("juliet@example.com", "juliet@example.net", false)]
+    [InlineData("example.com", "example.com/service", true)]
+    [InlineData("example.com", "juliet@example.com", false)]
+    public void SharesBareWith_compares_the_bare_jids_as_Bare_Equals_does(string left, string right, bool expected)
+    {
+        var a = Jid.Parse(left);
+        var b = Jid.Parse(right);
+
+        Assert.Equal(expected, a.SharesBareWith(b));
+        Assert.Equal(a.Bare.Equals(b.Bare), a.SharesBareWith(b));
+    }
+
     [Fact]
     public void TryParse_of_null_fails_without_throwing()
     {

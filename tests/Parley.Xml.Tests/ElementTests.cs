@@ -88,6 +88,16 @@ public class ElementTests
     }
 
     [Fact]
+    public void Text_read_off_a_stream_is_written_back_escaped_and_reads_as_the_same_text()
+    {
+        var read = ElementParser.Parse("<body xmlns='jabber:client'>&lt;&amp;&gt;\"'&#xD;\n]]&gt; é 😀 <![CDATA[<x>&]]></body>", "jabber:client");
+
+        Assert.Equal("<&>\"'\r\n]]> é 😀 <x>&", read.Text);
+        Assert.Equal("<body xmlns=\"jabber:client\">&lt;&amp;&gt;\"'&#xD;\n]]&gt; é 😀 &lt;x&gt;&amp;</body>", read.ToXml());
+        Assert.Equal(read.Text, ElementParser.Parse(read.ToXml(), "jabber:client").Text);
+    }
+
+    [Fact]
     public void Characters_xml_cannot_carry_are_written_as_replacement_characters()
     {
         var element = new Element("body").SetAttribute("a", "x\u0001").AddText("\u0000\uFFFF\uD800!");

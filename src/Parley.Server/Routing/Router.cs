@@ -267,7 +267,7 @@ public sealed partial class Router
             session.Send(stanza);
             if (stanza.Name == "message" && _modules.MessageDelivered.HasHandlers)
             {
-                await DeliveredAsync(stanza, from, to, [session]).ConfigureAwait(false);
+                await DeliveredAsync(stanza, from, to, session.Alone).ConfigureAwait(false);
             }
             return;
         }

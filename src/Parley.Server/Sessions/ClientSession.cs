@@ -39,7 +39,11 @@ public sealed class ClientSession
         Transport = transport;
         Id = Interlocked.Increment(ref s_nextId);
         Since = DateTimeOffset.UtcNow;
+        Alone = [this];
     }
+
+    /// <summary>This session as the only recipient of a message, made once instead of once per message delivered.</summary>
+    public IReadOnlyList<ClientSession> Alone { get; }
 
     /// <summary>When the resource was bound, for administrators' session lists.</summary>
     public DateTimeOffset Since { get; }

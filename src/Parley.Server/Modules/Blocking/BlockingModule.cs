@@ -189,7 +189,7 @@ public sealed class BlockingModule(IParleyStorage storage, SessionRegistry sessi
     private async ValueTask<bool> FromClientAsync(ClientStanza client)
     {
         // The user's own server answers the user's requests, whatever domain the user blocks.
-        if (client.To is not { } to || to.Bare.Equals(client.Sender.Jid.Bare) || (to.Local is null && router.IsLocalDomain(to.Domain)))
+        if (client.To is not { } to || to.SharesBareWith(client.Sender.Jid) || (to.Local is null && router.IsLocalDomain(to.Domain)))
         {
             return false;
         }

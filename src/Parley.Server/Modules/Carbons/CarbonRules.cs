@@ -38,7 +38,7 @@ public static class CarbonRules
         var hasImPayload = false;
         var isFromRoom = false;
         var isInvitation = false;
-        // Indexed: Children() would allocate an enumerator for every message routed.
+        // Indexed: Children() would allocate an iterator for every message routed.
         var nodes = message.Nodes;
         for (var i = 0; i < nodes.Count; i++)
         {

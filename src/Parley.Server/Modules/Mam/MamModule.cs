@@ -54,7 +54,7 @@ public sealed class MamModule(ArchiveOptions options, IParleyStorage storage, Se
         // Without 'to', or to the sender's own bare JID, the message arrives back at the account: the inbound hook
         // archives it once. Messages to the server or a service are not conversations. Until federation exists, a
         // message to another domain only bounces, so it is no part of the history either.
-        if (client.To is not { Local: not null } to || to.Bare.Equals(client.Sender.Jid.Bare) || !router.IsHere(to.Domain)
+        if (client.To is not { Local: not null } to || to.SharesBareWith(client.Sender.Jid) || !router.IsHere(to.Domain)
             || !ArchivePolicy.IsArchivable(client.Stanza))
         {
             return false;
