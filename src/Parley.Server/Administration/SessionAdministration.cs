@@ -8,13 +8,15 @@ namespace Parley.Server.Administration;
 /// <summary>
 /// One signed-in resource as administrators see it: its full JID and resource; the client software as far as it is
 /// known (the XEP-0115 node its presence names, such as https://conversejs.org; empty before it sends one); the node
-/// serving it; how and from where it is connected, and since when.
+/// its client is connected to (with Cluster:Redirect off not always the node serving the account, which holds a
+/// stand-in of the session: the stand-in is listed, once, under the client's node); how and from where it is
+/// connected, and since when.
 /// </summary>
 public sealed record SessionInfo(
     string Jid, string Resource, string Client, string Node, string Transport, string RemoteAddress, DateTimeOffset Since, bool Available, bool Resumable)
 {
     public static SessionInfo Of(ClientSession session, string node) =>
-        new(session.Jid.ToString(), session.Jid.Resource ?? "", session.Presence?.Child("c", Ns.Caps)?.GetAttribute("node") ?? "", node,
+        new(session.Jid.ToString(), session.Jid.Resource ?? "", session.Presence?.Child("c", Ns.Caps)?.GetAttribute("node") ?? "", session.ConnectedAt ?? node,
             session.Transport, session.RemoteAddress, session.Since, session.IsAvailable, session.Management is not null);
 }
 

@@ -8,7 +8,10 @@ using Parley.Server.Tests.Support;
 
 namespace Parley.Server.Tests.Cluster;
 
-/// <summary>/api/v1/cluster on a two-node cluster: status, assign, balance, failover, fallback and group create, as the CLI's topology does them.</summary>
+/// <summary>
+/// /api/v1/cluster on a two-node cluster: status, assign, balance, failover, fallback and group create, as the CLI's topology
+/// does them; and the sessions of the whole cluster, whichever node is asked.
+/// </summary>
 public sealed class ClusterApiTests : IAsyncLifetime
 {
     private readonly ClusterNodes _cluster = new();
@@ -173,6 +176,35 @@ public sealed class ClusterApiTests : IAsyncLifetime
             .GetProperty("detail").GetString());
         var audit = Assert.Single(await a.App.Node.Storage.Audit.ListAsync(null, "token:ops", 10));
         Assert.Equal(("session.end", "alice@localhost/desk", "from 127.0.0.1"), (audit.Action, audit.Subject, audit.Details));
+    }
+
+    [Fact]
+    public async Task With_redirect_off_a_client_relayed_through_the_other_node_is_listed_once_by_each_node_with_the_node_it_is_connected_to()
+    {
+        await using var a = await _cluster.StartNodeAsync("a", options => options.Cluster.Redirect = false);
+        await using var b = await _cluster.StartNodeAsync("b", options => options.Cluster.Redirect = false);
+        await a.CreateUserAsync("alice", "alice-password");
+        await _cluster.AssignAsync([a, b], ("alice@localhost", "a"));
+        await using var onA = await XmppTestClient.LoginAsync(a, "alice", "alice-password", "desk");
+        await using var onB = await XmppTestClient.LoginAsync(b, "alice", "alice-password", "phone");
+        using var opsA = await ClientAsync(a, "ops-a");
+        using var opsB = await ClientAsync(b, "ops-b");
+
+        foreach (var ops in new[] { opsA, opsB })
+        {
+            foreach (var query in new[] { "/api/v1/sessions?user=alice@localhost", "/api/v1/sessions" })
+            {
+                var listed = await ops.GetFromJsonAsync<JsonElement>(query);
+                Assert.Equal([("alice@localhost/desk", "a"), ("alice@localhost/phone", "b")],
+                    listed.EnumerateArray().Select(s => (s.GetProperty("jid").GetString(), s.GetProperty("node").GetString())));
+            }
+        }
+
+        Assert.Equal(HttpStatusCode.NoContent, (await opsB.DeleteAsync("/api/v1/sessions/alice@localhost/phone")).StatusCode);
+
+        Assert.Equal("policy-violation", await onB.ExpectStreamErrorAsync());
+        await ClusterNodes.UntilAsync(async () => (await opsA.GetFromJsonAsync<JsonElement>("/api/v1/sessions")).EnumerateArray()
+            .Select(s => s.GetProperty("jid").GetString()).SequenceEqual(["alice@localhost/desk"]), "only the session connected to a is left");
     }
 
     [Fact]
