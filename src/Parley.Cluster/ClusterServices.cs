@@ -50,6 +50,9 @@ public static class ClusterServices
         services.AddHostedService(sp => sp.GetRequiredService<BusSessions>());
         services.AddSingleton<IRemoteRoute, BusRoute>();
         services.AddSingleton<RoomPlacement>();
+        services.AddSingleton<BusRoomOccupants>();
+        services.Replace(ServiceDescriptor.Singleton<Parley.Server.Administration.IRoomsElsewhere>(sp => sp.GetRequiredService<BusRoomOccupants>()));
+        services.AddHostedService(sp => sp.GetRequiredService<BusRoomOccupants>());
         services.AddSingleton<IRemoteRoute, RoomRoute>();
         services.AddHostedService<RoomHandOff>();
         // After the bus: stopped before it, so that what the shutdown ended reaches the peer first.

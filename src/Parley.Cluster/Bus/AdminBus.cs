@@ -9,9 +9,9 @@ using Parley.Server.Hosting;
 namespace Parley.Cluster.Bus;
 
 /// <summary>
-/// The one bus connection that a node's administrative requests share (node reports, sessions, announcements), on
-/// subjects under <c>parley.admin.&lt;name&gt;</c>: apart from the stanzas' connection, so that an hour of samples never
-/// queues behind or ahead of stanzas. Registered before those that use it, so it is connected before
+/// The one bus connection that a node's administrative requests share (node reports, sessions, announcements, room
+/// occupants), on subjects under <c>parley.admin.&lt;name&gt;</c>: apart from the stanzas' connection, so that an hour
+/// of samples never queues behind or ahead of stanzas. Registered before those that use it, so it is connected before
 /// they start and closed after they stop. A node that does not answer within <see cref="AnswerTimeout"/> adds nothing:
 /// a console page never waits longer nor fails for it.
 /// </summary>

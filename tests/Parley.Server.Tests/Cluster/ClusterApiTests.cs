@@ -4,13 +4,14 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Parley.Protocol;
 using Parley.Server.Tests.Api;
+using Parley.Server.Tests.Modules;
 using Parley.Server.Tests.Support;
 
 namespace Parley.Server.Tests.Cluster;
 
 /// <summary>
 /// /api/v1/cluster on a two-node cluster: status, assign, balance, failover, fallback and group create, as the CLI's topology
-/// does them; and the sessions of the whole cluster, whichever node is asked.
+/// does them; and the sessions and room occupants of the whole cluster, whichever node is asked.
 /// </summary>
 public sealed class ClusterApiTests : IAsyncLifetime
 {
@@ -205,6 +206,36 @@ public sealed class ClusterApiTests : IAsyncLifetime
         Assert.Equal("policy-violation", await onB.ExpectStreamErrorAsync());
         await ClusterNodes.UntilAsync(async () => (await opsA.GetFromJsonAsync<JsonElement>("/api/v1/sessions")).EnumerateArray()
             .Select(s => s.GetProperty("jid").GetString()).SequenceEqual(["alice@localhost/desk"]), "only the session connected to a is left");
+    }
+
+    [Fact]
+    public async Task A_rooms_occupants_on_both_nodes_are_listed_by_the_node_that_does_not_run_it_as_by_the_one_that_does()
+    {
+        await using var a = await _cluster.StartNodeAsync("a");
+        await using var b = await _cluster.StartNodeAsync("b");
+        foreach (var user in new[] { "alice", "bob" })
+        {
+            await a.CreateUserAsync(user, user + "-password");
+        }
+        await _cluster.AssignAsync([a, b], ("alice@localhost", "a"), ("bob@localhost", "b"));
+        var room = ClusterRoomTests.RoomRunningOn(a, "b");
+        using var opsA = await ClientAsync(a, "ops-a");
+        using var opsB = await ClientAsync(b, "ops-b");
+        Assert.Equal(HttpStatusCode.Created, (await opsA.PostAsync("/api/v1/rooms", ApiTestNode.Json($$"""{"jid":"{{room}}","owners":["alice@localhost"],"name":"Team"}"""))).StatusCode);
+        await using var alice = await ClusterNodes.OnlineAsync(a, "alice", "home");
+        await using var bob = await ClusterNodes.OnlineAsync(b, "bob", "home");
+        Assert.Empty((await opsA.GetFromJsonAsync<JsonElement[]>($"/api/v1/rooms/{room}/occupants"))!);
+
+        await Muc.JoinAsync(alice, room, "Alice");
+        await Muc.JoinAsync(bob, room, "Bob");
+
+        foreach (var ops in new[] { opsA, opsB })
+        {
+            var occupants = await ops.GetFromJsonAsync<JsonElement[]>($"/api/v1/rooms/{room}/occupants");
+            Assert.Equal([("Alice", "alice@localhost", "moderator", "owner"), ("Bob", "bob@localhost", "participant", "none")], occupants!
+                .Select(o => (o.GetProperty("nick").GetString(), o.GetProperty("jid").GetString(), o.GetProperty("role").GetString(), o.GetProperty("affiliation").GetString()))
+                .OrderBy(o => o.Item1, StringComparer.Ordinal));
+        }
     }
 
     [Fact]
