@@ -39,6 +39,9 @@ public static class ClusterServices
         services.AddHostedService(sp => sp.GetRequiredService<ClusterMembership>());
         services.AddSingleton<ClusterBus>();
         services.AddHostedService(sp => sp.GetRequiredService<ClusterBus>());
+        // Before those that use it: connected before they start, closed after they stop.
+        services.AddSingleton<AdminBus>();
+        services.AddHostedService(sp => sp.GetRequiredService<AdminBus>());
         services.AddSingleton<BusNodeReports>();
         services.Replace(ServiceDescriptor.Singleton<Parley.Server.Administration.IClusterNodeReports>(sp => sp.GetRequiredService<BusNodeReports>()));
         services.AddHostedService(sp => sp.GetRequiredService<BusNodeReports>());
@@ -47,6 +50,9 @@ public static class ClusterServices
         services.AddHostedService(sp => sp.GetRequiredService<BusSessions>());
         services.AddSingleton<IRemoteRoute, BusRoute>();
         services.AddSingleton<RoomPlacement>();
+        services.AddSingleton<BusRoomOccupants>();
+        services.Replace(ServiceDescriptor.Singleton<Parley.Server.Administration.IRoomsElsewhere>(sp => sp.GetRequiredService<BusRoomOccupants>()));
+        services.AddHostedService(sp => sp.GetRequiredService<BusRoomOccupants>());
         services.AddSingleton<IRemoteRoute, RoomRoute>();
         services.AddHostedService<RoomHandOff>();
         // After the bus: stopped before it, so that what the shutdown ended reaches the peer first.

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Text.Json;
 
 namespace Parley.Tests.Shared;
 
@@ -28,12 +29,24 @@ public sealed class NatsServer : IAsyncDisposable
 
     public string Url => $"nats://127.0.0.1:{Port}";
 
+    /// <summary>A server with a monitoring port of its own, for <see cref="ConnectionNamesAsync"/>.</summary>
     public static async Task<NatsServer> StartAsync()
     {
         var port = FreePort();
-        var server = new NatsServer(Launch(port, []), port);
+        var monitor = FreePort();
+        string[] arguments = ["-m", monitor.ToString()];
+        var server = new NatsServer(Launch(port, arguments), port, arguments, monitor);
         await server.WaitUntilListeningAsync();
         return server;
+    }
+
+    /// <summary>The names the clients connected now gave themselves, as the server's monitoring page /connz lists them.</summary>
+    public async Task<IReadOnlyList<string>> ConnectionNamesAsync()
+    {
+        using var http = new HttpClient();
+        using var connz = JsonDocument.Parse(await http.GetStringAsync($"http://127.0.0.1:{_monitorPort}/connz?limit=1024"));
+        return [.. connz.RootElement.GetProperty("connections").EnumerateArray()
+            .Select(connection => connection.TryGetProperty("name", out var name) ? name.GetString() ?? "" : "")];
     }
 
     /// <summary>

@@ -6,7 +6,7 @@ using Parley.Server.Modules.Muc;
 
 namespace Parley.Admin.Pages;
 
-/// <summary>A persistent room: its settings, changed through the application services, and who is in it now (on this node's chat service).</summary>
+/// <summary>A persistent room: its settings, changed through the application services, and who is in it now (asked of the node that runs it).</summary>
 public sealed class RoomModel : ConsolePage
 {
     [BindProperty(SupportsGet = true, Name = "jid")]
@@ -56,10 +56,6 @@ public sealed class RoomModel : ConsolePage
             return;
         }
         Settings = (await Administration.Rooms.GetAsync(jid, cancellationToken))?.Settings;
-        // No chat service when the Muc module is switched off.
-        if (HttpContext.RequestServices.GetService<MucService>() is { } service)
-        {
-            Occupants = await service.OccupantsAsync(jid);
-        }
+        Occupants = await HttpContext.RequestServices.GetRequiredService<RoomOccupants>().ListAsync(jid, cancellationToken);
     }
 }

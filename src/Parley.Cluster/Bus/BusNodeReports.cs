@@ -14,33 +14,23 @@ namespace Parley.Cluster.Bus;
 /// Every node's report for every node's console: a node answers requests on <c>parley.admin.&lt;name&gt;</c> with its
 /// own report (<see cref="LocalNodeReport"/>) as JSON, and asks all the others at once when its console or API wants
 /// the whole cluster. A node that does not answer within <see cref="AnswerTimeout"/>, or answers with something that is
-/// not a report, is shown as not answering: the page never waits longer nor fails for it. The reports go over a bus
-/// connection of their own, so that an hour of samples never queues behind or ahead of stanzas.
+/// not a report, is shown as not answering: the page never waits longer nor fails for it. Over the administrative
+/// connection (<see cref="AdminBus"/>).
 /// </summary>
-public sealed partial class BusNodeReports(ParleyOptions options, ClusterView view, LocalNodeReport local, DataMonitor monitor, ILogger<BusNodeReports> logger)
+public sealed partial class BusNodeReports(ParleyOptions options, ClusterView view, LocalNodeReport local, AdminBus bus, ILogger<BusNodeReports> logger)
     : BackgroundService, IClusterNodeReports
 {
-    public static readonly TimeSpan AnswerTimeout = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan AnswerTimeout = AdminBus.AnswerTimeout;
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    private readonly NatsConnection _nats = new(NatsOpts.Default with { Url = options.Cluster.Bus!, Name = $"parley-admin-{view.Self}" });
-
-    public static string SubjectOf(string node) => "parley.admin." + node;
-
     /// <summary>The bus server as the status page shows it: the configured URL without any user or password in it.</summary>
-    private NodeBus Bus => new(_nats.ConnectionState == NatsConnectionState.Open,
+    private NodeBus Bus => new(bus.Nats.ConnectionState == NatsConnectionState.Open,
         Uri.TryCreate(options.Cluster.Bus, UriKind.Absolute, out var url) ? $"{url.Scheme}://{url.Host}:{url.Port}" : options.Cluster.Bus!);
-
-    public override async Task StartAsync(CancellationToken cancellationToken)
-    {
-        await BusConnect.WhenReachableAsync(_nats, options.Cluster.Bus!, monitor, cancellationToken).ConfigureAwait(false);
-        await base.StartAsync(cancellationToken).ConfigureAwait(false);
-    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        await foreach (var request in _nats.SubscribeAsync<byte[]>(SubjectOf(view.Self), cancellationToken: stoppingToken).ConfigureAwait(false))
+        await foreach (var request in bus.Nats.SubscribeAsync<byte[]>(AdminBus.SubjectOf(view.Self), cancellationToken: stoppingToken).ConfigureAwait(false))
         {
             // Each on its own: one slow report (storage that does not answer) holds no other asker up.
             _ = AnswerAsync(request, stoppingToken);
@@ -83,7 +73,7 @@ public sealed partial class BusNodeReports(ParleyOptions options, ClusterView vi
         timeout.CancelAfter(AnswerTimeout);
         try
         {
-            var answer = await _nats.RequestAsync<byte[], byte[]>(SubjectOf(node), Encoding.UTF8.GetBytes(samplesAfter.ToString(CultureInfo.InvariantCulture)),
+            var answer = await bus.Nats.RequestAsync<byte[], byte[]>(AdminBus.SubjectOf(node), Encoding.UTF8.GetBytes(samplesAfter.ToString(CultureInfo.InvariantCulture)),
                 replyOpts: new NatsSubOpts { ThrowIfNoResponders = true }, cancellationToken: timeout.Token).ConfigureAwait(false);
             if (Parse(answer.Data) is { } report && report.Node == node)
             {
@@ -120,12 +110,6 @@ public sealed partial class BusNodeReports(ParleyOptions options, ClusterView vi
         {
             return null;
         }
-    }
-
-    public override async Task StopAsync(CancellationToken cancellationToken)
-    {
-        await base.StopAsync(cancellationToken).ConfigureAwait(false);
-        await _nats.DisposeAsync().ConfigureAwait(false);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Node} answered a console's request for its report with something that is not one")]

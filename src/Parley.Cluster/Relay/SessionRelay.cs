@@ -168,7 +168,7 @@ public sealed partial class SessionRelay(ParleyOptions options, ClusterView view
         {
             return ("remote-server-timeout", "The node serving this account changed; sign in again.");
         }
-        var standIn = new ClientSession(full, new StandInSink(this, front, id), remote, $"relayed by node {front}");
+        var standIn = new ClientSession(full, new StandInSink(this, front, id), remote, $"relayed by node {front}") { ConnectedAt = front };
         if (options.Sessions.ResourceConflict == "reject" && sessions.Find(full) is not null)
         {
             return ("conflict", "That resource is in use.");

@@ -52,6 +52,9 @@ public sealed class AdministrationServices(
         services.AddSingleton<LocalSessions>();
         services.AddSingleton(sp => new SessionAdministration(
             sp.GetRequiredService<LocalSessions>(), sp.GetRequiredService<IOtherNodesSessions>(), sp.GetRequiredService<IParleyStorage>()));
+        // Parley.Cluster replaces it on a clustered node with one that asks the node running the room over the bus.
+        services.AddSingleton<IRoomsElsewhere, NoRoomsElsewhere>();
+        services.AddSingleton<RoomOccupants>();
         // The topology comes from Parley.Cluster on a clustered node, registered after this.
         services.AddSingleton(sp => new ClusterAdministration(sp.GetRequiredService<IParleyStorage>(), sp.GetService<IClusterTopologyAccess>()));
         services.AddSingleton<LocalNodeReport>();

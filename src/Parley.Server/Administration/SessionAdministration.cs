@@ -8,15 +8,20 @@ namespace Parley.Server.Administration;
 /// <summary>
 /// One signed-in resource as administrators see it: its full JID and resource; the client software as far as it is
 /// known (the XEP-0115 node its presence names, such as https://conversejs.org; empty before it sends one); the node
-/// serving it; how and from where it is connected, and since when.
+/// its client is connected to (with Cluster:Redirect off not always the node serving the account, which holds a
+/// stand-in of the session: the stand-in is listed, once, under the client's node); how and from where it is
+/// connected, and since when.
 /// </summary>
 public sealed record SessionInfo(
     string Jid, string Resource, string Client, string Node, string Transport, string RemoteAddress, DateTimeOffset Since, bool Available, bool Resumable)
 {
     public static SessionInfo Of(ClientSession session, string node) =>
-        new(session.Jid.ToString(), session.Jid.Resource ?? "", session.Presence?.Child("c", Ns.Caps)?.GetAttribute("node") ?? "", node,
+        new(session.Jid.ToString(), session.Jid.Resource ?? "", session.Presence?.Child("c", Ns.Caps)?.GetAttribute("node") ?? "", session.ConnectedAt ?? node,
             session.Transport, session.RemoteAddress, session.Since, session.IsAvailable, session.Management is not null);
 }
+
+/// <summary>An announcement (XEP-0133) to every online user of <paramref name="Domain"/>: a headline from the server.</summary>
+public sealed record Announcement(string Domain, string? Subject, string Body);
 
 /// <summary>
 /// The sessions the other nodes of a cluster serve, as they answer over the bus (Parley.Cluster); none on a node that
@@ -30,6 +35,10 @@ public interface IOtherNodesSessions
     /// <summary>Asks the other nodes to end the session bound to <paramref name="fullJid"/>.</summary>
     /// <returns>The session as it was when a node ended it; null when no other node serves it.</returns>
     Task<SessionInfo?> EndAsync(Jid fullJid, CancellationToken cancellationToken);
+
+    /// <summary>Has the other nodes send <paramref name="announcement"/> to the sessions they serve.</summary>
+    /// <returns>How many sessions it was sent to, as the nodes that answered in time counted them.</returns>
+    Task<int> AnnounceAsync(Announcement announcement, CancellationToken cancellationToken);
 }
 
 /// <summary>A node that runs alone: no other node serves anything.</summary>
@@ -38,6 +47,8 @@ public sealed class NoOtherNodes : IOtherNodesSessions
     public Task<IReadOnlyList<SessionInfo>> ListAsync(Jid? account, CancellationToken cancellationToken) => Task.FromResult<IReadOnlyList<SessionInfo>>([]);
 
     public Task<SessionInfo?> EndAsync(Jid fullJid, CancellationToken cancellationToken) => Task.FromResult<SessionInfo?>(null);
+
+    public Task<int> AnnounceAsync(Announcement announcement, CancellationToken cancellationToken) => Task.FromResult(0);
 }
 
 /// <summary>The sessions this node serves, as administrators see them; what the other nodes answer over the bus from.</summary>
@@ -62,11 +73,25 @@ public sealed class LocalSessions(SessionRegistry sessions, ParleyOptions option
         session.EndByAdministrator();
         return ended;
     }
+
+    /// <summary>Sends <paramref name="announcement"/> to every session of its domain this node serves; how many took it.</summary>
+    public int Announce(Announcement announcement)
+    {
+        var sent = 0;
+        foreach (var session in sessions.All)
+        {
+            if (session.Jid.Domain == announcement.Domain && session.Send(Stanzas.Headline(announcement.Domain, session.Jid, announcement.Subject, announcement.Body)))
+            {
+                sent++;
+            }
+        }
+        return sent;
+    }
 }
 
 /// <summary>
 /// The sessions of the cluster (this node's, and the others' asked over the bus): listed for the console and the REST
-/// API, and ended one at a time (a kick, audited here, wherever the session is served).
+/// API and XEP-0133, ended one at a time (a kick, audited here, wherever the session is served), and sent announcements.
 /// </summary>
 public sealed class SessionAdministration(LocalSessions here, IOtherNodesSessions others, IParleyStorage storage, AdminActor? actor = null)
 {
@@ -90,5 +115,15 @@ public sealed class SessionAdministration(LocalSessions here, IOtherNodesSession
         }
         await AdminActor.RecordAsync(storage, actor, AuditActions.SessionEnd, fullJid.ToString(), $"from {ended.RemoteAddress}", cancellationToken).ConfigureAwait(false);
         return true;
+    }
+
+    /// <summary>Sends <paramref name="announcement"/> to every session of its domain on every node, audited once.</summary>
+    /// <returns>How many sessions it was sent to.</returns>
+    public async Task<int> AnnounceAsync(Announcement announcement, CancellationToken cancellationToken = default)
+    {
+        var sent = here.Announce(announcement) + await others.AnnounceAsync(announcement, cancellationToken).ConfigureAwait(false);
+        await AdminActor.RecordAsync(storage, actor, AuditActions.Announcement, announcement.Domain, $"sent to {sent} sessions: {announcement.Body}", cancellationToken)
+            .ConfigureAwait(false);
+        return sent;
     }
 }

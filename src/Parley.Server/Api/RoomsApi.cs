@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Parley.Protocol;
 using Parley.Server.Administration;
-using Microsoft.Extensions.DependencyInjection;
 using Parley.Server.Modules.Muc;
 
 namespace Parley.Server.Api;
@@ -114,7 +113,7 @@ internal static class RoomsApi
             : ApiProblems.From(result, $"The room {room}");
     }
 
-    private static async Task<IResult> OccupantsAsync(string jid, HttpContext context, RoomAdministration rooms)
+    private static async Task<IResult> OccupantsAsync(string jid, HttpContext context, RoomAdministration rooms, RoomOccupants roomOccupants)
     {
         if (!Jid.TryParse(jid, out var room))
         {
@@ -124,8 +123,7 @@ internal static class RoomsApi
         {
             return ApiProblems.NotFound($"There is no persistent room {room}.");
         }
-        // No chat service when the Muc module is switched off: nobody can be in the room.
-        var occupants = context.RequestServices.GetService<MucService>() is { } service ? await service.OccupantsAsync(room).ConfigureAwait(false) : [];
+        var occupants = await roomOccupants.ListAsync(room, context.RequestAborted).ConfigureAwait(false);
         return TypedResults.Ok(occupants.Select(o => new RoomOccupantInfo(o.Nick, o.Account, o.Role.ToString().ToLowerInvariant(), o.Affiliation.ToString().ToLowerInvariant())).ToList());
     }
 

@@ -121,6 +121,12 @@ public sealed class ClientSession
         set => Volatile.Write(ref _gate, value);
     }
 
+    /// <summary>
+    /// The cluster node the client is connected to when that is not this one: set on the stand-in this node holds for a
+    /// client relayed to it (Cluster:Redirect off); null for a client connected here.
+    /// </summary>
+    public string? ConnectedAt { get; init; }
+
     /// <summary>Set for a client served here whose account another node of the cluster serves: what it sends goes there.</summary>
     public ISessionRelay? Relay { get; init; }
 

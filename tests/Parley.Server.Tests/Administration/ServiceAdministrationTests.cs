@@ -37,7 +37,7 @@ public sealed class ServiceAdministrationTests : IAsyncLifetime
 
     private static Task<Element> IqAsync(XmppTestClient client, string payload, string type = "set") => Muc.IqAsync(client, TestNode.Domain, payload, type);
 
-    private static async Task<Element> ExecuteAsync(XmppTestClient client, string command, string action = "execute") =>
+    internal static async Task<Element> ExecuteAsync(XmppTestClient client, string command, string action = "execute") =>
         await IqAsync(client, $"<command xmlns='{Ns.Commands}' node='{AdminNode}{command}' action='{action}'/>");
 
     private static async Task<Element> SubmitAsync(XmppTestClient client, string command, string sessionId, params (string Var, string[] Values)[] fields)
@@ -49,7 +49,7 @@ public sealed class ServiceAdministrationTests : IAsyncLifetime
     }
 
     /// <summary>Executes the command and submits its form with <paramref name="fields"/>; the completed &lt;command/&gt;.</summary>
-    private static async Task<Element> RunAsync(XmppTestClient client, string command, params (string Var, string[] Values)[] fields)
+    internal static async Task<Element> RunAsync(XmppTestClient client, string command, params (string Var, string[] Values)[] fields)
     {
         var form = Command(await ExecuteAsync(client, command));
         Assert.Equal("executing", form.GetAttribute("status"));
@@ -58,16 +58,16 @@ public sealed class ServiceAdministrationTests : IAsyncLifetime
         return done;
     }
 
-    private static Element Command(Element iq)
+    internal static Element Command(Element iq)
     {
         Assert.True(iq.GetAttribute("type") == "result", iq.ToString());
         return iq.Child("command", Ns.Commands)!;
     }
 
-    private static (string? Type, string Text) Note(Element command) =>
+    internal static (string? Type, string Text) Note(Element command) =>
         command.Child("note", Ns.Commands) is { } note ? (note.GetAttribute("type"), note.Text) : (null, "");
 
-    private static IReadOnlyList<string> Field(Element command, string var) =>
+    internal static IReadOnlyList<string> Field(Element command, string var) =>
         DataForm.Values(DataForm.Find(command)!).GetValueOrDefault(var) ?? [];
 
     private static string Condition(Element iq)

@@ -4,11 +4,15 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Parley.Protocol;
 using Parley.Server.Tests.Api;
+using Parley.Server.Tests.Modules;
 using Parley.Server.Tests.Support;
 
 namespace Parley.Server.Tests.Cluster;
 
-/// <summary>/api/v1/cluster on a two-node cluster: status, assign, balance, failover, fallback and group create, as the CLI's topology does them.</summary>
+/// <summary>
+/// /api/v1/cluster on a two-node cluster: status, assign, balance, failover, fallback and group create, as the CLI's topology
+/// does them; and the sessions and room occupants of the whole cluster, whichever node is asked.
+/// </summary>
 public sealed class ClusterApiTests : IAsyncLifetime
 {
     private readonly ClusterNodes _cluster = new();
@@ -173,6 +177,65 @@ public sealed class ClusterApiTests : IAsyncLifetime
             .GetProperty("detail").GetString());
         var audit = Assert.Single(await a.App.Node.Storage.Audit.ListAsync(null, "token:ops", 10));
         Assert.Equal(("session.end", "alice@localhost/desk", "from 127.0.0.1"), (audit.Action, audit.Subject, audit.Details));
+    }
+
+    [Fact]
+    public async Task With_redirect_off_a_client_relayed_through_the_other_node_is_listed_once_by_each_node_with_the_node_it_is_connected_to()
+    {
+        await using var a = await _cluster.StartNodeAsync("a", options => options.Cluster.Redirect = false);
+        await using var b = await _cluster.StartNodeAsync("b", options => options.Cluster.Redirect = false);
+        await a.CreateUserAsync("alice", "alice-password");
+        await _cluster.AssignAsync([a, b], ("alice@localhost", "a"));
+        await using var onA = await XmppTestClient.LoginAsync(a, "alice", "alice-password", "desk");
+        await using var onB = await XmppTestClient.LoginAsync(b, "alice", "alice-password", "phone");
+        using var opsA = await ClientAsync(a, "ops-a");
+        using var opsB = await ClientAsync(b, "ops-b");
+
+        foreach (var ops in new[] { opsA, opsB })
+        {
+            foreach (var query in new[] { "/api/v1/sessions?user=alice@localhost", "/api/v1/sessions" })
+            {
+                var listed = await ops.GetFromJsonAsync<JsonElement>(query);
+                Assert.Equal([("alice@localhost/desk", "a"), ("alice@localhost/phone", "b")],
+                    listed.EnumerateArray().Select(s => (s.GetProperty("jid").GetString(), s.GetProperty("node").GetString())));
+            }
+        }
+
+        Assert.Equal(HttpStatusCode.NoContent, (await opsB.DeleteAsync("/api/v1/sessions/alice@localhost/phone")).StatusCode);
+
+        Assert.Equal("policy-violation", await onB.ExpectStreamErrorAsync());
+        await ClusterNodes.UntilAsync(async () => (await opsA.GetFromJsonAsync<JsonElement>("/api/v1/sessions")).EnumerateArray()
+            .Select(s => s.GetProperty("jid").GetString()).SequenceEqual(["alice@localhost/desk"]), "only the session connected to a is left");
+    }
+
+    [Fact]
+    public async Task A_rooms_occupants_on_both_nodes_are_listed_by_the_node_that_does_not_run_it_as_by_the_one_that_does()
+    {
+        await using var a = await _cluster.StartNodeAsync("a");
+        await using var b = await _cluster.StartNodeAsync("b");
+        foreach (var user in new[] { "alice", "bob" })
+        {
+            await a.CreateUserAsync(user, user + "-password");
+        }
+        await _cluster.AssignAsync([a, b], ("alice@localhost", "a"), ("bob@localhost", "b"));
+        var room = ClusterRoomTests.RoomRunningOn(a, "b");
+        using var opsA = await ClientAsync(a, "ops-a");
+        using var opsB = await ClientAsync(b, "ops-b");
+        Assert.Equal(HttpStatusCode.Created, (await opsA.PostAsync("/api/v1/rooms", ApiTestNode.Json($$"""{"jid":"{{room}}","owners":["alice@localhost"],"name":"Team"}"""))).StatusCode);
+        await using var alice = await ClusterNodes.OnlineAsync(a, "alice", "home");
+        await using var bob = await ClusterNodes.OnlineAsync(b, "bob", "home");
+        Assert.Empty((await opsA.GetFromJsonAsync<JsonElement[]>($"/api/v1/rooms/{room}/occupants"))!);
+
+        await Muc.JoinAsync(alice, room, "Alice");
+        await Muc.JoinAsync(bob, room, "Bob");
+
+        foreach (var ops in new[] { opsA, opsB })
+        {
+            var occupants = await ops.GetFromJsonAsync<JsonElement[]>($"/api/v1/rooms/{room}/occupants");
+            Assert.Equal([("Alice", "alice@localhost", "moderator", "owner"), ("Bob", "bob@localhost", "participant", "none")], occupants!
+                .Select(o => (o.GetProperty("nick").GetString(), o.GetProperty("jid").GetString(), o.GetProperty("role").GetString(), o.GetProperty("affiliation").GetString()))
+                .OrderBy(o => o.Item1, StringComparer.Ordinal));
+        }
     }
 
     [Fact]

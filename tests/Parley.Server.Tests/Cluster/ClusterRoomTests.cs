@@ -42,7 +42,7 @@ public sealed class ClusterRoomTests : IAsyncLifetime
     public async Task Three_users_on_three_nodes_in_one_room_see_each_others_presence_and_messages()
     {
         // The room runs on b: alice and carol reach it over the bus, bob on his own node.
-        var room = RoomRunningOn("b");
+        var room = RoomRunningOn(_a, "b");
         await using var alice = await Muc.OnlineAsync(_a, "alice");
         await using var bob = await Muc.OnlineAsync(_b, "bob");
         await using var carol = await Muc.OnlineAsync(_c, "carol");
@@ -81,7 +81,7 @@ public sealed class ClusterRoomTests : IAsyncLifetime
     [Fact]
     public async Task A_persistent_room_whose_node_stops_runs_on_a_live_node_with_its_configuration_and_history_and_occupants_join_again()
     {
-        var room = RoomRunningOn("c");
+        var room = RoomRunningOn(_a, "c");
         var created = await _cluster.ParleyAsync("room", "create", room, "--owner", "alice@localhost", "--name", "Team room");
         Assert.True(created.ExitCode == 0, created.Error);
         await using var alice = await Muc.OnlineAsync(_a, "alice");
@@ -128,7 +128,7 @@ public sealed class ClusterRoomTests : IAsyncLifetime
     [Fact]
     public async Task While_the_bus_is_down_a_message_to_a_room_on_another_node_waits_and_arrives_once_it_is_back_and_the_room_keeps_its_occupants()
     {
-        var room = RoomRunningOn("b");
+        var room = RoomRunningOn(_a, "b");
         await using var alice = await Muc.OnlineAsync(_a, "alice");
         await using var bob = await Muc.OnlineAsync(_b, "bob");
         await Muc.CreateAsync(alice, room, "alice");
@@ -188,13 +188,13 @@ public sealed class ClusterRoomTests : IAsyncLifetime
         return bodies;
     }
 
-    /// <summary>A room name that the nodes, as they all see each other now, place on <paramref name="node"/>.</summary>
-    private string RoomRunningOn(string node)
+    /// <summary>A room name that the nodes, as <paramref name="seenBy"/> sees them up now, place on <paramref name="node"/>.</summary>
+    internal static string RoomRunningOn(TestNode seenBy, string node)
     {
         for (var i = 0; ; i++)
         {
             var room = Muc.Room("team" + i);
-            if (RoomPlacement.HostOf(room, ClusterNodes.View(_a).Nodes)!.Name == node)
+            if (RoomPlacement.HostOf(room, ClusterNodes.View(seenBy).Nodes)!.Name == node)
             {
                 return room;
             }

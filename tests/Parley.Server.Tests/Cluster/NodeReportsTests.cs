@@ -44,6 +44,14 @@ public sealed class NodeReportsTests : IAsyncLifetime
         node.GetProperty("samples").EnumerateArray().LastOrDefault() is { ValueKind: JsonValueKind.Object } latest ? latest.GetProperty("sessions").GetInt32() : -1;
 
     [Fact]
+    public async Task A_node_holds_one_administrative_bus_connection_beside_those_for_stanzas_relays_and_session_copies()
+    {
+        await using var a = await _cluster.StartNodeAsync("a");
+
+        Assert.Equal(["parley-a", "parley-a-replication", "parley-admin-a", "parley-relay-a"], (await _cluster.Nats.ConnectionNamesAsync()).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task Node_a_shows_the_session_signed_in_on_node_b_and_node_bs_storage_bus_version_and_certificate_expiry()
     {
         var nodes = await _cluster.StartHomesAsync(["a", "b"], ["alice", "bob"]);

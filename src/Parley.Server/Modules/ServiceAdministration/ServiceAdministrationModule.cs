@@ -14,12 +14,13 @@ namespace Parley.Server.Modules.ServiceAdministration;
 /// <summary>
 /// Service administration (XEP-0133) for admins (<see cref="AdminRoles"/>) from any XMPP client, as ad-hoc commands:
 /// accounts added, deleted, disabled, re-enabled, given a new password; a user's roster and last login; online and
-/// registered users; an announcement to everyone online; the message of the day (the login banner). Every change goes
-/// through the application services as the admin, from the client's address, so it is audited like the CLI's.
+/// registered users; an announcement to everyone online; the message of the day (the login banner). Online users and
+/// announcements span every node of a cluster (<see cref="SessionAdministration"/>). Every change goes through the
+/// application services as the admin, from the client's address, so it is audited like the CLI's.
 /// Notes and values are text in the stanza, escaped by the XML writer like any other.
 /// </summary>
 public sealed class ServiceAdministrationModule(
-    AdHocCommands commands, AdministrationServices administration, SessionRegistry sessions, IParleyStorage storage) : IModule
+    AdHocCommands commands, AdministrationServices administration, SessionAdministration sessions, IParleyStorage storage) : IModule
 {
     /// <summary>The most JIDs a list command returns; a longer list says it was cut.</summary>
     public const int MaxListedJids = 1000;
@@ -43,8 +44,10 @@ public sealed class ServiceAdministrationModule(
         Add("get-user-roster", "Get User Roster", AccountForm("Getting a user's roster", "The account whose roster to see.", multiple: false), GetRosterAsync);
         Add("get-user-lastlogin", "Get User Last Login Time", AccountForm("Getting a user's last login", "The account whose last login to see.", multiple: false),
             GetLastLoginAsync);
-        Add("get-online-users-num", "Get Number of Online Users", form: null, (context, _) => Count(context, "onlineusersnum", "The number of online users", OnlineAccounts(context).Count));
-        Add("get-online-users-list", "Get List of Online Users", form: null, (context, _) => List(context, "onlineuserjids", "The online users", OnlineAccounts(context)));
+        Add("get-online-users-num", "Get Number of Online Users", form: null,
+            async (context, _) => Count("onlineusersnum", "The number of online users", (await OnlineAccountsAsync(context).ConfigureAwait(false)).Count));
+        Add("get-online-users-list", "Get List of Online Users", form: null,
+            async (context, _) => List("onlineuserjids", "The online users", await OnlineAccountsAsync(context).ConfigureAwait(false)));
         Add("get-registered-users-num", "Get Number of Registered Users", form: null, RegisteredCountAsync);
         Add("get-registered-users-list", "Get List of Registered Users", form: null, RegisteredListAsync);
         Add("announce", "Send Announcement to Online Users", AnnouncementForm, AnnounceAsync);
@@ -241,37 +244,37 @@ public sealed class ServiceAdministrationModule(
         return form;
     }
 
-    /// <summary>The accounts of the requested domain with a session on this node, ordered by JID.</summary>
-    private List<string> OnlineAccounts(CommandContext context)
+    /// <summary>The accounts of the requested domain with a session on any node, each once, ordered by JID.</summary>
+    private async Task<List<string>> OnlineAccountsAsync(CommandContext context)
     {
         var online = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (var session in sessions.All)
+        foreach (var session in await sessions.ListAsync().ConfigureAwait(false))
         {
-            if (session.Jid.Domain == context.Domain)
+            if (Jid.TryParse(session.Jid, out var jid) && jid.Domain == context.Domain)
             {
-                online.Add(session.Jid.Bare.ToString());
+                online.Add(jid.Bare.ToString());
             }
         }
         return [.. online];
     }
 
-    private static ValueTask<CommandOutcome> Count(CommandContext context, string var, string label, int count)
+    private static CommandOutcome Count(string var, string label, int count)
     {
         var form = DataForm.Create("result", Ns.ServiceAdministration);
         DataForm.AddField(form, var, FieldType.TextSingle, label, count.ToString(CultureInfo.InvariantCulture));
-        return ValueTask.FromResult(CommandOutcome.Result(form));
+        return CommandOutcome.Result(form);
     }
 
-    private static ValueTask<CommandOutcome> List(CommandContext context, string var, string label, IReadOnlyList<string> jids)
+    private static CommandOutcome List(string var, string label, IReadOnlyList<string> jids)
     {
         var form = DataForm.Create("result", Ns.ServiceAdministration);
         DataForm.AddField(form, var, FieldType.JidMulti, label, jids.Take(MaxListedJids));
         var note = jids.Count > MaxListedJids ? $"The first {MaxListedJids} of {jids.Count}; `parley user list` lists them all." : null;
-        return ValueTask.FromResult(CommandOutcome.Result(form, note));
+        return CommandOutcome.Result(form, note);
     }
 
     private async ValueTask<CommandOutcome> RegisteredCountAsync(CommandContext context, IReadOnlyDictionary<string, IReadOnlyList<string>> values) =>
-        await Count(context, "registeredusersnum", "The number of registered users", await storage.Accounts.CountAsync(context.Domain).ConfigureAwait(false)).ConfigureAwait(false);
+        Count("registeredusersnum", "The number of registered users", await storage.Accounts.CountAsync(context.Domain).ConfigureAwait(false));
 
     private async ValueTask<CommandOutcome> RegisteredListAsync(CommandContext context, IReadOnlyDictionary<string, IReadOnlyList<string>> values)
     {
@@ -299,17 +302,8 @@ public sealed class ServiceAdministrationModule(
         {
             return CommandOutcome.Error("The announcement is empty.");
         }
-        var subject = First(values, "subject");
-        var sent = 0;
-        foreach (var session in sessions.All)
-        {
-            if (session.Jid.Domain == context.Domain && session.Send(Stanzas.Headline(context.Domain, session.Jid, subject, body)))
-            {
-                sent++;
-            }
-        }
-        await AdminActor.RecordAsync(storage, new AdminActor(context.Requester.Bare.ToString(), context.Origin), AuditActions.Announcement, context.Domain,
-            $"sent to {sent} sessions: {body}", CancellationToken.None).ConfigureAwait(false);
+        var sent = await sessions.By(new AdminActor(context.Requester.Bare.ToString(), context.Origin))
+            .AnnounceAsync(new Announcement(context.Domain, First(values, "subject"), body)).ConfigureAwait(false);
         return CommandOutcome.Info(sent == 1 ? "Sent the announcement to 1 session." : $"Sent the announcement to {sent} sessions.");
     }
 
