@@ -333,7 +333,7 @@ public sealed class PresenceModule(
 
     private async ValueTask EndDirectedPresenceAsync(ClientSession session, Element unavailable)
     {
-        if (_directed.Find(session) is not { } directed)
+        if (_directed.Find(session) is not { Count: > 0 } directed)
         {
             return;
         }
