@@ -198,6 +198,45 @@ public sealed partial class ClusterInteropTests : IAsyncLifetime
         Assert.Equal(_b.C2sPort, result.GetProperty("alice_port").GetInt32());
     }
 
+    [Fact]
+    public async Task A_raw_client_resumed_on_the_group_peer_keeps_its_rooms_client_state_carbons_pushes_and_directed_presence()
+    {
+        // One room runs on the peer and keeps alice; the other ran on the killed node and is gone with it.
+        var kept = RoomRunningOn("b", "kept");
+        var moved = RoomRunningOn("a", "moved");
+
+        var result = await KillAlicesNodeUnderAsync("raw_resume_state.py",
+            [_a.C2sTlsPort.ToString(CultureInfo.InvariantCulture), _b.C2sTlsPort.ToString(CultureInfo.InvariantCulture), kept, moved]);
+
+        // Still inactive (XEP-0352): bob's three presence updates were held and only the latest came, before his message.
+        Assert.Equal(["s3"], Strings(result, "statuses"));
+        // Still an occupant of the room on the peer: she reads it and speaks in it, and bob never saw her leave.
+        Assert.Equal(["after the move", "still here?", "yes"], Strings(result, "bodies"));
+        Assert.Equal("result", result.GetProperty("ping_kept").GetString());
+        Assert.Equal(0, result.GetProperty("bob_saw_alice_leave_the_room_before_she_closed").GetInt32());
+        // The room of the killed node is gone: her self-ping says she is not in it (XEP-0410), and she joins again.
+        Assert.Equal("error not-acceptable", result.GetProperty("ping_moved").GetString());
+        Assert.True(result.GetProperty("rejoined").GetBoolean());
+        // She had asked for her roster and block list and turned carbons on: her other device's changes and messages reach her.
+        Assert.Equal("carol@localhost", result.GetProperty("roster_push").GetString());
+        Assert.Equal("mallory@localhost", result.GetProperty("block_push").GetString());
+        Assert.Equal("from the tablet", result.GetProperty("carbon").GetString());
+        // That bob then got her unavailable presence, from her directed presence and from the room, the script waited for.
+    }
+
+    /// <summary>A temporary room's address that <paramref name="node"/> runs while both nodes are up.</summary>
+    private static string RoomRunningOn(string node, string prefix)
+    {
+        for (var i = 0; ; i++)
+        {
+            var room = $"{prefix}{i}@conference.localhost";
+            if (RoomPlacement.HostOf(room, [NodeUp("a"), NodeUp("b")])!.Name == node)
+            {
+                return room;
+            }
+        }
+    }
+
     private Task<JsonElement> KillAlicesNodeUnderAsync(string mode) =>
         KillAlicesNodeUnderAsync("raw_resume.py", [_a.C2sTlsPort.ToString(CultureInfo.InvariantCulture), _b.C2sTlsPort.ToString(CultureInfo.InvariantCulture), mode]);
 

@@ -149,6 +149,10 @@ public sealed partial class PeerReplicas(ParleyOptions options, ClusterView view
                             {
                                 replica.Presence = item;
                             }
+                            else if (item.Name == "k")
+                            {
+                                replica.Keep(item);
+                            }
                             else if (item.Name == "q" && ReplicaBatch.StanzaIn(item) is { } stanza)
                             {
                                 replica.Queue(stanza, ReplicaBatch.ArrivedOf(item), max);
@@ -164,6 +168,9 @@ public sealed partial class PeerReplicas(ParleyOptions options, ClusterView view
                         break;
                     case "h" when sessions.TryGetValue(id, out var handled):
                         handled.Handled = ReplicaBatch.CountOf(change, "h");
+                        break;
+                    case "k" when sessions.TryGetValue(id, out var keeping):
+                        keeping.Keep(change);
                         break;
                     case "p" when sessions.TryGetValue(id, out var present):
                         present.Presence = ReplicaBatch.StanzaIn(change);
@@ -288,6 +295,8 @@ public sealed partial class PeerReplicas(ParleyOptions options, ClusterView view
         }
         session.Management = management;
         session.Sink = new HibernatedSink(session, node.Options.Limits.MaxSendQueueStanzas, node.SessionCloser);
+        // Before the client can resume: it finds its rooms, its directed presence and its client state as they were.
+        node.Modules.Restore(session, replica.Kept);
         var replaced = node.Sessions.Add(session, 0);
         replaced?.Sink.CloseWithError("conflict", "Replaced by a new connection with the same resource.");
         node.Resumable.Add(session);

@@ -7,7 +7,9 @@ namespace Parley.Cluster.Resumption;
 
 /// <summary>
 /// The events a node sends its group peer about its sessions' stream management, as XML in a &lt;batch/&gt;:
-/// <c>&lt;open id jid resumable handled sent&gt;[presence][&lt;q t/&gt;…]&lt;/open&gt;</c> a session's whole state;
+/// <c>&lt;open id jid resumable handled sent&gt;[presence][&lt;k name/&gt;…][&lt;q t/&gt;…]&lt;/open&gt;</c> a session's whole state;
+/// <c>&lt;k id name&gt;[state]&lt;/k&gt;</c> what a module keeps of the session for a resumption (its directed presence,
+/// its client state…), replacing what it kept before, or nothing any more;
 /// <c>&lt;q id t&gt;stanza&lt;/q&gt;</c> a stanza queued for the client (t: when it arrived, Unix ms);
 /// <c>&lt;a id h/&gt;</c> the client acknowledged h; <c>&lt;h id h/&gt;</c> the server handled h of the client's stanzas;
 /// <c>&lt;p id&gt;[presence]&lt;/p&gt;</c> the session's presence; <c>&lt;end id/&gt;</c> the session ended and what it held
@@ -27,6 +29,10 @@ internal static class ReplicaBatch
         {
             open.Add(presence);
         }
+        foreach (var (name, state) in session.Kept())
+        {
+            open.Add(new Element("k", Ns.Client).SetAttribute("name", name).Add(state));
+        }
         foreach (var (stanza, arrived) in management.UnackedWithArrival())
         {
             open.Add(new Element("q", Ns.Client).SetAttribute("t", Stamp(arrived)).Add(stanza));
@@ -44,6 +50,12 @@ internal static class ReplicaBatch
     {
         var element = new Element("p", Ns.Client).SetAttribute("id", id);
         return presence is null ? element : element.Add(presence);
+    }
+
+    public static Element Kept(string id, string name, Element? state)
+    {
+        var element = new Element("k", Ns.Client).SetAttribute("id", id).SetAttribute("name", name);
+        return state is null ? element : element.Add(state);
     }
 
     public static Element End(string id) => new Element("end", Ns.Client).SetAttribute("id", id);
@@ -72,6 +84,23 @@ internal sealed class SessionReplica(string id, Jid jid, bool resumable, uint ha
     public uint Handled { get; set; } = handled;
     public uint Sent { get; private set; } = sent;
     public Element? Presence { get; set; }
+
+    /// <summary>What the modules kept of the session (<see cref="ClientSession.Keep"/>), by module.</summary>
+    public Dictionary<string, Element> Kept { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Applies a &lt;k name&gt;[state]&lt;/k&gt;: the module's state replaces what it kept, or is gone.</summary>
+    public void Keep(Element k)
+    {
+        var name = k.GetAttribute("name") ?? "";
+        if (ReplicaBatch.StanzaIn(k) is { } state)
+        {
+            Kept[name] = state;
+        }
+        else
+        {
+            Kept.Remove(name);
+        }
+    }
 
     /// <summary>False once more stanzas waited than the copy keeps: the client cannot resume with all of them, so it is not offered.</summary>
     public bool Complete { get; private set; } = true;

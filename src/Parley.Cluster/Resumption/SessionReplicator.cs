@@ -290,6 +290,8 @@ public sealed partial class SessionReplicator(
             }
         }
 
+        public void Kept(string name, Element? state) => owner.Record(ReplicaBatch.Kept(id, name, state));
+
         public void Ended() => owner.Record(ReplicaBatch.End(id));
     }
 

@@ -128,6 +128,7 @@ public sealed class ModuleRegistry
     private readonly List<Func<Element>> _streamFeatures = [];
     private readonly List<HostedService> _services = [];
     private readonly List<Action> _registered = [];
+    private readonly Dictionary<string, Action<ClientSession, Element>> _restorers = new(StringComparer.Ordinal);
     private readonly List<(Element Feature, Func<bool> Offered)> _unauthenticatedStreamFeatures = [];
     private readonly Dictionary<string, UnauthenticatedIqHandler> _unauthenticatedIq = [];
     private readonly Dictionary<string, StreamElementHandler> _streamElements = [];
@@ -216,6 +217,31 @@ public sealed class ModuleRegistry
 
     /// <summary>After a resumable session lost its connection (XEP-0198); its unacknowledged stanzas wait in it.</summary>
     public void OnSessionHibernated(Func<ClientSession, ValueTask> handler) => SessionHibernated.Add(handler);
+
+    /// <summary>
+    /// A session's state that the module keeps under <paramref name="name"/> (<see cref="ClientSession.Keep"/>) is
+    /// rebuilt with <paramref name="restore"/> when the session is taken over on another node for its client to resume.
+    /// </summary>
+    public void RestoreOnResumption(string name, Action<ClientSession, Element> restore)
+    {
+        if (!_restorers.TryAdd(name, restore))
+        {
+            throw new InvalidOperationException($"Two modules keep session state named {name}.");
+        }
+    }
+
+    /// <summary>A session taken over from another node gets back what the modules kept of it there; unknown names are left out.</summary>
+    public void Restore(ClientSession session, IEnumerable<KeyValuePair<string, Element>> kept)
+    {
+        foreach (var (name, state) in kept)
+        {
+            if (_restorers.TryGetValue(name, out var restore))
+            {
+                session.Keep(name, state);
+                restore(session, state);
+            }
+        }
+    }
 
     /// <summary>Before an account and its data are deleted, while its roster is still there (e.g. to tell its contacts).</summary>
     public void OnAccountRemoving(Func<Jid, ValueTask> handler) => AccountRemoving.Add(handler);

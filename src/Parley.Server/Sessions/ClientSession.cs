@@ -127,6 +127,45 @@ public sealed class ClientSession
     /// </summary>
     public string? ConnectedAt { get; init; }
 
+    private readonly Lock _keptLock = new();
+    private Dictionary<string, Element>? _kept;
+
+    /// <summary>
+    /// A module's state of this session that a resumption elsewhere restores (XEP-0198: the session as it was), as one
+    /// element that the module replaces whole at each change, or null to drop it; copied to the stream-management
+    /// copy at once, in order with the session's other changes. The module itself keeps the live state.
+    /// </summary>
+    public void Keep(string name, Element? state)
+    {
+        lock (_keptLock)
+        {
+            if (state is null)
+            {
+                _kept?.Remove(name);
+            }
+            else
+            {
+                (_kept ??= new(StringComparer.Ordinal))[name] = state;
+            }
+        }
+        if (Management is { } management)
+        {
+            lock (management.Sync)
+            {
+                management.Replica?.Kept(name, state);
+            }
+        }
+    }
+
+    /// <summary>What the modules keep of this session now (<see cref="Keep"/>), by module.</summary>
+    public IReadOnlyList<KeyValuePair<string, Element>> Kept()
+    {
+        lock (_keptLock)
+        {
+            return _kept is null ? [] : [.. _kept];
+        }
+    }
+
     /// <summary>Set for a client served here whose account another node of the cluster serves: what it sends goes there.</summary>
     public ISessionRelay? Relay { get; init; }
 

@@ -38,6 +38,9 @@ public interface IManagementReplica
     /// <summary>The server has handled <paramref name="handled"/> stanzas from the client.</summary>
     void Handled(uint handled);
 
+    /// <summary>A module's state of the session changed (<see cref="ClientSession.Keep"/>); null when it has none now.</summary>
+    void Kept(string name, Element? state);
+
     /// <summary>The session ended here and what it held was delivered elsewhere: the copy is no longer needed.</summary>
     void Ended();
 }

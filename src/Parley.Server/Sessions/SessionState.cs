@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
+using Parley.Protocol;
 using Parley.Server.ModuleContract;
+using Parley.Xml;
 
 namespace Parley.Server.Sessions;
 
@@ -42,9 +44,30 @@ public sealed class SessionFlags
 
     private readonly SessionState<object> _set = new(static _ => s_set);
 
+    /// <summary>What the session keeps while the flag is set, when it survives a resumption elsewhere.</summary>
+    private Element? _kept;
+
     public bool IsSet(ClientSession session) => _set.Find(session) is not null;
 
-    public void Set(ClientSession session) => _set.Of(session);
+    public void Set(ClientSession session)
+    {
+        if (IsSet(session))
+        {
+            return;
+        }
+        _set.Of(session);
+        if (_kept is { } kept)
+        {
+            session.Keep(kept.Name, kept);
+        }
+    }
+
+    /// <summary>The flag is kept (as &lt;<paramref name="name"/>/&gt;) for a resumption on another node, and set again there.</summary>
+    public void KeepOnResumption(ModuleRegistry registry, string name)
+    {
+        _kept = new Element(name, Ns.Client);
+        registry.RestoreOnResumption(name, (session, _) => _set.Of(session));
+    }
 
     /// <inheritdoc cref="SessionState{T}.ForgetWhenEnded"/>
     public void ForgetWhenEnded(ModuleRegistry registry) => _set.ForgetWhenEnded(registry);

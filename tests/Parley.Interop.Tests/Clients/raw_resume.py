@@ -13,21 +13,11 @@ order, and what bob got from her.
 import json
 import re
 import sys
-import time
 
-from raw_xmpp import Raw
+from raw_xmpp import Raw, retry, wait_for
 
 host, port_a, port_b, mode = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 SM = "urn:xmpp:sm:3"
-
-
-def wait_for(client, pattern, seconds=60):
-    """Reads until PATTERN matches what CLIENT got; returns the match."""
-    deadline = time.monotonic() + seconds
-    while not (found := re.search(pattern, client.text)):
-        if time.monotonic() > deadline or not client.read_some(1):
-            raise TimeoutError(f"no {pattern} in {client.text!r}")
-    return found
 
 
 bob = Raw(host, port_b, "bob", "bob-secret", "desk")
@@ -51,28 +41,21 @@ wait_for(alice, r"<a xmlns=['\"]urn:xmpp:sm:3['\"] h=['\"]1['\"]/>")
 print("KILL", flush=True)
 alice.until_closed()
 
-tries = 0
-deadline = time.monotonic() + 60
-while True:
-    tries += 1
-    try:
-        if mode == "resume":
-            alice = Raw(host, port_b, "alice", "alice-secret", None)
-            alice.send(f"<resume xmlns='{SM}' previd='{previd.group(1)}' h='2'/>")
-            answer = wait_for(alice, r"<(resumed|failed)[^>]*>").group(0)
-            if answer.startswith("<resumed"):
-                break
-        else:
-            # Node b sends alice to node a (see-other-host) until it has seen node a down.
-            alice = Raw(host, port_b, "alice", "alice-secret", "phone")
-            alice.send("<presence/>")
-            answer = ""
-            break
-    except (EOFError, TimeoutError, OSError):
-        pass
-    if time.monotonic() > deadline:
-        raise TimeoutError(f"alice could not {mode} on node b in {tries} tries: {alice.text!r}")
-    time.sleep(0.1)
+
+def sign_in_again():
+    """Resumes (resume) or signs in again (login, fresh) at node b, which sends alice to node a (see-other-host) until
+    it has seen node a down."""
+    if mode == "resume":
+        client = Raw(host, port_b, "alice", "alice-secret", None)
+        client.send(f"<resume xmlns='{SM}' previd='{previd.group(1)}' h='2'/>")
+        answer = wait_for(client, r"<(resumed|failed)[^>]*>").group(0)
+        return (client, answer) if answer.startswith("<resumed") else None
+    client = Raw(host, port_b, "alice", "alice-secret", "phone")
+    client.send("<presence/>")
+    return client, ""
+
+
+alice, answer = retry(sign_in_again, f"alice's {mode} on node b")
 
 if mode != "resume":
     wait_for(alice, r"<body>m4</body>")

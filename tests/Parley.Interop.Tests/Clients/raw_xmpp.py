@@ -1,5 +1,6 @@
 """A bare-socket XMPP client over direct TLS, for tests that must control every byte (acknowledgements, timing)."""
 import base64
+import re
 import socket
 import ssl
 import time
@@ -75,3 +76,31 @@ class Raw:
         except (ssl.SSLError, OSError):
             pass
         return self.text
+
+
+def wait_for(client, pattern, seconds=60):
+    """Reads until PATTERN matches what CLIENT got; returns the match."""
+    deadline = time.monotonic() + seconds
+    while not (found := re.search(pattern, client.text)):
+        if time.monotonic() > deadline or not client.read_some(1):
+            raise TimeoutError(f"no {pattern} in {client.text!r}")
+    return found
+
+
+def retry(attempt, what, seconds=60):
+    """Calls ATTEMPT until it returns something other than None (a node may still send the client away, or close
+    its connection, until it has taken over a dead node's users); returns that, or fails after SECONDS."""
+    tries = 0
+    deadline = time.monotonic() + seconds
+    while True:
+        tries += 1
+        try:
+            if (result := attempt()) is not None:
+                return result
+        except (EOFError, TimeoutError, OSError) as error:
+            last = error
+        else:
+            last = None
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what} did not succeed in {tries} tries: {last!r}")
+        time.sleep(0.1)

@@ -228,6 +228,64 @@ public sealed class FailoverTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task When_a_nodes_lease_runs_out_only_its_group_peer_takes_its_users_and_the_other_group_is_untouched()
+    {
+        // Groups g1 = a,b and g2 = c,d, one user homed on each node; a alone loses the database, so its lease really runs out.
+        var cut = await RoleAsync("node_a_" + Guid.NewGuid().ToString("N")[..8]);
+        var a = await _cluster.StartNodeAsync("a", options => options.Storage.ConnectionString = cut.ConnectionString);
+        await using var b = await _cluster.StartNodeAsync("b");
+        await using var c = await _cluster.StartNodeAsync("c");
+        await using var d = await _cluster.StartNodeAsync("d");
+        TestNode[] nodes = [a, b, c, d];
+        for (var i = 1; i <= nodes.Length; i++)
+        {
+            await b.CreateUserAsync($"u{i}", $"u{i}-password");
+        }
+        Assert.Equal(0, (await _cluster.ParleyAsync("cluster", "group", "create", "g1", "--nodes", "a,b", "--mode", "balanced")).ExitCode);
+        Assert.Equal(0, (await _cluster.ParleyAsync("cluster", "group", "create", "g2", "--nodes", "c,d", "--mode", "balanced")).ExitCode);
+        await _cluster.AssignAsync(nodes, ("u1@localhost", "a"), ("u2@localhost", "b"), ("u3@localhost", "c"), ("u4@localhost", "d"));
+        var u1 = await XmppTestClient.LoginAsync(a, "u1", "u1-password", "desk");
+        await using var u2 = await XmppTestClient.LoginAsync(b, "u2", "u2-password", "desk");
+        await using var u3 = await XmppTestClient.LoginAsync(c, "u3", "u3-password", "desk");
+        await using var u4 = await XmppTestClient.LoginAsync(d, "u4", "u4-password", "desk");
+        var sessionsBefore = new[] { b, c, d }.Select(node => node.App.Node.Sessions.All.Single().Id).ToArray();
+
+        await cut.RevokeAsync();
+
+        Assert.NotNull((await u1.ReceiveAsync(e => e.Name == "error" && e.Namespace == Ns.Streams)).Child("system-shutdown", Ns.StreamErrors));
+        await u1.DisposeAsync();
+        await Eventually.TrueAsync(() => new[] { b, c, d }.All(node => ClusterNodes.View(node).Node("a") is { Up: false }));
+        // Every node, in either group, sends u1 to a's group peer b, and b serves her.
+        foreach (var node in new[] { c, d })
+        {
+            Assert.Equal($"127.0.0.1:{b.C2sPort}", await SentElsewhereAsync(node, "u1"));
+        }
+        await using var moved = await XmppTestClient.LoginAsync(b, "u1", "u1-password", "desk");
+        Assert.Equal(2, b.App.Node.Sessions.All.Count());
+        // The other group is untouched: u3 and u4 are in the same sessions on c and d, which took nobody, and u2 on b too.
+        Assert.Equal(sessionsBefore, new[] { b, c, d }.Select(node => node.App.Node.Sessions.All.Single(session => session.Jid.Local != "u1").Id));
+        Assert.Single(c.App.Node.Sessions.All);
+        Assert.Single(d.App.Node.Sessions.All);
+        foreach (var (user, client) in new[] { ("u2", u2), ("u3", u3), ("u4", u4) })
+        {
+            await moved.SendAsync($"<message to='{user}@localhost/desk' type='chat' id='to-{user}'><body>still there?</body></message>");
+            await client.ReceiveAsync(e => e.Name == "message" && e.GetAttribute("id") == $"to-{user}");
+        }
+        await a.DisposeAsync();
+    }
+
+    /// <summary>Signs <paramref name="user"/> in on <paramref name="node"/> and returns the address its bind is sent to (see-other-host).</summary>
+    private static async Task<string?> SentElsewhereAsync(TestNode node, string user)
+    {
+        await using var client = await XmppTestClient.ConnectAsync(node.C2sPort);
+        await client.OpenStreamAsync();
+        await client.StartTlsAsync();
+        await client.AuthenticateAsync(user, user + "-password");
+        await client.SendAsync("<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>");
+        return (await client.ReceiveAsync(e => e.Name == "error" && e.Namespace == Ns.Streams)).ChildText("see-other-host", Ns.StreamErrors);
+    }
+
+    [Fact]
     public async Task While_the_database_is_down_for_every_node_all_keep_serving_and_stanzas_that_need_storage_get_errors()
     {
         var cluster = new ClusterNodes(ownPostgres: true);

@@ -197,6 +197,18 @@ public sealed class MucOccupantIqTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_self_ping_to_a_room_that_is_gone_says_not_joined_so_the_client_joins_again()
+    {
+        await using var alice = await OnlineAsync(_node, "alice");
+
+        // XEP-0410: item-not-found would mean "still joined, nickname changed"; a room that is gone has nobody in it.
+        var selfPing = await IqAsync(alice, $"gone@{Service}/Alice", $"<ping xmlns='{Ns.Ping}'/>", "get");
+        Assert.Equal("not-acceptable", Condition(selfPing));
+        var other = await IqAsync(alice, $"gone@{Service}/Alice", $"<query xmlns='{Ns.Version}'/>", "get");
+        Assert.Equal("item-not-found", Condition(other));
+    }
+
+    [Fact]
     public async Task A_room_waiting_for_too_many_answers_refuses_more_requests_with_resource_constraint()
     {
         await using var alice = await OnlineAsync(_node, "alice");

@@ -35,11 +35,12 @@ public sealed class PushTests : IAsyncLifetime
         return await client.ReceiveAsync(e => e.Name == "iq" && e.GetAttribute("id") == "push");
     }
 
-    private static Element Summary(Element notification) =>
+    /// <summary>The summary form of a notification (also for <c>Cluster.ClusterPushTests</c>).</summary>
+    internal static Element Summary(Element notification) =>
         notification.Child("pubsub", "http://jabber.org/protocol/pubsub")!.Child("publish")!.Child("item")!
             .Child("notification", "urn:xmpp:push:0")!.Child("x", Ns.DataForms)!;
 
-    private static string? Field(Element form, string name) =>
+    internal static string? Field(Element form, string name) =>
         form.Children("field").FirstOrDefault(f => f.GetAttribute("var") == name)?.ChildText("value");
 
     [Fact]

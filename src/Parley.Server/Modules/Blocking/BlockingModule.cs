@@ -40,6 +40,7 @@ public sealed class BlockingModule(IParleyStorage storage, SessionRegistry sessi
         }
         registry.OnSessionEnded(SessionEndedAsync);
         _interested.ForgetWhenEnded(registry);
+        _interested.KeepOnResumption(registry, "blocklist-pushes");
         // XEP-0191 §3.3: nothing from a blocked entity reaches the user, including what was kept before the block.
         registry.FilterStoredStanzas(async (account, from) => !(await GetAsync(account.Bare).ConfigureAwait(false)).Blocks(from));
     }

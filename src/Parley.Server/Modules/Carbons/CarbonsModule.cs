@@ -21,6 +21,9 @@ public sealed class CarbonsModule(SessionRegistry sessions) : IModule
 {
     private readonly SessionState<SessionCarbons> _sessions = new(static _ => new SessionCarbons());
 
+    /// <summary>Kept while the session has carbons on, so that a resumption on another node keeps them on.</summary>
+    private static readonly Element s_enabled = new("carbons", Ns.Carbons);
+
     // Private messages (§9) as delivered, without their <private/> element: they still must not be copied.
     private readonly ConditionalWeakTable<Element, object> _privateMessages = new();
 
@@ -33,6 +36,7 @@ public sealed class CarbonsModule(SessionRegistry sessions) : IModule
         registry.OnInbound("message", HookPhase.CarbonPrivacy, StripPrivate);
         registry.OnMessageDelivered(CopyReceived);
         _sessions.ForgetWhenEnded(registry);
+        registry.RestoreOnResumption(s_enabled.Name, (session, _) => _sessions.Of(session).Enabled = true);
     }
 
     private bool IsEnabled(ClientSession session) => _sessions.Find(session)?.Enabled ?? false;
@@ -51,11 +55,13 @@ public sealed class CarbonsModule(SessionRegistry sessions) : IModule
         {
             case "enable":
                 _sessions.Of(sender).Enabled = true;
+                sender.Keep(s_enabled.Name, s_enabled);
                 break;
             case "disable":
                 if (_sessions.Find(sender) is { } state)
                 {
                     state.Enabled = false;
+                    sender.Keep(s_enabled.Name, null);
                 }
                 break;
             default:

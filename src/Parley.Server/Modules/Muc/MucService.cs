@@ -103,7 +103,13 @@ public sealed partial class MucService(MucOptions options, IParleyStorage storag
             if (!isJoin)
             {
                 // Presence to a missing room is dropped, and so is an IQ result (RFC 6120 §8.2.3: an answer is never answered).
-                if (stanza.Stanza.Name != "presence" && stanza.Stanza.GetAttribute("type") != "result")
+                if (IsSelfPing(stanza))
+                {
+                    // XEP-0410: item-not-found would tell the client it is still in; a room that went (with the node that
+                    // ran it) has no occupants, and not-acceptable tells it to join again.
+                    await ErrorAsync(stanza, StanzaError.NotAcceptable($"You are not in {roomJid}: there is no such room now.")).ConfigureAwait(false);
+                }
+                else if (stanza.Stanza.Name != "presence" && stanza.Stanza.GetAttribute("type") != "result")
                 {
                     await ErrorAsync(stanza, StanzaError.ItemNotFound($"There is no room {roomJid}.")).ConfigureAwait(false);
                 }
@@ -131,6 +137,11 @@ public sealed partial class MucService(MucOptions options, IParleyStorage storag
             _roomsGate.Release();
         }
     }
+
+    /// <summary>A ping to a nickname in the room: how a client checks that it is still an occupant (XEP-0410).</summary>
+    private static bool IsSelfPing(ServiceStanza stanza) =>
+        stanza.To.Resource is not null && stanza.Stanza.Name == "iq" && stanza.Stanza.GetAttribute("type") == "get"
+        && stanza.Stanza.Child("ping", Ns.Ping) is not null;
 
     /// <summary>A room that was destroyed, or emptied and unloaded, leaves memory.</summary>
     public async ValueTask RemoveAsync(Room room)

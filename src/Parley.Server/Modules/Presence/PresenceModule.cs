@@ -33,6 +33,9 @@ public sealed class PresenceModule(
     /// </summary>
     private readonly SessionState<HashSet<Jid>> _directed = new(static _ => []);
 
+    /// <summary>The name under which the session keeps its directed presence for a resumption on another node.</summary>
+    private const string DirectedKept = "directed";
+
     public void Register(ModuleRegistry registry)
     {
         registry.AddStreamFeature(new Element("sub", Ns.PreApproval));
@@ -40,6 +43,7 @@ public sealed class PresenceModule(
         registry.OnInbound("presence", HookPhase.Presence, InboundAsync);
         registry.OnSessionEnded(SessionEndedAsync);
         registry.OnRosterImported(RosterImportedAsync);
+        registry.RestoreOnResumption(DirectedKept, RestoreDirected);
         // RFC 6121 §2.5.2: a contact that leaves the roster (or whose account goes) shares no presence any more.
         rosters.OnContactLeaving(subscriptions.CancelBothWaysAsync);
     }
@@ -329,7 +333,7 @@ public sealed class PresenceModule(
 
     private async ValueTask EndDirectedPresenceAsync(ClientSession session, Element unavailable)
     {
-        if (_directed.Find(session) is not { } directed)
+        if (_directed.Find(session) is not { Count: > 0 } directed)
         {
             return;
         }
@@ -338,6 +342,7 @@ public sealed class PresenceModule(
             await router.RouteAsync(Addressed(unavailable, session, entity), session.Jid, entity).ConfigureAwait(false);
         }
         directed.Clear();
+        session.Keep(DirectedKept, null);
     }
 
     /// <summary>§4.6: directed presence to someone who does not get the broadcast is remembered, to be ended on unavailable.</summary>
@@ -345,14 +350,45 @@ public sealed class PresenceModule(
     {
         if (!available)
         {
-            _directed.Find(session)?.Remove(to);
+            if (_directed.Find(session) is { } directed && directed.Remove(to))
+            {
+                KeepDirected(session, directed);
+            }
             return;
         }
         // Tracked before initial presence too: a client may join a room first (XEP-0045) and must leave it when it goes.
         var item = await rosters.GetItemAsync(session.Jid, to.Bare).ConfigureAwait(false);
-        if (item?.Subscription is not (Subscription.From or Subscription.Both))
+        if (item?.Subscription is not (Subscription.From or Subscription.Both) && _directed.Of(session) is var tracked && tracked.Add(to))
         {
-            _directed.Of(session).Add(to);
+            KeepDirected(session, tracked);
+        }
+    }
+
+    /// <summary>Whom the session sent directed presence to, as &lt;directed&gt;&lt;to jid/&gt;…&lt;/directed&gt;: a session resumed on another node still ends it.</summary>
+    private static void KeepDirected(ClientSession session, HashSet<Jid> directed)
+    {
+        if (directed.Count == 0)
+        {
+            session.Keep(DirectedKept, null);
+            return;
+        }
+        var kept = new Element(DirectedKept, Ns.Client);
+        foreach (var entity in directed)
+        {
+            kept.AddChild("to").SetAttribute("jid", entity.ToString());
+        }
+        session.Keep(DirectedKept, kept);
+    }
+
+    private void RestoreDirected(ClientSession session, Element kept)
+    {
+        var directed = _directed.Of(session);
+        foreach (var to in kept.Children("to"))
+        {
+            if (Jid.TryParse(to.GetAttribute("jid"), out var entity))
+            {
+                directed.Add(entity);
+            }
         }
     }
 

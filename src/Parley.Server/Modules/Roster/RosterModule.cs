@@ -21,6 +21,7 @@ public sealed class RosterModule(RosterService rosters, RuntimeSettings settings
         registry.OnAccountRemoving(AllContactsLeavingAsync);
         registry.OnAccountRemoved(rosters.ContactRemovedAsync);
         rosters.Interested.ForgetWhenEnded(registry);
+        rosters.Interested.KeepOnResumption(registry, "roster-pushes");
     }
 
     private async ValueTask<Element> HandleAsync(IqRequest request)
