@@ -1,3 +1,5 @@
+using Parley.Xml;
+
 namespace Parley.Storage;
 
 /// <summary>
@@ -43,6 +45,13 @@ public interface IArchiveStore
 
     /// <summary>Appends a message and returns its new id; ids of one archive sort in the order messages were appended.</summary>
     Task<string> AppendAsync(string archive, string with, DateTimeOffset stamp, string xml, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Appends a message the caller holds parsed: stores read what they index for search off the element instead of
+    /// parsing the stored XML again (the server's path; two appends per chat message).
+    /// </summary>
+    Task<string> AppendAsync(string archive, string with, DateTimeOffset stamp, Element message, CancellationToken cancellationToken = default)
+        => AppendAsync(archive, with, stamp, message.ToXml(XmlNamespaces.Client), cancellationToken);
 
     /// <exception cref="ArchiveItemNotFoundException">An after/before id that is not in the archive.</exception>
     Task<ArchivePage> QueryAsync(ArchiveQuery query, CancellationToken cancellationToken = default);

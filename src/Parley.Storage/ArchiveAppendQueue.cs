@@ -15,24 +15,25 @@ internal sealed record PendingAppend(string Archive, string WithBare, string Wit
 /// Archive appends of every store go through one writer that commits whatever has queued up in one transaction (group
 /// commit): every message is stored before its caller goes on, but a busy node pays one commit per batch instead of one
 /// per message. <paramref name="insertBatch"/> writes a batch in one transaction and returns the new ids in its order.
-/// The one writer is what limits a busy node, so what can be done before it — reading the message's text for the
-/// search index (<paramref name="searchTextOf"/>, from the archive and the XML) — is done by each appender, in parallel.
+/// The one writer is what limits a busy node, so what can be done before it — the text for the search index
+/// (<paramref name="searchTextOf"/>, from the archive and the message's body) — is done by each appender, in parallel.
 /// </summary>
 internal sealed class ArchiveAppendQueue(Func<List<PendingAppend>, Task<long[]>> insertBatch, Func<string, string, string> searchTextOf)
 {
     private const int MaxAppendsPerTransaction = 500;
     private readonly Channel<PendingAppend> _appends = Channel.CreateUnbounded<PendingAppend>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly List<PendingAppend> _batch = new(MaxAppendsPerTransaction);
     private int _writerRunning;
 
     /// <summary>Checks and queues a message; the task ends with its id once the batch it went in is committed.</summary>
-    public Task<string> AppendAsync(string archive, string with, DateTimeOffset stamp, string xml, CancellationToken cancellationToken)
+    public Task<string> AppendAsync(string archive, string with, DateTimeOffset stamp, string xml, string body, CancellationToken cancellationToken)
     {
         ArchiveArguments.CheckArchive(archive);
         ArchiveArguments.CheckWith(with);
         UserDataArguments.CheckXml(xml);
         cancellationToken.ThrowIfCancellationRequested();
         var (withBare, withResource) = ArchiveArguments.SplitJid(with);
-        var append = new PendingAppend(archive, withBare, withResource, stamp.ToUnixTimeMilliseconds(), xml, searchTextOf(archive, xml));
+        var append = new PendingAppend(archive, withBare, withResource, stamp.ToUnixTimeMilliseconds(), xml, searchTextOf(archive, body));
         _appends.Writer.TryWrite(append);
         if (Interlocked.CompareExchange(ref _writerRunning, 1, 0) == 0)
         {
@@ -43,7 +44,8 @@ internal sealed class ArchiveAppendQueue(Func<List<PendingAppend>, Task<long[]>>
 
     private async Task WriteAppendsAsync()
     {
-        var batch = new List<PendingAppend>(MaxAppendsPerTransaction);
+        // Only the one running writer uses it (_writerRunning), and it is empty whenever a writer stops.
+        var batch = _batch;
         while (true)
         {
             batch.Clear();

@@ -37,6 +37,12 @@ internal static class ArchiveText
         {
             return "";
         }
+        return BodyOf(message);
+    }
+
+    /// <summary>The searchable text of a message: its &lt;body/&gt; elements (every language), one per line.</summary>
+    public static string BodyOf(Element message)
+    {
 
         string? single = null;
         StringBuilder? several = null;

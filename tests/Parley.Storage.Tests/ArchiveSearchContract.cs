@@ -31,6 +31,20 @@ public abstract class ArchiveSearchContract : StorageContract
     }
 
     [Fact]
+    public async Task A_message_appended_as_a_parsed_element_is_stored_as_its_xml_and_found_by_its_bodies()
+    {
+        const string xml = "<message xmlns='jabber:client' type='chat' id='m1'><body>Quarterly &amp; annual</body><body xml:lang='de'>Vierteljährlich</body></message>";
+        var element = Parley.Xml.ElementParser.Parse(xml, "jabber:client");
+
+        var id = await Archive.AppendAsync(Alice, Bob, T0, element);
+
+        var stored = await Archive.QueryAsync(new ArchiveQuery(Alice));
+        Assert.Equal(element.ToXml("jabber:client"), Assert.Single(stored.Messages).Xml);
+        Assert.Equal([id], await SearchAsync(Alice, "annual"));
+        Assert.Equal([id], await SearchAsync(Alice, "vierteljahrlich"));
+    }
+
+    [Fact]
     public async Task Case_does_not_matter_in_any_script_nor_accents_in_latin_script()
     {
         var german = await AppendAsync(Alice, "Die Grüße aus München");

@@ -2,6 +2,7 @@ using System.Data;
 using System.Text;
 using Npgsql;
 using NpgsqlTypes;
+using Parley.Xml;
 
 namespace Parley.Storage.Postgres;
 
@@ -72,11 +73,14 @@ internal sealed class PostgresArchiveStore(PostgresStorage storage) : IArchiveSt
 
     public bool SupportsFullTextSearch => true;
 
-    private readonly ArchiveAppendQueue _appends = new(batch => InsertAsync(storage, batch), SearchOf);
+    private readonly ArchiveAppendQueue _appends = new(batch => InsertAsync(storage, batch), PostgresSearchText.VectorOf);
 
     /// <summary>Appends are committed in groups (<see cref="ArchiveAppendQueue"/>).</summary>
     public Task<string> AppendAsync(string archive, string with, DateTimeOffset stamp, string xml, CancellationToken cancellationToken = default)
-        => _appends.AppendAsync(archive, with, stamp, xml, cancellationToken);
+        => _appends.AppendAsync(archive, with, stamp, xml, ArchiveText.BodyOf(xml), cancellationToken);
+
+    public Task<string> AppendAsync(string archive, string with, DateTimeOffset stamp, Element message, CancellationToken cancellationToken = default)
+        => _appends.AppendAsync(archive, with, stamp, message.ToXml(XmlNamespaces.Client), ArchiveText.BodyOf(message), cancellationToken);
 
     /// <summary>The batch in one round trip and one transaction; each insert is the same prepared statement.</summary>
     private static async Task<long[]> InsertAsync(PostgresStorage storage, List<PendingAppend> batch)

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
+using Parley.Xml;
 
 namespace Parley.Storage.Sqlite;
 
@@ -71,11 +72,14 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
 
     internal static string SearchTextOf(string archive, string xml) => SqliteSearchText.Of(archive, ArchiveText.BodyOf(xml));
 
-    private readonly SqliteArchiveWriter _writer = new(storage, SearchTextOf);
+    private readonly SqliteArchiveWriter _writer = new(storage, SqliteSearchText.Of);
 
     /// <summary>Appends are committed in groups (<see cref="ArchiveAppendQueue"/>), as a busy server needs.</summary>
     public Task<string> AppendAsync(string archive, string with, DateTimeOffset stamp, string xml, CancellationToken cancellationToken = default)
-        => _writer.AppendAsync(archive, with, stamp, xml, cancellationToken);
+        => _writer.AppendAsync(archive, with, stamp, xml, ArchiveText.BodyOf(xml), cancellationToken);
+
+    public Task<string> AppendAsync(string archive, string with, DateTimeOffset stamp, Element message, CancellationToken cancellationToken = default)
+        => _writer.AppendAsync(archive, with, stamp, message.ToXml(XmlNamespaces.Client), ArchiveText.BodyOf(message), cancellationToken);
 
     /// <summary>Closes the writer's connection once the batch it may be writing is committed; later appends fail.</summary>
     internal void CloseWriter() => _writer.Close();

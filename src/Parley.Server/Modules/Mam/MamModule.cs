@@ -62,7 +62,7 @@ public sealed class MamModule(ArchiveOptions options, IParleyStorage storage, Se
         var account = client.Sender.Jid.Bare;
         if (await ShouldArchiveAsync(account, to).ConfigureAwait(false))
         {
-            await AppendAsync(account.ToString(), to.ToString(), client.Stanza.ToXml(Ns.Client)).ConfigureAwait(false);
+            await AppendAsync(account.ToString(), to.ToString(), client.Stanza).ConfigureAwait(false);
         }
         return false;
     }
@@ -94,7 +94,7 @@ public sealed class MamModule(ArchiveOptions options, IParleyStorage storage, Se
         }
         if (archive)
         {
-            var id = await AppendAsync(accountText, inbound.From.ToString(), copy.ToXml(Ns.Client)).ConfigureAwait(false);
+            var id = await AppendAsync(accountText, inbound.From.ToString(), copy).ConfigureAwait(false);
             copy.Add(new Element("stanza-id", Ns.StanzaId).SetAttribute("by", accountText).SetAttribute("id", id));
         }
 
@@ -102,10 +102,10 @@ public sealed class MamModule(ArchiveOptions options, IParleyStorage storage, Se
         return false;
     }
 
-    private async Task<string> AppendAsync(string archive, string with, string xml)
+    private async Task<string> AppendAsync(string archive, string with, Element message)
     {
         var started = Stopwatch.GetTimestamp();
-        var id = await _archive.AppendAsync(archive, with, time.GetUtcNow(), xml).ConfigureAwait(false);
+        var id = await _archive.AppendAsync(archive, with, time.GetUtcNow(), message).ConfigureAwait(false);
         metrics.ArchiveAppended(started);
         return id;
     }
