@@ -70,8 +70,8 @@ internal sealed class SqliteArchiveWriter
     {
         // Each append dirties a leaf of two per-archive indexes and of the search index, all over the file; with
         // SQLite's default 2 MiB page cache most were read back from the file system for every batch (a pread each).
-        // 64 MiB keeps them: at 5,000 messages a second the writer spent 134 µs per row instead of 165 and kept up
-        // (docs/benchmarks.md, "Archive writer"). It is this one connection's, so the node pays it once.
+        // 64 MiB keeps them: at 5,000 messages a second the writer spent 134 µs per row instead of 165 (docs/benchmarks.md,
+        // "The archive writer and the chat path's allocations"). It is this one connection's, so the node pays it once.
         private const string CacheSql = "PRAGMA cache_size = -65536";
 
         private readonly SqliteConnection _connection;
