@@ -70,7 +70,7 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
     internal static void AddMigrationFunctions(SqliteConnection connection) =>
         connection.CreateFunction<string, string, string>("parley_search_text", SearchTextOf, isDeterministic: true);
 
-    internal static string SearchTextOf(string archive, string xml) => SqliteSearchText.Of(archive, ArchiveText.BodyOf(xml));
+    private static string SearchTextOf(string archive, string xml) => SqliteSearchText.Of(archive, ArchiveText.BodyOf(xml));
 
     private readonly SqliteArchiveWriter _writer = new(storage, SqliteSearchText.Of);
 
@@ -82,7 +82,7 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
         => _writer.AppendAsync(archive, with, stamp, message.ToXml(XmlNamespaces.Client), ArchiveText.BodyOf(message), cancellationToken);
 
     /// <summary>Closes the writer's connection once the batch it may be writing is committed; later appends fail.</summary>
-    internal void CloseWriter() => _writer.Close();
+    internal Task CloseWriterAsync() => _writer.CloseAsync();
 
     public async Task<ArchivePage> QueryAsync(ArchiveQuery query, CancellationToken cancellationToken = default)
     {

@@ -25,9 +25,9 @@ internal sealed class SqliteArchiveWriter
     public Task<string> AppendAsync(string archive, string with, DateTimeOffset stamp, string xml, string body, CancellationToken cancellationToken)
         => _appends.AppendAsync(archive, with, stamp, xml, body, cancellationToken);
 
-    public void Close()
+    public async Task CloseAsync()
     {
-        _lock.Wait();
+        await _lock.WaitAsync();
         try
         {
             _closed = true;

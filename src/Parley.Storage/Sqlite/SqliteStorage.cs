@@ -160,18 +160,16 @@ public sealed class SqliteStorage : IParleyStorage
         return OpenConnectionAsync(_connectionString, cancellationToken);
     }
 
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
-            ((SqliteArchiveStore)Archive).CloseWriter();
+            await ((SqliteArchiveStore)Archive).CloseWriterAsync();
             // Closes the idle pooled connections, so the last one out checkpoints the WAL into the database file.
             using var connection = new SqliteConnection(_connectionString);
             SqliteConnection.ClearPool(connection);
             _lock.Dispose();
         }
-
-        return ValueTask.CompletedTask;
     }
 
     private static async Task<SqliteConnection> OpenConnectionAsync(string connectionString, CancellationToken cancellationToken)
