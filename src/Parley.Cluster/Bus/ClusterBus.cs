@@ -19,10 +19,12 @@ namespace Parley.Cluster.Bus;
 
 /// <summary>
 /// The NATS bus between the nodes: each node listens on its own subject, <c>parley.node.&lt;name&gt;</c>, for stanzas
-/// to the users it serves (the stanza's XML, with its routing 'from' and 'to' in headers). Arrivals are routed one at a
-/// time in the order they came, so that two stanzas from one sender keep their order; each is acknowledged once it is
-/// routed and what routing queued for a session is held by the group peer too (<see cref="ISessionReplication"/>), so
-/// that a stanza the sending node counts as handled survives this node. The next arrival does not wait for that.
+/// to the users it serves (the stanza's XML, with its routing 'from' and 'to' in headers). Arrivals are routed in
+/// lanes, one per sender's bare JID hash: a sender's stanzas are routed one at a time in the order they came, as its
+/// own stream would route them, while other senders' stanzas go on beside them (routing waits for the archive's
+/// commit, and one loop for every sender would commit one message at a time). Each is acknowledged once it is routed
+/// and what routing queued for a session is held by the group peer too (<see cref="ISessionReplication"/>), so that
+/// a stanza the sending node counts as handled survives this node. The next arrival does not wait for that.
 /// </summary>
 public sealed partial class ClusterBus(
     ParleyOptions options, ClusterView view, DataMonitor monitor, IServiceProvider services, IMeterFactory meters, ILogger<ClusterBus> logger)
@@ -50,8 +52,10 @@ public sealed partial class ClusterBus(
     private static readonly TimeSpan UnacknowledgedLookBack = TimeSpan.FromMinutes(5);
 
     private readonly NatsConnection _nats = new(NatsOpts.Default with { Url = options.Cluster.Bus!, Name = $"parley-{view.Self}" });
-    private readonly Channel<(IReadOnlyList<(Element Stanza, Jid To)> Stanzas, Jid From, bool Forwarded, NatsMsg<byte[]> Message)> _arrivals =
-        Channel.CreateUnbounded<(IReadOnlyList<(Element, Jid)>, Jid, bool, NatsMsg<byte[]>)>(new() { SingleReader = true, SingleWriter = true });
+    // Enough lanes that a busy node's archive commits gather many senders' messages; each lane is one idle task.
+    private const int ArrivalLanes = 32;
+    private readonly Channel<Arrived>[] _arrivals = [.. Enumerable.Range(0, ArrivalLanes)
+        .Select(_ => Channel.CreateUnbounded<Arrived>(new() { SingleReader = true, SingleWriter = true }))];
     private long _sent;
     private long _received;
     // Set while the arrivals loop routes a stanza: what that sends to another node (a probe's answer, an error) goes
@@ -81,7 +85,8 @@ public sealed partial class ClusterBus(
     }
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        Task.WhenAll(ReceiveAsync(stoppingToken), RouteArrivalsAsync(stoppingToken), AnswerRenewingAsync(stoppingToken), FlushHeldAsync(stoppingToken));
+        Task.WhenAll([ReceiveAsync(stoppingToken), AnswerRenewingAsync(stoppingToken), FlushHeldAsync(stoppingToken),
+            .. _arrivals.Select(lane => RouteArrivalsAsync(lane.Reader, stoppingToken))]);
 
     /// <summary>Stanzas held while the bus was down: sent once it is back, answered once they waited too long.</summary>
     public int Held => _buffer.Count;
@@ -168,7 +173,7 @@ public sealed partial class ClusterBus(
                 Interlocked.Increment(ref _received);
                 if (Arrival(message) is { } arrival)
                 {
-                    _arrivals.Writer.TryWrite((arrival.Stanzas, arrival.From, message.Headers!.ContainsKey(ForwardedHeader), message));
+                    _arrivals[LaneOf(arrival.From)].Writer.TryWrite(new Arrived(arrival.Stanzas, arrival.From, message.Headers!.ContainsKey(ForwardedHeader), message));
                 }
                 else
                 {
@@ -179,7 +184,10 @@ public sealed partial class ClusterBus(
         }
         finally
         {
-            _arrivals.Writer.TryComplete();
+            foreach (var lane in _arrivals)
+            {
+                lane.Writer.TryComplete();
+            }
         }
     }
 
@@ -232,9 +240,14 @@ public sealed partial class ClusterBus(
         }
     }
 
-    private async Task RouteArrivalsAsync(CancellationToken stoppingToken)
+    /// <summary>The arrivals lane of a sender: the same for all its resources.</summary>
+    internal static int LaneOf(Jid sender) => (int)((uint)HashCode.Combine(sender.Local, sender.Domain) % ArrivalLanes);
+
+    private readonly record struct Arrived(IReadOnlyList<(Element Stanza, Jid To)> Stanzas, Jid From, bool Forwarded, NatsMsg<byte[]> Message);
+
+    private async Task RouteArrivalsAsync(ChannelReader<Arrived> lane, CancellationToken stoppingToken)
     {
-        await foreach (var (stanzas, from, forwarded, message) in _arrivals.Reader.ReadAllAsync(stoppingToken).ConfigureAwait(false))
+        await foreach (var (stanzas, from, forwarded, message) in lane.ReadAllAsync(stoppingToken).ConfigureAwait(false))
         {
             List<Task>? forwards = null;
             foreach (var (stanza, to) in stanzas)

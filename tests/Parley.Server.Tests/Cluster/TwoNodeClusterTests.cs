@@ -260,6 +260,46 @@ public sealed class TwoNodeClusterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_message_whose_routing_waits_on_the_receiving_node_does_not_hold_up_what_others_send_to_that_node()
+    {
+        // Dave's message to carol (offline, served by b) waits on b for carol's offline-storage lock, held here as a
+        // long store of hers would hold it. Alice's message to bob, sent after it, must not wait behind it: the
+        // receiving node routes one sender's stanzas in order, not everyone's one at a time.
+        var dave = new[] { "dave", "erin", "frank", "grace" }
+            .First(name => ClusterBus.LaneOf(Jid.Parse($"{name}@localhost")) != ClusterBus.LaneOf(Jid.Parse("alice@localhost")));
+        foreach (var user in new[] { dave, "carol" })
+        {
+            await _a.CreateUserAsync(user, user + "-password");
+        }
+        await _cluster.AssignAsync([_a, _b], ($"{dave}@localhost", "a"), ("carol@localhost", "b"));
+        await using var bob = await OnlineAsync(_b, "bob", "phone");
+        await using var alice = await OnlineAsync(_a, "alice", "desk");
+        await using var sender = await OnlineAsync(_a, dave, "desk");
+
+        await using var database = Npgsql.NpgsqlDataSource.Create(_cluster.Database);
+        await using var connection = await database.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var lockCarol = new Npgsql.NpgsqlCommand("SELECT pg_advisory_xact_lock(1, hashtext('carol@localhost'))", connection, transaction))
+        {
+            await lockCarol.ExecuteNonQueryAsync();
+        }
+        await sender.SendAsync("<message to='carol@localhost' type='chat' id='held'><body>for later</body></message>");
+        await ClusterNodes.UntilAsync(async () =>
+        {
+            await using var waiting = database.CreateCommand("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted");
+            return (long)(await waiting.ExecuteScalarAsync())! == 1;
+        }, "the message to carol waits for her offline-storage lock");
+
+        await alice.SendAsync("<message to='bob@localhost' type='chat' id='meanwhile'><body>not stuck</body></message>");
+        var atBob = await bob.ReceiveAsync(e => e.Name == "message" && e.GetAttribute("id") == "meanwhile");
+        Assert.Equal("not stuck", atBob.ChildText("body"));
+
+        await transaction.RollbackAsync();
+        await ClusterNodes.UntilAsync(async () => await _b.App.Node.Storage.Offline.CountAsync("carol@localhost") == 1,
+            "the message to carol is stored once her lock is free");
+    }
+
+    [Fact]
     public async Task Directed_presence_to_a_user_on_the_other_node_arrives_and_its_unavailable_follows_when_the_sender_leaves()
     {
         await using var bob = await OnlineAsync(_b, "bob", "phone");
