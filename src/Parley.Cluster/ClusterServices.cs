@@ -29,6 +29,7 @@ public static class ClusterServices
             // A pool of its own, and small: the lease must be renewed while sign-ins keep every storage connection busy.
             var cluster = new NpgsqlDataSourceBuilder(options.Storage.ConnectionString!);
             cluster.ConnectionStringBuilder.MaxPoolSize = MembershipPoolSize;
+            cluster.ConnectionStringBuilder.NoResetOnClose = true;
             return cluster.Build();
         });
         // The console's and the REST API's way to the topology the CLI changes (ClusterAdministration).

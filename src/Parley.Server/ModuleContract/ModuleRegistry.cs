@@ -48,6 +48,12 @@ public sealed class InboundStanza(Element stanza, Jid from, Jid to)
     public Element Stanza { get; set; } = stanza;
     public Jid From { get; } = from;
     public Jid To { get; } = to;
+
+    /// <summary>
+    /// It came from another node of the cluster, whose leaving hooks (<see cref="ModuleRegistry.OnLeavingNode"/>)
+    /// saw it: what depends on the sender alone was checked there.
+    /// </summary>
+    public bool Arrived { get; init; }
 }
 
 /// <summary>Sees a stanza before it reaches a local account; returns true when it has dealt with it.</summary>
@@ -122,6 +128,7 @@ public sealed class ModuleRegistry
     private readonly Dictionary<(string Namespace, IqTarget Target), IqHandler> _iqHandlers = [];
     private readonly OrderedHooks<ClientStanzaHook> _clientHooks = new();
     private readonly OrderedHooks<InboundStanzaHook> _inboundHooks = new();
+    private readonly OrderedHooks<InboundStanzaHook> _leavingHooks = new();
     private readonly List<UndeliverableMessageHook> _undeliverable = [];
     private readonly List<StoredStanzaFilter> _storedStanzaFilters = [];
     private readonly Dictionary<string, ModuleEvent<string>> _nodeNotices = new(StringComparer.Ordinal);
@@ -178,6 +185,14 @@ public sealed class ModuleRegistry
 
     /// <summary>Sees stanzas named <paramref name="stanzaName"/> addressed to local accounts, in ascending order.</summary>
     public void OnInbound(string stanzaName, HookPhase phase, InboundStanzaHook hook) => _inboundHooks.Add(stanzaName, (int)phase, hook);
+
+    /// <summary>
+    /// Sees stanzas named <paramref name="stanzaName"/> to an account another node of the cluster serves, before they
+    /// leave this node, in ascending order: the place for checks that need only the sender's state, which this node
+    /// has at hand and the receiving node would have to read from storage. The receiving node's inbound hooks see the
+    /// stanza with <see cref="InboundStanza.Arrived"/> set.
+    /// </summary>
+    public void OnLeavingNode(string stanzaName, HookPhase phase, InboundStanzaHook hook) => _leavingHooks.Add(stanzaName, (int)phase, hook);
 
     public void OnUndeliverableMessage(UndeliverableMessageHook hook) => _undeliverable.Add(hook);
 
@@ -454,6 +469,7 @@ public sealed class ModuleRegistry
         _frozenIq = _iqHandlers.ToFrozenDictionary();
         _clientHooks.Freeze();
         _inboundHooks.Freeze();
+        _leavingHooks.Freeze();
     }
 
     public IqHandler? FindIqHandler(string ns, IqTarget target) =>
@@ -462,6 +478,8 @@ public sealed class ModuleRegistry
     public ClientStanzaHook[] ClientHooks(string stanzaName) => _clientHooks.For(stanzaName);
 
     public InboundStanzaHook[] InboundHooks(string stanzaName) => _inboundHooks.For(stanzaName);
+
+    public InboundStanzaHook[] LeavingHooks(string stanzaName) => _leavingHooks.For(stanzaName);
 
     private static InvalidOperationException NotFrozen() => new("The module registry is used before the node started.");
 

@@ -117,12 +117,16 @@ public sealed partial class Router
         {
             if (to.Local is not null && IsLocalDomain(to.Domain) && RemoteRouteTo(to) is { } home)
             {
+                if (await LeavingAsync(stanza, from, to).ConfigureAwait(false) is not { } leaving)
+                {
+                    continue;
+                }
                 elsewhere ??= [];
                 if (!elsewhere.TryGetValue(home, out var batch))
                 {
                     elsewhere[home] = batch = [];
                 }
-                batch.Add((stanza, to));
+                batch.Add((leaving, to));
                 continue;
             }
             await RouteAsync(stanza, from, to).ConfigureAwait(false);
@@ -141,6 +145,8 @@ public sealed partial class Router
 
     private async ValueTask RouteAsync(Element stanza, Jid from, Jid to, ClientSession? sender, bool mayLeaveNode)
     {
+        // Every stanza that cannot leave the node left it (or was meant to) and came back here: its leaving hooks ran.
+        var arrived = !mayLeaveNode;
         if (_services.Value.TryGetValue(to.Domain, out var service))
         {
             if (mayLeaveNode && to.Local is not null && RemoteRouteTo(to) is { } host)
@@ -177,14 +183,17 @@ public sealed partial class Router
         if (mayLeaveNode && RemoteRouteTo(to) is { } home)
         {
             // A user of a served domain whose home is another node of the cluster: that node runs the user's side.
-            await home.SendAsync(stanza, from, to).ConfigureAwait(false);
+            if (await LeavingAsync(stanza, from, to).ConfigureAwait(false) is { } leaving)
+            {
+                await home.SendAsync(leaving, from, to).ConfigureAwait(false);
+            }
             return;
         }
 
         var hooks = _modules.InboundHooks(stanza.Name);
         if (hooks.Length > 0)
         {
-            var inbound = new InboundStanza(stanza, from, to);
+            var inbound = new InboundStanza(stanza, from, to) { Arrived = arrived };
             foreach (var hook in hooks)
             {
                 if (await hook(inbound).ConfigureAwait(false))
@@ -203,6 +212,25 @@ public sealed partial class Router
         {
             await ToFullJidAsync(stanza, from, to).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The stanza as the leaving hooks let it go to another node, or null when one of them dealt with it.</summary>
+    private async ValueTask<Element?> LeavingAsync(Element stanza, Jid from, Jid to)
+    {
+        var hooks = _modules.LeavingHooks(stanza.Name);
+        if (hooks.Length == 0)
+        {
+            return stanza;
+        }
+        var leaving = new InboundStanza(stanza, from, to);
+        foreach (var hook in hooks)
+        {
+            if (await hook(leaving).ConfigureAwait(false))
+            {
+                return null;
+            }
+        }
+        return leaving.Stanza;
     }
 
     /// <summary>Sends a stanza the server made (a reply, an error) to a local user; hosted services get theirs through RouteAsync.</summary>

@@ -163,6 +163,8 @@ public static class SqliteToPostgresCopy
         await using var reader = await select.ExecuteReaderAsync(cancellationToken);
 
         await using var connection = await target.OpenConnectionAsync(cancellationToken);
+        // A copy that failed half-way in this process left its staging table on the pooled connection.
+        await ExecuteAsync(connection, "DROP TABLE IF EXISTS pg_temp.staging", cancellationToken);
         await ExecuteAsync(connection, $"CREATE TEMPORARY TABLE staging AS SELECT {targetColumns} FROM {spec.Name} WITH NO DATA", cancellationToken);
         long read = 0;
         long written = 0;

@@ -337,6 +337,30 @@ public sealed class TwoNodeClusterTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_user_who_blocked_a_contact_on_the_other_node_is_offline_to_him_and_her_presence_changes_do_not_reach_him()
+    {
+        var rosters = _a.App.Node.Storage.Rosters;
+        await rosters.SetItemAsync("alice@localhost", new RosterItem("bob@localhost", null, Subscription.Both, false, false, []));
+        await rosters.SetItemAsync("bob@localhost", new RosterItem("alice@localhost", null, Subscription.Both, false, false, []));
+        await using var bob = await OnlineAsync(_b, "bob", "phone");
+        await using var alice = await OnlineAsync(_a, "alice", "desk");
+        await bob.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == "alice@localhost/desk" && e.GetAttribute("type") is null);
+
+        await alice.SendAsync("<iq type='set' id='block'><block xmlns='urn:xmpp:blocking'><item jid='bob@localhost'/></block></iq>");
+        Assert.Equal("result", (await alice.ReceiveAsync(e => e.GetAttribute("id") == "block")).GetAttribute("type"));
+        // XEP-0191 §3.3: bob sees her go offline, and nothing of her presence after that.
+        await bob.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == "alice@localhost/desk" && e.GetAttribute("type") == "unavailable");
+        await alice.SendAsync("<presence><show>dnd</show><status>blocked him</status></presence>");
+        await alice.SendAsync("<presence><show>away</show><status>still blocked</status></presence>");
+
+        // Unblocking brings her presence back; it is the first presence of hers he gets since the block.
+        await alice.SendAsync("<iq type='set' id='unblock'><unblock xmlns='urn:xmpp:blocking'/></iq>");
+        Assert.Equal("result", (await alice.ReceiveAsync(e => e.GetAttribute("id") == "unblock")).GetAttribute("type"));
+        var next = await bob.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == "alice@localhost/desk");
+        Assert.Equal("still blocked", next.ChildText("status"));
+    }
+
+    [Fact]
     public async Task A_chat_between_nodes_is_in_both_users_archives_with_one_stanza_id_each()
     {
         await using var alice = await OnlineAsync(_a, "alice", "desk");

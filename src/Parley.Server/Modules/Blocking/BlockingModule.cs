@@ -36,6 +36,7 @@ public sealed class BlockingModule(IParleyStorage storage, SessionRegistry sessi
         foreach (var stanzaName in new[] { "message", "presence", "iq" })
         {
             registry.OnInbound(stanzaName, HookPhase.Blocking, InboundAsync);
+            registry.OnLeavingNode(stanzaName, HookPhase.Blocking, SenderBlocksAsync);
             registry.OnClientStanza(stanzaName, HookPhase.Blocking, FromClientAsync);
         }
         registry.OnSessionEnded(SessionEndedAsync);
@@ -178,12 +179,17 @@ public sealed class BlockingModule(IParleyStorage storage, SessionRegistry sessi
             }
             return true;
         }
-        if (sender.Local is not null && router.IsLocalDomain(sender.Domain) && !MayReachBlocked(stanza)
-            && (await GetAsync(sender.Bare).ConfigureAwait(false)).Blocks(inbound.To))
-        {
-            return true;
-        }
-        return false;
+        // Checked where the stanza left, if it came from another node: the sender's list is at hand there.
+        return !inbound.Arrived && await SenderBlocksAsync(inbound).ConfigureAwait(false);
+    }
+
+    /// <summary>Whether a local sender's own list blocks the recipient of what the server sends on the sender's behalf.</summary>
+    private async ValueTask<bool> SenderBlocksAsync(InboundStanza outbound)
+    {
+        var sender = outbound.From;
+        return sender.Local is not null && router.IsLocalDomain(sender.Domain) && !sender.SharesBareWith(outbound.To)
+            && !MayReachBlocked(outbound.Stanza)
+            && (await GetAsync(sender.Bare).ConfigureAwait(false)).Blocks(outbound.To);
     }
 
     /// <summary>XEP-0191 §3.3: the user's own stanzas to a blocked JID are not routed but refused with &lt;blocked/&gt;.</summary>
