@@ -224,6 +224,20 @@ public sealed partial class ClusterInteropTests : IAsyncLifetime
         // That bob then got her unavailable presence, from her directed presence and from the room, the script waited for.
     }
 
+    [Fact]
+    public async Task A_session_its_client_cannot_resume_ends_on_the_group_peer_and_its_contact_and_room_see_it_go()
+    {
+        // Stream management without resumption: node b holds a copy of the session, but the client cannot take it back.
+        var room = RoomRunningOn("b", "gone");
+
+        var result = await KillAlicesNodeUnderAsync("raw_gone.py",
+            [_a.C2sTlsPort.ToString(CultureInfo.InvariantCulture), _b.C2sTlsPort.ToString(CultureInfo.InvariantCulture), room]);
+
+        // Without it, bob would see alice online, and in the room, until something failed to reach her.
+        Assert.True(result.GetProperty("contact_unavailable").GetBoolean(), result.ToString());
+        Assert.True(result.GetProperty("room_unavailable").GetBoolean(), result.ToString());
+    }
+
     /// <summary>A temporary room's address that <paramref name="node"/> runs while both nodes are up.</summary>
     private static string RoomRunningOn(string node, string prefix)
     {

@@ -15,7 +15,9 @@ namespace Parley.Cluster.Resumption;
 /// takeover when that peer dies: once its lease has run out (or a new instance of it starts), each copied session
 /// becomes a hibernated session here, bound to the same full JID with its presence, which the client resumes with
 /// its <c>previd</c> and gets every stanza it had not acknowledged; a session that cannot be resumed (no resumption
-/// asked, the resource already back, too many stanzas) has them delivered to the account's other sessions or stored offline.
+/// asked, the resource already back, too many stanzas) has them delivered to the account's other sessions or stored offline,
+/// and unless its resource is back it ends here as it would have on its node: its contacts, and everyone it sent
+/// directed presence to (its rooms), get its unavailable presence.
 /// </summary>
 public sealed partial class PeerReplicas(ParleyOptions options, ClusterView view, SessionReplicator replicator, ParleyNode node, ILogger<PeerReplicas> logger)
     : BackgroundService
@@ -272,7 +274,7 @@ public sealed partial class PeerReplicas(ParleyOptions options, ClusterView view
         {
             try
             {
-                Interlocked.Add(ref redelivered, await node.Router.RedeliverAsync([.. replica.Unacked], replica.Jid).ConfigureAwait(false));
+                Interlocked.Add(ref redelivered, await EndAsync(origin, replica).ConfigureAwait(false));
             }
             catch (Exception e)
             {
@@ -301,6 +303,29 @@ public sealed partial class PeerReplicas(ParleyOptions options, ClusterView view
         replaced?.Sink.CloseWithError("conflict", "Replaced by a new connection with the same resource.");
         node.Resumable.Add(session);
         return session;
+    }
+
+    /// <summary>
+    /// Ends a copied session the client cannot resume, as its node would have when its connection broke: what it had not
+    /// acknowledged is delivered elsewhere or stored, and then, unless the client is back under that resource, the modules
+    /// see it end (presence unavailable to its contacts and to everyone it sent directed presence, so no room keeps a
+    /// ghost occupant). Returns how many stanzas went elsewhere.
+    /// </summary>
+    private async Task<int> EndAsync(string origin, SessionReplica replica)
+    {
+        var redelivered = await node.Router.RedeliverAsync([.. replica.Unacked], replica.Jid).ConfigureAwait(false);
+        if (node.Sessions.Find(replica.Jid) is not null)
+        {
+            return redelivered;
+        }
+        // Never in the registry: nothing is routed to it while its end is told.
+        var session = new ClientSession(replica.Jid, null!, $"node {origin}", "not resumable after failover");
+        session.Management = StreamManagementState.Restore(replica.Id, resumable: false, replica.Handled, replica.Sent, []);
+        session.Sink = new HibernatedSink(session, node.Options.Limits.MaxSendQueueStanzas, node.SessionCloser);
+        node.Modules.Restore(session, replica.Kept);
+        session.Presence = replica.Presence;
+        await node.Modules.SessionEnded.RaiseAsync(session).ConfigureAwait(false);
+        return redelivered;
     }
 
     private async Task AnnounceAsync(ClientSession session, Element? presence)

@@ -15,30 +15,12 @@ tablet, and what bob saw of her leaving the room before she closed.
 import json
 import re
 import sys
-import time
 
-from raw_xmpp import Raw, retry, wait_for
+from raw_xmpp import Raw, retry, tags, wait_for, wait_for_tag
 
 host, port_a, port_b, kept_room, moved_room = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
 SM = "urn:xmpp:sm:3"
 Q = "['\"]"
-
-
-def tags(text, name, **attributes):
-    """The start tags NAME in TEXT whose attributes have the given values."""
-    found = []
-    for tag in re.findall(rf"<{name}\b[^>]*>", text):
-        if all(re.search(rf"\b{key}={Q}{re.escape(value)}{Q}", tag) for key, value in attributes.items()):
-            found.append(tag)
-    return found
-
-
-def wait_for_tag(client, name, **attributes):
-    deadline = time.monotonic() + 60
-    while not (found := tags(client.text, name, **attributes)):
-        if time.monotonic() > deadline or not client.read_some(1):
-            raise TimeoutError(f"no <{name} {attributes}> in {client.text!r}")
-    return found[0]
 
 
 def iq_answer(client, iq_id):

@@ -87,6 +87,24 @@ def wait_for(client, pattern, seconds=60):
     return found
 
 
+def tags(text, name, **attributes):
+    """The start tags NAME in TEXT whose attributes have the given values."""
+    found = []
+    for tag in re.findall(rf"<{name}\b[^>]*>", text):
+        if all(re.search(rf"\b{key}=['\"]{re.escape(value)}['\"]", tag) for key, value in attributes.items()):
+            found.append(tag)
+    return found
+
+
+def wait_for_tag(client, name, since=0, seconds=60, **attributes):
+    """Reads until CLIENT got a start tag NAME with the given attributes after its first SINCE characters; returns it."""
+    deadline = time.monotonic() + seconds
+    while not (found := tags(client.text[since:], name, **attributes)):
+        if time.monotonic() > deadline or not client.read_some(1):
+            raise TimeoutError(f"no <{name} {attributes}> in {client.text[since:]!r}")
+    return found[0]
+
+
 def retry(attempt, what, seconds=60):
     """Calls ATTEMPT until it returns something other than None (a node may still send the client away, or close
     its connection, until it has taken over a dead node's users); returns that, or fails after SECONDS."""
