@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using NATS.Client.Core;
@@ -39,6 +40,9 @@ public sealed partial class ClusterMembership(
     private readonly TimeSpan _heartbeat = TimeSpan.FromMilliseconds(options.Cluster.HeartbeatMilliseconds);
     private readonly TimeSpan _fallbackDelay = TimeSpan.FromSeconds(options.Cluster.FallbackDelaySeconds);
     private int _beats;
+    private readonly Channel<Renewal> _renewals = Channel.CreateUnbounded<Renewal>(new() { SingleReader = true, SingleWriter = true });
+    private readonly TaskCompletionSource _renewerStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Thread? _renewer;
 
     // When the first renewal since the last success failed (Environment.TickCount64); 0 while renewals succeed.
     private long _failingSince;
@@ -112,33 +116,97 @@ public sealed partial class ClusterMembership(
         }
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(_heartbeat);
-        while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+        // Renewals run on a thread of their own with blocking I/O. In the thread pool they waited behind thousands of
+        // sign-ins (a failover's wave): a renewal came seconds late, the other nodes saw this node down and its peer
+        // took its users over while it still served them.
+        _renewer = new Thread(() => RenewEachHeartbeat(stoppingToken)) { IsBackground = true, Name = "Parley cluster lease" };
+        _renewer.Start();
+        return ActOnRenewalsAsync(stoppingToken);
+    }
+
+    /// <summary>One renewal: when it was asked for, and whether it renewed, lost the name, or failed (and why).</summary>
+    private readonly record struct Renewal(long Attempt, bool Renewed, string? Failure);
+
+    private void RenewEachHeartbeat(CancellationToken stoppingToken)
+    {
+        try
         {
-            // A renewal counts from when it was asked for: what another node compares with its first failure.
-            var attempt = Environment.TickCount64;
-            try
+            var next = Environment.TickCount64;
+            while (true)
             {
-                if (!await RenewAsync(stoppingToken).ConfigureAwait(false))
+                // Ticks keep their pace; one that comes late is not made up for with a burst.
+                next = Math.Max(next + (long)_heartbeat.TotalMilliseconds, Environment.TickCount64);
+                if (stoppingToken.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(next - Environment.TickCount64)))
+                {
+                    return;
+                }
+                // A renewal counts from when it was asked for: what another node compares with its first failure.
+                var attempt = Environment.TickCount64;
+                Renewal renewal;
+                try
+                {
+                    renewal = new Renewal(attempt, Renew(), null);
+                }
+                catch (Exception e)
+                {
+                    // Anything thrown here would end the process: every failure is a failed renewal, and fencing decides.
+                    if (stoppingToken.IsCancellationRequested)
+                    {
+                        return;
+                    }
+                    renewal = new Renewal(attempt, false, e.Message);
+                }
+                if (renewal.Renewed)
+                {
+                    view.LastRenewed = attempt;
+                }
+                _renewals.Writer.TryWrite(renewal);
+                if (renewal is { Renewed: false, Failure: null })
+                {
+                    return;
+                }
+            }
+        }
+        finally
+        {
+            _renewals.Writer.TryComplete();
+            _renewerStopped.TrySetResult();
+        }
+    }
+
+    private async Task ActOnRenewalsAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            while (await _renewals.Reader.WaitToReadAsync(stoppingToken).ConfigureAwait(false))
+            {
+                // If this loop fell behind, the latest renewal says how things stand; a failure before it still started the clock.
+                Renewal renewal = default;
+                var failedSince = 0L;
+                while (_renewals.Reader.TryRead(out var next))
+                {
+                    renewal = next;
+                    failedSince = next.Failure is null ? 0 : failedSince == 0 ? next.Attempt : failedSince;
+                }
+                if (renewal is { Renewed: false, Failure: null })
                 {
                     // Another node took this name after this node's lease ran out: two nodes must never serve as one.
                     LogLostName(logger, Name);
                     lifetime.StopApplication();
                     return;
                 }
-                view.LastRenewed = attempt;
-                _failingSince = 0;
-                await ReadClusterAsync(full: ++_beats % FullReadEvery == 0, stoppingToken).ConfigureAwait(false);
-                SendAwayServedElsewhere();
-            }
-            catch (Exception e) when (e is NpgsqlException or TimeoutException)
-            {
-                LogRenewalFailed(logger, Name, e.Message);
+                if (renewal.Renewed)
+                {
+                    _failingSince = 0;
+                    await ReadClusterAndSendAwayAsync(stoppingToken).ConfigureAwait(false);
+                    continue;
+                }
+                LogRenewalFailed(logger, Name, renewal.Failure!);
                 if (_failingSince == 0)
                 {
-                    _failingSince = Environment.TickCount64;
+                    _failingSince = failedSince;
                 }
                 if (await MustFenceAsync().ConfigureAwait(false))
                 {
@@ -148,6 +216,23 @@ public sealed partial class ClusterMembership(
                     return;
                 }
             }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task ReadClusterAndSendAwayAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await ReadClusterAsync(full: ++_beats % FullReadEvery == 0, stoppingToken).ConfigureAwait(false);
+            SendAwayServedElsewhere();
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException)
+        {
+            // The view stays as it was until the next heartbeat reads it; the lease was renewed.
+            LogReadFailed(logger, e.Message);
         }
     }
 
@@ -206,12 +291,12 @@ public sealed partial class ClusterMembership(
         }
     }
 
-    private async Task<bool> RenewAsync(CancellationToken cancellationToken)
+    private bool Renew()
     {
         var all = sessions.All.ToArray();
         // started_at is set once the node's listeners are open: until then the others send no client here, and the
         // cluster status shows why it waits. Its users come home from its group peer once the fallback delay has passed.
-        await using var renew = database.CreateCommand("""
+        using var renew = database.CreateCommand("""
             UPDATE cluster_nodes SET renewed_at = now(), lease_until = now() + $3, sessions = $4, users_served = $5,
                 started_at = coalesce(started_at, CASE WHEN $6 THEN now() END),
                 fallback_at = coalesce(fallback_at, CASE WHEN $6 THEN now() + $8 END),
@@ -226,7 +311,9 @@ public sealed partial class ClusterMembership(
         renew.Parameters.Add(new() { Value = lifetime.ApplicationStarted.IsCancellationRequested });
         renew.Parameters.Add(new() { Value = (object?)monitor.Reason ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
         renew.Parameters.Add(new() { Value = _fallbackDelay });
-        return await renew.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+        // A database that stops answering (not refusing) must still fail the renewal while fencing can come first.
+        renew.CommandTimeout = Math.Max(1, (int)(_lease.TotalSeconds / 2));
+        return renew.ExecuteNonQuery() == 1;
     }
 
     private async Task ReadClusterAsync(bool full, CancellationToken cancellationToken)
@@ -287,6 +374,11 @@ public sealed partial class ClusterMembership(
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        if (_renewer is not null)
+        {
+            // No renewal may come after the lease is given up.
+            await _renewerStopped.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
         try
         {
             await using var leave = database.CreateCommand(
@@ -313,6 +405,9 @@ public sealed partial class ClusterMembership(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Node} could not renew its cluster lease: {Reason}")]
     private static partial void LogRenewalFailed(ILogger logger, string node, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The cluster's nodes and homes could not be read (the lease was renewed; they are read again at the next heartbeat): {Reason}")]
+    private static partial void LogReadFailed(ILogger logger, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Cluster node {Node} is {State}")]
     private static partial void LogNodeChanged(ILogger logger, string node, string state);
