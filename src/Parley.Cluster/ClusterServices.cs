@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Npgsql;
+using Parley.Storage.Postgres;
 using Parley.Cluster.Bus;
 using Parley.Cluster.Membership;
 using Parley.Cluster.Relay;
@@ -27,10 +28,12 @@ public static class ClusterServices
         services.AddSingleton(_ =>
         {
             // A pool of its own, and small: the lease must be renewed while sign-ins keep every storage connection busy.
-            var cluster = new NpgsqlDataSourceBuilder(options.Storage.ConnectionString!);
-            cluster.ConnectionStringBuilder.MaxPoolSize = MembershipPoolSize;
-            cluster.ConnectionStringBuilder.NoResetOnClose = true;
-            return cluster.Build();
+            var settings = PostgresConnectionSettings.Parse(options.Storage.ConnectionString!);
+            settings.MaxPoolSize = MembershipPoolSize;
+            // A renewal fails within half a lease, so that fencing comes first: opening a connection to a host that does
+            // not answer would otherwise wait Npgsql's 15 s.
+            settings.Timeout = Math.Max(1, options.Cluster.LeaseMilliseconds / 2000);
+            return NpgsqlDataSource.Create(settings);
         });
         // The console's and the REST API's way to the topology the CLI changes (ClusterAdministration).
         services.AddSingleton<Parley.Server.Administration.IClusterTopologyAccess, Topology.ClusterTopologyAccess>();

@@ -103,6 +103,36 @@ public sealed class PostgresCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// A streaming-replication standby of this server (pg_basebackup -R: a copy of its data that follows its
+    /// write-ahead log), started on a port of its own; <see cref="PromoteAsync"/> makes it the primary.
+    /// </summary>
+    public async Task<PostgresCluster> StartStandbyAsync()
+    {
+        var folder = Directory.CreateTempSubdirectory(FolderPrefix).FullName;
+        await File.WriteAllTextAsync(Path.Combine(folder, OwnerFile), Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+        SetMode(folder, (UnixFileMode)0b111_101_101);
+        var standby = new PostgresCluster(folder, _bin, FreePort());
+        try
+        {
+            Directory.CreateDirectory(standby.DataDirectory);
+            SetMode(standby.DataDirectory, (UnixFileMode)0b111_000_000);
+            ChownToPostgres(standby.DataDirectory);
+            await standby.RunAsync("pg_basebackup", "-d", $"host=127.0.0.1 port={Port} user=postgres password={Password}",
+                "-D", standby.DataDirectory, "-R", "-X", "stream", "-c", "fast", "--no-sync");
+            await standby.StartServerAsync();
+            return standby;
+        }
+        catch
+        {
+            await standby.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Makes this standby the primary (pg_ctl promote) and waits until it accepts writes.</summary>
+    public Task PromoteAsync() => RunAsync("pg_ctl", "-D", DataDirectory, "-w", "-t", "30", "promote");
+
     /// <summary>Starts the stopped server again, on the same port.</summary>
     public Task StartServerAsync() => RunAsync("pg_ctl", "-D", DataDirectory, "-w", "-t", "30", "-l", Path.Combine(DataDirectory, "server.log"), "-o",
         $"-c listen_addresses=127.0.0.1 -p {Port} -k {DataDirectory} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200",

@@ -7,6 +7,7 @@ using Npgsql;
 using Parley.Cluster.Bus;
 using Parley.Server.Hosting;
 using Parley.Server.Sessions;
+using Parley.Storage.Postgres;
 
 namespace Parley.Cluster.Membership;
 
@@ -255,6 +256,12 @@ public sealed partial class ClusterMembership(
                 LogDatabaseDownForAll(logger, Name);
                 return false;
             }
+            if (await RenewAfreshAsync().ConfigureAwait(false))
+            {
+                LogRenewedAfresh(logger, Name);
+                _failingSince = 0;
+                return false;
+            }
             LogFencing(logger, Name, "the other nodes still renew theirs");
         }
         catch (NatsException e)
@@ -293,10 +300,45 @@ public sealed partial class ClusterMembership(
 
     private bool Renew()
     {
+        using var renew = RenewCommand(database);
+        return renew.ExecuteNonQuery() == 1;
+    }
+
+    /// <summary>
+    /// A renewal on a connection of its own, outside the pool and its memory of which hosts were down or a standby:
+    /// after the database was lost to every node (a restart, a standby promoted), the nodes come back one heartbeat
+    /// apart, and a node whose pool still held a broken connection or remembered the new primary as a standby would
+    /// otherwise fence itself because the others already renew.
+    /// </summary>
+    private async Task<bool> RenewAfreshAsync()
+    {
+        try
+        {
+            var settings = PostgresConnectionSettings.Parse(options.Storage.ConnectionString!);
+            settings.Pooling = false;
+            // Half a lease has gone unrenewed already and fencing must still come before the lease runs out.
+            using var deadline = new CancellationTokenSource(_lease / 4);
+            await using var fresh = NpgsqlDataSource.Create(settings);
+            await using var renew = RenewCommand(fresh);
+            if (await renew.ExecuteNonQueryAsync(deadline.Token).ConfigureAwait(false) == 1)
+            {
+                view.LastRenewed = Environment.TickCount64;
+                return true;
+            }
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException or OperationCanceledException)
+        {
+            LogRenewalFailed(logger, Name, e.Message);
+        }
+        return false;
+    }
+
+    private NpgsqlCommand RenewCommand(NpgsqlDataSource source)
+    {
         var all = sessions.All.ToArray();
         // started_at is set once the node's listeners are open: until then the others send no client here, and the
         // cluster status shows why it waits. Its users come home from its group peer once the fallback delay has passed.
-        using var renew = database.CreateCommand("""
+        var renew = source.CreateCommand("""
             UPDATE cluster_nodes SET renewed_at = now(), lease_until = now() + $3, sessions = $4, users_served = $5,
                 started_at = coalesce(started_at, CASE WHEN $6 THEN now() END),
                 fallback_at = coalesce(fallback_at, CASE WHEN $6 THEN now() + $8 END),
@@ -313,7 +355,7 @@ public sealed partial class ClusterMembership(
         renew.Parameters.Add(new() { Value = _fallbackDelay });
         // A database that stops answering (not refusing) must still fail the renewal while fencing can come first.
         renew.CommandTimeout = Math.Max(1, (int)(_lease.TotalSeconds / 2));
-        return renew.ExecuteNonQuery() == 1;
+        return renew;
     }
 
     private async Task ReadClusterAsync(bool full, CancellationToken cancellationToken)
@@ -417,6 +459,9 @@ public sealed partial class ClusterMembership(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Node} cannot renew its lease and no other node can: the database is down for all, every node keeps serving")]
     private static partial void LogDatabaseDownForAll(ILogger logger, string node);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Node {Node} renewed its lease on a new connection once the other nodes renewed theirs; it goes on serving")]
+    private static partial void LogRenewedAfresh(ILogger logger, string node);
 
     [LoggerMessage(Level = LogLevel.Critical, Message = "Node {Node} cannot renew its lease and {Reason}: it stops serving before its lease runs out (fencing)")]
     private static partial void LogFencing(ILogger logger, string node, string reason);

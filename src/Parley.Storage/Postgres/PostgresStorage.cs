@@ -93,7 +93,7 @@ public sealed class PostgresStorage : IParleyStorage
     internal static async Task<PostgresStorage> OpenAsync(
         string connectionString, IReadOnlyList<PostgresMigration> migrations, StorageOpenMode mode, CancellationToken cancellationToken)
     {
-        var settings = Parse(connectionString);
+        var settings = PostgresConnectionSettings.Parse(connectionString);
         var location = LocationOf(settings);
         var dataSource = NpgsqlDataSource.Create(settings);
         try
@@ -127,7 +127,7 @@ public sealed class PostgresStorage : IParleyStorage
     /// </summary>
     public static async Task<(string Location, string ServerVersion, int SchemaVersion)> ProbeAsync(string connectionString, CancellationToken cancellationToken = default)
     {
-        var settings = Parse(connectionString);
+        var settings = PostgresConnectionSettings.Parse(connectionString);
         var location = LocationOf(settings);
         await using var dataSource = NpgsqlDataSource.Create(settings);
         await using var connection = await OpenConnectionAsync(dataSource, settings, location, cancellationToken);
@@ -137,7 +137,24 @@ public sealed class PostgresStorage : IParleyStorage
     internal ValueTask<NpgsqlConnection> OpenConnectionAsync(CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
-        return _dataSource.OpenConnectionAsync(cancellationToken);
+        return _dataSource is NpgsqlMultiHostDataSource hosts ? OpenOnPrimaryAsync(hosts, cancellationToken) : _dataSource.OpenConnectionAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Npgsql remembers for a while which host was down or a standby; just after a standby was promoted that memory
+    /// names no primary. Nothing has run when opening fails, so forgetting it and trying once more is safe.
+    /// </summary>
+    private static async ValueTask<NpgsqlConnection> OpenOnPrimaryAsync(NpgsqlMultiHostDataSource hosts, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await hosts.OpenConnectionAsync(cancellationToken);
+        }
+        catch (NpgsqlException)
+        {
+            hosts.ClearDatabaseStates();
+            return await hosts.OpenConnectionAsync(cancellationToken);
+        }
     }
 
     /// <summary>Closes the pool's idle connections, for when the server is known to have dropped them (a restart).</summary>
@@ -152,24 +169,13 @@ public sealed class PostgresStorage : IParleyStorage
         }
     }
 
-    private static NpgsqlConnectionStringBuilder Parse(string connectionString)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
-        try
-        {
-            // Parley leaves no session state on a pooled connection (no SET, session locks are released, the one temporary
-            // table is dropped), so the reset Npgsql otherwise runs on every reuse is pure cost: with several storage
-            // operations per message it was most of the statements PostgreSQL ran under chat load.
-            return new NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true };
-        }
-        catch (ArgumentException e)
-        {
-            throw new ArgumentException($"The PostgreSQL connection string does not parse: {e.Message}", nameof(connectionString), e);
-        }
-    }
-
     private static string LocationOf(NpgsqlConnectionStringBuilder settings) =>
-        $"database '{settings.Database ?? settings.Username}' on {settings.Host}:{settings.Port} as user '{settings.Username}'";
+        $"database '{settings.Database ?? settings.Username}' on {HostsOf(settings)} as user '{settings.Username}'";
+
+    /// <summary>host:port, or for a list of hosts each with its own port or the default one.</summary>
+    private static string HostsOf(NpgsqlConnectionStringBuilder settings) => settings.Host is { } host && host.Contains(',')
+        ? string.Join(',', host.Split(',').Select(one => one.Contains(':') ? one : $"{one}:{settings.Port}"))
+        : $"{settings.Host}:{settings.Port}";
 
     /// <summary>Opens the first connection, turning the ways it fails into messages that say what to fix.</summary>
     private static async Task<NpgsqlConnection> OpenConnectionAsync(

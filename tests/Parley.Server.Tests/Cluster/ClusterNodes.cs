@@ -15,9 +15,10 @@ namespace Parley.Server.Tests.Cluster;
 /// with <paramref name="ownPostgres"/>, for tests that stop it), and in-process nodes that join it with a short
 /// heartbeat and lease.
 /// </summary>
-public sealed class ClusterNodes(bool ownPostgres = false) : IAsyncLifetime
+public sealed class ClusterNodes(bool ownPostgres = false, bool standby = false) : IAsyncLifetime
 {
     private PostgresCluster? _ownPostgres;
+    private PostgresCluster? _standby;
 
     public NatsServer Nats { get; private set; } = null!;
     public string Database { get; private set; } = null!;
@@ -25,16 +26,31 @@ public sealed class ClusterNodes(bool ownPostgres = false) : IAsyncLifetime
     /// <summary>The cluster's own PostgreSQL server (only with ownPostgres).</summary>
     public PostgresCluster Postgres => _ownPostgres ?? throw new InvalidOperationException("the cluster shares the tests' PostgreSQL server: new ClusterNodes(ownPostgres: true)");
 
+    /// <summary>The streaming-replication standby of <see cref="Postgres"/> (only with standby); the nodes are given both hosts.</summary>
+    public PostgresCluster Standby => _standby ?? throw new InvalidOperationException("no standby: new ClusterNodes(ownPostgres: true, standby: true)");
+
     public async Task InitializeAsync()
     {
         Nats = await NatsServer.StartAsync();
         _ownPostgres = ownPostgres ? await PostgresCluster.StartAsync() : null;
         Database = await (_ownPostgres ?? await PostgresCluster.Shared).CreateDatabaseAsync("cluster");
+        if (standby)
+        {
+            _standby = await Postgres.StartStandbyAsync();
+            // As docs/clustering.md says to run a node against a primary and its standby.
+            var hosts = new NpgsqlConnectionStringBuilder(Database) { TargetSessionAttributes = "primary" };
+            hosts.Host = $"127.0.0.1:{Postgres.Port},127.0.0.1:{_standby.Port}";
+            Database = hosts.ConnectionString;
+        }
     }
 
     public async Task DisposeAsync()
     {
         await Nats.DisposeAsync();
+        if (_standby is not null)
+        {
+            await _standby.DisposeAsync();
+        }
         if (_ownPostgres is not null)
         {
             await _ownPostgres.DisposeAsync();
