@@ -48,6 +48,11 @@ public sealed partial class ClusterMembership(
     // When the first renewal since the last success failed (Environment.TickCount64); 0 while renewals succeed.
     private long _failingSince;
 
+    // When the last renewal that succeeded was asked for, and when this node renewed again after half a lease or more
+    // without (both Environment.TickCount64; 0: never).
+    private long _lastRenewal;
+    private long _backAt;
+
     private string Name => view.Self;
 
     /// <summary>The address clients are sent to for this node: the advertised host (else the bind address) and its client port.</summary>
@@ -201,6 +206,7 @@ public sealed partial class ClusterMembership(
                 if (renewal.Renewed)
                 {
                     _failingSince = 0;
+                    Renewed(renewal.Attempt);
                     await ReadClusterAndSendAwayAsync(stoppingToken).ConfigureAwait(false);
                     continue;
                 }
@@ -221,6 +227,34 @@ public sealed partial class ClusterMembership(
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
+    }
+
+    /// <summary>
+    /// Notes a renewal. After half a lease or more without one, the database was likely lost to every node, and their
+    /// leases ran out with it while they kept serving: see <see cref="IsUp"/>.
+    /// </summary>
+    private void Renewed(long attempt)
+    {
+        if (_lastRenewal != 0 && attempt - _lastRenewal >= _lease.TotalMilliseconds / 2)
+        {
+            _backAt = attempt;
+        }
+        _lastRenewal = Math.Max(_lastRenewal, attempt);
+    }
+
+    /// <summary>
+    /// A node is up while its lease runs, once it has opened its listeners, unless failed over by hand. For one lease
+    /// after this node is back from an outage of the database, a node that was up and whose lease ran out meanwhile
+    /// still counts as up: the others come back a heartbeat or more apart, and the first one back must not take the
+    /// users of a peer that kept serving them and has not renewed yet. A peer that died meanwhile is down a lease later.
+    /// </summary>
+    private bool IsUp(string name, bool leaseRuns, bool started, bool failedOver)
+    {
+        if (!started || failedOver)
+        {
+            return false;
+        }
+        return leaseRuns || (_backAt != 0 && Environment.TickCount64 - _backAt < _lease.TotalMilliseconds && view.Node(name) is { Up: true });
     }
 
     private async Task ReadClusterAndSendAwayAsync(CancellationToken stoppingToken)
@@ -256,10 +290,12 @@ public sealed partial class ClusterMembership(
                 LogDatabaseDownForAll(logger, Name);
                 return false;
             }
+            var attempt = Environment.TickCount64;
             if (await RenewAfreshAsync().ConfigureAwait(false))
             {
                 LogRenewedAfresh(logger, Name);
                 _failingSince = 0;
+                Renewed(attempt);
                 return false;
             }
             LogFencing(logger, Name, "the other nodes still renew theirs");
@@ -362,14 +398,16 @@ public sealed partial class ClusterMembership(
     {
         var nodes = new List<ClusterNodeState>();
         await using (var read = database.CreateCommand("""
-            SELECT name, address, lease_until > now() AND started_at IS NOT NULL AND NOT failed_over, group_name, failed_over, fallback_at <= now() IS TRUE
+            SELECT name, address, lease_until > now(), started_at IS NOT NULL, group_name, failed_over, fallback_at <= now() IS TRUE
             FROM cluster_nodes
             """))
         await using (var reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                nodes.Add(new(reader.GetString(0), reader.GetString(1), reader.GetBoolean(2), reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetBoolean(4), reader.GetBoolean(5)));
+                var (name, failedOver) = (reader.GetString(0), reader.GetBoolean(5));
+                var up = IsUp(name, leaseRuns: reader.GetBoolean(2), started: reader.GetBoolean(3), failedOver);
+                nodes.Add(new(name, reader.GetString(1), up, reader.IsDBNull(4) ? null : reader.GetString(4), failedOver, reader.GetBoolean(6)));
             }
         }
         foreach (var node in nodes)

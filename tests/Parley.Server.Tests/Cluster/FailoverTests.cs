@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Text.Json;
 using Npgsql;
 using Parley.Protocol;
@@ -23,12 +24,7 @@ public sealed class FailoverTests : IAsyncLifetime
     {
         var a = await _cluster.StartNodeAsync("a");
         await using var b = await _cluster.StartNodeAsync("b");
-        await a.CreateUserAsync("alice", "alice-password");
-        await a.CreateUserAsync("bob", "bob-password");
-        await SubscribedBothWaysAsync(a, "alice@localhost", "bob@localhost");
-        var group = await _cluster.ParleyAsync("cluster", "group", "create", "g1", "--nodes", "a,b", "--mode", "balanced");
-        Assert.True(group.ExitCode == 0, group.Error);
-        await _cluster.AssignAsync([a, b], ("alice@localhost", "a"), ("bob@localhost", "b"));
+        await ContactsInOneGroupAsync(_cluster, a, b);
         await using var bob = await XmppTestClient.LoginAsync(b, "bob", "bob-password", "phone");
         await bob.AnnounceAsync();
 
@@ -337,6 +333,83 @@ public sealed class FailoverTests : IAsyncLifetime
         {
             await cluster.DisposeAsync();
         }
+    }
+
+    [Fact]
+    public async Task After_the_database_was_down_for_every_node_past_the_leases_the_first_node_back_does_not_take_over_its_peers_users()
+    {
+        var cluster = new ClusterNodes(ownPostgres: true);
+        await cluster.InitializeAsync();
+        try
+        {
+            // b renews several times as often as a: once the database is back, b reads the cluster before a has renewed.
+            await using var a = await cluster.StartNodeAsync("a", options => options.Cluster.HeartbeatMilliseconds = 450);
+            await using var b = await cluster.StartNodeAsync("b", options => options.Cluster.HeartbeatMilliseconds = 100);
+            // a counts as up once it has renewed after opening its listeners, which at its pace b may not have read yet.
+            await Eventually.TrueAsync(() => ClusterNodes.View(b).Node("a") is { Up: true });
+            await ContactsInOneGroupAsync(cluster, a, b);
+            await using var bob = await XmppTestClient.LoginAsync(b, "bob", "bob-password", "phone");
+            await bob.AnnounceAsync();
+            await using var alice = await XmppTestClient.LoginAsync(a, "alice", "alice-password", "desk");
+            await alice.SendAsync("<enable xmlns='urn:xmpp:sm:3' resume='true'/>");
+            await alice.ReceiveAsync(e => e.Name == "enabled");
+            await alice.AnnounceAsync();
+            await bob.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == "alice@localhost/desk");
+            // b holds the copy of alice's stream that it would take over if a died.
+            await Eventually.TrueAsync(() => b.App.Web.Services.GetRequiredService<Parley.Cluster.Resumption.PeerReplicas>().Count == 1);
+
+            await cluster.Postgres.StopServerAsync();
+            await a.Logs.WaitForAsync("Node a cannot renew its lease and no other node can");
+            await b.Logs.WaitForAsync("Node b cannot renew its lease and no other node can");
+            var lease = TimeSpan.FromMilliseconds(a.Options.Cluster.LeaseMilliseconds);
+            await AnswersPingsForAsync(alice, 2 * lease, "alice's stream on a goes on while every lease runs out");
+            await cluster.Postgres.StartServerAsync();
+            await ClusterNodes.UntilAsync(async () => (await cluster.StatusOfAsync("a")).GetProperty("state").GetString() == "up"
+                && (await cluster.StatusOfAsync("b")).GetProperty("state").GetString() == "up", "both nodes renew again");
+
+            // Well past a lease and the takeover it would have started, alice is served by a alone and bob still sees her.
+            await AnswersPingsForAsync(alice, 3 * lease, "alice's stream on a goes on past the lease");
+            Assert.DoesNotContain(b.App.Node.Sessions.All, session => session.Jid.ToString().StartsWith("alice@", StringComparison.Ordinal));
+            Assert.DoesNotContain(b.Logs.Lines, line => line.Contains("Took over the sessions of node a", StringComparison.Ordinal));
+            Assert.DoesNotContain(a.Logs.Lines, line => line.Contains("(fencing)", StringComparison.Ordinal));
+            await alice.SendAsync("<message to='bob@localhost' type='chat' id='still'><body>still here</body></message>");
+            var toBob = new List<Parley.Xml.Element>();
+            await bob.ReceiveAsync(e =>
+            {
+                toBob.Add(e);
+                return e.Name == "message" && e.GetAttribute("id") == "still";
+            });
+            Assert.DoesNotContain(toBob, e => e.Name == "presence" && e.GetAttribute("type") == "unavailable");
+        }
+        finally
+        {
+            await cluster.DisposeAsync();
+        }
+    }
+
+    /// <summary>The client's server answers its pings, one after another, for <paramref name="time"/>.</summary>
+    private static async Task AnswersPingsForAsync(XmppTestClient client, TimeSpan time, string what)
+    {
+        var elapsed = System.Diagnostics.Stopwatch.StartNew();
+        var sent = 0;
+        await ClusterNodes.UntilAsync(async () =>
+        {
+            var id = $"lease-ping{++sent}";
+            await client.SendAsync($"<iq to='localhost' type='get' id='{id}'><ping xmlns='urn:xmpp:ping'/></iq>");
+            Assert.Equal("result", (await client.ReceiveAsync(e => e.GetAttribute("id") == id)).GetAttribute("type"));
+            return elapsed.Elapsed > time;
+        }, what);
+    }
+
+    /// <summary>Nodes a and b in one balanced group; alice homed on a and bob on b, each subscribed to the other.</summary>
+    private async Task ContactsInOneGroupAsync(ClusterNodes cluster, TestNode a, TestNode b)
+    {
+        await a.CreateUserAsync("alice", "alice-password");
+        await a.CreateUserAsync("bob", "bob-password");
+        await SubscribedBothWaysAsync(a, "alice@localhost", "bob@localhost");
+        var group = await cluster.ParleyAsync("cluster", "group", "create", "g1", "--nodes", "a,b", "--mode", "balanced");
+        Assert.True(group.ExitCode == 0, group.Error);
+        await cluster.AssignAsync([a, b], ("alice@localhost", "a"), ("bob@localhost", "b"));
     }
 
     /// <summary>Nodes a and b in one group, alice homed on a; a stops and alice signs in on b. Returns b and her client there.</summary>
