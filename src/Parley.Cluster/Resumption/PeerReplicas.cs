@@ -48,6 +48,15 @@ public sealed partial class PeerReplicas(ParleyOptions options, ClusterView view
         }
     }
 
+    /// <summary>The copies held here of <paramref name="account"/>'s sessions (for tests).</summary>
+    internal IReadOnlyList<SessionReplica> CopiesOf(string account)
+    {
+        lock (_sync)
+        {
+            return [.. _origins.Values.SelectMany(origin => origin.Sessions.Values).Where(copy => copy.Jid.Bare.ToString() == account)];
+        }
+    }
+
     /// <summary>Waits until the copy of stream <paramref name="streamId"/>, if this node holds one, has been taken over; bounded.</summary>
     public async ValueTask TakenOverAsync(string streamId)
     {

@@ -19,12 +19,25 @@ internal static class ReplicaBatch
 {
     public static Element Open(ClientSession session, StreamManagementState management)
     {
+        var open = Open(management.Id, session, management.Resumable, management.Handled, management.Sent);
+        foreach (var (stanza, arrived) in management.UnackedWithArrival())
+        {
+            open.Add(new Element("q", Ns.Client).SetAttribute("t", Stamp(arrived)).Add(stanza));
+        }
+        return open;
+    }
+
+    /// <summary>A session without stream management: nothing to resume, only what its end must tell others.</summary>
+    public static Element OpenWithoutManagement(string id, ClientSession session) => Open(id, session, resumable: false, handled: 0, sent: 0);
+
+    private static Element Open(string id, ClientSession session, bool resumable, uint handled, uint sent)
+    {
         var open = new Element("open", Ns.Client)
-            .SetAttribute("id", management.Id)
+            .SetAttribute("id", id)
             .SetAttribute("jid", session.Jid.ToString())
-            .SetAttribute("resumable", management.Resumable ? "true" : "false")
-            .SetAttribute("handled", management.Handled.ToString(CultureInfo.InvariantCulture))
-            .SetAttribute("sent", management.Sent.ToString(CultureInfo.InvariantCulture));
+            .SetAttribute("resumable", resumable ? "true" : "false")
+            .SetAttribute("handled", handled.ToString(CultureInfo.InvariantCulture))
+            .SetAttribute("sent", sent.ToString(CultureInfo.InvariantCulture));
         if (session.Presence is { } presence)
         {
             open.Add(presence);
@@ -32,10 +45,6 @@ internal static class ReplicaBatch
         foreach (var (name, state) in session.Kept())
         {
             open.Add(new Element("k", Ns.Client).SetAttribute("name", name).Add(state));
-        }
-        foreach (var (stanza, arrived) in management.UnackedWithArrival())
-        {
-            open.Add(new Element("q", Ns.Client).SetAttribute("t", Stamp(arrived)).Add(stanza));
         }
         return open;
     }

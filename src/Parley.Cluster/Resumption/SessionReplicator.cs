@@ -15,7 +15,8 @@ namespace Parley.Cluster.Resumption;
 
 /// <summary>
 /// Copies the stream-management state (XEP-0198) of this node's sessions to its redundancy-group peer as it changes,
-/// so that the peer can let the clients resume there when this node dies (<see cref="PeerReplicas"/>). Each change is
+/// so that the peer can let the clients resume there when this node dies (<see cref="PeerReplicas"/>), and, once a
+/// heartbeat, the presence of the sessions without it, so that the peer can end them. Each change is
 /// one small event (<see cref="ReplicaBatch"/>), queued in order and sent in batches, one bus request per batch, which
 /// the peer answers once it has applied it. Whenever the peer appears, changes, or a batch is lost, the peer is told to
 /// forget this node's sessions and gets each one's whole state again. Without a peer nothing is kept or sent.
@@ -45,6 +46,23 @@ public sealed partial class SessionReplicator(
     private long _recorded;
     private long _settled;
     private int _queued;
+
+    /// <summary>
+    /// Sessions without stream management, copied too — their presence and what the modules keep, nothing to resume —
+    /// so that when this node dies the peer ends them where contacts and rooms see it, instead of leaving the users
+    /// shown online. Compared once a heartbeat, not at each change: a change in the last heartbeat before a crash is
+    /// missed, which costs a stale status at worst. Used by the replicating loop alone.
+    /// </summary>
+    private readonly Dictionary<ClientSession, CopyWithoutManagement> _withoutManagement = new(ReferenceEqualityComparer.Instance);
+    private long _withoutManagementIds;
+    private long _withoutManagementCopiedAt;
+
+    private sealed class CopyWithoutManagement(string id)
+    {
+        public string Id { get; } = id;
+        public Element? Presence { get; set; }
+        public int KeptVersion { get; set; } = -1;
+    }
 
     /// <summary>The peer that gets the events, or null while there is none (then nothing is recorded).</summary>
     private volatile string? _peer;
@@ -147,6 +165,7 @@ public sealed partial class SessionReplicator(
                 LogNoPeer(logger, gone);
             }
             _peer = null;
+            _withoutManagement.Clear();
             Settle(Drain());
             return;
         }
@@ -172,12 +191,55 @@ public sealed partial class SessionReplicator(
                     }
                 }
             }
+            _withoutManagement.Clear();
+            CopySessionsWithoutManagement();
             // Callers waiting for the discarded events are released once the copies that replace them are sent.
             await SendQueuedAsync(peer, discarded, cancellationToken).ConfigureAwait(false);
             LogCopied(logger, copied, peer);
             return;
         }
+        if (Environment.TickCount64 - _withoutManagementCopiedAt >= _heartbeat.TotalMilliseconds)
+        {
+            CopySessionsWithoutManagement();
+        }
         await SendQueuedAsync(peer, 0, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Records a copy of each session without stream management that is new or changed, and the end of each one gone.</summary>
+    private void CopySessionsWithoutManagement()
+    {
+        _withoutManagementCopiedAt = Environment.TickCount64;
+        var current = new HashSet<ClientSession>(ReferenceEqualityComparer.Instance);
+        foreach (var session in sessions.All)
+        {
+            // Copied with its stream management; or relayed, and then its serving node has the session that counts.
+            if (session.Management?.Replica is not null || session.Relay is not null)
+            {
+                continue;
+            }
+            current.Add(session);
+            if (!_withoutManagement.TryGetValue(session, out var copy))
+            {
+                copy = new CopyWithoutManagement($"plain-{++_withoutManagementIds}");
+                _withoutManagement[session] = copy;
+            }
+            var keptVersion = session.KeptVersion;
+            if (ReferenceEquals(copy.Presence, session.Presence) && copy.KeptVersion == keptVersion)
+            {
+                continue;
+            }
+            copy.Presence = session.Presence;
+            copy.KeptVersion = keptVersion;
+            Record(ReplicaBatch.OpenWithoutManagement(copy.Id, session));
+        }
+        foreach (var (session, copy) in _withoutManagement)
+        {
+            if (!current.Contains(session))
+            {
+                _withoutManagement.Remove(session);
+                Record(ReplicaBatch.End(copy.Id));
+            }
+        }
     }
 
     private int Drain()
@@ -257,6 +319,7 @@ public sealed partial class SessionReplicator(
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
         if (_peer is { } peer)
         {
+            CopySessionsWithoutManagement();
             await SendQueuedAsync(peer, 0, cancellationToken).ConfigureAwait(false);
         }
         lock (_waitersLock)

@@ -129,6 +129,10 @@ public sealed class ClientSession
 
     private readonly Lock _keptLock = new();
     private Dictionary<string, Element>? _kept;
+    private int _keptVersion;
+
+    /// <summary>Changes whenever what the modules keep changes: a copy made at one version is current while it holds.</summary>
+    public int KeptVersion => Volatile.Read(ref _keptVersion);
 
     /// <summary>
     /// A module's state of this session that a resumption elsewhere restores (XEP-0198: the session as it was), as one
@@ -147,6 +151,7 @@ public sealed class ClientSession
             {
                 (_kept ??= new(StringComparer.Ordinal))[name] = state;
             }
+            _keptVersion++;
         }
         if (Management is { } management)
         {

@@ -1,7 +1,10 @@
 using Microsoft.Extensions.DependencyInjection;
 using NATS.Client.Core;
 using Parley.Cluster.Resumption;
+using Parley.Protocol;
+using Parley.Server.Tests.Modules;
 using Parley.Server.Tests.Support;
+using Parley.Storage;
 
 namespace Parley.Server.Tests.Cluster;
 
@@ -72,6 +75,47 @@ public sealed class SessionReplicationTests : IAsyncLifetime
         }
 
         await Eventually.TrueAsync(() => Copies(_b).Count == 0);
+    }
+
+    [Fact]
+    public async Task A_session_without_stream_management_is_copied_and_when_its_node_is_gone_the_peer_tells_its_contact_and_its_room()
+    {
+        await StartNodesAsync();
+        await _a.CreateUserAsync("bob", "bob-password");
+        await _cluster.AssignAsync(_nodes, ("bob@localhost", "b"));
+        var rosters = _a.App.Node.Storage.Rosters;
+        await rosters.SetItemAsync("alice@localhost", new RosterItem("bob@localhost", null, Subscription.Both, false, false, []));
+        await rosters.SetItemAsync("bob@localhost", new RosterItem("alice@localhost", null, Subscription.Both, false, false, []));
+        await GroupAsync();
+        const string room = "lobby@conference.localhost";
+        await using var bob = await ClusterNodes.OnlineAsync(_b, "bob", "phone");
+        await Muc.CreateAsync(bob, room, "bob");
+
+        // No stream management: nothing to resume, but contacts and rooms must still learn that she went.
+        await using var alice = await ClusterNodes.OnlineAsync(_a, "alice", "desk");
+        await bob.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == "alice@localhost/desk");
+        await alice.SendAsync($"<presence to='{room}/alice'><x xmlns='{Ns.Muc}'/></presence>");
+        await bob.ReceiveAsync(e => e.Name == "presence" && e.GetAttribute("from") == $"{room}/alice");
+        await Eventually.TrueAsync(() => Copies(_b).CopiesOf("alice@localhost") is [{ Resumable: false, Presence: not null } copy]
+            && copy.Kept.Values.Any(kept => kept.ToString().Contains(room, StringComparison.Ordinal)));
+
+        // What node b hears when a crashed node a starts again: a new instance, so the old one's sessions are gone.
+        await using (var restarted = new NatsConnection(NatsOpts.Default with { Url = _cluster.Nats.Url }))
+        {
+            await restarted.ConnectAsync();
+            var headers = new NatsHeaders { [SessionReplicator.OriginHeader] = "a", [SessionReplicator.InstanceHeader] = "after-the-crash" };
+            await restarted.RequestAsync<byte[], byte[]>(SessionReplicator.SubjectOf("b"), "<batch/>"u8.ToArray(), headers);
+        }
+
+        var gone = new HashSet<string>();
+        await bob.ReceiveAsync(e =>
+        {
+            if (e.Name == "presence" && e.GetAttribute("type") == "unavailable")
+            {
+                gone.Add(e.GetAttribute("from")!);
+            }
+            return gone.IsSupersetOf(["alice@localhost/desk", $"{room}/alice"]);
+        });
     }
 
     [Fact]
