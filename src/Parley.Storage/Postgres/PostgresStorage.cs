@@ -142,7 +142,9 @@ public sealed class PostgresStorage : IParleyStorage
 
     /// <summary>
     /// Npgsql remembers for a while which host was down or a standby; just after a standby was promoted that memory
-    /// names no primary. Nothing has run when opening fails, so forgetting it and trying once more is safe.
+    /// names no primary. Nothing has run when opening fails, so forgetting it and trying once more is safe. Only then:
+    /// an exception without an inner one says no host was tried; hosts that were tried and failed (the database is
+    /// really down) are not tried twice, which would double the wait for one that does not answer.
     /// </summary>
     private static async ValueTask<NpgsqlConnection> OpenOnPrimaryAsync(NpgsqlMultiHostDataSource hosts, CancellationToken cancellationToken)
     {
@@ -150,7 +152,7 @@ public sealed class PostgresStorage : IParleyStorage
         {
             return await hosts.OpenConnectionAsync(cancellationToken);
         }
-        catch (NpgsqlException)
+        catch (NpgsqlException e) when (e.InnerException is null)
         {
             hosts.ClearDatabaseStates();
             return await hosts.OpenConnectionAsync(cancellationToken);
