@@ -119,6 +119,26 @@ public sealed class SessionReplicationTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_copy_of_a_session_without_stream_management_follows_its_presence_and_goes_when_it_ends_or_enables_management()
+    {
+        await StartNodesAsync();
+        await GroupAsync();
+        await using (var alice = await ClusterNodes.OnlineAsync(_a, "alice", "desk"))
+        {
+            await Eventually.TrueAsync(() => Copies(_b).CopiesOf("alice@localhost") is [{ Resumable: false, Presence: not null }]);
+            await alice.SendAsync("<presence type='unavailable'/>");
+            await Eventually.TrueAsync(() => Copies(_b).CopiesOf("alice@localhost") is [{ Presence: null }]);
+            await alice.SendAsync("</stream:stream>");
+            Assert.True(await alice.IsClosedAsync());
+        }
+        await Eventually.TrueAsync(() => Copies(_b).CopiesOf("alice@localhost") is []);
+
+        // Once it enables stream management, the session is copied with it, and only so.
+        await using var managed = await ManagedAsync();
+        await Eventually.TrueAsync(() => Copies(_b).CopiesOf("alice@localhost") is [{ Resumable: true }]);
+    }
+
+    [Fact]
     public async Task What_is_not_a_batch_of_changes_on_a_replica_subject_is_dropped_and_copying_goes_on()
     {
         await StartNodesAsync();
