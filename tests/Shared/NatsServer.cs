@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -13,16 +14,25 @@ public sealed class NatsServer : IAsyncDisposable
 {
     private static readonly TimeSpan StartDeadline = TimeSpan.FromSeconds(20);
 
+    /// <summary>
+    /// A free port is only free until someone binds it: another test's listener can take it between
+    /// <see cref="FreePort"/> and nats-server's bind, and nats-server then exits. A start that fails so is tried again on
+    /// fresh ports, this many times in all.
+    /// </summary>
+    private const int StartAttempts = 3;
+
     private Process _process;
     private readonly string[] _arguments;
     private readonly int _monitorPort;
+    private readonly ConcurrentQueue<string> _log = new();
+    private bool _disposed;
 
-    private NatsServer(Process process, int port, string[]? arguments = null, int monitorPort = 0)
+    private NatsServer(int port, string[] arguments, int monitorPort = 0)
     {
-        _process = process;
         Port = port;
-        _arguments = arguments ?? [];
+        _arguments = arguments;
         _monitorPort = monitorPort;
+        _process = Launch();
     }
 
     public int Port { get; }
@@ -30,15 +40,13 @@ public sealed class NatsServer : IAsyncDisposable
     public string Url => $"nats://127.0.0.1:{Port}";
 
     /// <summary>A server with a monitoring port of its own, for <see cref="ConnectionNamesAsync"/>.</summary>
-    public static async Task<NatsServer> StartAsync()
+    public static Task<NatsServer> StartAsync() => StartWithRetriesAsync(() =>
     {
         var port = FreePort();
         var monitor = FreePort();
         string[] arguments = ["-m", monitor.ToString()];
-        var server = new NatsServer(Launch(port, arguments), port, arguments, monitor);
-        await server.WaitUntilListeningAsync();
-        return server;
-    }
+        return new NatsServer(port, arguments, monitor);
+    });
 
     /// <summary>The names the clients connected now gave themselves, as the server's monitoring page /connz lists them.</summary>
     public async Task<IReadOnlyList<string>> ConnectionNamesAsync()
@@ -53,14 +61,33 @@ public sealed class NatsServer : IAsyncDisposable
     /// A server that reads <paramref name="configuration"/> (nats-server's configuration format: users and their
     /// permissions, say) besides listening on 127.0.0.1 on a free port.
     /// </summary>
-    public static async Task<NatsServer> StartAsync(string configuration)
+    public static Task<NatsServer> StartAsync(string configuration) => StartWithRetriesAsync(() =>
     {
-        var port = FreePort();
         var file = Path.Combine(Path.GetTempPath(), $"parley-nats-{Guid.NewGuid():N}.conf");
-        await File.WriteAllTextAsync(file, configuration);
-        var server = new NatsServer(Launch(port, ["-c", file]), port, ["-c", file]);
-        await server.WaitUntilListeningAsync();
-        return server;
+        File.WriteAllText(file, configuration);
+        return new NatsServer(FreePort(), ["-c", file]);
+    });
+
+    private static async Task<NatsServer> StartWithRetriesAsync(Func<NatsServer> launch)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var server = launch();
+            try
+            {
+                await server.WaitUntilListeningAsync();
+                return server;
+            }
+            catch (NatsServerExitedException) when (attempt < StartAttempts)
+            {
+                await server.DisposeAsync();
+            }
+            catch
+            {
+                await server.DisposeAsync();
+                throw;
+            }
+        }
     }
 
     /// <summary>
@@ -69,30 +96,36 @@ public sealed class NatsServer : IAsyncDisposable
     /// </summary>
     public static async Task<NatsServer[]> StartClusterAsync(int count)
     {
-        var ports = Enumerable.Range(0, count).Select(_ => (Client: FreePort(), Route: FreePort(), Monitor: FreePort())).ToArray();
-        var routes = string.Join(',', ports.Select(p => $"nats://127.0.0.1:{p.Route}"));
-        var servers = new List<NatsServer>();
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            foreach (var (client, route, monitor) in ports)
+            var ports = Enumerable.Range(0, count).Select(_ => (Client: FreePort(), Route: FreePort(), Monitor: FreePort())).ToArray();
+            var routes = string.Join(',', ports.Select(p => $"nats://127.0.0.1:{p.Route}"));
+            var servers = new List<NatsServer>();
+            try
             {
-                string[] clusterArguments = ["--cluster_name", "parley-test", "--cluster", $"nats://127.0.0.1:{route}", "--routes", routes, "-m", monitor.ToString()];
-                servers.Add(new NatsServer(Launch(client, clusterArguments), client, clusterArguments, monitor));
+                foreach (var (client, route, monitor) in ports)
+                {
+                    string[] clusterArguments = ["--cluster_name", "parley-test", "--cluster", $"nats://127.0.0.1:{route}", "--routes", routes, "-m", monitor.ToString()];
+                    servers.Add(new NatsServer(client, clusterArguments, monitor));
+                }
+                foreach (var server in servers)
+                {
+                    await server.WaitUntilListeningAsync();
+                }
+                await WaitUntilRoutedAsync(servers);
+                return [.. servers];
             }
-            foreach (var server in servers)
+            catch (Exception failure)
             {
-                await server.WaitUntilListeningAsync();
+                foreach (var server in servers)
+                {
+                    await server.DisposeAsync();
+                }
+                if (failure is not NatsServerExitedException || attempt == StartAttempts)
+                {
+                    throw;
+                }
             }
-            await WaitUntilRoutedAsync(servers);
-            return [.. servers];
-        }
-        catch
-        {
-            foreach (var server in servers)
-            {
-                await server.DisposeAsync();
-            }
-            throw;
         }
     }
 
@@ -145,34 +178,55 @@ public sealed class NatsServer : IAsyncDisposable
     public async Task StartAgainAsync()
     {
         _process.Dispose();
-        _process = Launch(Port, _arguments);
+        _log.Clear();
+        _process = Launch();
         await WaitUntilListeningAsync();
     }
 
-    private static Process Launch(int port, string[] arguments)
+    private Process Launch()
     {
-        var process = Process.Start(new ProcessStartInfo("/usr/sbin/nats-server", ["-a", "127.0.0.1", "-p", port.ToString(), .. arguments])
+        var process = Process.Start(new ProcessStartInfo("/usr/sbin/nats-server", ["-a", "127.0.0.1", "-p", Port.ToString(), .. _arguments])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-        }) ?? throw new InvalidOperationException("nats-server did not start (sudo apt-get install nats-server).");
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        }) ?? throw new InvalidOperationException("nats-server did not start (apt-get install nats-server).");
+        process.OutputDataReceived += (_, line) => Keep(line.Data);
+        process.ErrorDataReceived += (_, line) => Keep(line.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;
     }
 
+    /// <summary>The server's last lines of log, for the message when it does not start.</summary>
+    private void Keep(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+        _log.Enqueue(line);
+        while (_log.Count > 20 && _log.TryDequeue(out _))
+        {
+        }
+    }
+
+    /// <remarks>Leaves the process to the caller, who disposes of the server whether this succeeds or throws.</remarks>
     private async Task WaitUntilListeningAsync()
     {
         var deadline = Stopwatch.StartNew();
         while (!await AcceptsAsync(Port))
         {
-            if (_process.HasExited || deadline.Elapsed > StartDeadline)
+            if (_process.HasExited)
             {
-                await DisposeAsync();
-                throw new InvalidOperationException($"nats-server did not listen on 127.0.0.1:{Port} within {StartDeadline.TotalSeconds} s.");
+                await _process.WaitForExitAsync();
+                throw new NatsServerExitedException(
+                    $"nats-server exited ({_process.ExitCode}) before it listened on 127.0.0.1:{Port}; its log:\n{string.Join('\n', _log)}");
+            }
+            if (deadline.Elapsed > StartDeadline)
+            {
+                throw new InvalidOperationException(
+                    $"nats-server did not listen on 127.0.0.1:{Port} within {StartDeadline.TotalSeconds} s; its log:\n{string.Join('\n', _log)}");
             }
             await Task.Delay(20);
         }
@@ -201,6 +255,11 @@ public sealed class NatsServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
         if (!_process.HasExited)
         {
             _process.Kill();
@@ -213,3 +272,6 @@ public sealed class NatsServer : IAsyncDisposable
         }
     }
 }
+
+/// <summary>nats-server ended before it listened: most often a port taken between choosing it and its bind.</summary>
+public sealed class NatsServerExitedException(string message) : Exception(message);
