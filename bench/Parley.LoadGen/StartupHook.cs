@@ -1,11 +1,12 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Tracing;
 using System.Globalization;
+using System.Runtime.InteropServices;
 
 /// <summary>
 /// Lets the load generator see the node's managed heap without changing the node: run the node with
 /// DOTNET_STARTUP_HOOKS=/path/to/parley-loadgen.dll and PARLEY_LOADGEN_GC_FILE=/some/file, and this writes the
-/// node's GC figures to that file every second; `logins --node-gc-file /some/file` reads them. When the file
+/// node's GC figures (and glibc's count of native memory in use) to that file every second; `logins --node-gc-file /some/file` reads them. When the file
 /// "/some/file.collect" appears, it runs a full blocking GC, writes the figures (now the live managed heap) and
 /// deletes that file.
 /// With PARLEY_LOADGEN_ALLOC_FILE=/other/file as well, it samples the runtime's allocation events (one per ≈100 KB
@@ -89,6 +90,32 @@ internal static class StartupHook
         }
     }
 
+    /// <summary>
+    /// Bytes of native memory the node has from glibc's malloc and not freed (OpenSSL, SQLite, the runtime): mallinfo2's
+    /// in-use small chunks plus its mmapped ones. -1 where there is no glibc 2.33 or later.
+    /// </summary>
+    private static long MallocInUse()
+    {
+        try
+        {
+            var info = mallinfo2();
+            return (long)(info.uordblks + info.hblkhd);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return -1;
+        }
+    }
+
+    [DllImport("libc", ExactSpelling = true)]
+    private static extern MallInfo2 mallinfo2();
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct MallInfo2
+    {
+        public nuint arena, ordblks, smblks, hblks, hblkhd, usmblks, fsmblks, uordblks, fordblks, keepcost;
+    }
+
     private static void Write(string path)
     {
         var collectRequest = path + ".collect";
@@ -100,7 +127,7 @@ internal static class StartupHook
         var info = GC.GetGCMemoryInfo();
         var line = string.Create(
             CultureInfo.InvariantCulture,
-            $"totalAllocated={GC.GetTotalAllocatedBytes()} heap={info.HeapSizeBytes} committed={info.TotalCommittedBytes} fragmented={info.FragmentedBytes} gen0={GC.CollectionCount(0)} gen1={GC.CollectionCount(1)} gen2={GC.CollectionCount(2)} server={System.Runtime.GCSettings.IsServerGC}");
+            $"totalAllocated={GC.GetTotalAllocatedBytes()} heap={info.HeapSizeBytes} committed={info.TotalCommittedBytes} fragmented={info.FragmentedBytes} gen0={GC.CollectionCount(0)} gen1={GC.CollectionCount(1)} gen2={GC.CollectionCount(2)} server={System.Runtime.GCSettings.IsServerGC} mallocInUse={MallocInUse()}");
         var temporary = path + ".tmp";
         File.WriteAllText(temporary, line);
         File.Move(temporary, path, overwrite: true);

@@ -1,5 +1,5 @@
 using System.Buffers;
-using System.Threading.Channels;
+using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Connections;
 using Parley.Protocol;
 using Parley.Server.Sessions;
@@ -8,11 +8,13 @@ using Parley.Xml;
 namespace Parley.Server.Streams;
 
 /// <summary>
-/// The one writer of a bound stream: stanzas are queued by any thread and written in batches by a
-/// single loop. A stanza is serialized when it is queued, so the queue knows its size in bytes and
-/// stays under a bound: a client that does not read costs at most that much memory (DESIGN.md §6).
+/// The one writer of a bound stream: stanzas are queued by any thread and written in batches, one batch at a time. A
+/// stanza is serialized when it is queued, so the queue knows its size in bytes and stays under a bound: a client that
+/// does not read costs at most that much memory (DESIGN.md §6). Nothing waits while the queue is empty: a batch is
+/// started on the thread pool by the item that finds the writer idle, so an idle stream holds no loop, no pending read
+/// of a channel, only an empty queue (measured in docs/benchmarks.md, "Memory per idle session").
 /// </summary>
-public sealed class StreamWriter
+public sealed class StreamWriter : IThreadPoolWorkItem
 {
     [ThreadStatic]
     private static ArrayBufferWriter<byte>? t_serializer;
@@ -20,8 +22,19 @@ public sealed class StreamWriter
     private readonly IStreamTransport _transport;
     private readonly long _maxQueuedBytes;
     private readonly Func<ReadOnlyMemory<byte>> _afterStanzas;
-    private readonly Channel<Outbound> _queue = Channel.CreateUnbounded<Outbound>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    // The queue is its own lock; it also guards the four flags.
+    private readonly Queue<Outbound> _queue = new();
+    private bool _started;
+    private bool _completed;
+    private bool _writing;
+    private bool _stopped;
+
     private long _queuedBytes;
+    private Action? _onFlushed;
+    private ConfiguredValueTaskAwaitable<bool>.ConfiguredValueTaskAwaiter _pendingFlush;
+    private Action? _afterPendingFlush;
 
     /// <param name="afterStanzas">Bytes to write after a batch that held stanzas (a stream-management ack request), or empty.</param>
     public StreamWriter(IStreamTransport transport, long maxQueuedBytes, Func<ReadOnlyMemory<byte>> afterStanzas)
@@ -54,7 +67,7 @@ public sealed class StreamWriter
             item.Return();
             return Enqueued.Full;
         }
-        if (!_queue.Writer.TryWrite(item))
+        if (!TryEnqueue(item))
         {
             Interlocked.Add(ref _queuedBytes, -item.Length);
             item.Return();
@@ -64,29 +77,106 @@ public sealed class StreamWriter
     }
 
     /// <summary>Queues an element of the stream itself (a stream error), past the bound.</summary>
-    public void EnqueueElement(Element element) => _queue.Writer.TryWrite(Serialize(element) with { Kind = OutboundKind.Nonza });
+    public void EnqueueElement(Element element)
+    {
+        var item = Serialize(element) with { Kind = OutboundKind.Nonza };
+        if (!TryEnqueue(item))
+        {
+            item.Return();
+        }
+    }
 
     /// <summary>Queues a serialized nonza (stream management), past the bound.</summary>
-    public void EnqueueNonza(byte[] element) => _queue.Writer.TryWrite(new Outbound(OutboundKind.Nonza, element, element.Length, Pooled: false));
+    public void EnqueueNonza(byte[] element) => TryEnqueue(new Outbound(OutboundKind.Nonza, element, element.Length, Pooled: false));
 
-    public void EnqueueKeepalive() => _queue.Writer.TryWrite(new Outbound(OutboundKind.Keepalive, null, 0, Pooled: false));
+    public void EnqueueKeepalive() => TryEnqueue(new Outbound(OutboundKind.Keepalive, null, 0, Pooled: false));
 
-    public void EnqueueStreamClose() => _queue.Writer.TryWrite(new Outbound(OutboundKind.StreamClose, null, 0, Pooled: false));
+    public void EnqueueStreamClose() => TryEnqueue(new Outbound(OutboundKind.StreamClose, null, 0, Pooled: false));
 
-    /// <summary>Nothing more will be queued; the loop ends after writing what is there.</summary>
-    public void Complete() => _queue.Writer.TryComplete();
-
-    /// <summary>Writes until completed, then closes the sending side. Ends early, without throwing, when the peer is gone.</summary>
-    public async Task RunAsync(Action onFlushed)
+    /// <summary>Nothing more will be queued; the writer stops after writing what is there and closing the sending side.</summary>
+    public void Complete()
     {
-        var queue = _queue.Reader;
+        bool start;
+        lock (_queue)
+        {
+            if (_completed)
+            {
+                return;
+            }
+            _completed = true;
+            start = StartsBatch();
+        }
+        if (start)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+    }
+
+    /// <summary>
+    /// Starts writing (what is queued already is written now, on this thread). The task ends once the writer was
+    /// completed and wrote everything, or, without throwing, when the peer is gone.
+    /// </summary>
+    public Task RunAsync(Action onFlushed)
+    {
+        bool start;
+        lock (_queue)
+        {
+            _onFlushed = onFlushed;
+            _started = true;
+            start = (_queue.Count > 0 || _completed) && StartsBatch();
+        }
+        if (start)
+        {
+            WriteBatches();
+        }
+        return _done.Task;
+    }
+
+    private bool TryEnqueue(Outbound item)
+    {
+        bool start;
+        lock (_queue)
+        {
+            if (_completed)
+            {
+                return false;
+            }
+            _queue.Enqueue(item);
+            start = StartsBatch();
+        }
+        if (start)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+        return true;
+    }
+
+    /// <summary>Under the lock: whether the caller is to start writing (the writer runs, is idle and not stopped).</summary>
+    private bool StartsBatch()
+    {
+        if (!_started || _writing || _stopped)
+        {
+            return false;
+        }
+        _writing = true;
+        return true;
+    }
+
+    void IThreadPoolWorkItem.Execute() => WriteBatches();
+
+    /// <summary>Writes and flushes batches until the queue is empty; only one thread at a time runs this.</summary>
+    private void WriteBatches()
+    {
         try
         {
-            while (await queue.WaitToReadAsync().ConfigureAwait(false))
+            while (true)
             {
                 var stanzas = false;
-                while (queue.TryRead(out var item))
+                var written = 0;
+                bool close;
+                while (TryDequeue(out var item, endIfEmpty: written == 0, out close))
                 {
+                    written++;
                     switch (item.Kind)
                     {
                         case OutboundKind.Stanza:
@@ -107,31 +197,150 @@ public sealed class StreamWriter
                             break;
                     }
                 }
+                if (written == 0)
+                {
+                    if (close)
+                    {
+                        _ = CloseOutputAsync();
+                    }
+                    return;
+                }
                 if (stanzas && _afterStanzas() is { IsEmpty: false } after)
                 {
                     _transport.Write(after.Span);
                 }
-                var open = await _transport.FlushAsync().ConfigureAwait(false);
-                onFlushed();
-                if (!open)
+                var flush = _transport.FlushAsync().ConfigureAwait(false).GetAwaiter();
+                if (!flush.IsCompleted)
+                {
+                    _pendingFlush = flush;
+                    flush.UnsafeOnCompleted(_afterPendingFlush ??= AfterPendingFlush);
+                    return;
+                }
+                if (!Flushed(flush.GetResult()))
                 {
                     return;
                 }
             }
+        }
+        catch (Exception e)
+        {
+            Fail(e);
+        }
+    }
+
+    private void AfterPendingFlush()
+    {
+        var flush = _pendingFlush;
+        _pendingFlush = default;
+        try
+        {
+            if (!Flushed(flush.GetResult()))
+            {
+                return;
+            }
+        }
+        catch (Exception e)
+        {
+            Fail(e);
+            return;
+        }
+        WriteBatches();
+    }
+
+    private bool Flushed(bool open)
+    {
+        _onFlushed!();
+        if (!open)
+        {
+            Stop();
+        }
+        return open;
+    }
+
+    /// <summary>
+    /// The next item. When there is none after a flush (<paramref name="endIfEmpty"/>), the writing ends here under the
+    /// lock, so that the next item queued starts it again; or, once completed, the sending side is to be closed.
+    /// </summary>
+    private bool TryDequeue(out Outbound item, bool endIfEmpty, out bool close)
+    {
+        close = false;
+        lock (_queue)
+        {
+            if (_queue.TryDequeue(out item))
+            {
+                return true;
+            }
+            if (!endIfEmpty)
+            {
+                return false;
+            }
+            if (_queue.EnsureCapacity(0) > MaxIdleQueueCapacity)
+            {
+                // A burst must not leave its large array behind on an idle stream.
+                _queue.TrimExcess();
+            }
+            if (_completed)
+            {
+                close = true;
+            }
+            else
+            {
+                _writing = false;
+            }
+            return false;
+        }
+    }
+
+    private async Task CloseOutputAsync()
+    {
+        try
+        {
             await _transport.CloseOutputAsync().ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException or OperationCanceledException or ConnectionAbortedException)
+        catch (Exception e)
         {
-            _transport.Abort();
+            Fail(e);
+            return;
         }
-        finally
+        Stop();
+    }
+
+    /// <summary>
+    /// Writing failed: the connection is dropped. A peer that went away ends the writer quietly; anything else is a
+    /// fault, which the task of <see cref="RunAsync"/> carries to the stream's end.
+    /// </summary>
+    private void Fail(Exception e)
+    {
+        _transport.Abort();
+        Stop(IsPeerGone(e) ? null : e);
+    }
+
+    /// <summary>
+    /// The writer writes no more: what is queued is released, and the task of <see cref="RunAsync"/> ends. What is
+    /// queued later (the stream is not closing yet) stays queued, as nothing will write it.
+    /// </summary>
+    private void Stop(Exception? fault = null)
+    {
+        lock (_queue)
         {
-            while (queue.TryRead(out var left))
+            _stopped = true;
+            while (_queue.TryDequeue(out var left))
             {
                 left.Return();
             }
         }
+        if (fault is null)
+        {
+            _done.TrySetResult();
+        }
+        else
+        {
+            _done.TrySetException(fault);
+        }
     }
+
+    private static bool IsPeerGone(Exception e) =>
+        e is IOException or ObjectDisposedException or InvalidOperationException or OperationCanceledException or ConnectionAbortedException;
 
     private Outbound Serialize(Element element)
     {
@@ -161,6 +370,8 @@ public sealed class StreamWriter
     }
 
     private const int MaxRetainedSerializerBytes = 64 * 1024;
+
+    private const int MaxIdleQueueCapacity = 16;
 
     private enum OutboundKind
     {
