@@ -12,7 +12,7 @@ namespace Parley.Server.Streams;
 /// stanza is serialized when it is queued, so the queue knows its size in bytes and stays under a bound: a client that
 /// does not read costs at most that much memory (DESIGN.md §6). Nothing waits while the queue is empty: a batch is
 /// started on the thread pool by the item that finds the writer idle, so an idle stream holds no loop, no pending read
-/// of a channel, only an empty queue (measured in docs/benchmarks.md, "Memory per idle session").
+/// of a channel, only an empty queue (docs/benchmarks.md, "Memory per idle session, object by object").
 /// </summary>
 public sealed class StreamWriter : IThreadPoolWorkItem
 {
