@@ -175,12 +175,7 @@ public sealed class ServeCommandTests : IDisposable
         }
     }
 
-    internal static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    internal static int FreeLoopbackPort() => Parley.Tests.Shared.LoopbackPort.Free();
 
     /// <summary>Polls /health until it answers; fails at once if the node has stopped instead.</summary>
     internal static async Task<string> WaitForHealthAsync(int port, Task<CliResult> serve)

@@ -71,12 +71,7 @@ public sealed class PostgresNodeTests
         Assert.NotNull(error.Child("not-authorized", Ns.StreamErrors));
     }
 
-    private static int ClosedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static int ClosedPort() => Parley.Tests.Shared.LoopbackPort.Free();
 
     [Fact]
     public async Task A_node_whose_postgres_is_not_up_yet_says_why_accepts_no_client_and_starts_once_it_is()

@@ -269,12 +269,7 @@ public sealed class PostgresCluster : IAsyncDisposable
             "which installs Debian's postgresql package, or apt-get install postgresql.");
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    private static int FreePort() => LoopbackPort.Free();
 
     private static void SetMode(string path, UnixFileMode mode)
     {

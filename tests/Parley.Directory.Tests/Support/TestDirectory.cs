@@ -278,25 +278,11 @@ public sealed class TestDirectory : IAsyncDisposable
     /// <summary>An ldap:// URL on a loopback port that was free a moment ago: a directory server that is down.</summary>
     public static string UnreachableUrl() => $"ldap://127.0.0.1:{FreePort()}";
 
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, byte> GivenPorts = new();
-
     /// <summary>
-    /// A loopback port that was free a moment ago and was never given out before in this process: two directories
-    /// started in parallel on one port would have the second test talk to the first one's slapd until it stops.
+    /// A loopback port never given out before in this process: two directories started in parallel on one port would
+    /// have the second test talk to the first one's slapd until it stops.
     /// </summary>
-    private static int FreePort()
-    {
-        while (true)
-        {
-            using var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-            if (GivenPorts.TryAdd(port, 0))
-            {
-                return port;
-            }
-        }
-    }
+    private static int FreePort() => Parley.Tests.Shared.LoopbackPort.Free();
 
     public async ValueTask DisposeAsync()
     {

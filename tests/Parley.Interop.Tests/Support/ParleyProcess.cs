@@ -125,12 +125,7 @@ public sealed class ParleyProcess : IAsyncDisposable
         }
     }
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    public static int FreePort() => Parley.Tests.Shared.LoopbackPort.Free();
 
     public async ValueTask DisposeAsync()
     {
