@@ -70,16 +70,43 @@ public sealed class SqliteStorageTests : IDisposable
     {
         await using var node = await SqliteStorage.OpenAsync(_database.Path);
         await using var cli = await SqliteStorage.OpenAsync(_database.Path);
-        using var nodeWriter = _database.OpenRawConnection();
-        nodeWriter.Execute("BEGIN IMMEDIATE");
 
-        var cliCreate = Task.Run(() => cli.Accounts.CreateAsync("bob@example.org", TestCredentials.Random()));
-        var finishedFirst = await Task.WhenAny(cliCreate, Task.Delay(TimeSpan.FromMilliseconds(300)));
-        nodeWriter.Execute("COMMIT");
+        await CreateWhileAnotherConnectionWritesAsync(cli, "bob@example.org");
 
-        Assert.NotSame(cliCreate, finishedFirst);
-        Assert.Equal(CreateAccountResult.Created, await cliCreate.WaitAsync(TimeSpan.FromSeconds(10)));
         Assert.True(await node.Accounts.ExistsAsync("bob@example.org"));
+    }
+
+    /// <summary>Creates an account while a raw connection holds the write lock for 300 ms: the create waits, then succeeds.</summary>
+    private async Task CreateWhileAnotherConnectionWritesAsync(SqliteStorage storage, string jid)
+    {
+        using var otherWriter = _database.OpenRawConnection();
+        otherWriter.Execute("BEGIN IMMEDIATE");
+
+        var create = Task.Run(() => storage.Accounts.CreateAsync(jid, TestCredentials.Random()));
+        var finishedFirst = await Task.WhenAny(create, Task.Delay(TimeSpan.FromMilliseconds(300)));
+        otherWriter.Execute("COMMIT");
+
+        Assert.NotSame(create, finishedFirst);
+        Assert.Equal(CreateAccountResult.Created, await create.WaitAsync(TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public async Task A_connection_back_from_the_pool_keeps_its_settings_and_a_write_on_it_still_waits_for_the_lock()
+    {
+        await using var node = await SqliteStorage.OpenAsync(_database.Path);
+        await using var cli = await SqliteStorage.OpenAsync(_database.Path);
+        // Each call borrows the pool's one idle connection again: the pragmas ran on it once, on its first borrow.
+        for (var i = 0; i < 3; i++)
+        {
+            await cli.Accounts.CreateAsync($"user{i}@example.org", TestCredentials.Random());
+            await using var borrowed = await cli.OpenConnectionAsync(CancellationToken.None);
+            Assert.Equal(5000L, borrowed.Scalar("PRAGMA busy_timeout"));
+            Assert.Equal(1L, borrowed.Scalar("PRAGMA synchronous")); // NORMAL
+        }
+
+        await CreateWhileAnotherConnectionWritesAsync(cli, "bob@example.org");
+
+        Assert.Equal(4, await node.Accounts.CountAsync(null));
     }
 
     [Fact]

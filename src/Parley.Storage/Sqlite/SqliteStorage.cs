@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace Parley.Storage.Sqlite;
 
@@ -10,9 +12,15 @@ public sealed class SqliteStorage : IParleyStorage
 {
     private const int SqliteNotADatabase = 26;
 
-    // These are per connection, so they run on every open (WAL is a property of the file, set once in OpenAsync).
+    // These are per connection (WAL is a property of the file, set once in OpenAsync). A connection keeps them while it
+    // waits in the pool, so they run once per connection SQLite opens, not on every borrow: parsing them took a
+    // measurable part of each store call (docs/benchmarks.md, "The storage side of a sign-in").
     // busy_timeout: how long a writer waits for another process's write lock, e.g. the CLI's while the node writes.
     private const string ConnectionPragmasSql = "PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;";
+
+    /// <summary>The native connections the pragmas were run on; an entry goes with its connection.</summary>
+    private static readonly ConditionalWeakTable<sqlite3, object> ConfiguredConnections = new();
+    private static readonly object Configured = new();
 
     private readonly string _connectionString;
     private readonly SqliteDatabaseLock _lock;
@@ -178,9 +186,14 @@ public sealed class SqliteStorage : IParleyStorage
         try
         {
             await connection.OpenAsync(cancellationToken);
-            using var pragmas = connection.CreateCommand();
-            pragmas.CommandText = ConnectionPragmasSql;
-            await pragmas.ExecuteNonQueryAsync(cancellationToken);
+            var native = connection.Handle!;
+            if (!ConfiguredConnections.TryGetValue(native, out _))
+            {
+                using var pragmas = connection.CreateCommand();
+                pragmas.CommandText = ConnectionPragmasSql;
+                await pragmas.ExecuteNonQueryAsync(cancellationToken);
+                ConfiguredConnections.AddOrUpdate(native, Configured);
+            }
             return connection;
         }
         catch
