@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Unicode;
 using Microsoft.Extensions.Logging;
 using Parley.Protocol;
 using Parley.Server.Sessions;
@@ -82,7 +83,10 @@ public sealed partial class ClientStream : IManagedStream
         // What the client is told was handled must survive this node: its copy, and the copies of the sessions
         // its stanzas were delivered to, hold them first (DESIGN §7).
         await _node.Replication.ReplicatedAsync().ConfigureAwait(false);
-        _writer.EnqueueNonza(Encoding.UTF8.GetBytes($"<a xmlns='{Ns.StreamManagement}' h='{handled}'/>"));
+        // Formatted on the stack: clients ask for this every few stanzas.
+        Span<byte> answer = stackalloc byte[64];
+        Utf8.TryWrite(answer, CultureInfo.InvariantCulture, $"<a xmlns='{Ns.StreamManagement}' h='{handled}'/>", out var length);
+        _writer.EnqueueNonza(answer[..length]);
     }
 
     public async ValueTask AcknowledgeAsync(string? hText)

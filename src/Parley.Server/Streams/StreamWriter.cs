@@ -89,6 +89,18 @@ public sealed class StreamWriter : IThreadPoolWorkItem
     /// <summary>Queues a serialized nonza (stream management), past the bound.</summary>
     public void EnqueueNonza(byte[] element) => TryEnqueue(new Outbound(OutboundKind.Nonza, element, element.Length, Pooled: false));
 
+    /// <summary>Queues a copy of a nonza formatted on the caller's stack (an &lt;a h/&gt;), in a pooled buffer.</summary>
+    public void EnqueueNonza(ReadOnlySpan<byte> element)
+    {
+        var bytes = ArrayPool<byte>.Shared.Rent(element.Length);
+        element.CopyTo(bytes);
+        var item = new Outbound(OutboundKind.Nonza, bytes, element.Length, Pooled: true);
+        if (!TryEnqueue(item))
+        {
+            item.Return();
+        }
+    }
+
     public void EnqueueKeepalive() => TryEnqueue(new Outbound(OutboundKind.Keepalive, null, 0, Pooled: false));
 
     public void EnqueueStreamClose() => TryEnqueue(new Outbound(OutboundKind.StreamClose, null, 0, Pooled: false));
