@@ -66,8 +66,13 @@ public sealed class ExternalProcess : IAsyncDisposable
         {
             if (HasExited)
             {
-                // Its last lines may still be on their way through the pipe; a code above 128 is 128 + the signal that ended it.
+                // Its last lines may still have been on their way through the pipe: the wait reads them to the end.
                 await _process.WaitForExitAsync();
+                if (Output.Contains(text, StringComparison.Ordinal))
+                {
+                    return;
+                }
+                // A code above 128 is 128 + the signal that ended it.
                 throw new TimeoutException($"'{text}' was not printed: the process exited with code {_process.ExitCode}. Output:\n{Output}");
             }
             if (timeout.IsCancellationRequested)
