@@ -43,6 +43,18 @@ public sealed class OffHomeSessionTests : IAsyncLifetime
         await _cluster.DisposeAsync();
     }
 
+    /// <summary>
+    /// Waits until the session's initial presence has been handled to the end, stored messages handed over included: a
+    /// ping its node answers after that presence. Until then a message to the bare JID is stored for the session, and
+    /// the first available resource takes it from storage (RFC 6121 §8.5.2.1.1 allows one resource), so a test that
+    /// expects it at every resource must not send it in that window (seen in CI; docs/clustering.md).
+    /// </summary>
+    private static async Task HandedItsStoredMessagesAsync(XmppTestClient client)
+    {
+        await client.SendAsync("<iq to='localhost' type='get' id='reachable'><ping xmlns='urn:xmpp:ping'/></iq>");
+        await client.ReceiveAsync(e => e.Name == "iq" && e.GetAttribute("id") == "reachable");
+    }
+
     /// <summary>Reads up to the message <paramref name="id"/>, returning everything that came before it.</summary>
     private static async Task<List<Element>> UntilMessageAsync(XmppTestClient client, string id)
     {
@@ -65,6 +77,8 @@ public sealed class OffHomeSessionTests : IAsyncLifetime
         await using var bob = await ClusterNodes.OnlineAsync(_a, "bob", "phone");
         await using var desk = await ClusterNodes.OnlineAsync(_a, "alice", "desk");
         await using var laptop = await ClusterNodes.OnlineAsync(_b!, "alice", "laptop");
+        await HandedItsStoredMessagesAsync(desk);
+        await HandedItsStoredMessagesAsync(laptop);
 
         await bob.SendAsync("<message to='alice@localhost' type='chat' id='bare'><body>to both</body></message>");
         Assert.Equal("to both", (await desk.ReceiveAsync(e => e.GetAttribute("id") == "bare")).ChildText("body"));
