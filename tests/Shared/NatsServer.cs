@@ -21,6 +21,21 @@ public sealed class NatsServer : IAsyncDisposable
     /// </summary>
     private const int StartAttempts = 3;
 
+    /// <summary>
+    /// The servers not disposed yet: a test class whose clean-up throws before it reaches its server would leave it
+    /// running after the test run (seen after failed runs), so whatever is left is stopped, by its PID, when the test
+    /// process exits.
+    /// </summary>
+    private static readonly ConcurrentDictionary<NatsServer, byte> Running = new();
+
+    static NatsServer() => AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+    {
+        foreach (var server in Running.Keys)
+        {
+            server.Kill();
+        }
+    };
+
     private Process _process;
     private readonly string[] _arguments;
     private readonly int _monitorPort;
@@ -33,6 +48,22 @@ public sealed class NatsServer : IAsyncDisposable
         _arguments = arguments;
         _monitorPort = monitorPort;
         _process = Launch();
+        Running[this] = 0;
+    }
+
+    private void Kill()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill();
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            // Already gone.
+        }
     }
 
     public int Port { get; }
@@ -255,6 +286,7 @@ public sealed class NatsServer : IAsyncDisposable
             return;
         }
         _disposed = true;
+        Running.TryRemove(this, out _);
         if (!_process.HasExited)
         {
             _process.Kill();
