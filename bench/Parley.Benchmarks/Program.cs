@@ -13,6 +13,13 @@ public static class Program
             return;
         }
 
+        // The archive's writer under a chat load: a fresh database filled through the store, no BenchmarkDotNet.
+        if (args is ["archive-writes", .. var writeOptions])
+        {
+            await ArchiveWrites.RunAsync(writeOptions);
+            return;
+        }
+
         // A throwaway slapd of tens of thousands of people, filled once: as little for BenchmarkDotNet as the above.
         if (args is ["directory", .. var directoryOptions])
         {

@@ -21,6 +21,8 @@ public sealed class SqliteArchiveSearchTests : ArchiveSearchContract, IDisposabl
         await Storage.Archive.AppendAsync("alice@example.org", "bob@example.org", t0, "<message><active xmlns='http://jabber.org/protocol/chatstates'/></message>");
         await Storage.Archive.AppendAsync("room@conference.example.org", "room@conference.example.org/bob", t0, "<message><body>room</body></message>");
         await Storage.Archive.AppendAsync("carol@example.org", "bob@example.org", t0, "<message><body>carol</body></message>");
+        // Appends wait in archive_pending until the writer moves them into the archive and its index; a read moves them.
+        await Storage.Archive.QueryAsync(new ArchiveQuery("carol@example.org"));
         Assert.Equal(4, IndexRows());
 
         await Storage.Archive.DeleteOlderThanAsync(t0.AddDays(-1));

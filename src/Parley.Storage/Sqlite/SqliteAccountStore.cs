@@ -124,6 +124,8 @@ internal sealed class SqliteAccountStore(SqliteStorage storage) : IAccountStore
     {
         AccountArguments.DomainOf(bareJid);
         await using var connection = await storage.OpenConnectionAsync(cancellationToken);
+        // The user's archived messages that wait in archive_pending are deleted with the others once moved.
+        await ((SqliteArchiveStore)storage.Archive).MovePendingAsync(connection, cancellationToken);
         using var transaction = connection.BeginTransaction(deferred: false);
         // Without an account row the data is left alone: a user authenticated by LDAP has data but no account here.
         if (await ExecuteAsync(connection, transaction, DeleteSql, bareJid, cancellationToken) == 0)

@@ -9,18 +9,14 @@ namespace Parley.Storage.Sqlite;
 /// Archives in one table, read in (stamp, id) order through the index that matches the query's filters
 /// (see migration 3). <see cref="ArchivePage.Count"/> counts every message that matches the filters (with, start,
 /// end, ids, full text), wherever the page is: RSM's size of the whole result set, which the after/before ids only page
-/// through. Full-text search goes through the FTS5 table archive_search (migration 9).
+/// through. Full-text search goes through the FTS5 table archive_search (migration 9). Appends reach these tables
+/// through archive_pending (<see cref="SqliteArchiveWriter"/>): whatever reads or changes committed messages moves
+/// the pending ones first.
 /// </summary>
 internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
 {
     // Small enough that each batch holds the write lock only briefly, so the node keeps archiving during retention.
     private const int RetentionBatchSize = 5000;
-
-    internal const string InsertSql = """
-        INSERT INTO archive_messages (archive, with_bare, with_resource, stamp, xml)
-        VALUES ($archive, $with_bare, $with_resource, $stamp, $xml);
-        SELECT last_insert_rowid();
-        """;
 
     internal const string InsertSearchSql = "INSERT INTO archive_search (rowid, body) VALUES ($id, $body)";
     internal const string DeleteSearchSql = "DELETE FROM archive_search WHERE rowid = $id";
@@ -81,6 +77,9 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
     public Task<string> AppendAsync(string archive, string with, DateTimeOffset stamp, Element message, CancellationToken cancellationToken = default)
         => _writer.AppendAsync(archive, with, stamp, message.ToXml(XmlNamespaces.Client), ArchiveText.BodyOf(message), cancellationToken);
 
+    /// <summary>Moves the appends committed to archive_pending into the archive, for a caller about to change it.</summary>
+    internal Task MovePendingAsync(SqliteConnection connection, CancellationToken cancellationToken) => _writer.MovePendingAsync(connection, cancellationToken);
+
     /// <summary>Closes the writer's connection once the batch it may be writing is committed; later appends fail.</summary>
     internal Task CloseWriterAsync() => _writer.CloseAsync();
 
@@ -88,6 +87,7 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
     {
         ArchiveArguments.CheckQuery(query);
         await using var connection = await storage.OpenConnectionAsync(cancellationToken);
+        await _writer.MovePendingAsync(connection, cancellationToken);
         // One read transaction: the count and the page see the same snapshot.
         using var transaction = connection.BeginTransaction(deferred: true);
         var after = query.AfterId is null ? null : await PositionOfAsync(connection, transaction, query.Archive, query.AfterId, cancellationToken);
@@ -178,6 +178,7 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
         // A retracted or moderated message must no longer be found by the words it had.
         var searchText = SearchTextOf(archive, xml);
         await using var connection = await storage.OpenConnectionAsync(cancellationToken);
+        await _writer.MovePendingAsync(connection, cancellationToken);
         using var transaction = connection.BeginTransaction();
         using var update = connection.CreateCommand();
         update.Transaction = transaction;
@@ -208,6 +209,7 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
     {
         ArchiveArguments.CheckArchive(archive);
         await using var connection = await storage.OpenConnectionAsync(cancellationToken);
+        await _writer.MovePendingAsync(connection, cancellationToken);
         using var delete = connection.CreateCommand();
         delete.CommandText = DeleteArchiveSql;
         delete.Parameters.AddWithValue("$archive", archive);
@@ -217,6 +219,7 @@ internal sealed class SqliteArchiveStore(SqliteStorage storage) : IArchiveStore
     public async Task<int> DeleteOlderThanAsync(DateTimeOffset cutoff, CancellationToken cancellationToken = default)
     {
         await using var connection = await storage.OpenConnectionAsync(cancellationToken);
+        await _writer.MovePendingAsync(connection, cancellationToken);
         using var delete = connection.CreateCommand();
         delete.CommandText = DeleteOldBatchSql;
         delete.Parameters.AddWithValue("$cutoff", cutoff.ToUnixTimeMilliseconds());

@@ -251,6 +251,22 @@ internal static class SqliteMigrations
             ALTER TABLE accounts ADD COLUMN display_name TEXT NULL;
             ALTER TABLE accounts ADD COLUMN display_name_folded TEXT NULL;
             """),
+        // Archive appends are committed here first: a row at the end of one table is all a message's commit writes, where
+        // archive_messages costs a leaf of each per-archive index and of the search index per message, all over the file
+        // (what limited a busy node, docs/benchmarks.md). SqliteArchiveWriter moves them into archive_messages in large
+        // batches, and every read of the archive moves them first. A message keeps its id: the writer takes it from
+        // archive_messages' AUTOINCREMENT sequence, which it advances with each batch.
+        new(14, "archive appends waiting for their indexes", """
+            CREATE TABLE archive_pending (
+                id             INTEGER PRIMARY KEY,
+                archive        TEXT    NOT NULL,
+                with_bare      TEXT    NOT NULL,
+                with_resource  TEXT    NOT NULL,
+                stamp          INTEGER NOT NULL,
+                xml            TEXT    NOT NULL,
+                search_text    TEXT    NOT NULL  -- what archive_search indexes (SqliteSearchText); '' for no words
+            );
+            """),
     ];
 
     public static int LatestVersion => All[^1].Version;

@@ -12,6 +12,9 @@ public sealed class SqliteStorage : IParleyStorage
 {
     private const int SqliteNotADatabase = 26;
 
+    // The migration that gave archive appends their own table (SqliteArchiveWriter); a test may open with fewer migrations.
+    private const int ArchivePendingVersion = 14;
+
     // These are per connection (WAL is a property of the file, set once in OpenAsync). A connection keeps them while it
     // waits in the pool, so they run once per connection SQLite opens, not on every borrow: parsing them took a
     // measurable part of each store call (docs/benchmarks.md, "The storage side of a sign-in").
@@ -148,6 +151,10 @@ public sealed class SqliteStorage : IParleyStorage
         {
             var schemaVersion = await SqliteMigrator.MigrateAsync(connection, migrations, cancellationToken);
             await SwitchToWalAsync(connection, cancellationToken);
+            if (schemaVersion >= ArchivePendingVersion)
+            {
+                await SqliteArchiveWriter.MovePendingOnOpenAsync(connection, cancellationToken);
+            }
             return new SqliteStorage(connectionString, fullPath, schemaVersion, created: !exists, databaseLock);
         }
         catch (SqliteException e) when (e.SqliteErrorCode == SqliteNotADatabase)
