@@ -185,10 +185,12 @@ public sealed class StreamWriter : IThreadPoolWorkItem
             {
                 var stanzas = false;
                 var written = 0;
-                bool close;
-                while (TryDequeue(out var item, endIfEmpty: written == 0, out close))
+                var batchBytes = 0;
+                var close = false;
+                while (batchBytes < MaxBatchBytes && TryDequeue(out var item, endIfEmpty: written == 0, out close))
                 {
                     written++;
+                    batchBytes += item.Length;
                     switch (item.Kind)
                     {
                         case OutboundKind.Stanza:
@@ -382,6 +384,13 @@ public sealed class StreamWriter : IThreadPoolWorkItem
     }
 
     private const int MaxRetainedSerializerBytes = 64 * 1024;
+
+    /// <summary>
+    /// What one batch hands to the transport before it flushes. A transport buffers what it is given until its flush
+    /// sends it, outside the queue's bound: without a cap, a batch that found megabytes queued for a client that stopped
+    /// reading moved them all there, and the bound never cut the client off.
+    /// </summary>
+    private const int MaxBatchBytes = 64 * 1024;
 
     private const int MaxIdleQueueCapacity = 16;
 
