@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Parley.Tests.Shared;
 
 namespace Parley.Cli.Tests;
 
@@ -17,7 +18,7 @@ public sealed class ServeCommandTests : IDisposable
     [Fact]
     public async Task Serve_runs_the_node_until_canceled_and_exits_0()
     {
-        var httpPort = FreeLoopbackPort();
+        var httpPort = LoopbackPort.Free();
         using var stop = new CancellationTokenSource();
         var serve = CliResult.RunWithInputAsync("", ["serve", "--config", _node.ConfigFile, "--c2s-port", "0", "--c2s-tls-port", "0", "--http-port", httpPort.ToString(), "--https-port", "0"], stop.Token);
 
@@ -52,7 +53,7 @@ public sealed class ServeCommandTests : IDisposable
     [Fact]
     public async Task The_start_up_log_says_once_what_the_node_serves_and_no_http_request_is_logged()
     {
-        var (c2s, c2sTls, http, https) = (FreeLoopbackPort(), FreeLoopbackPort(), FreeLoopbackPort(), FreeLoopbackPort());
+        var (c2s, c2sTls, http, https) = (LoopbackPort.Free(), LoopbackPort.Free(), LoopbackPort.Free(), LoopbackPort.Free());
         using var parley = StartParley("serve", "--config", _node.ConfigFile, "--c2s-port", $"{c2s}", "--c2s-tls-port", $"{c2sTls}", "--http-port", $"{http}", "--https-port", $"{https}");
         var output = new ProcessOutput(parley);
 
@@ -174,8 +175,6 @@ public sealed class ServeCommandTests : IDisposable
             }
         }
     }
-
-    internal static int FreeLoopbackPort() => Parley.Tests.Shared.LoopbackPort.Free();
 
     /// <summary>Polls /health until it answers; fails at once if the node has stopped instead.</summary>
     internal static async Task<string> WaitForHealthAsync(int port, Task<CliResult> serve)

@@ -1,5 +1,6 @@
 using Microsoft.Data.Sqlite;
 using Parley.Storage;
+using Parley.Tests.Shared;
 
 namespace Parley.Cli.Tests;
 
@@ -105,7 +106,7 @@ public sealed class StorageBackupCommandTests : IDisposable
         Directory.CreateDirectory(Path.GetDirectoryName(BackupPath)!);
         await _node.RunAsync("storage", "backup", BackupPath);
         await _node.RunAsync("user", "add", "bob@example.com", "--password", "bob-password-1");
-        var httpPort = ServeCommandTests.FreeLoopbackPort();
+        var httpPort = LoopbackPort.Free();
         using var stopNode = new CancellationTokenSource();
         var serve = CliResult.RunWithInputAsync(
             "", ["serve", "--config", _node.ConfigFile, "--c2s-port", "0", "--c2s-tls-port", "0", "--http-port", httpPort.ToString()], stopNode.Token);

@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Playwright;
 using Parley.Interop.Tests.Support;
 using Parley.Interop.Tests.Web;
+using Parley.Tests.Shared;
 
 namespace Parley.Interop.Tests;
 
@@ -40,7 +41,7 @@ public sealed partial class ClusterInteropTests
         await _a.AddUsersAsync("root");
         var grant = await _a.CliAsync(["admin", "grant", "root@localhost"]);
         Assert.True(grant.ExitCode == 0, grant.Output);
-        var unreachable = $"nats://127.0.0.1:{ParleyProcess.FreePort()}";
+        var unreachable = $"nats://127.0.0.1:{LoopbackPort.Free()}";
         await using var c = await ParleyProcess.StartAsync(postgres: _database, serveFlags: ["--bus", unreachable, "--node", "c"], untilListening: false);
         await c.WaitForOutputAsync($"Not accepting clients yet: the cluster bus at {unreachable} cannot be reached", TimeSpan.FromSeconds(60));
         using var root = new ConsoleBrowser($"http://127.0.0.1:{_a.HttpPort}/admin");

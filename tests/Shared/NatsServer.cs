@@ -16,7 +16,7 @@ public sealed class NatsServer : IAsyncDisposable
 
     /// <summary>
     /// A free port is only free until someone binds it: another test's listener can take it between
-    /// <see cref="FreePort"/> and nats-server's bind, and nats-server then exits. A start that fails so is tried again on
+    /// <see cref="LoopbackPort.Free"/> and nats-server's bind, and nats-server then exits. A start that fails so is tried again on
     /// fresh ports, this many times in all.
     /// </summary>
     private const int StartAttempts = 3;
@@ -73,8 +73,8 @@ public sealed class NatsServer : IAsyncDisposable
     /// <summary>A server with a monitoring port of its own, for <see cref="ConnectionNamesAsync"/>.</summary>
     public static Task<NatsServer> StartAsync() => StartWithRetriesAsync(() =>
     {
-        var port = FreePort();
-        var monitor = FreePort();
+        var port = LoopbackPort.Free();
+        var monitor = LoopbackPort.Free();
         string[] arguments = ["-m", monitor.ToString()];
         return new NatsServer(port, arguments, monitor);
     });
@@ -96,7 +96,7 @@ public sealed class NatsServer : IAsyncDisposable
     {
         var file = Path.Combine(Path.GetTempPath(), $"parley-nats-{Guid.NewGuid():N}.conf");
         File.WriteAllText(file, configuration);
-        return new NatsServer(FreePort(), ["-c", file]);
+        return new NatsServer(LoopbackPort.Free(), ["-c", file]);
     });
 
     private static async Task<NatsServer> StartWithRetriesAsync(Func<NatsServer> launch)
@@ -129,7 +129,7 @@ public sealed class NatsServer : IAsyncDisposable
     {
         for (var attempt = 1; ; attempt++)
         {
-            var ports = Enumerable.Range(0, count).Select(_ => (Client: FreePort(), Route: FreePort(), Monitor: FreePort())).ToArray();
+            var ports = Enumerable.Range(0, count).Select(_ => (Client: LoopbackPort.Free(), Route: LoopbackPort.Free(), Monitor: LoopbackPort.Free())).ToArray();
             var routes = string.Join(',', ports.Select(p => $"nats://127.0.0.1:{p.Route}"));
             var servers = new List<NatsServer>();
             try
@@ -277,7 +277,6 @@ public sealed class NatsServer : IAsyncDisposable
         }
     }
 
-    private static int FreePort() => LoopbackPort.Free();
 
     public async ValueTask DisposeAsync()
     {

@@ -82,7 +82,7 @@ public sealed class PostgresCluster : IAsyncDisposable
         await File.WriteAllTextAsync(Path.Combine(folder, OwnerFile), Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
         // initdb and the server run as user postgres, who must reach the data directory.
         SetMode(folder, (UnixFileMode)0b111_101_101);
-        var cluster = new PostgresCluster(folder, bin, FreePort());
+        var cluster = new PostgresCluster(folder, bin, LoopbackPort.Free());
         try
         {
             var passwordFile = Path.Combine(folder, "password");
@@ -112,7 +112,7 @@ public sealed class PostgresCluster : IAsyncDisposable
         var folder = Directory.CreateTempSubdirectory(FolderPrefix).FullName;
         await File.WriteAllTextAsync(Path.Combine(folder, OwnerFile), Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
         SetMode(folder, (UnixFileMode)0b111_101_101);
-        var standby = new PostgresCluster(folder, _bin, FreePort());
+        var standby = new PostgresCluster(folder, _bin, LoopbackPort.Free());
         try
         {
             Directory.CreateDirectory(standby.DataDirectory);
@@ -269,7 +269,6 @@ public sealed class PostgresCluster : IAsyncDisposable
             "which installs Debian's postgresql package, or apt-get install postgresql.");
     }
 
-    private static int FreePort() => LoopbackPort.Free();
 
     private static void SetMode(string path, UnixFileMode mode)
     {

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Parley.Tests.Shared;
 
 namespace Parley.Ldap.Tests.Support;
 
@@ -111,8 +112,8 @@ public sealed class TestDirectory : IAsyncDisposable
         await File.WriteAllTextAsync(ldif, GeneratedLdif() + moreLdif, new UTF8Encoding(false));
         await RunAsync("/usr/sbin/slapadd", ["-f", config, "-l", ldif], null);
 
-        var port = FreePort();
-        int? ldapsPort = tls ? FreePort() : null;
+        var port = LoopbackPort.Free();
+        int? ldapsPort = tls ? LoopbackPort.Free() : null;
         var urls = tls ? $"ldap://127.0.0.1:{port}/ ldaps://127.0.0.1:{ldapsPort}/" : $"ldap://127.0.0.1:{port}/";
         var start = new ProcessStartInfo("/usr/sbin/slapd") { RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (var arg in new[] { "-f", config, "-h", urls, "-d", "0" })
@@ -276,13 +277,12 @@ public sealed class TestDirectory : IAsyncDisposable
     }
 
     /// <summary>An ldap:// URL on a loopback port that was free a moment ago: a directory server that is down.</summary>
-    public static string UnreachableUrl() => $"ldap://127.0.0.1:{FreePort()}";
+    public static string UnreachableUrl() => $"ldap://127.0.0.1:{LoopbackPort.Free()}";
 
     /// <summary>
     /// A loopback port never given out before in this process: two directories started in parallel on one port would
     /// have the second test talk to the first one's slapd until it stops.
     /// </summary>
-    private static int FreePort() => Parley.Tests.Shared.LoopbackPort.Free();
 
     public async ValueTask DisposeAsync()
     {

@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using Parley.Tests.Shared;
 
 namespace Parley.Interop.Tests.Support;
 
@@ -52,7 +53,7 @@ public sealed class ParleyProcess : IAsyncDisposable
     public static Task<ParleyProcess> StartAsync(
         IReadOnlyDictionary<string, string>? environment = null, string? postgres = null, string[]? serveFlags = null, bool untilListening = true) =>
         StartAsync(environment ?? new Dictionary<string, string>(), postgres is null ? [] : ["--postgres", postgres], serveFlags ?? [],
-            Path.Combine(Path.GetTempPath(), "parley-interop-" + Guid.NewGuid().ToString("N")), FreePort(), FreePort(), FreePort(), FreePort(), untilListening);
+            Path.Combine(Path.GetTempPath(), "parley-interop-" + Guid.NewGuid().ToString("N")), LoopbackPort.Free(), LoopbackPort.Free(), LoopbackPort.Free(), LoopbackPort.Free(), untilListening);
 
     private static async Task<ParleyProcess> StartAsync(
         IReadOnlyDictionary<string, string> environment, string[] storageFlags, string[] serveFlags, string dataDir, int c2s, int c2sTls, int http, int https,
@@ -125,7 +126,6 @@ public sealed class ParleyProcess : IAsyncDisposable
         }
     }
 
-    public static int FreePort() => Parley.Tests.Shared.LoopbackPort.Free();
 
     public async ValueTask DisposeAsync()
     {

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using Parley.Server.Hosting;
 using Parley.Server.Tests.Support;
+using Parley.Tests.Shared;
 
 namespace Parley.Server.Tests.Api;
 
@@ -28,7 +29,7 @@ public sealed class MetricsExportTests
     [Fact]
     public async Task With_an_otlp_endpoint_the_node_pushes_its_metrics_to_the_collector_over_otlp_http()
     {
-        var port = FreePort.Next();
+        var port = LoopbackPort.Free();
         using var collector = new HttpListener();
         collector.Prefixes.Add($"http://127.0.0.1:{port}/");
         collector.Start();

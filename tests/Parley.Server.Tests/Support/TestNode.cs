@@ -4,6 +4,7 @@ using Parley.Protocol.Sasl;
 using Parley.Server.Hosting;
 using Parley.Server.ModuleContract;
 using Parley.Storage;
+using Parley.Tests.Shared;
 
 namespace Parley.Server.Tests.Support;
 
@@ -47,10 +48,10 @@ public sealed class TestNode : IAsyncDisposable
             Domains = [Domain],
             DataDir = dataDir ?? Path.Combine(Path.GetTempPath(), "parley-test-" + Guid.NewGuid().ToString("N")),
         };
-        options.Network.C2sPort = FreePort.Next();
-        options.Network.C2sTlsPort = FreePort.Next();
-        options.Network.HttpPort = FreePort.Next();
-        options.Network.HttpsPort = FreePort.Next();
+        options.Network.C2sPort = LoopbackPort.Free();
+        options.Network.C2sTlsPort = LoopbackPort.Free();
+        options.Network.HttpPort = LoopbackPort.Free();
+        options.Network.HttpsPort = LoopbackPort.Free();
         options.Auth.FailureDelayMilliseconds = 50;
         options.Auth.MaxFailureDelayMilliseconds = 400;
         configure?.Invoke(options);
@@ -74,10 +75,10 @@ public sealed class TestNode : IAsyncDisposable
             {
                 // Another process took one of the ports between the probe and the bind: take new ones.
                 await app.DisposeAsync();
-                options.Network.C2sPort = FreePort.Next();
-                options.Network.C2sTlsPort = FreePort.Next();
-                options.Network.HttpPort = FreePort.Next();
-                options.Network.HttpsPort = FreePort.Next();
+                options.Network.C2sPort = LoopbackPort.Free();
+                options.Network.C2sTlsPort = LoopbackPort.Free();
+                options.Network.HttpPort = LoopbackPort.Free();
+                options.Network.HttpsPort = LoopbackPort.Free();
             }
         }
     }
