@@ -6,7 +6,8 @@ namespace Parley.Storage.Sqlite;
 /// The one writer of archive appends (<see cref="ArchiveAppendQueue"/>). While it keeps up, a batch goes straight into
 /// archive_messages and the search index. Each row there costs a leaf of each per-archive index and of the search
 /// index, written at every commit, so when appends queue up faster than that (a batch of <see cref="PendingFromRows"/>
-/// or more) it commits them to archive_pending instead (migration 14), a row at the end of one table each, and moves
+/// or more, and every batch after it until the pending rows are moved) it commits them to archive_pending instead
+/// (migration 14), a row at the end of one table each, and moves
 /// pending rows into the archive later, many in one transaction, so that each archive's index leaf is written once for
 /// many messages. It moves them when <see cref="MoveAtRows"/> have gathered, <see cref="MoveAfter"/> after the first
 /// of them, when storage opens (rows a crash left), and whenever a read or a change of the archive finds any
