@@ -204,4 +204,17 @@ public sealed class ConfigurationTests : IDisposable
         options.Limits.MaxConnectionsPerIp = 0;
         Assert.Empty(ConfigurationCheck.Problems(options));
     }
+
+    [Fact]
+    public async Task The_node_watches_no_configuration_file_for_changes_so_writes_under_its_working_folder_do_not_wake_it()
+    {
+        // The web host's appsettings.json reload watches the working folder and every folder under it, ./data included.
+        await using var node = await Support.TestNode.StartAsync();
+
+        var files = ((Microsoft.Extensions.Configuration.IConfigurationRoot)node.App.Web.Configuration).Providers
+            .OfType<Microsoft.Extensions.Configuration.FileConfigurationProvider>().ToList();
+
+        Assert.NotEmpty(files);
+        Assert.All(files, file => Assert.False(file.Source.ReloadOnChange, $"{file.Source.Path} is watched for changes"));
+    }
 }

@@ -116,6 +116,28 @@ public sealed class SqliteArchiveStoreTests : ArchiveStoreContract, IDisposable
         Assert.Equal(400, found.Count);
     }
 
+    [Fact]
+    public async Task A_read_takes_in_every_pending_append_even_more_than_one_move_holds()
+    {
+        var pending = SqliteArchiveWriter.MoveChunkRows * 2 + 5;
+        using (var other = _database.OpenRawConnection())
+        {
+            other.Execute($"""
+                WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {pending})
+                INSERT INTO archive_pending (id, archive, with_bare, with_resource, stamp, xml, search_text)
+                SELECT i, 'alice@example.org', 'bob@example.org', '', i, '<message xmlns=''jabber:client''><body>' || i || '</body></message>', ''
+                FROM n
+                """);
+        }
+
+        var page = await Storage.Archive.QueryAsync(new ArchiveQuery("alice@example.org", Max: 1, FromEnd: true));
+
+        Assert.Equal(pending, page.Count);
+        Assert.Equal(ArchiveArguments.FormatId(pending), Assert.Single(page.Messages).Id);
+        using var connection = _database.OpenRawConnection();
+        Assert.Equal(0L, connection.Scalar("SELECT COUNT(*) FROM archive_pending"));
+    }
+
     /// <summary>A row as the archive writer commits it, before it moves it into the archive.</summary>
     private static void LeavePending(Microsoft.Data.Sqlite.SqliteConnection connection, long id, string archive, string xml, string body)
     {
