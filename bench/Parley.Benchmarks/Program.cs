@@ -20,6 +20,14 @@ public static class Program
             return;
         }
 
+        // The least a delivered stanza costs on this machine: one thread, one TLS record and one send each, no node.
+        // (getrusage per thread is Linux's.)
+        if (args is ["transport-floor", .. var floorOptions] && OperatingSystem.IsLinux())
+        {
+            await TransportFloor.RunAsync(floorOptions);
+            return;
+        }
+
         // A throwaway slapd of tens of thousands of people, filled once: as little for BenchmarkDotNet as the above.
         if (args is ["directory", .. var directoryOptions])
         {
