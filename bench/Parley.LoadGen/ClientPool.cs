@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 
@@ -7,6 +8,10 @@ namespace Parley.LoadGen;
 internal sealed class LoginRun<T>(int count) where T : class
 {
     public T?[] Clients { get; } = new T?[count];
+
+    /// <summary>How long each login that succeeded took, from its connect to its last step.</summary>
+    public LatencyRecorder Latencies { get; } = new(count);
+
     public int Failed;
     public string? FirstError;
 
@@ -58,9 +63,11 @@ internal static class ClientPool
             {
                 using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 deadline.CancelAfter(LoginDeadline);
+                var started = Stopwatch.GetTimestamp();
                 try
                 {
                     run.Clients[index] = await login(index, deadline.Token).ConfigureAwait(false);
+                    run.Latencies.Record(started);
                 }
                 catch (Exception e) when (!cancellationToken.IsCancellationRequested)
                 {

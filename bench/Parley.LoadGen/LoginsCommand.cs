@@ -65,6 +65,7 @@ internal static class LoginsCommand
         var loggedIn = users - run.Failed;
 
         output.WriteLine($"logins         {loggedIn} of {users} in {wall.TotalSeconds:0.00} s = {loggedIn / wall.TotalSeconds:0} logins/s; {run.Failed} failed{run.FirstErrorSuffix}");
+        output.WriteLine($"login latency  {run.Latencies.Summary()} (connect to the echoed presence, {concurrency} in flight)");
         output.WriteLine($"node CPU       {nodeCpu.TotalSeconds:0.00} s = {nodeCpu.TotalMilliseconds / Math.Max(loggedIn, 1):0.000} ms per login");
         output.WriteLine($"generator CPU  {generatorCpu.TotalSeconds:0.00} s = {generatorCpu.TotalMilliseconds / Math.Max(loggedIn, 1):0.000} ms per login");
 
