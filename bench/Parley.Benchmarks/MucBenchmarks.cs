@@ -1,7 +1,10 @@
 using System.Buffers;
+using System.Diagnostics.Metrics;
 using BenchmarkDotNet.Attributes;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Parley.Protocol;
+using Parley.Server.Diagnostics;
 using Parley.Server.Hosting;
 using Parley.Server.ModuleContract;
 using Parley.Server.Modules.Muc;
@@ -37,7 +40,8 @@ public class MucBenchmarks
         modules.Freeze();
         var router = new Router(["localhost"], sessions, modules, NullLogger<Router>.Instance);
         _storage = SqliteStorage.OpenAsync(Path.Combine(_dataDir, "parley.db")).GetAwaiter().GetResult();
-        var service = new MucService(options, _storage, router, TimeProvider.System, NullLogger<MucService>.Instance);
+        var meters = new ServiceCollection().AddMetrics().BuildServiceProvider().GetRequiredService<IMeterFactory>();
+        var service = new MucService(options, _storage, router, TimeProvider.System, new ParleyMetrics(meters, sessions), NullLogger<MucService>.Instance);
         var roomJid = Jid.Parse("lobby@conference.localhost");
         _room = Room.Create(service, roomJid, Jid.Parse("user0@localhost"), locked: false, DateTimeOffset.UtcNow);
 

@@ -19,6 +19,9 @@ public sealed class ParleyMetrics
     /// <summary>The meters an exporter should subscribe to (Parley.Cluster exists only on a node of a cluster).</summary>
     public static readonly IReadOnlyList<string> MeterNames = [MeterName, "Parley.Cluster", "System.Runtime"];
 
+    private static readonly KeyValuePair<string, object?> UserArchive = new("archive", "user");
+    private static readonly KeyValuePair<string, object?> RoomArchive = new("archive", "room");
+
     private readonly Counter<long> _stanzasIn;
     private readonly Counter<long> _stanzasOut;
     private readonly Counter<long> _logins;
@@ -32,7 +35,7 @@ public sealed class ParleyMetrics
         _stanzasOut = meter.CreateCounter<long>("parley.stanzas.sent", "{stanza}", "Stanzas queued to clients, by kind (message, presence, iq).");
         _logins = meter.CreateCounter<long>("parley.logins", "{login}", "Sign-ins, by outcome (succeeded, failed).");
         _authFailures = meter.CreateCounter<long>("parley.auth.failures", "{failure}", "Refused sign-ins, by reason (the SASL condition, e.g. not-authorized, account-disabled).");
-        _archiveAppends = meter.CreateHistogram<double>("parley.archive.append.duration", "s", "Messages appended to users' archives, and how long each append took.");
+        _archiveAppends = meter.CreateHistogram<double>("parley.archive.append.duration", "s", "Messages appended to archives, by archive (user, room), and how long each append took.");
         meter.CreateObservableGauge("parley.sessions", () => SessionsByTransport(sessions), "{session}", "Bound client sessions, by transport (STARTTLS, direct TLS, ...).");
         meter.CreateObservableGauge("parley.send_queue.bytes", () => SendQueues(sessions), "By", "Bytes queued for clients that have not read them yet: the total and the largest single queue.");
     }
@@ -50,8 +53,11 @@ public sealed class ParleyMetrics
         _authFailures.Add(1, new KeyValuePair<string, object?>("reason", reason));
     }
 
-    /// <summary>Times an archive append started at <paramref name="startedTimestamp"/> (<see cref="Stopwatch.GetTimestamp"/>).</summary>
-    public void ArchiveAppended(long startedTimestamp) => _archiveAppends.Record(Stopwatch.GetElapsedTime(startedTimestamp).TotalSeconds);
+    /// <summary>Times an append to a user's archive started at <paramref name="startedTimestamp"/> (<see cref="Stopwatch.GetTimestamp"/>).</summary>
+    public void UserArchiveAppended(long startedTimestamp) => _archiveAppends.Record(Stopwatch.GetElapsedTime(startedTimestamp).TotalSeconds, UserArchive);
+
+    /// <summary>Times an append to a room's archive started at <paramref name="startedTimestamp"/> (<see cref="Stopwatch.GetTimestamp"/>).</summary>
+    public void RoomArchiveAppended(long startedTimestamp) => _archiveAppends.Record(Stopwatch.GetElapsedTime(startedTimestamp).TotalSeconds, RoomArchive);
 
     private static IEnumerable<Measurement<int>> SessionsByTransport(SessionRegistry sessions)
     {

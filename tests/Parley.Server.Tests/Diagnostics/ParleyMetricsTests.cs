@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using Parley.Server.Diagnostics;
+using Parley.Server.Tests.Modules;
 using Parley.Server.Tests.Support;
 
 namespace Parley.Server.Tests.Diagnostics;
@@ -79,9 +80,27 @@ public sealed class ParleyMetricsTests : IAsyncLifetime
         var appends = _measurements.Where(m => m.Instrument == "parley.archive.append.duration").ToList();
         Assert.Equal(2, appends.Count);
         Assert.All(appends, m => Assert.InRange(m.Value, 0, 30));
+        Assert.All(appends, m => Assert.Equal("user", m.Tags["archive"]));
         Assert.Equal(1, Sum("parley.sessions", "transport", "STARTTLS"));
         Assert.Equal(1, Sum("parley.sessions", "transport", "direct TLS"));
         Assert.Contains(_measurements, m => m.Instrument == "parley.send_queue.bytes" && Equals(m.Tags["queue"], "largest") && m.Value >= 0);
         Assert.Contains(_measurements, m => m.Instrument == "dotnet.process.memory.working_set" && m.Value > 0);
+    }
+
+    [Fact]
+    public async Task A_message_to_an_archived_room_is_timed_as_an_append_to_the_room_archive()
+    {
+        await using var alice = await Muc.OnlineAsync(_node, "alice");
+        var room = Muc.Room("measured");
+        await Muc.CreateAsync(alice, room, "Alice", ("muc#roomconfig_persistentroom", "1"));
+
+        await alice.SendAsync($"<message to='{room}' type='groupchat' id='g1'><body>hello room</body></message>");
+        var echo = await alice.ReceiveAsync(e => e.Name == "message" && e.GetAttribute("type") == "groupchat" && e.Child("body") is not null);
+
+        Assert.NotNull(echo.Child("stanza-id", Parley.Protocol.Ns.StanzaId));
+        var appends = _measurements.Where(m => m.Instrument == "parley.archive.append.duration").ToList();
+        var roomAppend = Assert.Single(appends);
+        Assert.Equal("room", roomAppend.Tags["archive"]);
+        Assert.InRange(roomAppend.Value, 0, 30);
     }
 }

@@ -106,7 +106,7 @@ public sealed class MamModule(ArchiveOptions options, IParleyStorage storage, Se
     {
         var started = Stopwatch.GetTimestamp();
         var id = await _archive.AppendAsync(archive, with, time.GetUtcNow(), message).ConfigureAwait(false);
-        metrics.ArchiveAppended(started);
+        metrics.UserArchiveAppended(started);
         return id;
     }
 

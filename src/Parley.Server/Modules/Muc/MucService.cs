@@ -1,7 +1,9 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Logging;
 using Parley.Protocol;
+using Parley.Server.Diagnostics;
 using Parley.Server.Hosting;
 using Parley.Server.ModuleContract;
 using Parley.Server.Routing;
@@ -16,7 +18,7 @@ namespace Parley.Server.Modules.Muc;
 /// Rooms in use live in memory; persistent rooms are loaded from storage on first use and unloaded when
 /// their last occupant leaves. Changes made with `parley room` reach rooms in memory through node notices.
 /// </summary>
-public sealed partial class MucService(MucOptions options, IParleyStorage storage, Router router, TimeProvider time, ILogger<MucService> logger)
+public sealed partial class MucService(MucOptions options, IParleyStorage storage, Router router, TimeProvider time, ParleyMetrics metrics, ILogger<MucService> logger)
 {
     private readonly ConcurrentDictionary<Jid, Room> _rooms = new();
     private readonly SemaphoreSlim _roomsGate = new(1, 1);
@@ -26,7 +28,17 @@ public sealed partial class MucService(MucOptions options, IParleyStorage storag
     public Router Router { get; } = router;
 
     public TimeProvider Time { get; } = time;
+
     public ILogger Logger { get; } = logger;
+
+    /// <summary>Appends <paramref name="message"/> to a room's archive, timed as the users' archives are; returns its stanza id.</summary>
+    public async Task<string> ArchiveAsync(Jid room, string with, DateTimeOffset stamp, Element message)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var id = await Storage.Archive.AppendAsync(room.ToString(), with, stamp, message).ConfigureAwait(false);
+        metrics.RoomArchiveAppended(started);
+        return id;
+    }
 
     /// <summary>Rooms in memory now (occupied, or being created).</summary>
     public int LoadedRooms => _rooms.Count;

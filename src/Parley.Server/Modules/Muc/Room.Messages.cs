@@ -81,7 +81,7 @@ public sealed partial class Room
         var stamp = _service.Time.GetUtcNow();
         if (Configuration.IsArchived)
         {
-            var id = await _service.Storage.Archive.AppendAsync(Jid.ToString(), sender.OccupantJid.ToString(), stamp, message).ConfigureAwait(false);
+            var id = await _service.ArchiveAsync(Jid, sender.OccupantJid.ToString(), stamp, message).ConfigureAwait(false);
             message = WithStanzaId(message, id, Jid);
         }
         _history.Add(message, Jid, stamp);

@@ -56,7 +56,7 @@ public sealed partial class Room
         _history.Remove(stanzaId);
 
         var retraction = Retraction(stanzaId, moderator, reason, retractionId);
-        var archivedId = await _service.Storage.Archive.AppendAsync(archive, archive, now, retraction).ConfigureAwait(false);
+        var archivedId = await _service.ArchiveAsync(Jid, archive, now, retraction).ConfigureAwait(false);
         await BroadcastAsync(WithStanzaId(retraction, archivedId, Jid), Jid).ConfigureAwait(false);
         await _service.ResultAsync(stanza).ConfigureAwait(false);
     }
