@@ -82,7 +82,8 @@ internal static class TransportFloor
         var total = rate * seconds;
         var process = Process.GetCurrentProcess();
         var processBefore = process.TotalProcessorTime;
-        var writer = new Thread(() => Write(senders, record, rate, total)) { Name = "transport-floor writer" };
+        var writerCpu = (Total: 0.0, Kernel: 0.0);
+        var writer = new Thread(() => writerCpu = Write(senders, record, rate, total)) { Name = "transport-floor writer" };
         writer.Start();
         writer.Join();
 
@@ -93,7 +94,7 @@ internal static class TransportFloor
             await Task.Delay(50);
         }
         process.Refresh();
-        var readersMicroseconds = (process.TotalProcessorTime - processBefore).TotalMicroseconds - s_cpuMicroseconds;
+        var readersMicroseconds = (process.TotalProcessorTime - processBefore).TotalMicroseconds - writerCpu.Total;
         foreach (var sender in senders)
         {
             sender.Dispose();
@@ -101,15 +102,15 @@ internal static class TransportFloor
         await Task.WhenAll(readers);
         Console.WriteLine($"transport-floor: {(plain ? "plain TCP" : "TLS 1.3 AES-128-GCM")}, {connections:N0} connections, " +
             $"{bytes:N0}-byte stanzas, {rate:N0}/s for {seconds} s: {received.Sum() / bytes:N0} of {total:N0} received; " +
-            $"writer thread {s_cpuMicroseconds / total:N2} µs CPU per stanza ({s_kernelMicroseconds / total:N2} of it in the kernel); " +
+            $"writer thread {writerCpu.Total / total:N2} µs CPU per stanza ({writerCpu.Kernel / total:N2} of it in the kernel); " +
             $"the rest of the process (the readers' async reads) {readersMicroseconds / total:N2} µs per stanza");
     }
 
-    private static double s_cpuMicroseconds;
-    private static double s_kernelMicroseconds;
-
-    /// <summary>Open loop: every millisecond, the records that are due by then, each to the next connection.</summary>
-    private static void Write(Stream[] senders, byte[] record, int rate, int total)
+    /// <summary>
+    /// Open loop: every millisecond, the records that are due by then, each to the next connection. Returns this
+    /// thread's CPU meanwhile, in microseconds.
+    /// </summary>
+    private static (double Total, double Kernel) Write(Stream[] senders, byte[] record, int rate, int total)
     {
         var (userBefore, kernelBefore) = ThreadCpu();
         var started = Stopwatch.GetTimestamp();
@@ -124,8 +125,7 @@ internal static class TransportFloor
             Thread.Sleep(1);
         }
         var (userAfter, kernelAfter) = ThreadCpu();
-        s_cpuMicroseconds = userAfter - userBefore + kernelAfter - kernelBefore;
-        s_kernelMicroseconds = kernelAfter - kernelBefore;
+        return (userAfter - userBefore + kernelAfter - kernelBefore, kernelAfter - kernelBefore);
     }
 
     private static void Handshakes(int count)
