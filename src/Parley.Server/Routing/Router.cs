@@ -334,10 +334,6 @@ public sealed partial class Router
         }
 
         var sessions = _sessions.SessionsOf(account);
-        if (type != "headline" && AwaitsStoredMessages(sessions) && await KeepAsync(stanza, from, account).ConfigureAwait(false))
-        {
-            return;
-        }
         var highest = int.MinValue;
         foreach (var session in sessions)
         {
@@ -347,10 +343,30 @@ public sealed partial class Router
             }
         }
 
-        List<ClientSession>? recipients = null;
+        // A resource still being handed its stored messages gets this one after them, from storage: it is kept for
+        // that resource, and the others of the same priority have it at once.
+        List<ClientSession>? waiting = null;
+        if (type != "headline")
+        {
+            foreach (var session in sessions)
+            {
+                if (session.AwaitsStoredMessages && session.Priority == highest)
+                {
+                    (waiting ??= []).Add(session);
+                }
+            }
+        }
+        if (waiting is not null && !await TryKeepAsync(stanza, from, account).ConfigureAwait(false))
+        {
+            waiting = null;
+        }
+
+        // Those it was kept for count as its recipients: no carbon copy or push for them, it reaches them anyway.
+        List<ClientSession>? recipients = waiting is null ? null : [.. waiting];
         foreach (var session in sessions)
         {
-            if (session.IsAvailable && session.Priority >= 0 && (type == "headline" || session.Priority == highest) && session.Send(stanza))
+            if (session.IsAvailable && session.Priority >= 0 && (type == "headline" || session.Priority == highest)
+                && !(waiting?.Contains(session) ?? false) && session.Send(stanza))
             {
                 (recipients ??= []).Add(session);
             }
@@ -369,25 +385,23 @@ public sealed partial class Router
         await BounceAsync(stanza, from, StanzaError.ServiceUnavailable()).ConfigureAwait(false);
     }
 
-    /// <summary>Offers the message to the modules that keep messages (offline storage); true when one kept it.</summary>
+    /// <summary>Offers the message to the modules that keep messages (offline storage) and tells who kept it; true when one kept it.</summary>
     private async ValueTask<bool> KeepAsync(Element stanza, Jid from, Jid account)
+    {
+        if (!await TryKeepAsync(stanza, from, account).ConfigureAwait(false))
+        {
+            return false;
+        }
+        await DeliveredAsync(stanza, from, account, []).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>Offers the message to the modules that keep messages (offline storage); true when one kept it.</summary>
+    private async ValueTask<bool> TryKeepAsync(Element stanza, Jid from, Jid account)
     {
         foreach (var keep in _modules.UndeliverableMessage)
         {
             if (await keep(stanza, from, account).ConfigureAwait(false))
-            {
-                await DeliveredAsync(stanza, from, account, []).ConfigureAwait(false);
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private static bool AwaitsStoredMessages(ClientSession[] sessions)
-    {
-        foreach (var session in sessions)
-        {
-            if (session.AwaitsStoredMessages)
             {
                 return true;
             }

@@ -45,9 +45,9 @@ public sealed class OffHomeSessionTests : IAsyncLifetime
 
     /// <summary>
     /// Waits until the session's initial presence has been handled to the end, stored messages handed over included: a
-    /// ping its node answers after that presence. Until then a message to the bare JID is stored for the session, and
-    /// the first available resource takes it from storage (RFC 6121 §8.5.2.1.1 allows one resource), so a test that
-    /// expects it at every resource must not send it in that window (seen in CI; docs/clustering.md).
+    /// ping its node answers after that presence. A message to the bare JID sent before then still reaches every
+    /// resource, this one from storage after its stored messages (docs/clustering.md); waiting keeps what the test
+    /// reads in the order it expects.
     /// </summary>
     private static async Task HandedItsStoredMessagesAsync(XmppTestClient client)
     {

@@ -112,9 +112,32 @@ public sealed class OfflineTests : IAsyncLifetime
         Assert.Equal(0, await node.App.Node.Storage.Offline.CountAsync("juliet@localhost"));
     }
 
-    /// <summary>Stops the first login that becomes available until the test lets it go on.</summary>
+    [Fact]
+    public async Task A_message_to_the_bare_jid_while_one_resource_is_handed_its_stored_messages_reaches_the_others_at_once_and_it_after_them()
+    {
+        await using var node = await TestNode.StartAsync(modules: [.. BuiltInModules.All, LoginHoldModule.Definition]);
+        await CreateUsersAsync(node);
+        var hold = node.App.Web.Services.GetRequiredService<LoginHold>();
+        hold.Resource = "phone";
+        await using var romeo = await LoginAsync(node, "romeo");
+        await using var laptop = await OnlineAsync(node, "juliet", "laptop");
+
+        // The phone's login stops after its presence went out and before stored messages are handed over to it.
+        await using var phone = await OnlineAsync(node, "juliet", "phone");
+        await hold.Entered.Task.WaitAsync(XmppTestClient.Deadline);
+        await romeo.SendAsync("<message to='juliet@localhost' type='chat'><body>two</body></message>");
+
+        Assert.Equal("two", (await laptop.ReceiveAsync(e => e.Name == "message")).ChildText("body"));
+        hold.Release.SetResult();
+        Assert.Equal("two", (await phone.ReceiveAsync(e => e.Name == "message")).ChildText("body"));
+        Assert.DoesNotContain(await UntilPongAsync(laptop), e => e.Name == "message");
+        Assert.Equal(0, await node.App.Node.Storage.Offline.CountAsync("juliet@localhost"));
+    }
+
+    /// <summary>Stops the first of Juliet's logins (of <see cref="Resource"/>, if set) that becomes available until the test lets it go on.</summary>
     public sealed class LoginHold
     {
+        public string? Resource { get; set; }
         public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
@@ -126,7 +149,7 @@ public sealed class OfflineTests : IAsyncLifetime
 
         public void Register(ModuleRegistry registry) => registry.OnSessionAvailable(async session =>
         {
-            if (session.Jid.Local == "juliet" && hold.Entered.TrySetResult())
+            if (session.Jid.Local == "juliet" && (hold.Resource is null || session.Jid.Resource == hold.Resource) && hold.Entered.TrySetResult())
             {
                 await hold.Release.Task;
             }

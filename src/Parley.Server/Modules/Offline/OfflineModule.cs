@@ -57,13 +57,25 @@ public sealed class OfflineModule(
 
         // A session that became reachable while this message was on its way here may already have read its offline
         // messages: it is handed what was just stored now rather than at its next login (the gate keeps it once).
+        // One still being handed its stored messages comes first: the router kept the message for it, and the
+        // account's other sessions have had it already.
+        ClientSession? reachable = null;
         foreach (var session in sessions.SessionsOf(to.Bare))
         {
-            if (session.IsAvailable && session.Priority >= 0)
+            if (!session.IsAvailable || session.Priority < 0)
             {
-                await DeliverAsync(session).ConfigureAwait(false);
+                continue;
+            }
+            if (session.AwaitsStoredMessages)
+            {
+                reachable = session;
                 break;
             }
+            reachable ??= session;
+        }
+        if (reachable is not null)
+        {
+            await DeliverAsync(reachable).ConfigureAwait(false);
         }
         return true;
     }
