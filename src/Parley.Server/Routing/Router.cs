@@ -385,7 +385,7 @@ public sealed partial class Router
         await BounceAsync(stanza, from, StanzaError.ServiceUnavailable()).ConfigureAwait(false);
     }
 
-    /// <summary>Offers the message to the modules that keep messages (offline storage) and tells who kept it; true when one kept it.</summary>
+    /// <summary>Offers the message to the modules that keep messages (offline storage), and if one kept it, tells the delivered-message handlers that no session has it yet.</summary>
     private async ValueTask<bool> KeepAsync(Element stanza, Jid from, Jid account)
     {
         if (!await TryKeepAsync(stanza, from, account).ConfigureAwait(false))
