@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(python3-slixmpp python3-prometheus-client python3-aioxmpp go-sendxmpp postgresql chromium slapd ldap-utils nats-server)
+packages=(python3-slixmpp python3-prometheus-client python3-aioxmpp go-sendxmpp postgresql chromium slapd ldap-utils nats-server openssl)
 
 missing=()
 for package in "${packages[@]}"; do
