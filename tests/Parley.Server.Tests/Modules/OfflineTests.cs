@@ -122,14 +122,19 @@ public sealed class OfflineTests : IAsyncLifetime
         await using var romeo = await LoginAsync(node, "romeo");
         await using var laptop = await OnlineAsync(node, "juliet", "laptop");
 
-        // The phone's login stops after its presence went out and before stored messages are handed over to it.
-        await using var phone = await OnlineAsync(node, "juliet", "phone");
+        // The phone turns carbons on: the copy kept for it must not reach it a second time as a carbon.
+        // Its login stops after its presence went out and before stored messages are handed over to it.
+        await using var phone = await LoginAsync(node, "juliet", "phone");
+        await phone.SendAsync("<iq type='set' id='carbons'><enable xmlns='urn:xmpp:carbons:2'/></iq>");
+        await phone.ReceiveAsync(e => e.Name == "iq" && e.GetAttribute("id") == "carbons" && e.GetAttribute("type") == "result");
+        await phone.AnnounceAsync();
         await hold.Entered.Task.WaitAsync(XmppTestClient.Deadline);
         await romeo.SendAsync("<message to='juliet@localhost' type='chat'><body>two</body></message>");
 
         Assert.Equal("two", (await laptop.ReceiveAsync(e => e.Name == "message")).ChildText("body"));
         hold.Release.SetResult();
         Assert.Equal("two", (await phone.ReceiveAsync(e => e.Name == "message")).ChildText("body"));
+        Assert.DoesNotContain(await UntilPongAsync(phone), e => e.Name == "message");
         Assert.DoesNotContain(await UntilPongAsync(laptop), e => e.Name == "message");
         Assert.Equal(0, await node.App.Node.Storage.Offline.CountAsync("juliet@localhost"));
     }
