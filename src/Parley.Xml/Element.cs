@@ -9,8 +9,11 @@ namespace Parley.Xml;
 /// </summary>
 public sealed class Element : Node
 {
-    private List<XmlAttribute>? _attributes;
-    private List<Node>? _nodes;
+    // Arrays with counts rather than List<T>: two objects fewer per element, and every stanza is a tree of elements.
+    private XmlAttribute[]? _attributes;
+    private int _attributeCount;
+    private Node[]? _nodes;
+    private int _nodeCount;
 
     public Element(string name, string? ns = null)
     {
@@ -23,21 +26,22 @@ public sealed class Element : Node
         Namespace = ns;
     }
 
-    /// <summary>For the reader: the name is already validated and the attribute list is built to size.</summary>
-    internal Element(string name, string? ns, List<XmlAttribute>? attributes)
+    /// <summary>For the reader: the name is already validated; the first <paramref name="attributeCount"/> are the attributes.</summary>
+    internal Element(string name, string? ns, XmlAttribute[]? attributes, int attributeCount)
     {
         Name = name;
         Namespace = ns;
         _attributes = attributes;
+        _attributeCount = attributeCount;
     }
 
     public string Name { get; }
 
     public string? Namespace { get; set; }
 
-    public XmlList<XmlAttribute> Attributes => new(_attributes);
+    public XmlList<XmlAttribute> Attributes => new(_attributes, _attributeCount);
 
-    public XmlList<Node> Nodes => new(_nodes);
+    public XmlList<Node> Nodes => new(_nodes, _nodeCount);
 
     public string? this[string attributeName]
     {
@@ -50,13 +54,9 @@ public sealed class Element : Node
     {
         get
         {
-            if (_nodes is null)
-            {
-                return "";
-            }
             string? single = null;
             StringBuilder? builder = null;
-            foreach (Node node in _nodes)
+            foreach (Node node in Nodes)
             {
                 if (node is not TextNode text)
                 {
@@ -78,14 +78,11 @@ public sealed class Element : Node
 
     public string? GetAttribute(string name)
     {
-        if (_attributes is not null)
+        foreach (XmlAttribute attribute in Attributes)
         {
-            foreach (XmlAttribute attribute in _attributes)
+            if (attribute.Name == name)
             {
-                if (attribute.Name == name)
-                {
-                    return attribute.Value;
-                }
+                return attribute.Value;
             }
         }
         return null;
@@ -100,7 +97,7 @@ public sealed class Element : Node
         {
             if (index >= 0)
             {
-                _attributes!.RemoveAt(index);
+                RemoveAt(_attributes!, ref _attributeCount, index);
             }
             return this;
         }
@@ -113,7 +110,7 @@ public sealed class Element : Node
         {
             throw new ArgumentException($"'{name}' is not a valid XML attribute name.", nameof(name));
         }
-        (_attributes ??= []).Add(new XmlAttribute(name, value));
+        Append(ref _attributes, ref _attributeCount, new XmlAttribute(name, value));
         return this;
     }
 
@@ -124,7 +121,7 @@ public sealed class Element : Node
         {
             throw new ArgumentException("An element cannot contain itself.", nameof(child));
         }
-        (_nodes ??= []).Add(child);
+        Append(ref _nodes, ref _nodeCount, child);
         return this;
     }
 
@@ -138,21 +135,34 @@ public sealed class Element : Node
         return child;
     }
 
-    public bool Remove(Node child) => _nodes is not null && _nodes.Remove(child);
+    public bool Remove(Node child)
+    {
+        int index = _nodes is null ? -1 : Array.IndexOf(_nodes, child, 0, _nodeCount);
+        if (index < 0)
+        {
+            return false;
+        }
+        RemoveAt(_nodes!, ref _nodeCount, index);
+        return true;
+    }
 
-    public void RemoveAll() => _nodes?.Clear();
+    public void RemoveAll()
+    {
+        if (_nodes is not null)
+        {
+            Array.Clear(_nodes, 0, _nodeCount);
+        }
+        _nodeCount = 0;
+    }
 
     /// <summary>The first child element with this name, in <paramref name="ns"/> or (when null) in any namespace.</summary>
     public Element? Child(string name, string? ns = null)
     {
-        if (_nodes is not null)
+        foreach (Node node in Nodes)
         {
-            foreach (Node node in _nodes)
+            if (node is Element element && element.Name == name && (ns is null || element.Namespace == ns))
             {
-                if (node is Element element && element.Name == name && (ns is null || element.Namespace == ns))
-                {
-                    return element;
-                }
+                return element;
             }
         }
         return null;
@@ -160,11 +170,7 @@ public sealed class Element : Node
 
     public IEnumerable<Element> Children()
     {
-        if (_nodes is null)
-        {
-            yield break;
-        }
-        foreach (Node node in _nodes)
+        foreach (Node node in Nodes)
         {
             if (node is Element element)
             {
@@ -175,11 +181,7 @@ public sealed class Element : Node
 
     public IEnumerable<Element> Children(string name, string? ns = null)
     {
-        if (_nodes is null)
-        {
-            yield break;
-        }
-        foreach (Node node in _nodes)
+        foreach (Node node in Nodes)
         {
             if (node is Element element && element.Name == name && (ns is null || element.Namespace == ns))
             {
@@ -192,13 +194,14 @@ public sealed class Element : Node
 
     public Element Clone()
     {
-        var copy = new Element(Name, Namespace, _attributes is null ? null : new List<XmlAttribute>(_attributes));
-        if (_nodes is not null)
+        var copy = new Element(Name, Namespace, _attributeCount == 0 ? null : _attributes.AsSpan(0, _attributeCount).ToArray(), _attributeCount);
+        if (_nodeCount > 0)
         {
-            copy._nodes = new List<Node>(_nodes.Count);
-            foreach (Node node in _nodes)
+            copy._nodes = new Node[_nodeCount];
+            copy._nodeCount = _nodeCount;
+            for (int i = 0; i < _nodeCount; i++)
             {
-                copy._nodes.Add(node is Element element ? element.Clone() : node);
+                copy._nodes[i] = _nodes![i] is Element element ? element.Clone() : _nodes[i];
             }
         }
         return copy;
@@ -221,16 +224,29 @@ public sealed class Element : Node
 
     private int IndexOfAttribute(string name)
     {
-        if (_attributes is not null)
+        for (int i = 0; i < _attributeCount; i++)
         {
-            for (int i = 0; i < _attributes.Count; i++)
+            if (_attributes![i].Name == name)
             {
-                if (_attributes[i].Name == name)
-                {
-                    return i;
-                }
+                return i;
             }
         }
         return -1;
+    }
+
+    private static void Append<T>(ref T[]? items, ref int count, T item)
+    {
+        if (items is null || count == items.Length)
+        {
+            Array.Resize(ref items, Math.Max(4, count * 2));
+        }
+        items[count++] = item;
+    }
+
+    private static void RemoveAt<T>(T[] items, ref int count, int index)
+    {
+        count--;
+        Array.Copy(items, index + 1, items, index, count - index);
+        items[count] = default!;
     }
 }

@@ -861,14 +861,14 @@ public sealed class XmlStreamReader
                 throw Error(XmlStreamError.NotWellFormed, $"Attribute '{attribute.Name}' uses an undeclared prefix.");
             }
         }
-        List<XmlAttribute>? attributes = null;
+        XmlAttribute[]? attributes = null;
         if (_pendingAttributes.Count > 0)
         {
             // A stanza gets room for the 'from' and 'xml:lang' a server stamps on it, instead of a copy to twice the size then.
-            attributes = new List<XmlAttribute>(_pendingAttributes.Count + (_streamOpen && _open.Count == 0 ? 2 : 0));
-            attributes.AddRange(_pendingAttributes);
+            attributes = new XmlAttribute[_pendingAttributes.Count + (_streamOpen && _open.Count == 0 ? 2 : 0)];
+            _pendingAttributes.CopyTo(attributes);
         }
-        var element = new Element(localName, ns, attributes);
+        var element = new Element(localName, ns, attributes, _pendingAttributes.Count);
         _pendingAttributes.Clear();
         ResetToken();
         _state = State.Content;

@@ -49,6 +49,30 @@ public class ElementTests
     }
 
     [Fact]
+    public void Children_and_attributes_keep_their_order_as_they_grow_and_shrink()
+    {
+        var element = new Element("x");
+        var children = Enumerable.Range(0, 9).Select(i => element.AddChild("c" + i)).ToList();
+        for (var i = 0; i < 9; i++)
+        {
+            element.SetAttribute("a" + i, i.ToString());
+        }
+
+        Assert.True(element.Remove(children[4]));
+        Assert.True(element.Remove(children[8]));
+        element.SetAttribute("a0", null);
+        element.SetAttribute("a5", null);
+        element.AddChild("c9");
+        element.SetAttribute("a9", "9");
+
+        Assert.Equal(["c0", "c1", "c2", "c3", "c5", "c6", "c7", "c9"], element.Children().Select(c => c.Name));
+        Assert.Equal(["a1", "a2", "a3", "a4", "a6", "a7", "a8", "a9"], element.Attributes.Select(a => a.Name));
+        Assert.Equal("c9", ((Element)element.Nodes[^1]).Name);
+        Assert.Throws<ArgumentOutOfRangeException>(() => element.Nodes[8]);
+        Assert.Throws<ArgumentOutOfRangeException>(() => element.Attributes[-1]);
+    }
+
+    [Fact]
     public void Clone_is_deep()
     {
         var original = new Element("message").SetAttribute("to", "a@b");
