@@ -48,6 +48,9 @@ public sealed class Jid : IEquatable<Jid>
         }
     }
 
+    /// <summary>The canonical text of this JID's bare JID, without building a bare JID (stanza paths).</summary>
+    public ReadOnlySpan<char> BareText => Resource is null ? _canonical : _canonical.AsSpan(0, _canonical.Length - Resource.Length - 1);
+
     /// <summary>Whether both JIDs have the same bare JID, without building a bare JID for either (stanza paths).</summary>
     public bool SharesBareWith(Jid other) =>
         string.Equals(Local, other.Local, StringComparison.Ordinal) && string.Equals(Domain, other.Domain, StringComparison.Ordinal);

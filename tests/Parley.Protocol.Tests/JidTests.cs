@@ -119,6 +119,18 @@ public class JidTests
         Assert.Equal(a.Bare.Equals(b.Bare), a.SharesBareWith(b));
     }
 
+    [Theory]
+    [InlineData("juliet@example.com/balcony")]
+    [InlineData("juliet@example.com")]
+    [InlineData("example.com/service/with/slashes")]
+    [InlineData("JULIET@Example.COM/Balcony")]
+    public void BareText_is_the_bare_jids_text(string text)
+    {
+        var jid = Jid.Parse(text);
+
+        Assert.Equal(jid.Bare.ToString(), jid.BareText.ToString());
+    }
+
     [Fact]
     public void TryParse_of_null_fails_without_throwing()
     {

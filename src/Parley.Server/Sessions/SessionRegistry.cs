@@ -6,7 +6,15 @@ namespace Parley.Server.Sessions;
 /// <summary>The bound sessions of this node, by account and resource.</summary>
 public sealed class SessionRegistry
 {
-    private readonly ConcurrentDictionary<Jid, ClientSession[]> _byAccount = new();
+    // Keyed by the bare JID's text, so that a stanza to a full JID finds its account without building the bare JID.
+    private readonly ConcurrentDictionary<string, ClientSession[]> _byAccount;
+    private readonly ConcurrentDictionary<string, ClientSession[]>.AlternateLookup<ReadOnlySpan<char>> _byAccountText;
+
+    public SessionRegistry()
+    {
+        _byAccount = new(StringComparer.Ordinal);
+        _byAccountText = _byAccount.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
 
     public int Count => _byAccount.Values.Sum(sessions => sessions.Length);
 
@@ -15,7 +23,33 @@ public sealed class SessionRegistry
 
     /// <summary>The account's sessions (a snapshot; empty when none).</summary>
     public ClientSession[] SessionsOf(Jid account) =>
-        _byAccount.TryGetValue(account.Bare, out var sessions) ? sessions : [];
+        _byAccountText.TryGetValue(account.BareText, out var sessions) ? sessions : [];
+
+    /// <summary>
+    /// The JID of a session of this node, or the bare JID of an account with sessions here, whose canonical text is exactly
+    /// <paramref name="text"/>; null when there is none. What a stanza to a signed-in user addresses, without parsing it.
+    /// </summary>
+    public Jid? FindJid(string text)
+    {
+        int slash = text.IndexOf('/');
+        if (!_byAccountText.TryGetValue(slash < 0 ? text : text.AsSpan(0, slash), out var sessions) || sessions.Length == 0)
+        {
+            return null;
+        }
+        if (slash < 0)
+        {
+            return sessions[0].Jid.Bare;
+        }
+        var resource = text.AsSpan(slash + 1);
+        foreach (var session in sessions)
+        {
+            if (resource.SequenceEqual(session.Jid.Resource))
+            {
+                return session.Jid;
+            }
+        }
+        return null;
+    }
 
     public ClientSession? Find(Jid fullJid)
     {
@@ -35,10 +69,10 @@ public sealed class SessionRegistry
     /// </summary>
     public ClientSession? Add(ClientSession session, int maxSessionsPerAccount)
     {
-        var account = session.Jid.Bare;
+        var account = session.Jid.Bare.ToString();
         while (true)
         {
-            var current = SessionsOf(account);
+            var current = SessionsOf(session.Jid);
             var index = Array.FindIndex(current, s => s.Jid.Resource == session.Jid.Resource);
             ClientSession[] updated;
             if (index >= 0)
@@ -67,17 +101,17 @@ public sealed class SessionRegistry
     /// <summary>Removes this exact session (not a newer one that took its resource).</summary>
     public bool Remove(ClientSession session)
     {
-        var account = session.Jid.Bare;
+        var account = session.Jid.Bare.ToString();
         while (true)
         {
-            var current = SessionsOf(account);
+            var current = SessionsOf(session.Jid);
             if (Array.IndexOf(current, session) < 0)
             {
                 return false;
             }
             var updated = Array.FindAll(current, s => !ReferenceEquals(s, session));
             var swapped = updated.Length == 0
-                ? ((ICollection<KeyValuePair<Jid, ClientSession[]>>)_byAccount).Remove(new(account, current))
+                ? ((ICollection<KeyValuePair<string, ClientSession[]>>)_byAccount).Remove(new(account, current))
                 : _byAccount.TryUpdate(account, updated, current);
             if (swapped)
             {

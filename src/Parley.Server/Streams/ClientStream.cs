@@ -159,7 +159,8 @@ public sealed partial class ClientStream : IStanzaSink, IStreamHandler
         }
 
         Jid? to = null;
-        if (stanza.GetAttribute("to") is { } toText && !Jid.TryParse(toText, out to))
+        // A stanza to a user signed in here names a JID the node already holds: it need not be parsed and prepared again.
+        if (stanza.GetAttribute("to") is { } toText && (to = _node.Sessions.FindJid(toText)) is null && !Jid.TryParse(toText, out to))
         {
             await _node.Router.BounceAsync(stanza, session.Jid, StanzaError.JidMalformed($"'{toText}' is not a valid JID.")).ConfigureAwait(false);
             CountHandled(session);

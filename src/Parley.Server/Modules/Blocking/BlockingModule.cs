@@ -20,7 +20,8 @@ namespace Parley.Server.Modules.Blocking;
 public sealed class BlockingModule(IParleyStorage storage, SessionRegistry sessions, Router router, RosterService rosters) : IModule
 {
     private readonly IBlocklistStore _store = storage.Blocklists;
-    private readonly ConcurrentDictionary<Jid, Blocklist> _online = new();
+    // By the bare JID's text, so that a stanza to a full JID finds the recipient's list without building its bare JID.
+    private readonly ConcurrentDictionary<string, Blocklist> _online = new(StringComparer.Ordinal);
 
     // Sessions that asked for the block list, and so get pushes (XEP-0191 §3.3).
     private readonly SessionFlags _interested = new();
@@ -43,7 +44,7 @@ public sealed class BlockingModule(IParleyStorage storage, SessionRegistry sessi
         _interested.ForgetWhenEnded(registry);
         _interested.KeepOnResumption(registry, "blocklist-pushes");
         // XEP-0191 §3.3: nothing from a blocked entity reaches the user, including what was kept before the block.
-        registry.FilterStoredStanzas(async (account, from) => !(await GetAsync(account.Bare).ConfigureAwait(false)).Blocks(from));
+        registry.FilterStoredStanzas(async (account, from) => !(await GetAsync(account).ConfigureAwait(false)).Blocks(from));
     }
 
     private async ValueTask<Element> HandleIqAsync(IqRequest request)
@@ -134,17 +135,17 @@ public sealed class BlockingModule(IParleyStorage storage, SessionRegistry sessi
     {
         using (await _gates.LockAsync(account).ConfigureAwait(false))
         {
-            var current = _online.TryGetValue(account, out var cached)
+            var current = _online.TryGetValue(account.ToString(), out var cached)
                 ? cached
                 : new Blocklist(await _store.GetAsync(account.ToString()).ConfigureAwait(false));
             var changed = await store().ConfigureAwait(false);
             if (sessions.SessionsOf(account).Length > 0)
             {
-                _online[account] = apply(current, changed);
+                _online[account.ToString()] = apply(current, changed);
             }
             else
             {
-                _online.TryRemove(account, out _);
+                _online.TryRemove(account.ToString(), out _);
             }
             return changed;
         }
@@ -158,9 +159,9 @@ public sealed class BlockingModule(IParleyStorage storage, SessionRegistry sessi
     /// </summary>
     private async ValueTask<bool> InboundAsync(InboundStanza inbound)
     {
-        var recipient = inbound.To.Bare;
+        var recipient = inbound.To;
         var sender = inbound.From;
-        if (sender.Bare.Equals(recipient))
+        if (sender.SharesBareWith(recipient))
         {
             // An account's own resources always reach each other.
             return false;
@@ -189,7 +190,7 @@ public sealed class BlockingModule(IParleyStorage storage, SessionRegistry sessi
         var sender = outbound.From;
         return sender.Local is not null && router.IsLocalDomain(sender.Domain) && !sender.SharesBareWith(outbound.To)
             && !MayReachBlocked(outbound.Stanza)
-            && (await GetAsync(sender.Bare).ConfigureAwait(false)).Blocks(outbound.To);
+            && (await GetAsync(sender).ConfigureAwait(false)).Blocks(outbound.To);
     }
 
     /// <summary>XEP-0191 §3.3: the user's own stanzas to a blocked JID are not routed but refused with &lt;blocked/&gt;.</summary>
@@ -200,7 +201,7 @@ public sealed class BlockingModule(IParleyStorage storage, SessionRegistry sessi
         {
             return false;
         }
-        if (!(await GetAsync(client.Sender.Jid.Bare).ConfigureAwait(false)).Blocks(to))
+        if (!(await GetAsync(client.Sender.Jid).ConfigureAwait(false)).Blocks(to))
         {
             return false;
         }
@@ -222,25 +223,29 @@ public sealed class BlockingModule(IParleyStorage storage, SessionRegistry sessi
         {
             if (sessions.SessionsOf(account).Length == 0)
             {
-                _online.TryRemove(account, out _);
+                _online.TryRemove(account.ToString(), out _);
             }
         }
     }
 
-    /// <summary>The account's list: from memory while it is online (loaded on first need), else from storage.</summary>
-    private async ValueTask<Blocklist> GetAsync(Jid account)
+    /// <summary>
+    /// The list of <paramref name="jid"/>'s account (any JID of it): from memory while it is online (loaded on first need),
+    /// else from storage.
+    /// </summary>
+    private ValueTask<Blocklist> GetAsync(Jid jid) =>
+        _online.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(jid.BareText, out var cached)
+            ? ValueTask.FromResult(cached)
+            : LoadAsync(jid.Bare);
+
+    private async ValueTask<Blocklist> LoadAsync(Jid account)
     {
-        if (_online.TryGetValue(account, out var cached))
-        {
-            return cached;
-        }
         if (sessions.SessionsOf(account).Length == 0)
         {
             return new Blocklist(await _store.GetAsync(account.ToString()).ConfigureAwait(false));
         }
         using (await _gates.LockAsync(account).ConfigureAwait(false))
         {
-            if (_online.TryGetValue(account, out cached))
+            if (_online.TryGetValue(account.ToString(), out var cached))
             {
                 return cached;
             }
@@ -248,7 +253,7 @@ public sealed class BlockingModule(IParleyStorage storage, SessionRegistry sessi
             // Checked under the gate the last session's end also takes, so a list is never left behind.
             if (sessions.SessionsOf(account).Length > 0)
             {
-                _online[account] = loaded;
+                _online[account.ToString()] = loaded;
             }
             return loaded;
         }
