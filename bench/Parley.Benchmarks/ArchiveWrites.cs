@@ -110,7 +110,7 @@ internal static class ArchiveWrites
         return sorted[at] * 1000.0 / Stopwatch.Frequency;
     }
 
-    private static int Option(string[] args, string name, int fallback)
+    internal static int Option(string[] args, string name, int fallback)
     {
         var at = Array.IndexOf(args, name);
         return at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1]) : fallback;

@@ -28,6 +28,13 @@ public static class Program
             return;
         }
 
+        // What a checkpoint's fsync costs this file system, with no database around it.
+        if (args is ["storage-floor", .. var storageOptions])
+        {
+            await StorageFloor.RunAsync(storageOptions);
+            return;
+        }
+
         // A throwaway slapd of tens of thousands of people, filled once: as little for BenchmarkDotNet as the above.
         if (args is ["directory", .. var directoryOptions])
         {

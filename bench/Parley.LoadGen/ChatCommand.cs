@@ -21,7 +21,8 @@ internal static class ChatCommand
         "    [--warmup 5] [--user-prefix load] [--domain localhost] [--concurrency 100] [--direct-tls] [--tls-resume]\n" +
         "    [--transport tcp|websocket|mixed --http-port P]  (mixed: the first user of each pair on WebSocket, the second on TCP)\n" +
         "    [--pairing numbered|same-node|cross-node --users U]  (a cluster: U users sign in, following see-other-host, and\n" +
-        "    P pairs are made of users served by one node, or by two; CPU is the sum of the --node-pid processes)";
+        "    P pairs are made of users served by one node, or by two; CPU is the sum of the --node-pid processes)\n" +
+        "    [--node-gc-file FILE]  (the node's startup hook file, as for logins: bytes the node allocates per message)";
 
     // Stragglers: messages still in flight when the schedule ends are waited for this long before the count.
     private static readonly TimeSpan StragglerDeadline = TimeSpan.FromSeconds(10);
@@ -33,7 +34,7 @@ internal static class ChatCommand
     {
         var arguments = new Arguments(
             args,
-            new HashSet<string> { "--host", "--port", "--pairs", "--rate", "--duration", "--warmup", "--user-prefix", "--password", "--domain", "--concurrency", "--node-pid", "--transport", "--http-port", "--pairing", "--users" },
+            new HashSet<string> { "--host", "--port", "--pairs", "--rate", "--duration", "--warmup", "--user-prefix", "--password", "--domain", "--concurrency", "--node-pid", "--transport", "--http-port", "--pairing", "--users", "--node-gc-file" },
             new HashSet<string> { "--direct-tls", "--tls-resume" });
         var server = new IPEndPoint(ClientPool.LoopbackAddress(arguments.Text("--host")), arguments.Number("--port", 1, 65535));
         var pairs = arguments.Number("--pairs", 1, 100_000);
@@ -114,6 +115,8 @@ internal static class ChatCommand
 
         var messages = new ChatMessages(clients, pairs);
         var run = new MeasuredRun(nodes);
+        var gcFile = arguments.Text("--node-gc-file", "");
+        var allocation = gcFile.Length > 0 && duration > 2 ? NodeAllocation.MeasureAsync(gcFile, warmup + 1, duration - 2, cancellationToken) : null;
         await run.SendAsync(rate, warmCount, measuredCount, messages.Send, sendLag, cancellationToken).ConfigureAwait(false);
 
         var allArrived = await tally.WaitForAllAsync(StragglerDeadline, cancellationToken).ConfigureAwait(false);
@@ -131,6 +134,10 @@ internal static class ChatCommand
         output.WriteLine($"generator CPU  {generatorCpu.TotalSeconds:0.000} s = {generatorCpu.TotalMicroseconds / Math.Max(delivered, 1):0.0} µs per message ({generatorCpu / window:P0} of one core)");
 
         output.WriteLine($"machine        {MachineCpu.OthersShare(machineBusy, nodeCpu, generatorCpu, window)}");
+        if (allocation is not null)
+        {
+            output.WriteLine($"node allocated {NodeAllocation.Summary(await allocation.ConfigureAwait(false), rate)}");
+        }
 
         var closeFailures = await ClientPool.CloseAllAsync(clients, concurrency, cancellationToken).ConfigureAwait(false);
         output.WriteLine($"close          {clients.Length - closeFailures} closed cleanly; {closeFailures} did not");

@@ -6,7 +6,7 @@ using System.Runtime.InteropServices;
 /// <summary>
 /// Lets the load generator see the node's managed heap without changing the node: run the node with
 /// DOTNET_STARTUP_HOOKS=/path/to/parley-loadgen.dll and PARLEY_LOADGEN_GC_FILE=/some/file, and this writes the
-/// node's GC figures (and glibc's count of native memory in use) to that file every second; `logins --node-gc-file /some/file` reads them. When the file
+/// node's GC figures (and glibc's count of native memory in use) to that file every second; `logins` and `chat` read them with `--node-gc-file /some/file`. When the file
 /// "/some/file.collect" appears, it runs a full blocking GC, writes the figures (now the live managed heap) and
 /// deletes that file.
 /// With PARLEY_LOADGEN_ALLOC_FILE=/other/file as well, it samples the runtime's allocation events (one per ≈100 KB
@@ -127,7 +127,7 @@ internal static class StartupHook
         var info = GC.GetGCMemoryInfo();
         var line = string.Create(
             CultureInfo.InvariantCulture,
-            $"totalAllocated={GC.GetTotalAllocatedBytes()} heap={info.HeapSizeBytes} committed={info.TotalCommittedBytes} fragmented={info.FragmentedBytes} gen0={GC.CollectionCount(0)} gen1={GC.CollectionCount(1)} gen2={GC.CollectionCount(2)} server={System.Runtime.GCSettings.IsServerGC} mallocInUse={MallocInUse()}");
+            $"totalAllocated={GC.GetTotalAllocatedBytes()} heap={info.HeapSizeBytes} committed={info.TotalCommittedBytes} fragmented={info.FragmentedBytes} gen0={GC.CollectionCount(0)} gen1={GC.CollectionCount(1)} gen2={GC.CollectionCount(2)} server={System.Runtime.GCSettings.IsServerGC} mallocInUse={MallocInUse()} at={Environment.TickCount64}");
         var temporary = path + ".tmp";
         File.WriteAllText(temporary, line);
         File.Move(temporary, path, overwrite: true);
