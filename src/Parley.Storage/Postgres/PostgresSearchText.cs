@@ -107,13 +107,30 @@ internal static class PostgresSearchText
     /// </summary>
     private static string? LexemeOf(string key, ReadOnlySpan<char> word)
     {
+        if (Ascii.IsValid(word))
+        {
+            // Most words: ASCII has no accents and is its own normal form, so the lexeme is the key and the word in lower
+            // case, made in one string (this runs for every word of every archived message).
+            var length = key.Length + word.Length;
+            if (length > MaxLexemeBytes)
+            {
+                return null;
+            }
+            Span<char> lowered = length <= 256 ? stackalloc char[length] : new char[length];
+            key.CopyTo(lowered);
+            Ascii.ToLower(word, lowered[key.Length..], out _);
+            return new string(lowered);
+        }
+
         var decomposed = word.ToString().ToLowerInvariant().Normalize(NormalizationForm.FormD);
         var folded = new StringBuilder(key, key.Length + decomposed.Length);
+        Span<char> utf16 = stackalloc char[2];
         foreach (var rune in decomposed.EnumerateRunes())
         {
             if (Rune.GetUnicodeCategory(rune) != UnicodeCategory.NonSpacingMark)
             {
-                folded.Append(rune);
+                // StringBuilder has no Append(Rune): Append(object) would box each one and make a string of it.
+                folded.Append(utf16[..rune.EncodeToUtf16(utf16)]);
             }
         }
 
