@@ -5,7 +5,8 @@ namespace Parley.LoadGen;
 /// <summary>
 /// What the node allocates per message in the steady state: its total allocated bytes, as its startup hook writes them
 /// each second with the node's clock, read twice while the generator sends at a fixed rate. Bytes over time, divided by
-/// the rate, leaves out start-up, logins and warm-up, and does not depend on when the hook last wrote.
+/// the rate, leaves out start-up, logins and warm-up, and does not depend on when the hook last wrote. It is per message
+/// offered: while the node falls behind, per message it carries is more.
 /// </summary>
 internal static class NodeAllocation
 {
@@ -41,14 +42,14 @@ internal static class NodeAllocation
         long? total = null, at = null;
         foreach (var field in File.ReadAllText(gcFile).Split(' '))
         {
-            var (name, value) = (field.Split('=')[0], field.Split('=').Last());
-            if (name == "totalAllocated")
+            switch (field.Split('=', 2))
             {
-                total = long.Parse(value, CultureInfo.InvariantCulture);
-            }
-            else if (name == "at")
-            {
-                at = long.Parse(value, CultureInfo.InvariantCulture);
+                case ["totalAllocated", var value]:
+                    total = long.Parse(value, CultureInfo.InvariantCulture);
+                    break;
+                case ["at", var value]:
+                    at = long.Parse(value, CultureInfo.InvariantCulture);
+                    break;
             }
         }
         return total is { } t && at is { } a ? new Reading(t, a) : null;
