@@ -170,6 +170,7 @@ public sealed class PostgresStorageTests
             "FROM accounts WHERE jid = $1",
             "SELECT version FROM roster_versions WHERE user_jid = $1",
             "FROM roster_items WHERE user_jid = $1 ORDER BY contact",
+            "SELECT nextval(pg_get_serial_sequence('archive_messages', 'id'))",
             "INSERT INTO archive_messages",
             "SELECT id, with_bare, with_resource, stamp, xml FROM archive_messages",
             "SELECT messages FROM archive_counts WHERE archive = $1",

@@ -15,10 +15,16 @@ internal sealed class PostgresArchiveStore(PostgresStorage storage) : IArchiveSt
     // Small enough that each batch locks few rows, so the node keeps archiving during retention.
     private const int RetentionBatchSize = 5000;
 
-    private const string InsertSql = """
-        INSERT INTO archive_messages (archive, with_bare, with_resource, stamp, xml, search)
-        VALUES (@archive, @with_bare, @with_resource, @stamp, @xml, @search::tsvector)
-        RETURNING id
+    // A batch is one statement over arrays: PostgreSQL plans and runs one INSERT for the whole batch instead of one per
+    // message. Its ids are taken from the identity's sequence first and given to the rows in order, so each append gets
+    // its own row's id without relying on the order RETURNING would hand them back in.
+    private const string NextIdsSql = "SELECT nextval(pg_get_serial_sequence('archive_messages', 'id')) FROM generate_series(1, @count)";
+    private const string InsertBatchSql = """
+        INSERT INTO archive_messages (id, archive, with_bare, with_resource, stamp, xml, search)
+        OVERRIDING SYSTEM VALUE
+        SELECT id, archive, with_bare, with_resource, stamp, xml, search::tsvector
+        FROM unnest(@ids, @archives, @with_bares, @with_resources, @stamps, @xmls, @searches)
+            AS batch (id, archive, with_bare, with_resource, stamp, xml, search)
         """;
 
     /// <summary>The schema version (migration 10) from which messages have a search column.</summary>
@@ -82,39 +88,39 @@ internal sealed class PostgresArchiveStore(PostgresStorage storage) : IArchiveSt
     public Task<string> AppendAsync(string archive, string with, DateTimeOffset stamp, Element message, CancellationToken cancellationToken = default)
         => _appends.AppendAsync(archive, with, stamp, message.ToXml(XmlNamespaces.Client), ArchiveText.BodyOf(message), cancellationToken);
 
-    /// <summary>The batch in one round trip and one transaction; each insert is the same prepared statement.</summary>
+    /// <summary>The batch in one transaction of two prepared statements: its ids, then its rows.</summary>
     private static async Task<long[]> InsertAsync(PostgresStorage storage, List<PendingAppend> batch)
     {
         await using var connection = await storage.OpenConnectionAsync(CancellationToken.None);
         await using var transaction = await connection.BeginTransactionAsync();
-        await using var insert = new NpgsqlBatch(connection);
-        foreach (var append in batch)
-        {
-            var command = new NpgsqlBatchCommand(InsertSql);
-            command.Parameters.Add(new NpgsqlParameter<string>("archive", NpgsqlDbType.Text) { TypedValue = append.Archive });
-            command.Parameters.Add(new NpgsqlParameter<string>("with_bare", NpgsqlDbType.Text) { TypedValue = append.WithBare });
-            command.Parameters.Add(new NpgsqlParameter<string>("with_resource", NpgsqlDbType.Text) { TypedValue = append.WithResource });
-            command.Parameters.Add(new NpgsqlParameter<long>("stamp", NpgsqlDbType.Bigint) { TypedValue = append.Stamp });
-            command.Parameters.Add(new NpgsqlParameter<string>("xml", NpgsqlDbType.Text) { TypedValue = append.Xml });
-            command.Parameters.Add(new NpgsqlParameter<string>("search", NpgsqlDbType.Text) { TypedValue = append.SearchText });
-            insert.BatchCommands.Add(command);
-        }
-
-        await insert.PrepareAsync();
         var ids = new long[batch.Count];
-        await using (var reader = await insert.ExecuteReaderAsync())
+        await using (var nextIds = new NpgsqlCommand(NextIdsSql, connection, transaction))
         {
-            for (var i = 0; i < ids.Length; i++)
+            nextIds.Parameters.Add(new NpgsqlParameter<int>("count", NpgsqlDbType.Integer) { TypedValue = batch.Count });
+            await nextIds.PrepareAsync();
+            await using var reader = await nextIds.ExecuteReaderAsync();
+            for (var i = 0; i < ids.Length && await reader.ReadAsync(); i++)
             {
-                await reader.ReadAsync();
                 ids[i] = reader.GetInt64(0);
-                await reader.NextResultAsync();
             }
         }
 
+        await using var insert = new NpgsqlCommand(InsertBatchSql, connection, transaction);
+        insert.Parameters.Add(new NpgsqlParameter<long[]>("ids", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = ids });
+        insert.Parameters.Add(Column("archives", batch, append => append.Archive));
+        insert.Parameters.Add(Column("with_bares", batch, append => append.WithBare));
+        insert.Parameters.Add(Column("with_resources", batch, append => append.WithResource));
+        insert.Parameters.Add(new NpgsqlParameter<long[]>("stamps", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = [.. batch.Select(append => append.Stamp)] });
+        insert.Parameters.Add(Column("xmls", batch, append => append.Xml));
+        insert.Parameters.Add(Column("searches", batch, append => append.SearchText));
+        await insert.PrepareAsync();
+        await insert.ExecuteNonQueryAsync();
         await transaction.CommitAsync();
         return ids;
     }
+
+    private static NpgsqlParameter<string[]> Column(string name, List<PendingAppend> batch, Func<PendingAppend, string> value) =>
+        new(name, NpgsqlDbType.Array | NpgsqlDbType.Text) { TypedValue = [.. batch.Select(value)] };
 
     public async Task<ArchivePage> QueryAsync(ArchiveQuery query, CancellationToken cancellationToken = default)
     {
