@@ -24,6 +24,10 @@ public abstract class ArchiveStoreContract : StorageContract
         var alices = await Archive.QueryAsync(new ArchiveQuery(Alice, Max: 1_000));
         Assert.Equal(500, alices.Count);
         Assert.Equal(Enumerable.Range(0, 500).Select(i => (i * 2).ToString()), alices.Messages.Select(m => m.Xml[15..^17]));
+        // Each append's id is its own message's, however the batch it went in was written.
+        var bobs = await Archive.QueryAsync(new ArchiveQuery(Bob, Max: 1_000));
+        var bodyById = alices.Messages.Concat(bobs.Messages).ToDictionary(m => m.Id, m => m.Xml[15..^17]);
+        Assert.Equal(Enumerable.Range(0, 1_000).Select(i => i.ToString()), ids.Select(id => bodyById[id]));
     }
 
     [Fact]
