@@ -20,8 +20,12 @@ namespace Parley.Server.Modules.Blocking;
 public sealed class BlockingModule(IParleyStorage storage, SessionRegistry sessions, Router router, RosterService rosters) : IModule
 {
     private readonly IBlocklistStore _store = storage.Blocklists;
+
     // By the bare JID's text, so that a stanza to a full JID finds the recipient's list without building its bare JID.
-    private readonly ConcurrentDictionary<string, Blocklist> _online = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Blocklist>.AlternateLookup<ReadOnlySpan<char>> _onlineByText =
+        new ConcurrentDictionary<string, Blocklist>(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
+
+    private ConcurrentDictionary<string, Blocklist> Online => _onlineByText.Dictionary;
 
     // Sessions that asked for the block list, and so get pushes (XEP-0191 §3.3).
     private readonly SessionFlags _interested = new();
@@ -135,17 +139,17 @@ public sealed class BlockingModule(IParleyStorage storage, SessionRegistry sessi
     {
         using (await _gates.LockAsync(account).ConfigureAwait(false))
         {
-            var current = _online.TryGetValue(account.ToString(), out var cached)
+            var current = Online.TryGetValue(account.ToString(), out var cached)
                 ? cached
                 : new Blocklist(await _store.GetAsync(account.ToString()).ConfigureAwait(false));
             var changed = await store().ConfigureAwait(false);
             if (sessions.SessionsOf(account).Length > 0)
             {
-                _online[account.ToString()] = apply(current, changed);
+                Online[account.ToString()] = apply(current, changed);
             }
             else
             {
-                _online.TryRemove(account.ToString(), out _);
+                Online.TryRemove(account.ToString(), out _);
             }
             return changed;
         }
@@ -223,7 +227,7 @@ public sealed class BlockingModule(IParleyStorage storage, SessionRegistry sessi
         {
             if (sessions.SessionsOf(account).Length == 0)
             {
-                _online.TryRemove(account.ToString(), out _);
+                Online.TryRemove(account.ToString(), out _);
             }
         }
     }
@@ -233,7 +237,7 @@ public sealed class BlockingModule(IParleyStorage storage, SessionRegistry sessi
     /// else from storage.
     /// </summary>
     private ValueTask<Blocklist> GetAsync(Jid jid) =>
-        _online.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(jid.BareText, out var cached)
+        _onlineByText.TryGetValue(jid.BareText, out var cached)
             ? ValueTask.FromResult(cached)
             : LoadAsync(jid.Bare);
 
@@ -245,7 +249,7 @@ public sealed class BlockingModule(IParleyStorage storage, SessionRegistry sessi
         }
         using (await _gates.LockAsync(account).ConfigureAwait(false))
         {
-            if (_online.TryGetValue(account.ToString(), out var cached))
+            if (Online.TryGetValue(account.ToString(), out var cached))
             {
                 return cached;
             }
@@ -253,7 +257,7 @@ public sealed class BlockingModule(IParleyStorage storage, SessionRegistry sessi
             // Checked under the gate the last session's end also takes, so a list is never left behind.
             if (sessions.SessionsOf(account).Length > 0)
             {
-                _online[account.ToString()] = loaded;
+                Online[account.ToString()] = loaded;
             }
             return loaded;
         }
