@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Parley.Storage;
-using Parley.Storage.Sqlite;
 
 namespace Parley.Benchmarks;
 
@@ -8,10 +7,11 @@ namespace Parley.Benchmarks;
 /// <c>archive-writes</c>: the archive's writer under a chat load, without the network. Each chat message is archived
 /// twice, as MamModule does (in its sender's archive and in its recipient's), for <c>--users</c> users talking in
 /// pairs, with <c>--in-flight</c> messages waiting for their commit at any time, or <c>--rate</c> messages a second
-/// started on time. A fresh SQLite database is first
+/// started on time. A fresh SQLite database (or, with <c>--postgres</c>, the empty PostgreSQL database it names) is first
 /// filled with <c>--warm</c> messages through the same path, then <c>--messages</c> are measured: messages per second,
 /// this process's CPU (user and kernel) per message, and how long a message waited for both its appends (p50, p99, max).
-/// Wall-clock figures: run it on a quiet machine.
+/// With <c>--server-pid</c> (PostgreSQL's postmaster), the database server's CPU per message too: the postmaster's and
+/// its children's, the backends, WAL writer and checkpointer among them. Wall-clock figures: run it on a quiet machine.
 /// </summary>
 internal static class ArchiveWrites
 {
@@ -24,16 +24,21 @@ internal static class ArchiveWrites
         var rate = Option(args, "--rate", 0);
         var warm = Option(args, "--warm", 100_000);
         var messages = Option(args, "--messages", 200_000);
+        var postgres = TextOption(args, "--postgres");
+        var serverPid = Option(args, "--server-pid", 0);
         var directory = Path.Combine(Path.GetTempPath(), $"parley-archive-writes-{Environment.ProcessId}");
         Directory.CreateDirectory(directory);
         try
         {
-            await using var storage = await SqliteStorage.OpenAsync(Path.Combine(directory, "parley.db"));
+            await using var storage = postgres is null
+                ? await StorageFactory.OpenAsync("sqlite", Path.Combine(directory, "parley.db"))
+                : await StorageFactory.OpenAsync("postgres", postgres);
             var jids = Enumerable.Range(0, users).Select(i => $"load{i}@{Domain}").ToArray();
             await ChatAsync(storage, jids, inFlight, rate, 0, warm, new long[warm]);
             var process = Process.GetCurrentProcess();
             process.Refresh();
             var (cpuBefore, kernelBefore) = (process.TotalProcessorTime, process.PrivilegedProcessorTime);
+            var serverBefore = serverPid > 0 ? ProcessTreeCpu(serverPid) : TimeSpan.Zero;
             var stopwatch = Stopwatch.StartNew();
             var waits = new long[messages];
             await ChatAsync(storage, jids, inFlight, rate, warm, messages, waits);
@@ -41,6 +46,11 @@ internal static class ArchiveWrites
             process.Refresh();
             var cpu = process.TotalProcessorTime - cpuBefore;
             var kernel = process.PrivilegedProcessorTime - kernelBefore;
+            if (serverPid > 0)
+            {
+                var server = ProcessTreeCpu(serverPid) - serverBefore;
+                Console.WriteLine($"database server: {server.TotalMicroseconds / messages:N1} µs CPU per message");
+            }
             Console.WriteLine(
                 $"archive-writes: {users:N0} users, {(rate > 0 ? $"{rate:N0} offered/s" : $"{inFlight:N0} in flight")}, {warm:N0} warm-up + {messages:N0} messages: " +
                 $"{messages / elapsed.TotalSeconds:N0} messages/s, {cpu.TotalMicroseconds / messages:N1} µs CPU per message " +
@@ -59,7 +69,7 @@ internal static class ArchiveWrites
     /// <paramref name="inFlight"/> at a time allow, or, with a <paramref name="rate"/>, each started on time whether or not
     /// the ones before it are done (as chat arrives).
     /// </summary>
-    private static async Task ChatAsync(SqliteStorage storage, string[] jids, int inFlight, int rate, int first, int count, long[] waits)
+    private static async Task ChatAsync(IParleyStorage storage, string[] jids, int inFlight, int rate, int first, int count, long[] waits)
     {
         if (rate > 0)
         {
@@ -89,7 +99,7 @@ internal static class ArchiveWrites
         }));
     }
 
-    private static async Task MessageAsync(SqliteStorage storage, string[] jids, int i, long[] waits, int slot)
+    private static async Task MessageAsync(IParleyStorage storage, string[] jids, int i, long[] waits, int slot)
     {
         var pair = i % (jids.Length / 2) * 2;
         var (from, to) = i / (jids.Length / 2) % 2 == 0 ? (jids[pair], jids[pair + 1]) : (jids[pair + 1], jids[pair]);
@@ -108,6 +118,42 @@ internal static class ArchiveWrites
         var sorted = waits.Order().ToArray();
         var at = Math.Min(sorted.Length - 1, (int)(fraction * sorted.Length));
         return sorted[at] * 1000.0 / Stopwatch.Frequency;
+    }
+
+    /// <summary>User and kernel CPU of a process and of its children, grandchildren and so on, from /proc.</summary>
+    private static TimeSpan ProcessTreeCpu(int pid)
+    {
+        var ticks = 0L;
+        var pending = new Stack<int>([pid]);
+        while (pending.TryPop(out var next))
+        {
+            try
+            {
+                // Fields 14 and 15 (utime, stime) follow the command, which is in parentheses and may hold spaces.
+                var stat = File.ReadAllText($"/proc/{next}/stat");
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                ticks += long.Parse(fields[11]) + long.Parse(fields[12]);
+                foreach (var task in Directory.GetDirectories($"/proc/{next}/task"))
+                {
+                    foreach (var child in File.ReadAllText(Path.Combine(task, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                    {
+                        pending.Push(int.Parse(child));
+                    }
+                }
+            }
+            catch (IOException)
+            {
+                // The process ended between the listing and the read: its CPU is gone with it.
+            }
+        }
+
+        return TimeSpan.FromSeconds(ticks / 100.0);
+    }
+
+    private static string? TextOption(string[] args, string name)
+    {
+        var at = Array.IndexOf(args, name);
+        return at >= 0 && at + 1 < args.Length ? args[at + 1] : null;
     }
 
     internal static int Option(string[] args, string name, int fallback)
