@@ -4,6 +4,8 @@ namespace Parley.Storage.Tests;
 
 public sealed class PostgresArchiveStoreTests(PostgresDatabase database) : ArchiveStoreContract, IClassFixture<PostgresDatabase>
 {
+    private const int Rounds = 25;
+
     protected override async Task<IParleyStorage> OpenStorageAsync()
     {
         await database.ResetAsync();
@@ -33,8 +35,6 @@ public sealed class PostgresArchiveStoreTests(PostgresDatabase database) : Archi
 
         Assert.Equal(0, (await Storage.Archive.QueryAsync(new ArchiveQuery(archives[0]))).Count);
     }
-
-    private const int Rounds = 25;
 
     private static async Task ArchiveRoundsAsync(IArchiveStore archive, string[] archives, DateTimeOffset stamp)
     {

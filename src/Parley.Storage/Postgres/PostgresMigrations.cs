@@ -326,8 +326,8 @@ internal static class PostgresMigrations
             """),
 
         // archive_counts kept once per statement instead of once per row: a batch of appends (one INSERT) adds to each
-        // archive it touched in one upsert, not one per message, which was a large share of PostgreSQL's CPU per
-        // archived message. Rows are counted and locked in archive order, so batches from several nodes at once cannot
+        // archive it touched in one upsert, not one per message (about a fifth of PostgreSQL's CPU per archived message,
+        // docs/benchmarks.md). Rows are counted and locked in archive order, so batches from several nodes at once cannot
         // deadlock on archive_counts. A transition table needs a trigger per event.
         new(13, "archive counts per statement", """
             DROP TRIGGER archive_messages_counted ON archive_messages;
