@@ -86,6 +86,27 @@ public sealed class PostgresStorageTests
     }
 
     [Fact]
+    public async Task Archives_counted_before_counts_were_kept_per_statement_keep_their_counts_and_are_counted_on()
+    {
+        var connectionString = await NewDatabaseAsync();
+        var stamp = new DateTimeOffset(2024, 5, 1, 12, 0, 0, TimeSpan.Zero);
+        var beforeCountsPerStatement = PostgresMigrations.All.Where(migration => migration.Version < 13).ToArray();
+        await using (var older = await PostgresStorage.OpenAsync(connectionString, beforeCountsPerStatement, StorageOpenMode.CreateIfMissing, CancellationToken.None))
+        {
+            await Task.WhenAll(Enumerable.Range(0, 30).Select(i => older.Archive.AppendAsync(i % 3 == 0 ? "alice@example.org" : "bob@example.org", "carol@example.org", stamp.AddSeconds(i), "<message/>")));
+        }
+
+        await using var upgraded = await PostgresStorage.OpenAsync(connectionString);
+        await Task.WhenAll(Enumerable.Range(0, 6).Select(i => upgraded.Archive.AppendAsync("alice@example.org", "carol@example.org", stamp.AddMinutes(1).AddSeconds(i), "<message/>")));
+        await upgraded.Archive.DeleteOlderThanAsync(stamp.AddSeconds(15));
+
+        // Alice had 10 (stamps 0, 3, …, 27), gained 6 and lost the 5 before 15 s; Bob had 20 and lost the 10 before it.
+        Assert.Equal(11, (await upgraded.Archive.QueryAsync(new ArchiveQuery("alice@example.org", Max: 1))).Count);
+        Assert.Equal(10, (await upgraded.Archive.QueryAsync(new ArchiveQuery("bob@example.org", Max: 1))).Count);
+        Assert.Equal(21L, await ScalarAsync(connectionString, "SELECT sum(messages)::bigint FROM archive_counts"));
+    }
+
+    [Fact]
     public async Task A_migration_numbered_below_the_latest_that_the_database_lacks_is_applied_once()
     {
         var third = new PostgresMigration(3, "third", "CREATE TABLE third (id integer PRIMARY KEY)");
