@@ -21,11 +21,15 @@ public sealed class ParleyMetrics
 
     private static readonly KeyValuePair<string, object?> UserArchive = new("archive", "user");
     private static readonly KeyValuePair<string, object?> RoomArchive = new("archive", "room");
+    private static readonly KeyValuePair<string, object?> TlsResumed = new("resumed", "true");
+    private static readonly KeyValuePair<string, object?> TlsInFull = new("resumed", "false");
+    private static readonly KeyValuePair<string, object?> TlsResumptionUnknown = new("resumed", "unknown");
 
     private readonly Counter<long> _stanzasIn;
     private readonly Counter<long> _stanzasOut;
     private readonly Counter<long> _logins;
     private readonly Counter<long> _authFailures;
+    private readonly Counter<long> _tlsHandshakes;
     private readonly Histogram<double> _archiveAppends;
 
     public ParleyMetrics(IMeterFactory meters, SessionRegistry sessions)
@@ -35,6 +39,7 @@ public sealed class ParleyMetrics
         _stanzasOut = meter.CreateCounter<long>("parley.stanzas.sent", "{stanza}", "Stanzas queued to clients, by kind (message, presence, iq).");
         _logins = meter.CreateCounter<long>("parley.logins", "{login}", "Sign-ins, by outcome (succeeded, failed).");
         _authFailures = meter.CreateCounter<long>("parley.auth.failures", "{failure}", "Refused sign-ins, by reason (the SASL condition, e.g. not-authorized, account-disabled).");
+        _tlsHandshakes = meter.CreateCounter<long>("parley.tls.handshakes", "{handshake}", "TLS handshakes completed on the client ports (STARTTLS and direct TLS), by whether the client resumed an earlier session (resumed: true, false, unknown): a full handshake costs the node several times the CPU of a resumed one.");
         _archiveAppends = meter.CreateHistogram<double>("parley.archive.append.duration", "s", "Messages appended to archives, by archive (user, room), and how long each append took.");
         meter.CreateObservableGauge("parley.sessions", () => SessionsByTransport(sessions), "{session}", "Bound client sessions, by transport (STARTTLS, direct TLS, ...).");
         meter.CreateObservableGauge("parley.send_queue.bytes", () => SendQueues(sessions), "By", "Bytes queued for clients that have not read them yet: the total and the largest single queue.");
@@ -52,6 +57,10 @@ public sealed class ParleyMetrics
         _logins.Add(1, new KeyValuePair<string, object?>("outcome", "failed"));
         _authFailures.Add(1, new KeyValuePair<string, object?>("reason", reason));
     }
+
+    /// <param name="resumed">Whether the client resumed a session; null when OpenSSL could not be asked.</param>
+    public void TlsHandshakeCompleted(bool? resumed) =>
+        _tlsHandshakes.Add(1, resumed switch { true => TlsResumed, false => TlsInFull, null => TlsResumptionUnknown });
 
     /// <summary>Times an append to a user's archive started at <paramref name="startedTimestamp"/> (<see cref="Stopwatch.GetTimestamp"/>).</summary>
     public void UserArchiveAppended(long startedTimestamp) => _archiveAppends.Record(Stopwatch.GetElapsedTime(startedTimestamp).TotalSeconds, UserArchive);

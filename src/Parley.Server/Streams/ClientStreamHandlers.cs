@@ -21,7 +21,7 @@ public class StartTlsConnectionHandler(ParleyNode node, ConnectionLimiter limite
         }
         try
         {
-            var transport = new TcpStreamTransport(connection, DirectTls, node.Certificates, node.XmlLimits);
+            var transport = new TcpStreamTransport(connection, DirectTls, node.Certificates, node.XmlLimits, node.Metrics);
             await new ClientStream(transport, node).RunAsync().ConfigureAwait(false);
         }
         finally

@@ -30,6 +30,9 @@ public sealed class ConnectionPipes : IAsyncDisposable
     public SslStream? Tls { get; private set; }
     public bool IsSecure => Tls is not null;
 
+    /// <summary>Whether the TLS handshake resumed an earlier session; null before TLS, or when OpenSSL cannot be asked.</summary>
+    public bool? TlsResumed { get; private set; }
+
     /// <summary>Runs the TLS handshake as server; the certificate is chosen by SNI, else by <paramref name="streamDomain"/>.</summary>
     public async Task StartTlsAsync(CertificateStore certificates, string? streamDomain, CancellationToken cancellationToken)
     {
@@ -39,6 +42,7 @@ public sealed class ConnectionPipes : IAsyncDisposable
             null,
             cancellationToken).ConfigureAwait(false);
         OpenSslConnection.ReleaseBuffersWhenIdle(tls);
+        TlsResumed = OpenSslConnection.WasResumed(tls);
         Tls = tls;
         Input = PipeReader.Create(tls, new StreamPipeReaderOptions(Pool, bufferSize: 4096, minimumReadSize: 1024, leaveOpen: true, useZeroByteReads: true));
         Output = PipeWriter.Create(tls, new StreamPipeWriterOptions(Pool, minimumBufferSize: 4096, leaveOpen: true));

@@ -7,9 +7,9 @@ using System.Security.Cryptography;
 namespace Parley.Server.Transport;
 
 /// <summary>
-/// Reaches the OpenSSL <c>SSL*</c> behind an authenticated <see cref="SslStream"/> on Linux for the two things .NET
-/// does not expose: the RFC 9266 tls-exporter channel binding (SCRAM-*-PLUS) and SSL_MODE_RELEASE_BUFFERS, which
-/// lets an idle connection give back OpenSSL's ~34 KiB of record buffers (DESIGN.md §6).
+/// Reaches the OpenSSL <c>SSL*</c> behind an authenticated <see cref="SslStream"/> on Linux for what .NET does not
+/// expose: the RFC 9266 tls-exporter channel binding (SCRAM-*-PLUS), SSL_MODE_RELEASE_BUFFERS, which lets an idle
+/// connection give back OpenSSL's ~34 KiB of record buffers (DESIGN.md §6), and whether a handshake resumed a session.
 /// </summary>
 /// <remarks>
 /// The tls-server-end-point binding (RFC 5929) needs none of this. A client gets it from
@@ -125,6 +125,38 @@ internal static class OpenSslConnection
     }
 
     /// <summary>
+    /// Whether the handshake resumed an earlier session (a TLS 1.3 ticket or a TLS 1.2 session id) instead of running in
+    /// full. Call it once, right after authentication, for the reason <see cref="ReleaseBuffersWhenIdle"/> gives. Null when
+    /// unsupported, not authenticated or closed.
+    /// </summary>
+    public static bool? WasResumed(SslStream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        if (!IsSupported || !stream.IsAuthenticated || GetSslHandle(stream) is not { } ssl)
+        {
+            return null;
+        }
+
+        bool addedRef = false;
+        try
+        {
+            ssl.DangerousAddRef(ref addedRef);
+            return SSL_session_reused(ssl.DangerousGetHandle()) == 1;
+        }
+        catch (ObjectDisposedException)
+        {
+            return null;
+        }
+        finally
+        {
+            if (addedRef)
+            {
+                ssl.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>
     /// Sets the TLS 1.2 cipher list of the SSL_CTX behind an authenticated stream, so that every later
     /// connection made from that context offers only these. .NET keeps one SSL_CTX per server certificate
     /// context and reuses it, but only while no CipherSuitesPolicy is set; with one, each connection gets
@@ -199,6 +231,9 @@ internal static class OpenSslConnection
 
     [DllImport(LibSsl)]
     private static extern IntPtr SSL_get_SSL_CTX(IntPtr ssl);
+
+    [DllImport(LibSsl)]
+    private static extern int SSL_session_reused(IntPtr ssl);
 
     [DllImport(LibSsl)]
     private static extern int SSL_CTX_set_cipher_list(IntPtr ctx, [MarshalAs(UnmanagedType.LPUTF8Str)] string cipherList);

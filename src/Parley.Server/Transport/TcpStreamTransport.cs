@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using Microsoft.AspNetCore.Connections;
 using Parley.Protocol;
+using Parley.Server.Diagnostics;
 using Parley.Server.Streams;
 using Parley.Xml;
 
@@ -20,15 +21,17 @@ public sealed class TcpStreamTransport : IStreamTransport
 
     private readonly ConnectionContext _connection;
     private readonly CertificateStore _certificates;
+    private readonly ParleyMetrics _metrics;
     private readonly bool _directTls;
     private readonly ConnectionPipes _pipes;
     private readonly XmlStreamReader _reader;
 
-    public TcpStreamTransport(ConnectionContext connection, bool directTls, CertificateStore certificates, XmlLimits limits)
+    public TcpStreamTransport(ConnectionContext connection, bool directTls, CertificateStore certificates, XmlLimits limits, ParleyMetrics metrics)
     {
         _connection = connection;
         _directTls = directTls;
         _certificates = certificates;
+        _metrics = metrics;
         _pipes = new ConnectionPipes(connection);
         _reader = new XmlStreamReader(limits);
         RemoteAddress = (connection.RemoteEndPoint as IPEndPoint)?.Address.ToString() ?? "unknown";
@@ -47,11 +50,17 @@ public sealed class TcpStreamTransport : IStreamTransport
 
     public byte[]? ChannelBinding(string type) => _pipes.ChannelBinding(type);
 
+    private async Task StartTlsAsync(string? streamDomain)
+    {
+        await _pipes.StartTlsAsync(_certificates, streamDomain, Closed).ConfigureAwait(false);
+        _metrics.TlsHandshakeCompleted(_pipes.TlsResumed);
+    }
+
     public async ValueTask OpenAsync()
     {
         if (_directTls)
         {
-            await _pipes.StartTlsAsync(_certificates, null, Closed).ConfigureAwait(false);
+            await StartTlsAsync(streamDomain: null).ConfigureAwait(false);
         }
     }
 
@@ -98,7 +107,7 @@ public sealed class TcpStreamTransport : IStreamTransport
                         // Plain text pipelined after <starttls/> would be processed as if it came over TLS (CVE-2011-0411 style).
                         throw new XmlStreamException(XmlStreamError.PolicyViolation, "Data was sent after <starttls/> before the TLS handshake.");
                     }
-                    await _pipes.StartTlsAsync(_certificates, handler.Domain, Closed).ConfigureAwait(false);
+                    await StartTlsAsync(handler.Domain).ConfigureAwait(false);
                     _reader.Reset();
                     continue;
                 case StreamAction.Stop:
