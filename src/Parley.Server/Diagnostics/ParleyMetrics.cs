@@ -39,7 +39,7 @@ public sealed class ParleyMetrics
         _stanzasOut = meter.CreateCounter<long>("parley.stanzas.sent", "{stanza}", "Stanzas queued to clients, by kind (message, presence, iq).");
         _logins = meter.CreateCounter<long>("parley.logins", "{login}", "Sign-ins, by outcome (succeeded, failed).");
         _authFailures = meter.CreateCounter<long>("parley.auth.failures", "{failure}", "Refused sign-ins, by reason (the SASL condition, e.g. not-authorized, account-disabled).");
-        _tlsHandshakes = meter.CreateCounter<long>("parley.tls.handshakes", "{handshake}", "TLS handshakes completed on the client ports (STARTTLS and direct TLS), by whether the client resumed an earlier session (resumed: true, false, unknown): a full handshake costs the node several times the CPU of a resumed one.");
+        _tlsHandshakes = meter.CreateCounter<long>("parley.tls.handshakes", "{handshake}", "TLS handshakes completed on the client ports (STARTTLS and direct TLS), by whether the client resumed an earlier session (resumed: true, false, unknown).");
         _archiveAppends = meter.CreateHistogram<double>("parley.archive.append.duration", "s", "Messages appended to archives, by archive (user, room), and how long each append took.");
         meter.CreateObservableGauge("parley.sessions", () => SessionsByTransport(sessions), "{session}", "Bound client sessions, by transport (STARTTLS, direct TLS, ...).");
         meter.CreateObservableGauge("parley.send_queue.bytes", () => SendQueues(sessions), "By", "Bytes queued for clients that have not read them yet: the total and the largest single queue.");
