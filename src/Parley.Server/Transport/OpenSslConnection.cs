@@ -47,41 +47,21 @@ internal static class OpenSslConnection
     public static byte[]? ExportChannelBinding(SslStream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        if (!IsSupported || !stream.IsAuthenticated || stream.SslProtocol != SslProtocols.Tls13)
+        if (!stream.IsAuthenticated || stream.SslProtocol != SslProtocols.Tls13)
         {
             return null;
         }
 
-        SafeHandle? ssl = GetSslHandle(stream);
-        if (ssl is null)
+        return OnSsl(stream, fallback: null, static ssl =>
         {
-            return null;
-        }
-
-        var binding = new byte[TlsExporterLength];
-        bool addedRef = false;
-        try
-        {
-            // The reference keeps SslStream.Dispose from freeing the SSL* while OpenSSL is using it.
-            ssl.DangerousAddRef(ref addedRef);
+            var binding = new byte[TlsExporterLength];
             int exported = SSL_export_keying_material(
-                ssl.DangerousGetHandle(),
+                ssl,
                 ref binding[0], (nuint)binding.Length,
                 ref MemoryMarshal.GetReference(TlsExporterLabel), (nuint)TlsExporterLabel.Length,
                 context: 0, contextLength: 0, useContext: 0);
             return exported == 1 ? binding : null;
-        }
-        catch (ObjectDisposedException)
-        {
-            return null;
-        }
-        finally
-        {
-            if (addedRef)
-            {
-                ssl.DangerousRelease();
-            }
-        }
+        });
     }
 
     /// <summary>
@@ -93,35 +73,11 @@ internal static class OpenSslConnection
     public static bool ReleaseBuffersWhenIdle(SslStream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        if (!IsSupported || !stream.IsAuthenticated)
+        return OnSsl(stream, fallback: false, static ssl =>
         {
-            return false;
-        }
-
-        SafeHandle? ssl = GetSslHandle(stream);
-        if (ssl is null)
-        {
-            return false;
-        }
-
-        bool addedRef = false;
-        try
-        {
-            ssl.DangerousAddRef(ref addedRef);
-            CLong mode = SSL_ctrl(ssl.DangerousGetHandle(), SslCtrlMode, new CLong((nint)SslModeReleaseBuffers), parg: 0);
+            CLong mode = SSL_ctrl(ssl, SslCtrlMode, new CLong((nint)SslModeReleaseBuffers), parg: 0);
             return (mode.Value & (nint)SslModeReleaseBuffers) != 0;
-        }
-        catch (ObjectDisposedException)
-        {
-            return false;
-        }
-        finally
-        {
-            if (addedRef)
-            {
-                ssl.DangerousRelease();
-            }
-        }
+        });
     }
 
     /// <summary>
@@ -132,28 +88,7 @@ internal static class OpenSslConnection
     public static bool? WasResumed(SslStream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        if (!IsSupported || !stream.IsAuthenticated || GetSslHandle(stream) is not { } ssl)
-        {
-            return null;
-        }
-
-        bool addedRef = false;
-        try
-        {
-            ssl.DangerousAddRef(ref addedRef);
-            return SSL_session_reused(ssl.DangerousGetHandle()) == 1;
-        }
-        catch (ObjectDisposedException)
-        {
-            return null;
-        }
-        finally
-        {
-            if (addedRef)
-            {
-                ssl.DangerousRelease();
-            }
-        }
+        return OnSsl<bool?>(stream, fallback: null, static ssl => SSL_session_reused(ssl) == 1);
     }
 
     /// <summary>
@@ -165,21 +100,33 @@ internal static class OpenSslConnection
     public static bool RestrictCipherList(SslStream stream, string cipherList)
     {
         ArgumentNullException.ThrowIfNull(stream);
+        return OnSsl(stream, fallback: false, ssl =>
+        {
+            var context = SSL_get_SSL_CTX(ssl);
+            return context != IntPtr.Zero && SSL_CTX_set_cipher_list(context, cipherList) == 1;
+        });
+    }
+
+    /// <summary>
+    /// Calls OpenSSL with the stream's SSL*, or answers <paramref name="fallback"/> when unsupported, not authenticated or
+    /// closed. The reference held meanwhile keeps SslStream.Dispose from freeing the SSL* while OpenSSL is using it.
+    /// </summary>
+    private static T OnSsl<T>(SslStream stream, T fallback, Func<IntPtr, T> call)
+    {
         if (!IsSupported || !stream.IsAuthenticated || GetSslHandle(stream) is not { } ssl)
         {
-            return false;
+            return fallback;
         }
 
         bool addedRef = false;
         try
         {
             ssl.DangerousAddRef(ref addedRef);
-            var context = SSL_get_SSL_CTX(ssl.DangerousGetHandle());
-            return context != IntPtr.Zero && SSL_CTX_set_cipher_list(context, cipherList) == 1;
+            return call(ssl.DangerousGetHandle());
         }
         catch (ObjectDisposedException)
         {
-            return false;
+            return fallback;
         }
         finally
         {
